@@ -1,0 +1,1 @@
+//! azex-exchange (under construction).

@@ -1,0 +1,1 @@
+//! azex-keeper (under construction).

@@ -1,0 +1,1 @@
+//! azex-oracle (under construction).

@@ -1,0 +1,1 @@
+//! azex-sim (under construction).
