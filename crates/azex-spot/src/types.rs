@@ -41,3 +41,50 @@ pub struct BalanceDelta {
     pub amount0: i128,
     pub amount1: i128,
 }
+
+/// v4's PoolId: `keccak256(abi.encode(currency0, currency1, fee, tickSpacing, hooks))`.
+pub type PoolId = alloy_primitives::B256;
+
+impl PoolKey {
+    /// v4's `PoolIdLibrary.toId`: keccak256 of the key's five ABI words (`fee` as `uint24`,
+    /// `tick_spacing` as a sign-extended `int24`).
+    pub fn to_id(&self) -> PoolId {
+        let mut buf = [0u8; 160];
+        buf[12..32].copy_from_slice(self.currency0.as_slice());
+        buf[44..64].copy_from_slice(self.currency1.as_slice());
+        buf[92..96].copy_from_slice(&(self.fee & 0xff_ffff).to_be_bytes());
+        let fill = if self.tick_spacing < 0 { 0xff } else { 0 };
+        buf[96..124].fill(fill);
+        buf[124..128].copy_from_slice(&self.tick_spacing.to_be_bytes());
+        buf[140..160].copy_from_slice(self.hooks.as_slice());
+        alloy_primitives::keccak256(buf)
+    }
+}
+
+impl BalanceDelta {
+    /// The zero delta.
+    pub const ZERO: Self = Self {
+        amount0: 0,
+        amount1: 0,
+    };
+
+    /// A delta from its two amounts.
+    pub const fn new(amount0: i128, amount1: i128) -> Self {
+        Self { amount0, amount1 }
+    }
+
+    /// Component-wise sum; `None` on `int128` overflow (v4 reverts with `SafeCastOverflow`).
+    pub fn checked_add(self, other: Self) -> Option<Self> {
+        Some(Self {
+            amount0: self.amount0.checked_add(other.amount0)?,
+            amount1: self.amount1.checked_add(other.amount1)?,
+        })
+    }
+}
+
+/// A salt (`bytes32`) from an unsigned integer, big-endian, as `bytes32(uint256(n))`.
+pub fn salt_from_u64(n: u64) -> [u8; 32] {
+    let mut s = [0u8; 32];
+    s[24..].copy_from_slice(&n.to_be_bytes());
+    s
+}

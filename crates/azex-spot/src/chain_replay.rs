@@ -1,0 +1,1 @@
+//! Replay of on-chain pool event logs (placeholder, filled in below).

@@ -1,0 +1,182 @@
+//! v4's `SwapMath` (MIT, Uniswap Labs): one swap step inside a single initialized-tick range.
+
+use super::full_math::{mul_div, mul_div_rounding_up};
+use super::sqrt_price_math::{
+    get_amount0_delta, get_amount1_delta, get_next_sqrt_price_from_input,
+    get_next_sqrt_price_from_output,
+};
+use crate::error::SpotError;
+use alloy_primitives::{I256, U256};
+
+/// The total swap fee (LP + protocol) is in pips; 1e6 is 100%.
+pub const MAX_SWAP_FEE: u32 = 1_000_000;
+
+/// `SwapMath.getSqrtPriceTarget`: the price a step aims at, the next initialized tick's price
+/// unless the caller's limit comes first (`max(next, limit)` for zero-for-one, `min` otherwise).
+#[inline]
+pub fn get_sqrt_price_target(
+    zero_for_one: bool,
+    sqrt_price_next_x96: U256,
+    sqrt_price_limit_x96: U256,
+) -> U256 {
+    if zero_for_one {
+        sqrt_price_next_x96.max(sqrt_price_limit_x96)
+    } else {
+        sqrt_price_next_x96.min(sqrt_price_limit_x96)
+    }
+}
+
+/// Outcome of [`compute_swap_step`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SwapStep {
+    /// Price after the step (never beyond the target).
+    pub sqrt_price_next_x96: U256,
+    /// Input taken by the curve, fee excluded (rounded up).
+    pub amount_in: U256,
+    /// Output paid out (rounded down).
+    pub amount_out: U256,
+    /// Fee taken from the input (rounded up), LP and protocol shares together.
+    pub fee_amount: U256,
+}
+
+/// `SwapMath.computeSwapStep`: swap within `[current, target]` at constant `liquidity`.
+///
+/// `amount_remaining < 0` is exact input (`|amount_remaining|` includes the fee), `> 0` exact
+/// output. For exact input the fee is `ceil(amountIn * fee / (1e6 - fee))` when the target is
+/// reached, else everything left after the curve's input. Invariants (v4's): for exact input
+/// `amount_in + fee_amount <= |amount_remaining|`; for exact output
+/// `amount_out <= amount_remaining`. `fee_pips` must be at most [`MAX_SWAP_FEE`].
+pub fn compute_swap_step(
+    sqrt_price_current_x96: U256,
+    sqrt_price_target_x96: U256,
+    liquidity: u128,
+    amount_remaining: I256,
+    fee_pips: u32,
+) -> Result<SwapStep, SpotError> {
+    if fee_pips > MAX_SWAP_FEE {
+        return Err(SpotError::SwapFeeTooLarge(fee_pips));
+    }
+    let fee = U256::from(fee_pips);
+    let max_fee = U256::from(MAX_SWAP_FEE);
+    let zero_for_one = sqrt_price_current_x96 >= sqrt_price_target_x96;
+    let exact_in = amount_remaining.is_negative();
+    let remaining = amount_remaining.unsigned_abs();
+    let (cur, tgt) = (sqrt_price_current_x96, sqrt_price_target_x96);
+
+    let sqrt_price_next_x96;
+    let mut amount_in;
+    let mut amount_out;
+    let fee_amount;
+    if exact_in {
+        let remaining_less_fee = mul_div(remaining, max_fee - fee, max_fee)?;
+        amount_in = if zero_for_one {
+            get_amount0_delta(tgt, cur, liquidity, true)?
+        } else {
+            get_amount1_delta(cur, tgt, liquidity, true)
+        };
+        if remaining_less_fee >= amount_in {
+            // the target price caps amountIn
+            sqrt_price_next_x96 = tgt;
+            fee_amount = if fee_pips == MAX_SWAP_FEE {
+                amount_in // zero here
+            } else {
+                mul_div_rounding_up(amount_in, fee, max_fee - fee)?
+            };
+        } else {
+            // the remaining input is exhausted before the target
+            amount_in = remaining_less_fee;
+            sqrt_price_next_x96 =
+                get_next_sqrt_price_from_input(cur, liquidity, remaining_less_fee, zero_for_one)?;
+            fee_amount = remaining - amount_in;
+        }
+        amount_out = if zero_for_one {
+            get_amount1_delta(sqrt_price_next_x96, cur, liquidity, false)
+        } else {
+            get_amount0_delta(cur, sqrt_price_next_x96, liquidity, false)?
+        };
+    } else {
+        amount_out = if zero_for_one {
+            get_amount1_delta(tgt, cur, liquidity, false)
+        } else {
+            get_amount0_delta(cur, tgt, liquidity, false)?
+        };
+        if remaining >= amount_out {
+            sqrt_price_next_x96 = tgt;
+        } else {
+            // cap the output at what is still wanted
+            amount_out = remaining;
+            sqrt_price_next_x96 =
+                get_next_sqrt_price_from_output(cur, liquidity, amount_out, zero_for_one)?;
+        }
+        amount_in = if zero_for_one {
+            get_amount0_delta(sqrt_price_next_x96, cur, liquidity, true)?
+        } else {
+            get_amount1_delta(cur, sqrt_price_next_x96, liquidity, true)
+        };
+        // A 100% fee cannot serve exact output (the pool rejects it first with
+        // InvalidFeeForExactOut); here, as in v4, the division by zero fails.
+        fee_amount = mul_div_rounding_up(amount_in, fee, max_fee - fee)?;
+    }
+    Ok(SwapStep {
+        sqrt_price_next_x96,
+        amount_in,
+        amount_out,
+        fee_amount,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(s: &str) -> U256 {
+        s.parse().unwrap()
+    }
+    fn i(x: i128) -> I256 {
+        I256::try_from(x).unwrap()
+    }
+
+    #[test]
+    fn target() {
+        let (a, b) = (U256::from(1u8), U256::from(2u8));
+        assert_eq!(get_sqrt_price_target(true, a, b), b);
+        assert_eq!(get_sqrt_price_target(true, b, a), b);
+        assert_eq!(get_sqrt_price_target(false, a, b), a);
+        assert_eq!(get_sqrt_price_target(false, b, a), a);
+    }
+
+    #[test]
+    fn exact_in_capped_at_target() {
+        // v4 SwapMath test: price 1 -> 1.01 (one for zero), liquidity 2e18, 1e18 in, fee 600
+        let price = u("79228162514264337593543950336");
+        let target = u("79623317895830914510639640423");
+        let s = compute_swap_step(
+            price,
+            target,
+            2_000_000_000_000_000_000,
+            i(-1_000_000_000_000_000_000),
+            600,
+        )
+        .unwrap();
+        assert_eq!(s.amount_in, u("9975124224178055"));
+        assert_eq!(s.fee_amount, u("5988667735148"));
+        assert_eq!(s.amount_out, u("9925619580021728"));
+        assert_eq!(s.sqrt_price_next_x96, target);
+        assert!(s.amount_in + s.fee_amount < u("1000000000000000000"));
+    }
+
+    #[test]
+    fn full_fee_exact_in_takes_everything() {
+        let s = compute_swap_step(
+            u("79228162514264337593543950336"),
+            u("79623317895830914510639640423"),
+            1_000_000,
+            i(-1000),
+            MAX_SWAP_FEE,
+        )
+        .unwrap();
+        assert_eq!(s.amount_in, U256::ZERO);
+        assert_eq!(s.fee_amount, U256::from(1000u32));
+        assert_eq!(s.amount_out, U256::ZERO);
+    }
+}

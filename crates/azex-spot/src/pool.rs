@@ -1,0 +1,783 @@
+//! One pool's state and actions (concentrated liquidity as in the Uniswap v3 whitepaper, with
+//! v4's conventions), written from the whitepaper semantics and checked against v4-core
+//! reference vectors.
+//!
+//! Every action is split in two: a read-only `compute_*` that does all the math and all the
+//! checks and may fail, producing a plan; and an infallible `commit_*` that writes the plan. A
+//! failed action therefore leaves the pool untouched.
+
+use crate::error::SpotError;
+use crate::math::fee_math::{
+    calculate_swap_fee, one_for_zero_protocol_fee, zero_for_one_protocol_fee,
+};
+use crate::math::full_math::{mul_div, simple_mul_div};
+use crate::math::liquidity_math::add_delta;
+use crate::math::safe_cast::{i256_to_i128, to_i256, u256_to_i128};
+use crate::math::sqrt_price_math::{
+    get_amount0_delta, get_amount0_delta_signed, get_amount1_delta, get_amount1_delta_signed,
+};
+use crate::math::swap_math::{compute_swap_step, get_sqrt_price_target, MAX_SWAP_FEE};
+use crate::math::tick_math::{
+    get_sqrt_price_at_tick, get_tick_at_sqrt_price, MAX_SQRT_PRICE, MAX_TICK, MIN_SQRT_PRICE,
+    MIN_TICK,
+};
+use crate::math::Q128;
+use crate::tick::{fee_growth_inside, max_liquidity_per_tick, TickInfo};
+use crate::tick_bitmap::TickBitmap;
+use crate::types::{BalanceDelta, ModifyLiquidityParams, SwapParams};
+use alloy_primitives::{Address, I256, U256};
+use std::collections::BTreeMap;
+
+/// v4's `Slot0`: the current price and fees of a pool.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Slot0 {
+    /// Current sqrt(price) as Q64.96 (price = token1 per token0).
+    pub sqrt_price_x96: U256,
+    /// Current tick. After a zero-for-one swap that ends exactly on a tick's price this is that
+    /// tick minus one (v4 moves it pre-emptively), otherwise `getTickAtSqrtPrice(sqrt_price)`.
+    pub tick: i32,
+    /// Protocol fee in pips, two 12-bit halves: zero-for-one in bits 0..12, one-for-zero in
+    /// bits 12..24.
+    pub protocol_fee: u32,
+    /// LP fee in pips (the key's fee, or the hook-set fee of a dynamic-fee pool).
+    pub lp_fee: u32,
+}
+
+/// Identifies a position: v4 hashes `(owner, tickLower, tickUpper, salt)`; here the tuple itself
+/// is the (ordered) key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PositionKey {
+    pub owner: Address,
+    pub tick_lower: i32,
+    pub tick_upper: i32,
+    pub salt: [u8; 32],
+}
+
+/// A position's state (v4's `Position.State`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PositionInfo {
+    /// The position's liquidity.
+    pub liquidity: u128,
+    /// Fee growth inside the range at the last update, Q128 (fees owed since then are
+    /// `(inside_now - last) * liquidity / 2^128`, the subtraction wrapping mod 2^256).
+    pub fee_growth_inside0_last_x128: U256,
+    /// As `fee_growth_inside0_last_x128` for token1.
+    pub fee_growth_inside1_last_x128: U256,
+}
+
+/// What a liquidity change did, from the caller's side (negative = paid into the pool).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ModifyLiquidityOutcome {
+    /// `principal_delta + fees_accrued`: what the caller pays or receives in total.
+    pub caller_delta: BalanceDelta,
+    /// The tokens for the liquidity itself (rounded up when paid, down when received).
+    pub principal_delta: BalanceDelta,
+    /// Fees collected by the position (always >= 0), v4 pays them out on every modification.
+    pub fees_accrued: BalanceDelta,
+}
+
+/// A written-down liquidity change, ready to commit.
+#[derive(Debug, Clone)]
+pub struct ModifyPlan {
+    pub(crate) position_key: PositionKey,
+    pub(crate) position: PositionInfo,
+    /// The two bound ticks' new state and whether each flipped (None when `liquidity_delta == 0`).
+    pub(crate) ticks: Option<[(i32, TickInfo, bool); 2]>,
+    pub(crate) removing: bool,
+    pub(crate) liquidity: u128,
+    pub(crate) tick_spacing: i32,
+    /// The outcome, as returned to the caller.
+    pub outcome: ModifyLiquidityOutcome,
+}
+
+/// The result of a swap, computed before anything is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SwapOutcome {
+    /// Caller-side token deltas (negative = paid in).
+    pub delta: BalanceDelta,
+    /// Price after the swap.
+    pub sqrt_price_x96: U256,
+    /// Tick after the swap.
+    pub tick: i32,
+    /// Active liquidity after the swap.
+    pub liquidity: u128,
+    /// Fee growth globals after the swap.
+    pub fee_growth_global0_x128: U256,
+    /// See `fee_growth_global0_x128`.
+    pub fee_growth_global1_x128: U256,
+    /// Input-token amount owed to the protocol.
+    pub amount_to_protocol: U256,
+    /// The total fee (LP + protocol) in pips the swap used.
+    pub swap_fee: u32,
+    /// Number of initialized ticks crossed.
+    pub ticks_crossed: u32,
+}
+
+/// A tick crossed by a swap: its fee-growth-outside flips against these global values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Crossing {
+    pub(crate) tick: i32,
+    pub(crate) fee_growth_global0_x128: U256,
+    pub(crate) fee_growth_global1_x128: U256,
+}
+
+/// One initialized pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pool {
+    tick_spacing: i32,
+    max_liquidity_per_tick: u128,
+    slot0: Slot0,
+    fee_growth_global0_x128: U256,
+    fee_growth_global1_x128: U256,
+    liquidity: u128,
+    ticks: BTreeMap<i32, TickInfo>,
+    bitmap: TickBitmap,
+    positions: BTreeMap<PositionKey, PositionInfo>,
+}
+
+impl Pool {
+    /// Initializes a pool at `sqrt_price_x96` (tick = `getTickAtSqrtPrice`, which fails with
+    /// `InvalidSqrtPrice` outside `[MIN_SQRT_PRICE, MAX_SQRT_PRICE)`), protocol fee 0.
+    /// The tick spacing must already be validated (1..=32767).
+    pub fn new(tick_spacing: i32, sqrt_price_x96: U256, lp_fee: u32) -> Result<Self, SpotError> {
+        let tick = get_tick_at_sqrt_price(sqrt_price_x96)?;
+        Ok(Self {
+            tick_spacing,
+            max_liquidity_per_tick: max_liquidity_per_tick(tick_spacing),
+            slot0: Slot0 {
+                sqrt_price_x96,
+                tick,
+                protocol_fee: 0,
+                lp_fee,
+            },
+            fee_growth_global0_x128: U256::ZERO,
+            fee_growth_global1_x128: U256::ZERO,
+            liquidity: 0,
+            ticks: BTreeMap::new(),
+            bitmap: TickBitmap::new(),
+            positions: BTreeMap::new(),
+        })
+    }
+
+    /// The pool's slot0.
+    #[inline]
+    pub fn slot0(&self) -> Slot0 {
+        self.slot0
+    }
+    /// Active (in-range) liquidity.
+    #[inline]
+    pub fn liquidity(&self) -> u128 {
+        self.liquidity
+    }
+    /// Tick spacing.
+    #[inline]
+    pub fn tick_spacing(&self) -> i32 {
+        self.tick_spacing
+    }
+    /// `(feeGrowthGlobal0X128, feeGrowthGlobal1X128)`.
+    #[inline]
+    pub fn fee_growth_globals(&self) -> (U256, U256) {
+        (self.fee_growth_global0_x128, self.fee_growth_global1_x128)
+    }
+    /// State of an initialized tick (`None` when not initialized).
+    pub fn tick_info(&self, tick: i32) -> Option<TickInfo> {
+        self.ticks.get(&tick).copied()
+    }
+    /// All initialized ticks in ascending order.
+    pub fn ticks(&self) -> impl Iterator<Item = (i32, TickInfo)> + '_ {
+        self.ticks.iter().map(|(t, i)| (*t, *i))
+    }
+    /// The tick bitmap.
+    pub fn bitmap(&self) -> &TickBitmap {
+        &self.bitmap
+    }
+    /// A position (`None` when it has no liquidity: v4 reports zeros for it).
+    pub fn position(&self, key: &PositionKey) -> Option<PositionInfo> {
+        self.positions.get(key).copied()
+    }
+    /// All positions with liquidity, in key order.
+    pub fn positions(&self) -> impl Iterator<Item = (PositionKey, PositionInfo)> + '_ {
+        self.positions.iter().map(|(k, p)| (*k, *p))
+    }
+    /// Largest gross liquidity a tick may reference.
+    pub fn max_liquidity_per_tick(&self) -> u128 {
+        self.max_liquidity_per_tick
+    }
+
+    /// Sets the protocol fee (already validated).
+    pub fn set_protocol_fee(&mut self, protocol_fee: u32) {
+        self.slot0.protocol_fee = protocol_fee;
+    }
+    /// Sets the LP fee (already validated).
+    pub fn set_lp_fee(&mut self, lp_fee: u32) {
+        self.slot0.lp_fee = lp_fee;
+    }
+
+    /// Fee growth inside `[tick_lower, tick_upper)` now.
+    pub fn fee_growth_inside(&self, tick_lower: i32, tick_upper: i32) -> (U256, U256) {
+        let lower = self.ticks.get(&tick_lower).copied().unwrap_or_default();
+        let upper = self.ticks.get(&tick_upper).copied().unwrap_or_default();
+        fee_growth_inside(
+            &lower,
+            &upper,
+            tick_lower,
+            tick_upper,
+            self.slot0.tick,
+            self.fee_growth_global0_x128,
+            self.fee_growth_global1_x128,
+        )
+    }
+
+    /// New state of a bound tick after adding `liquidity_delta` to it (`upper` flips the sign of
+    /// its net contribution). Returns the new info and whether the tick flipped between
+    /// initialized and not. By convention a newly initialized tick at or below the current tick
+    /// assumes all fee growth so far happened below it.
+    fn updated_tick(
+        &self,
+        tick: i32,
+        liquidity_delta: i128,
+        upper: bool,
+    ) -> Result<(TickInfo, bool), SpotError> {
+        let mut info = self.ticks.get(&tick).copied().unwrap_or_default();
+        let gross_before = info.liquidity_gross;
+        let gross_after = add_delta(gross_before, liquidity_delta)?;
+        let flipped = (gross_after == 0) != (gross_before == 0);
+        if gross_before == 0 && tick <= self.slot0.tick {
+            info.fee_growth_outside0_x128 = self.fee_growth_global0_x128;
+            info.fee_growth_outside1_x128 = self.fee_growth_global1_x128;
+        }
+        info.liquidity_net = if upper {
+            info.liquidity_net.checked_sub(liquidity_delta)
+        } else {
+            info.liquidity_net.checked_add(liquidity_delta)
+        }
+        .ok_or(SpotError::ArithmeticOverflow)?;
+        info.liquidity_gross = gross_after;
+        Ok((info, flipped))
+    }
+
+    /// Compute phase of a liquidity change of position `(owner, tickLower, tickUpper, salt)`.
+    ///
+    /// Rules: ticks ordered and within `[MIN_TICK, MAX_TICK]`; both bound ticks' gross liquidity
+    /// stays within `maxLiquidityPerTick` when adding; ticks that become (un)initialized must be
+    /// multiples of the spacing; a zero delta on an empty position fails
+    /// (`CannotUpdateEmptyPosition`); the position is paid its fees accrued since its last update;
+    /// the principal is token0 only below the range, token1 only above it, both inside it (where
+    /// the active liquidity changes too), rounded in the pool's favour.
+    pub fn compute_modify_liquidity(
+        &self,
+        params: &ModifyLiquidityParams,
+    ) -> Result<ModifyPlan, SpotError> {
+        let (tick_lower, tick_upper) = (params.tick_lower, params.tick_upper);
+        if tick_lower >= tick_upper {
+            return Err(SpotError::TicksMisordered {
+                tick_lower,
+                tick_upper,
+            });
+        }
+        if tick_lower < MIN_TICK {
+            return Err(SpotError::TickLowerOutOfBounds(tick_lower));
+        }
+        if tick_upper > MAX_TICK {
+            return Err(SpotError::TickUpperOutOfBounds(tick_upper));
+        }
+        let ld = params.liquidity_delta;
+
+        let (lower_info, upper_info, ticks) = if ld != 0 {
+            let (lower, flipped_lower) = self.updated_tick(tick_lower, ld, false)?;
+            let (upper, flipped_upper) = self.updated_tick(tick_upper, ld, true)?;
+            if ld > 0 {
+                if lower.liquidity_gross > self.max_liquidity_per_tick {
+                    return Err(SpotError::TickLiquidityOverflow(tick_lower));
+                }
+                if upper.liquidity_gross > self.max_liquidity_per_tick {
+                    return Err(SpotError::TickLiquidityOverflow(tick_upper));
+                }
+            }
+            if flipped_lower {
+                TickBitmap::check_aligned(tick_lower, self.tick_spacing)?;
+            }
+            if flipped_upper {
+                TickBitmap::check_aligned(tick_upper, self.tick_spacing)?;
+            }
+            (
+                lower,
+                upper,
+                Some([
+                    (tick_lower, lower, flipped_lower),
+                    (tick_upper, upper, flipped_upper),
+                ]),
+            )
+        } else {
+            (
+                self.ticks.get(&tick_lower).copied().unwrap_or_default(),
+                self.ticks.get(&tick_upper).copied().unwrap_or_default(),
+                None,
+            )
+        };
+
+        let (inside0, inside1) = fee_growth_inside(
+            &lower_info,
+            &upper_info,
+            tick_lower,
+            tick_upper,
+            self.slot0.tick,
+            self.fee_growth_global0_x128,
+            self.fee_growth_global1_x128,
+        );
+
+        let position_key = PositionKey {
+            owner: params.owner,
+            tick_lower,
+            tick_upper,
+            salt: params.salt,
+        };
+        let old = self
+            .positions
+            .get(&position_key)
+            .copied()
+            .unwrap_or_default();
+        let new_liquidity = if ld == 0 {
+            if old.liquidity == 0 {
+                return Err(SpotError::CannotUpdateEmptyPosition);
+            }
+            old.liquidity
+        } else {
+            add_delta(old.liquidity, ld)?
+        };
+        let liq = U256::from(old.liquidity);
+        let fees0 = mul_div(
+            inside0.wrapping_sub(old.fee_growth_inside0_last_x128),
+            liq,
+            Q128,
+        )?;
+        let fees1 = mul_div(
+            inside1.wrapping_sub(old.fee_growth_inside1_last_x128),
+            liq,
+            Q128,
+        )?;
+        let fees_accrued = BalanceDelta {
+            amount0: u256_to_i128(fees0)?,
+            amount1: u256_to_i128(fees1)?,
+        };
+        let position = PositionInfo {
+            liquidity: new_liquidity,
+            fee_growth_inside0_last_x128: inside0,
+            fee_growth_inside1_last_x128: inside1,
+        };
+
+        let mut principal = BalanceDelta::default();
+        let mut liquidity = self.liquidity;
+        if ld != 0 {
+            let tick = self.slot0.tick;
+            let sqrt_lower = get_sqrt_price_at_tick(tick_lower)?;
+            let sqrt_upper = get_sqrt_price_at_tick(tick_upper)?;
+            if tick < tick_lower {
+                // range above the price: all token0
+                principal.amount0 =
+                    i256_to_i128(get_amount0_delta_signed(sqrt_lower, sqrt_upper, ld)?)?;
+            } else if tick < tick_upper {
+                let price = self.slot0.sqrt_price_x96;
+                principal.amount0 = i256_to_i128(get_amount0_delta_signed(price, sqrt_upper, ld)?)?;
+                principal.amount1 = i256_to_i128(get_amount1_delta_signed(sqrt_lower, price, ld)?)?;
+                liquidity = add_delta(liquidity, ld)?;
+            } else {
+                // range below the price: all token1
+                principal.amount1 =
+                    i256_to_i128(get_amount1_delta_signed(sqrt_lower, sqrt_upper, ld)?)?;
+            }
+        }
+        let caller_delta = BalanceDelta {
+            amount0: principal
+                .amount0
+                .checked_add(fees_accrued.amount0)
+                .ok_or(SpotError::SafeCastOverflow)?,
+            amount1: principal
+                .amount1
+                .checked_add(fees_accrued.amount1)
+                .ok_or(SpotError::SafeCastOverflow)?,
+        };
+        Ok(ModifyPlan {
+            position_key,
+            position,
+            ticks,
+            removing: ld < 0,
+            liquidity,
+            tick_spacing: self.tick_spacing,
+            outcome: ModifyLiquidityOutcome {
+                caller_delta,
+                principal_delta: principal,
+                fees_accrued,
+            },
+        })
+    }
+
+    /// Commit phase of a liquidity change: writes ticks (clearing ticks that became
+    /// uninitialized on removal), bitmap flips, the position (dropped when empty: an empty
+    /// position behaves exactly like an absent one) and the active liquidity.
+    pub fn commit_modify_liquidity(&mut self, plan: &ModifyPlan) {
+        debug_assert_eq!(plan.tick_spacing, self.tick_spacing);
+        if let Some(ticks) = &plan.ticks {
+            for (tick, info, flipped) in ticks {
+                if *flipped {
+                    self.bitmap.flip_tick(*tick, self.tick_spacing);
+                }
+                if plan.removing && *flipped {
+                    self.ticks.remove(tick);
+                } else {
+                    self.ticks.insert(*tick, *info);
+                }
+            }
+        }
+        if plan.position.liquidity == 0 {
+            self.positions.remove(&plan.position_key);
+        } else {
+            self.positions.insert(plan.position_key, plan.position);
+        }
+        self.liquidity = plan.liquidity;
+    }
+
+    /// Compute phase of a swap. `lp_fee_override` replaces the stored LP fee (dynamic-fee pools,
+    /// already validated). Crossed ticks are appended to `crossings` (cleared first) for
+    /// [`commit_swap`](Self::commit_swap).
+    ///
+    /// Rules: the swap fee is the LP fee, or `protocol + lp - protocol*lp/1e6` with a protocol
+    /// fee; a 100% fee cannot serve exact output; the price limit must lie strictly on the
+    /// swap's side of the current price and strictly inside `(MIN_SQRT_PRICE, MAX_SQRT_PRICE)`.
+    /// The swap walks from the current price towards the limit in steps, each ending at the next
+    /// initialized tick or the end of the current bitmap word (whichever is first), at the limit,
+    /// or where the amount runs out; each step's fee (less the protocol's share) is added to the
+    /// input token's fee growth per unit of active liquidity; crossing an initialized tick flips
+    /// its fee growth outside and applies its net liquidity (negated when moving down). When a
+    /// step ends exactly on a tick price moving down, the tick becomes that tick minus one.
+    pub fn compute_swap(
+        &self,
+        params: &SwapParams,
+        lp_fee_override: Option<u32>,
+        crossings: &mut Vec<Crossing>,
+    ) -> Result<SwapOutcome, SpotError> {
+        crossings.clear();
+        let zero_for_one = params.zero_for_one;
+        let start = self.slot0;
+        let protocol_fee = if zero_for_one {
+            zero_for_one_protocol_fee(start.protocol_fee)
+        } else {
+            one_for_zero_protocol_fee(start.protocol_fee)
+        };
+        let lp_fee = lp_fee_override.unwrap_or(start.lp_fee);
+        let swap_fee = if protocol_fee == 0 {
+            lp_fee
+        } else {
+            calculate_swap_fee(protocol_fee, lp_fee)
+        };
+        let exact_out = params.amount_specified > 0;
+        if swap_fee >= MAX_SWAP_FEE && exact_out {
+            return Err(SpotError::InvalidFeeForExactOut);
+        }
+        let mut out = SwapOutcome {
+            delta: BalanceDelta::default(),
+            sqrt_price_x96: start.sqrt_price_x96,
+            tick: start.tick,
+            liquidity: self.liquidity,
+            fee_growth_global0_x128: self.fee_growth_global0_x128,
+            fee_growth_global1_x128: self.fee_growth_global1_x128,
+            amount_to_protocol: U256::ZERO,
+            swap_fee,
+            ticks_crossed: 0,
+        };
+        if params.amount_specified == 0 {
+            return Ok(out);
+        }
+        let limit = params.sqrt_price_limit_x96;
+        if zero_for_one {
+            if limit >= start.sqrt_price_x96 {
+                return Err(SpotError::PriceLimitAlreadyExceeded {
+                    sqrt_price_current_x96: start.sqrt_price_x96,
+                    sqrt_price_limit_x96: limit,
+                });
+            }
+            if limit <= MIN_SQRT_PRICE {
+                return Err(SpotError::PriceLimitOutOfBounds(limit));
+            }
+        } else {
+            if limit <= start.sqrt_price_x96 {
+                return Err(SpotError::PriceLimitAlreadyExceeded {
+                    sqrt_price_current_x96: start.sqrt_price_x96,
+                    sqrt_price_limit_x96: limit,
+                });
+            }
+            if limit >= MAX_SQRT_PRICE {
+                return Err(SpotError::PriceLimitOutOfBounds(limit));
+            }
+        }
+
+        let specified =
+            I256::try_from(params.amount_specified).map_err(|_| SpotError::SafeCastOverflow)?;
+        let mut remaining = specified;
+        let mut calculated = I256::ZERO;
+        // fee growth of the input token, updated step by step
+        let mut fee_growth = if zero_for_one {
+            self.fee_growth_global0_x128
+        } else {
+            self.fee_growth_global1_x128
+        };
+        let mut price = start.sqrt_price_x96;
+        let mut tick = start.tick;
+        let mut liquidity = self.liquidity;
+        let mut to_protocol = U256::ZERO;
+        let pips = U256::from(1_000_000u32);
+
+        while !remaining.is_zero() && price != limit {
+            let step_start = price;
+            let (next, initialized) = self.bitmap.next_initialized_tick_within_one_word(
+                tick,
+                self.tick_spacing,
+                zero_for_one,
+            );
+            // the bitmap knows nothing of the tick bounds
+            let next = next.clamp(MIN_TICK, MAX_TICK);
+            let next_price = get_sqrt_price_at_tick(next)?;
+            let step = compute_swap_step(
+                price,
+                get_sqrt_price_target(zero_for_one, next_price, limit),
+                liquidity,
+                remaining,
+                swap_fee,
+            )?;
+            price = step.sqrt_price_next_x96;
+            let paid = step
+                .amount_in
+                .checked_add(step.fee_amount)
+                .ok_or(SpotError::ArithmeticOverflow)?;
+            if exact_out {
+                remaining = remaining.wrapping_sub(to_i256(step.amount_out)?);
+                calculated = calculated
+                    .checked_sub(to_i256(paid)?)
+                    .ok_or(SpotError::ArithmeticOverflow)?;
+            } else {
+                // cannot overflow: amount_in + fee <= |remaining|
+                remaining = remaining.wrapping_add(to_i256(paid)?);
+                calculated = calculated
+                    .checked_add(to_i256(step.amount_out)?)
+                    .ok_or(SpotError::ArithmeticOverflow)?;
+            }
+            let mut lp_fee_amount = step.fee_amount;
+            if protocol_fee > 0 {
+                // the protocol's share of the input (rounded down, in favour of LPs)
+                let share = if swap_fee == protocol_fee {
+                    step.fee_amount
+                } else {
+                    paid.wrapping_mul(U256::from(protocol_fee)) / pips
+                };
+                lp_fee_amount = lp_fee_amount.wrapping_sub(share);
+                to_protocol = to_protocol.wrapping_add(share);
+            }
+            if liquidity > 0 {
+                // Q128 fee growth per unit of liquidity; wraps mod 2^256 by design
+                fee_growth = fee_growth.wrapping_add(simple_mul_div(
+                    lp_fee_amount,
+                    Q128,
+                    U256::from(liquidity),
+                ));
+            }
+            if price == next_price {
+                if initialized {
+                    let (g0, g1) = if zero_for_one {
+                        (fee_growth, self.fee_growth_global1_x128)
+                    } else {
+                        (self.fee_growth_global0_x128, fee_growth)
+                    };
+                    crossings.push(Crossing {
+                        tick: next,
+                        fee_growth_global0_x128: g0,
+                        fee_growth_global1_x128: g1,
+                    });
+                    let net = self.ticks.get(&next).map_or(0, |t| t.liquidity_net);
+                    // moving down crosses the tick right to left: subtract its net liquidity
+                    let net = if zero_for_one {
+                        net.wrapping_neg()
+                    } else {
+                        net
+                    };
+                    liquidity = add_delta(liquidity, net)?;
+                }
+                tick = if zero_for_one { next - 1 } else { next };
+            } else if price != step_start {
+                tick = get_tick_at_sqrt_price(price)?;
+            }
+        }
+
+        let used = specified
+            .checked_sub(remaining)
+            .ok_or(SpotError::ArithmeticOverflow)?;
+        let used = i256_to_i128(used)?;
+        let calculated = i256_to_i128(calculated)?;
+        // token0 is the specified token iff (zero_for_one and exact input) or
+        // (one_for_zero and exact output)
+        out.delta = if zero_for_one != exact_out {
+            BalanceDelta {
+                amount0: used,
+                amount1: calculated,
+            }
+        } else {
+            BalanceDelta {
+                amount0: calculated,
+                amount1: used,
+            }
+        };
+        out.sqrt_price_x96 = price;
+        out.tick = tick;
+        out.liquidity = liquidity;
+        if zero_for_one {
+            out.fee_growth_global0_x128 = fee_growth;
+        } else {
+            out.fee_growth_global1_x128 = fee_growth;
+        }
+        out.amount_to_protocol = to_protocol;
+        out.ticks_crossed = crossings.len() as u32;
+        Ok(out)
+    }
+
+    /// Commit phase of a swap: flips the crossed ticks' fee growth outside
+    /// (`outside = global - outside`, wrapping) and writes price, tick, liquidity and fee growth.
+    pub fn commit_swap(&mut self, outcome: &SwapOutcome, crossings: &[Crossing]) {
+        for c in crossings {
+            if let Some(info) = self.ticks.get_mut(&c.tick) {
+                info.fee_growth_outside0_x128 = c
+                    .fee_growth_global0_x128
+                    .wrapping_sub(info.fee_growth_outside0_x128);
+                info.fee_growth_outside1_x128 = c
+                    .fee_growth_global1_x128
+                    .wrapping_sub(info.fee_growth_outside1_x128);
+            }
+        }
+        self.slot0.sqrt_price_x96 = outcome.sqrt_price_x96;
+        self.slot0.tick = outcome.tick;
+        self.liquidity = outcome.liquidity;
+        self.fee_growth_global0_x128 = outcome.fee_growth_global0_x128;
+        self.fee_growth_global1_x128 = outcome.fee_growth_global1_x128;
+    }
+
+    /// Compute phase of a donation: the amounts are shared by the in-range liquidity
+    /// (`feeGrowthGlobal += amount * 2^128 / liquidity`, wrapping); fails with
+    /// `NoLiquidityToReceiveFees` when there is none. Returns the caller delta and the new fee
+    /// growth globals.
+    pub fn compute_donate(
+        &self,
+        amount0: U256,
+        amount1: U256,
+    ) -> Result<(BalanceDelta, U256, U256), SpotError> {
+        if self.liquidity == 0 {
+            return Err(SpotError::NoLiquidityToReceiveFees);
+        }
+        let delta = BalanceDelta {
+            amount0: -u256_to_i128(amount0)?,
+            amount1: -u256_to_i128(amount1)?,
+        };
+        let l = U256::from(self.liquidity);
+        let mut g0 = self.fee_growth_global0_x128;
+        let mut g1 = self.fee_growth_global1_x128;
+        if !amount0.is_zero() {
+            g0 = g0.wrapping_add(mul_div(amount0, Q128, l)?);
+        }
+        if !amount1.is_zero() {
+            g1 = g1.wrapping_add(mul_div(amount1, Q128, l)?);
+        }
+        Ok((delta, g0, g1))
+    }
+
+    /// Commit phase of a donation.
+    pub fn commit_donate(&mut self, fee_growth_global0_x128: U256, fee_growth_global1_x128: U256) {
+        self.fee_growth_global0_x128 = fee_growth_global0_x128;
+        self.fee_growth_global1_x128 = fee_growth_global1_x128;
+    }
+
+    /// Token amounts held by the pool's liquidity in the price band
+    /// `[sqrt(tick_lower), sqrt(tick_upper)]`: token1 for the part below the current price, token0
+    /// for the part above it, walking initialized ticks outwards from the current tick and
+    /// rounding each segment down.
+    pub fn amounts_in_range(
+        &self,
+        tick_lower: i32,
+        tick_upper: i32,
+    ) -> Result<(U256, U256), SpotError> {
+        if tick_lower >= tick_upper {
+            return Err(SpotError::TicksMisordered {
+                tick_lower,
+                tick_upper,
+            });
+        }
+        let band_lo = get_sqrt_price_at_tick(tick_lower)?;
+        let band_hi = get_sqrt_price_at_tick(tick_upper)?;
+        let price = self.slot0.sqrt_price_x96;
+        let tick = self.slot0.tick;
+
+        // below the price: token1
+        let mut amount1 = U256::ZERO;
+        if band_lo < price {
+            let mut hi = price.min(band_hi);
+            let mut l = self.liquidity;
+            let mut walk = self.ticks.range(..=tick).rev();
+            loop {
+                // next initialized tick below (or the band's end)
+                let next = walk.next();
+                let p = match next {
+                    Some((&t, _)) => get_sqrt_price_at_tick(t)?,
+                    None => band_lo,
+                };
+                let lo = p.max(band_lo);
+                if lo < hi && l > 0 {
+                    amount1 = amount1
+                        .checked_add(get_amount1_delta(lo, hi, l, false))
+                        .ok_or(SpotError::ArithmeticOverflow)?;
+                }
+                let Some((_, info)) = next else { break };
+                if p <= band_lo {
+                    break;
+                }
+                hi = hi.min(p);
+                // crossing down: remove the tick's net liquidity
+                let net = info
+                    .liquidity_net
+                    .checked_neg()
+                    .ok_or(SpotError::ArithmeticOverflow)?;
+                l = add_delta(l, net)?;
+            }
+        }
+        // above the price: token0
+        let mut amount0 = U256::ZERO;
+        if band_hi > price {
+            let mut lo = price.max(band_lo);
+            let mut l = self.liquidity;
+            let mut walk = self.ticks.range(tick.saturating_add(1)..);
+            loop {
+                // next initialized tick above (or the band's end)
+                let next = walk.next();
+                let p = match next {
+                    Some((&t, _)) => get_sqrt_price_at_tick(t)?,
+                    None => band_hi,
+                };
+                let hi = p.min(band_hi);
+                if lo < hi && l > 0 {
+                    amount0 = amount0
+                        .checked_add(get_amount0_delta(lo, hi, l, false)?)
+                        .ok_or(SpotError::ArithmeticOverflow)?;
+                }
+                let Some((_, info)) = next else { break };
+                if p >= band_hi {
+                    break;
+                }
+                lo = lo.max(p);
+                l = add_delta(l, info.liquidity_net)?;
+            }
+        }
+        Ok((amount0, amount1))
+    }
+}
+
+impl ModifyPlan {
+    /// Active liquidity after the change.
+    pub fn liquidity_after(&self) -> u128 {
+        self.liquidity
+    }
+}
