@@ -1,1 +1,48 @@
-//! azex-exchange (under construction).
+//! # AZEx exchange: the protocol as one deterministic state machine
+//!
+//! `state' = apply(state, tx, block)`. No clock, no randomness, no floats, no I/O. Time comes in
+//! [`BlockCtx`]. The same transactions from the same [`Genesis`] give the same [`State::hash`].
+//!
+//! Where each rule lives:
+//!
+//! | concern | module |
+//! |---|---|
+//! | units, precisions, named roundings | [`units`] |
+//! | parameters, defaults, allowed ranges | [`params`] |
+//! | pure formulas (mark, execution price, funding, requirement, margin) | [`math`] |
+//! | state types (plain data) | [`state`] |
+//! | transactions and events | [`tx`], [`event`] |
+//! | transaction overlay (reads through, writes buffered) | [`ctx`] |
+//! | handlers: trading, LP vault, azUSD ledger, listing, spot, block steps | [`handlers`] |
+//! | vault NAV, requirements, capacity rule | [`risk`] |
+//! | entry points: genesis, begin/end block, apply, simulate, the one commit | [`engine`] |
+//! | spot pool and oracle link, price conversions | [`spot_link`] |
+//! | invariants | [`invariants`] |
+//! | canonical hash | [`hash`] |
+//! | scenario files (`azex run`) | [`scenario`] |
+
+pub mod ctx;
+pub mod engine;
+pub mod error;
+pub mod event;
+pub mod handlers;
+pub mod hash;
+pub mod ids;
+pub mod invariants;
+pub mod math;
+pub mod params;
+pub mod risk;
+pub mod scenario;
+pub(crate) mod serde_num;
+pub mod spot_link;
+pub mod state;
+pub mod tx;
+pub mod units;
+
+pub use engine::{Genesis, GenesisBalance, Simulation};
+pub use error::ExchangeError;
+pub use event::Event;
+pub use ids::{MarketId, PositionId};
+pub use params::{GlobalParams, MarketParams};
+pub use state::{BlockCtx, State, AZUSD, USDC};
+pub use tx::Tx;

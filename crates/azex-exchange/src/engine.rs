@@ -1,0 +1,263 @@
+//! The state machine's entry points: genesis, block begin/end, apply, simulate, commit.
+//!
+//! ```text
+//! state' = apply(state, tx, block)      deterministic: no clock, no randomness, no floats
+//! ```
+//! Each entry point runs a handler against a [`Ctx`] overlay and commits only on success, so a
+//! refused transaction changes nothing. In tests and debug builds every commit is followed by a
+//! full invariant check ([`crate::invariants`]).
+
+use crate::ctx::{Ctx, Effects};
+use crate::error::ExchangeError;
+use crate::event::Event;
+use crate::handlers;
+use crate::params::GlobalParams;
+use crate::risk::VaultRisk;
+use crate::state::*;
+use crate::tx::Tx;
+use alloy_primitives::Address;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// An external token balance at genesis (USDC or a base token; azUSD only exists by minting).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesisBalance {
+    pub owner: Address,
+    pub token: Address,
+    #[serde(with = "crate::serde_num")]
+    pub amount: u128,
+}
+
+/// Everything the chain starts with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Genesis {
+    pub params: GlobalParams,
+    pub balances: Vec<GenesisBalance>,
+    pub strategies: Vec<StrategyConfig>,
+}
+
+/// What `simulate` reports: the events the transaction would emit and the vault's risk after it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Simulation {
+    pub events: Vec<Event>,
+    pub risk_after: VaultRisk,
+}
+
+impl State {
+    /// Build the genesis state.
+    pub fn genesis(g: &Genesis) -> Result<Self, ExchangeError> {
+        g.params.validate()?;
+        let mut wallets = BTreeMap::new();
+        let mut external_supply: BTreeMap<Address, u128> = BTreeMap::new();
+        for b in &g.balances {
+            if b.token == AZUSD {
+                return Err(ExchangeError::Unauthorised(
+                    "azUSD can only be minted against USDC",
+                ));
+            }
+            let w: &mut u128 = wallets.entry((b.owner, b.token)).or_default();
+            *w = w.checked_add(b.amount).ok_or(ExchangeError::Overflow)?;
+            let t = external_supply.entry(b.token).or_default();
+            *t = t.checked_add(b.amount).ok_or(ExchangeError::Overflow)?;
+        }
+        let mut share_sum = 0u128;
+        for s in &g.strategies {
+            share_sum = share_sum.saturating_add(s.target_share_wad);
+        }
+        if share_sum > crate::units::WAD {
+            return Err(ExchangeError::InvalidParameter {
+                name: "strategies",
+                reason: "target shares sum above 100%".into(),
+            });
+        }
+        let strategies = g
+            .strategies
+            .iter()
+            .map(|c| Strategy {
+                config: c.clone(),
+                assets: 0,
+                pending: vec![],
+                last_accrual: 0,
+            })
+            .collect();
+        Ok(State {
+            params: g.params.clone(),
+            block: BlockCtx::default(),
+            block_open: false,
+            ledger: Ledger {
+                strategies,
+                ..Default::default()
+            },
+            vault: Vault::default(),
+            funds: ProtocolFunds::default(),
+            wallets,
+            lps: BTreeMap::new(),
+            markets: vec![],
+            market_params: vec![],
+            market_by_token: BTreeMap::new(),
+            positions: BTreeMap::new(),
+            next_position_id: 1,
+            spot: crate::spot_link::new_spot(&g.params),
+            event_seq: 0,
+            external_supply,
+        })
+    }
+
+    /// Open a block: advance time, refresh every market's oracle prices, accrue funding and
+    /// strategy yield.
+    pub fn begin_block(&mut self, b: BlockCtx) -> Result<Vec<Event>, ExchangeError> {
+        if self.block_open {
+            return Err(ExchangeError::BlockAlreadyOpen);
+        }
+        let first = self.block == BlockCtx::default() && self.event_seq == 0;
+        if !first && (b.height <= self.block.height || b.timestamp < self.block.timestamp) {
+            return Err(ExchangeError::BadBlock {
+                last: self.block.height,
+                got: b.height,
+            });
+        }
+        // The oracle writes this block's observation first (it is part of the block's state).
+        crate::spot_link::observe_block(self, b)?;
+        let events = {
+            let mut ctx = Ctx::new(self);
+            ctx.block = b;
+            ctx.emit(Event::BlockBegun {
+                height: b.height,
+                timestamp: b.timestamp,
+            });
+            handlers::block::begin(&mut ctx)?;
+            handlers::ledger::accrue_yield(&mut ctx)?;
+            ctx.fx
+        };
+        self.block = b;
+        self.block_open = true;
+        self.commit(events)
+    }
+
+    /// Close the block: rebalance reserves.
+    pub fn end_block(&mut self) -> Result<Vec<Event>, ExchangeError> {
+        if !self.block_open {
+            return Err(ExchangeError::NoOpenBlock);
+        }
+        let fx = {
+            let mut ctx = Ctx::new(self);
+            handlers::ledger::rebalance(&mut ctx)?;
+            ctx.emit(Event::BlockEnded {
+                height: self.block.height,
+            });
+            ctx.fx
+        };
+        let ev = self.commit(fx)?;
+        self.block_open = false;
+        Ok(ev)
+    }
+
+    /// Apply one transaction in the open block `b`. On error nothing changes.
+    pub fn apply(&mut self, tx: &Tx, b: BlockCtx) -> Result<Vec<Event>, ExchangeError> {
+        if !self.block_open {
+            return Err(ExchangeError::NoOpenBlock);
+        }
+        if b != self.block {
+            return Err(ExchangeError::BadBlock {
+                last: self.block.height,
+                got: b.height,
+            });
+        }
+        let fx = self.plan(tx)?;
+        self.commit(fx)
+    }
+
+    /// Run `tx` through the same code path as [`State::apply`] without committing; report its
+    /// events and the vault's risk afterwards. Errors are exactly those `apply` would return.
+    pub fn simulate(&self, tx: &Tx) -> Result<Simulation, ExchangeError> {
+        let mut ctx = Ctx::new(self);
+        handlers::dispatch(&mut ctx, tx)?;
+        let risk_after = ctx.vault_risk()?;
+        Ok(Simulation {
+            events: ctx.fx.events,
+            risk_after,
+        })
+    }
+
+    fn plan(&self, tx: &Tx) -> Result<Effects, ExchangeError> {
+        let mut ctx = Ctx::new(self);
+        handlers::dispatch(&mut ctx, tx)?;
+        Ok(ctx.fx)
+    }
+
+    /// Write a transaction's effects: the one place where state changes. Pool operations run
+    /// first (the only fallible part); if one fails nothing at all is written.
+    fn commit(&mut self, fx: Effects) -> Result<Vec<Event>, ExchangeError> {
+        let Effects {
+            wallets,
+            lps,
+            positions,
+            markets,
+            new_markets,
+            vault,
+            ledger,
+            funds,
+            next_position_id,
+            spot_ops,
+            events,
+        } = fx;
+        // Every pool operation was quoted during the plan and the pool manager is deterministic,
+        // so these cannot fail short of a bug; the check stays as a loud guard.
+        for op in &spot_ops {
+            crate::spot_link::execute(self, op)?;
+        }
+        for (m, p) in new_markets {
+            debug_assert_eq!(m.id as usize, self.markets.len());
+            self.market_by_token.insert(m.base_token, m.id);
+            self.markets.push(m);
+            self.market_params.push(p);
+        }
+        for ((owner, token), v) in wallets {
+            if v == 0 {
+                self.wallets.remove(&(owner, token));
+            } else {
+                self.wallets.insert((owner, token), v);
+            }
+        }
+        for (owner, a) in lps {
+            if a.shares == 0 {
+                self.lps.remove(&owner);
+            } else {
+                self.lps.insert(owner, a);
+            }
+        }
+        for (id, p) in positions {
+            match p {
+                Some(p) => {
+                    self.positions.insert(id, p);
+                }
+                None => {
+                    self.positions.remove(&id);
+                }
+            }
+        }
+        for m in markets {
+            let i = m.id as usize;
+            self.markets[i] = m;
+        }
+        if let Some(v) = vault {
+            self.vault = v;
+        }
+        if let Some(l) = ledger {
+            self.ledger = l;
+        }
+        if let Some(f) = funds {
+            self.funds = f;
+        }
+        if let Some(n) = next_position_id {
+            self.next_position_id = n;
+        }
+        self.event_seq = self.event_seq.saturating_add(events.len() as u64);
+        #[cfg(any(test, debug_assertions, feature = "invariants"))]
+        if let Err(v) = crate::invariants::check(self) {
+            panic!("invariant violated after commit: {v}");
+        }
+        Ok(events)
+    }
+}

@@ -1,0 +1,130 @@
+//! Every way a transaction can be refused. A refused transaction changes nothing.
+
+use crate::ids::{MarketId, PositionId};
+use alloy_primitives::Address;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExchangeError {
+    // --- arithmetic -------------------------------------------------------------------------
+    #[error("arithmetic overflow")]
+    Overflow,
+    #[error("arithmetic underflow")]
+    Underflow,
+    #[error("division by zero")]
+    DivisionByZero,
+
+    // --- input ------------------------------------------------------------------------------
+    #[error("invalid parameter {name}: {reason}")]
+    InvalidParameter { name: &'static str, reason: String },
+    #[error("amount must be greater than zero")]
+    ZeroAmount,
+    #[error("unknown market {0}")]
+    UnknownMarket(MarketId),
+    #[error("unknown position {0}")]
+    UnknownPosition(PositionId),
+    #[error("{caller} is not the owner of position {position}")]
+    NotPositionOwner {
+        caller: Address,
+        position: PositionId,
+    },
+    #[error("unauthorised: {0}")]
+    Unauthorised(&'static str),
+    #[error(
+        "block {got} does not follow block {last} (height must increase, time must not go back)"
+    )]
+    BadBlock { last: u64, got: u64 },
+    #[error("no block is open: send begin_block first")]
+    NoOpenBlock,
+    #[error("a block is already open")]
+    BlockAlreadyOpen,
+
+    // --- balances ---------------------------------------------------------------------------
+    #[error("insufficient {token} balance: have {have}, need {need}")]
+    InsufficientBalance {
+        token: Address,
+        have: u128,
+        need: u128,
+    },
+    #[error("insufficient vault shares: have {have}, need {need}")]
+    InsufficientShares { have: u128, need: u128 },
+    #[error("liquid USDC buffer too small for this redemption: liquid {liquid}, need {need}")]
+    InsufficientLiquidBuffer { liquid: u128, need: u128 },
+
+    // --- trading ----------------------------------------------------------------------------
+    #[error("execution price {price} is worse than the bound {bound}")]
+    PriceBoundExceeded { price: u128, bound: u128 },
+    #[error("slippage: received {received}, minimum {minimum}")]
+    Slippage { received: u128, minimum: u128 },
+    #[error("size would flip the position's side; close it first")]
+    WouldFlip,
+    #[error("reduce size {reduce} exceeds the position size {size}")]
+    ReduceTooLarge { reduce: u128, size: u128 },
+    #[error("initial margin not met: equity {equity}, required {required}")]
+    InitialMarginNotMet { equity: i128, required: u128 },
+    #[error("leverage {leverage_wad} above the maximum {max_wad} (WAD)")]
+    LeverageTooHigh { leverage_wad: u128, max_wad: u128 },
+    #[error("position notional {notional} below the minimum {minimum}")]
+    PositionTooSmall { notional: u128, minimum: u128 },
+    #[error("market {0} is reduce-only")]
+    ReduceOnly(MarketId),
+    #[error("market {0} is delisted")]
+    Delisted(MarketId),
+    #[error("market {market}: price impact {impact_wad} would exceed the cap {cap_wad} (net OI too large for its depth)")]
+    ImpactCapExceeded {
+        market: MarketId,
+        impact_wad: u128,
+        cap_wad: u128,
+    },
+    #[error("market {market}: open interest {oi} would exceed the cap {cap}")]
+    OpenInterestCapExceeded {
+        market: MarketId,
+        oi: u128,
+        cap: u128,
+    },
+
+    #[error("market {0} has no impact capacity (no spot depth and no free vault liquidity)")]
+    NoImpactCapacity(MarketId),
+
+    // --- LP vault and risk ------------------------------------------------------------------
+    #[error("vault capacity: requirement {required} would exceed available liquidity {available}")]
+    VaultCapacityExceeded { required: u128, available: u128 },
+    #[error("withdrawal of {requested} exceeds the vault's free liquidity {free}")]
+    WithdrawalExceedsFreeLiquidity { requested: u128, free: u128 },
+    #[error("vault cash {cash} cannot pay {need}")]
+    VaultCashShort { cash: u128, need: u128 },
+    #[error("vault NAV is not positive: deposits are closed")]
+    VaultInsolvent,
+    #[error("withdrawal is locked until {unlock_time}")]
+    WithdrawalLocked { unlock_time: u64 },
+
+    // --- listing ----------------------------------------------------------------------------
+    #[error("a market for {0} already exists")]
+    MarketExists(Address),
+    #[error("spot depth {depth} below the listing minimum {minimum}")]
+    InsufficientDepth { depth: u128, minimum: u128 },
+
+    // --- strategies -------------------------------------------------------------------------
+    #[error("unknown strategy {0}")]
+    UnknownStrategy(u32),
+    #[error("strategy {id} capacity exceeded: {requested} > {available}")]
+    StrategyCapacity {
+        id: u32,
+        requested: u128,
+        available: u128,
+    },
+
+    // --- spot / oracle ----------------------------------------------------------------------
+    #[error("spot pool: {0}")]
+    Spot(String),
+    #[error("oracle: {0}")]
+    Oracle(String),
+}
+
+impl From<azex_math::MathError> for ExchangeError {
+    fn from(e: azex_math::MathError) -> Self {
+        match e {
+            azex_math::MathError::DivisionByZero => ExchangeError::DivisionByZero,
+            _ => ExchangeError::Overflow,
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Permissionless listing (PROTOCOL.md §11): anyone creates a market for any token by creating its
+//! azUSD/BASE pool with the oracle hook and seeding liquidity from their own wallet.
+//!
+//! Rules (the Drift Apr-2026 and Mango lessons): the seeded pool must hold at least
+//! `min_listing_depth` of value within the oracle's depth band; the market's OI caps are tied to
+//! that depth (`oi_cap_depth_multiple × depth` per side); all other risk parameters take the
+//! validated defaults — the lister cannot choose looser ones. A market whose depth later falls
+//! below its `min_spot_liquidity` stops taking exposure (see the liquidation/delisting rules).
+
+use crate::ctx::{Ctx, SpotOp};
+use crate::error::ExchangeError;
+use crate::event::Event;
+use crate::ids::MarketId;
+use crate::params::MarketParams;
+use crate::spot_link::{self, spot_err, ORACLE_HOOK};
+use crate::state::{Market, MarketPrices, MarketStatus, Side, AZUSD, USDC};
+use crate::units::{Checked, Price, Usd};
+use alloy_primitives::{Address, U256};
+use azex_math::mul_div;
+use azex_spot::math::tick_math::{
+    get_sqrt_price_at_tick, get_tick_at_sqrt_price, MAX_TICK, MIN_TICK,
+};
+use azex_spot::{ModifyLiquidityParams, Pool, PoolKey};
+
+#[allow(clippy::too_many_arguments)]
+pub fn create_market(
+    ctx: &mut Ctx,
+    user: Address,
+    base_token: Address,
+    base_decimals: u8,
+    fee: u32,
+    tick_spacing: i32,
+    initial_price: Price,
+    tick_range: i32,
+    seed_azusd: Usd,
+) -> Result<MarketId, ExchangeError> {
+    if base_token == AZUSD || base_token == USDC || base_token == Address::ZERO {
+        return Err(ExchangeError::InvalidParameter {
+            name: "base_token",
+            reason: "not a listable token".into(),
+        });
+    }
+    if base_decimals > 30 {
+        return Err(ExchangeError::InvalidParameter {
+            name: "base_decimals",
+            reason: "above 30".into(),
+        });
+    }
+    if !(1..=16_384).contains(&tick_spacing) || !(1..=443_636).contains(&tick_range) {
+        return Err(ExchangeError::InvalidParameter {
+            name: "tick_spacing/tick_range",
+            reason: "out of range".into(),
+        });
+    }
+    if seed_azusd == 0 {
+        return Err(ExchangeError::ZeroAmount);
+    }
+    let taken = ctx.s.market_by_token.contains_key(&base_token)
+        || ctx
+            .fx
+            .new_markets
+            .iter()
+            .any(|(m, _)| m.base_token == base_token);
+    if taken {
+        return Err(ExchangeError::MarketExists(base_token));
+    }
+    let quote_is_token0 = AZUSD < base_token;
+    let (currency0, currency1) = if quote_is_token0 {
+        (AZUSD, base_token)
+    } else {
+        (base_token, AZUSD)
+    };
+    let key = PoolKey {
+        currency0,
+        currency1,
+        fee,
+        tick_spacing,
+        hooks: ORACLE_HOOK,
+    };
+    let sqrt_p = spot_link::sqrt_from_price(initial_price, quote_is_token0, base_decimals)?;
+    let tick = get_tick_at_sqrt_price(sqrt_p).map_err(spot_err)?;
+    let lower = (tick - tick_range).div_euclid(tick_spacing) * tick_spacing;
+    let upper = (tick + tick_range).div_euclid(tick_spacing) * tick_spacing + tick_spacing;
+    let min_usable = MIN_TICK.div_euclid(tick_spacing) * tick_spacing + tick_spacing;
+    let max_usable = MAX_TICK.div_euclid(tick_spacing) * tick_spacing;
+    let (lower, upper) = (lower.max(min_usable), upper.min(max_usable));
+    let sa = get_sqrt_price_at_tick(lower).map_err(spot_err)?;
+    let sb = get_sqrt_price_at_tick(upper).map_err(spot_err)?;
+    let q96 = U256::from(1u8) << 96;
+    // Liquidity from the azUSD side of the range (rounded down).
+    let liquidity = if quote_is_token0 {
+        // amount0 = L × (sb − sp) × 2^96 / (sp × sb)
+        mul_div(
+            mul_div(U256::from(seed_azusd), sqrt_p, q96)?,
+            sb,
+            sb - sqrt_p,
+        )?
+    } else {
+        // amount1 = L × (sp − sa) / 2^96
+        mul_div(U256::from(seed_azusd), q96, sqrt_p - sa)?
+    };
+    let liquidity = i128::try_from(liquidity).map_err(|_| ExchangeError::Overflow)?;
+    let params = ModifyLiquidityParams {
+        owner: user,
+        tick_lower: lower,
+        tick_upper: upper,
+        liquidity_delta: liquidity,
+        salt: [0u8; 32],
+    };
+    // Quote on a fresh pool: exactly what the manager will do after initialising it.
+    let mut pool = Pool::new(tick_spacing, sqrt_p, fee).map_err(spot_err)?;
+    let plan = pool.compute_modify_liquidity(&params).map_err(spot_err)?;
+    let delta = plan.outcome.caller_delta;
+    pool.commit_modify_liquidity(&plan);
+    let id = ctx.market_count() as MarketId;
+    let mut m = Market {
+        id,
+        base_token,
+        base_decimals,
+        pool_key: key,
+        quote_is_token0,
+        status: MarketStatus::Active,
+        long: Side::default(),
+        short: Side::default(),
+        funding_rate_per_day_wad: 0,
+        last_funding_time: ctx.block.timestamp,
+        impact_pool: 0,
+        prices: MarketPrices::default(),
+        creator: user,
+        listed_at: ctx.block.timestamp,
+        volume: 0,
+        pool_azusd: 0,
+        pool_base: 0,
+    };
+    // Depth within the oracle band, valued at the pool price.
+    let band = ctx.s.spot.hook().default_params().depth_band_ticks;
+    let (a0, a1) = pool
+        .amounts_in_range(
+            tick.saturating_sub(band).max(MIN_TICK),
+            tick.saturating_add(band).min(MAX_TICK),
+        )
+        .map_err(spot_err)?;
+    let (qraw, braw) = if quote_is_token0 { (a0, a1) } else { (a1, a0) };
+    let price = spot_link::price_from_sqrt(sqrt_p, quote_is_token0, base_decimals)?;
+    let scale = U256::from(10u8).pow(U256::from(base_decimals)) * U256::from(1_000_000_000_000u128);
+    let depth =
+        u128::try_from(qraw + mul_div(braw, U256::from(price), scale)?).unwrap_or(u128::MAX);
+    if depth < ctx.s.params.min_listing_depth {
+        return Err(ExchangeError::InsufficientDepth {
+            depth,
+            minimum: ctx.s.params.min_listing_depth,
+        });
+    }
+    m.prices = MarketPrices {
+        spot: price,
+        risk: price,
+        pool: price,
+        spot_liquidity: depth,
+    };
+    // The creator pays the seed.
+    let (dq, db) = if quote_is_token0 {
+        (delta.amount0, delta.amount1)
+    } else {
+        (delta.amount1, delta.amount0)
+    };
+    let (pay_q, pay_b) = (dq.unsigned_abs(), db.unsigned_abs());
+    ctx.debit(user, AZUSD, pay_q)?;
+    ctx.debit(user, base_token, pay_b)?;
+    m.pool_azusd = m.pool_azusd.add_c(pay_q)?;
+    m.pool_base = m.pool_base.add_c(pay_b)?;
+    let mp = MarketParams::derive_from_depth(depth, &ctx.s.params);
+    mp.validate()?;
+    ctx.emit(Event::MarketCreated {
+        market: id,
+        base_token,
+        creator: user,
+        spot_liquidity: depth,
+        max_oi_per_side: mp.max_oi_per_side,
+    });
+    ctx.fx.spot_ops.push(SpotOp::Initialize {
+        key,
+        sqrt_price_x96: sqrt_p,
+    });
+    ctx.fx.spot_ops.push(SpotOp::Modify {
+        key,
+        params,
+        sender: user,
+        expected: delta,
+    });
+    ctx.fx.new_markets.push((m, mp));
+    Ok(id)
+}

@@ -1,0 +1,616 @@
+//! Perpetual positions: open, grow, reduce, close, margin (PROTOCOL.md §4–§6).
+//!
+//! Every trade, in order:
+//! 1. settle the position's funding against the vault;
+//! 2. price it on the mark curve: `cost = S × Δ + impact charge − paid rebate` (math::mark);
+//!    the rebate is `rebate_factor × curve rebate`, capped by the market's impact pool;
+//! 3. check the trader's price bound, the premium cap (OI tied to depth), the side's OI cap;
+//! 4. take the taker fee from the margin (LP share to the vault, the rest to the treasury);
+//! 5. realise PnL of any reduced part against the vault; a loss beyond the margin goes down the
+//!    waterfall: insurance fund, then the vault (each step an event);
+//! 6. check initial margin on anything that grew, then the vault capacity rule;
+//! 7. update the per-side aggregates (remove the old position, add the new) and the funding rate.
+
+use crate::ctx::Ctx;
+use crate::error::ExchangeError;
+use crate::event::{DeficitPayer, Event};
+use crate::ids::{MarketId, PositionId};
+use crate::math::{funding, margin, mark};
+use crate::params::MarketParams;
+use crate::state::{Market, MarketStatus, Position, ProtocolFunds, Side, Vault};
+use crate::units::{
+    mul_wad_down, mul_wad_up, notional_down, notional_up, Checked, Price, Qty, SignedUsd, Usd,
+};
+use alloy_primitives::Address;
+
+// --- side aggregates ---------------------------------------------------------------------------
+
+fn side_remove(s: &mut Side, p: &Position) -> Result<(), ExchangeError> {
+    s.qty = s.qty.sub_c(p.qty.unsigned_abs())?;
+    s.cost = s.cost.sub_c(p.cost)?;
+    s.margin = s.margin.sub_c(p.margin)?;
+    s.funding_entry_sum = s
+        .funding_entry_sum
+        .checked_sub(funding::entry_term(p.qty, p.funding_entry)?)
+        .ok_or(ExchangeError::Overflow)?;
+    s.positions = s.positions.sub_c(1)?;
+    Ok(())
+}
+
+fn side_add(s: &mut Side, p: &Position) -> Result<(), ExchangeError> {
+    s.qty = s.qty.add_c(p.qty.unsigned_abs())?;
+    s.cost = s.cost.add_c(p.cost)?;
+    s.margin = s.margin.add_c(p.margin)?;
+    s.funding_entry_sum = s
+        .funding_entry_sum
+        .checked_add(funding::entry_term(p.qty, p.funding_entry)?)
+        .ok_or(ExchangeError::Overflow)?;
+    s.positions = s.positions.add_c(1)?;
+    Ok(())
+}
+
+/// The money that moves in one transaction between a position, the vault and protocol funds.
+pub(crate) struct Books {
+    pub vault: Vault,
+    pub funds: ProtocolFunds,
+}
+
+impl Books {
+    pub fn load(ctx: &Ctx) -> Self {
+        Books {
+            vault: ctx.vault(),
+            funds: ctx.funds(),
+        }
+    }
+    pub fn store(self, ctx: &mut Ctx) {
+        ctx.put_vault(self.vault);
+        ctx.put_funds(self.funds);
+    }
+
+    /// Settle a signed PnL between a position's margin and the vault. A loss beyond the margin
+    /// goes down the waterfall: insurance fund, then the vault absorbs it.
+    pub fn settle_pnl(
+        &mut self,
+        ctx: &mut Ctx,
+        position: PositionId,
+        margin: &mut Usd,
+        pnl: SignedUsd,
+    ) -> Result<(), ExchangeError> {
+        if pnl >= 0 {
+            let gain = pnl as u128;
+            if self.vault.cash < gain {
+                return Err(ExchangeError::VaultCashShort {
+                    cash: self.vault.cash,
+                    need: gain,
+                });
+            }
+            self.vault.cash -= gain;
+            self.vault.trader_pnl_paid = self.vault.trader_pnl_paid.add_c(pnl)?;
+            *margin = margin.add_c(gain)?;
+        } else {
+            let loss = pnl.unsigned_abs();
+            let from_margin = loss.min(*margin);
+            *margin -= from_margin;
+            self.vault.cash = self.vault.cash.add_c(from_margin)?;
+            self.vault.trader_pnl_paid = self.vault.trader_pnl_paid.sub_c(from_margin as i128)?;
+            let shortfall = loss - from_margin;
+            if shortfall > 0 {
+                self.cover_deficit(ctx, position, shortfall)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The loss waterfall after the position's margin: insurance fund, then the vault.
+    pub fn cover_deficit(
+        &mut self,
+        ctx: &mut Ctx,
+        position: PositionId,
+        deficit: Usd,
+    ) -> Result<(), ExchangeError> {
+        let from_insurance = deficit.min(self.funds.insurance);
+        if from_insurance > 0 {
+            self.funds.insurance -= from_insurance;
+            self.vault.cash = self.vault.cash.add_c(from_insurance)?;
+            ctx.emit(Event::DeficitCovered {
+                position,
+                payer: DeficitPayer::InsuranceFund,
+                amount: from_insurance,
+            });
+        }
+        let rest = deficit - from_insurance;
+        if rest > 0 {
+            // The vault was owed `rest` and does not get it: that is its loss. No azUSD moves.
+            ctx.emit(Event::DeficitCovered {
+                position,
+                payer: DeficitPayer::Vault,
+                amount: rest,
+            });
+        }
+        Ok(())
+    }
+
+    /// Take a fee from a margin (capped at the margin) and split it between vault and treasury.
+    pub fn take_fee(
+        &mut self,
+        margin: &mut Usd,
+        fee: Usd,
+        lp_share_wad: u128,
+    ) -> Result<Usd, ExchangeError> {
+        let fee = fee.min(*margin);
+        *margin -= fee;
+        let to_vault = mul_wad_down(fee, lp_share_wad)?;
+        self.vault.cash = self.vault.cash.add_c(to_vault)?;
+        self.vault.fees_earned = self.vault.fees_earned.add_c(to_vault)?;
+        self.funds.treasury = self.funds.treasury.add_c(fee - to_vault)?;
+        Ok(fee)
+    }
+}
+
+/// Settle the position's funding at the side's current index.
+pub(crate) fn settle_funding(
+    ctx: &mut Ctx,
+    books: &mut Books,
+    m: &Market,
+    p: &mut Position,
+) -> Result<(), ExchangeError> {
+    let side = m.side(p.is_long());
+    let owed = funding::owed(p.qty, side.funding_index, p.funding_entry)?;
+    p.funding_entry = side.funding_index;
+    if owed != 0 {
+        books.vault.funding_earned = books.vault.funding_earned.add_c(owed)?;
+        let mut margin = p.margin;
+        books.settle_pnl(ctx, p.id, &mut margin, -owed)?;
+        // settle_pnl books funding as trader PnL; undo that bookkeeping line
+        books.vault.trader_pnl_paid = books.vault.trader_pnl_paid.add_c(owed)?;
+        p.margin = margin;
+        ctx.emit(Event::FundingSettled {
+            position: p.id,
+            amount: owed,
+        });
+    }
+    Ok(())
+}
+
+/// Accrue a market's funding from its last accrual to `now` at the rate in force.
+pub(crate) fn accrue_funding(m: &mut Market, now: u64) -> Result<(), ExchangeError> {
+    let dt = now.saturating_sub(m.last_funding_time);
+    if dt > 0 && m.funding_rate_per_day_wad != 0 && m.prices.spot > 0 {
+        let (up, down) =
+            funding::index_deltas(m.funding_rate_per_day_wad.unsigned_abs(), m.prices.spot, dt)?;
+        let longs_pay = m.funding_rate_per_day_wad > 0;
+        let (payer, receiver) = if longs_pay {
+            (&mut m.long, &mut m.short)
+        } else {
+            (&mut m.short, &mut m.long)
+        };
+        payer.funding_index = payer.funding_index.add_c(up)?;
+        receiver.funding_index = receiver.funding_index.sub_c(down)?;
+    }
+    m.last_funding_time = m.last_funding_time.max(now);
+    Ok(())
+}
+
+/// The impact capacity of a market given the vault's free liquidity.
+pub(crate) fn capacity(
+    m: &Market,
+    p: &MarketParams,
+    free_liquidity: Usd,
+) -> Result<Usd, ExchangeError> {
+    mark::impact_capacity(p.k1_wad, m.prices.spot_liquidity, p.k2_wad, free_liquidity)
+}
+
+pub(crate) fn curve(p: &MarketParams) -> mark::ImpactCurve {
+    mark::ImpactCurve {
+        alpha_wad: p.alpha_wad,
+        beta_wad: p.beta_wad,
+    }
+}
+
+/// Recompute the funding rate from the market's current skew.
+pub(crate) fn refresh_funding_rate(
+    m: &mut Market,
+    p: &MarketParams,
+    cap: Usd,
+) -> Result<(), ExchangeError> {
+    let net = m.net_qty()?;
+    let prem = if net == 0 || cap == 0 {
+        0
+    } else {
+        mark::signed_premium_wad(curve(p), net, m.prices.spot, cap)?
+    };
+    m.funding_rate_per_day_wad =
+        funding::rate_per_day_wad(prem, p.funding_factor_wad, p.max_funding_rate_per_day_wad)?;
+    Ok(())
+}
+
+/// Outcome of pricing a trade.
+struct Priced {
+    cost: SignedUsd,
+    avg_price: Price,
+    fee: Usd,
+    charge: Usd,
+    rebate: Usd,
+}
+
+/// Price a trade of `delta` on market `m` and update the impact pool.
+fn price_trade(
+    m: &mut Market,
+    p: &MarketParams,
+    delta: Qty,
+    bound: Price,
+    cap: Usd,
+) -> Result<Priced, ExchangeError> {
+    if cap == 0 {
+        return Err(ExchangeError::NoImpactCapacity(m.id));
+    }
+    let spot = m.prices.spot;
+    let n0 = m.net_qty()?;
+    let n1 = n0.add_c(delta)?;
+    let imp = mark::impact(curve(p), n0, n1, spot, cap)?;
+    let rebate =
+        mul_wad_down(imp.rebate, p.rebate_factor_wad)?.min(m.impact_pool.add_c(imp.charge)?);
+    if n1.unsigned_abs() > n0.unsigned_abs() {
+        let u1 = mark::utilisation(n1, spot, cap, true)?;
+        let prem = mark::premium_wad(curve(p), u1)?;
+        if prem > p.max_premium_wad {
+            return Err(ExchangeError::ImpactCapExceeded {
+                market: m.id,
+                impact_wad: prem,
+                cap_wad: p.max_premium_wad,
+            });
+        }
+    }
+    let cost = mark::spot_cost(delta, spot)?
+        .add_c(i128::try_from(imp.charge).map_err(|_| ExchangeError::Overflow)?)?
+        .sub_c(i128::try_from(rebate).map_err(|_| ExchangeError::Overflow)?)?;
+    let avg_price = mark::average_price(delta, cost)?;
+    if (delta > 0 && avg_price > bound) || (delta < 0 && avg_price < bound) {
+        return Err(ExchangeError::PriceBoundExceeded {
+            price: avg_price,
+            bound,
+        });
+    }
+    m.impact_pool = m.impact_pool.add_c(imp.charge)?.sub_c(rebate)?;
+    m.volume = m.volume.add_c(notional_down(delta, spot)?)?;
+    let fee = mul_wad_up(notional_up(delta, spot)?, p.taker_fee_wad)?;
+    Ok(Priced {
+        cost,
+        avg_price,
+        fee,
+        charge: imp.charge,
+        rebate,
+    })
+}
+
+/// Equity must cover initial margin at the current spot.
+fn check_initial_margin(
+    p: &MarketParams,
+    pos: &Position,
+    spot: Price,
+) -> Result<(), ExchangeError> {
+    let upnl = margin::unrealised_pnl(pos.qty, pos.cost, spot)?;
+    let close_fee = mul_wad_up(notional_up(pos.qty, spot)?, p.taker_fee_wad)?;
+    let eq = margin::equity(pos.margin, upnl, 0, close_fee)?;
+    let im = margin::initial_margin(p, pos.qty, spot)?;
+    if eq < 0 || (eq as u128) < im {
+        return Err(ExchangeError::InitialMarginNotMet {
+            equity: eq,
+            required: im,
+        });
+    }
+    Ok(())
+}
+
+fn check_oi_cap(m: &Market, p: &MarketParams, long: bool) -> Result<(), ExchangeError> {
+    let oi = notional_up(m.side(long).qty as i128, m.prices.spot)?;
+    if oi > p.max_oi_per_side {
+        return Err(ExchangeError::OpenInterestCapExceeded {
+            market: m.id,
+            oi,
+            cap: p.max_oi_per_side,
+        });
+    }
+    Ok(())
+}
+
+fn check_tradeable(m: &Market, growing: bool) -> Result<(), ExchangeError> {
+    match m.status {
+        MarketStatus::Active => Ok(()),
+        MarketStatus::ReduceOnly if !growing => Ok(()),
+        MarketStatus::ReduceOnly => Err(ExchangeError::ReduceOnly(m.id)),
+        MarketStatus::Delisted { .. } => Err(ExchangeError::Delisted(m.id)),
+    }
+}
+
+fn owned(ctx: &Ctx, user: Address, id: PositionId) -> Result<Position, ExchangeError> {
+    let p = ctx.position(id)?;
+    if p.owner != user {
+        return Err(ExchangeError::NotPositionOwner {
+            caller: user,
+            position: id,
+        });
+    }
+    Ok(p)
+}
+
+/// Open a new isolated position.
+pub fn open(
+    ctx: &mut Ctx,
+    user: Address,
+    market: MarketId,
+    qty: Qty,
+    margin_in: Usd,
+    bound: Price,
+) -> Result<PositionId, ExchangeError> {
+    if qty == 0 || margin_in == 0 {
+        return Err(ExchangeError::ZeroAmount);
+    }
+    let mut m = ctx.market(market)?;
+    check_tradeable(&m, true)?;
+    let p = ctx.params(market)?.clone();
+    let before = ctx.vault_risk()?;
+    let cap = capacity(&m, &p, before.free_liquidity)?;
+    ctx.debit(user, crate::state::AZUSD, margin_in)?;
+
+    let priced = price_trade(&mut m, &p, qty, bound, cap)?;
+    let notional = notional_down(qty, m.prices.spot)?;
+    if notional < p.min_position_notional {
+        return Err(ExchangeError::PositionTooSmall {
+            notional,
+            minimum: p.min_position_notional,
+        });
+    }
+    let mut books = Books::load(ctx);
+    let mut margin_left = margin_in;
+    let fee = books.take_fee(&mut margin_left, priced.fee, ctx.s.params.lp_fee_share_wad)?;
+    let id = ctx.next_position_id()?;
+    let long = qty > 0;
+    let pos = Position {
+        id,
+        owner: user,
+        market,
+        qty,
+        cost: priced.cost,
+        margin: margin_left,
+        funding_entry: m.side(long).funding_index,
+        opened_at: ctx.block.timestamp,
+        updated_at: ctx.block.timestamp,
+    };
+    check_initial_margin(&p, &pos, m.prices.spot)?;
+    side_add(m.side_mut(long), &pos)?;
+    check_oi_cap(&m, &p, long)?;
+    books.store(ctx);
+    ctx.put_position(pos);
+    ctx.put_market(m.clone());
+    let after = ctx.check_capacity(before.required)?;
+    let cap_after = capacity(&m, &p, after.free_liquidity)?;
+    refresh_funding_rate(&mut m, &p, cap_after)?;
+    ctx.put_market(m);
+    ctx.emit(Event::PositionOpened {
+        position: id,
+        owner: user,
+        market,
+        qty,
+        margin: margin_left,
+        cost: priced.cost,
+        avg_price: priced.avg_price,
+        fee,
+        impact_charge: priced.charge,
+        impact_rebate: priced.rebate,
+    });
+    Ok(id)
+}
+
+/// Grow (same sign as the position) or reduce (opposite sign) a position. Reducing to zero closes.
+pub fn modify(
+    ctx: &mut Ctx,
+    user: Address,
+    id: PositionId,
+    delta: Qty,
+    bound: Price,
+) -> Result<(), ExchangeError> {
+    if delta == 0 {
+        return Err(ExchangeError::ZeroAmount);
+    }
+    let pos = owned(ctx, user, id)?;
+    let growing = (delta > 0) == pos.is_long();
+    if !growing && delta.unsigned_abs() > pos.qty.unsigned_abs() {
+        return Err(ExchangeError::WouldFlip);
+    }
+    if !growing && delta.unsigned_abs() == pos.qty.unsigned_abs() {
+        return close(ctx, user, id, bound);
+    }
+    let mut m = ctx.market(pos.market)?;
+    check_tradeable(&m, growing)?;
+    let p = ctx.params(pos.market)?.clone();
+    let before = ctx.vault_risk()?;
+    let cap = capacity(&m, &p, before.free_liquidity)?;
+    let long = pos.is_long();
+    let mut books = Books::load(ctx);
+    side_remove(m.side_mut(long), &pos)?;
+    let mut np = pos;
+    settle_funding(ctx, &mut books, &m, &mut np)?;
+    let priced = price_trade(&mut m, &p, delta, bound, cap)?;
+    let mut realised = 0;
+    if growing {
+        np.cost = np.cost.add_c(priced.cost)?;
+        np.qty = np.qty.add_c(delta)?;
+    } else {
+        // Release the reduced share of the cost basis, rounded toward +∞ (less PnL for the trader).
+        let released = released_cost(np.cost, delta.unsigned_abs(), np.qty.unsigned_abs())?;
+        realised = (-priced.cost).sub_c(released)?;
+        np.cost = np.cost.sub_c(released)?;
+        np.qty = np.qty.add_c(delta)?;
+        let mut mg = np.margin;
+        books.settle_pnl(ctx, id, &mut mg, realised)?;
+        np.margin = mg;
+    }
+    let mut mg = np.margin;
+    let fee = books.take_fee(&mut mg, priced.fee, ctx.s.params.lp_fee_share_wad)?;
+    np.margin = mg;
+    np.updated_at = ctx.block.timestamp;
+    if growing {
+        check_initial_margin(&p, &np, m.prices.spot)?;
+    }
+    side_add(m.side_mut(long), &np)?;
+    if growing {
+        check_oi_cap(&m, &p, long)?;
+    }
+    books.store(ctx);
+    ctx.put_position(np);
+    ctx.put_market(m.clone());
+    // Growing must fit the vault; reducing is always allowed (a trader can always get out).
+    let after = if growing {
+        ctx.check_capacity(before.required)?
+    } else {
+        ctx.vault_risk()?
+    };
+    let cap_after = capacity(&m, &p, after.free_liquidity)?;
+    refresh_funding_rate(&mut m, &p, cap_after)?;
+    ctx.put_market(m);
+    ctx.emit(Event::PositionModified {
+        position: id,
+        qty_delta: delta,
+        qty_after: np.qty,
+        cost_delta: priced.cost,
+        avg_price: priced.avg_price,
+        realised_pnl: realised,
+        fee,
+        impact_charge: priced.charge,
+        impact_rebate: priced.rebate,
+    });
+    Ok(())
+}
+
+/// `cost × part / whole`, rounded toward +∞.
+fn released_cost(cost: SignedUsd, part: u128, whole: u128) -> Result<SignedUsd, ExchangeError> {
+    let mag = if cost >= 0 {
+        crate::units::mul_div_up_u128(cost.unsigned_abs(), part, whole)?
+    } else {
+        crate::units::mul_div_down_u128(cost.unsigned_abs(), part, whole)?
+    };
+    let mag = i128::try_from(mag).map_err(|_| ExchangeError::Overflow)?;
+    Ok(if cost >= 0 { mag } else { -mag })
+}
+
+/// Close a position: realise all PnL, pay margin to the owner's wallet.
+pub fn close(
+    ctx: &mut Ctx,
+    user: Address,
+    id: PositionId,
+    bound: Price,
+) -> Result<(), ExchangeError> {
+    let pos = owned(ctx, user, id)?;
+    let mut m = ctx.market(pos.market)?;
+    check_tradeable(&m, false)?;
+    let p = ctx.params(pos.market)?.clone();
+    let before = ctx.vault_risk()?;
+    let cap = capacity(&m, &p, before.free_liquidity)?;
+    let long = pos.is_long();
+    let mut books = Books::load(ctx);
+    side_remove(m.side_mut(long), &pos)?;
+    let mut np = pos;
+    settle_funding(ctx, &mut books, &m, &mut np)?;
+    let priced = price_trade(&mut m, &p, -pos.qty, bound, cap)?;
+    let realised = (-priced.cost).sub_c(np.cost)?;
+    let mut mg = np.margin;
+    books.settle_pnl(ctx, id, &mut mg, realised)?;
+    let fee = books.take_fee(&mut mg, priced.fee, ctx.s.params.lp_fee_share_wad)?;
+    books.store(ctx);
+    ctx.credit(user, crate::state::AZUSD, mg)?;
+    ctx.remove_position(id);
+    ctx.put_market(m.clone());
+    // Closing is always allowed, even if it raises the net (ADL handles an over-limit vault).
+    let after = ctx.vault_risk()?;
+    let cap_after = capacity(&m, &p, after.free_liquidity)?;
+    refresh_funding_rate(&mut m, &p, cap_after)?;
+    ctx.put_market(m);
+    ctx.emit(Event::PositionClosed {
+        position: id,
+        owner: user,
+        realised_pnl: realised,
+        payout: mg,
+        avg_price: priced.avg_price,
+        fee,
+        impact_charge: priced.charge,
+        impact_rebate: priced.rebate,
+    });
+    Ok(())
+}
+
+/// Move azUSD from the wallet into a position's margin.
+pub fn add_margin(
+    ctx: &mut Ctx,
+    user: Address,
+    id: PositionId,
+    amount: Usd,
+) -> Result<(), ExchangeError> {
+    if amount == 0 {
+        return Err(ExchangeError::ZeroAmount);
+    }
+    let pos = owned(ctx, user, id)?;
+    let mut m = ctx.market(pos.market)?;
+    ctx.debit(user, crate::state::AZUSD, amount)?;
+    let long = pos.is_long();
+    side_remove(m.side_mut(long), &pos)?;
+    let mut np = pos;
+    np.margin = np.margin.add_c(amount)?;
+    np.updated_at = ctx.block.timestamp;
+    side_add(m.side_mut(long), &np)?;
+    ctx.put_position(np);
+    ctx.put_market(m);
+    ctx.emit(Event::MarginChanged {
+        position: id,
+        delta: amount as i128,
+        margin_after: np.margin,
+    });
+    Ok(())
+}
+
+/// Move azUSD from a position's margin to the wallet; the rest must still cover initial margin.
+pub fn remove_margin(
+    ctx: &mut Ctx,
+    user: Address,
+    id: PositionId,
+    amount: Usd,
+) -> Result<(), ExchangeError> {
+    if amount == 0 {
+        return Err(ExchangeError::ZeroAmount);
+    }
+    let pos = owned(ctx, user, id)?;
+    let mut m = ctx.market(pos.market)?;
+    let p = ctx.params(pos.market)?.clone();
+    let long = pos.is_long();
+    let mut books = Books::load(ctx);
+    side_remove(m.side_mut(long), &pos)?;
+    let mut np = pos;
+    settle_funding(ctx, &mut books, &m, &mut np)?;
+    if np.margin < amount {
+        return Err(ExchangeError::InsufficientBalance {
+            token: crate::state::AZUSD,
+            have: np.margin,
+            need: amount,
+        });
+    }
+    np.margin -= amount;
+    np.updated_at = ctx.block.timestamp;
+    // Judge at the less favourable of spot and risk price.
+    let worst = if long {
+        m.prices.spot.min(m.prices.risk)
+    } else {
+        m.prices.spot.max(m.prices.risk)
+    };
+    check_initial_margin(&p, &np, worst)?;
+    side_add(m.side_mut(long), &np)?;
+    books.store(ctx);
+    ctx.credit(user, crate::state::AZUSD, amount)?;
+    ctx.put_position(np);
+    ctx.put_market(m);
+    ctx.emit(Event::MarginChanged {
+        position: id,
+        delta: -(amount as i128),
+        margin_after: np.margin,
+    });
+    Ok(())
+}

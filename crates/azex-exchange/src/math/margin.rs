@@ -1,0 +1,78 @@
+//! Margin (PROTOCOL.md §6): equity, initial and maintenance requirements, leverage.
+//!
+//! `equity = margin + uPnL − funding owed − close fee`. A position may be opened or grown only if
+//! `equity ≥ initial margin`; it is liquidatable when `equity < maintenance margin`, both taken
+//! from the market's margin tiers by the position's notional.
+
+use crate::error::ExchangeError;
+use crate::params::MarketParams;
+use crate::units::{mul_wad_up, notional_up, Price, Qty, SignedUsd, Usd};
+
+/// Unrealised PnL of `qty` with cost basis `cost` at `price`, rounded toward −∞ (what the trader
+/// could receive).
+pub fn unrealised_pnl(qty: Qty, cost: SignedUsd, price: Price) -> Result<SignedUsd, ExchangeError> {
+    crate::units::signed_value_floor(qty, price)?
+        .checked_sub(cost)
+        .ok_or(ExchangeError::Overflow)
+}
+
+/// Equity of a position, signed.
+pub fn equity(
+    margin: Usd,
+    upnl: SignedUsd,
+    funding_owed: SignedUsd,
+    close_fee: Usd,
+) -> Result<SignedUsd, ExchangeError> {
+    let m = i128::try_from(margin).map_err(|_| ExchangeError::Overflow)?;
+    let f = i128::try_from(close_fee).map_err(|_| ExchangeError::Overflow)?;
+    m.checked_add(upnl)
+        .and_then(|x| x.checked_sub(funding_owed))
+        .and_then(|x| x.checked_sub(f))
+        .ok_or(ExchangeError::Overflow)
+}
+
+/// Initial margin for a position of `qty` at `price`, rounded up.
+pub fn initial_margin(p: &MarketParams, qty: Qty, price: Price) -> Result<Usd, ExchangeError> {
+    let n = notional_up(qty, price)?;
+    mul_wad_up(n, p.margin_tier(n).initial_margin_wad)
+}
+
+/// Maintenance margin for a position of `qty` at `price`, rounded up.
+pub fn maintenance_margin(p: &MarketParams, qty: Qty, price: Price) -> Result<Usd, ExchangeError> {
+    let n = notional_up(qty, price)?;
+    mul_wad_up(n, p.margin_tier(n).maintenance_margin_wad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::units::{QTY_ONE, USD_ONE, WAD};
+
+    #[test]
+    fn tiers_scale_margin() {
+        let p = MarketParams::default();
+        let one = QTY_ONE as i128;
+        // $20k notional: tier 1 → 5 % initial, 2.5 % maintenance
+        assert_eq!(
+            initial_margin(&p, 10 * one, 2_000 * WAD).unwrap(),
+            1_000 * USD_ONE
+        );
+        assert_eq!(
+            maintenance_margin(&p, -10 * one, 2_000 * WAD).unwrap(),
+            500 * USD_ONE
+        );
+        // $2M notional: tier 3 → 20 %
+        assert_eq!(
+            initial_margin(&p, 1_000 * one, 2_000 * WAD).unwrap(),
+            400_000 * USD_ONE
+        );
+    }
+
+    #[test]
+    fn pnl_rounds_against_trader() {
+        // long 1 unit at cost 1, price makes value 0.5 units → floor
+        assert_eq!(unrealised_pnl(1, 0, WAD).unwrap(), 0);
+        assert_eq!(unrealised_pnl(-1, 0, WAD * 1_000_000_000_000).unwrap(), -1);
+        assert_eq!(equity(100, -30, 10, 5).unwrap(), 55);
+    }
+}

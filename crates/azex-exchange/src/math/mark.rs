@@ -1,0 +1,312 @@
+//! Mark price and execution price (PROTOCOL.md §4, seed 001).
+//!
+//! ```text
+//! markPrice      = spot × (1 + sign(net) × α × u^β),   u = |net| × spot / impactCapacity
+//! impactCapacity = k1 × spotLiquidity + k2 × perpLiquidity
+//! ```
+//! `net = longOI − shortOI` in base units, so `|net| × spot` is the net notional in USD and `u`
+//! is dimensionless.
+//!
+//! # Execution price: the integral of the mark curve
+//! A trade moving net from `n0` to `n1` costs `∫_{n0}^{n1} mark(n) dn`. With `G(n) =
+//! (C/S) × u(n)^(β+1) / (β+1)` (even in `n`, because the impact term is odd):
+//! ```text
+//! cost(n0 → n1) = S × (n1 − n0) + α × C / (β+1) × (u1^(β+1) − u0^(β+1))
+//! ```
+//! The second term is the *impact*: positive (a charge) when the trade grows |net|, negative (a
+//! rebate) when it shrinks |net|; a trade that crosses zero is a rebate down to zero plus a charge
+//! beyond. Because cost is an integral, splitting a trade into pieces costs the same as one trade,
+//! and a round trip at constant S and C nets to zero impact before rounding — then rounding (always
+//! toward +∞ on what the trader pays) makes every round trip a loss. Rebates are further scaled by
+//! `rebate_factor ≤ 1` and capped by the market's impact pool in the trade handler, so no sequence
+//! of trades (even one that changes C in between) is paid more impact than was charged.
+//!
+//! # Rounding
+//! `pow` comes with an enclosure `down ≤ x^y ≤ up` (azex-math), `u` is computed rounded up for
+//! the upper end and down for the lower end, so [`impact`] returns an upper bound of the charge and
+//! a lower bound of the rebate: the protocol never pays out an unearned unit.
+
+use crate::error::ExchangeError;
+use crate::units::{mul_wad_down, notional_down, Price, Qty, SignedUsd, Usd, WAD};
+use azex_math::{mul_div, mul_div_rounding_up, U256};
+
+/// α and β of one market.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImpactCurve {
+    pub alpha_wad: u128,
+    pub beta_wad: u128,
+}
+
+/// `impactCapacity = k1 × spotLiquidity + k2 × perpLiquidity`, rounded down (a safety figure).
+pub fn impact_capacity(
+    k1_wad: u128,
+    spot_liquidity: Usd,
+    k2_wad: u128,
+    perp_liquidity: Usd,
+) -> Result<Usd, ExchangeError> {
+    mul_wad_down(spot_liquidity, k1_wad)?
+        .checked_add(mul_wad_down(perp_liquidity, k2_wad)?)
+        .ok_or(ExchangeError::Overflow)
+}
+
+/// `u = |n| × S / C` in WAD. `round_up` picks the direction.
+pub fn utilisation(
+    n: Qty,
+    spot: Price,
+    capacity: Usd,
+    round_up: bool,
+) -> Result<U256, ExchangeError> {
+    if capacity == 0 {
+        return Err(ExchangeError::DivisionByZero);
+    }
+    // |n| (1e18) × S (1e18) / (1e12 × C (1e6)) = WAD
+    let num = U256::from(n.unsigned_abs()) * U256::from(spot); // < 2^256: both < 2^128
+    let den = U256::from(capacity) * U256::from(1_000_000_000_000u128);
+    Ok(if round_up {
+        azex_math::div_rounding_up(num, den)?
+    } else {
+        num / den
+    })
+}
+
+/// `α × u^β` (the premium of the mark over spot), rounded down (display and funding).
+pub fn premium_wad(curve: ImpactCurve, u_wad: U256) -> Result<u128, ExchangeError> {
+    let p = azex_math::pow::pow_wad_down(u_wad, U256::from(curve.beta_wad))?;
+    let v = mul_div(p, U256::from(curve.alpha_wad), U256::from(WAD))?;
+    u128::try_from(v).map_err(|_| ExchangeError::Overflow)
+}
+
+/// Signed premium: positive when longs dominate.
+pub fn signed_premium_wad(
+    curve: ImpactCurve,
+    net: Qty,
+    spot: Price,
+    capacity: Usd,
+) -> Result<i128, ExchangeError> {
+    if net == 0 {
+        return Ok(0);
+    }
+    let u = utilisation(net, spot, capacity, false)?;
+    let p = i128::try_from(premium_wad(curve, u)?).map_err(|_| ExchangeError::Overflow)?;
+    Ok(if net > 0 { p } else { -p })
+}
+
+/// The mark price for a market state. The premium is clamped to `max_display_premium_wad`
+/// (< 100 %) so a short-dominated mark stays positive even if depth vanished.
+pub fn mark_price(
+    curve: ImpactCurve,
+    net: Qty,
+    spot: Price,
+    capacity: Usd,
+    max_display_premium_wad: u128,
+) -> Result<Price, ExchangeError> {
+    if net == 0 || spot == 0 {
+        return Ok(spot);
+    }
+    if capacity == 0 {
+        let adj = mul_wad_down(spot, max_display_premium_wad)?;
+        return Ok(if net > 0 { spot + adj } else { spot - adj });
+    }
+    let prem = signed_premium_wad(curve, net, spot, capacity)?;
+    let clamped = prem.unsigned_abs().min(max_display_premium_wad);
+    let adj = mul_wad_down(spot, clamped)?;
+    Ok(if prem > 0 {
+        spot.checked_add(adj).ok_or(ExchangeError::Overflow)?
+    } else {
+        spot - adj
+    })
+}
+
+/// The impact of moving net from `n0` to `n1` at spot `S` and capacity `C`, split into the
+/// charge (growing |net|, rounded up) and the rebate (shrinking |net|, rounded down), both ≥ 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Impact {
+    pub charge: Usd,
+    pub rebate: Usd,
+}
+
+/// `F(u) = u^(β+1)` bounds.
+fn f_bounds(curve: ImpactCurve, u_down: U256, u_up: U256) -> Result<(U256, U256), ExchangeError> {
+    let e = U256::from(curve.beta_wad + WAD);
+    Ok((
+        azex_math::pow::pow_wad_down(u_down, e)?,
+        azex_math::pow::pow_wad_up(u_up, e)?,
+    ))
+}
+
+/// `α × C / (β+1) × x` with `x` in WAD, rounded `up` or down.
+fn scale(curve: ImpactCurve, capacity: Usd, x_wad: U256, up: bool) -> Result<Usd, ExchangeError> {
+    // x × α / WAD × C / (β+1) — in one mulDiv: x × (α × C) / (WAD × (β+1)/WAD × WAD)
+    let num = U256::from(curve.alpha_wad) * U256::from(capacity);
+    let den = U256::from(curve.beta_wad + WAD); // × WAD (β+1 is WAD) → /WAD cancels one WAD of x
+                                                // x_wad × α_wad × C / (WAD × (β+1)_wad) → result in C's unit (azUSD)
+    let den = den * U256::from(WAD);
+    let v = if up {
+        mul_div_rounding_up(x_wad, num, den)?
+    } else {
+        mul_div(x_wad, num, den)?
+    };
+    u128::try_from(v).map_err(|_| ExchangeError::Overflow)
+}
+
+/// Impact charge/rebate of a trade moving net from `n0` to `n1` (see the module docs).
+pub fn impact(
+    curve: ImpactCurve,
+    n0: Qty,
+    n1: Qty,
+    spot: Price,
+    capacity: Usd,
+) -> Result<Impact, ExchangeError> {
+    if n0 == n1 {
+        return Ok(Impact::default());
+    }
+    if capacity == 0 {
+        return Err(ExchangeError::DivisionByZero);
+    }
+    let same_side = (n0 >= 0 && n1 >= 0) || (n0 <= 0 && n1 <= 0);
+    if same_side {
+        let (a, b) = (n0.unsigned_abs(), n1.unsigned_abs());
+        if b > a {
+            // Charge: F(u1)_up − F(u0)_down, scaled up.
+            let (_, f1_up) = f_bounds(curve, U256::ZERO, utilisation(n1, spot, capacity, true)?)?;
+            let (f0_down, _) =
+                f_bounds(curve, utilisation(n0, spot, capacity, false)?, U256::ZERO)?;
+            let diff = f1_up.saturating_sub(f0_down);
+            Ok(Impact {
+                charge: scale(curve, capacity, diff, true)?,
+                rebate: 0,
+            })
+        } else {
+            // Rebate: F(u0)_down − F(u1)_up (a lower bound), scaled down.
+            let (f0_down, _) =
+                f_bounds(curve, utilisation(n0, spot, capacity, false)?, U256::ZERO)?;
+            let (_, f1_up) = f_bounds(curve, U256::ZERO, utilisation(n1, spot, capacity, true)?)?;
+            let diff = f0_down.saturating_sub(f1_up);
+            Ok(Impact {
+                charge: 0,
+                rebate: scale(curve, capacity, diff, false)?,
+            })
+        }
+    } else {
+        // Crossing zero: rebate from n0 down to 0, charge from 0 to n1.
+        let (f0_down, _) = f_bounds(curve, utilisation(n0, spot, capacity, false)?, U256::ZERO)?;
+        let (_, f1_up) = f_bounds(curve, U256::ZERO, utilisation(n1, spot, capacity, true)?)?;
+        Ok(Impact {
+            charge: scale(curve, capacity, f1_up, true)?,
+            rebate: scale(curve, capacity, f0_down, false)?,
+        })
+    }
+}
+
+/// The signed spot part of a trade's cost, `S × Δ`, rounded toward +∞ (what the trader owes).
+pub fn spot_cost(delta: Qty, spot: Price) -> Result<SignedUsd, ExchangeError> {
+    crate::units::signed_value_ceil(delta, spot)
+}
+
+/// The average execution price of a trade with signed total `cost` for `delta` (display only),
+/// rounded against the trader (up for buys, down for sells).
+pub fn average_price(delta: Qty, cost: SignedUsd) -> Result<Price, ExchangeError> {
+    if delta == 0 {
+        return Ok(0);
+    }
+    // price = |cost| (1e6) × 1e30 / |delta| (1e18)
+    let c = cost.unsigned_abs();
+    let num = U256::from(c) * U256::from(crate::units::NOTIONAL_DIVISOR);
+    let d = U256::from(delta.unsigned_abs());
+    let v = if delta > 0 {
+        azex_math::div_rounding_up(num, d)?
+    } else {
+        num / d
+    };
+    u128::try_from(v).map_err(|_| ExchangeError::Overflow)
+}
+
+/// Net notional `|n| × S`, rounded down.
+pub fn net_notional(n: Qty, spot: Price) -> Result<Usd, ExchangeError> {
+    notional_down(n, spot)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::units::{QTY_ONE, USD_ONE};
+    use proptest::prelude::*;
+
+    const CURVE: ImpactCurve = ImpactCurve {
+        alpha_wad: WAD / 20,
+        beta_wad: 3 * WAD / 2,
+    };
+    const S: Price = 2_000 * WAD;
+    const C: Usd = 10_000_000 * USD_ONE;
+
+    fn q(tokens: i128) -> Qty {
+        tokens * QTY_ONE as i128
+    }
+
+    #[test]
+    fn mark_is_spot_when_balanced_and_moves_with_skew() {
+        assert_eq!(mark_price(CURVE, 0, S, C, WAD / 2).unwrap(), S);
+        // 5,000 tokens × $2,000 = $10M = C → u = 1 → premium = α = 5 %.
+        let m = mark_price(CURVE, q(5_000), S, C, WAD / 2).unwrap();
+        assert!(m.abs_diff(S + S / 20) <= 2, "{m}");
+        let m = mark_price(CURVE, q(-5_000), S, C, WAD / 2).unwrap();
+        assert!(m.abs_diff(S - S / 20) <= 2, "{m}");
+    }
+
+    #[test]
+    fn opening_from_balance_pays_average_of_curve() {
+        // From 0 to u = 1: impact = α C / (β+1) = 0.05 × 10M / 2.5 = $200,000
+        let imp = impact(CURVE, 0, q(5_000), S, C).unwrap();
+        assert_eq!(imp.rebate, 0);
+        assert!(
+            imp.charge.abs_diff(200_000 * USD_ONE) <= 2,
+            "{}",
+            imp.charge
+        );
+        // Closing gives back at most the same.
+        let back = impact(CURVE, q(5_000), 0, S, C).unwrap();
+        assert!(back.rebate <= imp.charge && imp.charge - back.rebate <= 4);
+    }
+
+    #[test]
+    fn crossing_zero_is_rebate_then_charge() {
+        let imp = impact(CURVE, q(1_000), q(-2_000), S, C).unwrap();
+        let r = impact(CURVE, q(1_000), 0, S, C).unwrap();
+        let c = impact(CURVE, 0, q(-2_000), S, C).unwrap();
+        assert_eq!(imp.rebate, r.rebate);
+        assert_eq!(imp.charge, c.charge);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        /// Splitting a trade into k pieces costs at least as much as one trade (rounding favours
+        /// the protocol), and at most k·ε more.
+        #[test]
+        fn split_costs_same_as_whole(start in -4_000i128..4_000, sizes in proptest::collection::vec(1i128..2_000, 1..8), sell in any::<bool>()) {
+            let sgn = if sell { -1 } else { 1 };
+            let n0 = q(start);
+            let total: i128 = sizes.iter().sum::<i128>() * sgn;
+            let whole = impact(CURVE, n0, n0 + q(total), S, C).unwrap();
+            let mut n = n0;
+            let (mut ch, mut rb) = (0u128, 0u128);
+            for s in &sizes {
+                let i = impact(CURVE, n, n + q(s * sgn), S, C).unwrap();
+                ch += i.charge; rb += i.rebate; n += q(s * sgn);
+            }
+            let whole_net = whole.charge as i128 - whole.rebate as i128;
+            let split_net = ch as i128 - rb as i128;
+            prop_assert!(split_net >= whole_net - 2, "split {split_net} < whole {whole_net}");
+            prop_assert!(split_net - whole_net <= 4 * (sizes.len() as i128 + 1), "split {split_net} whole {whole_net}");
+        }
+
+        /// A round trip never earns impact.
+        #[test]
+        fn round_trip_never_profits(start in -8_000i128..8_000, size in -8_000i128..8_000) {
+            let n0 = q(start);
+            let n1 = n0 + q(size);
+            let a = impact(CURVE, n0, n1, S, C).unwrap();
+            let b = impact(CURVE, n1, n0, S, C).unwrap();
+            prop_assert!(a.charge + b.charge >= a.rebate + b.rebate);
+        }
+    }
+}

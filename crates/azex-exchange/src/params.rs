@@ -1,0 +1,380 @@
+//! Risk and fee parameters: their defaults, their allowed ranges, and why.
+//!
+//! All ratios are WAD (1e18 = 100 %). Every parameter set is validated on creation
+//! ([`MarketParams::validate`], [`GlobalParams::validate`]); a transaction can never install a
+//! value outside the documented range, so no single key can "lift a limit" (Drift, Apr 2026).
+
+use crate::error::ExchangeError;
+use crate::units::{Usd, USD_ONE, WAD};
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+
+const PCT: u128 = WAD / 100;
+const BP: u128 = WAD / 10_000;
+
+/// Safety factor applied to a market's net exposure, chosen by how imbalanced the market is.
+/// `imbalance = |long − short| / (long + short)`; the first tier whose `max_imbalance`
+/// is ≥ the market's imbalance applies.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
+)]
+pub struct SafetyTier {
+    pub max_imbalance_wad: u128,
+    pub safety_factor_wad: u128,
+}
+
+/// Initial and maintenance margin for positions up to `max_notional` (azUSD units).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
+)]
+pub struct MarginTier {
+    pub max_notional: Usd,
+    pub initial_margin_wad: u128,
+    pub maintenance_margin_wad: u128,
+}
+
+/// Per-market parameters. Derived from spot depth at listing ([`MarketParams::derive_from_depth`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+pub struct MarketParams {
+    /// Mark-price impact strength α.
+    pub alpha_wad: u128,
+    /// Mark-price non-linearity β (fractional allowed).
+    pub beta_wad: u128,
+    /// Weight of spot depth in impact capacity.
+    pub k1_wad: u128,
+    /// Weight of the vault's free liquidity in impact capacity.
+    pub k2_wad: u128,
+    /// Trades that would push the mark premium above this are rejected (unless they reduce |net|).
+    pub max_premium_wad: u128,
+    /// Share of an imbalance-reducing rebate that is paid (≤ 1). Rebates are also capped by the
+    /// market's impact pool, so no trade sequence is paid more than was charged.
+    pub rebate_factor_wad: u128,
+    /// Taker fee on traded notional, open and close.
+    pub taker_fee_wad: u128,
+    /// Funding: rate per day = clamp(funding_factor × premium, ±max_funding_rate_per_day).
+    pub funding_factor_wad: u128,
+    pub max_funding_rate_per_day_wad: u128,
+    /// Net-exposure safety tiers (ascending `max_imbalance`, last one = 100 %).
+    pub safety_tiers: Vec<SafetyTier>,
+    /// Stress term: fraction of the smaller side's notional that is required on top, covering
+    /// the moment that side vanishes (mass liquidation, or a self-liquidation attack) until ADL
+    /// has reduced the winning side.
+    pub stress_factor_wad: u128,
+    /// Hard cap on each side's open interest (azUSD notional), tied to spot depth at listing.
+    pub max_oi_per_side: Usd,
+    /// Smallest position notional accepted.
+    pub min_position_notional: Usd,
+    /// Margin tiers (ascending `max_notional`).
+    pub margin_tiers: Vec<MarginTier>,
+    /// Spot depth (USD, ±band) below which the market stops taking new exposure.
+    pub min_spot_liquidity: Usd,
+}
+
+impl Default for MarketParams {
+    fn default() -> Self {
+        Self {
+            alpha_wad: 5 * PCT,                // 5 % premium at u = 1
+            beta_wad: 3 * WAD / 2,             // 1.5
+            k1_wad: WAD,                       // spot depth counts fully
+            k2_wad: WAD / 2,                   // vault free liquidity counts half
+            max_premium_wad: 2 * PCT,          // reject trades beyond a 2 % mark premium
+            rebate_factor_wad: 80 * PCT,       // pay 80 % of the curve's rebate
+            taker_fee_wad: 6 * BP,             // 0.06 %
+            funding_factor_wad: WAD,           // funding per day = premium
+            max_funding_rate_per_day_wad: PCT, // ±1 % per day
+            safety_tiers: vec![
+                SafetyTier {
+                    max_imbalance_wad: 10 * PCT,
+                    safety_factor_wad: 3 * WAD / 2,
+                },
+                SafetyTier {
+                    max_imbalance_wad: 30 * PCT,
+                    safety_factor_wad: 7 * WAD / 4,
+                },
+                SafetyTier {
+                    max_imbalance_wad: 60 * PCT,
+                    safety_factor_wad: 2 * WAD,
+                },
+                SafetyTier {
+                    max_imbalance_wad: WAD,
+                    safety_factor_wad: 5 * WAD / 2,
+                },
+            ],
+            stress_factor_wad: 5 * PCT,
+            max_oi_per_side: 1_000_000_000 * USD_ONE,
+            min_position_notional: 10 * USD_ONE,
+            margin_tiers: default_margin_tiers(),
+            min_spot_liquidity: 10_000 * USD_ONE,
+        }
+    }
+}
+
+/// Default margin tiers. Maintenance margin ≥ 2 % for the smallest tier: above the oracle's
+/// per-block truncation bound (50 ticks ≈ 0.50 %) times the blocks a keeper needs (2), plus the
+/// close fee and the liquidation penalty — the no-negative-equity argument (docs/risk.md).
+pub fn default_margin_tiers() -> Vec<MarginTier> {
+    vec![
+        MarginTier {
+            max_notional: 100_000 * USD_ONE,
+            initial_margin_wad: 5 * PCT,
+            maintenance_margin_wad: 5 * PCT / 2,
+        },
+        MarginTier {
+            max_notional: 1_000_000 * USD_ONE,
+            initial_margin_wad: 10 * PCT,
+            maintenance_margin_wad: 5 * PCT,
+        },
+        MarginTier {
+            max_notional: 10_000_000 * USD_ONE,
+            initial_margin_wad: 20 * PCT,
+            maintenance_margin_wad: 10 * PCT,
+        },
+        MarginTier {
+            max_notional: u128::MAX,
+            initial_margin_wad: 50 * PCT,
+            maintenance_margin_wad: 25 * PCT,
+        },
+    ]
+}
+
+fn bad(name: &'static str, reason: impl Into<String>) -> ExchangeError {
+    ExchangeError::InvalidParameter {
+        name,
+        reason: reason.into(),
+    }
+}
+
+fn in_range(name: &'static str, v: u128, lo: u128, hi: u128) -> Result<(), ExchangeError> {
+    if v < lo || v > hi {
+        return Err(bad(name, format!("{v} outside [{lo}, {hi}]")));
+    }
+    Ok(())
+}
+
+impl MarketParams {
+    /// Checks every field against its allowed range.
+    pub fn validate(&self) -> Result<(), ExchangeError> {
+        in_range("alpha", self.alpha_wad, BP, WAD)?;
+        in_range("beta", self.beta_wad, WAD / 2, 3 * WAD)?;
+        in_range("k1", self.k1_wad, 0, 10 * WAD)?;
+        in_range("k2", self.k2_wad, 0, 10 * WAD)?;
+        if self.k1_wad == 0 && self.k2_wad == 0 {
+            return Err(bad("k1/k2", "impact capacity would always be zero"));
+        }
+        in_range("max_premium", self.max_premium_wad, BP, 20 * PCT)?;
+        in_range("rebate_factor", self.rebate_factor_wad, 0, WAD)?;
+        in_range("taker_fee", self.taker_fee_wad, 0, PCT)?;
+        in_range("funding_factor", self.funding_factor_wad, 0, 100 * WAD)?;
+        in_range(
+            "max_funding_rate_per_day",
+            self.max_funding_rate_per_day_wad,
+            0,
+            10 * PCT,
+        )?;
+        in_range("stress_factor", self.stress_factor_wad, PCT, WAD)?;
+        if self.safety_tiers.is_empty() {
+            return Err(bad("safety_tiers", "empty"));
+        }
+        let mut prev_imb = 0;
+        let mut prev_sf = WAD;
+        for t in &self.safety_tiers {
+            if t.max_imbalance_wad <= prev_imb && prev_imb != 0 {
+                return Err(bad("safety_tiers", "max_imbalance must increase"));
+            }
+            if t.safety_factor_wad < prev_sf {
+                return Err(bad(
+                    "safety_tiers",
+                    "safety factors must not decrease (≥ 1)",
+                ));
+            }
+            prev_imb = t.max_imbalance_wad;
+            prev_sf = t.safety_factor_wad;
+        }
+        if prev_imb != WAD {
+            return Err(bad("safety_tiers", "last tier must cover imbalance 100%"));
+        }
+        if self.max_oi_per_side == 0 {
+            return Err(bad("max_oi_per_side", "zero"));
+        }
+        if self.margin_tiers.is_empty()
+            || self.margin_tiers.last().map(|t| t.max_notional) != Some(u128::MAX)
+        {
+            return Err(bad(
+                "margin_tiers",
+                "must be non-empty and end with an unbounded tier",
+            ));
+        }
+        let mut prev = (0u128, 0u128, 0u128);
+        for (i, t) in self.margin_tiers.iter().enumerate() {
+            in_range("maintenance_margin", t.maintenance_margin_wad, PCT, WAD)?;
+            in_range(
+                "initial_margin",
+                t.initial_margin_wad,
+                t.maintenance_margin_wad,
+                WAD,
+            )?;
+            if i > 0
+                && (t.max_notional <= prev.0
+                    || t.initial_margin_wad < prev.1
+                    || t.maintenance_margin_wad < prev.2)
+            {
+                return Err(bad("margin_tiers", "tiers must grow in size and margin"));
+            }
+            prev = (
+                t.max_notional,
+                t.initial_margin_wad,
+                t.maintenance_margin_wad,
+            );
+        }
+        Ok(())
+    }
+
+    /// The safety factor for an imbalance ratio.
+    pub fn safety_factor(&self, imbalance_wad: u128) -> u128 {
+        self.safety_tiers
+            .iter()
+            .find(|t| imbalance_wad <= t.max_imbalance_wad)
+            .or(self.safety_tiers.last())
+            .map(|t| t.safety_factor_wad)
+            .unwrap_or(WAD)
+    }
+
+    /// The margin tier for a position notional.
+    pub fn margin_tier(&self, notional: Usd) -> MarginTier {
+        *self
+            .margin_tiers
+            .iter()
+            .find(|t| notional <= t.max_notional)
+            .or(self.margin_tiers.last())
+            .expect("validated: margin tiers are non-empty")
+    }
+
+    /// Listing rule: risk parameters follow from spot depth (USD within the oracle band).
+    /// Each side's OI is capped at `OI_CAP_DEPTH_MULTIPLE` × depth, the stop-trading level is half
+    /// the listing minimum. Everything else takes the defaults.
+    pub fn derive_from_depth(depth: Usd, global: &GlobalParams) -> Self {
+        let p = Self::default();
+        Self {
+            max_oi_per_side: depth.saturating_mul(global.oi_cap_depth_multiple),
+            min_spot_liquidity: global.min_listing_depth / 2,
+            ..p
+        }
+    }
+}
+
+/// Protocol-wide parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+pub struct GlobalParams {
+    /// Spot depth (azUSD units within the oracle band) a new market needs to be listed.
+    pub min_listing_depth: Usd,
+    /// Each side's OI cap as a multiple of spot depth at listing.
+    pub oi_cap_depth_multiple: u128,
+    /// Share of trading fees that goes to the LP vault (rest: treasury).
+    pub lp_fee_share_wad: u128,
+    /// Share of strategy yield that goes to the LP vault (rest: treasury).
+    pub lp_yield_share_wad: u128,
+    /// Fraction of USDC reserves kept liquid for redemptions.
+    pub liquid_buffer_wad: u128,
+    /// The vault never lets its total requirement exceed this share of its NAV.
+    pub max_vault_utilisation_wad: u128,
+    /// Seconds an LP deposit is locked before it can be withdrawn.
+    pub lp_lockup_secs: u64,
+    /// Oracle truncation: maximum tick move per observation (per block).
+    pub max_abs_tick_move: i32,
+    /// TWAP window for risk prices (liquidation, ADL, delisting settlement), seconds.
+    pub risk_twap_window_secs: u32,
+}
+
+impl Default for GlobalParams {
+    fn default() -> Self {
+        Self {
+            min_listing_depth: 50_000 * USD_ONE,
+            oi_cap_depth_multiple: 20,
+            lp_fee_share_wad: 70 * PCT,
+            lp_yield_share_wad: 80 * PCT,
+            liquid_buffer_wad: 20 * PCT,
+            max_vault_utilisation_wad: 90 * PCT,
+            lp_lockup_secs: 3_600,
+            max_abs_tick_move: 50,
+            risk_twap_window_secs: 600,
+        }
+    }
+}
+
+impl GlobalParams {
+    pub fn validate(&self) -> Result<(), ExchangeError> {
+        in_range("lp_fee_share", self.lp_fee_share_wad, 0, WAD)?;
+        in_range("lp_yield_share", self.lp_yield_share_wad, 0, WAD)?;
+        in_range("liquid_buffer", self.liquid_buffer_wad, 5 * PCT, WAD)?;
+        in_range(
+            "max_vault_utilisation",
+            self.max_vault_utilisation_wad,
+            10 * PCT,
+            WAD,
+        )?;
+        in_range(
+            "oi_cap_depth_multiple",
+            self.oi_cap_depth_multiple,
+            1,
+            1_000,
+        )?;
+        in_range(
+            "max_abs_tick_move",
+            self.max_abs_tick_move as u128,
+            1,
+            9_116,
+        )?;
+        in_range(
+            "risk_twap_window",
+            self.risk_twap_window_secs as u128,
+            0,
+            86_400,
+        )?;
+        if self.min_listing_depth < 1_000 * USD_ONE {
+            return Err(bad("min_listing_depth", "below $1,000"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        MarketParams::default().validate().unwrap();
+        GlobalParams::default().validate().unwrap();
+    }
+
+    #[test]
+    fn out_of_range_is_refused() {
+        let p = MarketParams {
+            rebate_factor_wad: WAD + 1,
+            ..MarketParams::default()
+        };
+        assert!(matches!(
+            p.validate(),
+            Err(ExchangeError::InvalidParameter {
+                name: "rebate_factor",
+                ..
+            })
+        ));
+        let mut p = MarketParams::default();
+        p.safety_tiers[1].safety_factor_wad = WAD / 2;
+        assert!(p.validate().is_err());
+    }
+
+    #[test]
+    fn tiers_pick_first_covering() {
+        let p = MarketParams::default();
+        assert_eq!(p.safety_factor(0), 3 * WAD / 2);
+        assert_eq!(p.safety_factor(10 * PCT), 3 * WAD / 2);
+        assert_eq!(p.safety_factor(10 * PCT + 1), 7 * WAD / 4);
+        assert_eq!(p.safety_factor(WAD), 5 * WAD / 2);
+        assert_eq!(
+            p.margin_tier(100_000 * USD_ONE + 1).initial_margin_wad,
+            10 * PCT
+        );
+    }
+}

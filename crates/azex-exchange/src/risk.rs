@@ -1,0 +1,163 @@
+//! Vault accounting and risk figures (PROTOCOL.md §5, §8): NAV, requirements, free liquidity.
+//!
+//! The vault is the counterparty of every trader, so
+//! ```text
+//! NAV = cash + Σ impact pools − Σ traders' unrealised PnL + Σ funding traders owe
+//! ```
+//! all valued at each market's *risk price* (the TWAP of the truncated oracle), which one block of
+//! spot manipulation cannot move much: LP share prices and withdrawal limits are not gameable
+//! within a block. Every aggregate is O(1) per market (per-side sums), so NAV is O(markets).
+//!
+//! Capacity rule: a transaction that raises the total requirement must leave
+//! `Σ required ≤ NAV × max_vault_utilisation`; LP withdrawals must leave the same.
+
+use crate::ctx::Ctx;
+use crate::error::ExchangeError;
+use crate::math::{funding, requirement};
+use crate::params::MarketParams;
+use crate::state::{Market, Vault};
+use crate::units::{mul_wad_down, notional_down, notional_up, signed_value_floor, SignedUsd, Usd};
+use serde::Serialize;
+
+/// Risk figures of one market.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MarketRisk {
+    pub long_notional: Usd,
+    pub short_notional: Usd,
+    /// AZEx requirement: net × safety factor + stress term.
+    pub required: Usd,
+    /// Classic fully-backed requirement: max(long, short).
+    pub classic_required: Usd,
+    /// Traders' unrealised PnL (what the vault owes them), at the risk price.
+    pub traders_upnl: SignedUsd,
+    /// Funding traders owe the vault (negative: the vault owes).
+    pub traders_funding_owed: SignedUsd,
+}
+
+/// Risk figures of the whole vault.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct VaultRisk {
+    pub nav: SignedUsd,
+    pub cash: Usd,
+    pub required: Usd,
+    pub classic_required: Usd,
+    /// `max(0, NAV × max_utilisation − required)`: what backs nothing yet.
+    pub free_liquidity: Usd,
+    pub markets: Vec<MarketRisk>,
+}
+
+/// One market's risk figures at its risk price.
+pub fn market_risk(m: &Market, p: &MarketParams) -> Result<MarketRisk, ExchangeError> {
+    let price = m.prices.risk;
+    let long_notional = notional_up(m.long.qty as i128, price)?;
+    let short_notional = notional_up(m.short.qty as i128, price)?;
+    let long_val = signed_value_floor(
+        i128::try_from(m.long.qty).map_err(|_| ExchangeError::Overflow)?,
+        price,
+    )?;
+    let short_val = signed_value_floor(
+        -i128::try_from(m.short.qty).map_err(|_| ExchangeError::Overflow)?,
+        price,
+    )?;
+    // uPnL of a side = value − cost (cost is signed: shorts negative)
+    let upnl = long_val
+        .checked_sub(m.long.cost)
+        .and_then(|a| {
+            short_val
+                .checked_sub(m.short.cost)
+                .and_then(|b| a.checked_add(b))
+        })
+        .ok_or(ExchangeError::Overflow)?;
+    let owed = funding::side_owed(m.long.qty, m.long.funding_index, m.long.funding_entry_sum)?
+        .checked_add(funding::side_owed(
+            m.short.qty,
+            m.short.funding_index,
+            m.short.funding_entry_sum,
+        )?)
+        .ok_or(ExchangeError::Overflow)?;
+    Ok(MarketRisk {
+        long_notional,
+        short_notional,
+        required: requirement::net_requirement(long_notional, short_notional, p)?,
+        classic_required: requirement::classic_requirement(long_notional, short_notional),
+        traders_upnl: upnl,
+        traders_funding_owed: owed,
+    })
+}
+
+/// The vault's figures for a set of markets.
+pub fn vault_risk<'a>(
+    vault: &Vault,
+    markets: impl Iterator<Item = (&'a Market, &'a MarketParams)>,
+    max_utilisation_wad: u128,
+) -> Result<VaultRisk, ExchangeError> {
+    let mut nav = i128::try_from(vault.cash).map_err(|_| ExchangeError::Overflow)?;
+    let mut out = VaultRisk {
+        cash: vault.cash,
+        ..Default::default()
+    };
+    for (m, p) in markets {
+        let r = market_risk(m, p)?;
+        nav = nav
+            .checked_add(i128::try_from(m.impact_pool).map_err(|_| ExchangeError::Overflow)?)
+            .and_then(|x| x.checked_sub(r.traders_upnl))
+            .and_then(|x| x.checked_add(r.traders_funding_owed))
+            .ok_or(ExchangeError::Overflow)?;
+        out.required = out
+            .required
+            .checked_add(r.required)
+            .ok_or(ExchangeError::Overflow)?;
+        out.classic_required = out
+            .classic_required
+            .checked_add(r.classic_required)
+            .ok_or(ExchangeError::Overflow)?;
+        out.markets.push(r);
+    }
+    out.nav = nav;
+    let usable = if nav > 0 {
+        mul_wad_down(nav as u128, max_utilisation_wad)?
+    } else {
+        0
+    };
+    out.free_liquidity = usable.saturating_sub(out.required);
+    Ok(out)
+}
+
+impl Ctx<'_> {
+    /// Vault risk as this transaction sees the state (overlay included).
+    pub fn vault_risk(&self) -> Result<VaultRisk, ExchangeError> {
+        let markets = self.all_markets()?;
+        let params: Vec<&MarketParams> = (0..markets.len() as u32)
+            .map(|i| self.params(i))
+            .collect::<Result<_, _>>()?;
+        vault_risk(
+            &self.vault(),
+            markets.iter().zip(params),
+            self.s.params.max_vault_utilisation_wad,
+        )
+    }
+
+    /// The capacity rule: if the transaction raised the requirement, it must still fit.
+    pub fn check_capacity(&self, required_before: Usd) -> Result<VaultRisk, ExchangeError> {
+        let r = self.vault_risk()?;
+        if r.required > required_before {
+            let usable = if r.nav > 0 {
+                mul_wad_down(r.nav as u128, self.s.params.max_vault_utilisation_wad)?
+            } else {
+                0
+            };
+            if r.required > usable {
+                return Err(ExchangeError::VaultCapacityExceeded {
+                    required: r.required,
+                    available: usable,
+                });
+            }
+        }
+        Ok(r)
+    }
+}
+
+/// `notional_down` re-exported for handlers that need the rounding-down view.
+pub fn notional_floor(qty: i128, price: u128) -> Result<Usd, ExchangeError> {
+    notional_down(qty, price)
+}

@@ -1,0 +1,305 @@
+//! The link between the exchange and its spot pools and oracle hook: price conversions, reading
+//! a market's prices for the block, quoting and executing pool operations.
+//!
+//! Price units: a pool's `sqrtPriceX96` is `sqrt(token1 raw / token0 raw) × 2^96`; AZEx prices
+//! are USD per whole base token, WAD. azUSD has 6 decimals, the base token `base_decimals`.
+
+use crate::ctx::SpotOp;
+use crate::error::ExchangeError;
+use crate::params::GlobalParams;
+use crate::state::{BlockCtx, Market, MarketPrices, Spot, State, AZUSD};
+use crate::units::{Price, Usd, WAD};
+use alloy_primitives::{Address, Uint, U256};
+use azex_math::mul_div;
+use azex_oracle::{OracleHook, OracleParams};
+use azex_spot::math::tick_math;
+use azex_spot::Hook as _;
+use azex_spot::{BalanceDelta, HookContext, ModifyLiquidityParams, PoolKey, SwapParams};
+
+/// The address of the oracle hook in pool keys.
+pub const ORACLE_HOOK: Address =
+    alloy_primitives::address!("000000000000000000000000000000000000a0c1");
+
+pub(crate) fn spot_err(e: impl std::fmt::Display) -> ExchangeError {
+    ExchangeError::Spot(e.to_string())
+}
+pub(crate) fn oracle_err(e: impl std::fmt::Display) -> ExchangeError {
+    ExchangeError::Oracle(e.to_string())
+}
+
+/// A fresh pool manager whose oracle hook uses the protocol's truncation bound.
+pub fn new_spot(g: &GlobalParams) -> Spot {
+    let params = OracleParams {
+        max_abs_tick_move: g.max_abs_tick_move,
+        ..OracleParams::default()
+    };
+    let hook =
+        OracleHook::with_default_params(AZUSD, params).unwrap_or_else(|_| OracleHook::new(AZUSD));
+    Spot::new(hook)
+}
+
+/// `(numerator, denominator)` with `numerator / denominator = WAD × 10^(base_decimals − 6)`.
+fn decimal_scale(base_decimals: u8) -> (U256, U256) {
+    let wad = U256::from(WAD);
+    if base_decimals >= 6 {
+        (
+            wad * U256::from(10u8).pow(U256::from(base_decimals - 6)),
+            U256::from(1u8),
+        )
+    } else {
+        (wad, U256::from(10u8).pow(U256::from(6 - base_decimals)))
+    }
+}
+
+/// USD per whole base token (WAD) at `sqrt_price_x96`, rounded down.
+pub fn price_from_sqrt(
+    sqrt_price_x96: U256,
+    quote_is_token0: bool,
+    base_decimals: u8,
+) -> Result<Price, ExchangeError> {
+    let q96 = U256::from(1u8) << 96;
+    let (num, den) = decimal_scale(base_decimals);
+    let p = if quote_is_token0 {
+        // token1 = base: raw price = base/quote → USD per base = scale / raw
+        let a = mul_div(num, q96, sqrt_price_x96)?;
+        let b = mul_div(a, q96, sqrt_price_x96)?;
+        b / den
+    } else {
+        let a = mul_div(sqrt_price_x96, sqrt_price_x96, q96)?;
+        mul_div(a, num, q96 * den)?
+    };
+    u128::try_from(p).map_err(|_| ExchangeError::Overflow)
+}
+
+/// The sqrt price (Q64.96) of a USD price, rounded down.
+pub fn sqrt_from_price(
+    price: Price,
+    quote_is_token0: bool,
+    base_decimals: u8,
+) -> Result<U256, ExchangeError> {
+    if price == 0 {
+        return Err(ExchangeError::ZeroAmount);
+    }
+    type U512 = Uint<512, 8>;
+    let (num, den) = decimal_scale(base_decimals);
+    // raw = token1/token0 ; sqrtP = sqrt(raw × 2^192)
+    let (n, d) = if quote_is_token0 {
+        // raw = scale / price
+        (U512::from(num), U512::from(den) * U512::from(price))
+    } else {
+        (U512::from(price) * U512::from(den), U512::from(num))
+    };
+    let x: U512 = (n << 192) / d;
+    let r = x.root(2);
+    let limbs = r.as_limbs();
+    if limbs[4..].iter().any(|&l| l != 0) {
+        return Err(ExchangeError::Overflow);
+    }
+    Ok(U256::from_limbs([limbs[0], limbs[1], limbs[2], limbs[3]]))
+}
+
+/// The USD price at a tick.
+pub fn price_at_tick(
+    tick: i32,
+    quote_is_token0: bool,
+    base_decimals: u8,
+) -> Result<Price, ExchangeError> {
+    price_from_sqrt(
+        tick_math::get_sqrt_price_at_tick(tick).map_err(spot_err)?,
+        quote_is_token0,
+        base_decimals,
+    )
+}
+
+fn hook_ctx(b: BlockCtx, sender: Address) -> HookContext {
+    HookContext {
+        block_number: b.height,
+        block_timestamp: b.timestamp,
+        sender,
+    }
+}
+
+/// Block begin: each pool's oracle records this block's observation from the current pool tick
+/// (truncated), even when nobody trades the pool, so the truncated price keeps converging.
+pub fn observe_block(s: &mut State, b: BlockCtx) -> Result<(), ExchangeError> {
+    let keys: Vec<PoolKey> = s.markets.iter().map(|m| m.pool_key).collect();
+    for key in keys {
+        let snap = s.spot.pool_snapshot(&key).map_err(spot_err)?;
+        let action = azex_spot::CommittedAction::Swap {
+            params: SwapParams {
+                zero_for_one: true,
+                amount_specified: 0,
+                sqrt_price_limit_x96: snap.sqrt_price_x96,
+            },
+            before: snap,
+            after: snap,
+            delta: BalanceDelta::default(),
+        };
+        s.spot
+            .hook_mut()
+            .on_committed(&hook_ctx(b, Address::ZERO), &key, &action);
+    }
+    Ok(())
+}
+
+/// A market's prices for the block (see [`MarketPrices`]).
+pub fn read_prices(s: &State, m: &Market, now: u64) -> Result<MarketPrices, ExchangeError> {
+    let oracle = s.spot.hook();
+    let (q0, dec) = (m.quote_is_token0, m.base_decimals);
+    let trunc = oracle
+        .truncated_tick_at(&m.pool_key, now)
+        .map_err(oracle_err)?;
+    let window = s.params.risk_twap_window_secs;
+    let twap = if window == 0 {
+        trunc
+    } else {
+        // Young pools: average over what history exists.
+        let oldest = oracle
+            .oldest_observation_timestamp(&m.pool_key)
+            .map_err(oracle_err)?;
+        let w = window.min(now.saturating_sub(oldest) as u32);
+        if w == 0 {
+            trunc
+        } else {
+            oracle.twap_tick(&m.pool_key, w, now).map_err(oracle_err)?
+        }
+    };
+    let slot0 = s.spot.slot0(&m.pool_key).map_err(spot_err)?;
+    Ok(MarketPrices {
+        spot: price_at_tick(trunc, q0, dec)?,
+        risk: price_at_tick(twap, q0, dec)?,
+        pool: price_from_sqrt(slot0.sqrt_price_x96, q0, dec)?,
+        spot_liquidity: spot_liquidity(s, m)?,
+    })
+}
+
+/// USD value of the pool's tokens in range within the oracle's depth band, rounded down.
+pub fn spot_liquidity(s: &State, m: &Market) -> Result<Usd, ExchangeError> {
+    let band = s.spot.hook().params(&m.pool_key).depth_band_ticks;
+    let slot0 = s.spot.slot0(&m.pool_key).map_err(spot_err)?;
+    let lo = slot0.tick.saturating_sub(band).max(tick_math::MIN_TICK);
+    let hi = slot0.tick.saturating_add(band).min(tick_math::MAX_TICK);
+    let (a0, a1) = s
+        .spot
+        .amounts_in_range(&m.pool_key, lo, hi)
+        .map_err(spot_err)?;
+    let (quote_raw, base_raw) = if m.quote_is_token0 {
+        (a0, a1)
+    } else {
+        (a1, a0)
+    };
+    let price = price_from_sqrt(slot0.sqrt_price_x96, m.quote_is_token0, m.base_decimals)?;
+    // base value in azUSD units = base_raw × price / 10^(base_decimals) / 1e12
+    let scale =
+        U256::from(10u8).pow(U256::from(m.base_decimals)) * U256::from(1_000_000_000_000u128);
+    let base_val = mul_div(base_raw, U256::from(price), scale)?;
+    let total = quote_raw
+        .checked_add(base_val)
+        .ok_or(ExchangeError::Overflow)?;
+    Ok(u128::try_from(total).unwrap_or(u128::MAX))
+}
+
+/// Quote a swap without writing anything.
+pub fn quote_swap(
+    s: &State,
+    b: BlockCtx,
+    key: &PoolKey,
+    params: &SwapParams,
+    sender: Address,
+) -> Result<azex_spot::SwapOutcome, ExchangeError> {
+    let _ = hook_ctx(b, sender);
+    if params.amount_specified == 0 {
+        return Err(ExchangeError::ZeroAmount);
+    }
+    let e = s.spot.pool_entry(key).map_err(spot_err)?;
+    let mut crossings = Vec::new();
+    e.pool
+        .compute_swap(params, None, &mut crossings)
+        .map_err(spot_err)
+}
+
+/// Quote a liquidity change without writing anything.
+pub fn quote_modify(
+    s: &State,
+    b: BlockCtx,
+    key: &PoolKey,
+    params: &ModifyLiquidityParams,
+    sender: Address,
+) -> Result<BalanceDelta, ExchangeError> {
+    let _ = hook_ctx(b, sender);
+    let e = s.spot.pool_entry(key).map_err(spot_err)?;
+    e.pool
+        .compute_modify_liquidity(params)
+        .map(|p| p.outcome.caller_delta)
+        .map_err(spot_err)
+}
+
+/// Execute a planned pool operation (commit phase). The result must equal the plan's quote.
+pub fn execute(s: &mut State, op: &SpotOp) -> Result<(), ExchangeError> {
+    let b = s.block;
+    match op {
+        SpotOp::Initialize {
+            key,
+            sqrt_price_x96,
+        } => {
+            s.spot
+                .initialize(&hook_ctx(b, Address::ZERO), key, *sqrt_price_x96)
+                .map_err(spot_err)?;
+        }
+        SpotOp::Swap {
+            key,
+            params,
+            sender,
+            expected,
+        } => {
+            let d = s
+                .spot
+                .swap(&hook_ctx(b, *sender), key, params)
+                .map_err(spot_err)?;
+            if d != *expected {
+                return Err(ExchangeError::Spot(format!(
+                    "internal: swap executed {d:?}, quoted {expected:?}"
+                )));
+            }
+        }
+        SpotOp::Modify {
+            key,
+            params,
+            sender,
+            expected,
+        } => {
+            let d = s
+                .spot
+                .modify_liquidity(&hook_ctx(b, *sender), key, params)
+                .map_err(spot_err)?;
+            if d.caller_delta != *expected {
+                return Err(ExchangeError::Spot(format!(
+                    "internal: modify executed {:?}, quoted {expected:?}",
+                    d.caller_delta
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Invariant: what the exchange tracked as each pool's holdings equals the manager's accounting.
+pub fn check_pool_balances(s: &State) -> Result<(), String> {
+    for m in &s.markets {
+        let Ok((b0, b1)) = s.spot.pool_balances(&m.pool_key) else {
+            return Err(format!("market {} has no pool", m.id));
+        };
+        let (q, base) = if m.quote_is_token0 {
+            (b0, b1)
+        } else {
+            (b1, b0)
+        };
+        if q != U256::from(m.pool_azusd) || base != U256::from(m.pool_base) {
+            return Err(format!(
+                "market {} pool balances: manager ({q}, {base}) vs exchange ({}, {})",
+                m.id, m.pool_azusd, m.pool_base
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,309 @@
+//! The protocol's state: plain data, no behaviour beyond read accessors.
+//! All writes go through [`crate::ctx::Effects`] and [`State::commit`] — one place.
+
+use crate::ids::{MarketId, PositionId};
+use crate::params::{GlobalParams, MarketParams};
+use crate::units::{Price, Qty, SignedUsd, Usd};
+use alloy_primitives::{address, Address, I256};
+use azex_spot::PoolKey;
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// azUSD's token address inside this state machine.
+pub const AZUSD: Address = address!("00000000000000000000000000000000a2050000");
+/// USDC's token address inside this state machine.
+pub const USDC: Address = address!("00000000000000000000000000000000005dc000");
+
+/// The current block, given from outside (the state machine has no clock).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    BorshSerialize,
+    BorshDeserialize,
+)]
+pub struct BlockCtx {
+    pub height: u64,
+    /// Unix seconds.
+    pub timestamp: u64,
+}
+
+/// One side (long or short) of a market: aggregates kept in O(1) per trade.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Side {
+    /// Σ |qty| of the side's positions.
+    pub qty: u128,
+    /// Σ cost basis (signed: positive for longs, negative for shorts).
+    pub cost: SignedUsd,
+    /// Σ margin.
+    pub margin: Usd,
+    /// Cumulative funding owed per whole token (azUSD units × 1e18), positive = owes.
+    pub funding_index: i128,
+    /// Σ |qty_i| × funding index at the position's last settlement.
+    #[borsh(
+        serialize_with = "borsh_i256::ser",
+        deserialize_with = "borsh_i256::de"
+    )]
+    pub funding_entry_sum: I256,
+    /// Open positions on this side.
+    pub positions: u64,
+}
+
+mod borsh_i256 {
+    use alloy_primitives::I256;
+    pub fn ser<W: std::io::Write>(v: &I256, w: &mut W) -> std::io::Result<()> {
+        w.write_all(&v.to_le_bytes::<32>())
+    }
+    pub fn de<R: std::io::Read>(r: &mut R) -> std::io::Result<I256> {
+        let mut b = [0u8; 32];
+        r.read_exact(&mut b)?;
+        Ok(I256::from_le_bytes(b))
+    }
+}
+
+/// Whether a market takes new exposure.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
+)]
+pub enum MarketStatus {
+    Active,
+    /// Only trades that reduce a position are accepted.
+    ReduceOnly,
+    /// No trading; positions settle at `settlement_price`.
+    Delisted {
+        settlement_price: Price,
+    },
+}
+
+/// Prices and depth of a market for the current block, read from the oracle hook at block begin.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize,
+)]
+pub struct MarketPrices {
+    /// Spot from the truncated oracle (latest truncated observation).
+    pub spot: Price,
+    /// TWAP of the truncated oracle over `risk_twap_window_secs`: the price used for
+    /// liquidation, ADL and settlement triggers (stop-hunting defence).
+    pub risk: Price,
+    /// The pool's current (untruncated) price, for display.
+    pub pool: Price,
+    /// USD value of the pool's in-range tokens within the oracle band.
+    pub spot_liquidity: Usd,
+}
+
+/// A perpetual market on one base token.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize)]
+pub struct Market {
+    pub id: MarketId,
+    pub base_token: Address,
+    pub base_decimals: u8,
+    /// Hashed separately (see `hash.rs`).
+    #[borsh(skip)]
+    pub pool_key: PoolKey,
+    /// azUSD is currency0 of the pool (else currency1).
+    pub quote_is_token0: bool,
+    pub status: MarketStatus,
+    pub long: Side,
+    pub short: Side,
+    /// Funding rate per day in force since `last_funding_time` (signed, + = longs pay).
+    pub funding_rate_per_day_wad: i128,
+    pub last_funding_time: u64,
+    /// Impact charges collected minus rebates paid (azUSD held for the market; part of vault NAV).
+    pub impact_pool: Usd,
+    pub prices: MarketPrices,
+    pub creator: Address,
+    pub listed_at: u64,
+    /// Cumulative taker volume (azUSD notional).
+    pub volume: Usd,
+    /// azUSD and base tokens the spot pool holds (from the deltas of every pool action).
+    pub pool_azusd: u128,
+    pub pool_base: u128,
+}
+
+impl Market {
+    /// Signed net OI in base units: `long − short`.
+    pub fn net_qty(&self) -> Result<Qty, crate::error::ExchangeError> {
+        let l = i128::try_from(self.long.qty).map_err(|_| crate::error::ExchangeError::Overflow)?;
+        let s =
+            i128::try_from(self.short.qty).map_err(|_| crate::error::ExchangeError::Overflow)?;
+        l.checked_sub(s)
+            .ok_or(crate::error::ExchangeError::Overflow)
+    }
+    pub fn side(&self, long: bool) -> &Side {
+        if long {
+            &self.long
+        } else {
+            &self.short
+        }
+    }
+    pub fn side_mut(&mut self, long: bool) -> &mut Side {
+        if long {
+            &mut self.long
+        } else {
+            &mut self.short
+        }
+    }
+}
+
+/// An isolated-margin perpetual position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
+pub struct Position {
+    pub id: PositionId,
+    pub owner: Address,
+    pub market: MarketId,
+    /// Signed size: + long, − short. Never zero while the position exists.
+    pub qty: Qty,
+    /// Signed cost basis: what was paid (long, > 0) or received (short, < 0) for `qty`,
+    /// including price impact, excluding fees.
+    pub cost: SignedUsd,
+    pub margin: Usd,
+    /// The side's funding index at the last settlement.
+    pub funding_entry: i128,
+    pub opened_at: u64,
+    pub updated_at: u64,
+}
+
+impl Position {
+    pub fn is_long(&self) -> bool {
+        self.qty > 0
+    }
+}
+
+/// The LP vault: counterparty of every trade, backing only the net exposure.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize,
+)]
+pub struct Vault {
+    /// azUSD the vault holds.
+    pub cash: Usd,
+    /// Total LP shares.
+    pub shares: u128,
+    /// Highest NAV per share seen (WAD), for the drawdown cap.
+    pub high_water_share_price: u128,
+    /// Cumulative income, for reporting.
+    pub fees_earned: Usd,
+    pub funding_earned: SignedUsd,
+    pub yield_earned: Usd,
+    pub trader_pnl_paid: SignedUsd,
+}
+
+/// One LP's holding.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize,
+)]
+pub struct LpAccount {
+    pub shares: u128,
+    /// Deposits are locked until this time.
+    pub unlock_time: u64,
+}
+
+/// A USDC withdrawal from a strategy on its way back to the liquid buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
+pub struct PendingWithdrawal {
+    pub amount: u128,
+    pub ready_at: u64,
+}
+
+/// A yield strategy adapter (Aave, Ethena, Morpho, Fluid in the seeds), modelled by its rate,
+/// capacity and withdrawal delay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+pub struct StrategyConfig {
+    pub name: String,
+    /// Simple yearly rate, WAD.
+    pub rate_per_year_wad: u128,
+    /// Most USDC it accepts.
+    pub capacity: u128,
+    pub withdrawal_delay_secs: u64,
+    /// Share of the deployable reserve to place here (WAD; the shares sum to ≤ 1).
+    pub target_share_wad: u128,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
+pub struct Strategy {
+    pub config: StrategyConfig,
+    /// USDC deployed, including accrued yield.
+    pub assets: u128,
+    pub pending: Vec<PendingWithdrawal>,
+    pub last_accrual: u64,
+}
+
+/// The azUSD ledger (PROTOCOL.md §10): supply = liquid USDC + strategy assets (+ in transit).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, BorshSerialize, BorshDeserialize)]
+pub struct Ledger {
+    pub azusd_supply: u128,
+    pub usdc_liquid: u128,
+    pub strategies: Vec<Strategy>,
+    /// Yield minted so far.
+    pub yield_minted: u128,
+}
+
+impl Ledger {
+    /// USDC backing: liquid + deployed + in transit.
+    pub fn backing(&self) -> Option<u128> {
+        let mut t = self.usdc_liquid;
+        for s in &self.strategies {
+            t = t.checked_add(s.assets)?;
+            for p in &s.pending {
+                t = t.checked_add(p.amount)?;
+            }
+        }
+        Some(t)
+    }
+}
+
+/// azUSD owned by the protocol itself (not by LPs or traders).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize,
+)]
+pub struct ProtocolFunds {
+    /// Treasury: its share of fees and yield.
+    pub treasury: Usd,
+    /// Insurance fund: liquidation penalties; first payer of deficits after position margin.
+    pub insurance: Usd,
+}
+
+/// The pool manager with the AZEx oracle hook.
+pub type Spot = azex_spot::PoolManager<azex_oracle::OracleHook>;
+
+/// The whole protocol state.
+#[derive(Debug, Clone)]
+pub struct State {
+    pub params: GlobalParams,
+    pub block: BlockCtx,
+    pub block_open: bool,
+    pub ledger: Ledger,
+    pub vault: Vault,
+    pub funds: ProtocolFunds,
+    /// (owner, token) → balance. azUSD, USDC and base tokens alike.
+    pub wallets: BTreeMap<(Address, Address), u128>,
+    pub lps: BTreeMap<Address, LpAccount>,
+    pub markets: Vec<Market>,
+    pub market_params: Vec<MarketParams>,
+    /// Base token → market.
+    pub market_by_token: BTreeMap<Address, MarketId>,
+    pub positions: BTreeMap<PositionId, Position>,
+    pub next_position_id: PositionId,
+    pub spot: Spot,
+    /// Events emitted so far (sequence number of the next one).
+    pub event_seq: u64,
+    /// Genesis supply of every external token (USDC, base tokens), for conservation checks.
+    pub external_supply: BTreeMap<Address, u128>,
+}
+
+impl State {
+    pub fn wallet(&self, owner: Address, token: Address) -> u128 {
+        self.wallets.get(&(owner, token)).copied().unwrap_or(0)
+    }
+    pub fn market(&self, id: MarketId) -> Option<&Market> {
+        self.markets.get(id as usize)
+    }
+    pub fn position(&self, id: PositionId) -> Option<&Position> {
+        self.positions.get(&id)
+    }
+}

@@ -1,0 +1,189 @@
+//! Units: one named precision per quantity, one named conversion per pair of units.
+//!
+//! | quantity | Rust type | precision | meaning |
+//! |---|---|---|---|
+//! | [`Usd`] amounts | `u128` / `i128` | 1e-6 (`USD_ONE` = 1e6) | azUSD smallest unit (= 1 USDC unit) |
+//! | [`Qty`] position size | `i128` | 1e-18 (`QTY_ONE` = 1e18) | base tokens, signed (+ long, − short), independent of the token's own decimals |
+//! | [`Price`] | `u128` | 1e-18 (`WAD`) | USD per whole base token |
+//! | ratios, fees, factors | `u128` / `i128` | 1e-18 (`WAD`) | 1e18 = 100 % |
+//! | funding index | `i128` | azUSD units × 1e18 per whole base token | cumulative funding owed per unit of size |
+//!
+//! Rounding rule: every conversion names its direction. What a trader owes rounds toward +∞,
+//! what a trader receives rounds toward −∞; figures used as safety limits round the safe way.
+
+use crate::error::ExchangeError;
+use azex_math::{mul_div, mul_div_rounding_up, U256};
+
+/// azUSD amount in its smallest unit (1e-6 USD).
+pub type Usd = u128;
+/// Signed azUSD amount (PnL, deltas).
+pub type SignedUsd = i128;
+/// Position size in 1e-18 base tokens, signed: positive long, negative short.
+pub type Qty = i128;
+/// USD per whole base token, WAD (1e18) scaled.
+pub type Price = u128;
+
+pub const USD_ONE: u128 = 1_000_000;
+pub const QTY_ONE: u128 = 1_000_000_000_000_000_000;
+pub const WAD: u128 = 1_000_000_000_000_000_000;
+/// `Qty (1e18) × Price (1e18) / NOTIONAL_DIVISOR = Usd (1e6)`.
+pub const NOTIONAL_DIVISOR: u128 = 1_000_000_000_000_000_000_000_000_000_000; // 1e30
+pub const SECONDS_PER_DAY: u128 = 86_400;
+
+#[inline]
+pub(crate) fn u(x: u128) -> U256 {
+    U256::from(x)
+}
+
+#[inline]
+pub(crate) fn to_u128(x: U256) -> Result<u128, ExchangeError> {
+    u128::try_from(x).map_err(|_| ExchangeError::Overflow)
+}
+
+#[inline]
+pub(crate) fn to_i128(x: u128) -> Result<i128, ExchangeError> {
+    i128::try_from(x).map_err(|_| ExchangeError::Overflow)
+}
+
+/// Notional value of `|qty|` at `price`, in azUSD units, rounded down.
+#[inline]
+pub fn notional_down(qty: Qty, price: Price) -> Result<Usd, ExchangeError> {
+    let q = qty.unsigned_abs();
+    match q.checked_mul(price) {
+        Some(p) => Ok(p / NOTIONAL_DIVISOR),
+        None => to_u128(mul_div(u(q), u(price), u(NOTIONAL_DIVISOR))?),
+    }
+}
+
+/// Notional value of `|qty|` at `price`, in azUSD units, rounded up.
+#[inline]
+pub fn notional_up(qty: Qty, price: Price) -> Result<Usd, ExchangeError> {
+    let q = qty.unsigned_abs();
+    match q.checked_mul(price) {
+        Some(p) => Ok(p.div_ceil(NOTIONAL_DIVISOR)),
+        None => to_u128(mul_div_rounding_up(u(q), u(price), u(NOTIONAL_DIVISOR))?),
+    }
+}
+
+/// Signed value `qty × price` in azUSD, rounded toward +∞ (an amount a trader owes).
+#[inline]
+pub fn signed_value_ceil(qty: Qty, price: Price) -> Result<SignedUsd, ExchangeError> {
+    if qty >= 0 {
+        to_i128(notional_up(qty, price)?)
+    } else {
+        Ok(-to_i128(notional_down(qty, price)?)?)
+    }
+}
+
+/// Signed value `qty × price` in azUSD, rounded toward −∞ (an amount a trader receives).
+#[inline]
+pub fn signed_value_floor(qty: Qty, price: Price) -> Result<SignedUsd, ExchangeError> {
+    if qty >= 0 {
+        to_i128(notional_down(qty, price)?)
+    } else {
+        Ok(-to_i128(notional_up(qty, price)?)?)
+    }
+}
+
+/// `amount × ratio / WAD`, rounded down.
+#[inline]
+pub fn mul_wad_down(amount: u128, ratio_wad: u128) -> Result<u128, ExchangeError> {
+    match amount.checked_mul(ratio_wad) {
+        Some(p) => Ok(p / WAD),
+        None => to_u128(mul_div(u(amount), u(ratio_wad), u(WAD))?),
+    }
+}
+
+/// `amount × ratio / WAD`, rounded up.
+#[inline]
+pub fn mul_wad_up(amount: u128, ratio_wad: u128) -> Result<u128, ExchangeError> {
+    match amount.checked_mul(ratio_wad) {
+        Some(p) => Ok(p.div_ceil(WAD)),
+        None => to_u128(mul_div_rounding_up(u(amount), u(ratio_wad), u(WAD))?),
+    }
+}
+
+/// `a × b / d`, rounded down, u128 in and out.
+#[inline]
+pub fn mul_div_down_u128(a: u128, b: u128, d: u128) -> Result<u128, ExchangeError> {
+    if d == 0 {
+        return Err(ExchangeError::DivisionByZero);
+    }
+    match a.checked_mul(b) {
+        Some(p) => Ok(p / d),
+        None => to_u128(mul_div(u(a), u(b), u(d))?),
+    }
+}
+
+/// `a × b / d`, rounded up, u128 in and out.
+#[inline]
+pub fn mul_div_up_u128(a: u128, b: u128, d: u128) -> Result<u128, ExchangeError> {
+    if d == 0 {
+        return Err(ExchangeError::DivisionByZero);
+    }
+    match a.checked_mul(b) {
+        Some(p) => Ok(p.div_ceil(d)),
+        None => to_u128(mul_div_rounding_up(u(a), u(b), u(d))?),
+    }
+}
+
+/// Checked helpers that turn overflow into [`ExchangeError::Overflow`].
+pub(crate) trait Checked: Sized {
+    fn add_c(self, o: Self) -> Result<Self, ExchangeError>;
+    fn sub_c(self, o: Self) -> Result<Self, ExchangeError>;
+}
+
+impl Checked for u128 {
+    #[inline]
+    fn add_c(self, o: Self) -> Result<Self, ExchangeError> {
+        self.checked_add(o).ok_or(ExchangeError::Overflow)
+    }
+    #[inline]
+    fn sub_c(self, o: Self) -> Result<Self, ExchangeError> {
+        self.checked_sub(o).ok_or(ExchangeError::Underflow)
+    }
+}
+
+impl Checked for i128 {
+    #[inline]
+    fn add_c(self, o: Self) -> Result<Self, ExchangeError> {
+        self.checked_add(o).ok_or(ExchangeError::Overflow)
+    }
+    #[inline]
+    fn sub_c(self, o: Self) -> Result<Self, ExchangeError> {
+        self.checked_sub(o).ok_or(ExchangeError::Overflow)
+    }
+}
+
+impl Checked for u64 {
+    #[inline]
+    fn add_c(self, o: Self) -> Result<Self, ExchangeError> {
+        self.checked_add(o).ok_or(ExchangeError::Overflow)
+    }
+    #[inline]
+    fn sub_c(self, o: Self) -> Result<Self, ExchangeError> {
+        self.checked_sub(o).ok_or(ExchangeError::Underflow)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notional_rounding() {
+        // 1.5 tokens at $2000.000000000000000001
+        let q = 3 * QTY_ONE as i128 / 2;
+        let p = 2000 * WAD + 1;
+        assert_eq!(notional_down(q, p).unwrap(), 3000 * USD_ONE);
+        assert_eq!(notional_up(q, p).unwrap(), 3000 * USD_ONE + 1);
+        assert_eq!(signed_value_ceil(-q, p).unwrap(), -(3000 * USD_ONE as i128));
+        assert_eq!(
+            signed_value_floor(-q, p).unwrap(),
+            -(3000 * USD_ONE as i128) - 1
+        );
+        // Large sizes go through the 512-bit path without loss.
+        let big = i128::MAX / 2;
+        assert!(notional_down(big, 100_000 * WAD).is_ok());
+    }
+}
