@@ -52,6 +52,9 @@ pub enum OracleError {
     /// A `mulDiv` failed (overflow of the 256-bit result or a zero denominator).
     #[error("math: {0}")]
     Math(#[from] azex_math::MathError),
+    /// The spot pool manager refused a read (unknown pool, invalid tick band, ...).
+    #[error("spot: {0}")]
+    Spot(#[from] azex_spot::SpotError),
 }
 
 /// Result alias of this crate.

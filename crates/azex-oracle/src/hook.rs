@@ -1,13 +1,14 @@
 //! [`OracleHook`]: the hook value registered on every azUSD/BASE spot pool.
 
+use crate::depth::{spot_liquidity, SpotDepth};
 use crate::error::{OracleError, OracleResult};
 use crate::observation::Cumulative;
 use crate::params::OracleParams;
 use crate::pool::PoolOracle;
 use alloy_primitives::{Address, U256};
 use azex_spot::{
-    CommittedAction, Hook, HookContext, HookError, HookPermissions, ModifyLiquidityParams,
-    PoolKey, PoolSnapshot, SwapParams,
+    CommittedAction, Hook, HookContext, HookError, HookPermissions, ModifyLiquidityParams, PoolKey,
+    PoolManager, PoolSnapshot, SwapParams,
 };
 use borsh::{BorshDeserialize, BorshSerialize};
 use std::collections::BTreeMap;
@@ -124,7 +125,11 @@ impl OracleHook {
     }
 
     /// Grows `key`'s observation buffer (Uniswap's `increaseObservationCardinalityNext`).
-    pub fn increase_cardinality_next(&mut self, key: &PoolKey, cardinality_next: u32) -> OracleResult<u16> {
+    pub fn increase_cardinality_next(
+        &mut self,
+        key: &PoolKey,
+        cardinality_next: u32,
+    ) -> OracleResult<u16> {
         self.pools
             .get_mut(key)
             .ok_or(OracleError::NotInitialized)?
@@ -142,7 +147,12 @@ impl OracleHook {
     }
 
     /// Accumulators of `key` at `now - seconds_ago` for each request (Uniswap's `observe`).
-    pub fn observe(&self, key: &PoolKey, now: u64, seconds_agos: &[u32]) -> OracleResult<Vec<Cumulative>> {
+    pub fn observe(
+        &self,
+        key: &PoolKey,
+        now: u64,
+        seconds_agos: &[u32],
+    ) -> OracleResult<Vec<Cumulative>> {
         self.pool(key)?.observe(now, seconds_agos)
     }
 
@@ -153,8 +163,64 @@ impl OracleHook {
     }
 
     /// Harmonic mean liquidity of `key` over `[now - window_secs, now]`.
-    pub fn twap_harmonic_mean_liquidity(&self, key: &PoolKey, window_secs: u32, now: u64) -> OracleResult<u128> {
-        self.pool(key)?.twap_harmonic_mean_liquidity(window_secs, now)
+    pub fn twap_harmonic_mean_liquidity(
+        &self,
+        key: &PoolKey,
+        window_secs: u32,
+        now: u64,
+    ) -> OracleResult<u128> {
+        self.pool(key)?
+            .twap_harmonic_mean_liquidity(window_secs, now)
+    }
+
+    /// Sqrt price at `key`'s TWAP tick. See [`PoolOracle::twap_sqrt_price_x96`].
+    pub fn twap_sqrt_price_x96(
+        &self,
+        key: &PoolKey,
+        window_secs: u32,
+        now: u64,
+    ) -> OracleResult<U256> {
+        self.pool(key)?.twap_sqrt_price_x96(window_secs, now)
+    }
+
+    /// `base_amount` BASE valued in azUSD smallest units at `key`'s TWAP tick, rounded down.
+    /// See [`PoolOracle::twap_price`].
+    pub fn twap_price(
+        &self,
+        key: &PoolKey,
+        window_secs: u32,
+        now: u64,
+        base_amount: U256,
+    ) -> OracleResult<U256> {
+        self.pool(key)?.twap_price(window_secs, now, base_amount)
+    }
+
+    /// Sqrt price at `key`'s truncated tick as of `now`.
+    pub fn truncated_sqrt_price_x96_at(&self, key: &PoolKey, now: u64) -> OracleResult<U256> {
+        self.pool(key)?.truncated_sqrt_price_x96_at(now)
+    }
+
+    /// `base_amount` BASE valued in azUSD smallest units at `key`'s truncated tick as of `now`,
+    /// rounded down.
+    pub fn truncated_price_at(
+        &self,
+        key: &PoolKey,
+        now: u64,
+        base_amount: U256,
+    ) -> OracleResult<U256> {
+        self.pool(key)?.truncated_price_at(now, base_amount)
+    }
+
+    /// `key`'s spot liquidity in `pm` (azUSD smallest units, see [`crate::depth`]), with the
+    /// pool's `depth_band_ticks` and quote side. `pm` is the manager this hook lives in (read
+    /// it as `pm.hook().spot_liquidity(&pm, &key)`); any manager holding the pool works.
+    pub fn spot_liquidity<H: Hook>(
+        &self,
+        pm: &PoolManager<H>,
+        key: &PoolKey,
+    ) -> OracleResult<SpotDepth> {
+        let p = self.pool(key)?;
+        spot_liquidity(pm, key, p.params().depth_band_ticks, p.quote_is_token0())
     }
 
     /// The truncated tick of `key`'s latest observation.
@@ -186,21 +252,44 @@ impl OracleHook {
 
     /// Validation shared by swaps and liquidity changes: the observation this action would
     /// write must be writable.
-    fn check_action(&self, ctx: &HookContext, key: &PoolKey, pool: &PoolSnapshot) -> Result<(), HookError> {
+    fn check_action(
+        &self,
+        ctx: &HookContext,
+        key: &PoolKey,
+        pool: &PoolSnapshot,
+    ) -> Result<(), HookError> {
         let p = self.pool(key).map_err(|e| Self::reject(key, e))?;
-        p.prepare_observation(ctx.block_number, ctx.block_timestamp, pool.tick, pool.liquidity)
-            .map(|_| ())
-            .map_err(|e| Self::reject(key, e))
+        p.prepare_observation(
+            ctx.block_number,
+            ctx.block_timestamp,
+            pool.tick,
+            pool.liquidity,
+        )
+        .map(|_| ())
+        .map_err(|e| Self::reject(key, e))
     }
 
-    fn commit_initialize(&mut self, ctx: &HookContext, key: &PoolKey, sqrt_price_x96: U256, tick: i32) {
+    fn commit_initialize(
+        &mut self,
+        ctx: &HookContext,
+        key: &PoolKey,
+        sqrt_price_x96: U256,
+        tick: i32,
+    ) {
         if self.pools.contains_key(key) {
             self.failed_writes += 1;
             return;
         }
         let params = self.pool_params.remove(key).unwrap_or(self.default_params);
         let created = self.quote_is_token0(key).and_then(|q| {
-            PoolOracle::new(params, q, ctx.block_number, ctx.block_timestamp, sqrt_price_x96, tick)
+            PoolOracle::new(
+                params,
+                q,
+                ctx.block_number,
+                ctx.block_timestamp,
+                sqrt_price_x96,
+                tick,
+            )
         });
         match created {
             Ok(p) => {
@@ -210,7 +299,13 @@ impl OracleHook {
         }
     }
 
-    fn commit_action(&mut self, ctx: &HookContext, key: &PoolKey, before: &PoolSnapshot, after: &PoolSnapshot) {
+    fn commit_action(
+        &mut self,
+        ctx: &HookContext,
+        key: &PoolKey,
+        before: &PoolSnapshot,
+        after: &PoolSnapshot,
+    ) {
         let ok = match self.pools.get_mut(key) {
             Some(p) => p
                 .record_action(ctx.block_number, ctx.block_timestamp, before, after)
@@ -228,12 +323,20 @@ impl Hook for OracleHook {
         Self::PERMISSIONS
     }
 
-    fn before_initialize(&self, _ctx: &HookContext, key: &PoolKey, _sqrt_price_x96: U256) -> Result<(), HookError> {
-        self.quote_is_token0(key).map_err(|e| Self::reject(key, e))?;
+    fn before_initialize(
+        &self,
+        _ctx: &HookContext,
+        key: &PoolKey,
+        _sqrt_price_x96: U256,
+    ) -> Result<(), HookError> {
+        self.quote_is_token0(key)
+            .map_err(|e| Self::reject(key, e))?;
         if self.pools.contains_key(key) {
             return Err(Self::reject(key, OracleError::AlreadyInitialized));
         }
-        self.params(key).validate().map_err(|e| Self::reject(key, e))
+        self.params(key)
+            .validate()
+            .map_err(|e| Self::reject(key, e))
     }
 
     fn before_add_liquidity(
@@ -269,9 +372,10 @@ impl Hook for OracleHook {
 
     fn on_committed(&mut self, ctx: &HookContext, key: &PoolKey, action: &CommittedAction) {
         match action {
-            CommittedAction::Initialize { sqrt_price_x96, tick } => {
-                self.commit_initialize(ctx, key, *sqrt_price_x96, *tick)
-            }
+            CommittedAction::Initialize {
+                sqrt_price_x96,
+                tick,
+            } => self.commit_initialize(ctx, key, *sqrt_price_x96, *tick),
             CommittedAction::Swap { before, after, .. }
             | CommittedAction::ModifyLiquidity { before, after, .. } => {
                 self.commit_action(ctx, key, before, after)
@@ -315,7 +419,10 @@ impl From<PoolKeyRepr> for PoolKey {
     }
 }
 
-fn write_map<W: Write, V: BorshSerialize>(map: &BTreeMap<PoolKey, V>, w: &mut W) -> std::io::Result<()> {
+fn write_map<W: Write, V: BorshSerialize>(
+    map: &BTreeMap<PoolKey, V>,
+    w: &mut W,
+) -> std::io::Result<()> {
     let len = u32::try_from(map.len())
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "map too large"))?;
     len.serialize(w)?;
@@ -333,7 +440,10 @@ fn read_map<R: Read, V: BorshDeserialize>(r: &mut R) -> std::io::Result<BTreeMap
         let k = PoolKey::from(PoolKeyRepr::deserialize_reader(r)?);
         let v = V::deserialize_reader(r)?;
         if map.insert(k, v).is_some() {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "duplicate pool key"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "duplicate pool key",
+            ));
         }
     }
     Ok(map)

@@ -84,12 +84,12 @@ pub fn transform(
     liquidity: u128,
     max_abs_tick_move: i32,
 ) -> OracleResult<Observation> {
-    let delta = block_timestamp
-        .checked_sub(last.block_timestamp)
-        .ok_or(OracleError::TimeWentBackwards {
+    let delta = block_timestamp.checked_sub(last.block_timestamp).ok_or(
+        OracleError::TimeWentBackwards {
             now: block_timestamp,
             latest: last.block_timestamp,
-        })?;
+        },
+    )?;
     let truncated = truncate_tick(tick, last.tick, max_abs_tick_move);
     let delta_i64 = i64::try_from(delta).map_err(|_| OracleError::Overflow)?;
     let tick_cumulative = i64::from(truncated)
@@ -235,13 +235,12 @@ impl ObservationBuffer {
         let observation = transform(last, block_timestamp, tick, liquidity, max_abs_tick_move)?;
         // Grow the ring only when the index is at its last slot, so that ring order stays
         // oldest -> newest.
-        let cardinality = if self.cardinality_next > self.cardinality
-            && self.index == self.cardinality - 1
-        {
-            self.cardinality_next
-        } else {
-            self.cardinality
-        };
+        let cardinality =
+            if self.cardinality_next > self.cardinality && self.index == self.cardinality - 1 {
+                self.cardinality_next
+            } else {
+                self.cardinality
+            };
         let index = ((u32::from(self.index) + 1) % u32::from(cardinality)) as u16;
         Ok(Some(PreparedWrite {
             index,
@@ -614,12 +613,18 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                cum(0, U256::ZERO),                  // t=0: first observation
+                cum(0, U256::ZERO),                             // t=0: first observation
                 cum(50, q * U256::from(5u8) / U256::from(2u8)), // t=5: halfway in (0,10]
-                cum(100, q * U256::from(5u8)),       // t=10: exact
-                cum(200, q * U256::from(5u8) + q * U256::from(5u8) / U256::from(4u8)), // t=15
-                cum(300, q * U256::from(5u8) + q * U256::from(10u8) / U256::from(4u8)), // t=20
-                cum(500, q * U256::from(10u8)),      // t=30: latest
+                cum(100, q * U256::from(5u8)),                  // t=10: exact
+                cum(
+                    200,
+                    q * U256::from(5u8) + q * U256::from(5u8) / U256::from(4u8)
+                ), // t=15
+                cum(
+                    300,
+                    q * U256::from(5u8) + q * U256::from(10u8) / U256::from(4u8)
+                ), // t=20
+                cum(500, q * U256::from(10u8)),                 // t=30: latest
             ]
         );
     }
@@ -629,13 +634,19 @@ mod tests {
         let mut b = ObservationBuffer::initialize(0, 0);
         b.grow(4).unwrap();
         b.write(10, 10, 1, M).unwrap(); // tc = 100
-        // Current pool tick 1000 (untruncated), liquidity 2: after t=10 the truncated tick is 60.
+                                        // Current pool tick 1000 (untruncated), liquidity 2: after t=10 the truncated tick is 60.
         let got = b.observe(20, &[0, 5, 10], 1000, 2, M).unwrap();
         let q = q128();
-        assert_eq!(got[0], cum(100 + 60 * 10, q * U256::from(10u8) + q * U256::from(5u8)));
+        assert_eq!(
+            got[0],
+            cum(100 + 60 * 10, q * U256::from(10u8) + q * U256::from(5u8))
+        );
         assert_eq!(
             got[1],
-            cum(100 + 60 * 5, q * U256::from(10u8) + q * U256::from(5u8) / U256::from(2u8))
+            cum(
+                100 + 60 * 5,
+                q * U256::from(10u8) + q * U256::from(5u8) / U256::from(2u8)
+            )
         );
         assert_eq!(got[2], cum(100, q * U256::from(10u8)));
     }
@@ -655,9 +666,18 @@ mod tests {
     #[test]
     fn single_observation_observes_at_and_after_but_not_before() {
         let b = ObservationBuffer::initialize(100, 3);
-        assert_eq!(b.observe(100, &[0], 3, 1, M).unwrap()[0], cum(0, U256::ZERO));
-        assert_eq!(b.observe(110, &[10], 3, 1, M).unwrap()[0], cum(0, U256::ZERO));
-        assert_eq!(b.observe(110, &[0], 3, 1, M).unwrap()[0].tick_cumulative, 30);
+        assert_eq!(
+            b.observe(100, &[0], 3, 1, M).unwrap()[0],
+            cum(0, U256::ZERO)
+        );
+        assert_eq!(
+            b.observe(110, &[10], 3, 1, M).unwrap()[0],
+            cum(0, U256::ZERO)
+        );
+        assert_eq!(
+            b.observe(110, &[0], 3, 1, M).unwrap()[0].tick_cumulative,
+            30
+        );
         assert_eq!(
             b.observe(110, &[11], 3, 1, M),
             Err(OracleError::ObservationTooOld {

@@ -128,7 +128,10 @@ mod tests {
                 depth_band_ticks: bad,
                 ..p
             };
-            assert_eq!(q.validate(), Err(OracleError::InvalidDepthBand { value: bad }));
+            assert_eq!(
+                q.validate(),
+                Err(OracleError::InvalidDepthBand { value: bad })
+            );
         }
         let q = OracleParams {
             cardinality_next: 0,

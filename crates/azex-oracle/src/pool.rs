@@ -2,8 +2,11 @@
 //! latest (untruncated) state as seen by the hook.
 
 use crate::error::{OracleError, OracleResult};
-use crate::observation::{truncate_tick, Cumulative, Observation, ObservationBuffer, PreparedWrite};
+use crate::observation::{
+    truncate_tick, Cumulative, Observation, ObservationBuffer, PreparedWrite,
+};
 use crate::params::OracleParams;
+use crate::price::{base_to_quote_at_tick, sqrt_price_at_tick};
 use crate::twap::{arithmetic_mean_tick, harmonic_mean_liquidity};
 use alloy_primitives::U256;
 use azex_spot::PoolSnapshot;
@@ -231,6 +234,38 @@ impl PoolOracle {
         }
         let c = self.observe(now, &[window_secs, 0])?;
         arithmetic_mean_tick(&c[0], &c[1], window_secs)
+    }
+
+    /// The sqrt price (Q64.96, token1 per token0) at [`twap_tick`](Self::twap_tick): the
+    /// time-weighted geometric mean of the truncated price.
+    pub fn twap_sqrt_price_x96(&self, window_secs: u32, now: u64) -> OracleResult<U256> {
+        sqrt_price_at_tick(self.twap_tick(window_secs, now)?)
+    }
+
+    /// `base_amount` BASE smallest units valued in azUSD smallest units at
+    /// [`twap_tick`](Self::twap_tick), rounded down. With `base_amount = 10^base_decimals` this
+    /// is the TWAP price of one BASE in azUSD units (6 decimals).
+    pub fn twap_price(&self, window_secs: u32, now: u64, base_amount: U256) -> OracleResult<U256> {
+        base_to_quote_at_tick(
+            self.twap_tick(window_secs, now)?,
+            base_amount,
+            self.quote_is_token0,
+        )
+    }
+
+    /// The sqrt price (Q64.96, token1 per token0) at [`truncated_tick_at`](Self::truncated_tick_at).
+    pub fn truncated_sqrt_price_x96_at(&self, now: u64) -> OracleResult<U256> {
+        sqrt_price_at_tick(self.truncated_tick_at(now)?)
+    }
+
+    /// `base_amount` BASE smallest units valued in azUSD smallest units at
+    /// [`truncated_tick_at`](Self::truncated_tick_at), rounded down: the truncated spot price.
+    pub fn truncated_price_at(&self, now: u64, base_amount: U256) -> OracleResult<U256> {
+        base_to_quote_at_tick(
+            self.truncated_tick_at(now)?,
+            base_amount,
+            self.quote_is_token0,
+        )
     }
 
     /// The harmonic mean in-range liquidity over `[now - window_secs, now]`

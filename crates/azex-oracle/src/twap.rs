@@ -8,7 +8,11 @@ use alloy_primitives::U256;
 /// and `end` (newer): `(end - start) / window`, rounded toward negative infinity like
 /// `OracleLibrary.consult`. `1.0001^mean_tick` is the time-weighted *geometric* mean price
 /// (token1 per token0).
-pub fn arithmetic_mean_tick(start: &Cumulative, end: &Cumulative, window_secs: u32) -> OracleResult<i32> {
+pub fn arithmetic_mean_tick(
+    start: &Cumulative,
+    end: &Cumulative,
+    window_secs: u32,
+) -> OracleResult<i32> {
     if window_secs == 0 {
         return Err(OracleError::ZeroWindow);
     }
@@ -23,7 +27,11 @@ pub fn arithmetic_mean_tick(start: &Cumulative, end: &Cumulative, window_secs: u
 
 /// The harmonic mean liquidity over `window_secs` seconds between two readings, as
 /// `OracleLibrary.consult` computes it: `window·(2^160 − 1) / (Δspl << 32)`, rounded down.
-pub fn harmonic_mean_liquidity(start: &Cumulative, end: &Cumulative, window_secs: u32) -> OracleResult<u128> {
+pub fn harmonic_mean_liquidity(
+    start: &Cumulative,
+    end: &Cumulative,
+    window_secs: u32,
+) -> OracleResult<u128> {
     if window_secs == 0 {
         return Err(OracleError::ZeroWindow);
     }
@@ -62,7 +70,10 @@ mod tests {
         assert_eq!(arithmetic_mean_tick(&c(0), &c(-35), 10).unwrap(), -4);
         assert_eq!(arithmetic_mean_tick(&c(0), &c(-1), 10).unwrap(), -1);
         assert_eq!(arithmetic_mean_tick(&c(100), &c(100), 10).unwrap(), 0);
-        assert_eq!(arithmetic_mean_tick(&c(0), &c(1), 0), Err(OracleError::ZeroWindow));
+        assert_eq!(
+            arithmetic_mean_tick(&c(0), &c(1), 0),
+            Err(OracleError::ZeroWindow)
+        );
     }
 
     #[test]
