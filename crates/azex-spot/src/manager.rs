@@ -532,3 +532,564 @@ impl<H: Hook> PoolManager<H> {
             .amounts_in_range(tick_lower, tick_upper)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hooks::{BeforeSwapDecision, HookError, NoHooks};
+    use crate::math::fee_math::{DYNAMIC_FEE_FLAG, OVERRIDE_FEE_FLAG};
+    use crate::math::tick_math::{
+        get_sqrt_price_at_tick, MAX_SQRT_PRICE, MAX_TICK, MIN_SQRT_PRICE, MIN_TICK,
+    };
+    use crate::math::Q96;
+    use crate::types::salt_from_u64;
+    use proptest::prelude::*;
+
+    fn addr(b: u8) -> Address {
+        Address::new([b; 20])
+    }
+
+    fn key(fee: u32, tick_spacing: i32, hooks: Address) -> PoolKey {
+        PoolKey {
+            currency0: addr(1),
+            currency1: addr(2),
+            fee,
+            tick_spacing,
+            hooks,
+        }
+    }
+
+    fn ctx() -> HookContext {
+        HookContext::default()
+    }
+
+    fn add(owner: u8, lo: i32, hi: i32, l: i128) -> ModifyLiquidityParams {
+        ModifyLiquidityParams {
+            owner: addr(owner),
+            tick_lower: lo,
+            tick_upper: hi,
+            liquidity_delta: l,
+            salt: [0; 32],
+        }
+    }
+
+    fn swap_params(zero_for_one: bool, amount: i128) -> SwapParams {
+        SwapParams {
+            zero_for_one,
+            amount_specified: amount,
+            sqrt_price_limit_x96: if zero_for_one {
+                MIN_SQRT_PRICE + U256::from(1u8)
+            } else {
+                MAX_SQRT_PRICE - U256::from(1u8)
+            },
+        }
+    }
+
+    #[test]
+    fn initialize_checks() {
+        let mut m = PoolManager::new(NoHooks);
+        let c = ctx();
+        assert_eq!(
+            m.initialize(&c, &key(500, 0, Address::ZERO), Q96),
+            Err(SpotError::TickSpacingTooSmall(0))
+        );
+        assert_eq!(
+            m.initialize(&c, &key(500, 32768, Address::ZERO), Q96),
+            Err(SpotError::TickSpacingTooLarge(32768))
+        );
+        let mut k = key(500, 10, Address::ZERO);
+        k.currency1 = k.currency0;
+        assert!(matches!(
+            m.initialize(&c, &k, Q96),
+            Err(SpotError::CurrenciesOutOfOrderOrEqual { .. })
+        ));
+        assert_eq!(
+            m.initialize(&c, &key(DYNAMIC_FEE_FLAG, 10, Address::ZERO), Q96),
+            Err(SpotError::HookAddressNotValid(Address::ZERO))
+        );
+        assert_eq!(
+            m.initialize(&c, &key(1_000_001, 10, Address::ZERO), Q96),
+            Err(SpotError::LPFeeTooLarge(1_000_001))
+        );
+        assert_eq!(
+            m.initialize(&c, &key(500, 10, Address::ZERO), MAX_SQRT_PRICE),
+            Err(SpotError::InvalidSqrtPrice(MAX_SQRT_PRICE))
+        );
+        let k = key(500, 10, Address::ZERO);
+        assert_eq!(m.initialize(&c, &k, Q96), Ok(0));
+        assert_eq!(
+            m.initialize(&c, &k, Q96),
+            Err(SpotError::PoolAlreadyInitialized)
+        );
+        assert_eq!(m.slot0(&k).unwrap().lp_fee, 500);
+        assert!(!m.is_initialized(&key(3000, 60, Address::ZERO)));
+        assert_eq!(
+            m.swap(&c, &key(3000, 60, Address::ZERO), &swap_params(true, -1)),
+            Err(SpotError::PoolNotInitialized)
+        );
+        assert_eq!(
+            m.swap(&c, &k, &swap_params(true, 0)),
+            Err(SpotError::SwapAmountCannotBeZero)
+        );
+    }
+
+    #[test]
+    fn pool_id_is_keccak_of_abi_encoded_key() {
+        let k = key(3000, -60, addr(9));
+        let mut enc = Vec::new();
+        enc.extend_from_slice(&[0u8; 12]);
+        enc.extend_from_slice(addr(1).as_slice());
+        enc.extend_from_slice(&[0u8; 12]);
+        enc.extend_from_slice(addr(2).as_slice());
+        enc.extend_from_slice(&U256::from(3000u32).to_be_bytes::<32>());
+        enc.extend_from_slice(&(U256::MAX - U256::from(59u8)).to_be_bytes::<32>());
+        enc.extend_from_slice(&[0u8; 12]);
+        enc.extend_from_slice(addr(9).as_slice());
+        assert_eq!(k.to_id(), alloy_primitives::keccak256(&enc));
+        assert_eq!(PoolManager::<NoHooks>::pool_id(&k), k.to_id());
+    }
+
+    #[test]
+    fn modify_checks_and_amounts() {
+        let mut m = PoolManager::new(NoHooks);
+        let c = ctx();
+        let k = key(3000, 60, Address::ZERO);
+        m.initialize(&c, &k, Q96).unwrap();
+        assert!(matches!(
+            m.modify_liquidity(&c, &k, &add(7, 60, 60, 1)),
+            Err(SpotError::TicksMisordered { .. })
+        ));
+        assert_eq!(
+            m.modify_liquidity(&c, &k, &add(7, MIN_TICK - 1, 0, 1)),
+            Err(SpotError::TickLowerOutOfBounds(MIN_TICK - 1))
+        );
+        assert_eq!(
+            m.modify_liquidity(&c, &k, &add(7, 0, MAX_TICK + 1, 1)),
+            Err(SpotError::TickUpperOutOfBounds(MAX_TICK + 1))
+        );
+        assert_eq!(
+            m.modify_liquidity(&c, &k, &add(7, -61, 60, 1)),
+            Err(SpotError::TickMisaligned {
+                tick: -61,
+                tick_spacing: 60
+            })
+        );
+        let max = m.pool(&k).unwrap().max_liquidity_per_tick() as i128;
+        assert_eq!(
+            m.modify_liquidity(&c, &k, &add(7, -60, 60, max + 1)),
+            Err(SpotError::TickLiquidityOverflow(-60))
+        );
+        assert_eq!(
+            m.modify_liquidity(&c, &k, &add(7, -60, 60, 0)),
+            Err(SpotError::CannotUpdateEmptyPosition)
+        );
+        assert_eq!(
+            m.modify_liquidity(&c, &k, &add(7, -60, 60, -1)),
+            Err(SpotError::SafeCastOverflow)
+        );
+        // in range: both tokens, rounded up
+        let out = m
+            .modify_liquidity(&c, &k, &add(7, -60, 60, 1_000_000_000_000))
+            .unwrap();
+        assert!(out.caller_delta.amount0 < 0 && out.caller_delta.amount1 < 0);
+        assert_eq!(m.liquidity(&k).unwrap(), 1_000_000_000_000);
+        // above the price: token0 only; below: token1 only
+        let above = m
+            .modify_liquidity(&c, &k, &add(7, 60, 120, 1_000_000))
+            .unwrap();
+        assert!(above.caller_delta.amount0 < 0 && above.caller_delta.amount1 == 0);
+        let below = m
+            .modify_liquidity(&c, &k, &add(7, -120, -60, 1_000_000))
+            .unwrap();
+        assert!(below.caller_delta.amount0 == 0 && below.caller_delta.amount1 < 0);
+        assert_eq!(m.liquidity(&k).unwrap(), 1_000_000_000_000);
+        // removing gives back at most what was paid
+        let back = m
+            .modify_liquidity(&c, &k, &add(7, -60, 60, -1_000_000_000_000))
+            .unwrap();
+        assert!(back.caller_delta.amount0 <= -out.caller_delta.amount0);
+        assert!(back.caller_delta.amount1 <= -out.caller_delta.amount1);
+        assert!(m.tick_info(&k, 0).unwrap().is_none());
+        assert!(m.tick_info(&k, -60).unwrap().is_some()); // still used by [-120, -60]
+        assert_eq!(m.position(&k, addr(7), -60, 60, [0; 32]).unwrap(), None);
+    }
+
+    #[test]
+    fn swap_fees_and_price_limits() {
+        let mut m = PoolManager::new(NoHooks);
+        let c = ctx();
+        let k = key(3000, 60, Address::ZERO);
+        m.initialize(&c, &k, Q96).unwrap();
+        m.modify_liquidity(&c, &k, &add(7, -600, 600, 1_000_000_000_000_000_000))
+            .unwrap();
+        let limit_err = m.swap(
+            &c,
+            &k,
+            &SwapParams {
+                zero_for_one: true,
+                amount_specified: -1000,
+                sqrt_price_limit_x96: Q96,
+            },
+        );
+        assert_eq!(
+            limit_err,
+            Err(SpotError::PriceLimitAlreadyExceeded {
+                sqrt_price_current_x96: Q96,
+                sqrt_price_limit_x96: Q96
+            })
+        );
+        let oob = m.swap(
+            &c,
+            &k,
+            &SwapParams {
+                zero_for_one: true,
+                amount_specified: -1000,
+                sqrt_price_limit_x96: MIN_SQRT_PRICE,
+            },
+        );
+        assert_eq!(oob, Err(SpotError::PriceLimitOutOfBounds(MIN_SQRT_PRICE)));
+        // protocol fee: 0.1% each way
+        assert_eq!(
+            m.set_protocol_fee(&k, 1001),
+            Err(SpotError::ProtocolFeeTooLarge(1001))
+        );
+        m.set_protocol_fee(&k, 1000 | (1000 << 12)).unwrap();
+        let d = m.swap(&c, &k, &swap_params(true, -1_000_000)).unwrap();
+        assert_eq!(d.amount0, -1_000_000);
+        assert!(d.amount1 > 0);
+        // protocol gets (amountIn + fee) * 1000 / 1e6 of the input
+        assert_eq!(m.protocol_fees_accrued(addr(1)), U256::from(1000u32));
+        let (g0, g1) = m.fee_growth_globals(&k).unwrap();
+        assert!(g0 > U256::ZERO && g1.is_zero());
+        assert_eq!(
+            m.collect_protocol_fees(addr(1), U256::ZERO),
+            Ok(U256::from(1000u32))
+        );
+        assert_eq!(m.protocol_fees_accrued(addr(1)), U256::ZERO);
+        // swap to the limit across the whole range (liquidity runs out at -600)
+        let d = m
+            .swap_detailed(&c, &k, &swap_params(true, -i64::MAX as i128))
+            .unwrap();
+        assert_eq!(d.sqrt_price_x96, MIN_SQRT_PRICE + U256::from(1u8));
+        assert_eq!(d.liquidity, 0);
+        assert_eq!(d.ticks_crossed, 1);
+    }
+
+    #[test]
+    fn donate_and_amounts_in_range() {
+        let mut m = PoolManager::new(NoHooks);
+        let c = ctx();
+        let k = key(500, 10, Address::ZERO);
+        m.initialize(&c, &k, Q96).unwrap();
+        assert_eq!(
+            m.donate(&c, &k, U256::from(1u8), U256::ZERO),
+            Err(SpotError::NoLiquidityToReceiveFees)
+        );
+        let l = 1_000_000_000_000_000_000i128;
+        let paid = m
+            .modify_liquidity(&c, &k, &add(7, -100, 100, l))
+            .unwrap()
+            .caller_delta;
+        let paid2 = m
+            .modify_liquidity(&c, &k, &add(8, 50, 200, l))
+            .unwrap()
+            .caller_delta;
+        let (a0, a1) = m.amounts_in_range(&k, MIN_TICK, MAX_TICK).unwrap();
+        // the pool holds what the LPs paid, rounding up; the band view rounds down
+        let total0 = U256::from((-paid.amount0 - paid2.amount0) as u128);
+        let total1 = U256::from((-paid.amount1 - paid2.amount1) as u128);
+        assert!(
+            a0 <= total0 && total0 - a0 <= U256::from(3u8),
+            "{a0} {total0}"
+        );
+        assert!(
+            a1 <= total1 && total1 - a1 <= U256::from(3u8),
+            "{a1} {total1}"
+        );
+        assert_eq!(m.pool_balances(&k).unwrap(), (total0, total1));
+        // a band above the price holds only token0
+        let (b0, b1) = m.amounts_in_range(&k, 100, 200).unwrap();
+        assert!(b0 > U256::ZERO && b1.is_zero());
+        let (b0, b1) = m.amounts_in_range(&k, -100, 0).unwrap();
+        assert!(b0.is_zero() && b1 > U256::ZERO);
+        // donation: fees to the in-range LP only
+        let d = m
+            .donate(&c, &k, U256::from(1_000_000u32), U256::from(2_000_000u32))
+            .unwrap();
+        assert_eq!(d, BalanceDelta::new(-1_000_000, -2_000_000));
+        let poke = m.modify_liquidity(&c, &k, &add(7, -100, 100, 0)).unwrap();
+        assert_eq!(poke.fees_accrued, BalanceDelta::new(999_999, 1_999_999));
+        assert_eq!(poke.principal_delta, BalanceDelta::ZERO);
+        let poke = m.modify_liquidity(&c, &k, &add(8, 50, 200, 0)).unwrap();
+        assert_eq!(poke.fees_accrued, BalanceDelta::ZERO);
+        // the price moves across ticks: the view follows
+        m.swap(&c, &k, &swap_params(false, -5_000_000_000_000_000))
+            .unwrap();
+        let t = m.slot0(&k).unwrap().tick;
+        assert!(t > 50, "{t}");
+        let (a0b, a1b) = m.amounts_in_range(&k, MIN_TICK, MAX_TICK).unwrap();
+        assert!(a1b > a1 && a0b < a0);
+        assert!(m.amounts_in_range(&k, 10, 10).is_err());
+    }
+
+    /// A hook that records what it sees and rejects on demand.
+    #[derive(Default)]
+    struct Recorder {
+        reject_swaps: bool,
+        reject_after_add: bool,
+        fee_override: Option<u32>,
+        committed: Vec<CommittedAction>,
+    }
+
+    impl Hook for Recorder {
+        fn permissions(&self, _hook_address: Address) -> HookPermissions {
+            HookPermissions::ALL
+        }
+        fn before_swap(
+            &self,
+            _ctx: &HookContext,
+            _key: &PoolKey,
+            _pool: &PoolSnapshot,
+            _params: &SwapParams,
+        ) -> Result<BeforeSwapDecision, HookError> {
+            if self.reject_swaps {
+                return Err(HookError {
+                    hook: addr(0xaa),
+                    reason: "no swaps".into(),
+                });
+            }
+            Ok(BeforeSwapDecision {
+                lp_fee_override: self.fee_override,
+            })
+        }
+        fn after_add_liquidity(
+            &self,
+            _ctx: &HookContext,
+            _key: &PoolKey,
+            _pool: &PoolSnapshot,
+            _params: &ModifyLiquidityParams,
+            _caller_delta: BalanceDelta,
+            _fees_accrued: BalanceDelta,
+        ) -> Result<(), HookError> {
+            if self.reject_after_add {
+                Err(HookError {
+                    hook: addr(0xaa),
+                    reason: "no adds".into(),
+                })
+            } else {
+                Ok(())
+            }
+        }
+        fn on_committed(&mut self, _ctx: &HookContext, _key: &PoolKey, action: &CommittedAction) {
+            self.committed.push(action.clone());
+        }
+    }
+
+    #[test]
+    fn hooks_reject_without_trace_and_see_commits() {
+        let mut m = PoolManager::new(Recorder::default());
+        let c = ctx();
+        let k = key(DYNAMIC_FEE_FLAG, 10, addr(0xaa));
+        assert_eq!(m.initialize(&c, &k, Q96), Ok(0));
+        assert_eq!(m.slot0(&k).unwrap().lp_fee, 0);
+        m.modify_liquidity(&c, &k, &add(7, -100, 100, 1_000_000_000))
+            .unwrap();
+        assert_eq!(m.hook().committed.len(), 2);
+
+        // rejected after the pool computed everything: nothing written anywhere
+        m.hook_mut().reject_after_add = true;
+        let before = (m.pool(&k).unwrap().clone(), m.pool_balances(&k).unwrap());
+        let e = m
+            .modify_liquidity(&c, &k, &add(7, -100, 100, 5))
+            .unwrap_err();
+        assert!(matches!(e, SpotError::HookRejected(_)));
+        assert_eq!(&e.revert_data()[..4], &[0x90, 0xbf, 0xb8, 0x65]);
+        assert_eq!(
+            (m.pool(&k).unwrap().clone(), m.pool_balances(&k).unwrap()),
+            before
+        );
+        assert_eq!(m.hook().committed.len(), 2);
+        m.hook_mut().reject_after_add = false;
+
+        m.hook_mut().reject_swaps = true;
+        assert!(m.swap(&c, &k, &swap_params(true, -1000)).is_err());
+        assert_eq!(m.hook().committed.len(), 2);
+        m.hook_mut().reject_swaps = false;
+
+        // the pool's own hook may set the dynamic fee; nobody else
+        assert_eq!(
+            m.update_dynamic_lp_fee(&c, &k, 3000),
+            Err(SpotError::UnauthorizedDynamicLPFeeUpdate)
+        );
+        let hook_ctx = HookContext {
+            sender: addr(0xaa),
+            ..c
+        };
+        assert_eq!(
+            m.update_dynamic_lp_fee(&hook_ctx, &k, 1_000_001),
+            Err(SpotError::LPFeeTooLarge(1_000_001))
+        );
+        m.update_dynamic_lp_fee(&hook_ctx, &k, 3000).unwrap();
+        assert_eq!(m.slot0(&k).unwrap().lp_fee, 3000);
+
+        // a before_swap override replaces the fee for one swap, validated
+        m.hook_mut().fee_override = Some(OVERRIDE_FEE_FLAG | 1_000_001);
+        assert_eq!(
+            m.swap(&c, &k, &swap_params(true, -1000)),
+            Err(SpotError::LPFeeTooLarge(1_000_001))
+        );
+        m.hook_mut().fee_override = Some(OVERRIDE_FEE_FLAG | 1_000_000);
+        assert_eq!(
+            m.swap(&c, &k, &swap_params(true, 1000)),
+            Err(SpotError::InvalidFeeForExactOut)
+        );
+        let d = m.swap(&c, &k, &swap_params(true, -1000)).unwrap();
+        assert_eq!(d, BalanceDelta::new(-1000, 0)); // 100% fee
+        assert_eq!(m.slot0(&k).unwrap().lp_fee, 3000);
+        match m.hook().committed.last().unwrap() {
+            CommittedAction::Swap {
+                before,
+                after,
+                delta,
+                ..
+            } => {
+                assert_eq!(*delta, d);
+                assert_eq!(before.sqrt_price_x96, after.sqrt_price_x96);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(m.hook().committed.len(), 3);
+    }
+
+    #[derive(Debug, Clone)]
+    enum Action {
+        Add {
+            owner: u8,
+            salt: u8,
+            lo: i32,
+            width: i32,
+            l: u64,
+        },
+        Remove {
+            which: usize,
+            frac: u8,
+        },
+        Swap {
+            zero_for_one: bool,
+            exact_in: bool,
+            amount: u64,
+            scale: u8,
+        },
+        Donate {
+            a0: u32,
+            a1: u32,
+        },
+        ProtocolFee {
+            fee0: u16,
+            fee1: u16,
+        },
+    }
+
+    fn action() -> impl Strategy<Value = Action> {
+        prop_oneof![
+            3 => (0u8..3, 0u8..2, -40i32..40, 1i32..20, 1u64..u64::MAX)
+                .prop_map(|(owner, salt, lo, width, l)| Action::Add { owner, salt, lo, width, l }),
+            2 => (any::<usize>(), 1u8..=4).prop_map(|(which, frac)| Action::Remove { which, frac }),
+            5 => (any::<bool>(), any::<bool>(), 1u64..u64::MAX, 0u8..3)
+                .prop_map(|(zero_for_one, exact_in, amount, scale)| Action::Swap { zero_for_one, exact_in, amount, scale }),
+            1 => (0u32..1_000_000, 0u32..1_000_000).prop_map(|(a0, a1)| Action::Donate { a0, a1 }),
+            1 => (0u16..=1000, 0u16..=1000).prop_map(|(fee0, fee1)| Action::ProtocolFee { fee0, fee1 }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// After any sequence of actions, removing every position (which also collects its fees)
+        /// never fails and never pays more than the pool holds; failed actions change nothing.
+        #[test]
+        fn conservation(
+            ts in prop_oneof![Just(1i32), Just(10), Just(60)],
+            fee in prop_oneof![Just(0u32), Just(500), Just(3000), Just(10_000)],
+            start_tick in -2000i32..2000,
+            actions in proptest::collection::vec(action(), 1..40),
+        ) {
+            let mut m = PoolManager::new(NoHooks);
+            let c = ctx();
+            let k = key(fee, ts, Address::ZERO);
+            m.initialize(&c, &k, get_sqrt_price_at_tick(start_tick).unwrap()).unwrap();
+            let mut positions: Vec<(Address, i32, i32, [u8; 32])> = Vec::new();
+            for a in &actions {
+                let before = (m.pool(&k).unwrap().clone(), m.pool_balances(&k).unwrap());
+                let r: Result<(), SpotError> = match a {
+                    Action::Add { owner, salt, lo, width, l } => {
+                        let lo = (start_tick / ts + lo) * ts;
+                        let hi = lo + width * ts;
+                        let p = ModifyLiquidityParams {
+                            owner: addr(*owner),
+                            tick_lower: lo,
+                            tick_upper: hi,
+                            liquidity_delta: *l as i128 * 1_000,
+                            salt: salt_from_u64(*salt as u64),
+                        };
+                        let r = m.modify_liquidity(&c, &k, &p).map(|_| ());
+                        if r.is_ok() && !positions.contains(&(p.owner, lo, hi, p.salt)) {
+                            positions.push((p.owner, lo, hi, p.salt));
+                        }
+                        r
+                    }
+                    Action::Remove { which, frac } => {
+                        if positions.is_empty() {
+                            Ok(())
+                        } else {
+                            let (owner, lo, hi, salt) = positions[which % positions.len()];
+                            let liq = m.position(&k, owner, lo, hi, salt).unwrap().map_or(0, |p| p.liquidity);
+                            let p = ModifyLiquidityParams {
+                                owner,
+                                tick_lower: lo,
+                                tick_upper: hi,
+                                liquidity_delta: -((liq / *frac as u128) as i128),
+                                salt,
+                            };
+                            m.modify_liquidity(&c, &k, &p).map(|_| ())
+                        }
+                    }
+                    Action::Swap { zero_for_one, exact_in, amount, scale } => {
+                        let amount = *amount as i128 >> (20 * *scale as u32);
+                        let amount = amount.max(1);
+                        let amount = if *exact_in { -amount } else { amount };
+                        m.swap(&c, &k, &swap_params(*zero_for_one, amount)).map(|_| ())
+                    }
+                    Action::Donate { a0, a1 } => {
+                        m.donate(&c, &k, U256::from(*a0), U256::from(*a1)).map(|_| ())
+                    }
+                    Action::ProtocolFee { fee0, fee1 } => {
+                        m.set_protocol_fee(&k, *fee0 as u32 | ((*fee1 as u32) << 12))
+                    }
+                };
+                if r.is_err() {
+                    prop_assert_eq!(&(m.pool(&k).unwrap().clone(), m.pool_balances(&k).unwrap()), &before);
+                }
+            }
+            // everyone leaves, collecting fees
+            for (owner, lo, hi, salt) in positions {
+                let liq = m.position(&k, owner, lo, hi, salt).unwrap().map_or(0, |p| p.liquidity);
+                if liq == 0 {
+                    continue;
+                }
+                let (b0, b1) = m.pool_balances(&k).unwrap();
+                let p = ModifyLiquidityParams { owner, tick_lower: lo, tick_upper: hi, liquidity_delta: -(liq as i128), salt };
+                let out = m.modify_liquidity(&c, &k, &p);
+                prop_assert!(out.is_ok(), "withdrawal failed: {:?}", out);
+                let out = out.unwrap();
+                prop_assert!(out.caller_delta.amount0 >= 0 && out.caller_delta.amount1 >= 0);
+                prop_assert!(U256::from(out.caller_delta.amount0 as u128) <= b0);
+                prop_assert!(U256::from(out.caller_delta.amount1 as u128) <= b1);
+            }
+            let pool = m.pool(&k).unwrap();
+            prop_assert_eq!(pool.liquidity(), 0);
+            prop_assert_eq!(pool.ticks().count(), 0);
+            prop_assert_eq!(pool.positions().count(), 0);
+            prop_assert_eq!(pool.bitmap().word_count(), 0);
+        }
+    }
+}

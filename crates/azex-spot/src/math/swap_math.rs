@@ -180,3 +180,106 @@ mod tests {
         assert_eq!(s.amount_out, U256::ZERO);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::math::tick_math::{MAX_SQRT_PRICE, MIN_SQRT_PRICE};
+    use alloy_primitives::Uint;
+    use proptest::prelude::*;
+
+    type Wide = Uint<768, 12>;
+
+    fn w(x: U256) -> Wide {
+        Wide::from(x)
+    }
+
+    fn sqrt_price() -> impl Strategy<Value = U256> {
+        (any::<[u64; 3]>()).prop_map(|l| {
+            let x = U256::from_limbs([l[0], l[1], l[2] & 0xffff_ffff, 0]);
+            let span = MAX_SQRT_PRICE - MIN_SQRT_PRICE;
+            MIN_SQRT_PRICE + x % span
+        })
+    }
+
+    fn liquidity() -> impl Strategy<Value = u128> {
+        prop_oneof![
+            1u128..1_000_000,
+            1u128..(1u128 << 80),
+            any::<u128>().prop_map(|x| x.max(1))
+        ]
+    }
+
+    fn amount() -> impl Strategy<Value = i128> {
+        prop_oneof![
+            (-1_000_000i128..1_000_000),
+            (i64::MIN as i128..i64::MAX as i128),
+            any::<i128>()
+        ]
+        .prop_filter("non-zero", |a| *a != 0 && *a != i128::MIN)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn step_invariants(
+            cur in sqrt_price(),
+            tgt in sqrt_price(),
+            l in liquidity(),
+            rem in amount(),
+            fee in prop_oneof![0u32..=1_000_000, Just(0u32), Just(3000u32), Just(999_999u32), Just(1_000_000u32)],
+        ) {
+            let exact_in = rem < 0;
+            prop_assume!(exact_in || fee < MAX_SWAP_FEE);
+            let s = compute_swap_step(cur, tgt, l, I256::try_from(rem).unwrap(), fee).unwrap();
+            let abs = U256::from(rem.unsigned_abs());
+            let zero_for_one = cur >= tgt;
+            let next = s.sqrt_price_next_x96;
+            // the price lies between current and target
+            if zero_for_one {
+                prop_assert!(next <= cur && next >= tgt);
+            } else {
+                prop_assert!(next >= cur && next <= tgt);
+            }
+            if exact_in {
+                // input plus fee never exceeds what remains, and uses all of it when the
+                // target is not reached
+                prop_assert!(s.amount_in + s.fee_amount <= abs);
+                if next != tgt {
+                    prop_assert_eq!(s.amount_in + s.fee_amount, abs);
+                }
+            } else {
+                prop_assert!(s.amount_out <= abs);
+                if next != tgt {
+                    prop_assert_eq!(s.amount_out, abs);
+                }
+            }
+            // rounding favours the pool, checked against exact rationals:
+            // token0 = L * 2^96 * (hi - lo) / (hi * lo), token1 = L * (hi - lo) / 2^96
+            let (lo, hi) = if cur < next { (cur, next) } else { (next, cur) };
+            let l96 = w(U256::from(l)) << 96;
+            let token0_num = l96 * w(hi - lo); // exact token0 * (hi * lo)
+            let token0_den = w(hi) * w(lo);
+            let token1_num = w(U256::from(l)) * w(hi - lo); // exact token1 * 2^96
+            let q96 = Wide::from(1u8) << 96;
+            let (amount_in, amount_out) = (w(s.amount_in), w(s.amount_out));
+            if zero_for_one {
+                // in: token0 (rounded up), out: token1 (rounded down)
+                prop_assert!(amount_in * token0_den >= token0_num);
+                prop_assert!(amount_out * q96 <= token1_num);
+            } else {
+                prop_assert!(amount_in * q96 >= token1_num);
+                prop_assert!(amount_out * token0_den <= token0_num);
+            }
+            // fee: at least fee/(1e6 - fee) of the input when the target is reached
+            if fee < MAX_SWAP_FEE && (next == tgt || !exact_in) {
+                prop_assert!(w(s.fee_amount) * Wide::from(MAX_SWAP_FEE - fee) >= amount_in * Wide::from(fee));
+            }
+            // for exact input, the fee is at least fee pips of everything paid
+            if exact_in {
+                let paid = w(s.amount_in + s.fee_amount);
+                prop_assert!(w(s.fee_amount) * Wide::from(MAX_SWAP_FEE) >= paid * Wide::from(fee));
+            }
+        }
+    }
+}
