@@ -10,9 +10,6 @@ pub enum OracleError {
     /// holds no observation yet (Uniswap's `'I'`).
     #[error("oracle not initialized for this pool")]
     NotInitialized,
-    /// `initialize` was called for a pool that already has oracle state.
-    #[error("oracle already initialized for this pool")]
-    AlreadyInitialized,
     /// The pool key does not have azUSD as one of its currencies.
     #[error("pool does not quote in azUSD")]
     NotAnAzusdPool,

@@ -243,6 +243,39 @@ impl OracleHook {
         self.pool(key)?.oldest_observation_timestamp()
     }
 
+    /// Writes this block's observation for `key` from the pool's current state `pool` (its
+    /// tick and liquidity, in force since the last action), if the block has none yet, and
+    /// records `pool` as the current pool state. For the exchange's block-begin step: it keeps
+    /// the truncated price converging toward an idle pool's tick, exactly as a no-op action
+    /// would. Returns whether an observation was written. Errors (nothing written) when the
+    /// pool is unknown or block number / time went backwards.
+    pub fn poke(
+        &mut self,
+        ctx: &HookContext,
+        key: &PoolKey,
+        pool: &PoolSnapshot,
+    ) -> OracleResult<bool> {
+        let p = self.pools.get_mut(key).ok_or(OracleError::NotInitialized)?;
+        p.prepare_observation(
+            ctx.block_number,
+            ctx.block_timestamp,
+            pool.tick,
+            pool.liquidity,
+        )?;
+        p.record_action(ctx.block_number, ctx.block_timestamp, pool, pool)
+    }
+
+    /// [`poke`](Self::poke) with the pool's current state read from `pm`, the manager this hook
+    /// lives in.
+    pub fn poke_pool(
+        pm: &mut PoolManager<OracleHook>,
+        ctx: &HookContext,
+        key: &PoolKey,
+    ) -> OracleResult<bool> {
+        let snap = pm.pool_snapshot(key)?;
+        pm.hook_mut().poke(ctx, key, &snap)
+    }
+
     fn reject(key: &PoolKey, e: OracleError) -> HookError {
         HookError {
             hook: key.hooks,
@@ -329,11 +362,9 @@ impl Hook for OracleHook {
         key: &PoolKey,
         _sqrt_price_x96: U256,
     ) -> Result<(), HookError> {
+        // A second initialization is left to the manager (v4's `PoolAlreadyInitialized`).
         self.quote_is_token0(key)
             .map_err(|e| Self::reject(key, e))?;
-        if self.pools.contains_key(key) {
-            return Err(Self::reject(key, OracleError::AlreadyInitialized));
-        }
         self.params(key)
             .validate()
             .map_err(|e| Self::reject(key, e))

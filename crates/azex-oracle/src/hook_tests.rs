@@ -164,7 +164,7 @@ fn rejects_pools_without_azusd() {
 
 #[test]
 fn initialize_writes_first_observation() {
-    let p = pool_at(-4_321);
+    let mut p = pool_at(-4_321);
     let o = p.oracle();
     assert_eq!(o.observations().cardinality(), 1);
     assert_eq!(
@@ -179,12 +179,48 @@ fn initialize_writes_first_observation() {
     assert_eq!(o.untruncated_pool_tick(), -4_321);
     assert_eq!(o.last_observation_block(), 1);
     assert!(o.quote_is_token0());
-    // A second initialize is rejected.
-    let e = p
-        .hook
-        .before_initialize(&ctx(2, 1_010), &key(), U256::from(1u8) << 96)
-        .unwrap_err();
-    assert!(e.reason.contains("already"), "{}", e.reason);
+    // A second Initialize commit (which the manager never sends) changes nothing.
+    let before = p.hook.clone();
+    p.hook.on_committed(
+        &ctx(2, 1_010),
+        &key(),
+        &CommittedAction::Initialize {
+            sqrt_price_x96: U256::from(1u8) << 96,
+            tick: 0,
+        },
+    );
+    assert_eq!(p.oracle(), before.pool(&key()).unwrap());
+    assert_eq!(p.hook.failed_writes(), 1);
+}
+
+#[test]
+fn poke_writes_the_blocks_observation_from_the_current_state() {
+    let mut p = pool_at(0);
+    p.swap_to(ctx(2, 1_010), 5_000).unwrap(); // writes tick 0 at 1010
+                                              // Idle blocks: poke at block begin.
+    let s = snap(5_000, 0);
+    assert!(p.hook.poke(&ctx(3, 1_020), &key(), &s).unwrap());
+    assert!(!p.hook.poke(&ctx(3, 1_020), &key(), &s).unwrap());
+    assert_eq!(
+        p.oracle().truncated_tick().unwrap(),
+        DEFAULT_MAX_ABS_TICK_MOVE
+    );
+    // A swap later in the poked block writes nothing more.
+    p.swap_to(ctx(3, 1_020), 0).unwrap();
+    assert_eq!(p.oracle().observations().index(), 2);
+    assert_eq!(
+        p.hook.poke(&ctx(2, 1_030), &key(), &s),
+        Err(OracleError::BlockWentBackwards {
+            block: 2,
+            latest: 3
+        })
+    );
+    let other = PoolKey { fee: 1, ..key() };
+    assert_eq!(
+        p.hook.poke(&ctx(4, 1_030), &other, &s),
+        Err(OracleError::NotInitialized)
+    );
+    assert_eq!(p.hook.failed_writes(), 0);
 }
 
 #[test]

@@ -120,6 +120,29 @@ fn initialize_through_the_manager() {
 }
 
 #[test]
+fn second_initialize_is_the_managers_error() {
+    let mut pm = full_range_pool(&key0(), 0, 1_000);
+    let r = pm.initialize(&ctx(2, LP), &key0(), sqrt(10));
+    assert_eq!(r, Err(SpotError::PoolAlreadyInitialized));
+    assert_eq!(pm.hook().failed_writes(), 0);
+}
+
+#[test]
+fn poke_pool_keeps_an_idle_pool_converging() {
+    let m = DEFAULT_MAX_ABS_TICK_MOVE;
+    let mut pm = full_range_pool(&key0(), 0, 10i128.pow(18));
+    swap_to(&mut pm, 2, &key0(), -1_000);
+    for b in 3..=8u64 {
+        assert!(OracleHook::poke_pool(&mut pm, &ctx(b, Address::ZERO), &key0()).unwrap());
+        assert_eq!(
+            pm.hook().truncated_tick(&key0()).unwrap(),
+            -(b as i32 - 2) * m
+        );
+    }
+    assert!(!OracleHook::poke_pool(&mut pm, &ctx(8, Address::ZERO), &key0()).unwrap());
+}
+
+#[test]
 fn manager_rejects_a_pool_without_azusd() {
     let mut pm = manager();
     let k = PoolKey {
