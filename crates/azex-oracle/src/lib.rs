@@ -30,6 +30,10 @@
 //!   ([`OracleHook::increase_cardinality_next`]); `observe` binary-searches it, interpolates
 //!   between observations and extrapolates counterfactually from the latest observation to
 //!   `now` with the current (truncated) tick. See [`observation`].
+//! * An idle pool writes no observations; the exchange's block-begin step can call
+//!   [`OracleHook::poke_pool`] to write the block's observation from the pool's current state,
+//!   exactly what the block's first action would write (so the truncated price keeps
+//!   converging toward an idle pool's tick, one step per block).
 //! * Validation (`before_swap`, `before_add_liquidity`, `before_remove_liquidity`) rejects an
 //!   action whose observation could not be written (block number or time running backwards,
 //!   overflow), so the infallible commit (`on_committed`) never has to fail.
@@ -82,8 +86,10 @@
 //!   the time-weighted geometric mean (arithmetic mean tick, rounded toward −∞ like Uniswap's
 //!   `OracleLibrary.consult`). It is used for **liquidation and ADL triggers** and delisting
 //!   settlement: a stop-hunter would have to hold the pool off its fair price for a large part
-//!   of the window, not for one block. It never moves faster than the truncated price it
-//!   averages.
+//!   of the window, not for one block. Over a block of `Δ` seconds it moves by at most
+//!   `m·k·Δ/W` ticks (plus one tick of rounding), `k` being the number of observations in the
+//!   window `W`: with one observation per block that is the truncated price's own bound `m`,
+//!   and less when the pool has idle blocks.
 //!
 //! ## Spot liquidity
 //!

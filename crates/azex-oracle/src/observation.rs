@@ -269,7 +269,7 @@ impl ObservationBuffer {
     }
 
     /// Applies a write computed by [`prepare_write`](Self::prepare_write) on this same state.
-    pub fn apply(&mut self, w: PreparedWrite) {
+    pub(crate) fn apply(&mut self, w: PreparedWrite) {
         self.slots[usize::from(w.index)] = w.observation;
         self.index = w.index;
         self.cardinality = w.cardinality;
