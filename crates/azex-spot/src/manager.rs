@@ -459,6 +459,11 @@ impl<H: Hook> PoolManager<H> {
         Ok(take)
     }
 
+    /// The pool, mutably, for crate-internal set-up (snapshot import).
+    pub(crate) fn pool_mut(&mut self, key: &PoolKey) -> Option<&mut Pool> {
+        self.pools.get_mut(key).map(|e| &mut e.pool)
+    }
+
     // ---- read accessors ----
 
     /// Whether the pool exists.

@@ -204,6 +204,24 @@ impl Pool {
         self.max_liquidity_per_tick
     }
 
+    /// Adopts a snapshot's recorded tick when it is the pre-emptively decremented one: after a
+    /// zero-for-one swap that ends exactly on tick `t`'s price, Uniswap stores tick `t - 1`
+    /// (and the liquidity of `[t, ..)` ranges is already out). Only allowed on a pool without
+    /// liquidity; returns whether `tick` is consistent with the price (and was adopted).
+    pub(crate) fn adopt_snapshot_tick(&mut self, tick: i32) -> bool {
+        if tick == self.slot0.tick {
+            return true;
+        }
+        let boundary = tick.checked_add(1) == Some(self.slot0.tick)
+            && get_sqrt_price_at_tick(self.slot0.tick).ok() == Some(self.slot0.sqrt_price_x96);
+        if boundary && self.liquidity == 0 && self.ticks.is_empty() {
+            self.slot0.tick = tick;
+            true
+        } else {
+            false
+        }
+    }
+
     /// Sets the protocol fee (already validated).
     pub fn set_protocol_fee(&mut self, protocol_fee: u32) {
         self.slot0.protocol_fee = protocol_fee;
