@@ -1,7 +1,7 @@
 //! Invariants, checked after every commit in tests and debug builds (and on demand).
 //!
 //! 1. azUSD conservation, to the unit: supply = wallets + vault cash + position margins +
-//!    treasury + insurance + impact pools + azUSD held by spot pools.
+//!    treasury + insurance + azUSD held by spot pools.
 //! 2. Backing: supply = liquid USDC + strategy assets + withdrawals in transit.
 //! 3. External tokens (USDC, base tokens) conserved: genesis supply (+ minted yield for USDC) =
 //!    wallets + ledger + pools.
@@ -28,7 +28,6 @@ pub fn check(s: &State) -> Result<(), String> {
         .map(|(_, v)| v))
     .ok_or("overflow")?;
     let margins = sum(s.positions.values().map(|p| &p.margin)).ok_or("overflow")?;
-    let impact = sum(s.markets.iter().map(|m| &m.impact_pool)).ok_or("overflow")?;
     let pools = sum(s.markets.iter().map(|m| &m.pool_azusd)).ok_or("overflow")?;
     let held = [
         wallets_azusd,
@@ -36,7 +35,6 @@ pub fn check(s: &State) -> Result<(), String> {
         margins,
         s.funds.treasury,
         s.funds.insurance,
-        impact,
         pools,
     ]
     .iter()
@@ -44,7 +42,7 @@ pub fn check(s: &State) -> Result<(), String> {
     .ok_or("overflow")?;
     if held != s.ledger.azusd_supply {
         return Err(format!(
-            "azUSD conservation: supply {} != held {} (wallets {wallets_azusd}, vault {}, margins {margins}, treasury {}, insurance {}, impact {impact}, pools {pools})",
+            "azUSD conservation: supply {} != held {} (wallets {wallets_azusd}, vault {}, margins {margins}, treasury {}, insurance {}, pools {pools})",
             s.ledger.azusd_supply, held, s.vault.cash, s.funds.treasury, s.funds.insurance
         ));
     }

@@ -36,6 +36,7 @@ pub mod scenario;
 pub(crate) mod serde_num;
 pub mod spot_link;
 pub mod state;
+pub mod testkit;
 pub mod tx;
 pub mod units;
 

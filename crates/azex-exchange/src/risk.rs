@@ -2,7 +2,7 @@
 //!
 //! The vault is the counterparty of every trader, so
 //! ```text
-//! NAV = cash + Σ impact pools − Σ traders' unrealised PnL + Σ funding traders owe
+//! NAV = cash − Σ traders' unrealised PnL + Σ funding traders owe
 //! ```
 //! all valued at each market's *risk price* (the TWAP of the truncated oracle), which one block of
 //! spot manipulation cannot move much: LP share prices and withdrawal limits are not gameable
@@ -99,8 +99,7 @@ pub fn vault_risk<'a>(
     for (m, p) in markets {
         let r = market_risk(m, p)?;
         nav = nav
-            .checked_add(i128::try_from(m.impact_pool).map_err(|_| ExchangeError::Overflow)?)
-            .and_then(|x| x.checked_sub(r.traders_upnl))
+            .checked_sub(r.traders_upnl)
             .and_then(|x| x.checked_add(r.traders_funding_owed))
             .ok_or(ExchangeError::Overflow)?;
         out.required = out

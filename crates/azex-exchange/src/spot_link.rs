@@ -13,7 +13,6 @@ use alloy_primitives::{Address, Uint, U256};
 use azex_math::mul_div;
 use azex_oracle::{OracleHook, OracleParams};
 use azex_spot::math::tick_math;
-use azex_spot::Hook as _;
 use azex_spot::{BalanceDelta, HookContext, ModifyLiquidityParams, PoolKey, SwapParams};
 
 /// The address of the oracle hook in pool keys.
@@ -124,20 +123,8 @@ fn hook_ctx(b: BlockCtx, sender: Address) -> HookContext {
 pub fn observe_block(s: &mut State, b: BlockCtx) -> Result<(), ExchangeError> {
     let keys: Vec<PoolKey> = s.markets.iter().map(|m| m.pool_key).collect();
     for key in keys {
-        let snap = s.spot.pool_snapshot(&key).map_err(spot_err)?;
-        let action = azex_spot::CommittedAction::Swap {
-            params: SwapParams {
-                zero_for_one: true,
-                amount_specified: 0,
-                sqrt_price_limit_x96: snap.sqrt_price_x96,
-            },
-            before: snap,
-            after: snap,
-            delta: BalanceDelta::default(),
-        };
-        s.spot
-            .hook_mut()
-            .on_committed(&hook_ctx(b, Address::ZERO), &key, &action);
+        OracleHook::poke_pool(&mut s.spot, &hook_ctx(b, Address::ZERO), &key)
+            .map_err(oracle_err)?;
     }
     Ok(())
 }
@@ -173,30 +160,15 @@ pub fn read_prices(s: &State, m: &Market, now: u64) -> Result<MarketPrices, Exch
     })
 }
 
-/// USD value of the pool's tokens in range within the oracle's depth band, rounded down.
+/// USD value of the pool's tokens in range within the oracle's depth band (the oracle hook's
+/// figure: azUSD held plus BASE valued at the pool price, one rounding, down).
 pub fn spot_liquidity(s: &State, m: &Market) -> Result<Usd, ExchangeError> {
-    let band = s.spot.hook().params(&m.pool_key).depth_band_ticks;
-    let slot0 = s.spot.slot0(&m.pool_key).map_err(spot_err)?;
-    let lo = slot0.tick.saturating_sub(band).max(tick_math::MIN_TICK);
-    let hi = slot0.tick.saturating_add(band).min(tick_math::MAX_TICK);
-    let (a0, a1) = s
+    let d = s
         .spot
-        .amounts_in_range(&m.pool_key, lo, hi)
-        .map_err(spot_err)?;
-    let (quote_raw, base_raw) = if m.quote_is_token0 {
-        (a0, a1)
-    } else {
-        (a1, a0)
-    };
-    let price = price_from_sqrt(slot0.sqrt_price_x96, m.quote_is_token0, m.base_decimals)?;
-    // base value in azUSD units = base_raw × price / 10^(base_decimals) / 1e12
-    let scale =
-        U256::from(10u8).pow(U256::from(m.base_decimals)) * U256::from(1_000_000_000_000u128);
-    let base_val = mul_div(base_raw, U256::from(price), scale)?;
-    let total = quote_raw
-        .checked_add(base_val)
-        .ok_or(ExchangeError::Overflow)?;
-    Ok(u128::try_from(total).unwrap_or(u128::MAX))
+        .hook()
+        .spot_liquidity(&s.spot, &m.pool_key)
+        .map_err(oracle_err)?;
+    Ok(u128::try_from(d.value).unwrap_or(u128::MAX))
 }
 
 /// Quote a swap without writing anything.

@@ -114,7 +114,9 @@ pub struct Market {
     /// Funding rate per day in force since `last_funding_time` (signed, + = longs pay).
     pub funding_rate_per_day_wad: i128,
     pub last_funding_time: u64,
-    /// Impact charges collected minus rebates paid (azUSD held for the market; part of vault NAV).
+    /// Impact charged minus rebates paid so far: a counter, not money (the charge sits in the
+    /// traders' cost bases, hence in the vault's NAV). Rebates are capped by it, so the market never
+    /// pays out more impact than it charged.
     pub impact_pool: Usd,
     pub prices: MarketPrices,
     pub creator: Address,

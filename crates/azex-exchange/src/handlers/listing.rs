@@ -140,11 +140,16 @@ pub fn create_market(
             tick.saturating_add(band).min(MAX_TICK),
         )
         .map_err(spot_err)?;
-    let (qraw, braw) = if quote_is_token0 { (a0, a1) } else { (a1, a0) };
+    let d = azex_oracle::spot_liquidity_from_amounts(
+        a0,
+        a1,
+        sqrt_p,
+        quote_is_token0,
+        (tick - band, tick + band),
+    )
+    .map_err(spot_link::oracle_err)?;
+    let depth = u128::try_from(d.value).unwrap_or(u128::MAX);
     let price = spot_link::price_from_sqrt(sqrt_p, quote_is_token0, base_decimals)?;
-    let scale = U256::from(10u8).pow(U256::from(base_decimals)) * U256::from(1_000_000_000_000u128);
-    let depth =
-        u128::try_from(qraw + mul_div(braw, U256::from(price), scale)?).unwrap_or(u128::MAX);
     if depth < ctx.s.params.min_listing_depth {
         return Err(ExchangeError::InsufficientDepth {
             depth,

@@ -124,11 +124,11 @@ mod tests {
     #[test]
     fn rate_is_clamped_and_signed() {
         assert_eq!(
-            rate_per_day_wad(-WAD / 10, WAD, WAD / 100).unwrap(),
+            rate_per_day_wad(-(WAD as i128) / 10, WAD, WAD / 100).unwrap(),
             -(WAD as i128) / 100
         );
         assert_eq!(
-            rate_per_day_wad(WAD / 1000, WAD, WAD / 100).unwrap(),
+            rate_per_day_wad(WAD as i128 / 1000, WAD, WAD / 100).unwrap(),
             WAD as i128 / 1000
         );
     }

@@ -1,0 +1,185 @@
+//! A small builder of ready-made worlds for tests, benchmarks, examples and the simulator:
+//! funded users, markets listed with real pools, an LP vault with capital.
+
+use crate::engine::{Genesis, GenesisBalance};
+use crate::error::ExchangeError;
+use crate::event::Event;
+use crate::ids::MarketId;
+use crate::state::{BlockCtx, State, USDC};
+use crate::tx::Tx;
+use crate::units::{Price, Usd, QTY_ONE, USD_ONE, WAD};
+use alloy_primitives::Address;
+
+/// A deterministic address for a small number (users, tokens in tests).
+pub fn addr(n: u64) -> Address {
+    let mut b = [0u8; 20];
+    b[12..].copy_from_slice(&n.to_be_bytes());
+    b[0] = 0xAA;
+    Address::from(b)
+}
+
+/// A base token address for a symbol-like number.
+pub fn token(n: u64) -> Address {
+    let mut b = [0u8; 20];
+    b[12..].copy_from_slice(&n.to_be_bytes());
+    b[0] = 0xB0;
+    Address::from(b)
+}
+
+/// A state plus a block clock.
+pub struct World {
+    pub state: State,
+    pub block: BlockCtx,
+    /// Seconds per block.
+    pub block_time: u64,
+    pub events: Vec<Event>,
+}
+
+/// How to build a world.
+#[derive(Debug, Clone)]
+pub struct WorldSpec {
+    /// Users 1..=users each get `usdc_each` USDC and `base_each` of every base token.
+    pub users: u64,
+    pub usdc_each: u128,
+    pub base_each: u128,
+    /// Markets: (base token number, initial price WAD, seed azUSD).
+    pub markets: Vec<(u64, Price, Usd)>,
+    /// LP capital deposited by user 1.
+    pub lp_capital: Usd,
+    pub genesis: Genesis,
+}
+
+impl Default for WorldSpec {
+    fn default() -> Self {
+        Self {
+            users: 4,
+            usdc_each: 100_000_000 * USD_ONE,
+            base_each: 1_000_000 * QTY_ONE,
+            markets: vec![(1, 2_000 * WAD, 2_000_000 * USD_ONE)],
+            lp_capital: 10_000_000 * USD_ONE,
+            genesis: Genesis::default(),
+        }
+    }
+}
+
+impl World {
+    pub fn new(spec: &WorldSpec) -> Result<Self, ExchangeError> {
+        let mut g = spec.genesis.clone();
+        for u in 1..=spec.users {
+            g.balances.push(GenesisBalance {
+                owner: addr(u),
+                token: USDC,
+                amount: spec.usdc_each,
+            });
+            for (t, _, _) in &spec.markets {
+                g.balances.push(GenesisBalance {
+                    owner: addr(u),
+                    token: token(*t),
+                    amount: spec.base_each,
+                });
+            }
+        }
+        let state = State::genesis(&g)?;
+        let mut w = World {
+            state,
+            block: BlockCtx {
+                height: 0,
+                timestamp: 1_600_000_000,
+            },
+            block_time: 2,
+            events: vec![],
+        };
+        w.next_block()?;
+        for u in 1..=spec.users {
+            w.tx(Tx::MintAzusd {
+                user: addr(u),
+                usdc: spec.usdc_each / 2,
+            })?;
+        }
+        for (t, price, seed) in &spec.markets {
+            w.tx(Tx::CreateMarket {
+                user: addr(1),
+                base_token: token(*t),
+                base_decimals: 18,
+                fee: 3_000,
+                tick_spacing: 60,
+                initial_price: *price,
+                tick_range: 6_000,
+                seed_azusd: *seed,
+            })?;
+        }
+        if spec.lp_capital > 0 {
+            w.tx(Tx::LpDeposit {
+                user: addr(1),
+                amount: spec.lp_capital,
+            })?;
+        }
+        w.next_block()?;
+        Ok(w)
+    }
+
+    /// End the open block (if any) and begin the next.
+    pub fn next_block(&mut self) -> Result<(), ExchangeError> {
+        if self.state.block_open {
+            let e = self.state.end_block()?;
+            self.events.extend(e);
+        }
+        self.block = BlockCtx {
+            height: self.block.height + 1,
+            timestamp: self.block.timestamp + self.block_time,
+        };
+        let e = self.state.begin_block(self.block)?;
+        self.events.extend(e);
+        Ok(())
+    }
+
+    /// Advance `n` blocks.
+    pub fn advance(&mut self, n: u64) -> Result<(), ExchangeError> {
+        for _ in 0..n {
+            self.next_block()?;
+        }
+        Ok(())
+    }
+
+    /// Apply a transaction in the open block.
+    pub fn tx(&mut self, tx: Tx) -> Result<Vec<Event>, ExchangeError> {
+        let e = self.state.apply(&tx, self.block)?;
+        self.events.extend(e.iter().cloned());
+        Ok(e)
+    }
+
+    /// Open a position and return its id.
+    pub fn open(
+        &mut self,
+        user: u64,
+        market: MarketId,
+        qty: i128,
+        margin: Usd,
+    ) -> Result<u64, ExchangeError> {
+        let bound = if qty > 0 { u128::MAX } else { 0 };
+        let ev = self.tx(Tx::OpenPosition {
+            user: addr(user),
+            market,
+            qty,
+            margin,
+            price_bound: bound,
+        })?;
+        ev.iter()
+            .find_map(|e| match e {
+                Event::PositionOpened { position, .. } => Some(*position),
+                _ => None,
+            })
+            .ok_or(ExchangeError::Overflow)
+    }
+
+    /// Close a position at any price.
+    pub fn close(&mut self, user: u64, position: u64) -> Result<Vec<Event>, ExchangeError> {
+        let qty = self.state.position(position).map(|p| p.qty).unwrap_or(0);
+        let bound = if qty > 0 { 0 } else { u128::MAX };
+        self.tx(Tx::ClosePosition {
+            user: addr(user),
+            position,
+            price_bound: bound,
+        })
+    }
+}
