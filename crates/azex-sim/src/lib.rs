@@ -1,1 +1,42 @@
-//! azex-sim (under construction).
+//! AZEx simulator: drives an exchange ([`Venue`]) block by block over historical prices with
+//! seeded agents, and compares AZEx's net-exposure accounting with two baselines (classic
+//! peer-to-pool and a reserve-factor pool) on the same flow.
+//!
+//! ```no_run
+//! use azex_sim::*;
+//! let prices = load_prices(default_data_path()).unwrap();
+//! let cfg = preset("balanced-moderate").unwrap();
+//! let result = run_mock(&cfg, &prices, MockConfig::default(), &RunOptions::default()).unwrap();
+//! println!("{}", result.to_json());
+//! write_report(&[result.clone()], "report.md").unwrap();
+//! write_charts(&result, "charts").unwrap();
+//! ```
+//!
+//! Modules: [`prices`] (CSV loading, alignment, intrabar paths, crash windows), [`agents`]
+//! (the `Agent` trait, every agent type, `Population`), [`venue`] (the `Venue` trait),
+//! [`mock`] (`MockVenue`), [`baselines`], [`driver`] (`run`), [`metrics`] (`SimResult`),
+//! [`report`], [`charts`], [`scenarios`] (presets), [`units`] (fixed point).
+
+pub mod agents;
+pub mod baselines;
+pub mod charts;
+pub mod driver;
+pub mod metrics;
+pub mod mock;
+pub mod prices;
+pub mod report;
+pub mod scenarios;
+pub mod types;
+pub mod units;
+pub mod venue;
+
+pub use agents::{Agent, AgentKind, AgentMix, AdversaryConfig, Population, PopulationConfig};
+pub use charts::{write_charts, ChartError};
+pub use driver::{prepare_prices, run, run_mock, run_with, CrashConfig, RunOptions, SimConfig, SimError};
+pub use metrics::{ModelMetrics, SimResult};
+pub use mock::{MockConfig, MockVenue};
+pub use prices::{default_data_path, load_prices, parse_prices, PriceError, PriceSeries};
+pub use report::{render_report, write_report};
+pub use scenarios::{preset, presets, PRESET_NAMES};
+pub use types::*;
+pub use venue::*;

@@ -1,0 +1,1045 @@
+//! Seeded, deterministic trading agents.
+//!
+//! An agent is asked to act at scheduled sub-steps (trading phase; [`Agent::next_wake`] says
+//! when next) and, if it is a keeper, once every block after the trading phase (keeper phase).
+//! It returns a batch of [`Action`]s that the driver executes in order. Agents see only an
+//! [`Observation`]; their randomness comes from the `ChaCha8Rng` the driver hands them (one
+//! stream per agent, derived from the scenario seed and the agent id).
+//!
+//! Heuristics may use f64, but only `+ − × /`, comparisons and `sqrt` (all exactly rounded by
+//! IEEE-754, and Rust never fuses them), and every amount leaves an agent as an integer: the
+//! same seed gives the same actions on any IEEE-754 machine.
+//!
+//! The `balance` parameter (0 = one-sided flow, 1 = fully balanced) acts in two places:
+//! directional agents without a price signal (noise traders, whales) pick the scenario's bias
+//! side with probability `0.5 + 0.5 × (1 − balance)`, and hedgers keep each market's imbalance
+//! `|L − S| / (L + S)` at or below `1 − balance` (they are idle below balance 0.05).
+
+use std::collections::VecDeque;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::types::*;
+use crate::units::*;
+
+/// The kinds of agents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentKind {
+    Noise,
+    TrendFollower,
+    MeanReverter,
+    Hedger,
+    Whale,
+    Lp,
+    Keeper,
+    SelfLiquidator,
+    SpotManipulator,
+    StopHunter,
+}
+
+impl AgentKind {
+    pub const ALL: [AgentKind; 10] = [
+        AgentKind::Noise,
+        AgentKind::TrendFollower,
+        AgentKind::MeanReverter,
+        AgentKind::Hedger,
+        AgentKind::Whale,
+        AgentKind::Lp,
+        AgentKind::Keeper,
+        AgentKind::SelfLiquidator,
+        AgentKind::SpotManipulator,
+        AgentKind::StopHunter,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            AgentKind::Noise => "noise",
+            AgentKind::TrendFollower => "trend_follower",
+            AgentKind::MeanReverter => "mean_reverter",
+            AgentKind::Hedger => "hedger",
+            AgentKind::Whale => "whale",
+            AgentKind::Lp => "lp",
+            AgentKind::Keeper => "keeper",
+            AgentKind::SelfLiquidator => "self_liquidator",
+            AgentKind::SpotManipulator => "spot_manipulator",
+            AgentKind::StopHunter => "stop_hunter",
+        }
+    }
+
+    pub fn is_adversary(self) -> bool {
+        matches!(self, AgentKind::SelfLiquidator | AgentKind::SpotManipulator | AgentKind::StopHunter)
+    }
+}
+
+/// A simulated participant.
+pub trait Agent {
+    fn id(&self) -> AgentId;
+    fn kind(&self) -> AgentKind;
+    /// The actions to take now, executed in order. Must depend only on `self`, `obs` and `rng`.
+    fn decide(&mut self, obs: &Observation<'_>, rng: &mut ChaCha8Rng) -> Vec<Action>;
+    /// Sub-steps until the next trading-phase call (≥ 1; `u64::MAX` = never). Called after
+    /// each trading-phase `decide`.
+    fn next_wake(&mut self, rng: &mut ChaCha8Rng) -> u64;
+    /// Sub-step of the first trading-phase call (0 = first block).
+    fn first_wake(&mut self, rng: &mut ChaCha8Rng) -> u64 {
+        self.next_wake(rng).saturating_sub(1)
+    }
+    /// Keepers are also called in the keeper phase of every block.
+    fn is_keeper(&self) -> bool {
+        false
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+/// Uniform in `[1, 2·mean − 1]` (mean `mean`), never 0.
+pub fn jittered_interval(rng: &mut ChaCha8Rng, mean: u64) -> u64 {
+    let mean = mean.max(1);
+    rng.random_range(1..=2 * mean - 1)
+}
+
+fn chance(rng: &mut ChaCha8Rng, bps: u32) -> bool {
+    rng.random_range(0..10_000u32) < bps
+}
+
+/// Log-uniform-ish amount in `[min, max]` whole USD → micro-USD: one of 8 geometric buckets
+/// (ratio `(max/min)^(1/8)`, computed with three square roots), then uniform inside it.
+pub fn log_uniform_usd(rng: &mut ChaCha8Rng, min: u64, max: u64) -> u128 {
+    let (min, max) = (min.max(1) as f64, max.max(min.max(1)) as f64);
+    let r = (max / min).sqrt().sqrt().sqrt();
+    let b = rng.random_range(0..8u32);
+    let mut lo = min;
+    for _ in 0..b {
+        lo *= r;
+    }
+    let hi = (lo * r).min(max);
+    let u: f64 = rng.random::<f64>();
+    f64_to_usd(lo + (hi - lo) * u).max(USD)
+}
+
+fn leverage(rng: &mut ChaCha8Rng, range: [u32; 2], max_x100: u32) -> u32 {
+    let lo = range[0].max(1) * 100;
+    let hi = (range[1].max(range[0]).max(1) * 100).min(max_x100.max(100));
+    let lo = lo.min(hi);
+    rng.random_range(lo..=hi) / 50 * 50
+}
+
+fn biased_side(rng: &mut ChaCha8Rng, balance_bps: u32, bias: Side) -> Side {
+    let p = 5_000 + (10_000 - balance_bps.min(10_000)) / 2;
+    if chance(rng, p) {
+        bias
+    } else {
+        bias.opposite()
+    }
+}
+
+fn ratio_bps(a: u128, b: u128) -> i64 {
+    // (a - b) / b in bps, signed; b > 0
+    if b == 0 {
+        return 0;
+    }
+    let d = a as i128 - b as i128;
+    (d * 10_000 / b as i128) as i64
+}
+
+fn usable(m: &MarketObs) -> bool {
+    !m.reduce_only && m.mark_price > 0
+}
+
+// ---------------------------------------------------------------------------------------------
+// configuration
+
+/// `[min, max]` whole USD.
+pub type UsdRange = [u64; 2];
+
+/// Relative weights of the regular (non-adversary) agents; counts are apportioned from
+/// [`PopulationConfig::agents`] by largest remainder.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AgentMix {
+    pub noise: u32,
+    pub trend_follower: u32,
+    pub mean_reverter: u32,
+    pub hedger: u32,
+    pub whale: u32,
+    pub lp: u32,
+    pub keeper: u32,
+}
+
+impl Default for AgentMix {
+    fn default() -> Self {
+        AgentMix { noise: 560, trend_follower: 120, mean_reverter: 100, hedger: 100, whale: 15, lp: 95, keeper: 10 }
+    }
+}
+
+/// Adversaries, added on top of the regular population.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AdversaryConfig {
+    pub self_liquidators: u32,
+    pub spot_manipulators: u32,
+    pub stop_hunters: u32,
+    /// Perp notional per attack (whole USD).
+    pub notional_usd: u64,
+    /// How far manipulators/hunters push the spot price (bps).
+    pub push_bps: u32,
+    /// Mean hours between attacks.
+    pub interval_hours: u32,
+}
+
+impl Default for AdversaryConfig {
+    fn default() -> Self {
+        AdversaryConfig {
+            self_liquidators: 0,
+            spot_manipulators: 0,
+            stop_hunters: 0,
+            notional_usd: 2_000_000,
+            push_bps: 500,
+            interval_hours: 48,
+        }
+    }
+}
+
+/// Mean hours between activations per kind.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Intervals {
+    pub noise: u32,
+    pub trend_follower: u32,
+    pub mean_reverter: u32,
+    pub hedger: u32,
+    pub whale: u32,
+    pub lp: u32,
+}
+
+impl Default for Intervals {
+    fn default() -> Self {
+        Intervals { noise: 12, trend_follower: 4, mean_reverter: 4, hedger: 2, whale: 96, lp: 72 }
+    }
+}
+
+/// The population of one scenario.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PopulationConfig {
+    /// Number of regular agents (adversaries come on top).
+    pub agents: u32,
+    pub mix: AgentMix,
+    /// 0 = one-sided, 1 = perfectly balanced flow.
+    pub balance: f64,
+    /// The side one-sided flow leans to.
+    pub bias: Side,
+    pub trade_usd: UsdRange,
+    pub whale_usd: UsdRange,
+    pub lp_usd: UsdRange,
+    /// Leverage range (x) of regular traders.
+    pub leverage: [u32; 2],
+    /// Fraction (bps) of LPs present from the first block; the rest enter later.
+    pub lp_initial_bps: u32,
+    /// Probability (bps) that a keeper skips a block (is offline).
+    pub keeper_fail_bps: u32,
+    pub intervals: Intervals,
+    pub adversaries: AdversaryConfig,
+}
+
+impl Default for PopulationConfig {
+    fn default() -> Self {
+        PopulationConfig {
+            agents: 1000,
+            mix: AgentMix::default(),
+            balance: 0.6,
+            bias: Side::Long,
+            trade_usd: [1_000, 50_000],
+            whale_usd: [300_000, 2_000_000],
+            lp_usd: [50_000, 500_000],
+            leverage: [2, 20],
+            lp_initial_bps: 6_000,
+            keeper_fail_bps: 1_000,
+            intervals: Intervals::default(),
+            adversaries: AdversaryConfig::default(),
+        }
+    }
+}
+
+impl PopulationConfig {
+    /// `balance` in bps, clamped to [0, 10000].
+    pub fn balance_bps(&self) -> u32 {
+        let b = if self.balance.is_nan() { 0.0 } else { self.balance.clamp(0.0, 1.0) };
+        (b * 10_000.0 + 0.5).floor() as u32
+    }
+
+    /// Counts per regular kind (largest remainder; ties to the earlier kind).
+    pub fn counts(&self) -> Vec<(AgentKind, u32)> {
+        let m = &self.mix;
+        let w = [
+            (AgentKind::Noise, m.noise),
+            (AgentKind::TrendFollower, m.trend_follower),
+            (AgentKind::MeanReverter, m.mean_reverter),
+            (AgentKind::Hedger, m.hedger),
+            (AgentKind::Whale, m.whale),
+            (AgentKind::Lp, m.lp),
+            (AgentKind::Keeper, m.keeper),
+        ];
+        let total: u64 = w.iter().map(|x| x.1 as u64).sum();
+        if total == 0 {
+            return w.iter().map(|x| (x.0, 0)).collect();
+        }
+        let n = self.agents as u64;
+        let mut counts: Vec<u64> = w.iter().map(|x| n * x.1 as u64 / total).collect();
+        let mut rem: Vec<(u64, usize)> = w.iter().enumerate().map(|(i, x)| (n * x.1 as u64 % total, i)).collect();
+        rem.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let assigned: u64 = counts.iter().sum();
+        for &(_, i) in rem.iter().take((n - assigned) as usize) {
+            counts[i] += 1;
+        }
+        w.iter().zip(counts).map(|(x, c)| (x.0, c as u32)).collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// agents
+
+/// Shared sizing of position-taking agents.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sizing {
+    pub usd: UsdRange,
+    pub leverage: [u32; 2],
+}
+
+/// Noise trader: at each activation closes each open position with probability 35%, halves it
+/// with 5%, tops up margin (20% of collateral) with 3% when equity is below half the
+/// collateral; then, holding fewer than 2 positions, opens one with probability 60% on a
+/// uniformly chosen market, side by the balance rule, log-uniform notional, uniform leverage.
+#[derive(Clone, Debug)]
+pub struct NoiseTrader {
+    pub id: AgentId,
+    pub sizing: Sizing,
+    pub balance_bps: u32,
+    pub bias: Side,
+    pub mean_interval: u64,
+}
+
+impl Agent for NoiseTrader {
+    fn id(&self) -> AgentId {
+        self.id
+    }
+    fn kind(&self) -> AgentKind {
+        AgentKind::Noise
+    }
+    fn decide(&mut self, obs: &Observation<'_>, rng: &mut ChaCha8Rng) -> Vec<Action> {
+        let mut out = Vec::new();
+        let mut kept = 0;
+        for p in obs.own_positions {
+            let r = rng.random_range(0..100u32);
+            if r < 35 {
+                out.push(Action::close(p.id));
+            } else if r < 40 {
+                out.push(Action::Reduce { position: PosRef::Id(p.id), fraction_bps: 5_000 });
+                kept += 1;
+            } else if r < 43 && p.equity_usd < (p.collateral_usd / 2) as i128 {
+                out.push(Action::AddMargin { position: PosRef::Id(p.id), amount_usd: (p.collateral_usd / 5).max(1) });
+                kept += 1;
+            } else {
+                kept += 1;
+            }
+        }
+        if kept < 2 && chance(rng, 6_000) && !obs.markets.is_empty() {
+            let m = &obs.markets[rng.random_range(0..obs.markets.len())];
+            if usable(m) {
+                let side = biased_side(rng, self.balance_bps, self.bias);
+                let notional = log_uniform_usd(rng, self.sizing.usd[0], self.sizing.usd[1]);
+                let lev = leverage(rng, self.sizing.leverage, m.max_leverage_x100);
+                out.push(Action::Open { market: m.market, side, notional_usd: notional, leverage_x100: lev });
+            }
+        }
+        out
+    }
+    fn next_wake(&mut self, rng: &mut ChaCha8Rng) -> u64 {
+        jittered_interval(rng, self.mean_interval)
+    }
+}
+
+/// Trend follower on one market: samples the mark at each activation (last `lookback`
+/// samples); momentum = price / oldest sample − 1. Above `threshold_bps` it wants long, below
+/// −threshold short; it closes positions against the wanted side, and everything when
+/// |momentum| < threshold / 2; it opens when it wants a side and holds nothing.
+#[derive(Clone, Debug)]
+pub struct TrendFollower {
+    pub id: AgentId,
+    pub market: MarketId,
+    pub sizing: Sizing,
+    pub lookback: usize,
+    pub threshold_bps: i64,
+    pub mean_interval: u64,
+    pub samples: VecDeque<u128>,
+}
+
+fn signal_trade(
+    own: &[PositionView],
+    market: &MarketObs,
+    want: Option<Side>,
+    flat: bool,
+    sizing: &Sizing,
+    rng: &mut ChaCha8Rng,
+) -> Vec<Action> {
+    let mut out = Vec::new();
+    let mut holding = false;
+    for p in own.iter().filter(|p| p.market == market.market) {
+        if flat || want.is_some_and(|w| w != p.side) {
+            out.push(Action::close(p.id));
+        } else {
+            holding = true;
+        }
+    }
+    if let Some(side) = want {
+        if !holding && usable(market) {
+            let notional = log_uniform_usd(rng, sizing.usd[0], sizing.usd[1]);
+            let lev = leverage(rng, sizing.leverage, market.max_leverage_x100);
+            out.push(Action::Open { market: market.market, side, notional_usd: notional, leverage_x100: lev });
+        }
+    }
+    out
+}
+
+impl Agent for TrendFollower {
+    fn id(&self) -> AgentId {
+        self.id
+    }
+    fn kind(&self) -> AgentKind {
+        AgentKind::TrendFollower
+    }
+    fn decide(&mut self, obs: &Observation<'_>, rng: &mut ChaCha8Rng) -> Vec<Action> {
+        let Some(m) = obs.markets.get(self.market) else { return Vec::new() };
+        self.samples.push_back(m.mark_price);
+        if self.samples.len() > self.lookback {
+            self.samples.pop_front();
+        }
+        if self.samples.len() < self.lookback {
+            return Vec::new();
+        }
+        let mom = ratio_bps(m.mark_price, self.samples[0]);
+        let want = if mom > self.threshold_bps {
+            Some(Side::Long)
+        } else if mom < -self.threshold_bps {
+            Some(Side::Short)
+        } else {
+            None
+        };
+        let flat = mom.abs() < self.threshold_bps / 2;
+        signal_trade(obs.own_positions, m, want, flat, &self.sizing, rng)
+    }
+    fn next_wake(&mut self, rng: &mut ChaCha8Rng) -> u64 {
+        jittered_interval(rng, self.mean_interval)
+    }
+}
+
+/// Mean reverter on one market: deviation = mark / mean(last `lookback` samples) − 1. Above
+/// `threshold_bps` it wants short, below −threshold long; it closes when |deviation| <
+/// threshold / 3 or when holding against the wanted side.
+#[derive(Clone, Debug)]
+pub struct MeanReverter {
+    pub id: AgentId,
+    pub market: MarketId,
+    pub sizing: Sizing,
+    pub lookback: usize,
+    pub threshold_bps: i64,
+    pub mean_interval: u64,
+    pub samples: VecDeque<u128>,
+}
+
+impl Agent for MeanReverter {
+    fn id(&self) -> AgentId {
+        self.id
+    }
+    fn kind(&self) -> AgentKind {
+        AgentKind::MeanReverter
+    }
+    fn decide(&mut self, obs: &Observation<'_>, rng: &mut ChaCha8Rng) -> Vec<Action> {
+        let Some(m) = obs.markets.get(self.market) else { return Vec::new() };
+        self.samples.push_back(m.mark_price);
+        if self.samples.len() > self.lookback {
+            self.samples.pop_front();
+        }
+        if self.samples.len() < self.lookback {
+            return Vec::new();
+        }
+        let mean = self.samples.iter().sum::<u128>() / self.samples.len() as u128;
+        let dev = ratio_bps(m.mark_price, mean);
+        let want = if dev > self.threshold_bps {
+            Some(Side::Short)
+        } else if dev < -self.threshold_bps {
+            Some(Side::Long)
+        } else {
+            None
+        };
+        let flat = dev.abs() < self.threshold_bps / 3;
+        signal_trade(obs.own_positions, m, want, flat, &self.sizing, rng)
+    }
+    fn next_wake(&mut self, rng: &mut ChaCha8Rng) -> u64 {
+        jittered_interval(rng, self.mean_interval)
+    }
+}
+
+/// Hedger on one market: keeps the imbalance `|L − S| / (L + S)` at or below
+/// `target_bps` (= 1 − balance). When above, it closes its own positions on the dominant side
+/// and opens on the minority side half the excess notional (capped at `max_usd`, at least
+/// `min_usd`), with low leverage; positions older than `max_hold` sub-steps are closed with
+/// probability 10% per activation (turnover). Idle when `target_bps` ≥ 9500.
+#[derive(Clone, Debug)]
+pub struct Hedger {
+    pub id: AgentId,
+    pub market: MarketId,
+    pub target_bps: u32,
+    pub min_usd: u64,
+    pub max_usd: u64,
+    pub leverage_x100: u32,
+    pub max_hold: u64,
+    pub mean_interval: u64,
+}
+
+impl Agent for Hedger {
+    fn id(&self) -> AgentId {
+        self.id
+    }
+    fn kind(&self) -> AgentKind {
+        AgentKind::Hedger
+    }
+    fn decide(&mut self, obs: &Observation<'_>, rng: &mut ChaCha8Rng) -> Vec<Action> {
+        let mut out = Vec::new();
+        let Some(m) = obs.markets.get(self.market) else { return out };
+        if self.target_bps >= 9_500 {
+            return out;
+        }
+        let (l, s) = (m.long_oi_usd, m.short_oi_usd);
+        let gross = l + s;
+        if gross == 0 {
+            return out;
+        }
+        let net = l.abs_diff(s);
+        let imb = (net * 10_000 / gross) as u32;
+        let dominant = if l >= s { Side::Long } else { Side::Short };
+        let mut held = 0;
+        for p in obs.own_positions {
+            let old = obs.height.saturating_sub(p.opened_height) > self.max_hold;
+            if (imb > self.target_bps && p.market == self.market && p.side == dominant) || (old && chance(rng, 1_000)) {
+                out.push(Action::close(p.id));
+            } else {
+                held += 1;
+            }
+        }
+        if imb > self.target_bps && held < 4 && usable(m) {
+            let excess = net - mul_div_floor(gross, self.target_bps as u128, 10_000);
+            let amt = (excess / 2).min(usd(self.max_usd));
+            if amt >= usd(self.min_usd) {
+                out.push(Action::Open {
+                    market: self.market,
+                    side: dominant.opposite(),
+                    notional_usd: amt,
+                    leverage_x100: self.leverage_x100,
+                });
+            }
+        }
+        out
+    }
+    fn next_wake(&mut self, rng: &mut ChaCha8Rng) -> u64 {
+        jittered_interval(rng, self.mean_interval)
+    }
+}
+
+/// Whale on one market: rare activations; holding nothing, opens with probability 50% a large
+/// position (side by the balance rule, 2–5x); holding, closes with probability 30%.
+#[derive(Clone, Debug)]
+pub struct Whale {
+    pub id: AgentId,
+    pub market: MarketId,
+    pub sizing: Sizing,
+    pub balance_bps: u32,
+    pub bias: Side,
+    pub mean_interval: u64,
+}
+
+impl Agent for Whale {
+    fn id(&self) -> AgentId {
+        self.id
+    }
+    fn kind(&self) -> AgentKind {
+        AgentKind::Whale
+    }
+    fn decide(&mut self, obs: &Observation<'_>, rng: &mut ChaCha8Rng) -> Vec<Action> {
+        let Some(m) = obs.markets.get(self.market) else { return Vec::new() };
+        if !obs.own_positions.is_empty() {
+            if chance(rng, 3_000) {
+                return obs.own_positions.iter().map(|p| Action::close(p.id)).collect();
+            }
+            return Vec::new();
+        }
+        if chance(rng, 5_000) && usable(m) {
+            let side = biased_side(rng, self.balance_bps, self.bias);
+            let notional = log_uniform_usd(rng, self.sizing.usd[0], self.sizing.usd[1]);
+            let lev = leverage(rng, self.sizing.leverage, m.max_leverage_x100);
+            return vec![Action::Open { market: self.market, side, notional_usd: notional, leverage_x100: lev }];
+        }
+        Vec::new()
+    }
+    fn next_wake(&mut self, rng: &mut ChaCha8Rng) -> u64 {
+        jittered_interval(rng, self.mean_interval)
+    }
+}
+
+/// LP: enters by depositing `deposit_usd` (at its first activation: sub-step 0 for initial
+/// LPs, later for the others). While in: if the share price has fallen more than
+/// `panic_drawdown_bps` since entry it withdraws everything it can (probability 50%);
+/// otherwise with probability 8% it leaves (withdraws all it can) and with 10% tops up by half
+/// its deposit. Withdrawals are capped at the vault's free liquidity. Out, it re-enters with
+/// probability 30% per activation.
+#[derive(Clone, Debug)]
+pub struct LpAgent {
+    pub id: AgentId,
+    pub deposit_usd: u128,
+    pub start_step: u64,
+    pub panic_drawdown_bps: u32,
+    pub mean_interval: u64,
+    pub entered: bool,
+    pub entry_share_price: u128,
+}
+
+impl LpAgent {
+    fn withdraw_all(obs: &Observation<'_>) -> Option<Action> {
+        let v = obs.vault;
+        let own = obs.wallet.lp_shares;
+        if own == 0 || v.free_usd <= 0 || v.nav_usd <= 0 || v.total_shares == 0 {
+            return None;
+        }
+        let max_shares = mul_div_floor(v.free_usd as u128, v.total_shares, v.nav_usd as u128);
+        let shares = own.min(max_shares);
+        (shares > 0).then_some(Action::LpWithdraw { shares })
+    }
+}
+
+impl Agent for LpAgent {
+    fn id(&self) -> AgentId {
+        self.id
+    }
+    fn kind(&self) -> AgentKind {
+        AgentKind::Lp
+    }
+    fn decide(&mut self, obs: &Observation<'_>, rng: &mut ChaCha8Rng) -> Vec<Action> {
+        let sp = obs.vault.share_price_wad();
+        if self.entered && obs.wallet.lp_shares == 0 {
+            self.entered = false;
+        }
+        if !self.entered {
+            if obs.step == self.start_step || obs.step > self.start_step && chance(rng, 3_000) {
+                self.entered = true;
+                self.entry_share_price = if sp == 0 { WAD } else { sp };
+                return vec![Action::LpDeposit { amount_usd: self.deposit_usd }];
+            }
+            return Vec::new();
+        }
+        let dd = if sp < self.entry_share_price {
+            ((self.entry_share_price - sp) * 10_000 / self.entry_share_price) as u32
+        } else {
+            0
+        };
+        if dd > self.panic_drawdown_bps {
+            if chance(rng, 5_000) {
+                return Self::withdraw_all(obs).into_iter().collect();
+            }
+            return Vec::new();
+        }
+        let r = rng.random_range(0..100u32);
+        if r < 8 {
+            Self::withdraw_all(obs).into_iter().collect()
+        } else if r < 18 {
+            vec![Action::LpDeposit { amount_usd: self.deposit_usd / 2 }]
+        } else {
+            Vec::new()
+        }
+    }
+    fn next_wake(&mut self, rng: &mut ChaCha8Rng) -> u64 {
+        jittered_interval(rng, self.mean_interval)
+    }
+    fn first_wake(&mut self, _rng: &mut ChaCha8Rng) -> u64 {
+        self.start_step
+    }
+}
+
+/// Keeper: in every keeper phase (unless offline, probability `fail_bps`), liquidates up to
+/// `max_per_block` positions from the markets' `liquidatable` lists, starting at a random
+/// offset so that several keepers spread out. Duplicates are harmless rejections.
+#[derive(Clone, Debug)]
+pub struct Keeper {
+    pub id: AgentId,
+    pub max_per_block: usize,
+    pub fail_bps: u32,
+}
+
+fn liquidations(obs: &Observation<'_>, rng: &mut ChaCha8Rng, max: usize) -> Vec<Action> {
+    let all: Vec<PositionId> = obs.markets.iter().flat_map(|m| m.liquidatable.iter().copied()).collect();
+    if all.is_empty() {
+        return Vec::new();
+    }
+    let start = rng.random_range(0..all.len());
+    (0..all.len().min(max)).map(|i| Action::Liquidate { position: all[(start + i) % all.len()] }).collect()
+}
+
+impl Agent for Keeper {
+    fn id(&self) -> AgentId {
+        self.id
+    }
+    fn kind(&self) -> AgentKind {
+        AgentKind::Keeper
+    }
+    fn decide(&mut self, obs: &Observation<'_>, rng: &mut ChaCha8Rng) -> Vec<Action> {
+        if obs.phase != Phase::Keep || chance(rng, self.fail_bps) {
+            return Vec::new();
+        }
+        liquidations(obs, rng, self.max_per_block)
+    }
+    fn next_wake(&mut self, _rng: &mut ChaCha8Rng) -> u64 {
+        u64::MAX
+    }
+    fn first_wake(&mut self, _rng: &mut ChaCha8Rng) -> u64 {
+        u64::MAX
+    }
+    fn is_keeper(&self) -> bool {
+        true
+    }
+}
+
+/// Self-liquidation attacker: opens equal long and short positions of `notional_usd` at the
+/// market's maximum leverage on a random market; waits (checking every `check_interval`)
+/// until one leg has been liquidated, then closes the surviving, winning leg. The vault is
+/// left with the dead leg's net exposure in between (and any deficit if the price gapped
+/// through the dead leg's bankruptcy price).
+#[derive(Clone, Debug)]
+pub struct SelfLiquidator {
+    pub id: AgentId,
+    pub notional_usd: u128,
+    pub mean_interval: u64,
+    pub check_interval: u64,
+    pub active: bool,
+}
+
+impl Agent for SelfLiquidator {
+    fn id(&self) -> AgentId {
+        self.id
+    }
+    fn kind(&self) -> AgentKind {
+        AgentKind::SelfLiquidator
+    }
+    fn decide(&mut self, obs: &Observation<'_>, rng: &mut ChaCha8Rng) -> Vec<Action> {
+        match obs.own_positions.len() {
+            0 => {
+                self.active = false;
+                if obs.markets.is_empty() {
+                    return Vec::new();
+                }
+                let m = &obs.markets[rng.random_range(0..obs.markets.len())];
+                if !usable(m) {
+                    return Vec::new();
+                }
+                self.active = true;
+                let lev = m.max_leverage_x100;
+                vec![
+                    Action::open_long(m.market, self.notional_usd, lev),
+                    Action::open_short(m.market, self.notional_usd, lev),
+                ]
+            }
+            1 => {
+                self.active = false;
+                vec![Action::close(obs.own_positions[0].id)]
+            }
+            _ => {
+                self.active = true;
+                Vec::new()
+            }
+        }
+    }
+    fn next_wake(&mut self, rng: &mut ChaCha8Rng) -> u64 {
+        if self.active {
+            self.check_interval.max(1)
+        } else {
+            jittered_interval(rng, self.mean_interval)
+        }
+    }
+}
+
+/// Spot manipulator (the 2022 GMX AVAX pattern): in one batch, opens a perp position of
+/// `notional_usd` (10x), pushes the spot pool `push_bps` in its favour (buying with azUSD for a
+/// long, selling base for a short, sized for a constant-product pool from `spot_depth_usd`),
+/// closes the perp at the moved price, and unwinds the spot trade.
+#[derive(Clone, Debug)]
+pub struct SpotManipulator {
+    pub id: AgentId,
+    pub notional_usd: u128,
+    pub push_bps: u32,
+    pub mean_interval: u64,
+}
+
+/// azUSD to pay into a constant-product pool with azUSD reserve `depth` to raise its price by
+/// `push_bps`: `depth × (sqrt(1 + g) − 1)`.
+pub fn usd_to_push_up(depth_usd: u128, push_bps: u32) -> u128 {
+    let g = push_bps as f64 / 10_000.0;
+    let y = depth_usd as f64;
+    f64_to_usd(y * ((1.0 + g).sqrt() - 1.0) / USD as f64)
+}
+
+/// Base (WAD) to sell into a constant-product pool with azUSD reserve `depth` at `price` to
+/// lower its price by `push_bps`: `x × (1 / sqrt(1 − g) − 1)`, `x = depth / price`.
+pub fn base_to_push_down(depth_usd: u128, price: u128, push_bps: u32) -> u128 {
+    let g = (push_bps.min(9_000)) as f64 / 10_000.0;
+    let x = size_from_notional(depth_usd, price.max(1)) as f64;
+    let b = x * (1.0 / (1.0 - g).sqrt() - 1.0);
+    if b > 0.0 {
+        b as u128
+    } else {
+        0
+    }
+}
+
+impl Agent for SpotManipulator {
+    fn id(&self) -> AgentId {
+        self.id
+    }
+    fn kind(&self) -> AgentKind {
+        AgentKind::SpotManipulator
+    }
+    fn decide(&mut self, obs: &Observation<'_>, rng: &mut ChaCha8Rng) -> Vec<Action> {
+        if obs.markets.is_empty() {
+            return Vec::new();
+        }
+        let m = &obs.markets[rng.random_range(0..obs.markets.len())];
+        if !usable(m) {
+            return Vec::new();
+        }
+        let mut out: Vec<Action> = obs.own_positions.iter().map(|p| Action::close(p.id)).collect();
+        let open_ix = 0u8;
+        if chance(rng, 5_000) {
+            out.push(Action::open_long(m.market, self.notional_usd, 1_000));
+            out.push(Action::SpotSwap {
+                market: m.market,
+                kind: SwapKind::BuyWithUsd { usd_in: usd_to_push_up(m.spot_depth_usd, self.push_bps).max(1) },
+            });
+            out.push(Action::Close { position: PosRef::Batch(open_ix) });
+            out.push(Action::SpotSwap { market: m.market, kind: SwapKind::SellAll });
+        } else {
+            out.push(Action::open_short(m.market, self.notional_usd, 1_000));
+            out.push(Action::SpotSwap {
+                market: m.market,
+                kind: SwapKind::SellBase { base_in: base_to_push_down(m.spot_depth_usd, m.spot_price, self.push_bps).max(1) },
+            });
+            out.push(Action::Close { position: PosRef::Batch(open_ix) });
+            out.push(Action::SpotSwap { market: m.market, kind: SwapKind::Cover });
+        }
+        out
+    }
+    fn next_wake(&mut self, rng: &mut ChaCha8Rng) -> u64 {
+        jittered_interval(rng, self.mean_interval)
+    }
+}
+
+/// Stop hunter: picks the market where longs are most crowded (largest L / S), opens a short
+/// of `notional_usd` (5x) and sells spot to push the price down `push_bps`, so that the
+/// oracle dips through long liquidation prices; it also runs as a keeper (collecting the
+/// rewards of the liquidations it caused). Next sub-step it closes its short and buys back
+/// the spot it sold.
+#[derive(Clone, Debug)]
+pub struct StopHunter {
+    pub id: AgentId,
+    pub notional_usd: u128,
+    pub push_bps: u32,
+    pub mean_interval: u64,
+    pub hunting: bool,
+}
+
+impl Agent for StopHunter {
+    fn id(&self) -> AgentId {
+        self.id
+    }
+    fn kind(&self) -> AgentKind {
+        AgentKind::StopHunter
+    }
+    fn decide(&mut self, obs: &Observation<'_>, rng: &mut ChaCha8Rng) -> Vec<Action> {
+        if obs.phase == Phase::Keep {
+            return liquidations(obs, rng, 64);
+        }
+        if self.hunting {
+            self.hunting = false;
+            let mut out: Vec<Action> = obs.own_positions.iter().map(|p| Action::close(p.id)).collect();
+            for (i, &b) in obs.wallet.base.iter().enumerate() {
+                if b < 0 {
+                    out.push(Action::SpotSwap { market: i, kind: SwapKind::Cover });
+                }
+            }
+            return out;
+        }
+        // most crowded long market: max L/S (cross-multiplied to stay integer)
+        let best = obs
+            .markets
+            .iter()
+            .filter(|m| usable(m) && m.long_oi_usd > m.short_oi_usd)
+            .max_by(|a, b| {
+                (a.long_oi_usd * (b.short_oi_usd + 1))
+                    .cmp(&(b.long_oi_usd * (a.short_oi_usd + 1)))
+                    .then(b.market.cmp(&a.market))
+            });
+        let Some(m) = best else { return Vec::new() };
+        self.hunting = true;
+        vec![
+            Action::open_short(m.market, self.notional_usd, 500),
+            Action::SpotSwap {
+                market: m.market,
+                kind: SwapKind::SellBase { base_in: base_to_push_down(m.spot_depth_usd, m.spot_price, self.push_bps).max(1) },
+            },
+        ]
+    }
+    fn next_wake(&mut self, rng: &mut ChaCha8Rng) -> u64 {
+        if self.hunting {
+            1
+        } else {
+            jittered_interval(rng, self.mean_interval)
+        }
+    }
+    fn is_keeper(&self) -> bool {
+        true
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// population
+
+/// Builds a scenario's agents.
+pub struct Population;
+
+impl Population {
+    /// Creates the agents of `cfg` for `markets` markets. Ids are dense from 0 in this order:
+    /// noise, trend followers, mean reverters, hedgers, whales, LPs, keepers, self-liquidators,
+    /// spot manipulators, stop hunters. Per-agent parameters (home market, size, thresholds,
+    /// LP entry time) are drawn from a ChaCha8 stream of `seed`; `total_steps` is the length of
+    /// the run in sub-steps (for LP entry times).
+    pub fn build(
+        cfg: &PopulationConfig,
+        markets: usize,
+        steps_per_hour: u32,
+        total_steps: u64,
+        seed: u64,
+    ) -> Vec<Box<dyn Agent>> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(0x706f_7075_6c61_7465); // "populate"
+        let markets = markets.max(1);
+        let sph = steps_per_hour.max(1) as u64;
+        let hours = |h: u32| (h as u64 * sph).max(1);
+        let balance_bps = cfg.balance_bps();
+        let trade = Sizing { usd: cfg.trade_usd, leverage: cfg.leverage };
+        let mut agents: Vec<Box<dyn Agent>> = Vec::new();
+        let mut next_id = 0u32;
+        let mut id = || {
+            let i = next_id;
+            next_id += 1;
+            i
+        };
+        let iv = &cfg.intervals;
+        for (kind, n) in cfg.counts() {
+            for _ in 0..n {
+                let market = rng.random_range(0..markets);
+                let a: Box<dyn Agent> = match kind {
+                    AgentKind::Noise => Box::new(NoiseTrader {
+                        id: id(),
+                        sizing: trade.clone(),
+                        balance_bps,
+                        bias: cfg.bias,
+                        mean_interval: hours(iv.noise),
+                    }),
+                    AgentKind::TrendFollower => Box::new(TrendFollower {
+                        id: id(),
+                        market,
+                        sizing: trade.clone(),
+                        lookback: rng.random_range(4..=12),
+                        threshold_bps: rng.random_range(150..=500),
+                        mean_interval: hours(iv.trend_follower),
+                        samples: VecDeque::new(),
+                    }),
+                    AgentKind::MeanReverter => Box::new(MeanReverter {
+                        id: id(),
+                        market,
+                        sizing: trade.clone(),
+                        lookback: rng.random_range(6..=24),
+                        threshold_bps: rng.random_range(200..=600),
+                        mean_interval: hours(iv.mean_reverter),
+                        samples: VecDeque::new(),
+                    }),
+                    AgentKind::Hedger => Box::new(Hedger {
+                        id: id(),
+                        market,
+                        target_bps: 10_000 - balance_bps,
+                        min_usd: cfg.trade_usd[0],
+                        max_usd: cfg.trade_usd[1].saturating_mul(4),
+                        leverage_x100: 300,
+                        max_hold: hours(24 * 7),
+                        mean_interval: hours(iv.hedger),
+                    }),
+                    AgentKind::Whale => Box::new(Whale {
+                        id: id(),
+                        market,
+                        sizing: Sizing { usd: cfg.whale_usd, leverage: [2, 5] },
+                        balance_bps,
+                        bias: cfg.bias,
+                        mean_interval: hours(iv.whale),
+                    }),
+                    AgentKind::Lp => {
+                        let initial = chance(&mut rng, cfg.lp_initial_bps);
+                        let start_step = if initial || total_steps < 2 { 0 } else { rng.random_range(1..total_steps) };
+                        Box::new(LpAgent {
+                            id: id(),
+                            deposit_usd: log_uniform_usd(&mut rng, cfg.lp_usd[0], cfg.lp_usd[1]),
+                            start_step,
+                            panic_drawdown_bps: rng.random_range(1_000..=3_000),
+                            mean_interval: hours(iv.lp),
+                            entered: false,
+                            entry_share_price: 0,
+                        })
+                    }
+                    AgentKind::Keeper => {
+                        Box::new(Keeper { id: id(), max_per_block: 32, fail_bps: cfg.keeper_fail_bps })
+                    }
+                    _ => unreachable!("counts() lists regular kinds only"),
+                };
+                agents.push(a);
+            }
+        }
+        let adv = &cfg.adversaries;
+        let notional = usd(adv.notional_usd);
+        for _ in 0..adv.self_liquidators {
+            agents.push(Box::new(SelfLiquidator {
+                id: id(),
+                notional_usd: notional,
+                mean_interval: hours(adv.interval_hours),
+                check_interval: hours(1),
+                active: false,
+            }));
+        }
+        for _ in 0..adv.spot_manipulators {
+            agents.push(Box::new(SpotManipulator {
+                id: id(),
+                notional_usd: notional,
+                push_bps: adv.push_bps,
+                mean_interval: hours(adv.interval_hours),
+            }));
+        }
+        for _ in 0..adv.stop_hunters {
+            agents.push(Box::new(StopHunter {
+                id: id(),
+                notional_usd: notional,
+                push_bps: adv.push_bps,
+                mean_interval: hours(adv.interval_hours),
+                hunting: false,
+            }));
+        }
+        agents
+    }
+}

@@ -1,0 +1,229 @@
+//! Result types and the per-model metric accumulators.
+
+use serde::{Deserialize, Serialize};
+
+use crate::baselines::max_drawdown_bps;
+use crate::prices::CrashWindow;
+
+/// Ratio `a / b` as f64 rounded to 6 decimals (0 when b = 0). One division of two exactly
+/// converted integers, then a multiply/round/divide: identical on every IEEE-754 machine.
+pub fn ratio6(a: u128, b: u128) -> f64 {
+    if b == 0 {
+        return 0.0;
+    }
+    ((a as f64 / b as f64) * 1e6).round() / 1e6
+}
+
+/// Drawdown inside one crash window.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowDrawdown {
+    pub label: String,
+    /// Peak-to-trough decline of the model's value inside the window (peak reset at the window
+    /// start), bps.
+    pub drawdown_bps: u32,
+}
+
+/// The figures of one model (AZEx, classic peer-to-pool, reserve-factor pool) on one run.
+/// Amounts are micro-azUSD.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelMetrics {
+    /// `"azex"`, `"classic"` or `"reserve_factor"`.
+    pub model: String,
+    /// Capital backing the model: AZEx = vault NAV after the first block; classic = peak
+    /// requirement (fully backed); reserve factor = its fixed starting capital.
+    pub capital_usd: i128,
+    pub required_peak_usd: u128,
+    /// Mean over blocks.
+    pub required_avg_usd: u128,
+    /// Gross open interest (longs + shorts, all markets) peak and mean over blocks.
+    pub oi_peak_usd: u128,
+    pub oi_avg_usd: u128,
+    /// Highest `required / gross OI` over blocks with open interest.
+    pub capital_per_oi_peak: f64,
+    /// `Σ required / Σ gross OI` over blocks (OI-weighted mean).
+    pub capital_per_oi_avg: f64,
+    /// Blocks in which the requirement exceeded the capital available (NAV / pool value).
+    pub shortfall_blocks: u64,
+    /// Max drawdown of the LP value: AZEx share price; baselines capital + LP PnL.
+    pub max_drawdown_bps: u32,
+    pub crash_drawdowns: Vec<WindowDrawdown>,
+    /// Losses beyond traders' collateral, total.
+    pub deficits_usd: u128,
+    /// The part of `deficits_usd` borne by LPs (after any insurance fund).
+    pub bad_debt_usd: u128,
+    pub adl_volume_usd: u128,
+    pub adl_count: u64,
+    pub liquidations: u64,
+    pub liquidation_volume_usd: u128,
+    pub fees_to_lp_usd: u128,
+    pub funding_to_lp_usd: i128,
+    /// LP profit: AZEx = final NAV − net LP deposits; baselines = fees + funding − trader PnL −
+    /// deficits.
+    pub lp_pnl_usd: i128,
+    /// AZEx: share price change; baselines: LP PnL / capital. bps.
+    pub lp_return_bps: i64,
+    /// Opens refused for lack of capital (AZEx: the vault's requirement check; reserve factor:
+    /// the reserve cap; classic: never).
+    pub rejected_opens: u64,
+    pub rejected_volume_usd: u128,
+}
+
+/// Online accumulator of requirement and OI, plus the value series for drawdowns.
+#[derive(Clone, Debug, Default)]
+pub struct ModelTrack {
+    pub required_peak: u128,
+    pub required_sum: u128,
+    pub oi_peak: u128,
+    pub oi_sum: u128,
+    /// Best (required, oi) ratio so far, compared exactly by cross-multiplication.
+    pub ratio_peak: (u128, u128),
+    pub shortfall_blocks: u64,
+    pub blocks: u64,
+    /// Per block: the value whose drawdown is reported.
+    pub values: Vec<i128>,
+}
+
+impl ModelTrack {
+    pub fn record(&mut self, required: u128, oi: u128, available: i128, value: i128) {
+        self.blocks += 1;
+        self.required_peak = self.required_peak.max(required);
+        self.required_sum += required;
+        self.oi_peak = self.oi_peak.max(oi);
+        self.oi_sum += oi;
+        if oi > 0 {
+            let (a, b) = self.ratio_peak;
+            if b == 0 || required * b > a * oi {
+                self.ratio_peak = (required, oi);
+            }
+        }
+        if required as i128 > available {
+            self.shortfall_blocks += 1;
+        }
+        self.values.push(value);
+    }
+
+    /// Fills the requirement, OI and drawdown fields of `m` (values offset by `base`).
+    pub fn finish_into(&self, m: &mut ModelMetrics, base: i128, windows: &[(String, usize, usize)]) {
+        let n = self.blocks.max(1) as u128;
+        m.required_peak_usd = self.required_peak;
+        m.required_avg_usd = self.required_sum / n;
+        m.oi_peak_usd = self.oi_peak;
+        m.oi_avg_usd = self.oi_sum / n;
+        m.capital_per_oi_peak = ratio6(self.ratio_peak.0, self.ratio_peak.1);
+        m.capital_per_oi_avg = ratio6(self.required_sum, self.oi_sum);
+        m.shortfall_blocks = self.shortfall_blocks;
+        let vals: Vec<i128> = self.values.iter().map(|v| v + base).collect();
+        m.max_drawdown_bps = max_drawdown_bps(&vals).0;
+        m.crash_drawdowns = windows
+            .iter()
+            .map(|(label, a, b)| WindowDrawdown {
+                label: label.clone(),
+                drawdown_bps: if a <= b && *b < vals.len() { max_drawdown_bps(&vals[*a..=*b]).0 } else { 0 },
+            })
+            .collect();
+    }
+}
+
+/// Where the prices came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataSummary {
+    pub source: String,
+    pub symbols: Vec<String>,
+    pub bars: u64,
+    pub substeps_per_bar: u32,
+    pub blocks: u64,
+    pub first: String,
+    pub last: String,
+    pub bar_seconds: u64,
+    pub filled_bars: Vec<u32>,
+}
+
+/// Per agent kind.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindSummary {
+    pub kind: String,
+    pub count: u32,
+    pub activations: u64,
+    pub actions: u64,
+    pub accepted: u64,
+    /// Final wealth change: azUSD net + base at the last data price + open position equity +
+    /// LP shares at the final share price.
+    pub pnl_usd: i128,
+}
+
+/// Actions and their fate.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionStats {
+    pub submitted: u64,
+    pub accepted: u64,
+    /// Rejections by kind (sorted by name).
+    pub rejected: std::collections::BTreeMap<String, u64>,
+    /// Batch references or wallet-relative swaps that had nothing to refer to (not sent).
+    pub skipped: u64,
+}
+
+/// Per market.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarketSummary {
+    pub symbol: String,
+    pub first_price: String,
+    pub last_price: String,
+    pub peak_long_oi_usd: u128,
+    pub peak_short_oi_usd: u128,
+    /// Mean over blocks of |L − S| / (L + S), bps (blocks with OI only).
+    pub avg_imbalance_bps: u32,
+    pub final_long_oi_usd: u128,
+    pub final_short_oi_usd: u128,
+}
+
+/// Down-sampled series for charts (not serialised).
+#[derive(Clone, Debug, Default)]
+pub struct ChartSeries {
+    pub timestamps: Vec<u64>,
+    /// `[market][point]`, USD.
+    pub data_price: Vec<Vec<f64>>,
+    pub mark_price: Vec<Vec<f64>>,
+    pub long_oi: Vec<Vec<f64>>,
+    pub short_oi: Vec<Vec<f64>>,
+    /// `[model][point]`, USD, models in [`SimResult::models`] order.
+    pub required: Vec<Vec<f64>>,
+    pub available: Vec<Vec<f64>>,
+    /// Drawdown from the running peak, fraction (0..1).
+    pub drawdown: Vec<Vec<f64>>,
+}
+
+/// Everything a run produces. Serialises to deterministic JSON (fixed field order, integers,
+/// f64 only as ratios of integers).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimResult {
+    pub scenario: String,
+    pub description: String,
+    pub seed: u64,
+    pub data: DataSummary,
+    pub crash_windows: Vec<CrashWindow>,
+    pub models: Vec<ModelMetrics>,
+    pub markets: Vec<MarketSummary>,
+    pub agents: Vec<KindSummary>,
+    pub actions: ActionStats,
+    pub arbitrageur_pnl_usd: i128,
+    pub config: crate::driver::SimConfig,
+    #[serde(skip)]
+    pub series: ChartSeries,
+}
+
+impl PartialEq for ChartSeries {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl SimResult {
+    /// Pretty JSON (deterministic for the same seed and data).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("SimResult serialises")
+    }
+
+    pub fn model(&self, name: &str) -> Option<&ModelMetrics> {
+        self.models.iter().find(|m| m.model == name)
+    }
+}

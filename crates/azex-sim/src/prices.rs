@@ -1,0 +1,683 @@
+//! Historical price input: loading, validation, alignment, intrabar paths and crash windows.
+//!
+//! # Input format
+//! Any CSV (plain, or gzip when the file name ends in `.gz`) whose header contains
+//! `timestamp` (or `timestamp_utc`), `symbol` and `close`; `open`, `high`, `low` and `volume` are
+//! optional (either all of `open,high,low` or none). Column order and extra columns are free.
+//! Rows may be in "long" format with several symbols interleaved or in blocks.
+//!
+//! Timestamps: integer Unix seconds (integers above 1e11 are taken as milliseconds and must be
+//! whole seconds), or UTC `YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DDTHH:MM:SS` (optional trailing `Z`),
+//! or `YYYY-MM-DD`. A timestamp is the **open** time of the bar.
+//!
+//! Prices are parsed from their decimal text straight into WAD integers (1e18 = 1 USD per
+//! token), exactly, rounding half up at the 18th decimal: no float ever touches an input price.
+//!
+//! # Validation (errors carry the CSV line number)
+//! - required columns present; every price parses and is > 0;
+//! - per symbol, timestamps strictly increasing in file order (a repeat is a `Duplicate` error
+//!   naming both lines, a step back is `Unsorted`);
+//! - OHLC consistency is repaired, not rejected: `high` is raised to `max(open, close)` and `low`
+//!   lowered to `min(open, close)` when the source violates it; the count is reported.
+//!
+//! # Time grid and gaps
+//! The common grid is the sorted union of all symbols' timestamps inside the common range
+//! `[latest first timestamp, earliest last timestamp]` (rows outside it are dropped). A symbol
+//! without a bar at a grid time gets a flat bar at its previous close (O=H=L=C), counted in
+//! [`PriceSeries::filled`]. The real data set has a few dozen such gaps of 1–4 bars per symbol.
+//!
+//! # Intrabar path
+//! See [`intrabar_path`]: each bar becomes `k` sub-steps; anchors O → X → Y → C with
+//! (X, Y) = (H, L) when `close < open` (a down bar is assumed to have gone up first) and (L, H)
+//! otherwise; between anchors the price is linear in log-price. Files with only `close` get
+//! `open` = previous close (first bar: its close), `high`/`low` = max/min of the two.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::units::{parse_decimal_wad, WAD};
+
+/// One bar, all prices in WAD.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bar {
+    pub open: u128,
+    pub high: u128,
+    pub low: u128,
+    pub close: u128,
+}
+
+impl Bar {
+    pub fn flat(p: u128) -> Bar {
+        Bar { open: p, high: p, low: p, close: p }
+    }
+}
+
+/// Prices of several symbols on one common time grid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PriceSeries {
+    /// Where the data came from (file name or a label), for reports.
+    pub source: String,
+    /// Symbols, sorted (byte order), so the same data in any row order gives the same series.
+    pub symbols: Vec<String>,
+    /// Bar open times, Unix seconds, strictly increasing.
+    pub timestamps: Vec<u64>,
+    /// `bars[symbol][t]`.
+    pub bars: Vec<Vec<Bar>>,
+    /// Per symbol, how many grid bars were forward-filled.
+    pub filled: Vec<u32>,
+    /// Per symbol, how many bars had inconsistent OHLC that was repaired.
+    pub repaired: Vec<u32>,
+    /// Whether the input had open/high/low columns.
+    pub has_ohlc: bool,
+}
+
+/// Errors from loading prices. Line numbers are 1-based CSV lines (the header is line 1).
+#[derive(Debug, thiserror::Error)]
+pub enum PriceError {
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("line {line}: CSV error: {msg}")]
+    Csv { line: u64, msg: String },
+    #[error("missing required column `{0}` in the header")]
+    MissingColumn(String),
+    #[error("the header has some but not all of open/high/low; give all three or none")]
+    PartialOhlc,
+    #[error("line {line}: column `{column}`: {reason} (value {value:?})")]
+    BadValue { line: u64, column: String, value: String, reason: String },
+    #[error("line {line}: duplicate bar for {symbol} at {timestamp} (first at line {first_line})")]
+    Duplicate { line: u64, first_line: u64, symbol: String, timestamp: u64 },
+    #[error("line {line}: {symbol} timestamp {timestamp} is before the previous one {previous} (rows must be sorted by time per symbol)")]
+    Unsorted { line: u64, symbol: String, timestamp: u64, previous: u64 },
+    #[error("no data rows")]
+    Empty,
+    #[error("symbols do not overlap in time: latest start {start} is after earliest end {end}")]
+    NoCommonRange { start: u64, end: u64 },
+}
+
+/// Loads prices from a file; `.gz` (case-insensitive) is decompressed.
+pub fn load_prices(path: impl AsRef<Path>) -> Result<PriceSeries, PriceError> {
+    let path = path.as_ref();
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| PriceError::Io { path: name.clone(), source: e })?;
+    let reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let label = path
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| name.clone());
+    if name.to_ascii_lowercase().ends_with(".gz") {
+        parse_prices(flate2::read::MultiGzDecoder::new(reader), &label)
+    } else {
+        parse_prices(reader, &label)
+    }
+}
+
+/// The price data shipped in the repository (`data/` at the workspace root), if present.
+pub fn default_data_path() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data")
+        .join(DEFAULT_DATA_FILE)
+}
+
+/// File name of the shipped data set.
+pub const DEFAULT_DATA_FILE: &str =
+    "gymcrypto_30m_BTC-ETH-LTC-XRP-EOS_USD_2017-10-01_to_2019-10-01.csv.gz";
+
+struct RawRow {
+    ts: u64,
+    line: u64,
+    bar: Bar,
+}
+
+/// Parses CSV text from any reader. `source` labels the data in reports.
+pub fn parse_prices<R: Read>(reader: R, source: &str) -> Result<PriceSeries, PriceError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_reader(reader);
+    let headers = rdr
+        .headers()
+        .map_err(|e| PriceError::Csv { line: 1, msg: e.to_string() })?
+        .clone();
+    let find = |names: &[&str]| {
+        headers
+            .iter()
+            .position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
+    };
+    let c_ts = find(&["timestamp", "timestamp_utc"])
+        .ok_or_else(|| PriceError::MissingColumn("timestamp".into()))?;
+    let c_sym = find(&["symbol"]).ok_or_else(|| PriceError::MissingColumn("symbol".into()))?;
+    let c_close = find(&["close"]).ok_or_else(|| PriceError::MissingColumn("close".into()))?;
+    let (c_open, c_high, c_low) = (find(&["open"]), find(&["high"]), find(&["low"]));
+    let ohlc = match (c_open, c_high, c_low) {
+        (Some(o), Some(h), Some(l)) => Some((o, h, l)),
+        (None, None, None) => None,
+        _ => return Err(PriceError::PartialOhlc),
+    };
+
+    // symbol -> rows; symbol order fixed later by sorting.
+    let mut by_symbol: std::collections::BTreeMap<String, Vec<RawRow>> = Default::default();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let more = rdr.read_record(&mut record).map_err(|e| PriceError::Csv {
+            line: e.position().map(|p| p.line()).unwrap_or(0),
+            msg: e.to_string(),
+        })?;
+        if !more {
+            break;
+        }
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let get = |c: usize, name: &str| -> Result<&str, PriceError> {
+            record.get(c).ok_or_else(|| PriceError::BadValue {
+                line,
+                column: name.into(),
+                value: String::new(),
+                reason: "missing field".into(),
+            })
+        };
+        let ts_s = get(c_ts, "timestamp")?;
+        let ts = parse_timestamp(ts_s).map_err(|reason| PriceError::BadValue {
+            line,
+            column: "timestamp".into(),
+            value: ts_s.into(),
+            reason,
+        })?;
+        let sym = get(c_sym, "symbol")?;
+        if sym.is_empty() {
+            return Err(PriceError::BadValue {
+                line,
+                column: "symbol".into(),
+                value: String::new(),
+                reason: "empty symbol".into(),
+            });
+        }
+        let price = |c: usize, name: &str| -> Result<u128, PriceError> {
+            let v = get(c, name)?;
+            let p = parse_decimal_wad(v).map_err(|reason| PriceError::BadValue {
+                line,
+                column: name.into(),
+                value: v.into(),
+                reason,
+            })?;
+            if p == 0 {
+                return Err(PriceError::BadValue {
+                    line,
+                    column: name.into(),
+                    value: v.into(),
+                    reason: "price must be positive".into(),
+                });
+            }
+            Ok(p)
+        };
+        let close = price(c_close, "close")?;
+        let bar = match ohlc {
+            Some((o, h, l)) => {
+                Bar { open: price(o, "open")?, high: price(h, "high")?, low: price(l, "low")?, close }
+            }
+            None => Bar::flat(close), // open/high/low filled in after sorting
+        };
+        let rows = by_symbol.entry(sym.to_string()).or_default();
+        if let Some(prev) = rows.last() {
+            if ts == prev.ts {
+                return Err(PriceError::Duplicate {
+                    line,
+                    first_line: prev.line,
+                    symbol: sym.into(),
+                    timestamp: ts,
+                });
+            }
+            if ts < prev.ts {
+                // A duplicate further back is still reported as a duplicate.
+                if let Ok(i) = rows.binary_search_by_key(&ts, |r| r.ts) {
+                    return Err(PriceError::Duplicate {
+                        line,
+                        first_line: rows[i].line,
+                        symbol: sym.into(),
+                        timestamp: ts,
+                    });
+                }
+                return Err(PriceError::Unsorted {
+                    line,
+                    symbol: sym.into(),
+                    timestamp: ts,
+                    previous: prev.ts,
+                });
+            }
+        }
+        rows.push(RawRow { ts, line, bar });
+    }
+    if by_symbol.is_empty() {
+        return Err(PriceError::Empty);
+    }
+
+    let start = by_symbol.values().map(|r| r[0].ts).max().unwrap();
+    let end = by_symbol.values().map(|r| r.last().unwrap().ts).min().unwrap();
+    if start > end {
+        return Err(PriceError::NoCommonRange { start, end });
+    }
+    let mut grid: Vec<u64> = by_symbol
+        .values()
+        .flat_map(|rows| rows.iter().map(|r| r.ts))
+        .filter(|&t| t >= start && t <= end)
+        .collect();
+    grid.sort_unstable();
+    grid.dedup();
+
+    let symbols: Vec<String> = by_symbol.keys().cloned().collect();
+    let mut bars = Vec::with_capacity(symbols.len());
+    let mut filled = Vec::with_capacity(symbols.len());
+    let mut repaired = Vec::with_capacity(symbols.len());
+    for rows in by_symbol.values() {
+        let mut out = Vec::with_capacity(grid.len());
+        let mut nfill = 0u32;
+        let mut nrep = 0u32;
+        let mut i = rows.partition_point(|r| r.ts < start);
+        let mut prev_close: Option<u128> = None;
+        for &t in &grid {
+            if i < rows.len() && rows[i].ts == t {
+                let mut b = rows[i].bar;
+                if ohlc.is_none() {
+                    b.open = prev_close.unwrap_or(b.close);
+                    b.high = b.open.max(b.close);
+                    b.low = b.open.min(b.close);
+                } else {
+                    let hi = b.open.max(b.close);
+                    let lo = b.open.min(b.close);
+                    if b.high < hi || b.low > lo {
+                        nrep += 1;
+                        b.high = b.high.max(hi);
+                        b.low = b.low.min(lo);
+                    }
+                }
+                prev_close = Some(b.close);
+                out.push(b);
+                i += 1;
+            } else {
+                // start is this symbol's first timestamp or later, so prev_close exists
+                let p = prev_close.expect("grid starts at or after every symbol's first bar");
+                out.push(Bar::flat(p));
+                nfill += 1;
+            }
+        }
+        bars.push(out);
+        filled.push(nfill);
+        repaired.push(nrep);
+    }
+    Ok(PriceSeries {
+        source: source.to_string(),
+        symbols,
+        timestamps: grid,
+        bars,
+        filled,
+        repaired,
+        has_ohlc: ohlc.is_some(),
+    })
+}
+
+impl PriceSeries {
+    pub fn len(&self) -> usize {
+        self.timestamps.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.timestamps.is_empty()
+    }
+
+    /// Index of a symbol.
+    pub fn symbol_index(&self, symbol: &str) -> Option<usize> {
+        self.symbols.iter().position(|s| s == symbol)
+    }
+
+    /// Duration of bar `t` in seconds: the gap to the next bar; the last bar repeats the
+    /// previous gap (1 hour for a single-bar series).
+    pub fn bar_seconds(&self, t: usize) -> u64 {
+        if t + 1 < self.timestamps.len() {
+            self.timestamps[t + 1] - self.timestamps[t]
+        } else if t > 0 {
+            self.timestamps[t] - self.timestamps[t - 1]
+        } else {
+            3600
+        }
+    }
+
+    /// The most common bar duration (seconds).
+    pub fn typical_bar_seconds(&self) -> u64 {
+        let mut d: Vec<u64> = self.timestamps.windows(2).map(|w| w[1] - w[0]).collect();
+        if d.is_empty() {
+            return 3600;
+        }
+        d.sort_unstable();
+        let (mut best, mut best_n, mut i) = (d[0], 0, 0);
+        while i < d.len() {
+            let j = d[i..].partition_point(|&x| x == d[i]) + i;
+            if j - i > best_n {
+                best = d[i];
+                best_n = j - i;
+            }
+            i = j;
+        }
+        best
+    }
+
+    /// Keeps bars with `from <= t < to` (either bound optional) and at most `max_bars` bars.
+    pub fn slice(&self, from: Option<u64>, to: Option<u64>, max_bars: Option<usize>) -> PriceSeries {
+        let a = from.map(|f| self.timestamps.partition_point(|&t| t < f)).unwrap_or(0);
+        let mut b = to.map(|e| self.timestamps.partition_point(|&t| t < e)).unwrap_or(self.len());
+        if let Some(m) = max_bars {
+            b = b.min(a + m);
+        }
+        let b = b.max(a);
+        PriceSeries {
+            source: self.source.clone(),
+            symbols: self.symbols.clone(),
+            timestamps: self.timestamps[a..b].to_vec(),
+            bars: self.bars.iter().map(|v| v[a..b].to_vec()).collect(),
+            filled: self.filled.clone(),
+            repaired: self.repaired.clone(),
+            has_ohlc: self.has_ohlc,
+        }
+    }
+
+    /// Keeps only the named symbols (in the series' own order). Unknown names are an error.
+    pub fn select(&self, symbols: &[String]) -> Result<PriceSeries, String> {
+        let mut idx = Vec::new();
+        for s in symbols {
+            idx.push(self.symbol_index(s).ok_or_else(|| format!("unknown symbol {s}"))?);
+        }
+        idx.sort_unstable();
+        idx.dedup();
+        Ok(PriceSeries {
+            source: self.source.clone(),
+            symbols: idx.iter().map(|&i| self.symbols[i].clone()).collect(),
+            timestamps: self.timestamps.clone(),
+            bars: idx.iter().map(|&i| self.bars[i].clone()).collect(),
+            filled: idx.iter().map(|&i| self.filled[i]).collect(),
+            repaired: idx.iter().map(|&i| self.repaired[i]).collect(),
+            has_ohlc: self.has_ohlc,
+        })
+    }
+}
+
+/// The `k` sub-step prices of one bar (WAD), the last one being the close.
+///
+/// Anchors: O at sub-step 0 (the bar's start, not emitted), X at `ix`, Y at `iy`, C at `k`, with
+/// `(X, Y) = (H, L)` if `close < open` else `(L, H)`, `ix = round(k/3)`, `iy = round(2k/3)`
+/// (so both extremes are visited exactly for every `k >= 3`; `k = 2` gives `[X, C]`, `k = 1`
+/// gives `[C]`). Between two anchors A (at a) and B (at b) sub-step i is
+/// `A * exp((i-a)/(b-a) * ln(B/A))` evaluated with the pure-Rust `libm` (identical bits on every
+/// IEEE-754 machine) and rounded to the nearest WAD unit; anchors themselves are exact. An
+/// interpolated price carries f64's ~15–16 significant digits.
+pub fn intrabar_path(bar: &Bar, k: u32) -> Vec<u128> {
+    let mut out = Vec::with_capacity(k as usize);
+    intrabar_path_into(bar, k, &mut out);
+    out
+}
+
+/// As [`intrabar_path`], appending into `out` (cleared first).
+pub fn intrabar_path_into(bar: &Bar, k: u32, out: &mut Vec<u128>) {
+    out.clear();
+    let k = k.max(1);
+    let (x, y) = if bar.close < bar.open { (bar.high, bar.low) } else { (bar.low, bar.high) };
+    if k == 1 {
+        out.push(bar.close);
+        return;
+    }
+    if k == 2 {
+        out.push(x);
+        out.push(bar.close);
+        return;
+    }
+    let ix = (k + 1) / 3;
+    let iy = ((2 * k + 1) / 3).max(ix + 1).min(k - 1);
+    let anchors = [(0u32, bar.open), (ix, x), (iy, y), (k, bar.close)];
+    for i in 1..=k {
+        let seg = anchors.windows(2).find(|w| i <= w[1].0).expect("i <= k");
+        let (a, pa) = seg[0];
+        let (b, pb) = seg[1];
+        out.push(if i == b { pb } else { log_interp(pa, pb, i - a, b - a) });
+    }
+}
+
+fn log_interp(pa: u128, pb: u128, num: u32, den: u32) -> u128 {
+    if pa == pb {
+        return pa;
+    }
+    let t = num as f64 / den as f64;
+    let r = libm::exp(t * libm::log(pb as f64 / pa as f64));
+    let v = libm::floor(pa as f64 * r + 0.5);
+    (v as u128).max(1)
+}
+
+/// A period of falling prices, for per-crash drawdown reporting.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrashWindow {
+    pub label: String,
+    /// `"detected"` (largest basket declines) or `"fixed"` (documented calendar windows).
+    pub kind: String,
+    pub start_ts: u64,
+    pub end_ts: u64,
+    /// Peak-to-trough decline of the equal-weight basket inside the window, bps.
+    pub basket_drawdown_bps: u32,
+    /// Per symbol (series order), peak-to-trough decline inside the window, bps.
+    pub symbol_drawdown_bps: Vec<u32>,
+}
+
+/// Equal-weight basket index: mean over symbols of close / first close, WAD.
+pub fn basket_index(series: &PriceSeries) -> Vec<u128> {
+    let n = series.symbols.len().max(1) as u128;
+    (0..series.len())
+        .map(|t| {
+            series
+                .bars
+                .iter()
+                .map(|b| crate::units::mul_div_floor(b[t].close, WAD, b[0].close))
+                .sum::<u128>()
+                / n
+        })
+        .collect()
+}
+
+/// Largest peak-to-trough decline (bps) of `v[a..=b]`, with the peak before the trough.
+pub fn max_decline_bps(v: &[u128]) -> u32 {
+    let mut peak = 0u128;
+    let mut best = 0u128;
+    for &x in v {
+        peak = peak.max(x);
+        if peak > 0 {
+            best = best.max((peak - x) * 10_000 / peak);
+        }
+    }
+    best as u32
+}
+
+/// Detects the `count` largest basket declines whose peak lies at most `horizon_bars` before
+/// the trough, pairwise separated by at least `horizon_bars / 2` bars.
+///
+/// For every bar j the peak is the highest basket value in `[j - horizon, j]` (a sliding-window
+/// maximum, O(n)); candidates are ranked by decline (ties: earlier first) and taken greedily.
+/// Windows run from the peak's timestamp to the trough's. Labels are `"crash-1"`, ... in rank
+/// order; the result is sorted by start time.
+pub fn detect_crash_windows(series: &PriceSeries, horizon_bars: usize, count: usize) -> Vec<CrashWindow> {
+    let n = series.len();
+    if n < 2 || count == 0 {
+        return Vec::new();
+    }
+    let idx = basket_index(series);
+    let h = horizon_bars.max(1);
+    // (decline_bps, peak, trough)
+    let mut cands: Vec<(u32, usize, usize)> = Vec::with_capacity(n);
+    let mut dq: std::collections::VecDeque<usize> = Default::default();
+    for j in 0..n {
+        while let Some(&b) = dq.back() {
+            if idx[b] <= idx[j] {
+                dq.pop_back();
+            } else {
+                break;
+            }
+        }
+        dq.push_back(j);
+        while let Some(&f) = dq.front() {
+            if f + h < j {
+                dq.pop_front();
+            } else {
+                break;
+            }
+        }
+        let p = *dq.front().unwrap();
+        if p < j && idx[p] > idx[j] {
+            let d = ((idx[p] - idx[j]) * 10_000 / idx[p]) as u32;
+            cands.push((d, p, j));
+        }
+    }
+    cands.sort_by(|a, b| b.0.cmp(&a.0).then(a.2.cmp(&b.2)));
+    let sep = h / 2;
+    let mut chosen: Vec<(u32, usize, usize)> = Vec::new();
+    for c in cands {
+        if chosen.len() >= count {
+            break;
+        }
+        let ok = chosen.iter().all(|&(_, p, j)| c.2 + sep < p || j + sep < c.1);
+        if ok {
+            chosen.push(c);
+        }
+    }
+    let mut out: Vec<CrashWindow> = chosen
+        .iter()
+        .enumerate()
+        .map(|(rank, &(d, p, j))| CrashWindow {
+            label: format!("crash-{}", rank + 1),
+            kind: "detected".into(),
+            start_ts: series.timestamps[p],
+            end_ts: series.timestamps[j],
+            basket_drawdown_bps: d,
+            symbol_drawdown_bps: series
+                .bars
+                .iter()
+                .map(|b| max_decline_bps(&b[p..=j].iter().map(|x| x.close).collect::<Vec<_>>()))
+                .collect(),
+        })
+        .collect();
+    out.sort_by_key(|w| w.start_ts);
+    out
+}
+
+/// The documented calendar windows that fall (at least partly) inside the data:
+/// "Jan-Feb 2018" = 2018-01-01 .. 2018-02-28 and "Nov 2018" = 2018-11-01 .. 2018-11-30
+/// (UTC, whole days, end inclusive), clipped to the data.
+pub fn fixed_crash_windows(series: &PriceSeries) -> Vec<CrashWindow> {
+    let defs = [
+        ("Jan-Feb 2018", days_from_civil(2018, 1, 1), days_from_civil(2018, 3, 1)),
+        ("Nov 2018", days_from_civil(2018, 11, 1), days_from_civil(2018, 12, 1)),
+    ];
+    let mut out = Vec::new();
+    if series.is_empty() {
+        return out;
+    }
+    let idx = basket_index(series);
+    for (label, d0, d1) in defs {
+        let (s, e) = (d0 as u64 * 86_400, d1 as u64 * 86_400 - 1);
+        let a = series.timestamps.partition_point(|&t| t < s);
+        let b = series.timestamps.partition_point(|&t| t <= e);
+        if a >= b {
+            continue;
+        }
+        out.push(CrashWindow {
+            label: label.into(),
+            kind: "fixed".into(),
+            start_ts: series.timestamps[a],
+            end_ts: series.timestamps[b - 1],
+            basket_drawdown_bps: max_decline_bps(&idx[a..b]),
+            symbol_drawdown_bps: series
+                .bars
+                .iter()
+                .map(|v| max_decline_bps(&v[a..b].iter().map(|x| x.close).collect::<Vec<_>>()))
+                .collect(),
+        });
+    }
+    out
+}
+
+/// Parses a timestamp (see the module docs) to Unix seconds.
+pub fn parse_timestamp(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        let v: u64 = s.parse().map_err(|_| "timestamp out of range".to_string())?;
+        if v > 100_000_000_000 {
+            if v % 1000 != 0 {
+                return Err("millisecond timestamp with sub-second part".into());
+            }
+            return Ok(v / 1000);
+        }
+        return Ok(v);
+    }
+    let s = s.strip_suffix('Z').unwrap_or(s);
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Result<u64, String> {
+        let part = s.get(r).ok_or("truncated timestamp")?;
+        if part.is_empty() || !part.bytes().all(|c| c.is_ascii_digit()) {
+            return Err(format!("expected digits, got {part:?}"));
+        }
+        part.parse::<u64>().map_err(|e| e.to_string())
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return Err("expected Unix seconds or YYYY-MM-DD[ HH:MM:SS]".into());
+    }
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+        return Err("invalid date".into());
+    }
+    let mut secs = 0;
+    if b.len() > 10 {
+        if b.len() != 19 || !(b[10] == b' ' || b[10] == b'T') || b[13] != b':' || b[16] != b':' {
+            return Err("expected YYYY-MM-DD HH:MM:SS".into());
+        }
+        let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        if hh > 23 || mm > 59 || ss > 59 {
+            return Err("invalid time of day".into());
+        }
+        secs = hh * 3600 + mm * 60 + ss;
+    }
+    let days = days_from_civil(y as i64, m as u32, d as u32);
+    if days < 0 {
+        return Err("dates before 1970 are not supported".into());
+    }
+    Ok(days as u64 * 86_400 + secs)
+}
+
+fn days_in_month(y: u64, m: u64) -> u64 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC) of Unix seconds, for reports.
+pub fn format_timestamp(ts: u64) -> String {
+    let days = (ts / 86_400) as i64;
+    let secs = ts % 86_400;
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", secs / 3600, (secs % 3600) / 60)
+}

@@ -1,0 +1,228 @@
+//! Fixed-point units used at the simulator/engine boundary.
+//!
+//! | quantity            | type   | unit                                   |
+//! |---------------------|--------|----------------------------------------|
+//! | price               | `u128` | WAD: 1e18 = 1 USD per whole token      |
+//! | position size, base | `u128` | WAD: 1e18 = 1 whole token              |
+//! | USD amount          | `u128`/`i128` | micro-azUSD: 1e6 = 1 azUSD      |
+//! | LP shares           | `u128` | WAD                                    |
+//! | ratios              | `u32`  | basis points (1e4 = 100%) unless named |
+//!
+//! Everything that reaches a [`crate::Venue`] is an integer in one of these units. Conversions
+//! name their rounding; products that can exceed 128 bits go through 256-bit `mul_div` from
+//! `azex-math`.
+
+use azex_math::{mul_div, mul_div_rounding_up, U256};
+
+/// 1e18: one whole unit in WAD precision (prices, base sizes, shares).
+pub const WAD: u128 = 1_000_000_000_000_000_000;
+/// 1e6: micro-azUSD per azUSD.
+pub const USD: u128 = 1_000_000;
+/// size_wad * price_wad / NOTIONAL_DIV = micro-azUSD notional.
+pub const NOTIONAL_DIV: u128 = WAD * WAD / USD; // 1e30
+/// 1e4 basis points = 100%.
+pub const BPS: u128 = 10_000;
+
+/// `a * b / d`, rounded down, with a 256-bit intermediate. Panics if the result does not fit in
+/// 128 bits or `d == 0` (simulator values are bounded far below that; a panic is a bug).
+pub fn mul_div_floor(a: u128, b: u128, d: u128) -> u128 {
+    let r = mul_div(U256::from(a), U256::from(b), U256::from(d)).expect("mul_div overflow");
+    u128::try_from(r).expect("mul_div result exceeds u128")
+}
+
+/// `a * b / d`, rounded up.
+pub fn mul_div_ceil(a: u128, b: u128, d: u128) -> u128 {
+    let r = mul_div_rounding_up(U256::from(a), U256::from(b), U256::from(d))
+        .expect("mul_div overflow");
+    u128::try_from(r).expect("mul_div result exceeds u128")
+}
+
+/// Signed `a * b / d` with `b, d > 0`, rounded toward negative infinity.
+pub fn mul_div_signed_floor(a: i128, b: u128, d: u128) -> i128 {
+    if a >= 0 {
+        mul_div_floor(a as u128, b, d) as i128
+    } else {
+        -(mul_div_ceil(a.unsigned_abs(), b, d) as i128)
+    }
+}
+
+/// Notional in micro-USD of `size_wad` tokens at `price_wad`, rounded down.
+pub fn notional_floor(size_wad: u128, price_wad: u128) -> u128 {
+    mul_div_floor(size_wad, price_wad, NOTIONAL_DIV)
+}
+
+/// Notional in micro-USD, rounded up.
+pub fn notional_ceil(size_wad: u128, price_wad: u128) -> u128 {
+    mul_div_ceil(size_wad, price_wad, NOTIONAL_DIV)
+}
+
+/// Token amount (WAD) worth `usd` micro-USD at `price_wad`, rounded down.
+pub fn size_from_notional(usd: u128, price_wad: u128) -> u128 {
+    mul_div_floor(usd, NOTIONAL_DIV, price_wad)
+}
+
+/// Whole USD to micro-USD.
+pub const fn usd(whole: u64) -> u128 {
+    whole as u128 * USD
+}
+
+/// `x * bps / 1e4`, rounded down.
+pub fn bps_floor(x: u128, bps: u32) -> u128 {
+    mul_div_floor(x, bps as u128, BPS)
+}
+
+/// `x * bps / 1e4`, rounded up.
+pub fn bps_ceil(x: u128, bps: u32) -> u128 {
+    mul_div_ceil(x, bps as u128, BPS)
+}
+
+/// Parses a decimal string (`"4386.3"`, `"0.20145"`, `"1.5e-7"`, `"12"`) to WAD, exactly,
+/// rounding half up at the 18th decimal. Negative values and non-numbers are errors; zero is
+/// returned as 0 (the caller decides whether it is allowed).
+pub fn parse_decimal_wad(s: &str) -> Result<u128, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("empty value".into());
+    }
+    let (mant, exp) = match s.find(['e', 'E']) {
+        Some(i) => {
+            let e: i32 = s[i + 1..]
+                .parse()
+                .map_err(|_| format!("bad exponent in {s:?}"))?;
+            (&s[..i], e)
+        }
+        None => (s, 0),
+    };
+    let mant = mant.strip_prefix('+').unwrap_or(mant);
+    if mant.starts_with('-') {
+        return Err(format!("negative value {s:?}"));
+    }
+    let (int_part, frac_part) = match mant.find('.') {
+        Some(i) => (&mant[..i], &mant[i + 1..]),
+        None => (mant, ""),
+    };
+    if int_part.is_empty() && frac_part.is_empty() {
+        return Err(format!("not a number: {s:?}"));
+    }
+    if !int_part.bytes().all(|b| b.is_ascii_digit()) || !frac_part.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("not a number: {s:?}"));
+    }
+    // digits = int_part ++ frac_part, value = digits * 10^(exp - frac_len)
+    let digits: String = int_part.chars().chain(frac_part.chars()).collect();
+    let digits = digits.trim_start_matches('0');
+    let scale = exp as i64 - frac_part.len() as i64 + 18; // power of ten to apply to `digits`
+    if digits.is_empty() {
+        return Ok(0);
+    }
+    if scale >= 0 {
+        if digits.len() as i64 + scale > 38 {
+            return Err(format!("value too large: {s:?}"));
+        }
+        let d: u128 = digits.parse().map_err(|_| format!("value too large: {s:?}"))?;
+        let p = 10u128.pow(scale as u32);
+        d.checked_mul(p).ok_or_else(|| format!("value too large: {s:?}"))
+    } else {
+        let cut = (-scale) as usize;
+        if cut > digits.len() {
+            // The first dropped digit is a leading zero: the value rounds to 0.
+            return Ok(0);
+        }
+        let keep = &digits[..digits.len() - cut];
+        let dropped = digits.as_bytes()[digits.len() - cut];
+        let mut v: u128 = if keep.is_empty() {
+            0
+        } else {
+            if keep.len() > 38 {
+                return Err(format!("value too large: {s:?}"));
+            }
+            keep.parse().map_err(|_| format!("value too large: {s:?}"))?
+        };
+        if dropped >= b'5' {
+            v += 1;
+        }
+        Ok(v)
+    }
+}
+
+/// Formats micro-USD as `"-1,234,567.89"` (rounded toward zero to cents), for reports.
+pub fn fmt_usd(micro: i128) -> String {
+    let neg = micro < 0;
+    let cents = micro.unsigned_abs() / 10_000;
+    let whole = cents / 100;
+    let frac = cents % 100;
+    let w = whole.to_string();
+    let mut out = String::new();
+    for (i, ch) in w.chars().enumerate() {
+        if i > 0 && (w.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    format!("{}{out}.{frac:02}", if neg { "-" } else { "" })
+}
+
+/// Formats a WAD price with `decimals` decimals (rounded down), for reports.
+pub fn fmt_wad(v: u128, decimals: u32) -> String {
+    let int = v / WAD;
+    let frac = (v % WAD) / 10u128.pow(18 - decimals.min(18));
+    if decimals == 0 {
+        int.to_string()
+    } else {
+        format!("{int}.{frac:0width$}", width = decimals as usize)
+    }
+}
+
+/// Lossy conversion for charts and agent heuristics only (never fed back into state).
+pub fn wad_to_f64(v: u128) -> f64 {
+    v as f64 / WAD as f64
+}
+
+/// Lossy conversion for charts and agent heuristics only.
+pub fn usd_to_f64(micro: i128) -> f64 {
+    micro as f64 / USD as f64
+}
+
+/// f64 USD (agent heuristics) to micro-USD, rounded to nearest, clamped at 0 and u64::MAX USD.
+/// `as` casts are defined (saturating) in Rust, so this is deterministic.
+pub fn f64_to_usd(x: f64) -> u128 {
+    if x.is_nan() || x <= 0.0 {
+        return 0;
+    }
+    let m = (x * USD as f64 + 0.5).floor();
+    m as u128
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_exact() {
+        assert_eq!(parse_decimal_wad("4386.3").unwrap(), 4_386_300_000_000_000_000_000);
+        assert_eq!(parse_decimal_wad("0.20145").unwrap(), 201_450_000_000_000_000);
+        assert_eq!(parse_decimal_wad("12").unwrap(), 12 * WAD);
+        assert_eq!(parse_decimal_wad("1.5e-7").unwrap(), 150_000_000_000);
+        assert_eq!(parse_decimal_wad("2E3").unwrap(), 2000 * WAD);
+        assert_eq!(parse_decimal_wad(".5").unwrap(), WAD / 2);
+        assert_eq!(parse_decimal_wad("0").unwrap(), 0);
+        // rounding at the 18th decimal: half up
+        assert_eq!(parse_decimal_wad("0.0000000000000000015").unwrap(), 2);
+        assert_eq!(parse_decimal_wad("0.0000000000000000014").unwrap(), 1);
+        assert_eq!(parse_decimal_wad("0.0000000000000000005").unwrap(), 1);
+        assert_eq!(parse_decimal_wad("0.0000000000000000004").unwrap(), 0);
+        assert!(parse_decimal_wad("-1").is_err());
+        assert!(parse_decimal_wad("abc").is_err());
+        assert!(parse_decimal_wad("").is_err());
+        assert!(parse_decimal_wad("1e40").is_err());
+    }
+
+    #[test]
+    fn notional_roundtrip() {
+        let p = parse_decimal_wad("4386.3").unwrap();
+        let s = size_from_notional(usd(10_000), p);
+        let n = notional_floor(s, p);
+        assert!(n <= usd(10_000) && usd(10_000) - n <= 1);
+        assert_eq!(fmt_usd(-1_234_567_890_000), "-1,234,567.89");
+        assert_eq!(fmt_wad(p, 2), "4386.30");
+    }
+}

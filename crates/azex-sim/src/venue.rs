@@ -1,0 +1,198 @@
+//! The boundary between the simulator and an exchange.
+//!
+//! The driver only ever talks to a [`Venue`]. A block looks like this:
+//!
+//! ```text
+//! begin_block(h, ts)
+//! arbitrage_spot_to(m, data price)      for every market
+//! observe(m) / vault() / positions_of(a) as agents are asked to act
+//! submit(agent, action)                  trading phase, then keeper phase
+//! end_block()
+//! take_fills(); risk_snapshot()          metrics and baselines
+//! ```
+//!
+//! Implementations must be deterministic: the same calls in the same order give the same
+//! results. All amounts are integers ([`crate::units`]).
+
+use serde::{Deserialize, Serialize};
+
+use crate::types::{Action, AgentId, MarketId, MarketObs, PositionId, PositionView, Side, VaultObs};
+
+/// Static description of a market.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarketInfo {
+    /// Must equal the price data's symbol for this market (e.g. `"BTCUSD"`).
+    pub symbol: String,
+    pub max_leverage_x100: u32,
+}
+
+/// Why a venue refused an action. Refusals are normal events (counted per kind), not failures.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    pub kind: RejectKind,
+    pub message: String,
+}
+
+impl Rejection {
+    pub fn new(kind: RejectKind, message: impl Into<String>) -> Self {
+        Rejection { kind, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}: {}", self.kind, self.message)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectKind {
+    /// The vault's requirement would exceed its liquidity (pre-execution simulation).
+    InsufficientLiquidity,
+    /// The market accepts only risk-reducing actions.
+    ReduceOnly,
+    /// Liquidation requested for a healthy (or already closed) position.
+    NotLiquidatable,
+    /// Unknown or closed position, or one the caller does not own.
+    UnknownPosition,
+    /// Size, leverage or amount out of range.
+    InvalidAmount,
+    /// Any other engine refusal.
+    Other,
+}
+
+/// The caller's side of an accepted action.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The position opened (for `Open`).
+    pub position: Option<PositionId>,
+    /// azUSD the caller received (> 0) or paid (< 0), micro-azUSD.
+    pub usd_delta: i128,
+    /// Base tokens the caller received (> 0) or paid (< 0) in `base_market`, WAD.
+    pub base_delta: i128,
+    pub base_market: Option<MarketId>,
+    /// LP shares minted (> 0) or burned (< 0).
+    pub shares_delta: i128,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FillKind {
+    Open,
+    /// Part of a position closed by its owner.
+    Reduce,
+    Close,
+    Liquidation,
+    Adl,
+}
+
+/// One change of a position, as the baselines need it. Every open, close, reduction,
+/// liquidation and ADL produces exactly one fill.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fill {
+    pub height: u64,
+    pub position: PositionId,
+    pub owner: AgentId,
+    pub market: MarketId,
+    pub side: Side,
+    pub kind: FillKind,
+    /// Size opened or closed by this fill (WAD).
+    pub size: u128,
+    /// Execution price (WAD).
+    pub price: u128,
+    /// `size * price` (micro-azUSD).
+    pub notional_usd: u128,
+    /// Trading fee charged on this fill and credited to LPs (micro-azUSD).
+    pub fee_usd: u128,
+    /// Price PnL of the closed part (0 for opens), before funding and fees.
+    pub trader_pnl_usd: i128,
+    /// Funding settled on the closed part (> 0: the trader paid).
+    pub funding_usd: i128,
+    /// Loss beyond the position's collateral (bad debt) on this fill.
+    pub deficit_usd: u128,
+    /// azUSD paid to the position's owner by this fill. The driver credits owners from the
+    /// [`Outcome`] of actions they submitted, and from this field for `Liquidation` and `Adl`
+    /// fills (which someone else triggered).
+    pub owner_payout_usd: u128,
+}
+
+/// One market's risk figures after a block.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarketRisk {
+    pub spot_price: u128,
+    pub mark_price: u128,
+    /// Notional at the mark (micro-azUSD).
+    pub long_notional_usd: u128,
+    pub short_notional_usd: u128,
+    /// Open size per side (WAD base).
+    pub long_size: u128,
+    pub short_size: u128,
+    /// This market's AZEx liquidity requirement (micro-azUSD).
+    pub required_usd: u128,
+    /// Cumulative funding per unit of size paid by each side since genesis (WAD USD per WAD
+    /// base token; falls when the side receives). A position of size s pays
+    /// `s * (index_now - index_at_open)` over its life.
+    pub funding_index_long: i128,
+    pub funding_index_short: i128,
+    pub reduce_only: bool,
+}
+
+/// Whole-venue risk figures after a block. Counters are cumulative since genesis.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RiskSnapshot {
+    pub markets: Vec<MarketRisk>,
+    pub vault_nav_usd: i128,
+    pub vault_shares: u128,
+    /// Sum of the markets' requirements.
+    pub required_usd: u128,
+    pub insurance_fund_usd: i128,
+    /// Losses beyond collateral, total (before the insurance fund).
+    pub deficits_usd: u128,
+    /// The part of `deficits_usd` the LP vault bore after the insurance fund.
+    pub bad_debt_usd: u128,
+    pub adl_volume_usd: u128,
+    pub adl_count: u64,
+    pub liquidations: u64,
+    pub liquidation_volume_usd: u128,
+    pub fees_to_lp_usd: u128,
+    /// Net funding credited to LPs (can be negative).
+    pub funding_to_lp_usd: i128,
+    pub keeper_rewards_usd: u128,
+}
+
+/// An exchange as the simulator sees it. Keep implementations deterministic.
+pub trait Venue {
+    /// Markets, indexed by [`MarketId`]. Symbols must match the price data.
+    fn markets(&self) -> Vec<MarketInfo>;
+
+    /// Starts block `height` at Unix time `timestamp` (both strictly increasing). Accrues
+    /// funding, updates oracles.
+    fn begin_block(&mut self, height: u64, timestamp: u64);
+
+    /// The arbitrageur trades the market's spot pool until its price is `target_price`
+    /// (WAD). Returns the arbitrageur's side (`usd_delta`, `base_delta`).
+    fn arbitrage_spot_to(&mut self, market: MarketId, target_price: u128) -> Result<Outcome, Rejection>;
+
+    /// What agents see of a market now (`data_price` is left 0; the driver fills it).
+    fn observe(&self, market: MarketId) -> MarketObs;
+
+    /// What agents see of the LP vault now.
+    fn vault(&self) -> VaultObs;
+
+    /// The owner's open positions, ascending id.
+    fn positions_of(&self, owner: AgentId) -> Vec<PositionView>;
+
+    /// Executes one action for `owner` (all `PosRef`s resolved to ids). A rejected action
+    /// changes nothing.
+    fn submit(&mut self, owner: AgentId, action: &Action) -> Result<Outcome, Rejection>;
+
+    /// Ends the block (engine end-of-block work such as ADL).
+    fn end_block(&mut self);
+
+    /// Fills since the last call, in execution order.
+    fn take_fills(&mut self) -> Vec<Fill>;
+
+    /// Risk figures now.
+    fn risk_snapshot(&self) -> RiskSnapshot;
+}
