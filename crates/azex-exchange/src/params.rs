@@ -37,36 +37,49 @@ pub struct MarginTier {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 pub struct MarketParams {
     /// Mark-price impact strength α.
+    #[serde(with = "crate::serde_num")]
     pub alpha_wad: u128,
     /// Mark-price non-linearity β (fractional allowed).
+    #[serde(with = "crate::serde_num")]
     pub beta_wad: u128,
     /// Weight of spot depth in impact capacity.
+    #[serde(with = "crate::serde_num")]
     pub k1_wad: u128,
     /// Weight of the vault's free liquidity in impact capacity.
+    #[serde(with = "crate::serde_num")]
     pub k2_wad: u128,
     /// Trades that would push the mark premium above this are rejected (unless they reduce |net|).
+    #[serde(with = "crate::serde_num")]
     pub max_premium_wad: u128,
     /// Share of an imbalance-reducing rebate that is paid (≤ 1). Rebates are also capped by the
     /// market's impact pool, so no trade sequence is paid more than was charged.
+    #[serde(with = "crate::serde_num")]
     pub rebate_factor_wad: u128,
     /// Taker fee on traded notional, open and close.
+    #[serde(with = "crate::serde_num")]
     pub taker_fee_wad: u128,
     /// Funding: rate per day = clamp(funding_factor × premium, ±max_funding_rate_per_day).
+    #[serde(with = "crate::serde_num")]
     pub funding_factor_wad: u128,
+    #[serde(with = "crate::serde_num")]
     pub max_funding_rate_per_day_wad: u128,
     /// Net-exposure safety tiers (ascending `max_imbalance`, last one = 100 %).
     pub safety_tiers: Vec<SafetyTier>,
     /// Stress term: fraction of the smaller side's notional that is required on top, covering
     /// the moment that side vanishes (mass liquidation, or a self-liquidation attack) until ADL
     /// has reduced the winning side.
+    #[serde(with = "crate::serde_num")]
     pub stress_factor_wad: u128,
     /// Hard cap on each side's open interest (azUSD notional), tied to spot depth at listing.
+    #[serde(with = "crate::serde_num")]
     pub max_oi_per_side: Usd,
     /// Smallest position notional accepted.
+    #[serde(with = "crate::serde_num")]
     pub min_position_notional: Usd,
     /// Margin tiers (ascending `max_notional`).
     pub margin_tiers: Vec<MarginTier>,
     /// Spot depth (USD, ±band) below which the market stops taking new exposure.
+    #[serde(with = "crate::serde_num")]
     pub min_spot_liquidity: Usd,
 }
 
@@ -266,16 +279,22 @@ impl MarketParams {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
 pub struct GlobalParams {
     /// Spot depth (azUSD units within the oracle band) a new market needs to be listed.
+    #[serde(with = "crate::serde_num")]
     pub min_listing_depth: Usd,
     /// Each side's OI cap as a multiple of spot depth at listing.
+    #[serde(with = "crate::serde_num")]
     pub oi_cap_depth_multiple: u128,
     /// Share of trading fees that goes to the LP vault (rest: treasury).
+    #[serde(with = "crate::serde_num")]
     pub lp_fee_share_wad: u128,
     /// Share of strategy yield that goes to the LP vault (rest: treasury).
+    #[serde(with = "crate::serde_num")]
     pub lp_yield_share_wad: u128,
     /// Fraction of USDC reserves kept liquid for redemptions.
+    #[serde(with = "crate::serde_num")]
     pub liquid_buffer_wad: u128,
     /// The vault never lets its total requirement exceed this share of its NAV.
+    #[serde(with = "crate::serde_num")]
     pub max_vault_utilisation_wad: u128,
     /// Seconds an LP deposit is locked before it can be withdrawn.
     pub lp_lockup_secs: u64,

@@ -1,1 +1,257 @@
-//! scenario files (todo)
+//! Scenario files: blocks and transactions as JSON lines, run through the state machine.
+//!
+//! # Format
+//! One JSON object per line; blank lines and lines starting with `#` are ignored.
+//! - `{"genesis": {...}}` — optional, first meaningful line: [`Genesis`] (params, balances,
+//!   strategies). Without it the genesis is empty (default parameters, no balances).
+//! - `{"block": {"height": 1, "timestamp": 1700000000}}` — ends the open block (if any) and begins
+//!   this one. Heights must increase; time must not go back.
+//! - `{"tx": {"type": "open_position", ...}}` — a [`Tx`] in the open block. Optional
+//!   `"expect": "ok"` or `"expect": "error"` (or an error name such as
+//!   `"VaultCapacityExceeded"`) turns the line into a check: a mismatch stops the run with an
+//!   error naming the line.
+//! - `{"comment": "..."}` — ignored.
+//!
+//! Amounts are integers in protocol units (azUSD 1e-6, sizes 1e-18, prices WAD), as JSON numbers
+//! or decimal strings.
+//!
+//! # Output
+//! One JSON line per event `{"line": N, "block": H, "event": {...}}`, one per rejected transaction
+//! `{"line": N, "block": H, "rejected": "<error>"}`, then a final summary object
+//! ([`Summary`]) with the state hash. Same file → same output on any machine.
+
+use crate::engine::Genesis;
+use crate::error::ExchangeError;
+use crate::event::Event;
+use crate::handlers::trade;
+use crate::math::mark;
+use crate::risk::{self, VaultRisk};
+use crate::state::{BlockCtx, State};
+use crate::tx::Tx;
+use crate::units::{Price, Qty, SignedUsd, Usd, WAD};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    #[serde(default)]
+    genesis: Option<Genesis>,
+    #[serde(default)]
+    block: Option<BlockCtx>,
+    #[serde(default)]
+    tx: Option<Tx>,
+    #[serde(default)]
+    expect: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    comment: Option<String>,
+}
+
+/// A scenario could not be run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("line {line}: {msg}")]
+    Parse { line: usize, msg: String },
+    #[error("line {line}: {err}")]
+    Engine { line: usize, err: ExchangeError },
+    #[error("line {line}: expected {expected}, got {got}")]
+    Expectation { line: usize, expected: String, got: String },
+}
+
+/// One line of output.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum OutputLine {
+    Event { line: usize, block: u64, event: Event },
+    Rejected { line: usize, block: u64, rejected: String, error_kind: String },
+}
+
+/// Per-market figures at the end of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct MarketSummary {
+    pub market: u32,
+    pub base_token: String,
+    pub status: String,
+    pub spot: Price,
+    pub risk_price: Price,
+    pub pool_price: Price,
+    pub mark: Price,
+    pub spot_liquidity: Usd,
+    pub long_qty: u128,
+    pub short_qty: u128,
+    pub net_qty: Qty,
+    pub long_notional: Usd,
+    pub short_notional: Usd,
+    pub funding_rate_per_day_wad: i128,
+    pub long_funding_index: i128,
+    pub short_funding_index: i128,
+    pub required: Usd,
+    pub classic_required: Usd,
+    pub positions: u64,
+}
+
+/// The end-of-run summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub block: u64,
+    pub markets: Vec<MarketSummary>,
+    pub vault_nav: SignedUsd,
+    pub vault_cash: Usd,
+    pub vault_shares: u128,
+    /// azUSD per 1e18 shares (i.e. per whole share), WAD-free: azUSD units.
+    pub share_price: Usd,
+    pub total_required: Usd,
+    pub classic_required: Usd,
+    pub free_liquidity: Usd,
+    pub azusd_supply: u128,
+    pub usdc_liquid: u128,
+    pub strategy_assets: u128,
+    pub treasury: Usd,
+    pub insurance: Usd,
+    pub rejected: usize,
+    pub state_hash: String,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone)]
+pub struct ScenarioRun {
+    pub output: Vec<OutputLine>,
+    pub summary: Summary,
+    pub state: State,
+}
+
+fn error_kind(e: &ExchangeError) -> String {
+    format!("{e:?}").split([' ', '(', '{']).next().unwrap_or("").to_string()
+}
+
+/// Run a scenario from its text.
+pub fn run(text: &str) -> Result<ScenarioRun, ScenarioError> {
+    let mut state: Option<State> = None;
+    let mut output = Vec::new();
+    let mut rejected = 0usize;
+    let mut block = BlockCtx::default();
+    for (i, raw) in text.lines().enumerate() {
+        let n = i + 1;
+        let t = raw.trim();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        let line: Line = serde_json::from_str(t).map_err(|e| ScenarioError::Parse { line: n, msg: e.to_string() })?;
+        let kinds = line.genesis.is_some() as u8 + line.block.is_some() as u8 + line.tx.is_some() as u8;
+        if kinds > 1 {
+            return Err(ScenarioError::Parse { line: n, msg: "one of genesis, block, tx per line".into() });
+        }
+        if let Some(g) = line.genesis {
+            if state.is_some() {
+                return Err(ScenarioError::Parse { line: n, msg: "genesis must be the first line".into() });
+            }
+            state = Some(State::genesis(&g).map_err(|err| ScenarioError::Engine { line: n, err })?);
+            continue;
+        }
+        let s = match state.as_mut() {
+            Some(s) => s,
+            None => state.insert(State::genesis(&Genesis::default()).map_err(|err| ScenarioError::Engine { line: n, err })?),
+        };
+        if let Some(b) = line.block {
+            let mut evs = Vec::new();
+            if s.block_open {
+                evs.extend(s.end_block().map_err(|err| ScenarioError::Engine { line: n, err })?);
+            }
+            evs.extend(s.begin_block(b).map_err(|err| ScenarioError::Engine { line: n, err })?);
+            block = b;
+            output.extend(evs.into_iter().map(|event| OutputLine::Event { line: n, block: b.height, event }));
+            continue;
+        }
+        let Some(tx) = line.tx else {
+            continue;
+        };
+        if !s.block_open {
+            return Err(ScenarioError::Parse { line: n, msg: "transaction before the first block".into() });
+        }
+        let res = s.apply(&tx, block);
+        let got = match &res {
+            Ok(_) => "ok".to_string(),
+            Err(e) => error_kind(e),
+        };
+        if let Some(exp) = &line.expect {
+            let matches = exp == &got || (exp == "error" && res.is_err());
+            if !matches {
+                return Err(ScenarioError::Expectation { line: n, expected: exp.clone(), got });
+            }
+        }
+        match res {
+            Ok(evs) => output.extend(evs.into_iter().map(|event| OutputLine::Event { line: n, block: block.height, event })),
+            Err(e) => {
+                rejected += 1;
+                output.push(OutputLine::Rejected { line: n, block: block.height, rejected: e.to_string(), error_kind: got });
+            }
+        }
+    }
+    let mut state = match state {
+        Some(s) => s,
+        None => State::genesis(&Genesis::default()).map_err(|err| ScenarioError::Engine { line: 0, err })?,
+    };
+    if state.block_open {
+        let evs = state.end_block().map_err(|err| ScenarioError::Engine { line: 0, err })?;
+        output.extend(evs.into_iter().map(|event| OutputLine::Event { line: 0, block: block.height, event }));
+    }
+    let summary = summarize(&state, rejected).map_err(|err| ScenarioError::Engine { line: 0, err })?;
+    Ok(ScenarioRun { output, summary, state })
+}
+
+/// The summary of a state.
+pub fn summarize(s: &State, rejected: usize) -> Result<Summary, ExchangeError> {
+    let r: VaultRisk = risk::vault_risk(&s.vault, s.markets.iter().zip(s.market_params.iter()), s.params.max_vault_utilisation_wad)?;
+    let mut markets = Vec::new();
+    for (m, p) in s.markets.iter().zip(&s.market_params) {
+        let mr = &r.markets[m.id as usize];
+        let cap = trade::capacity(m, p, r.free_liquidity)?;
+        let net = m.net_qty()?;
+        let markp = mark::mark_price(trade::curve(p), net, m.prices.spot, cap, WAD / 2)?;
+        markets.push(MarketSummary {
+            market: m.id,
+            base_token: m.base_token.to_string(),
+            status: format!("{:?}", m.status),
+            spot: m.prices.spot,
+            risk_price: m.prices.risk,
+            pool_price: m.prices.pool,
+            mark: markp,
+            spot_liquidity: m.prices.spot_liquidity,
+            long_qty: m.long.qty,
+            short_qty: m.short.qty,
+            net_qty: net,
+            long_notional: mr.long_notional,
+            short_notional: mr.short_notional,
+            funding_rate_per_day_wad: m.funding_rate_per_day_wad,
+            long_funding_index: m.long.funding_index,
+            short_funding_index: m.short.funding_index,
+            required: mr.required,
+            classic_required: mr.classic_required,
+            positions: m.long.positions + m.short.positions,
+        });
+    }
+    let share_price = if s.vault.shares == 0 || r.nav <= 0 {
+        0
+    } else {
+        crate::units::mul_div_down_u128(r.nav as u128, WAD, s.vault.shares)?
+    };
+    let strategy_assets = s.ledger.strategies.iter().map(|x| x.assets + x.pending.iter().map(|p| p.amount).sum::<u128>()).sum();
+    Ok(Summary {
+        block: s.block.height,
+        markets,
+        vault_nav: r.nav,
+        vault_cash: s.vault.cash,
+        vault_shares: s.vault.shares,
+        share_price,
+        total_required: r.required,
+        classic_required: r.classic_required,
+        free_liquidity: r.free_liquidity,
+        azusd_supply: s.ledger.azusd_supply,
+        usdc_liquid: s.ledger.usdc_liquid,
+        strategy_assets,
+        treasury: s.funds.treasury,
+        insurance: s.funds.insurance,
+        rejected,
+        state_hash: s.hash_hex(),
+    })
+}

@@ -70,6 +70,12 @@ pub fn price_from_sqrt(
     u128::try_from(p).map_err(|_| ExchangeError::Overflow)
 }
 
+/// [`price_from_sqrt`] saturating at `u128::MAX` instead of failing (block-level price reads
+/// must not halt the chain because a pool was pushed to an absurd price).
+pub fn price_from_sqrt_saturating(sqrt_price_x96: U256, quote_is_token0: bool, base_decimals: u8) -> Price {
+    price_from_sqrt(sqrt_price_x96, quote_is_token0, base_decimals).unwrap_or(u128::MAX)
+}
+
 /// The sqrt price (Q64.96) of a USD price, rounded down.
 pub fn sqrt_from_price(
     price: Price,
@@ -155,7 +161,7 @@ pub fn read_prices(s: &State, m: &Market, now: u64) -> Result<MarketPrices, Exch
     Ok(MarketPrices {
         spot: price_at_tick(trunc, q0, dec)?,
         risk: price_at_tick(twap, q0, dec)?,
-        pool: price_from_sqrt(slot0.sqrt_price_x96, q0, dec)?,
+        pool: price_from_sqrt_saturating(slot0.sqrt_price_x96, q0, dec),
         spot_liquidity: spot_liquidity(s, m)?,
     })
 }

@@ -164,6 +164,7 @@ pub struct Position {
     /// Signed cost basis: what was paid (long, > 0) or received (short, < 0) for `qty`,
     /// including price impact, excluding fees.
     pub cost: SignedUsd,
+    #[serde(with = "crate::serde_num")]
     pub margin: Usd,
     /// The side's funding index at the last settlement.
     pub funding_entry: i128,
@@ -208,6 +209,7 @@ pub struct LpAccount {
 /// A USDC withdrawal from a strategy on its way back to the liquid buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
 pub struct PendingWithdrawal {
+    #[serde(with = "crate::serde_num")]
     pub amount: u128,
     pub ready_at: u64,
 }
@@ -218,11 +220,14 @@ pub struct PendingWithdrawal {
 pub struct StrategyConfig {
     pub name: String,
     /// Simple yearly rate, WAD.
+    #[serde(with = "crate::serde_num")]
     pub rate_per_year_wad: u128,
     /// Most USDC it accepts.
+    #[serde(with = "crate::serde_num")]
     pub capacity: u128,
     pub withdrawal_delay_secs: u64,
     /// Share of the deployable reserve to place here (WAD; the shares sum to ≤ 1).
+    #[serde(with = "crate::serde_num")]
     pub target_share_wad: u128,
 }
 
@@ -230,6 +235,7 @@ pub struct StrategyConfig {
 pub struct Strategy {
     pub config: StrategyConfig,
     /// USDC deployed, including accrued yield.
+    #[serde(with = "crate::serde_num")]
     pub assets: u128,
     pub pending: Vec<PendingWithdrawal>,
     pub last_accrual: u64,
@@ -238,10 +244,13 @@ pub struct Strategy {
 /// The azUSD ledger (PROTOCOL.md §10): supply = liquid USDC + strategy assets (+ in transit).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, BorshSerialize, BorshDeserialize)]
 pub struct Ledger {
+    #[serde(with = "crate::serde_num")]
     pub azusd_supply: u128,
+    #[serde(with = "crate::serde_num")]
     pub usdc_liquid: u128,
     pub strategies: Vec<Strategy>,
     /// Yield minted so far.
+    #[serde(with = "crate::serde_num")]
     pub yield_minted: u128,
 }
 

@@ -1,7 +1,7 @@
 //! Net-exposure accounting (PROTOCOL.md §5, seed 000): how much LP capital a market needs.
 //!
 //! ```text
-//! required(market) = |L − S| × safetyFactor(imbalance) + stressFactor × min(L, S)
+//! required(market) = min( |L − S| × safetyFactor(imbalance) + stressFactor × min(L, S),  max(L, S) )
 //! classic(market)  = max(L, S)                       (fully backed peer-to-pool, GMX v1 style)
 //! imbalance        = |L − S| / (L + S)
 //! ```
@@ -28,12 +28,13 @@ pub fn imbalance_wad(long: Usd, short: Usd) -> Result<u128, ExchangeError> {
     mul_div_down_u128(long.abs_diff(short), WAD, gross)
 }
 
-/// The AZEx requirement of one market, rounded up.
+/// The AZEx requirement of one market, rounded up. Never more than the classic requirement: a
+/// one-sided market is backed exactly like a fully backed pool, a balanced one needs far less.
 pub fn net_requirement(long: Usd, short: Usd, p: &MarketParams) -> Result<Usd, ExchangeError> {
     let sf = p.safety_factor(imbalance_wad(long, short)?);
     let net = mul_wad_up(long.abs_diff(short), sf)?;
     let stress = mul_wad_up(long.min(short), p.stress_factor_wad)?;
-    net.checked_add(stress).ok_or(ExchangeError::Overflow)
+    Ok(net.checked_add(stress).ok_or(ExchangeError::Overflow)?.min(classic_requirement(long, short)))
 }
 
 /// What a classic fully backed peer-to-pool vault would need: `max(L, S)`.
@@ -60,17 +61,22 @@ mod tests {
     }
 
     #[test]
-    fn one_sided_market_needs_more_than_classic() {
+    fn one_sided_market_needs_exactly_classic() {
         let p = MarketParams::default();
-        // all long: imbalance 100 % → ×2.5
-        assert_eq!(net_requirement(10 * M, 0, &p).unwrap(), 25 * M);
+        // all long: imbalance 100 % → ×2.5 = 25M, capped at the classic 10M
+        assert_eq!(net_requirement(10 * M, 0, &p).unwrap(), 10 * M);
+        // 70/30: 40M × 2.0 + 30M × 5 % = 81.5M > classic 70M → 70M
+        assert_eq!(net_requirement(70 * M, 30 * M, &p).unwrap(), 70 * M);
+        // 57.5/42.5 (15 % imbalance): 15M × 1.75 + 2.125M = 28.375M
+        assert_eq!(net_requirement(57_500_000 * USD_ONE, 42_500_000 * USD_ONE, &p).unwrap(), 28_375_000 * USD_ONE);
     }
 
     #[test]
     fn requirement_never_below_net() {
         let p = MarketParams::default();
         for (l, s) in [(1u128, 0u128), (0, 1), (7 * M, 3 * M), (3, 5)] {
-            assert!(net_requirement(l, s, &p).unwrap() >= l.abs_diff(s));
+            let r = net_requirement(l, s, &p).unwrap();
+            assert!(r >= l.abs_diff(s) && r <= l.max(s));
         }
         assert_eq!(imbalance_wad(0, 0).unwrap(), 0);
     }
