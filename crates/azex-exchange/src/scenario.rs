@@ -55,15 +55,28 @@ pub enum ScenarioError {
     #[error("line {line}: {err}")]
     Engine { line: usize, err: ExchangeError },
     #[error("line {line}: expected {expected}, got {got}")]
-    Expectation { line: usize, expected: String, got: String },
+    Expectation {
+        line: usize,
+        expected: String,
+        got: String,
+    },
 }
 
 /// One line of output.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 pub enum OutputLine {
-    Event { line: usize, block: u64, event: Event },
-    Rejected { line: usize, block: u64, rejected: String, error_kind: String },
+    Event {
+        line: usize,
+        block: u64,
+        event: Event,
+    },
+    Rejected {
+        line: usize,
+        block: u64,
+        rejected: String,
+        error_kind: String,
+    },
 }
 
 /// Per-market figures at the end of a run.
@@ -121,7 +134,11 @@ pub struct ScenarioRun {
 }
 
 fn error_kind(e: &ExchangeError) -> String {
-    format!("{e:?}").split([' ', '(', '{']).next().unwrap_or("").to_string()
+    format!("{e:?}")
+        .split([' ', '(', '{'])
+        .next()
+        .unwrap_or("")
+        .to_string()
 }
 
 /// Run a scenario from its text.
@@ -136,37 +153,63 @@ pub fn run(text: &str) -> Result<ScenarioRun, ScenarioError> {
         if t.is_empty() || t.starts_with('#') {
             continue;
         }
-        let line: Line = serde_json::from_str(t).map_err(|e| ScenarioError::Parse { line: n, msg: e.to_string() })?;
-        let kinds = line.genesis.is_some() as u8 + line.block.is_some() as u8 + line.tx.is_some() as u8;
+        let line: Line = serde_json::from_str(t).map_err(|e| ScenarioError::Parse {
+            line: n,
+            msg: e.to_string(),
+        })?;
+        let kinds =
+            line.genesis.is_some() as u8 + line.block.is_some() as u8 + line.tx.is_some() as u8;
         if kinds > 1 {
-            return Err(ScenarioError::Parse { line: n, msg: "one of genesis, block, tx per line".into() });
+            return Err(ScenarioError::Parse {
+                line: n,
+                msg: "one of genesis, block, tx per line".into(),
+            });
         }
         if let Some(g) = line.genesis {
             if state.is_some() {
-                return Err(ScenarioError::Parse { line: n, msg: "genesis must be the first line".into() });
+                return Err(ScenarioError::Parse {
+                    line: n,
+                    msg: "genesis must be the first line".into(),
+                });
             }
             state = Some(State::genesis(&g).map_err(|err| ScenarioError::Engine { line: n, err })?);
             continue;
         }
         let s = match state.as_mut() {
             Some(s) => s,
-            None => state.insert(State::genesis(&Genesis::default()).map_err(|err| ScenarioError::Engine { line: n, err })?),
+            None => state.insert(
+                State::genesis(&Genesis::default())
+                    .map_err(|err| ScenarioError::Engine { line: n, err })?,
+            ),
         };
         if let Some(b) = line.block {
             let mut evs = Vec::new();
             if s.block_open {
-                evs.extend(s.end_block().map_err(|err| ScenarioError::Engine { line: n, err })?);
+                evs.extend(
+                    s.end_block()
+                        .map_err(|err| ScenarioError::Engine { line: n, err })?,
+                );
             }
-            evs.extend(s.begin_block(b).map_err(|err| ScenarioError::Engine { line: n, err })?);
+            evs.extend(
+                s.begin_block(b)
+                    .map_err(|err| ScenarioError::Engine { line: n, err })?,
+            );
             block = b;
-            output.extend(evs.into_iter().map(|event| OutputLine::Event { line: n, block: b.height, event }));
+            output.extend(evs.into_iter().map(|event| OutputLine::Event {
+                line: n,
+                block: b.height,
+                event,
+            }));
             continue;
         }
         let Some(tx) = line.tx else {
             continue;
         };
         if !s.block_open {
-            return Err(ScenarioError::Parse { line: n, msg: "transaction before the first block".into() });
+            return Err(ScenarioError::Parse {
+                line: n,
+                msg: "transaction before the first block".into(),
+            });
         }
         let res = s.apply(&tx, block);
         let got = match &res {
@@ -176,32 +219,61 @@ pub fn run(text: &str) -> Result<ScenarioRun, ScenarioError> {
         if let Some(exp) = &line.expect {
             let matches = exp == &got || (exp == "error" && res.is_err());
             if !matches {
-                return Err(ScenarioError::Expectation { line: n, expected: exp.clone(), got });
+                return Err(ScenarioError::Expectation {
+                    line: n,
+                    expected: exp.clone(),
+                    got,
+                });
             }
         }
         match res {
-            Ok(evs) => output.extend(evs.into_iter().map(|event| OutputLine::Event { line: n, block: block.height, event })),
+            Ok(evs) => output.extend(evs.into_iter().map(|event| OutputLine::Event {
+                line: n,
+                block: block.height,
+                event,
+            })),
             Err(e) => {
                 rejected += 1;
-                output.push(OutputLine::Rejected { line: n, block: block.height, rejected: e.to_string(), error_kind: got });
+                output.push(OutputLine::Rejected {
+                    line: n,
+                    block: block.height,
+                    rejected: e.to_string(),
+                    error_kind: got,
+                });
             }
         }
     }
     let mut state = match state {
         Some(s) => s,
-        None => State::genesis(&Genesis::default()).map_err(|err| ScenarioError::Engine { line: 0, err })?,
+        None => State::genesis(&Genesis::default())
+            .map_err(|err| ScenarioError::Engine { line: 0, err })?,
     };
     if state.block_open {
-        let evs = state.end_block().map_err(|err| ScenarioError::Engine { line: 0, err })?;
-        output.extend(evs.into_iter().map(|event| OutputLine::Event { line: 0, block: block.height, event }));
+        let evs = state
+            .end_block()
+            .map_err(|err| ScenarioError::Engine { line: 0, err })?;
+        output.extend(evs.into_iter().map(|event| OutputLine::Event {
+            line: 0,
+            block: block.height,
+            event,
+        }));
     }
-    let summary = summarize(&state, rejected).map_err(|err| ScenarioError::Engine { line: 0, err })?;
-    Ok(ScenarioRun { output, summary, state })
+    let summary =
+        summarize(&state, rejected).map_err(|err| ScenarioError::Engine { line: 0, err })?;
+    Ok(ScenarioRun {
+        output,
+        summary,
+        state,
+    })
 }
 
 /// The summary of a state.
 pub fn summarize(s: &State, rejected: usize) -> Result<Summary, ExchangeError> {
-    let r: VaultRisk = risk::vault_risk(&s.vault, s.markets.iter().zip(s.market_params.iter()), s.params.max_vault_utilisation_wad)?;
+    let r: VaultRisk = risk::vault_risk(
+        &s.vault,
+        s.markets.iter().zip(s.market_params.iter()),
+        s.params.max_vault_utilisation_wad,
+    )?;
     let mut markets = Vec::new();
     for (m, p) in s.markets.iter().zip(&s.market_params) {
         let mr = &r.markets[m.id as usize];
@@ -235,7 +307,12 @@ pub fn summarize(s: &State, rejected: usize) -> Result<Summary, ExchangeError> {
     } else {
         crate::units::mul_div_down_u128(r.nav as u128, WAD, s.vault.shares)?
     };
-    let strategy_assets = s.ledger.strategies.iter().map(|x| x.assets + x.pending.iter().map(|p| p.amount).sum::<u128>()).sum();
+    let strategy_assets = s
+        .ledger
+        .strategies
+        .iter()
+        .map(|x| x.assets + x.pending.iter().map(|p| p.amount).sum::<u128>())
+        .sum();
     Ok(Summary {
         block: s.block.height,
         markets,

@@ -72,7 +72,11 @@ pub fn price_from_sqrt(
 
 /// [`price_from_sqrt`] saturating at `u128::MAX` instead of failing (block-level price reads
 /// must not halt the chain because a pool was pushed to an absurd price).
-pub fn price_from_sqrt_saturating(sqrt_price_x96: U256, quote_is_token0: bool, base_decimals: u8) -> Price {
+pub fn price_from_sqrt_saturating(
+    sqrt_price_x96: U256,
+    quote_is_token0: bool,
+    base_decimals: u8,
+) -> Price {
     price_from_sqrt(sqrt_price_x96, quote_is_token0, base_decimals).unwrap_or(u128::MAX)
 }
 

@@ -234,12 +234,15 @@ struct Priced {
 }
 
 /// Price a trade of `delta` on market `m` and update the impact pool.
+/// `growing`: the trade grows a position. Only such trades are held to the premium cap; reducing
+/// or closing is always possible, even when it moves the market's net further from balance.
 fn price_trade(
     m: &mut Market,
     p: &MarketParams,
     delta: Qty,
     bound: Price,
     cap: Usd,
+    growing: bool,
 ) -> Result<Priced, ExchangeError> {
     if cap == 0 {
         return Err(ExchangeError::NoImpactCapacity(m.id));
@@ -250,7 +253,7 @@ fn price_trade(
     let imp = mark::impact(curve(p), n0, n1, spot, cap)?;
     let rebate =
         mul_wad_down(imp.rebate, p.rebate_factor_wad)?.min(m.impact_pool.add_c(imp.charge)?);
-    if n1.unsigned_abs() > n0.unsigned_abs() {
+    if growing && n1.unsigned_abs() > n0.unsigned_abs() {
         let u1 = mark::utilisation(n1, spot, cap, true)?;
         let prem = mark::premium_wad(curve(p), u1)?;
         if prem > p.max_premium_wad {
@@ -353,7 +356,7 @@ pub fn open(
     let cap = capacity(&m, &p, before.free_liquidity)?;
     ctx.debit(user, crate::state::AZUSD, margin_in)?;
 
-    let priced = price_trade(&mut m, &p, qty, bound, cap)?;
+    let priced = price_trade(&mut m, &p, qty, bound, cap, true)?;
     let notional = notional_down(qty, m.prices.spot)?;
     if notional < p.min_position_notional {
         return Err(ExchangeError::PositionTooSmall {
@@ -431,7 +434,7 @@ pub fn modify(
     side_remove(m.side_mut(long), &pos)?;
     let mut np = pos;
     settle_funding(ctx, &mut books, &m, &mut np)?;
-    let priced = price_trade(&mut m, &p, delta, bound, cap)?;
+    let priced = price_trade(&mut m, &p, delta, bound, cap, growing)?;
     let mut realised = 0;
     if growing {
         np.cost = np.cost.add_c(priced.cost)?;
@@ -512,7 +515,7 @@ pub fn close(
     side_remove(m.side_mut(long), &pos)?;
     let mut np = pos;
     settle_funding(ctx, &mut books, &m, &mut np)?;
-    let priced = price_trade(&mut m, &p, -pos.qty, bound, cap)?;
+    let priced = price_trade(&mut m, &p, -pos.qty, bound, cap, false)?;
     let realised = (-priced.cost).sub_c(np.cost)?;
     let mut mg = np.margin;
     books.settle_pnl(ctx, id, &mut mg, realised)?;

@@ -34,7 +34,10 @@ pub fn net_requirement(long: Usd, short: Usd, p: &MarketParams) -> Result<Usd, E
     let sf = p.safety_factor(imbalance_wad(long, short)?);
     let net = mul_wad_up(long.abs_diff(short), sf)?;
     let stress = mul_wad_up(long.min(short), p.stress_factor_wad)?;
-    Ok(net.checked_add(stress).ok_or(ExchangeError::Overflow)?.min(classic_requirement(long, short)))
+    Ok(net
+        .checked_add(stress)
+        .ok_or(ExchangeError::Overflow)?
+        .min(classic_requirement(long, short)))
 }
 
 /// What a classic fully backed peer-to-pool vault would need: `max(L, S)`.
@@ -68,7 +71,10 @@ mod tests {
         // 70/30: 40M × 2.0 + 30M × 5 % = 81.5M > classic 70M → 70M
         assert_eq!(net_requirement(70 * M, 30 * M, &p).unwrap(), 70 * M);
         // 57.5/42.5 (15 % imbalance): 15M × 1.75 + 2.125M = 28.375M
-        assert_eq!(net_requirement(57_500_000 * USD_ONE, 42_500_000 * USD_ONE, &p).unwrap(), 28_375_000 * USD_ONE);
+        assert_eq!(
+            net_requirement(57_500_000 * USD_ONE, 42_500_000 * USD_ONE, &p).unwrap(),
+            28_375_000 * USD_ONE
+        );
     }
 
     #[test]

@@ -1,0 +1,312 @@
+//! Property tests over random transaction sequences through the real state machine.
+//!
+//! After every committed transaction the engine itself runs the full invariant check (test
+//! builds), so any violation fails the test. On top of that these properties check that a
+//! refused transaction changes nothing (same hash), that replaying a sequence gives the same hash,
+//! and that `simulate` agrees with `apply`.
+
+use azex_exchange::testkit::{addr, World, WorldSpec};
+use azex_exchange::units::{QTY_ONE, USD_ONE, WAD};
+use azex_exchange::{Tx, AZUSD};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Step {
+    Open {
+        user: u64,
+        tokens_milli: i64,
+        margin_usd: u64,
+    },
+    Modify {
+        pick: usize,
+        user_ok: bool,
+        frac_pct: i64,
+    },
+    Close {
+        pick: usize,
+    },
+    AddMargin {
+        pick: usize,
+        usd: u64,
+    },
+    RemoveMargin {
+        pick: usize,
+        usd: u64,
+    },
+    LpDeposit {
+        user: u64,
+        usd: u64,
+    },
+    LpWithdraw {
+        user: u64,
+        pct: u64,
+    },
+    Mint {
+        user: u64,
+        usd: u64,
+    },
+    Redeem {
+        user: u64,
+        usd: u64,
+    },
+    Swap {
+        user: u64,
+        sell: bool,
+        amount_milli: u64,
+    },
+    Liquidity {
+        user: u64,
+        width: i32,
+        usd: u64,
+        remove: bool,
+    },
+    Blocks {
+        n: u64,
+        secs: u64,
+    },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => (2u64..=4, -200_000i64..200_000, 1u64..200_000).prop_map(|(user, tokens_milli, margin_usd)| Step::Open { user, tokens_milli, margin_usd }),
+        2 => (any::<usize>(), prop::bool::weighted(0.9), -150i64..150).prop_map(|(pick, user_ok, frac_pct)| Step::Modify { pick, user_ok, frac_pct }),
+        2 => any::<usize>().prop_map(|pick| Step::Close { pick }),
+        1 => (any::<usize>(), 1u64..50_000).prop_map(|(pick, usd)| Step::AddMargin { pick, usd }),
+        1 => (any::<usize>(), 1u64..50_000).prop_map(|(pick, usd)| Step::RemoveMargin { pick, usd }),
+        1 => (1u64..=4, 1u64..2_000_000).prop_map(|(user, usd)| Step::LpDeposit { user, usd }),
+        1 => (1u64..=4, 1u64..=100).prop_map(|(user, pct)| Step::LpWithdraw { user, pct }),
+        1 => (1u64..=4, 1u64..1_000_000).prop_map(|(user, usd)| Step::Mint { user, usd }),
+        1 => (1u64..=4, 1u64..1_000_000).prop_map(|(user, usd)| Step::Redeem { user, usd }),
+        2 => (1u64..=4, any::<bool>(), 1u64..300_000).prop_map(|(user, sell, amount_milli)| Step::Swap { user, sell, amount_milli }),
+        1 => (1u64..=4, 1i32..100, 1u64..500_000, any::<bool>()).prop_map(|(user, width, usd, remove)| Step::Liquidity { user, width, usd, remove }),
+        2 => (1u64..5, 1u64..7_200).prop_map(|(n, secs)| Step::Blocks { n, secs }),
+    ]
+}
+
+fn to_tx(w: &World, s: &Step) -> Option<Tx> {
+    let ids: Vec<u64> = w.state.positions.keys().copied().collect();
+    let pick = |i: usize| {
+        if ids.is_empty() {
+            None
+        } else {
+            Some(ids[i % ids.len()])
+        }
+    };
+    let one = QTY_ONE as i128;
+    Some(match *s {
+        Step::Open {
+            user,
+            tokens_milli,
+            margin_usd,
+        } => Tx::OpenPosition {
+            user: addr(user),
+            market: 0,
+            qty: tokens_milli as i128 * one / 1000,
+            margin: margin_usd as u128 * USD_ONE,
+            price_bound: if tokens_milli > 0 { u128::MAX } else { 0 },
+        },
+        Step::Modify {
+            pick: p,
+            user_ok,
+            frac_pct,
+        } => {
+            let id = pick(p)?;
+            let pos = w.state.position(id)?;
+            Tx::ModifyPosition {
+                user: if user_ok { pos.owner } else { addr(9) },
+                position: id,
+                qty_delta: pos.qty * frac_pct as i128 / 100,
+                price_bound: if pos.qty * frac_pct as i128 > 0 {
+                    u128::MAX
+                } else {
+                    0
+                },
+            }
+        }
+        Step::Close { pick: p } => {
+            let id = pick(p)?;
+            let pos = w.state.position(id)?;
+            Tx::ClosePosition {
+                user: pos.owner,
+                position: id,
+                price_bound: if pos.qty > 0 { 0 } else { u128::MAX },
+            }
+        }
+        Step::AddMargin { pick: p, usd } => {
+            let id = pick(p)?;
+            Tx::AddMargin {
+                user: w.state.position(id)?.owner,
+                position: id,
+                amount: usd as u128 * USD_ONE,
+            }
+        }
+        Step::RemoveMargin { pick: p, usd } => {
+            let id = pick(p)?;
+            Tx::RemoveMargin {
+                user: w.state.position(id)?.owner,
+                position: id,
+                amount: usd as u128 * USD_ONE,
+            }
+        }
+        Step::LpDeposit { user, usd } => Tx::LpDeposit {
+            user: addr(user),
+            amount: usd as u128 * USD_ONE,
+        },
+        Step::LpWithdraw { user, pct } => {
+            let shares =
+                w.state.lps.get(&addr(user)).map(|a| a.shares).unwrap_or(1) * pct as u128 / 100;
+            Tx::LpWithdraw {
+                user: addr(user),
+                shares: shares.max(1),
+            }
+        }
+        Step::Mint { user, usd } => Tx::MintAzusd {
+            user: addr(user),
+            usdc: usd as u128 * USD_ONE,
+        },
+        Step::Redeem { user, usd } => Tx::RedeemAzusd {
+            user: addr(user),
+            azusd: usd as u128 * USD_ONE,
+        },
+        Step::Swap {
+            user,
+            sell,
+            amount_milli,
+        } => {
+            let amount = if sell {
+                amount_milli as u128 * QTY_ONE / 1000
+            } else {
+                amount_milli as u128 * 2 * USD_ONE
+            };
+            Tx::SpotSwap {
+                user: addr(user),
+                market: 0,
+                base_for_quote: sell,
+                amount_specified: -(amount as i128),
+                sqrt_price_limit_x96: None,
+            }
+        }
+        Step::Liquidity {
+            user,
+            width,
+            usd,
+            remove,
+        } => {
+            let tick = w.state.spot.slot0(&w.state.markets[0].pool_key).ok()?.tick;
+            let c = tick.div_euclid(60) * 60;
+            let l = (usd as i128) * 1_000_000_000_000; // a liquidity figure of the right order
+            Tx::SpotLiquidity {
+                user: addr(user),
+                market: 0,
+                tick_lower: c - 60 * width,
+                tick_upper: c + 60 * width,
+                liquidity_delta: if remove { -l } else { l },
+                salt: 0,
+            }
+        }
+        Step::Blocks { .. } => return None,
+    })
+}
+
+/// Runs the steps; returns the final hash and the number of committed transactions.
+fn run(steps: &[Step]) -> (String, usize) {
+    let mut w = World::new(&WorldSpec {
+        users: 4,
+        markets: vec![(1, 2_000 * WAD, 2_000_000 * USD_ONE)],
+        ..WorldSpec::default()
+    })
+    .unwrap();
+    let mut ok = 0;
+    for s in steps {
+        if let Step::Blocks { n, secs } = *s {
+            w.block_time = secs;
+            w.advance(n).unwrap();
+            continue;
+        }
+        let Some(tx) = to_tx(&w, s) else { continue };
+        let before = w.state.hash();
+        let sim = w.state.simulate(&tx);
+        match w.state.apply(&tx, w.block) {
+            Ok(ev) => {
+                ok += 1;
+                let sim = sim.expect("simulate must accept what apply accepts");
+                assert_eq!(sim.events, ev, "simulate and apply emit the same events");
+            }
+            Err(e) => {
+                assert_eq!(
+                    sim.err(),
+                    Some(e.clone()),
+                    "simulate and apply refuse alike"
+                );
+                assert_eq!(
+                    w.state.hash(),
+                    before,
+                    "refused {tx:?} ({e}) changed the state"
+                );
+            }
+        }
+    }
+    // Everyone can leave: close every position (at any price) and the books still balance.
+    let ids: Vec<u64> = w.state.positions.keys().copied().collect();
+    for id in ids {
+        let p = *w.state.position(id).unwrap();
+        w.tx(Tx::ClosePosition {
+            user: p.owner,
+            position: id,
+            price_bound: if p.qty > 0 { 0 } else { u128::MAX },
+        })
+        .expect("closing is always possible");
+    }
+    assert!(w.state.positions.is_empty());
+    let _ = w.state.wallet(addr(1), AZUSD);
+    (w.state.hash_hex(), ok)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, max_shrink_iters: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_sequences_keep_invariants(steps in prop::collection::vec(step(), 1..25)) {
+        run(&steps);
+    }
+}
+
+/// Guards the generator itself: most generated transactions must really commit, or the property
+/// above would be testing refusals only.
+#[test]
+fn generator_produces_mostly_valid_transactions() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, TestRunner};
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        proptest::test_runner::TestRng::deterministic_rng(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+        ),
+    );
+    let (mut committed, mut attempted) = (0, 0);
+    for _ in 0..100 {
+        let steps = prop::collection::vec(step(), 20..25)
+            .new_tree(&mut runner)
+            .unwrap()
+            .current();
+        attempted += steps
+            .iter()
+            .filter(|s| !matches!(s, Step::Blocks { .. }))
+            .count();
+        committed += run(&steps).1;
+    }
+    eprintln!("committed {committed} of {attempted} generated transactions");
+    assert!(
+        committed * 100 >= attempted * 40,
+        "only {committed} of {attempted} committed"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn replay_reproduces_the_hash(steps in prop::collection::vec(step(), 1..25)) {
+        prop_assert_eq!(run(&steps), run(&steps));
+    }
+}
