@@ -80,7 +80,10 @@ mod tests {
         assert_eq!(mul_div(u(10), u(10), u(3)).unwrap(), u(33));
         assert_eq!(mul_div_rounding_up(u(10), u(10), u(3)).unwrap(), u(34));
         assert_eq!(mul_div_rounding_up(u(9), u(10), u(3)).unwrap(), u(30));
-        assert_eq!(mul_div(u(1), u(1), U256::ZERO), Err(MathError::DivisionByZero));
+        assert_eq!(
+            mul_div(u(1), u(1), U256::ZERO),
+            Err(MathError::DivisionByZero)
+        );
     }
 
     #[test]
