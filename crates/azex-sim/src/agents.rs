@@ -70,7 +70,10 @@ impl AgentKind {
     }
 
     pub fn is_adversary(self) -> bool {
-        matches!(self, AgentKind::SelfLiquidator | AgentKind::SpotManipulator | AgentKind::StopHunter)
+        matches!(
+            self,
+            AgentKind::SelfLiquidator | AgentKind::SpotManipulator | AgentKind::StopHunter
+        )
     }
 }
 
@@ -172,7 +175,15 @@ pub struct AgentMix {
 
 impl Default for AgentMix {
     fn default() -> Self {
-        AgentMix { noise: 560, trend_follower: 120, mean_reverter: 100, hedger: 100, whale: 15, lp: 95, keeper: 10 }
+        AgentMix {
+            noise: 560,
+            trend_follower: 120,
+            mean_reverter: 100,
+            hedger: 100,
+            whale: 15,
+            lp: 95,
+            keeper: 10,
+        }
     }
 }
 
@@ -218,7 +229,14 @@ pub struct Intervals {
 
 impl Default for Intervals {
     fn default() -> Self {
-        Intervals { noise: 12, trend_follower: 4, mean_reverter: 4, hedger: 2, whale: 96, lp: 72 }
+        Intervals {
+            noise: 12,
+            trend_follower: 4,
+            mean_reverter: 4,
+            hedger: 2,
+            whale: 96,
+            lp: 72,
+        }
     }
 }
 
@@ -256,7 +274,7 @@ impl Default for PopulationConfig {
             trade_usd: [1_000, 50_000],
             whale_usd: [300_000, 2_000_000],
             lp_usd: [50_000, 500_000],
-            leverage: [2, 20],
+            leverage: [2, 10],
             lp_initial_bps: 6_000,
             keeper_fail_bps: 1_000,
             intervals: Intervals::default(),
@@ -268,7 +286,11 @@ impl Default for PopulationConfig {
 impl PopulationConfig {
     /// `balance` in bps, clamped to [0, 10000].
     pub fn balance_bps(&self) -> u32 {
-        let b = if self.balance.is_nan() { 0.0 } else { self.balance.clamp(0.0, 1.0) };
+        let b = if self.balance.is_nan() {
+            0.0
+        } else {
+            self.balance.clamp(0.0, 1.0)
+        };
         (b * 10_000.0 + 0.5).floor() as u32
     }
 
@@ -290,7 +312,11 @@ impl PopulationConfig {
         }
         let n = self.agents as u64;
         let mut counts: Vec<u64> = w.iter().map(|x| n * x.1 as u64 / total).collect();
-        let mut rem: Vec<(u64, usize)> = w.iter().enumerate().map(|(i, x)| (n * x.1 as u64 % total, i)).collect();
+        let mut rem: Vec<(u64, usize)> = w
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (n * x.1 as u64 % total, i))
+            .collect();
         rem.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         let assigned: u64 = counts.iter().sum();
         for &(_, i) in rem.iter().take((n - assigned) as usize) {
@@ -338,10 +364,16 @@ impl Agent for NoiseTrader {
             if r < 35 {
                 out.push(Action::close(p.id));
             } else if r < 40 {
-                out.push(Action::Reduce { position: PosRef::Id(p.id), fraction_bps: 5_000 });
+                out.push(Action::Reduce {
+                    position: PosRef::Id(p.id),
+                    fraction_bps: 5_000,
+                });
                 kept += 1;
             } else if r < 43 && p.equity_usd < (p.collateral_usd / 2) as i128 {
-                out.push(Action::AddMargin { position: PosRef::Id(p.id), amount_usd: (p.collateral_usd / 5).max(1) });
+                out.push(Action::AddMargin {
+                    position: PosRef::Id(p.id),
+                    amount_usd: (p.collateral_usd / 5).max(1),
+                });
                 kept += 1;
             } else {
                 kept += 1;
@@ -353,7 +385,12 @@ impl Agent for NoiseTrader {
                 let side = biased_side(rng, self.balance_bps, self.bias);
                 let notional = log_uniform_usd(rng, self.sizing.usd[0], self.sizing.usd[1]);
                 let lev = leverage(rng, self.sizing.leverage, m.max_leverage_x100);
-                out.push(Action::Open { market: m.market, side, notional_usd: notional, leverage_x100: lev });
+                out.push(Action::Open {
+                    market: m.market,
+                    side,
+                    notional_usd: notional,
+                    leverage_x100: lev,
+                });
             }
         }
         out
@@ -399,7 +436,12 @@ fn signal_trade(
         if !holding && usable(market) {
             let notional = log_uniform_usd(rng, sizing.usd[0], sizing.usd[1]);
             let lev = leverage(rng, sizing.leverage, market.max_leverage_x100);
-            out.push(Action::Open { market: market.market, side, notional_usd: notional, leverage_x100: lev });
+            out.push(Action::Open {
+                market: market.market,
+                side,
+                notional_usd: notional,
+                leverage_x100: lev,
+            });
         }
     }
     out
@@ -413,7 +455,9 @@ impl Agent for TrendFollower {
         AgentKind::TrendFollower
     }
     fn decide(&mut self, obs: &Observation<'_>, rng: &mut ChaCha8Rng) -> Vec<Action> {
-        let Some(m) = obs.markets.get(self.market) else { return Vec::new() };
+        let Some(m) = obs.markets.get(self.market) else {
+            return Vec::new();
+        };
         self.samples.push_back(m.mark_price);
         if self.samples.len() > self.lookback {
             self.samples.pop_front();
@@ -459,7 +503,9 @@ impl Agent for MeanReverter {
         AgentKind::MeanReverter
     }
     fn decide(&mut self, obs: &Observation<'_>, rng: &mut ChaCha8Rng) -> Vec<Action> {
-        let Some(m) = obs.markets.get(self.market) else { return Vec::new() };
+        let Some(m) = obs.markets.get(self.market) else {
+            return Vec::new();
+        };
         self.samples.push_back(m.mark_price);
         if self.samples.len() > self.lookback {
             self.samples.pop_front();
@@ -510,7 +556,9 @@ impl Agent for Hedger {
     }
     fn decide(&mut self, obs: &Observation<'_>, rng: &mut ChaCha8Rng) -> Vec<Action> {
         let mut out = Vec::new();
-        let Some(m) = obs.markets.get(self.market) else { return out };
+        let Some(m) = obs.markets.get(self.market) else {
+            return out;
+        };
         if self.target_bps >= 9_500 {
             return out;
         }
@@ -525,7 +573,9 @@ impl Agent for Hedger {
         let mut held = 0;
         for p in obs.own_positions {
             let old = obs.height.saturating_sub(p.opened_height) > self.max_hold;
-            if (imb > self.target_bps && p.market == self.market && p.side == dominant) || (old && chance(rng, 1_000)) {
+            if (imb > self.target_bps && p.market == self.market && p.side == dominant)
+                || (old && chance(rng, 1_000))
+            {
                 out.push(Action::close(p.id));
             } else {
                 held += 1;
@@ -570,10 +620,16 @@ impl Agent for Whale {
         AgentKind::Whale
     }
     fn decide(&mut self, obs: &Observation<'_>, rng: &mut ChaCha8Rng) -> Vec<Action> {
-        let Some(m) = obs.markets.get(self.market) else { return Vec::new() };
+        let Some(m) = obs.markets.get(self.market) else {
+            return Vec::new();
+        };
         if !obs.own_positions.is_empty() {
             if chance(rng, 3_000) {
-                return obs.own_positions.iter().map(|p| Action::close(p.id)).collect();
+                return obs
+                    .own_positions
+                    .iter()
+                    .map(|p| Action::close(p.id))
+                    .collect();
             }
             return Vec::new();
         }
@@ -581,7 +637,12 @@ impl Agent for Whale {
             let side = biased_side(rng, self.balance_bps, self.bias);
             let notional = log_uniform_usd(rng, self.sizing.usd[0], self.sizing.usd[1]);
             let lev = leverage(rng, self.sizing.leverage, m.max_leverage_x100);
-            return vec![Action::Open { market: self.market, side, notional_usd: notional, leverage_x100: lev }];
+            return vec![Action::Open {
+                market: self.market,
+                side,
+                notional_usd: notional,
+                leverage_x100: lev,
+            }];
         }
         Vec::new()
     }
@@ -636,7 +697,9 @@ impl Agent for LpAgent {
             if obs.step == self.start_step || obs.step > self.start_step && chance(rng, 3_000) {
                 self.entered = true;
                 self.entry_share_price = if sp == 0 { WAD } else { sp };
-                return vec![Action::LpDeposit { amount_usd: self.deposit_usd }];
+                return vec![Action::LpDeposit {
+                    amount_usd: self.deposit_usd,
+                }];
             }
             return Vec::new();
         }
@@ -655,7 +718,9 @@ impl Agent for LpAgent {
         if r < 8 {
             Self::withdraw_all(obs).into_iter().collect()
         } else if r < 18 {
-            vec![Action::LpDeposit { amount_usd: self.deposit_usd / 2 }]
+            vec![Action::LpDeposit {
+                amount_usd: self.deposit_usd / 2,
+            }]
         } else {
             Vec::new()
         }
@@ -679,12 +744,20 @@ pub struct Keeper {
 }
 
 fn liquidations(obs: &Observation<'_>, rng: &mut ChaCha8Rng, max: usize) -> Vec<Action> {
-    let all: Vec<PositionId> = obs.markets.iter().flat_map(|m| m.liquidatable.iter().copied()).collect();
+    let all: Vec<PositionId> = obs
+        .markets
+        .iter()
+        .flat_map(|m| m.liquidatable.iter().copied())
+        .collect();
     if all.is_empty() {
         return Vec::new();
     }
     let start = rng.random_range(0..all.len());
-    (0..all.len().min(max)).map(|i| Action::Liquidate { position: all[(start + i) % all.len()] }).collect()
+    (0..all.len().min(max))
+        .map(|i| Action::Liquidate {
+            position: all[(start + i) % all.len()],
+        })
+        .collect()
 }
 
 impl Agent for Keeper {
@@ -817,24 +890,43 @@ impl Agent for SpotManipulator {
         if !usable(m) {
             return Vec::new();
         }
-        let mut out: Vec<Action> = obs.own_positions.iter().map(|p| Action::close(p.id)).collect();
+        let mut out: Vec<Action> = obs
+            .own_positions
+            .iter()
+            .map(|p| Action::close(p.id))
+            .collect();
         let open_ix = 0u8;
         if chance(rng, 5_000) {
             out.push(Action::open_long(m.market, self.notional_usd, 1_000));
             out.push(Action::SpotSwap {
                 market: m.market,
-                kind: SwapKind::BuyWithUsd { usd_in: usd_to_push_up(m.spot_depth_usd, self.push_bps).max(1) },
+                kind: SwapKind::BuyWithUsd {
+                    usd_in: usd_to_push_up(m.spot_depth_usd, self.push_bps).max(1),
+                },
             });
-            out.push(Action::Close { position: PosRef::Batch(open_ix) });
-            out.push(Action::SpotSwap { market: m.market, kind: SwapKind::SellAll });
+            out.push(Action::Close {
+                position: PosRef::Batch(open_ix),
+            });
+            out.push(Action::SpotSwap {
+                market: m.market,
+                kind: SwapKind::SellAll,
+            });
         } else {
             out.push(Action::open_short(m.market, self.notional_usd, 1_000));
             out.push(Action::SpotSwap {
                 market: m.market,
-                kind: SwapKind::SellBase { base_in: base_to_push_down(m.spot_depth_usd, m.spot_price, self.push_bps).max(1) },
+                kind: SwapKind::SellBase {
+                    base_in: base_to_push_down(m.spot_depth_usd, m.spot_price, self.push_bps)
+                        .max(1),
+                },
             });
-            out.push(Action::Close { position: PosRef::Batch(open_ix) });
-            out.push(Action::SpotSwap { market: m.market, kind: SwapKind::Cover });
+            out.push(Action::Close {
+                position: PosRef::Batch(open_ix),
+            });
+            out.push(Action::SpotSwap {
+                market: m.market,
+                kind: SwapKind::Cover,
+            });
         }
         out
     }
@@ -870,10 +962,17 @@ impl Agent for StopHunter {
         }
         if self.hunting {
             self.hunting = false;
-            let mut out: Vec<Action> = obs.own_positions.iter().map(|p| Action::close(p.id)).collect();
+            let mut out: Vec<Action> = obs
+                .own_positions
+                .iter()
+                .map(|p| Action::close(p.id))
+                .collect();
             for (i, &b) in obs.wallet.base.iter().enumerate() {
                 if b < 0 {
-                    out.push(Action::SpotSwap { market: i, kind: SwapKind::Cover });
+                    out.push(Action::SpotSwap {
+                        market: i,
+                        kind: SwapKind::Cover,
+                    });
                 }
             }
             return out;
@@ -894,7 +993,10 @@ impl Agent for StopHunter {
             Action::open_short(m.market, self.notional_usd, 500),
             Action::SpotSwap {
                 market: m.market,
-                kind: SwapKind::SellBase { base_in: base_to_push_down(m.spot_depth_usd, m.spot_price, self.push_bps).max(1) },
+                kind: SwapKind::SellBase {
+                    base_in: base_to_push_down(m.spot_depth_usd, m.spot_price, self.push_bps)
+                        .max(1),
+                },
             },
         ]
     }
@@ -935,7 +1037,10 @@ impl Population {
         let sph = steps_per_hour.max(1) as u64;
         let hours = |h: u32| (h as u64 * sph).max(1);
         let balance_bps = cfg.balance_bps();
-        let trade = Sizing { usd: cfg.trade_usd, leverage: cfg.leverage };
+        let trade = Sizing {
+            usd: cfg.trade_usd,
+            leverage: cfg.leverage,
+        };
         let mut agents: Vec<Box<dyn Agent>> = Vec::new();
         let mut next_id = 0u32;
         let mut id = || {
@@ -986,14 +1091,21 @@ impl Population {
                     AgentKind::Whale => Box::new(Whale {
                         id: id(),
                         market,
-                        sizing: Sizing { usd: cfg.whale_usd, leverage: [2, 5] },
+                        sizing: Sizing {
+                            usd: cfg.whale_usd,
+                            leverage: [2, 5],
+                        },
                         balance_bps,
                         bias: cfg.bias,
                         mean_interval: hours(iv.whale),
                     }),
                     AgentKind::Lp => {
                         let initial = chance(&mut rng, cfg.lp_initial_bps);
-                        let start_step = if initial || total_steps < 2 { 0 } else { rng.random_range(1..total_steps) };
+                        let start_step = if initial || total_steps < 2 {
+                            0
+                        } else {
+                            rng.random_range(1..total_steps)
+                        };
                         Box::new(LpAgent {
                             id: id(),
                             deposit_usd: log_uniform_usd(&mut rng, cfg.lp_usd[0], cfg.lp_usd[1]),
@@ -1004,9 +1116,11 @@ impl Population {
                             entry_share_price: 0,
                         })
                     }
-                    AgentKind::Keeper => {
-                        Box::new(Keeper { id: id(), max_per_block: 32, fail_bps: cfg.keeper_fail_bps })
-                    }
+                    AgentKind::Keeper => Box::new(Keeper {
+                        id: id(),
+                        max_per_block: 32,
+                        fail_bps: cfg.keeper_fail_bps,
+                    }),
                     _ => unreachable!("counts() lists regular kinds only"),
                 };
                 agents.push(a);

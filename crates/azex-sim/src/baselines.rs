@@ -7,10 +7,12 @@
 //!   `max(longs, shorts)` per market ([`classic_required`]). It accepts the whole flow; its
 //!   capital is the peak requirement (what LPs must have posted to back the flow), and its NAV
 //!   is that capital plus the LP PnL.
-//! - **Reserve-factor pool** (GMX v2 style): each side's open interest must stay within
+//! - **Reserve-factor pool** (GMX v2 style): reserved open interest must stay within
 //!   `reserve_factor × pool value` ([`reserve_factor_required`] gives the pool needed for given
-//!   OI). With a fixed starting capital ([`ModelKind::ReserveFactor`]), an open that would push
-//!   its side over the cap is rejected ([`reserve_factor_allows`]); the rejected position's
+//!   OI). One pool backs all markets, so the reserved amount is Σ over markets of the larger
+//!   side (GMX v2 keeps one pool per market; with one market this is exactly its rule). With a
+//!   fixed starting capital ([`ModelKind::ReserveFactor`]), an open that raises the reserved
+//!   amount above the cap is rejected ([`reserve_factor_allows`]); the rejected position's
 //!   later fills are ignored. Traders do not react to rejections (the flow is replayed as is).
 //!
 //! LP PnL = fees + funding + realised (−trader price PnL − deficits) + unrealised (−trader
@@ -34,12 +36,22 @@ pub fn classic_required(long_usd: u128, short_usd: u128) -> u128 {
 
 /// Pool value needed so that each side ≤ `reserve_factor_bps / 1e4 × pool`, rounded up.
 pub fn reserve_factor_required(long_usd: u128, short_usd: u128, reserve_factor_bps: u32) -> u128 {
-    mul_div_ceil(long_usd.max(short_usd), BPS, reserve_factor_bps.max(1) as u128)
+    mul_div_ceil(
+        long_usd.max(short_usd),
+        BPS,
+        reserve_factor_bps.max(1) as u128,
+    )
 }
 
-/// Whether a side may grow to `side_usd_after` in a pool worth `pool_value_usd`.
-pub fn reserve_factor_allows(side_usd_after: u128, pool_value_usd: i128, reserve_factor_bps: u32) -> bool {
-    pool_value_usd > 0 && side_usd_after <= bps_floor(pool_value_usd as u128, reserve_factor_bps)
+/// Whether reserved open interest may grow to `reserved_usd_after` (Σ over markets of the
+/// larger side) in a pool worth `pool_value_usd`.
+pub fn reserve_factor_allows(
+    reserved_usd_after: u128,
+    pool_value_usd: i128,
+    reserve_factor_bps: u32,
+) -> bool {
+    pool_value_usd > 0
+        && reserved_usd_after <= bps_floor(pool_value_usd as u128, reserve_factor_bps)
 }
 
 /// Largest peak-to-trough decline of a value series, in bps of the peak, with the peak and
@@ -69,7 +81,10 @@ pub enum ModelKind {
     /// Accepts everything; requirement max(L, S).
     Classic,
     /// Fixed starting capital; rejects opens beyond `reserve_factor_bps × pool value`.
-    ReserveFactor { reserve_factor_bps: u32, capital_usd: u128 },
+    ReserveFactor {
+        reserve_factor_bps: u32,
+        capital_usd: u128,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -142,8 +157,10 @@ impl CounterpartyPool {
         self.markets
             .iter()
             .map(|m| {
-                let l = notional_floor(m.long.size, m.price) as i128 - m.long.entry_notional as i128;
-                let s = m.short.entry_notional as i128 - notional_floor(m.short.size, m.price) as i128;
+                let l =
+                    notional_floor(m.long.size, m.price) as i128 - m.long.entry_notional as i128;
+                let s =
+                    m.short.entry_notional as i128 - notional_floor(m.short.size, m.price) as i128;
                 -(l + s)
             })
             .sum()
@@ -152,7 +169,8 @@ impl CounterpartyPool {
     /// LP PnL so far.
     pub fn lp_pnl_usd(&self) -> i128 {
         let t = &self.totals;
-        t.fees_usd as i128 + t.funding_usd + t.realised_usd - t.deficits_usd as i128 + self.unrealised_usd()
+        t.fees_usd as i128 + t.funding_usd + t.realised_usd - t.deficits_usd as i128
+            + self.unrealised_usd()
     }
 
     /// Pool value for the reserve-factor model (capital + LP PnL); for the classic model, the
@@ -168,7 +186,12 @@ impl CounterpartyPool {
     pub fn open_interest(&self) -> Vec<(u128, u128)> {
         self.markets
             .iter()
-            .map(|m| (notional_floor(m.long.size, m.price), notional_floor(m.short.size, m.price)))
+            .map(|m| {
+                (
+                    notional_floor(m.long.size, m.price),
+                    notional_floor(m.short.size, m.price),
+                )
+            })
             .collect()
     }
 
@@ -183,9 +206,9 @@ impl CounterpartyPool {
             .iter()
             .map(|&(l, s)| match self.kind {
                 ModelKind::Classic => classic_required(l, s),
-                ModelKind::ReserveFactor { reserve_factor_bps, .. } => {
-                    reserve_factor_required(l, s, reserve_factor_bps)
-                }
+                ModelKind::ReserveFactor {
+                    reserve_factor_bps, ..
+                } => reserve_factor_required(l, s, reserve_factor_bps),
             })
             .sum()
     }
@@ -222,14 +245,21 @@ impl CounterpartyPool {
 
     fn apply_fill(&mut self, f: &Fill) {
         if f.kind == FillKind::Open {
-            if let ModelKind::ReserveFactor { reserve_factor_bps, .. } = self.kind {
-                let m = &self.markets[f.market];
-                let side_size = match f.side {
-                    Side::Long => m.long.size,
-                    Side::Short => m.short.size,
+            if let ModelKind::ReserveFactor {
+                reserve_factor_bps, ..
+            } = self.kind
+            {
+                let oi = self.open_interest();
+                let reserved: u128 = oi.iter().map(|&(l, s)| l.max(s)).sum();
+                let (l, s) = oi[f.market];
+                let (l2, s2) = match f.side {
+                    Side::Long => (l + f.notional_usd, s),
+                    Side::Short => (l, s + f.notional_usd),
                 };
-                let after = notional_floor(side_size, f.price) + f.notional_usd;
-                if !reserve_factor_allows(after, self.pool_value_usd(), reserve_factor_bps) {
+                let after = reserved - l.max(s) + l2.max(s2);
+                if after > reserved
+                    && !reserve_factor_allows(after, self.pool_value_usd(), reserve_factor_bps)
+                {
                     self.rejected.insert(f.position);
                     self.totals.rejected_opens += 1;
                     self.totals.rejected_volume_usd += f.notional_usd;
@@ -242,14 +272,22 @@ impl CounterpartyPool {
             s.entry_notional += en;
             self.open.insert(
                 f.position,
-                BPos { market: f.market, side: f.side, size: f.size, entry_notional: en },
+                BPos {
+                    market: f.market,
+                    side: f.side,
+                    size: f.size,
+                    entry_notional: en,
+                },
             );
             self.totals.fees_usd += f.fee_usd;
             self.totals.accepted_volume_usd += f.notional_usd;
             return;
         }
         if self.rejected.contains(&f.position) {
-            if matches!(f.kind, FillKind::Close | FillKind::Liquidation | FillKind::Adl) {
+            if matches!(
+                f.kind,
+                FillKind::Close | FillKind::Liquidation | FillKind::Adl
+            ) {
                 self.rejected.remove(&f.position);
             }
             return;
@@ -259,7 +297,11 @@ impl CounterpartyPool {
         };
         let part = f.size.min(p.size);
         let full = part == p.size;
-        let en_part = if full { p.entry_notional } else { mul_div_floor(p.entry_notional, part, p.size) };
+        let en_part = if full {
+            p.entry_notional
+        } else {
+            mul_div_floor(p.entry_notional, part, p.size)
+        };
         let now = notional_floor(part, f.price) as i128;
         let trader_pnl = p.side.sign() * (now - en_part as i128);
         self.totals.realised_usd -= trader_pnl;
@@ -289,10 +331,24 @@ mod tests {
     use crate::types::Side;
 
     fn risk(price: u128, il: i128, is: i128) -> MarketRisk {
-        MarketRisk { spot_price: price, mark_price: price, funding_index_long: il, funding_index_short: is, ..Default::default() }
+        MarketRisk {
+            spot_price: price,
+            mark_price: price,
+            funding_index_long: il,
+            funding_index_short: is,
+            ..Default::default()
+        }
     }
 
-    fn fill(id: PositionId, side: Side, kind: FillKind, size_tokens: u128, price_usd: u128, fee: u128, deficit: u128) -> Fill {
+    fn fill(
+        id: PositionId,
+        side: Side,
+        kind: FillKind,
+        size_tokens: u128,
+        price_usd: u128,
+        fee: u128,
+        deficit: u128,
+    ) -> Fill {
         let size = size_tokens * WAD;
         let price = price_usd * WAD;
         Fill {
@@ -317,7 +373,10 @@ mod tests {
     fn requirements_by_hand() {
         assert_eq!(classic_required(usd(100), usd(95)), usd(100));
         // 100 / 0.9 = 111.111112 (rounded up to the micro-dollar)
-        assert_eq!(reserve_factor_required(usd(100), usd(95), 9000), 111_111_112);
+        assert_eq!(
+            reserve_factor_required(usd(100), usd(95), 9000),
+            111_111_112
+        );
         assert!(reserve_factor_allows(usd(90), usd(100) as i128, 9000));
         assert!(!reserve_factor_allows(usd(90) + 1, usd(100) as i128, 9000));
         assert!(!reserve_factor_allows(0, 0, 9000));
@@ -325,7 +384,10 @@ mod tests {
 
     #[test]
     fn drawdown_by_hand() {
-        assert_eq!(max_drawdown_bps(&[100, 120, 90, 130, 65, 140]), (5000, 3, 4));
+        assert_eq!(
+            max_drawdown_bps(&[100, 120, 90, 130, 65, 140]),
+            (5000, 3, 4)
+        );
         assert_eq!(max_drawdown_bps(&[1, 2, 3]), (0, 0, 0));
         assert_eq!(max_drawdown_bps(&[100, -50]).0, 10_000);
     }
@@ -344,28 +406,51 @@ mod tests {
         assert_eq!(pool.gross_oi_usd(), usd(1600));
         // price to 110: traders net long 4 tokens gain 40 -> LP -40 unrealised (+ fees 1.6)
         pool.on_block(&[], &[risk(110 * WAD, 0, 0)]);
-        assert_eq!(pool.unrealised_usd(), -usd(40) as i128);
-        assert_eq!(pool.lp_pnl_usd(), -usd(40) as i128 + 1_600_000);
+        assert_eq!(pool.unrealised_usd(), -(usd(40) as i128));
+        assert_eq!(pool.lp_pnl_usd(), -(usd(40) as i128) + 1_600_000);
         assert_eq!(pool.required_usd(), usd(1100));
         // funding: long index +0.5 USD/token, short index -0.5 -> longs pay 5, shorts get 3: LP +2
         pool.on_block(&[], &[risk(110 * WAD, WAD as i128 / 2, -(WAD as i128) / 2)]);
         assert_eq!(pool.totals.funding_usd, usd(2) as i128);
         // long closes at 110 with fee 1.1: realised -100 for LP
-        pool.on_block(&[fill(1, Side::Long, FillKind::Close, 10, 110, 1_100_000, 0)], &[risk(110 * WAD, WAD as i128 / 2, -(WAD as i128) / 2)]);
+        pool.on_block(
+            &[fill(1, Side::Long, FillKind::Close, 10, 110, 1_100_000, 0)],
+            &[risk(110 * WAD, WAD as i128 / 2, -(WAD as i128) / 2)],
+        );
         assert_eq!(pool.totals.realised_usd, -(usd(100) as i128));
         // short still open: entry 600, now 660 -> LP +60 unrealised
         assert_eq!(pool.unrealised_usd(), usd(60) as i128);
-        assert_eq!(pool.lp_pnl_usd(), -(usd(100) as i128) + usd(60) as i128 + 2_700_000 + usd(2) as i128);
+        assert_eq!(
+            pool.lp_pnl_usd(),
+            -(usd(100) as i128) + usd(60) as i128 + 2_700_000 + usd(2) as i128
+        );
         // short liquidated at 200 with a deficit of 5: LP realises +600 - 5
-        pool.on_block(&[fill(2, Side::Short, FillKind::Liquidation, 6, 200, 0, usd(5))], &[risk(200 * WAD, WAD as i128 / 2, -(WAD as i128) / 2)]);
+        pool.on_block(
+            &[fill(
+                2,
+                Side::Short,
+                FillKind::Liquidation,
+                6,
+                200,
+                0,
+                usd(5),
+            )],
+            &[risk(200 * WAD, WAD as i128 / 2, -(WAD as i128) / 2)],
+        );
         assert_eq!(pool.totals.liquidations, 1);
-        assert_eq!(pool.lp_pnl_usd(), -(usd(100) as i128) + usd(600) as i128 - usd(5) as i128 + 2_700_000 + usd(2) as i128);
+        assert_eq!(
+            pool.lp_pnl_usd(),
+            -(usd(100) as i128) + usd(600) as i128 - usd(5) as i128 + 2_700_000 + usd(2) as i128
+        );
         assert_eq!(pool.required_usd(), 0);
     }
 
     #[test]
     fn reserve_factor_rejects_beyond_cap() {
-        let kind = ModelKind::ReserveFactor { reserve_factor_bps: 9000, capital_usd: usd(1000) };
+        let kind = ModelKind::ReserveFactor {
+            reserve_factor_bps: 9000,
+            capital_usd: usd(1000),
+        };
         let mut pool = CounterpartyPool::new(kind, 1);
         pool.on_block(&[], &[risk(100 * WAD, 0, 0)]);
         // 8 tokens long (800) fits under 900; another 2 (1000) does not; a short of 5 does.
@@ -382,6 +467,9 @@ mod tests {
         assert_eq!(pool.required_usd(), 888_888_889);
         // longs win 80, shorts lose 50: value 1000 - 80 + 50
         pool.on_block(&[], &[risk(110 * WAD, 0, 0)]);
-        assert_eq!(pool.pool_value_usd(), usd(1000) as i128 - usd(80) as i128 + usd(50) as i128);
+        assert_eq!(
+            pool.pool_value_usd(),
+            usd(1000) as i128 - usd(80) as i128 + usd(50) as i128
+        );
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! Per scenario: `<name>-prices.png` (data price vs mark, one panel per market),
 //! `<name>-oi.png` (long/short open interest per market), `<name>-liquidity.png` (required vs
-//! available capital per model), `<name>-nav.png` (LP value index and drawdown per model).
+//! available capital per model), `<name>-nav.png` (LP value index and drawdown per model: AZEx
+//! uses the vault's share price so LP deposits and withdrawals do not show as gains or losses).
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -35,7 +36,12 @@ fn register_font() {
     });
 }
 
-const COLORS: [RGBColor; 4] = [RGBColor(31, 119, 180), RGBColor(214, 39, 40), RGBColor(44, 160, 44), RGBColor(255, 127, 14)];
+const COLORS: [RGBColor; 4] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(255, 127, 14),
+];
 
 struct Line<'a> {
     name: &'a str,
@@ -91,7 +97,10 @@ where
     for l in lines {
         let c = l.color;
         chart
-            .draw_series(LineSeries::new(xs.iter().copied().zip(l.ys.iter().copied()), c.stroke_width(1)))
+            .draw_series(LineSeries::new(
+                xs.iter().copied().zip(l.ys.iter().copied()),
+                c.stroke_width(1),
+            ))
             .map_err(err)?
             .label(l.name)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
@@ -145,11 +154,21 @@ pub fn write_charts(result: &SimResult, dir: impl AsRef<Path>) -> Result<Vec<Pat
     std::fs::create_dir_all(dir)?;
     let s = &result.series;
     let t0 = s.timestamps.first().copied().unwrap_or(0);
-    let xs: Vec<f64> = s.timestamps.iter().map(|&t| (t - t0) as f64 / 86_400.0).collect();
+    let xs: Vec<f64> = s
+        .timestamps
+        .iter()
+        .map(|&t| (t - t0) as f64 / 86_400.0)
+        .collect();
     let name: String = result
         .scenario
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let syms = &result.data.symbols;
     let n = syms.len().max(1);
@@ -169,8 +188,16 @@ pub fn write_charts(result: &SimResult, dir: impl AsRef<Path>) -> Result<Vec<Pat
                 &xs,
                 t0,
                 &[
-                    Line { name: "data", ys: &s.data_price[m], color: COLORS[0] },
-                    Line { name: "mark", ys: &s.mark_price[m], color: COLORS[1] },
+                    Line {
+                        name: "data",
+                        ys: &s.data_price[m],
+                        color: COLORS[0],
+                    },
+                    Line {
+                        name: "mark",
+                        ys: &s.mark_price[m],
+                        color: COLORS[1],
+                    },
                 ],
                 &price,
             )?;
@@ -193,8 +220,16 @@ pub fn write_charts(result: &SimResult, dir: impl AsRef<Path>) -> Result<Vec<Pat
                 &xs,
                 t0,
                 &[
-                    Line { name: "long", ys: &s.long_oi[m], color: COLORS[2] },
-                    Line { name: "short", ys: &s.short_oi[m], color: COLORS[1] },
+                    Line {
+                        name: "long",
+                        ys: &s.long_oi[m],
+                        color: COLORS[2],
+                    },
+                    Line {
+                        name: "short",
+                        ys: &s.short_oi[m],
+                        color: COLORS[1],
+                    },
                 ],
                 &money,
             )?;
@@ -217,8 +252,16 @@ pub fn write_charts(result: &SimResult, dir: impl AsRef<Path>) -> Result<Vec<Pat
                 &xs,
                 t0,
                 &[
-                    Line { name: "required", ys: &s.required[mi], color: COLORS[1] },
-                    Line { name: "available", ys: &s.available[mi], color: COLORS[0] },
+                    Line {
+                        name: "required",
+                        ys: &s.required[mi],
+                        color: COLORS[1],
+                    },
+                    Line {
+                        name: "available",
+                        ys: &s.available[mi],
+                        color: COLORS[0],
+                    },
                 ],
                 &money,
             )?;
@@ -232,27 +275,42 @@ pub fn write_charts(result: &SimResult, dir: impl AsRef<Path>) -> Result<Vec<Pat
         let root = BitMapBackend::new(&path, (1200, 560)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let areas = root.split_evenly((2, 1));
-        let index: Vec<Vec<f64>> = s
-            .available
-            .iter()
-            .map(|v| {
-                let b = v.iter().copied().find(|x| *x > 0.0).unwrap_or(1.0);
-                v.iter().map(|x| x / b).collect()
-            })
-            .collect();
-        let lines: Vec<Line<'_>> = index
+        let lines: Vec<Line<'_>> = s
+            .value_index
             .iter()
             .enumerate()
-            .map(|(i, ys)| Line { name: MODEL_NAMES[i], ys, color: COLORS[i] })
+            .map(|(i, ys)| Line {
+                name: MODEL_NAMES[i],
+                ys,
+                color: COLORS[i],
+            })
             .collect();
-        panel(&areas[0], "LP value index (AZEx: vault NAV; baselines: capital + LP PnL)", &xs, t0, &lines, &ratio)?;
+        panel(
+            &areas[0],
+            "LP value index (AZEx: vault share price; baselines: capital + LP PnL)",
+            &xs,
+            t0,
+            &lines,
+            &ratio,
+        )?;
         let lines: Vec<Line<'_>> = s
             .drawdown
             .iter()
             .enumerate()
-            .map(|(i, ys)| Line { name: MODEL_NAMES[i], ys, color: COLORS[i] })
+            .map(|(i, ys)| Line {
+                name: MODEL_NAMES[i],
+                ys,
+                color: COLORS[i],
+            })
             .collect();
-        panel(&areas[1], "Drawdown from peak (AZEx: share price)", &xs, t0, &lines, &pct)?;
+        panel(
+            &areas[1],
+            "Drawdown from peak (AZEx: share price)",
+            &xs,
+            t0,
+            &lines,
+            &pct,
+        )?;
         root.present().map_err(err)?;
     }
     out.push(path);

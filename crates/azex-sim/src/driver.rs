@@ -28,7 +28,8 @@ use crate::agents::{Agent, AgentKind, Population, PopulationConfig};
 use crate::baselines::{CounterpartyPool, ModelKind};
 use crate::metrics::*;
 use crate::prices::{
-    detect_crash_windows, fixed_crash_windows, format_timestamp, intrabar_path_into, parse_timestamp, PriceSeries,
+    detect_crash_windows, fixed_crash_windows, format_timestamp, intrabar_path_into,
+    parse_timestamp, PriceSeries,
 };
 use crate::types::*;
 use crate::units::*;
@@ -49,7 +50,11 @@ pub struct CrashConfig {
 
 impl Default for CrashConfig {
     fn default() -> Self {
-        CrashConfig { detect: 3, horizon_days: 30, fixed: true }
+        CrashConfig {
+            detect: 3,
+            horizon_days: 30,
+            fixed: true,
+        }
     }
 }
 
@@ -126,13 +131,19 @@ pub enum SimError {
 /// result (its markets must be these symbols). Idempotent.
 pub fn prepare_prices(cfg: &SimConfig, prices: &PriceSeries) -> Result<PriceSeries, SimError> {
     let parse = |s: &Option<String>| -> Result<Option<u64>, SimError> {
-        s.as_deref().map(|v| parse_timestamp(v).map_err(|e| SimError::Config(format!("{v}: {e}")))).transpose()
+        s.as_deref()
+            .map(|v| parse_timestamp(v).map_err(|e| SimError::Config(format!("{v}: {e}"))))
+            .transpose()
     };
     let mut p = match &cfg.symbols {
         Some(s) => prices.select(s).map_err(SimError::Config)?,
         None => prices.clone(),
     };
-    p = p.slice(parse(&cfg.start)?, parse(&cfg.end)?, cfg.max_bars.map(|m| m as usize));
+    p = p.slice(
+        parse(&cfg.start)?,
+        parse(&cfg.end)?,
+        cfg.max_bars.map(|m| m as usize),
+    );
     if p.is_empty() {
         return Err(SimError::NoBars);
     }
@@ -140,7 +151,11 @@ pub fn prepare_prices(cfg: &SimConfig, prices: &PriceSeries) -> Result<PriceSeri
 }
 
 /// Runs a scenario against a venue, with a progress bar on a terminal.
-pub fn run<V: Venue>(cfg: &SimConfig, prices: &PriceSeries, venue: &mut V) -> Result<SimResult, SimError> {
+pub fn run<V: Venue>(
+    cfg: &SimConfig,
+    prices: &PriceSeries,
+    venue: &mut V,
+) -> Result<SimResult, SimError> {
     run_with(cfg, prices, venue, &RunOptions::default())
 }
 
@@ -190,20 +205,44 @@ fn execute<V: Venue>(
             }
         };
         let resolved = match *a {
-            Action::Close { position } => resolve(position).map(|position| Action::Close { position }),
-            Action::Reduce { position, fraction_bps } => {
-                resolve(position).map(|position| Action::Reduce { position, fraction_bps })
+            Action::Close { position } => {
+                resolve(position).map(|position| Action::Close { position })
             }
-            Action::AddMargin { position, amount_usd } => {
-                resolve(position).map(|position| Action::AddMargin { position, amount_usd })
-            }
-            Action::SpotSwap { market, kind: SwapKind::SellAll } => {
+            Action::Reduce {
+                position,
+                fraction_bps,
+            } => resolve(position).map(|position| Action::Reduce {
+                position,
+                fraction_bps,
+            }),
+            Action::AddMargin {
+                position,
+                amount_usd,
+            } => resolve(position).map(|position| Action::AddMargin {
+                position,
+                amount_usd,
+            }),
+            Action::SpotSwap {
+                market,
+                kind: SwapKind::SellAll,
+            } => {
                 let b = wallet.base.get(market).copied().unwrap_or(0);
-                (b > 0).then_some(Action::SpotSwap { market, kind: SwapKind::SellBase { base_in: b as u128 } })
+                (b > 0).then_some(Action::SpotSwap {
+                    market,
+                    kind: SwapKind::SellBase { base_in: b as u128 },
+                })
             }
-            Action::SpotSwap { market, kind: SwapKind::Cover } => {
+            Action::SpotSwap {
+                market,
+                kind: SwapKind::Cover,
+            } => {
                 let b = wallet.base.get(market).copied().unwrap_or(0);
-                (b < 0).then_some(Action::SpotSwap { market, kind: SwapKind::BuyExactBase { base_out: b.unsigned_abs() } })
+                (b < 0).then_some(Action::SpotSwap {
+                    market,
+                    kind: SwapKind::BuyExactBase {
+                        base_out: b.unsigned_abs(),
+                    },
+                })
             }
             other => Some(other),
         };
@@ -230,16 +269,23 @@ fn execute<V: Venue>(
                             opened.push(id);
                         }
                     }
-                    Action::LpDeposit { .. } | Action::LpWithdraw { .. } => ex.lp_net_deposits -= o.usd_delta,
+                    Action::LpDeposit { .. } | Action::LpWithdraw { .. } => {
+                        ex.lp_net_deposits -= o.usd_delta
+                    }
                     _ => {}
                 }
             }
             Err(r) => {
-                if let (Action::Open { notional_usd, .. }, RejectKind::InsufficientLiquidity) = (action, r.kind) {
+                if let (Action::Open { notional_usd, .. }, RejectKind::InsufficientLiquidity) =
+                    (action, r.kind)
+                {
                     ex.rejected_opens += 1;
                     ex.rejected_open_volume += notional_usd;
                 }
-                let key = serde_json::to_value(r.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+                let key = serde_json::to_value(r.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default();
                 *ex.stats.rejected.entry(key).or_default() += 1;
             }
         }
@@ -261,7 +307,11 @@ pub fn run_with<V: Venue>(
     }
     let data_ix: Vec<usize> = vm
         .iter()
-        .map(|m| series.symbol_index(&m.symbol).ok_or_else(|| SimError::UnknownSymbol(m.symbol.clone())))
+        .map(|m| {
+            series
+                .symbol_index(&m.symbol)
+                .ok_or_else(|| SimError::UnknownSymbol(m.symbol.clone()))
+        })
         .collect::<Result<_, _>>()?;
     let nm = vm.len();
     let k = cfg.substeps.max(1);
@@ -295,10 +345,26 @@ pub fn run_with<V: Venue>(
     for &kd in &kinds {
         kind_acc.entry(kd).or_default().count += 1;
     }
-    let mut wallets: Vec<Wallet> = (0..na).map(|_| Wallet { base: vec![0; nm], ..Default::default() }).collect();
-    let mut arb = Wallet { base: vec![0; nm], ..Default::default() };
-    let mut genesis = Wallet { base: vec![0; nm], ..Default::default() };
-    let mut ex = Exec { stats: ActionStats::default(), rejected_opens: 0, rejected_open_volume: 0, lp_net_deposits: 0 };
+    let mut wallets: Vec<Wallet> = (0..na)
+        .map(|_| Wallet {
+            base: vec![0; nm],
+            ..Default::default()
+        })
+        .collect();
+    let mut arb = Wallet {
+        base: vec![0; nm],
+        ..Default::default()
+    };
+    let mut genesis = Wallet {
+        base: vec![0; nm],
+        ..Default::default()
+    };
+    let mut ex = Exec {
+        stats: ActionStats::default(),
+        rejected_opens: 0,
+        rejected_open_volume: 0,
+        lp_net_deposits: 0,
+    };
     let mut dummy_acc = KindAcc::default();
 
     // crash windows
@@ -307,7 +373,11 @@ pub fn run_with<V: Venue>(
         windows.extend(fixed_crash_windows(&series));
     }
     let horizon_bars = (cfg.crash.horizon_days as u64 * 86_400 / bar_secs) as usize;
-    windows.extend(detect_crash_windows(&series, horizon_bars, cfg.crash.detect as usize));
+    windows.extend(detect_crash_windows(
+        &series,
+        horizon_bars,
+        cfg.crash.detect as usize,
+    ));
 
     let mut classic = CounterpartyPool::new(ModelKind::Classic, nm);
     let mut rf: Option<CounterpartyPool> = None;
@@ -333,6 +403,7 @@ pub fn run_with<V: Venue>(
         short_oi: vec![Vec::new(); nm],
         required: vec![Vec::new(); 3],
         available: vec![Vec::new(); 3],
+        value_index: vec![Vec::new(); 3],
         drawdown: vec![Vec::new(); 3],
         ..Default::default()
     };
@@ -371,7 +442,9 @@ pub fn run_with<V: Venue>(
                 execute(
                     venue,
                     GENESIS_OWNER,
-                    &[Action::LpDeposit { amount_usd: usd(cfg.genesis_vault_usd) }],
+                    &[Action::LpDeposit {
+                        amount_usd: usd(cfg.genesis_vault_usd),
+                    }],
                     &mut genesis,
                     &mut ex,
                     &mut dummy_acc,
@@ -440,8 +513,9 @@ pub fn run_with<V: Venue>(
                         wallet: &wallets[i],
                     };
                     let actions = agents[i].decide(&obs, &mut rngs[i]);
+                    let acc = kind_acc.get_mut(&kinds[i]).unwrap();
+                    acc.activations += 1;
                     if !actions.is_empty() {
-                        let acc = kind_acc.get_mut(&kinds[i]).unwrap();
                         execute(venue, i as AgentId, &actions, &mut wallets[i], &mut ex, acc);
                     }
                 }
@@ -449,7 +523,9 @@ pub fn run_with<V: Venue>(
             venue.end_block();
             let fills = venue.take_fills();
             for f in &fills {
-                if matches!(f.kind, FillKind::Liquidation | FillKind::Adl) && (f.owner as usize) < na {
+                if matches!(f.kind, FillKind::Liquidation | FillKind::Adl)
+                    && (f.owner as usize) < na
+                {
                     wallets[f.owner as usize].usd += f.owner_payout_usd as i128;
                 }
             }
@@ -462,7 +538,10 @@ pub fn run_with<V: Venue>(
                     .unwrap_or(risk.vault_nav_usd)
                     .max(0) as u128;
                 rf = Some(CounterpartyPool::new(
-                    ModelKind::ReserveFactor { reserve_factor_bps: cfg.reserve_factor_bps, capital_usd: cap },
+                    ModelKind::ReserveFactor {
+                        reserve_factor_bps: cfg.reserve_factor_bps,
+                        capital_usd: cap,
+                    },
                     nm,
                 ));
             }
@@ -471,7 +550,11 @@ pub fn run_with<V: Venue>(
             rfp.on_block(&fills, &risk.markets);
 
             // metrics
-            let oi: u128 = risk.markets.iter().map(|m| m.long_notional_usd + m.short_notional_usd).sum();
+            let oi: u128 = risk
+                .markets
+                .iter()
+                .map(|m| m.long_notional_usd + m.short_notional_usd)
+                .sum();
             let sp = share_price_wad(risk.vault_nav_usd, risk.vault_shares) as i128;
             if share0.is_none() && sp > 0 {
                 share0 = Some(sp);
@@ -487,8 +570,10 @@ pub fn run_with<V: Venue>(
                 peak_l[m] = peak_l[m].max(r.long_notional_usd);
                 peak_s[m] = peak_s[m].max(r.short_notional_usd);
                 let g = r.long_notional_usd + r.short_notional_usd;
-                if g > 0 {
-                    imb_sum[m] += r.long_notional_usd.abs_diff(r.short_notional_usd) * 10_000 / g;
+                if let Some(imb) =
+                    (r.long_notional_usd.abs_diff(r.short_notional_usd) * 10_000).checked_div(g)
+                {
+                    imb_sum[m] += imb;
                     imb_n[m] += 1;
                 }
             }
@@ -520,7 +605,9 @@ pub fn run_with<V: Venue>(
         .iter()
         .map(|w| {
             let a = step_ts.partition_point(|&t| t < w.start_ts);
-            let b = step_ts.partition_point(|&t| t <= w.end_ts).saturating_sub(1);
+            let b = step_ts
+                .partition_point(|&t| t <= w.end_ts)
+                .saturating_sub(1);
             (w.label.clone(), a, b)
         })
         .collect();
@@ -537,6 +624,7 @@ pub fn run_with<V: Venue>(
         oi_avg_usd: 0,
         capital_per_oi_peak: 0.0,
         capital_per_oi_avg: 0.0,
+        capital_per_oi_worst_block: 0.0,
         shortfall_blocks: 0,
         max_drawdown_bps: 0,
         crash_drawdowns: vec![],
@@ -570,6 +658,7 @@ pub fn run_with<V: Venue>(
             oi_avg_usd: 0,
             capital_per_oi_peak: 0.0,
             capital_per_oi_avg: 0.0,
+            capital_per_oi_worst_block: 0.0,
             shortfall_blocks: 0,
             max_drawdown_bps: 0,
             crash_drawdowns: vec![],
@@ -582,11 +671,19 @@ pub fn run_with<V: Venue>(
             fees_to_lp_usd: t.fees_usd,
             funding_to_lp_usd: t.funding_usd,
             lp_pnl_usd: pnl,
-            lp_return_bps: if capital > 0 { (pnl * 10_000 / capital) as i64 } else { 0 },
+            lp_return_bps: if capital > 0 {
+                (pnl * 10_000 / capital) as i64
+            } else {
+                0
+            },
             rejected_opens: t.rejected_opens,
             rejected_volume_usd: t.rejected_volume_usd,
         };
-        let base = if matches!(pool.kind, ModelKind::Classic) { capital } else { 0 };
+        let base = if matches!(pool.kind, ModelKind::Classic) {
+            capital
+        } else {
+            0
+        };
         track.finish_into(&mut m, base, &win_ix);
         m
     };
@@ -610,12 +707,23 @@ pub fn run_with<V: Venue>(
         let base = if mi == 1 { classic_cap } else { 0 };
         peaks[mi] = i128::MIN;
         let mut next = 0usize;
+        let first = track
+            .values
+            .iter()
+            .map(|v| v + base)
+            .find(|v| *v > 0)
+            .unwrap_or(1) as f64;
         for (s, &v) in track.values.iter().enumerate() {
             let v = v + base;
             peaks[mi] = peaks[mi].max(v);
             if next < chart_raw.len() && chart_raw[next].0 == s {
                 let p = peaks[mi];
-                ch.drawdown[mi].push(if p > 0 { ((p - v).max(0) as f64 / p as f64).min(1.0) } else { 0.0 });
+                ch.value_index[mi].push(v as f64 / first);
+                ch.drawdown[mi].push(if p > 0 {
+                    ((p - v).max(0) as f64 / p as f64).min(1.0)
+                } else {
+                    0.0
+                });
                 next += 1;
             }
         }
@@ -658,7 +766,11 @@ pub fn run_with<V: Venue>(
             last_price: fmt_wad(series.bars[data_ix[m]][nbars - 1].close, 6),
             peak_long_oi_usd: peak_l[m],
             peak_short_oi_usd: peak_s[m],
-            avg_imbalance_bps: if imb_n[m] > 0 { (imb_sum[m] / imb_n[m] as u128) as u32 } else { 0 },
+            avg_imbalance_bps: if imb_n[m] > 0 {
+                (imb_sum[m] / imb_n[m] as u128) as u32
+            } else {
+                0
+            },
             final_long_oi_usd: last_risk.markets[m].long_notional_usd,
             final_short_oi_usd: last_risk.markets[m].short_notional_usd,
         })

@@ -8,7 +8,7 @@
 //! let cfg = preset("balanced-moderate").unwrap();
 //! let result = run_mock(&cfg, &prices, MockConfig::default(), &RunOptions::default()).unwrap();
 //! println!("{}", result.to_json());
-//! write_report(&[result.clone()], "report.md").unwrap();
+//! write_report(std::slice::from_ref(&result), "report.md").unwrap();
 //! write_charts(&result, "charts").unwrap();
 //! ```
 //!
@@ -30,9 +30,11 @@ pub mod types;
 pub mod units;
 pub mod venue;
 
-pub use agents::{Agent, AgentKind, AgentMix, AdversaryConfig, Population, PopulationConfig};
+pub use agents::{AdversaryConfig, Agent, AgentKind, AgentMix, Population, PopulationConfig};
 pub use charts::{write_charts, ChartError};
-pub use driver::{prepare_prices, run, run_mock, run_with, CrashConfig, RunOptions, SimConfig, SimError};
+pub use driver::{
+    prepare_prices, run, run_mock, run_with, CrashConfig, RunOptions, SimConfig, SimError,
+};
 pub use metrics::{ModelMetrics, SimResult};
 pub use mock::{MockConfig, MockVenue};
 pub use prices::{default_data_path, load_prices, parse_prices, PriceError, PriceSeries};

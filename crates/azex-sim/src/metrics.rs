@@ -38,10 +38,14 @@ pub struct ModelMetrics {
     /// Gross open interest (longs + shorts, all markets) peak and mean over blocks.
     pub oi_peak_usd: u128,
     pub oi_avg_usd: u128,
-    /// Highest `required / gross OI` over blocks with open interest.
+    /// `required_peak / oi_peak`: capital that must be on hand at the worst moment per dollar
+    /// of the largest open interest.
     pub capital_per_oi_peak: f64,
     /// `Σ required / Σ gross OI` over blocks (OI-weighted mean).
     pub capital_per_oi_avg: f64,
+    /// Highest single-block `required / gross OI`, over blocks whose OI is at least a quarter of
+    /// the mean (a nearly empty book says little).
+    pub capital_per_oi_worst_block: f64,
     /// Blocks in which the requirement exceeded the capital available (NAV / pool value).
     pub shortfall_blocks: u64,
     /// Max drawdown of the LP value: AZEx share price; baselines capital + LP PnL.
@@ -75,9 +79,10 @@ pub struct ModelTrack {
     pub required_sum: u128,
     pub oi_peak: u128,
     pub oi_sum: u128,
-    /// Best (required, oi) ratio so far, compared exactly by cross-multiplication.
-    pub ratio_peak: (u128, u128),
     pub shortfall_blocks: u64,
+    /// Per block requirement and gross OI.
+    pub required: Vec<u128>,
+    pub oi: Vec<u128>,
     pub blocks: u64,
     /// Per block: the value whose drawdown is reported.
     pub values: Vec<i128>,
@@ -90,12 +95,8 @@ impl ModelTrack {
         self.required_sum += required;
         self.oi_peak = self.oi_peak.max(oi);
         self.oi_sum += oi;
-        if oi > 0 {
-            let (a, b) = self.ratio_peak;
-            if b == 0 || required * b > a * oi {
-                self.ratio_peak = (required, oi);
-            }
-        }
+        self.required.push(required);
+        self.oi.push(oi);
         if required as i128 > available {
             self.shortfall_blocks += 1;
         }
@@ -103,14 +104,28 @@ impl ModelTrack {
     }
 
     /// Fills the requirement, OI and drawdown fields of `m` (values offset by `base`).
-    pub fn finish_into(&self, m: &mut ModelMetrics, base: i128, windows: &[(String, usize, usize)]) {
+    pub fn finish_into(
+        &self,
+        m: &mut ModelMetrics,
+        base: i128,
+        windows: &[(String, usize, usize)],
+    ) {
         let n = self.blocks.max(1) as u128;
         m.required_peak_usd = self.required_peak;
         m.required_avg_usd = self.required_sum / n;
         m.oi_peak_usd = self.oi_peak;
         m.oi_avg_usd = self.oi_sum / n;
-        m.capital_per_oi_peak = ratio6(self.ratio_peak.0, self.ratio_peak.1);
+        m.capital_per_oi_peak = ratio6(self.required_peak, self.oi_peak);
         m.capital_per_oi_avg = ratio6(self.required_sum, self.oi_sum);
+        // worst block, compared exactly by cross-multiplication
+        let floor = (self.oi_sum / n) / 4;
+        let mut worst = (0u128, 0u128);
+        for (&r, &o) in self.required.iter().zip(&self.oi) {
+            if o > 0 && o >= floor && (worst.1 == 0 || r * worst.1 > worst.0 * o) {
+                worst = (r, o);
+            }
+        }
+        m.capital_per_oi_worst_block = ratio6(worst.0, worst.1);
         m.shortfall_blocks = self.shortfall_blocks;
         let vals: Vec<i128> = self.values.iter().map(|v| v + base).collect();
         m.max_drawdown_bps = max_drawdown_bps(&vals).0;
@@ -118,7 +133,11 @@ impl ModelTrack {
             .iter()
             .map(|(label, a, b)| WindowDrawdown {
                 label: label.clone(),
-                drawdown_bps: if a <= b && *b < vals.len() { max_drawdown_bps(&vals[*a..=*b]).0 } else { 0 },
+                drawdown_bps: if a <= b && *b < vals.len() {
+                    max_drawdown_bps(&vals[*a..=*b]).0
+                } else {
+                    0
+                },
             })
             .collect();
     }
@@ -188,6 +207,8 @@ pub struct ChartSeries {
     /// `[model][point]`, USD, models in [`SimResult::models`] order.
     pub required: Vec<Vec<f64>>,
     pub available: Vec<Vec<f64>>,
+    /// LP value relative to its first value (AZEx: share price; baselines: capital + LP PnL).
+    pub value_index: Vec<Vec<f64>>,
     /// Drawdown from the running peak, fraction (0..1).
     pub drawdown: Vec<Vec<f64>>,
 }

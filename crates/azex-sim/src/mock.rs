@@ -18,8 +18,10 @@
 //!   pays it on its size and the minority side receives it on its size, through per-side
 //!   cumulative indexes (O(1) per position); the difference (the net exposure's share) accrues
 //!   to the vault.
-//! - **Requirement** (AZEx net exposure accounting): per market `|L − S| × safety factor` (tiers
-//!   by imbalance `|L − S| / (L + S)`) `+ gross_stress_bps × (L + S)`. An open that would raise
+//! - **Requirement** (AZEx net exposure accounting): per market `min(|L − S| × safety factor,
+//!   max(L, S)) + gross_stress_bps × (L + S)`, the safety factor tiered by imbalance
+//!   `|L − S| / (L + S)` (default 1.0x up to 10%, 1.25x up to 30%, 1.5x above); the net term
+//!   never exceeds what a fully backed pool would hold. An open that would raise
 //!   the total requirement above the vault NAV is rejected; so is an LP withdrawal that would
 //!   leave NAV below the requirement.
 //! - **ADL** at end of block while requirement > NAV: the market with the largest requirement
@@ -35,7 +37,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use serde::{Deserialize, Serialize};
 
 use crate::types::{
-    Action, AgentId, MarketId, MarketObs, PosRef, PositionId, PositionView, Side, SwapKind, VaultObs,
+    Action, AgentId, MarketId, MarketObs, PosRef, PositionId, PositionView, Side, SwapKind,
+    VaultObs,
 };
 use crate::units::*;
 use crate::venue::*;
@@ -81,9 +84,18 @@ impl Default for MockConfig {
             liquidation_penalty_bps: 50,
             keeper_share_bps: 2000,
             safety_tiers: vec![
-                SafetyTier { max_imbalance_bps: 1000, factor_bps: 12_000 },
-                SafetyTier { max_imbalance_bps: 3000, factor_bps: 15_000 },
-                SafetyTier { max_imbalance_bps: 10_000, factor_bps: 20_000 },
+                SafetyTier {
+                    max_imbalance_bps: 1000,
+                    factor_bps: 10_000,
+                },
+                SafetyTier {
+                    max_imbalance_bps: 3000,
+                    factor_bps: 12_500,
+                },
+                SafetyTier {
+                    max_imbalance_bps: 10_000,
+                    factor_bps: 15_000,
+                },
             ],
             gross_stress_bps: 0,
             funding_max_per_day_bps: 30,
@@ -207,7 +219,11 @@ impl MockVenue {
 
     /// A venue for every symbol of `series`, priced at the first bar's open.
     pub fn for_series(cfg: MockConfig, series: &crate::prices::PriceSeries) -> MockVenue {
-        let p0: Vec<u128> = series.bars.iter().map(|b| b.first().map(|x| x.open).unwrap_or(WAD)).collect();
+        let p0: Vec<u128> = series
+            .bars
+            .iter()
+            .map(|b| b.first().map(|x| x.open).unwrap_or(WAD))
+            .collect();
         MockVenue::new(cfg, &series.symbols, &p0)
     }
 
@@ -216,22 +232,32 @@ impl MockVenue {
     }
 
     fn pos(&self, id: PositionId) -> Option<&Pos> {
-        self.positions.get((id as usize).wrapping_sub(1)).and_then(|p| p.as_ref())
+        self.positions
+            .get((id as usize).wrapping_sub(1))
+            .and_then(|p| p.as_ref())
     }
 
     fn owned(&self, owner: AgentId, r: &PosRef) -> Result<PositionId, Rejection> {
         let id = match r {
             PosRef::Id(id) => *id,
-            PosRef::Batch(_) => return rej(RejectKind::UnknownPosition, "unresolved batch reference"),
+            PosRef::Batch(_) => {
+                return rej(RejectKind::UnknownPosition, "unresolved batch reference")
+            }
         };
         match self.pos(id) {
             Some(p) if p.owner == owner => Ok(id),
-            _ => rej(RejectKind::UnknownPosition, format!("position {id} not open or not owned")),
+            _ => rej(
+                RejectKind::UnknownPosition,
+                format!("position {id} not open or not owned"),
+            ),
         }
     }
 
     fn notionals(&self, m: &Mkt) -> (u128, u128) {
-        (notional_floor(m.long.size, m.spot), notional_floor(m.short.size, m.spot))
+        (
+            notional_floor(m.long.size, m.spot),
+            notional_floor(m.short.size, m.spot),
+        )
     }
 
     /// AZEx requirement for given long/short notionals.
@@ -250,7 +276,7 @@ impl MockVenue {
             .or(self.cfg.safety_tiers.last())
             .map(|t| t.factor_bps)
             .unwrap_or(10_000);
-        bps_ceil(net, factor) + bps_ceil(gross, self.cfg.gross_stress_bps)
+        bps_ceil(net, factor).min(long.max(short)) + bps_ceil(gross, self.cfg.gross_stress_bps)
     }
 
     fn market_required(&self, m: &Mkt) -> u128 {
@@ -276,7 +302,9 @@ impl MockVenue {
             + self
                 .markets
                 .iter()
-                .map(|m| Self::unrealised_side(m, Side::Long) + Self::unrealised_side(m, Side::Short))
+                .map(|m| {
+                    Self::unrealised_side(m, Side::Long) + Self::unrealised_side(m, Side::Short)
+                })
                 .sum::<i128>()
     }
 
@@ -299,7 +327,9 @@ impl MockVenue {
     fn remove_liq(&mut self, id: PositionId) {
         let p = self.pos(id).unwrap();
         let (market, side, key) = (p.market, p.side, p.key);
-        side_book_mut(&mut self.markets[market], side).liq.remove(&(key, id));
+        side_book_mut(&mut self.markets[market], side)
+            .liq
+            .remove(&(key, id));
     }
 
     /// Equity and maintenance of a position at the current spot.
@@ -307,7 +337,8 @@ impl MockVenue {
         let m = &self.markets[p.market];
         let now = notional_floor(p.size, m.spot);
         let pnl = p.side.sign() * (now as i128 - p.entry_notional as i128);
-        let owed = mul_div_signed_floor(side_book(m, p.side).index, p.size, NOTIONAL_DIV) - p.funding_base;
+        let owed =
+            mul_div_signed_floor(side_book(m, p.side).index, p.size, NOTIONAL_DIV) - p.funding_base;
         let fee = bps_ceil(now, self.cfg.close_fee_bps) as i128;
         let equity = p.collateral as i128 + pnl - owed - fee;
         (equity, pnl, owed, now)
@@ -341,16 +372,30 @@ impl MockVenue {
         let p = self.pos(id).unwrap().clone();
         let full = part >= p.size;
         let part = part.min(p.size);
-        let frac = |x: u128| if full { x } else { mul_div_floor(x, part, p.size) };
+        let frac = |x: u128| {
+            if full {
+                x
+            } else {
+                mul_div_floor(x, part, p.size)
+            }
+        };
         let c_part = frac(p.collateral);
         let en_part = frac(p.entry_notional);
-        let fb_part = if full { p.funding_base } else { mul_div_signed_floor(p.funding_base, part, p.size) };
+        let fb_part = if full {
+            p.funding_base
+        } else {
+            mul_div_signed_floor(p.funding_base, part, p.size)
+        };
         let spot = self.markets[p.market].spot;
         let idx = side_book(&self.markets[p.market], p.side).index;
         let now = notional_floor(part, spot);
         let pnl = p.side.sign() * (now as i128 - en_part as i128);
         let owed = mul_div_signed_floor(idx, part, NOTIONAL_DIV) - fb_part;
-        let fee = if kind == FillKind::Adl { 0 } else { bps_ceil(now, self.cfg.close_fee_bps) };
+        let fee = if kind == FillKind::Adl {
+            0
+        } else {
+            bps_ceil(now, self.cfg.close_fee_bps)
+        };
         let v = c_part as i128 + pnl - owed - fee as i128;
         let penalty = if kind == FillKind::Liquidation {
             (bps_floor(now, self.cfg.liquidation_penalty_bps) as i128).min(v.max(0)) as u128
@@ -361,7 +406,11 @@ impl MockVenue {
         self.insurance += (penalty - keeper) as i128;
         let payout = (v - penalty as i128).max(0) as u128;
         let deficit = (-v).max(0) as u128;
-        let fee_collected = if v >= 0 { fee as i128 } else { (fee as i128 + v).max(0) };
+        let fee_collected = if v >= 0 {
+            fee as i128
+        } else {
+            (fee as i128 + v).max(0)
+        };
         self.cash += c_part as i128 - payout as i128 - penalty as i128;
         if deficit > 0 {
             let cover = (deficit as i128).min(self.insurance.max(0));
@@ -423,12 +472,22 @@ impl MockVenue {
         (payout, keeper)
     }
 
-    fn open(&mut self, owner: AgentId, market: MarketId, side: Side, notional: u128, lev: u32) -> Result<Outcome, Rejection> {
+    fn open(
+        &mut self,
+        owner: AgentId,
+        market: MarketId,
+        side: Side,
+        notional: u128,
+        lev: u32,
+    ) -> Result<Outcome, Rejection> {
         if market >= self.markets.len() {
             return rej(RejectKind::InvalidAmount, "no such market");
         }
         if lev < 100 || lev > self.cfg.max_leverage_x100 {
-            return rej(RejectKind::InvalidAmount, format!("leverage {lev} out of range"));
+            return rej(
+                RejectKind::InvalidAmount,
+                format!("leverage {lev} out of range"),
+            );
         }
         let spot = self.markets[market].spot;
         let size = size_from_notional(notional, spot);
@@ -453,7 +512,11 @@ impl MockVenue {
         if req_new > req_old && total_new as i128 > nav {
             return rej(
                 RejectKind::InsufficientLiquidity,
-                format!("requirement {} would exceed vault NAV {}", fmt_usd(total_new as i128), fmt_usd(nav)),
+                format!(
+                    "requirement {} would exceed vault NAV {}",
+                    fmt_usd(total_new as i128),
+                    fmt_usd(nav)
+                ),
             );
         }
         let idx = side_book(&self.markets[market], side).index;
@@ -499,7 +562,11 @@ impl MockVenue {
             deficit_usd: 0,
             owner_payout_usd: 0,
         });
-        Ok(Outcome { position: Some(id), usd_delta: -((collateral + fee) as i128), ..Default::default() })
+        Ok(Outcome {
+            position: Some(id),
+            usd_delta: -((collateral + fee) as i128),
+            ..Default::default()
+        })
     }
 
     fn swap(&mut self, market: MarketId, kind: SwapKind) -> Result<Outcome, Rejection> {
@@ -531,7 +598,10 @@ impl MockVenue {
             }
             SwapKind::BuyExactBase { base_out } => {
                 if base_out == 0 || base_out >= x / 2 {
-                    return rej(RejectKind::InvalidAmount, "base_out zero or above half the pool");
+                    return rej(
+                        RejectKind::InvalidAmount,
+                        "base_out zero or above half the pool",
+                    );
                 }
                 let x1 = x - base_out;
                 let y1 = mul_div_ceil(x, y, x1);
@@ -548,7 +618,12 @@ impl MockVenue {
         }
         m.quote = y1;
         m.spot = mul_div_floor(y1, NOTIONAL_DIV, x1).max(1);
-        Ok(Outcome { usd_delta, base_delta, base_market: Some(market), ..Default::default() })
+        Ok(Outcome {
+            usd_delta,
+            base_delta,
+            base_market: Some(market),
+            ..Default::default()
+        })
     }
 
     fn run_adl(&mut self) {
@@ -606,12 +681,19 @@ impl Venue for MockVenue {
     fn markets(&self) -> Vec<MarketInfo> {
         self.markets
             .iter()
-            .map(|m| MarketInfo { symbol: m.symbol.clone(), max_leverage_x100: self.cfg.max_leverage_x100 })
+            .map(|m| MarketInfo {
+                symbol: m.symbol.clone(),
+                max_leverage_x100: self.cfg.max_leverage_x100,
+            })
             .collect()
     }
 
     fn begin_block(&mut self, height: u64, timestamp: u64) {
-        let dt = if self.timestamp == 0 { 0 } else { timestamp.saturating_sub(self.timestamp) };
+        let dt = if self.timestamp == 0 {
+            0
+        } else {
+            timestamp.saturating_sub(self.timestamp)
+        };
         self.height = height;
         self.timestamp = timestamp;
         if dt == 0 {
@@ -620,7 +702,10 @@ impl Venue for MockVenue {
         let max_bps = self.cfg.funding_max_per_day_bps as u128;
         let mut to_lp = 0i128;
         for m in &mut self.markets {
-            let (l, s) = (notional_floor(m.long.size, m.spot), notional_floor(m.short.size, m.spot));
+            let (l, s) = (
+                notional_floor(m.long.size, m.spot),
+                notional_floor(m.short.size, m.spot),
+            );
             if l == s || l + s == 0 {
                 continue;
             }
@@ -634,10 +719,18 @@ impl Venue for MockVenue {
             if per_token == 0 {
                 continue;
             }
-            let (dom, min) = if l > s { (&mut m.long, &mut m.short) } else { (&mut m.short, &mut m.long) };
+            let (dom, min) = if l > s {
+                (&mut m.long, &mut m.short)
+            } else {
+                (&mut m.short, &mut m.long)
+            };
             dom.index += per_token;
             min.index -= per_token;
-            to_lp += mul_div_floor(per_token as u128, dom.size - min.size.min(dom.size), NOTIONAL_DIV) as i128;
+            to_lp += mul_div_floor(
+                per_token as u128,
+                dom.size - min.size.min(dom.size),
+                NOTIONAL_DIV,
+            ) as i128;
         }
         self.counters.funding_to_lp_usd += to_lp;
     }
@@ -649,7 +742,10 @@ impl Venue for MockVenue {
         let m = &mut self.markets[market];
         let (y, p) = (m.quote, m.spot);
         if target == p {
-            return Ok(Outcome { base_market: Some(market), ..Default::default() });
+            return Ok(Outcome {
+                base_market: Some(market),
+                ..Default::default()
+            });
         }
         let x = mul_div_floor(y, NOTIONAL_DIV, p);
         let r = mul_div_floor(target, WAD, p); // WAD ratio
@@ -683,7 +779,11 @@ impl Venue for MockVenue {
             .collect();
         liq.sort_unstable();
         liq.truncate(max);
-        let imb = if l + s == 0 { 0 } else { (l as i128 - s as i128) * WAD as i128 / (l + s) as i128 };
+        let imb = if l + s == 0 {
+            0
+        } else {
+            (l as i128 - s as i128) * WAD as i128 / (l + s) as i128
+        };
         MarketObs {
             market,
             data_price: 0,
@@ -716,22 +816,35 @@ impl Venue for MockVenue {
     fn positions_of(&self, owner: AgentId) -> Vec<PositionView> {
         self.by_owner
             .get(&owner)
-            .map(|set| set.iter().map(|&id| self.view(self.pos(id).unwrap())).collect())
+            .map(|set| {
+                set.iter()
+                    .map(|&id| self.view(self.pos(id).unwrap()))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     fn submit(&mut self, owner: AgentId, action: &Action) -> Result<Outcome, Rejection> {
         match *action {
-            Action::Open { market, side, notional_usd, leverage_x100 } => {
-                self.open(owner, market, side, notional_usd, leverage_x100)
-            }
+            Action::Open {
+                market,
+                side,
+                notional_usd,
+                leverage_x100,
+            } => self.open(owner, market, side, notional_usd, leverage_x100),
             Action::Close { position } => {
                 let id = self.owned(owner, &position)?;
                 let size = self.pos(id).unwrap().size;
                 let (payout, _) = self.close_part(id, size, FillKind::Close);
-                Ok(Outcome { usd_delta: payout as i128, ..Default::default() })
+                Ok(Outcome {
+                    usd_delta: payout as i128,
+                    ..Default::default()
+                })
             }
-            Action::Reduce { position, fraction_bps } => {
+            Action::Reduce {
+                position,
+                fraction_bps,
+            } => {
                 let id = self.owned(owner, &position)?;
                 if fraction_bps == 0 || fraction_bps > 10_000 {
                     return rej(RejectKind::InvalidAmount, "fraction out of range");
@@ -741,11 +854,21 @@ impl Venue for MockVenue {
                 if part == 0 {
                     return rej(RejectKind::InvalidAmount, "zero reduction");
                 }
-                let kind = if part >= size { FillKind::Close } else { FillKind::Reduce };
+                let kind = if part >= size {
+                    FillKind::Close
+                } else {
+                    FillKind::Reduce
+                };
                 let (payout, _) = self.close_part(id, part, kind);
-                Ok(Outcome { usd_delta: payout as i128, ..Default::default() })
+                Ok(Outcome {
+                    usd_delta: payout as i128,
+                    ..Default::default()
+                })
             }
-            Action::AddMargin { position, amount_usd } => {
+            Action::AddMargin {
+                position,
+                amount_usd,
+            } => {
                 let id = self.owned(owner, &position)?;
                 if amount_usd == 0 {
                     return rej(RejectKind::InvalidAmount, "zero margin");
@@ -754,7 +877,10 @@ impl Venue for MockVenue {
                 let q = self.positions[id as usize - 1].as_mut().unwrap();
                 q.collateral += amount_usd;
                 self.insert_liq(id);
-                Ok(Outcome { usd_delta: -(amount_usd as i128), ..Default::default() })
+                Ok(Outcome {
+                    usd_delta: -(amount_usd as i128),
+                    ..Default::default()
+                })
             }
             Action::LpDeposit { amount_usd } => {
                 if amount_usd == 0 {
@@ -772,7 +898,11 @@ impl Venue for MockVenue {
                 self.cash += amount_usd as i128;
                 self.total_shares += shares;
                 *self.lp_shares.entry(owner).or_default() += shares;
-                Ok(Outcome { usd_delta: -(amount_usd as i128), shares_delta: shares as i128, ..Default::default() })
+                Ok(Outcome {
+                    usd_delta: -(amount_usd as i128),
+                    shares_delta: shares as i128,
+                    ..Default::default()
+                })
             }
             Action::LpWithdraw { shares } => {
                 let have = self.lp_shares.get(&owner).copied().unwrap_or(0);
@@ -781,29 +911,48 @@ impl Venue for MockVenue {
                 }
                 let nav = self.nav();
                 if nav <= 0 {
-                    return rej(RejectKind::InsufficientLiquidity, "vault NAV is not positive");
+                    return rej(
+                        RejectKind::InsufficientLiquidity,
+                        "vault NAV is not positive",
+                    );
                 }
                 let amount = mul_div_floor(shares, nav as u128, self.total_shares);
                 let req = self.total_required() as i128;
                 if nav - (amount as i128) < req || amount as i128 > self.cash {
-                    return rej(RejectKind::InsufficientLiquidity, "withdrawal would take liquidity backing the requirement");
+                    return rej(
+                        RejectKind::InsufficientLiquidity,
+                        "withdrawal would take liquidity backing the requirement",
+                    );
                 }
                 self.cash -= amount as i128;
                 self.total_shares -= shares;
                 *self.lp_shares.get_mut(&owner).unwrap() -= shares;
-                Ok(Outcome { usd_delta: amount as i128, shares_delta: -(shares as i128), ..Default::default() })
+                Ok(Outcome {
+                    usd_delta: amount as i128,
+                    shares_delta: -(shares as i128),
+                    ..Default::default()
+                })
             }
             Action::SpotSwap { market, kind } => self.swap(market, kind),
             Action::Liquidate { position } => {
                 let Some(p) = self.pos(position) else {
-                    return rej(RejectKind::NotLiquidatable, format!("position {position} is not open"));
+                    return rej(
+                        RejectKind::NotLiquidatable,
+                        format!("position {position} is not open"),
+                    );
                 };
                 if !self.is_liquidatable(p) {
-                    return rej(RejectKind::NotLiquidatable, format!("position {position} is healthy"));
+                    return rej(
+                        RejectKind::NotLiquidatable,
+                        format!("position {position} is healthy"),
+                    );
                 }
                 let size = p.size;
                 let (_, keeper) = self.close_part(position, size, FillKind::Liquidation);
-                Ok(Outcome { usd_delta: keeper as i128, ..Default::default() })
+                Ok(Outcome {
+                    usd_delta: keeper as i128,
+                    ..Default::default()
+                })
             }
         }
     }

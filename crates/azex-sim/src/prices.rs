@@ -50,7 +50,12 @@ pub struct Bar {
 
 impl Bar {
     pub fn flat(p: u128) -> Bar {
-        Bar { open: p, high: p, low: p, close: p }
+        Bar {
+            open: p,
+            high: p,
+            low: p,
+            close: p,
+        }
     }
 }
 
@@ -77,7 +82,10 @@ pub struct PriceSeries {
 #[derive(Debug, thiserror::Error)]
 pub enum PriceError {
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("line {line}: CSV error: {msg}")]
     Csv { line: u64, msg: String },
     #[error("missing required column `{0}` in the header")]
@@ -85,11 +93,26 @@ pub enum PriceError {
     #[error("the header has some but not all of open/high/low; give all three or none")]
     PartialOhlc,
     #[error("line {line}: column `{column}`: {reason} (value {value:?})")]
-    BadValue { line: u64, column: String, value: String, reason: String },
+    BadValue {
+        line: u64,
+        column: String,
+        value: String,
+        reason: String,
+    },
     #[error("line {line}: duplicate bar for {symbol} at {timestamp} (first at line {first_line})")]
-    Duplicate { line: u64, first_line: u64, symbol: String, timestamp: u64 },
+    Duplicate {
+        line: u64,
+        first_line: u64,
+        symbol: String,
+        timestamp: u64,
+    },
     #[error("line {line}: {symbol} timestamp {timestamp} is before the previous one {previous} (rows must be sorted by time per symbol)")]
-    Unsorted { line: u64, symbol: String, timestamp: u64, previous: u64 },
+    Unsorted {
+        line: u64,
+        symbol: String,
+        timestamp: u64,
+        previous: u64,
+    },
     #[error("no data rows")]
     Empty,
     #[error("symbols do not overlap in time: latest start {start} is after earliest end {end}")]
@@ -100,7 +123,10 @@ pub enum PriceError {
 pub fn load_prices(path: impl AsRef<Path>) -> Result<PriceSeries, PriceError> {
     let path = path.as_ref();
     let name = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|e| PriceError::Io { path: name.clone(), source: e })?;
+    let file = std::fs::File::open(path).map_err(|e| PriceError::Io {
+        path: name.clone(),
+        source: e,
+    })?;
     let reader = std::io::BufReader::with_capacity(1 << 16, file);
     let label = path
         .file_name()
@@ -138,7 +164,10 @@ pub fn parse_prices<R: Read>(reader: R, source: &str) -> Result<PriceSeries, Pri
         .from_reader(reader);
     let headers = rdr
         .headers()
-        .map_err(|e| PriceError::Csv { line: 1, msg: e.to_string() })?
+        .map_err(|e| PriceError::Csv {
+            line: 1,
+            msg: e.to_string(),
+        })?
         .clone();
     let find = |names: &[&str]| {
         headers
@@ -212,9 +241,12 @@ pub fn parse_prices<R: Read>(reader: R, source: &str) -> Result<PriceSeries, Pri
         };
         let close = price(c_close, "close")?;
         let bar = match ohlc {
-            Some((o, h, l)) => {
-                Bar { open: price(o, "open")?, high: price(h, "high")?, low: price(l, "low")?, close }
-            }
+            Some((o, h, l)) => Bar {
+                open: price(o, "open")?,
+                high: price(h, "high")?,
+                low: price(l, "low")?,
+                close,
+            },
             None => Bar::flat(close), // open/high/low filled in after sorting
         };
         let rows = by_symbol.entry(sym.to_string()).or_default();
@@ -252,7 +284,11 @@ pub fn parse_prices<R: Read>(reader: R, source: &str) -> Result<PriceSeries, Pri
     }
 
     let start = by_symbol.values().map(|r| r[0].ts).max().unwrap();
-    let end = by_symbol.values().map(|r| r.last().unwrap().ts).min().unwrap();
+    let end = by_symbol
+        .values()
+        .map(|r| r.last().unwrap().ts)
+        .min()
+        .unwrap();
     if start > end {
         return Err(PriceError::NoCommonRange { start, end });
     }
@@ -361,9 +397,18 @@ impl PriceSeries {
     }
 
     /// Keeps bars with `from <= t < to` (either bound optional) and at most `max_bars` bars.
-    pub fn slice(&self, from: Option<u64>, to: Option<u64>, max_bars: Option<usize>) -> PriceSeries {
-        let a = from.map(|f| self.timestamps.partition_point(|&t| t < f)).unwrap_or(0);
-        let mut b = to.map(|e| self.timestamps.partition_point(|&t| t < e)).unwrap_or(self.len());
+    pub fn slice(
+        &self,
+        from: Option<u64>,
+        to: Option<u64>,
+        max_bars: Option<usize>,
+    ) -> PriceSeries {
+        let a = from
+            .map(|f| self.timestamps.partition_point(|&t| t < f))
+            .unwrap_or(0);
+        let mut b = to
+            .map(|e| self.timestamps.partition_point(|&t| t < e))
+            .unwrap_or(self.len());
         if let Some(m) = max_bars {
             b = b.min(a + m);
         }
@@ -383,7 +428,10 @@ impl PriceSeries {
     pub fn select(&self, symbols: &[String]) -> Result<PriceSeries, String> {
         let mut idx = Vec::new();
         for s in symbols {
-            idx.push(self.symbol_index(s).ok_or_else(|| format!("unknown symbol {s}"))?);
+            idx.push(
+                self.symbol_index(s)
+                    .ok_or_else(|| format!("unknown symbol {s}"))?,
+            );
         }
         idx.sort_unstable();
         idx.dedup();
@@ -418,7 +466,11 @@ pub fn intrabar_path(bar: &Bar, k: u32) -> Vec<u128> {
 pub fn intrabar_path_into(bar: &Bar, k: u32, out: &mut Vec<u128>) {
     out.clear();
     let k = k.max(1);
-    let (x, y) = if bar.close < bar.open { (bar.high, bar.low) } else { (bar.low, bar.high) };
+    let (x, y) = if bar.close < bar.open {
+        (bar.high, bar.low)
+    } else {
+        (bar.low, bar.high)
+    };
     if k == 1 {
         out.push(bar.close);
         return;
@@ -435,7 +487,11 @@ pub fn intrabar_path_into(bar: &Bar, k: u32, out: &mut Vec<u128>) {
         let seg = anchors.windows(2).find(|w| i <= w[1].0).expect("i <= k");
         let (a, pa) = seg[0];
         let (b, pb) = seg[1];
-        out.push(if i == b { pb } else { log_interp(pa, pb, i - a, b - a) });
+        out.push(if i == b {
+            pb
+        } else {
+            log_interp(pa, pb, i - a, b - a)
+        });
     }
 }
 
@@ -484,8 +540,8 @@ pub fn max_decline_bps(v: &[u128]) -> u32 {
     let mut best = 0u128;
     for &x in v {
         peak = peak.max(x);
-        if peak > 0 {
-            best = best.max((peak - x) * 10_000 / peak);
+        if let Some(d) = ((peak - x) * 10_000).checked_div(peak) {
+            best = best.max(d);
         }
     }
     best as u32
@@ -496,9 +552,13 @@ pub fn max_decline_bps(v: &[u128]) -> u32 {
 ///
 /// For every bar j the peak is the highest basket value in `[j - horizon, j]` (a sliding-window
 /// maximum, O(n)); candidates are ranked by decline (ties: earlier first) and taken greedily.
-/// Windows run from the peak's timestamp to the trough's. Labels are `"crash-1"`, ... in rank
-/// order; the result is sorted by start time.
-pub fn detect_crash_windows(series: &PriceSeries, horizon_bars: usize, count: usize) -> Vec<CrashWindow> {
+/// Windows run from the peak's timestamp to the trough's. Labels are `"crash-1"`, ... in
+/// chronological order.
+pub fn detect_crash_windows(
+    series: &PriceSeries,
+    horizon_bars: usize,
+    count: usize,
+) -> Vec<CrashWindow> {
     let n = series.len();
     if n < 2 || count == 0 {
         return Vec::new();
@@ -537,16 +597,19 @@ pub fn detect_crash_windows(series: &PriceSeries, horizon_bars: usize, count: us
         if chosen.len() >= count {
             break;
         }
-        let ok = chosen.iter().all(|&(_, p, j)| c.2 + sep < p || j + sep < c.1);
+        let ok = chosen
+            .iter()
+            .all(|&(_, p, j)| c.2 + sep < p || j + sep < c.1);
         if ok {
             chosen.push(c);
         }
     }
-    let mut out: Vec<CrashWindow> = chosen
+    chosen.sort_by_key(|c| c.1);
+    chosen
         .iter()
         .enumerate()
-        .map(|(rank, &(d, p, j))| CrashWindow {
-            label: format!("crash-{}", rank + 1),
+        .map(|(i, &(d, p, j))| CrashWindow {
+            label: format!("crash-{}", i + 1),
             kind: "detected".into(),
             start_ts: series.timestamps[p],
             end_ts: series.timestamps[j],
@@ -557,9 +620,7 @@ pub fn detect_crash_windows(series: &PriceSeries, horizon_bars: usize, count: us
                 .map(|b| max_decline_bps(&b[p..=j].iter().map(|x| x.close).collect::<Vec<_>>()))
                 .collect(),
         })
-        .collect();
-    out.sort_by_key(|w| w.start_ts);
-    out
+        .collect()
 }
 
 /// The documented calendar windows that fall (at least partly) inside the data:
@@ -567,8 +628,16 @@ pub fn detect_crash_windows(series: &PriceSeries, horizon_bars: usize, count: us
 /// (UTC, whole days, end inclusive), clipped to the data.
 pub fn fixed_crash_windows(series: &PriceSeries) -> Vec<CrashWindow> {
     let defs = [
-        ("Jan-Feb 2018", days_from_civil(2018, 1, 1), days_from_civil(2018, 3, 1)),
-        ("Nov 2018", days_from_civil(2018, 11, 1), days_from_civil(2018, 12, 1)),
+        (
+            "Jan-Feb 2018",
+            days_from_civil(2018, 1, 1),
+            days_from_civil(2018, 3, 1),
+        ),
+        (
+            "Nov 2018",
+            days_from_civil(2018, 11, 1),
+            days_from_civil(2018, 12, 1),
+        ),
     ];
     let mut out = Vec::new();
     if series.is_empty() {
@@ -602,7 +671,9 @@ pub fn fixed_crash_windows(series: &PriceSeries) -> Vec<CrashWindow> {
 pub fn parse_timestamp(s: &str) -> Result<u64, String> {
     let s = s.trim();
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        let v: u64 = s.parse().map_err(|_| "timestamp out of range".to_string())?;
+        let v: u64 = s
+            .parse()
+            .map_err(|_| "timestamp out of range".to_string())?;
         if v > 100_000_000_000 {
             if v % 1000 != 0 {
                 return Err("millisecond timestamp with sub-second part".into());
@@ -679,5 +750,9 @@ pub fn format_timestamp(ts: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", secs / 3600, (secs % 3600) / 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        secs / 3600,
+        (secs % 3600) / 60
+    )
 }

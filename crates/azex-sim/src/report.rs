@@ -8,7 +8,12 @@ use crate::prices::format_timestamp;
 use crate::units::fmt_usd;
 
 fn pct_bps(b: i64) -> String {
-    format!("{}{}.{:02}%", if b < 0 { "-" } else { "" }, b.unsigned_abs() / 100, b.unsigned_abs() % 100)
+    format!(
+        "{}{}.{:02}%",
+        if b < 0 { "-" } else { "" },
+        b.unsigned_abs() / 100,
+        b.unsigned_abs() % 100
+    )
 }
 
 fn usd_u(v: u128) -> String {
@@ -39,7 +44,9 @@ pub fn render_report(results: &[SimResult]) -> String {
     let _ = writeln!(
         s,
         "Capital required per dollar of open interest is the model's requirement divided by gross \
-         open interest (longs + shorts); *avg* is the OI-weighted mean over blocks. AZEx requires \
+         open interest (longs + shorts); *avg* is the OI-weighted mean over blocks, *peak* the peak \
+         requirement over the peak OI, *worst block* the highest ratio in any block with at least a \
+         quarter of the mean OI. AZEx requires \
          `|L − S| × safety factor` per market; the classic pool `max(L, S)`; the reserve-factor \
          pool `max(L, S) / reserve factor`. All three see the same trades at the same prices.\n"
     );
@@ -51,8 +58,14 @@ pub fn render_report(results: &[SimResult]) -> String {
     let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in results {
         let g = |n: &str| r.model(n);
-        let cap = |n: &str| g(n).map(|m| format!("{:.4}", m.capital_per_oi_avg)).unwrap_or_default();
-        let dd = |n: &str| g(n).map(|m| pct_bps(m.max_drawdown_bps as i64)).unwrap_or_default();
+        let cap = |n: &str| {
+            g(n).map(|m| format!("{:.4}", m.capital_per_oi_avg))
+                .unwrap_or_default()
+        };
+        let dd = |n: &str| {
+            g(n).map(|m| pct_bps(m.max_drawdown_bps as i64))
+                .unwrap_or_default()
+        };
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -64,8 +77,12 @@ pub fn render_report(results: &[SimResult]) -> String {
             dd("classic"),
             dd("reserve_factor"),
             g("azex").map(|m| usd_u(m.bad_debt_usd)).unwrap_or_default(),
-            g("azex").map(|m| usd_u(m.adl_volume_usd)).unwrap_or_default(),
-            g("reserve_factor").map(|m| usd_u(m.rejected_volume_usd)).unwrap_or_default(),
+            g("azex")
+                .map(|m| usd_u(m.adl_volume_usd))
+                .unwrap_or_default(),
+            g("reserve_factor")
+                .map(|m| usd_u(m.rejected_volume_usd))
+                .unwrap_or_default(),
         );
     }
     for r in results {
@@ -116,29 +133,58 @@ fn section(s: &mut String, r: &SimResult) {
     row("Required liquidity, mean", &|m| usd_u(m.required_avg_usd));
     row("Gross OI, peak", &|m| usd_u(m.oi_peak_usd));
     row("Gross OI, mean", &|m| usd_u(m.oi_avg_usd));
-    row("Capital per $ of OI, peak", &|m| format!("{:.4}", m.capital_per_oi_peak));
-    row("Capital per $ of OI, avg", &|m| format!("{:.4}", m.capital_per_oi_avg));
-    row("Blocks with requirement > capital", &|m| m.shortfall_blocks.to_string());
+    row("Capital per $ of OI, peak", &|m| {
+        format!("{:.4}", m.capital_per_oi_peak)
+    });
+    row("Capital per $ of OI, avg", &|m| {
+        format!("{:.4}", m.capital_per_oi_avg)
+    });
+    row("Capital per $ of OI, worst block", &|m| {
+        format!("{:.4}", m.capital_per_oi_worst_block)
+    });
+    row("Blocks with requirement > capital", &|m| {
+        m.shortfall_blocks.to_string()
+    });
     row("Max drawdown", &|m| pct_bps(m.max_drawdown_bps as i64));
-    let labels: Vec<String> = ms.first().map(|m| m.crash_drawdowns.iter().map(|w| w.label.clone()).collect()).unwrap_or_default();
+    let labels: Vec<String> = ms
+        .first()
+        .map(|m| m.crash_drawdowns.iter().map(|w| w.label.clone()).collect())
+        .unwrap_or_default();
     for (i, label) in labels.iter().enumerate() {
         row(&format!("Drawdown in {label}"), &|m| {
-            m.crash_drawdowns.get(i).map(|w| pct_bps(w.drawdown_bps as i64)).unwrap_or_default()
+            m.crash_drawdowns
+                .get(i)
+                .map(|w| pct_bps(w.drawdown_bps as i64))
+                .unwrap_or_default()
         });
     }
-    row("Deficits (loss beyond collateral)", &|m| usd_u(m.deficits_usd));
+    row("Deficits (loss beyond collateral)", &|m| {
+        usd_u(m.deficits_usd)
+    });
     row("Bad debt borne by LPs", &|m| usd_u(m.bad_debt_usd));
-    row("ADL volume (count)", &|m| format!("{} ({})", usd_u(m.adl_volume_usd), m.adl_count));
-    row("Liquidations (volume)", &|m| format!("{} ({})", m.liquidations, usd_u(m.liquidation_volume_usd)));
+    row("ADL volume (count)", &|m| {
+        format!("{} ({})", usd_u(m.adl_volume_usd), m.adl_count)
+    });
+    row("Liquidations (volume)", &|m| {
+        format!("{} ({})", m.liquidations, usd_u(m.liquidation_volume_usd))
+    });
     row("Fees to LPs", &|m| usd_u(m.fees_to_lp_usd));
     row("Funding to LPs", &|m| usd_i(m.funding_to_lp_usd));
     row("LP PnL", &|m| usd_i(m.lp_pnl_usd));
     row("LP return", &|m| pct_bps(m.lp_return_bps));
-    row("Opens rejected for capital (volume)", &|m| format!("{} ({})", m.rejected_opens, usd_u(m.rejected_volume_usd)));
+    row("Opens rejected for capital (volume)", &|m| {
+        format!("{} ({})", m.rejected_opens, usd_u(m.rejected_volume_usd))
+    });
 
     if !r.crash_windows.is_empty() {
-        let _ = writeln!(s, "\nCrash windows (basket = equal-weight mean of normalised closes):\n");
-        let _ = writeln!(s, "| Window | Kind | From | To | Basket decline | Per symbol |");
+        let _ = writeln!(
+            s,
+            "\nCrash windows (basket = equal-weight mean of normalised closes):\n"
+        );
+        let _ = writeln!(
+            s,
+            "| Window | Kind | From | To | Basket decline | Per symbol |"
+        );
         let _ = writeln!(s, "|---|---|---|---|---:|---|");
         for w in &r.crash_windows {
             let per: Vec<String> = d
@@ -179,7 +225,10 @@ fn section(s: &mut String, r: &SimResult) {
     }
 
     let _ = writeln!(s, "\nAgents:\n");
-    let _ = writeln!(s, "| Kind | Count | Activations | Actions | Accepted | PnL |");
+    let _ = writeln!(
+        s,
+        "| Kind | Count | Activations | Actions | Accepted | PnL |"
+    );
     let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
     for a in &r.agents {
         let _ = writeln!(
@@ -193,7 +242,12 @@ fn section(s: &mut String, r: &SimResult) {
             usd_i(a.pnl_usd)
         );
     }
-    let rej: Vec<String> = r.actions.rejected.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let rej: Vec<String> = r
+        .actions
+        .rejected
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
     let _ = writeln!(
         s,
         "\nActions: {} submitted, {} accepted, rejected: {}; {} skipped (nothing to refer to). Arbitrageur PnL {}.",

@@ -18,7 +18,10 @@ fn with(name: &str, description: &str, balance: f64) -> SimConfig {
     SimConfig {
         name: name.into(),
         description: description.into(),
-        population: PopulationConfig { balance, ..Default::default() },
+        population: PopulationConfig {
+            balance,
+            ..Default::default()
+        },
         ..Default::default()
     }
 }

@@ -70,7 +70,12 @@ pub enum SwapKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Action {
     /// Open a new isolated position of `notional_usd` (micro-azUSD at the current price).
-    Open { market: MarketId, side: Side, notional_usd: u128, leverage_x100: u32 },
+    Open {
+        market: MarketId,
+        side: Side,
+        notional_usd: u128,
+        leverage_x100: u32,
+    },
     /// Close a whole position.
     Close { position: PosRef },
     /// Close `fraction_bps` (1..=10000) of a position's size.
@@ -89,13 +94,25 @@ pub enum Action {
 
 impl Action {
     pub fn open_long(market: MarketId, notional_usd: u128, leverage_x100: u32) -> Action {
-        Action::Open { market, side: Side::Long, notional_usd, leverage_x100 }
+        Action::Open {
+            market,
+            side: Side::Long,
+            notional_usd,
+            leverage_x100,
+        }
     }
     pub fn open_short(market: MarketId, notional_usd: u128, leverage_x100: u32) -> Action {
-        Action::Open { market, side: Side::Short, notional_usd, leverage_x100 }
+        Action::Open {
+            market,
+            side: Side::Short,
+            notional_usd,
+            leverage_x100,
+        }
     }
     pub fn close(id: PositionId) -> Action {
-        Action::Close { position: PosRef::Id(id) }
+        Action::Close {
+            position: PosRef::Id(id),
+        }
     }
 }
 

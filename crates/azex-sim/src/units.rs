@@ -32,8 +32,8 @@ pub fn mul_div_floor(a: u128, b: u128, d: u128) -> u128 {
 
 /// `a * b / d`, rounded up.
 pub fn mul_div_ceil(a: u128, b: u128, d: u128) -> u128 {
-    let r = mul_div_rounding_up(U256::from(a), U256::from(b), U256::from(d))
-        .expect("mul_div overflow");
+    let r =
+        mul_div_rounding_up(U256::from(a), U256::from(b), U256::from(d)).expect("mul_div overflow");
     u128::try_from(r).expect("mul_div result exceeds u128")
 }
 
@@ -104,7 +104,9 @@ pub fn parse_decimal_wad(s: &str) -> Result<u128, String> {
     if int_part.is_empty() && frac_part.is_empty() {
         return Err(format!("not a number: {s:?}"));
     }
-    if !int_part.bytes().all(|b| b.is_ascii_digit()) || !frac_part.bytes().all(|b| b.is_ascii_digit()) {
+    if !int_part.bytes().all(|b| b.is_ascii_digit())
+        || !frac_part.bytes().all(|b| b.is_ascii_digit())
+    {
         return Err(format!("not a number: {s:?}"));
     }
     // digits = int_part ++ frac_part, value = digits * 10^(exp - frac_len)
@@ -118,9 +120,12 @@ pub fn parse_decimal_wad(s: &str) -> Result<u128, String> {
         if digits.len() as i64 + scale > 38 {
             return Err(format!("value too large: {s:?}"));
         }
-        let d: u128 = digits.parse().map_err(|_| format!("value too large: {s:?}"))?;
+        let d: u128 = digits
+            .parse()
+            .map_err(|_| format!("value too large: {s:?}"))?;
         let p = 10u128.pow(scale as u32);
-        d.checked_mul(p).ok_or_else(|| format!("value too large: {s:?}"))
+        d.checked_mul(p)
+            .ok_or_else(|| format!("value too large: {s:?}"))
     } else {
         let cut = (-scale) as usize;
         if cut > digits.len() {
@@ -135,7 +140,8 @@ pub fn parse_decimal_wad(s: &str) -> Result<u128, String> {
             if keep.len() > 38 {
                 return Err(format!("value too large: {s:?}"));
             }
-            keep.parse().map_err(|_| format!("value too large: {s:?}"))?
+            keep.parse()
+                .map_err(|_| format!("value too large: {s:?}"))?
         };
         if dropped >= b'5' {
             v += 1;
@@ -198,8 +204,14 @@ mod tests {
 
     #[test]
     fn parse_exact() {
-        assert_eq!(parse_decimal_wad("4386.3").unwrap(), 4_386_300_000_000_000_000_000);
-        assert_eq!(parse_decimal_wad("0.20145").unwrap(), 201_450_000_000_000_000);
+        assert_eq!(
+            parse_decimal_wad("4386.3").unwrap(),
+            4_386_300_000_000_000_000_000
+        );
+        assert_eq!(
+            parse_decimal_wad("0.20145").unwrap(),
+            201_450_000_000_000_000
+        );
         assert_eq!(parse_decimal_wad("12").unwrap(), 12 * WAD);
         assert_eq!(parse_decimal_wad("1.5e-7").unwrap(), 150_000_000_000);
         assert_eq!(parse_decimal_wad("2E3").unwrap(), 2000 * WAD);

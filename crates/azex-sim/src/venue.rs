@@ -16,7 +16,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::types::{Action, AgentId, MarketId, MarketObs, PositionId, PositionView, Side, VaultObs};
+use crate::types::{
+    Action, AgentId, MarketId, MarketObs, PositionId, PositionView, Side, VaultObs,
+};
 
 /// Static description of a market.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,7 +37,10 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn new(kind: RejectKind, message: impl Into<String>) -> Self {
-        Rejection { kind, message: message.into() }
+        Rejection {
+            kind,
+            message: message.into(),
+        }
     }
 }
 
@@ -172,7 +177,11 @@ pub trait Venue {
 
     /// The arbitrageur trades the market's spot pool until its price is `target_price`
     /// (WAD). Returns the arbitrageur's side (`usd_delta`, `base_delta`).
-    fn arbitrage_spot_to(&mut self, market: MarketId, target_price: u128) -> Result<Outcome, Rejection>;
+    fn arbitrage_spot_to(
+        &mut self,
+        market: MarketId,
+        target_price: u128,
+    ) -> Result<Outcome, Rejection>;
 
     /// What agents see of a market now (`data_price` is left 0; the driver fills it).
     fn observe(&self, market: MarketId) -> MarketObs;
