@@ -121,6 +121,10 @@ pub enum Event {
         impact_charge: Usd,
         impact_rebate: Usd,
     },
+    AdlSettled {
+        position: PositionId,
+        realised_pnl: SignedUsd,
+    },
     FundingSettled {
         position: PositionId,
         amount: SignedUsd,

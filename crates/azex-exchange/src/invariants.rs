@@ -79,7 +79,7 @@ pub fn check(s: &State) -> Result<(), String> {
         }
     }
     // 4. OI totals
-    let mut agg: Vec<(Side, Side)> = vec![(Side::default(), Side::default()); s.markets.len()];
+    let mut agg: Vec<(Side, Side)> = vec![(Side::new(), Side::new()); s.markets.len()];
     for p in s.positions.values() {
         if p.qty == 0 {
             return Err(format!("position {} has zero size", p.id));
@@ -92,6 +92,9 @@ pub fn check(s: &State) -> Result<(), String> {
         side.cost += p.cost;
         side.margin += p.margin;
         side.funding_entry_sum += entry_term(p.qty, p.funding_entry).map_err(|e| e.to_string())?;
+        let (qa, cb) = crate::book::adl_terms(p).map_err(|e| e.to_string())?;
+        side.adl_qa_sum += qa;
+        side.adl_cb_sum += cb;
         side.positions += 1;
     }
     for (m, (l, sh)) in s.markets.iter().zip(agg) {

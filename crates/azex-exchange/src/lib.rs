@@ -11,6 +11,7 @@
 //! | parameters, defaults, allowed ranges | [`params`] |
 //! | pure formulas (mark, execution price, funding, requirement, margin) | [`math`] |
 //! | state types (plain data) | [`state`] |
+//! | position book: stored vs effective sizes, O(1) ADL scaling | [`book`] |
 //! | transactions and events | [`tx`], [`event`] |
 //! | transaction overlay (reads through, writes buffered) | [`ctx`] |
 //! | handlers: trading, LP vault, azUSD ledger, listing, spot, block steps | [`handlers`] |
@@ -21,6 +22,7 @@
 //! | canonical hash | [`hash`] |
 //! | scenario files (`azex run`) | [`scenario`] |
 
+pub mod book;
 pub mod ctx;
 pub mod engine;
 pub mod error;

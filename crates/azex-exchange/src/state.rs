@@ -4,7 +4,7 @@
 use crate::ids::{MarketId, PositionId};
 use crate::params::{GlobalParams, MarketParams};
 use crate::units::{Price, Qty, SignedUsd, Usd};
-use alloy_primitives::{address, Address, I256};
+use alloy_primitives::{address, Address, I256, U256};
 use azex_spot::PoolKey;
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
@@ -34,25 +34,63 @@ pub struct BlockCtx {
     pub timestamp: u64,
 }
 
-/// One side (long or short) of a market: aggregates kept in O(1) per trade.
+/// One side (long or short) of a market: aggregates kept in O(1) per trade. Sizes and costs are
+/// *stored* values, normalised to scale RAY (see [`crate::book`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Side {
-    /// Σ |qty| of the side's positions.
+    pub is_long: bool,
+    /// Σ |stored qty| of the side's positions.
     pub qty: u128,
-    /// Σ cost basis (signed: positive for longs, negative for shorts).
+    /// Σ stored cost basis (signed: positive for longs, negative for shorts).
     pub cost: SignedUsd,
     /// Σ margin.
     pub margin: Usd,
-    /// Cumulative funding owed per whole token (azUSD units × 1e18), positive = owes.
+    /// Cumulative funding owed per stored unit (azUSD units × 1e18 per token), + = owes.
     pub funding_index: i128,
-    /// Σ |qty_i| × funding index at the position's last settlement.
+    /// Σ |stored qty_i| × funding index at the position's last settlement.
     #[borsh(
         serialize_with = "borsh_i256::ser",
         deserialize_with = "borsh_i256::de"
     )]
     pub funding_entry_sum: I256,
+    /// ADL scale `S` (RAY = no ADL yet): effective = stored × S / RAY.
+    pub scale: u128,
+    /// ADL accumulators (see [`crate::book`]).
+    #[borsh(
+        serialize_with = "borsh_u256::ser",
+        deserialize_with = "borsh_u256::de"
+    )]
+    pub adl_a: U256,
+    #[borsh(
+        serialize_with = "borsh_u256::ser",
+        deserialize_with = "borsh_u256::de"
+    )]
+    pub adl_b: U256,
+    /// Σ stored qty_i × A_entry_i and Σ stored cost_i × B_entry_i.
+    #[borsh(
+        serialize_with = "borsh_i256::ser",
+        deserialize_with = "borsh_i256::de"
+    )]
+    pub adl_qa_sum: I256,
+    #[borsh(
+        serialize_with = "borsh_i256::ser",
+        deserialize_with = "borsh_i256::de"
+    )]
+    pub adl_cb_sum: I256,
     /// Open positions on this side.
     pub positions: u64,
+}
+
+mod borsh_u256 {
+    use alloy_primitives::U256;
+    pub fn ser<W: std::io::Write>(v: &U256, w: &mut W) -> std::io::Result<()> {
+        w.write_all(&v.to_le_bytes::<32>())
+    }
+    pub fn de<R: std::io::Read>(r: &mut R) -> std::io::Result<U256> {
+        let mut b = [0u8; 32];
+        r.read_exact(&mut b)?;
+        Ok(U256::from_le_bytes(b))
+    }
 }
 
 mod borsh_i256 {
@@ -153,23 +191,38 @@ impl Market {
     }
 }
 
-/// An isolated-margin perpetual position.
+/// An isolated-margin perpetual position. `qty` and `cost` are stored values at scale RAY
+/// ([`crate::book::effective`] gives the effective ones).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
 pub struct Position {
     pub id: PositionId,
     pub owner: Address,
     pub market: MarketId,
-    /// Signed size: + long, − short. Never zero while the position exists.
+    /// Signed stored size: + long, − short. Never zero while the position exists.
     pub qty: Qty,
-    /// Signed cost basis: what was paid (long, > 0) or received (short, < 0) for `qty`,
+    /// Signed stored cost basis: what was paid (long, > 0) or received (short, < 0) for `qty`,
     /// including price impact, excluding fees.
     pub cost: SignedUsd,
     #[serde(with = "crate::serde_num")]
     pub margin: Usd,
     /// The side's funding index at the last settlement.
     pub funding_entry: i128,
+    /// The side's ADL accumulators at the last sync.
+    #[borsh(
+        serialize_with = "borsh_u256::ser",
+        deserialize_with = "borsh_u256::de"
+    )]
+    pub adl_a_entry: U256,
+    #[borsh(
+        serialize_with = "borsh_u256::ser",
+        deserialize_with = "borsh_u256::de"
+    )]
+    pub adl_b_entry: U256,
     pub opened_at: u64,
     pub updated_at: u64,
+    /// When its (stepwise) liquidation began (0 = never), and the block of the last step.
+    pub liquidation_started_at: u64,
+    pub last_liquidation_block: u64,
 }
 
 impl Position {

@@ -68,7 +68,7 @@ fn over_limit_trade_is_rejected_and_changes_nothing() {
     let tx = Tx::OpenPosition {
         user: addr(2),
         market: 0,
-        qty: 20 * one(),
+        qty: 30 * one(),
         margin: 10_000 * USD_ONE,
         price_bound: u128::MAX,
     };

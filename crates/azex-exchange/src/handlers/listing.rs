@@ -120,8 +120,14 @@ pub fn create_market(
         pool_key: key,
         quote_is_token0,
         status: MarketStatus::Active,
-        long: Side::default(),
-        short: Side::default(),
+        long: Side {
+            is_long: true,
+            ..Side::new()
+        },
+        short: Side {
+            is_long: false,
+            ..Side::new()
+        },
         funding_rate_per_day_wad: 0,
         last_funding_time: ctx.block.timestamp,
         impact_pool: 0,

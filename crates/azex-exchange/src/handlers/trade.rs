@@ -11,43 +11,18 @@
 //! 6. check initial margin on anything that grew, then the vault capacity rule;
 //! 7. update the per-side aggregates (remove the old position, add the new) and the funding rate.
 
+use crate::book::{self, side_add, side_remove};
 use crate::ctx::Ctx;
 use crate::error::ExchangeError;
 use crate::event::{DeficitPayer, Event};
 use crate::ids::{MarketId, PositionId};
 use crate::math::{funding, margin, mark};
 use crate::params::MarketParams;
-use crate::state::{Market, MarketStatus, Position, ProtocolFunds, Side, Vault};
+use crate::state::{Market, MarketStatus, Position, ProtocolFunds, Vault};
 use crate::units::{
     mul_wad_down, mul_wad_up, notional_down, notional_up, Checked, Price, Qty, SignedUsd, Usd,
 };
 use alloy_primitives::Address;
-
-// --- side aggregates ---------------------------------------------------------------------------
-
-fn side_remove(s: &mut Side, p: &Position) -> Result<(), ExchangeError> {
-    s.qty = s.qty.sub_c(p.qty.unsigned_abs())?;
-    s.cost = s.cost.sub_c(p.cost)?;
-    s.margin = s.margin.sub_c(p.margin)?;
-    s.funding_entry_sum = s
-        .funding_entry_sum
-        .checked_sub(funding::entry_term(p.qty, p.funding_entry)?)
-        .ok_or(ExchangeError::Overflow)?;
-    s.positions = s.positions.sub_c(1)?;
-    Ok(())
-}
-
-fn side_add(s: &mut Side, p: &Position) -> Result<(), ExchangeError> {
-    s.qty = s.qty.add_c(p.qty.unsigned_abs())?;
-    s.cost = s.cost.add_c(p.cost)?;
-    s.margin = s.margin.add_c(p.margin)?;
-    s.funding_entry_sum = s
-        .funding_entry_sum
-        .checked_add(funding::entry_term(p.qty, p.funding_entry)?)
-        .ok_or(ExchangeError::Overflow)?;
-    s.positions = s.positions.add_c(1)?;
-    Ok(())
-}
 
 /// The money that moves in one transaction between a position, the vault and protocol funds.
 pub(crate) struct Books {
@@ -69,12 +44,14 @@ impl Books {
 
     /// Settle a signed PnL between a position's margin and the vault. A loss beyond the margin
     /// goes down the waterfall: insurance fund, then the vault absorbs it.
+    /// `trading_pnl`: book it as traders' PnL (false for funding, which is booked separately).
     pub fn settle_pnl(
         &mut self,
         ctx: &mut Ctx,
         position: PositionId,
         margin: &mut Usd,
         pnl: SignedUsd,
+        trading_pnl: bool,
     ) -> Result<(), ExchangeError> {
         if pnl >= 0 {
             let gain = pnl as u128;
@@ -85,14 +62,19 @@ impl Books {
                 });
             }
             self.vault.cash -= gain;
-            self.vault.trader_pnl_paid = self.vault.trader_pnl_paid.add_c(pnl)?;
+            if trading_pnl {
+                self.vault.trader_pnl_paid = self.vault.trader_pnl_paid.add_c(pnl)?;
+            }
             *margin = margin.add_c(gain)?;
         } else {
             let loss = pnl.unsigned_abs();
             let from_margin = loss.min(*margin);
             *margin -= from_margin;
             self.vault.cash = self.vault.cash.add_c(from_margin)?;
-            self.vault.trader_pnl_paid = self.vault.trader_pnl_paid.sub_c(from_margin as i128)?;
+            if trading_pnl {
+                self.vault.trader_pnl_paid =
+                    self.vault.trader_pnl_paid.sub_c(from_margin as i128)?;
+            }
             let shortfall = loss - from_margin;
             if shortfall > 0 {
                 self.cover_deficit(ctx, position, shortfall)?;
@@ -147,22 +129,34 @@ impl Books {
     }
 }
 
-/// Settle the position's funding at the side's current index.
-pub(crate) fn settle_funding(
+/// Bring a position up to date with its side: credit any ADL PnL it has not received yet, then
+/// settle its funding, both against the vault. Call with the position removed from the side's
+/// aggregates (and add it back afterwards).
+pub(crate) fn sync_position(
     ctx: &mut Ctx,
     books: &mut Books,
     m: &Market,
     p: &mut Position,
 ) -> Result<(), ExchangeError> {
     let side = m.side(p.is_long());
+    let adl = book::adl_owed_to(p, side)?;
+    p.adl_a_entry = side.adl_a;
+    p.adl_b_entry = side.adl_b;
+    if adl != 0 {
+        let mut margin = p.margin;
+        books.settle_pnl(ctx, p.id, &mut margin, adl, true)?;
+        p.margin = margin;
+        ctx.emit(Event::AdlSettled {
+            position: p.id,
+            realised_pnl: adl,
+        });
+    }
     let owed = funding::owed(p.qty, side.funding_index, p.funding_entry)?;
     p.funding_entry = side.funding_index;
     if owed != 0 {
         books.vault.funding_earned = books.vault.funding_earned.add_c(owed)?;
         let mut margin = p.margin;
-        books.settle_pnl(ctx, p.id, &mut margin, -owed)?;
-        // settle_pnl books funding as trader PnL; undo that bookkeeping line
-        books.vault.trader_pnl_paid = books.vault.trader_pnl_paid.add_c(owed)?;
+        books.settle_pnl(ctx, p.id, &mut margin, -owed, false)?;
         p.margin = margin;
         ctx.emit(Event::FundingSettled {
             position: p.id,
@@ -184,8 +178,14 @@ pub(crate) fn accrue_funding(m: &mut Market, now: u64) -> Result<(), ExchangeErr
         } else {
             (&mut m.short, &mut m.long)
         };
-        payer.funding_index = payer.funding_index.add_c(up)?;
-        receiver.funding_index = receiver.funding_index.sub_c(down)?;
+        payer.funding_index =
+            payer
+                .funding_index
+                .add_c(book::funding_step(up, payer.scale, true)?)?;
+        receiver.funding_index =
+            receiver
+                .funding_index
+                .sub_c(book::funding_step(down, receiver.scale, false)?)?;
     }
     m.last_funding_time = m.last_funding_time.max(now);
     Ok(())
@@ -286,16 +286,18 @@ fn price_trade(
     })
 }
 
-/// Equity must cover initial margin at the current spot.
+/// Equity must cover initial margin at `price` (effective size and cost given).
 fn check_initial_margin(
     p: &MarketParams,
-    pos: &Position,
-    spot: Price,
+    qty: Qty,
+    cost: SignedUsd,
+    margin_amt: Usd,
+    price: Price,
 ) -> Result<(), ExchangeError> {
-    let upnl = margin::unrealised_pnl(pos.qty, pos.cost, spot)?;
-    let close_fee = mul_wad_up(notional_up(pos.qty, spot)?, p.taker_fee_wad)?;
-    let eq = margin::equity(pos.margin, upnl, 0, close_fee)?;
-    let im = margin::initial_margin(p, pos.qty, spot)?;
+    let upnl = margin::unrealised_pnl(qty, cost, price)?;
+    let close_fee = mul_wad_up(notional_up(qty, price)?, p.taker_fee_wad)?;
+    let eq = margin::equity(margin_amt, upnl, 0, close_fee)?;
+    let im = margin::initial_margin(p, qty, price, cost)?;
     if eq < 0 || (eq as u128) < im {
         return Err(ExchangeError::InitialMarginNotMet {
             equity: eq,
@@ -306,7 +308,10 @@ fn check_initial_margin(
 }
 
 fn check_oi_cap(m: &Market, p: &MarketParams, long: bool) -> Result<(), ExchangeError> {
-    let oi = notional_up(m.side(long).qty as i128, m.prices.spot)?;
+    let oi = notional_up(
+        i128::try_from(m.side(long).eff_qty()?).map_err(|_| ExchangeError::Overflow)?,
+        m.prices.spot,
+    )?;
     if oi > p.max_oi_per_side {
         return Err(ExchangeError::OpenInterestCapExceeded {
             market: m.id,
@@ -367,20 +372,29 @@ pub fn open(
     let mut books = Books::load(ctx);
     let mut margin_left = margin_in;
     let fee = books.take_fee(&mut margin_left, priced.fee, ctx.s.params.lp_fee_share_wad)?;
+    check_initial_margin(&p, qty, priced.cost, margin_left, m.prices.spot)?;
     let id = ctx.next_position_id()?;
     let long = qty > 0;
+    let side = m.side(long);
+    let (q_s, c_s) = book::stored(qty, priced.cost, side)?;
+    if q_s == 0 {
+        return Err(ExchangeError::ZeroAmount);
+    }
     let pos = Position {
         id,
         owner: user,
         market,
-        qty,
-        cost: priced.cost,
+        qty: q_s,
+        cost: c_s,
         margin: margin_left,
-        funding_entry: m.side(long).funding_index,
+        funding_entry: side.funding_index,
+        adl_a_entry: side.adl_a,
+        adl_b_entry: side.adl_b,
         opened_at: ctx.block.timestamp,
         updated_at: ctx.block.timestamp,
+        liquidation_started_at: 0,
+        last_liquidation_block: 0,
     };
-    check_initial_margin(&p, &pos, m.prices.spot)?;
     side_add(m.side_mut(long), &pos)?;
     check_oi_cap(&m, &p, long)?;
     books.store(ctx);
@@ -406,6 +420,7 @@ pub fn open(
 }
 
 /// Grow (same sign as the position) or reduce (opposite sign) a position. Reducing to zero closes.
+/// `delta` is in effective units.
 pub fn modify(
     ctx: &mut Ctx,
     user: Address,
@@ -417,14 +432,16 @@ pub fn modify(
         return Err(ExchangeError::ZeroAmount);
     }
     let pos = owned(ctx, user, id)?;
+    let m0 = ctx.market(pos.market)?;
+    let (q_eff, _) = book::effective(&pos, m0.side(pos.is_long()))?;
     let growing = (delta > 0) == pos.is_long();
-    if !growing && delta.unsigned_abs() > pos.qty.unsigned_abs() {
+    if !growing && delta.unsigned_abs() > q_eff.unsigned_abs() {
         return Err(ExchangeError::WouldFlip);
     }
-    if !growing && delta.unsigned_abs() == pos.qty.unsigned_abs() {
+    if !growing && delta.unsigned_abs() == q_eff.unsigned_abs() {
         return close(ctx, user, id, bound);
     }
-    let mut m = ctx.market(pos.market)?;
+    let mut m = m0;
     check_tradeable(&m, growing)?;
     let p = ctx.params(pos.market)?.clone();
     let before = ctx.vault_risk()?;
@@ -433,29 +450,31 @@ pub fn modify(
     let mut books = Books::load(ctx);
     side_remove(m.side_mut(long), &pos)?;
     let mut np = pos;
-    settle_funding(ctx, &mut books, &m, &mut np)?;
+    sync_position(ctx, &mut books, &m, &mut np)?;
+    let (q_eff, c_eff) = book::effective(&np, m.side(long))?;
     let priced = price_trade(&mut m, &p, delta, bound, cap, growing)?;
     let mut realised = 0;
-    if growing {
-        np.cost = np.cost.add_c(priced.cost)?;
-        np.qty = np.qty.add_c(delta)?;
+    let (q_new, c_new) = if growing {
+        (q_eff.add_c(delta)?, c_eff.add_c(priced.cost)?)
     } else {
         // Release the reduced share of the cost basis, rounded toward +∞ (less PnL for the trader).
-        let released = released_cost(np.cost, delta.unsigned_abs(), np.qty.unsigned_abs())?;
+        let released = released_cost(c_eff, delta.unsigned_abs(), q_eff.unsigned_abs())?;
         realised = (-priced.cost).sub_c(released)?;
-        np.cost = np.cost.sub_c(released)?;
-        np.qty = np.qty.add_c(delta)?;
         let mut mg = np.margin;
-        books.settle_pnl(ctx, id, &mut mg, realised)?;
+        books.settle_pnl(ctx, id, &mut mg, realised, true)?;
         np.margin = mg;
-    }
+        (q_eff.add_c(delta)?, c_eff.sub_c(released)?)
+    };
     let mut mg = np.margin;
     let fee = books.take_fee(&mut mg, priced.fee, ctx.s.params.lp_fee_share_wad)?;
     np.margin = mg;
     np.updated_at = ctx.block.timestamp;
     if growing {
-        check_initial_margin(&p, &np, m.prices.spot)?;
+        check_initial_margin(&p, q_new, c_new, np.margin, m.prices.spot)?;
     }
+    let (q_s, c_s) = book::stored(q_new, c_new, m.side(long))?;
+    np.qty = q_s;
+    np.cost = c_s;
     side_add(m.side_mut(long), &np)?;
     if growing {
         check_oi_cap(&m, &p, long)?;
@@ -475,7 +494,7 @@ pub fn modify(
     ctx.emit(Event::PositionModified {
         position: id,
         qty_delta: delta,
-        qty_after: np.qty,
+        qty_after: q_new,
         cost_delta: priced.cost,
         avg_price: priced.avg_price,
         realised_pnl: realised,
@@ -487,7 +506,11 @@ pub fn modify(
 }
 
 /// `cost × part / whole`, rounded toward +∞.
-fn released_cost(cost: SignedUsd, part: u128, whole: u128) -> Result<SignedUsd, ExchangeError> {
+pub(crate) fn released_cost(
+    cost: SignedUsd,
+    part: u128,
+    whole: u128,
+) -> Result<SignedUsd, ExchangeError> {
     let mag = if cost >= 0 {
         crate::units::mul_div_up_u128(cost.unsigned_abs(), part, whole)?
     } else {
@@ -514,11 +537,26 @@ pub fn close(
     let mut books = Books::load(ctx);
     side_remove(m.side_mut(long), &pos)?;
     let mut np = pos;
-    settle_funding(ctx, &mut books, &m, &mut np)?;
-    let priced = price_trade(&mut m, &p, -pos.qty, bound, cap, false)?;
-    let realised = (-priced.cost).sub_c(np.cost)?;
+    sync_position(ctx, &mut books, &m, &mut np)?;
+    let (q_eff, c_eff) = book::effective(&np, m.side(long))?;
+    let (realised, priced) = if q_eff == 0 {
+        // Fully deleveraged by ADL already: nothing left to trade.
+        (
+            0,
+            Priced {
+                cost: 0,
+                avg_price: 0,
+                fee: 0,
+                charge: 0,
+                rebate: 0,
+            },
+        )
+    } else {
+        let priced = price_trade(&mut m, &p, -q_eff, bound, cap, false)?;
+        ((-priced.cost).sub_c(c_eff)?, priced)
+    };
     let mut mg = np.margin;
-    books.settle_pnl(ctx, id, &mut mg, realised)?;
+    books.settle_pnl(ctx, id, &mut mg, realised, true)?;
     let fee = books.take_fee(&mut mg, priced.fee, ctx.s.params.lp_fee_share_wad)?;
     books.store(ctx);
     ctx.credit(user, crate::state::AZUSD, mg)?;
@@ -571,7 +609,8 @@ pub fn add_margin(
     Ok(())
 }
 
-/// Move azUSD from a position's margin to the wallet; the rest must still cover initial margin.
+/// Move azUSD from a position's margin to the wallet; the rest must still cover initial margin,
+/// judged at the less favourable of the spot and the risk price.
 pub fn remove_margin(
     ctx: &mut Ctx,
     user: Address,
@@ -588,7 +627,7 @@ pub fn remove_margin(
     let mut books = Books::load(ctx);
     side_remove(m.side_mut(long), &pos)?;
     let mut np = pos;
-    settle_funding(ctx, &mut books, &m, &mut np)?;
+    sync_position(ctx, &mut books, &m, &mut np)?;
     if np.margin < amount {
         return Err(ExchangeError::InsufficientBalance {
             token: crate::state::AZUSD,
@@ -598,13 +637,13 @@ pub fn remove_margin(
     }
     np.margin -= amount;
     np.updated_at = ctx.block.timestamp;
-    // Judge at the less favourable of spot and risk price.
     let worst = if long {
         m.prices.spot.min(m.prices.risk)
     } else {
         m.prices.spot.max(m.prices.risk)
     };
-    check_initial_margin(&p, &np, worst)?;
+    let (q_eff, c_eff) = book::effective(&np, m.side(long))?;
+    check_initial_margin(&p, q_eff, c_eff, np.margin, worst)?;
     side_add(m.side_mut(long), &np)?;
     books.store(ctx);
     ctx.credit(user, crate::state::AZUSD, amount)?;

@@ -1,8 +1,12 @@
 //! Margin (PROTOCOL.md §6): equity, initial and maintenance requirements, leverage.
 //!
 //! `equity = margin + uPnL − funding owed − close fee`. A position may be opened or grown only if
-//! `equity ≥ initial margin`; it is liquidatable when `equity < maintenance margin`, both taken
-//! from the market's margin tiers by the position's notional.
+//! `equity ≥ initial margin`; it is liquidatable when `equity < maintenance margin`.
+//!
+//! The tier is chosen by the position's size at entry, `|cost basis|` (not by its notional at the
+//! current price): a position's maintenance rate then stays fixed while prices move, which keeps
+//! its liquidation price a fixed function of the price (the liquidation index relies on it), and
+//! a trader cannot change tier by waiting.
 
 use crate::error::ExchangeError;
 use crate::params::MarketParams;
@@ -31,16 +35,26 @@ pub fn equity(
         .ok_or(ExchangeError::Overflow)
 }
 
-/// Initial margin for a position of `qty` at `price`, rounded up.
-pub fn initial_margin(p: &MarketParams, qty: Qty, price: Price) -> Result<Usd, ExchangeError> {
+/// Initial margin for a position of `qty` at `price` whose cost basis is `cost`, rounded up.
+pub fn initial_margin(
+    p: &MarketParams,
+    qty: Qty,
+    price: Price,
+    cost: SignedUsd,
+) -> Result<Usd, ExchangeError> {
     let n = notional_up(qty, price)?;
-    mul_wad_up(n, p.margin_tier(n).initial_margin_wad)
+    mul_wad_up(n, p.margin_tier(cost.unsigned_abs()).initial_margin_wad)
 }
 
-/// Maintenance margin for a position of `qty` at `price`, rounded up.
-pub fn maintenance_margin(p: &MarketParams, qty: Qty, price: Price) -> Result<Usd, ExchangeError> {
+/// Maintenance margin for a position of `qty` at `price` whose cost basis is `cost`, rounded up.
+pub fn maintenance_margin(
+    p: &MarketParams,
+    qty: Qty,
+    price: Price,
+    cost: SignedUsd,
+) -> Result<Usd, ExchangeError> {
     let n = notional_up(qty, price)?;
-    mul_wad_up(n, p.margin_tier(n).maintenance_margin_wad)
+    mul_wad_up(n, p.margin_tier(cost.unsigned_abs()).maintenance_margin_wad)
 }
 
 #[cfg(test)]
@@ -49,28 +63,33 @@ mod tests {
     use crate::units::{QTY_ONE, USD_ONE, WAD};
 
     #[test]
-    fn tiers_scale_margin() {
+    fn tiers_follow_entry_size() {
         let p = MarketParams::default();
         let one = QTY_ONE as i128;
-        // $20k notional: tier 1 → 5 % initial, 2.5 % maintenance
+        let c = |usd: i128| usd * USD_ONE as i128;
+        // $20k entry: tier 1 → 5 % initial, 2.5 % maintenance
         assert_eq!(
-            initial_margin(&p, 10 * one, 2_000 * WAD).unwrap(),
+            initial_margin(&p, 10 * one, 2_000 * WAD, c(20_000)).unwrap(),
             1_000 * USD_ONE
         );
         assert_eq!(
-            maintenance_margin(&p, -10 * one, 2_000 * WAD).unwrap(),
+            maintenance_margin(&p, -10 * one, 2_000 * WAD, c(-20_000)).unwrap(),
             500 * USD_ONE
         );
-        // $2M notional: tier 3 → 20 %
+        // $2M entry: tier 3 → 20 %
         assert_eq!(
-            initial_margin(&p, 1_000 * one, 2_000 * WAD).unwrap(),
+            initial_margin(&p, 1_000 * one, 2_000 * WAD, c(2_000_000)).unwrap(),
             400_000 * USD_ONE
+        );
+        // the tier follows the entry size, not the price: the same position at $4,000 stays in tier 1
+        assert_eq!(
+            maintenance_margin(&p, 10 * one, 4_000 * WAD, c(20_000)).unwrap(),
+            1_000 * USD_ONE
         );
     }
 
     #[test]
     fn pnl_rounds_against_trader() {
-        // long 1 unit at cost 1, price makes value 0.5 units → floor
         assert_eq!(unrealised_pnl(1, 0, WAD).unwrap(), 0);
         assert_eq!(unrealised_pnl(-1, 0, WAD * 1_000_000_000_000).unwrap(), -1);
         assert_eq!(equity(100, -30, 10, 5).unwrap(), 55);
