@@ -6,11 +6,33 @@ use alloy_primitives::{Uint, U256};
 
 type U512 = Uint<512, 8>;
 
+/// `Some(x)` when `x < 2^128`.
+#[inline(always)]
+fn as_u128(x: &U256) -> Option<u128> {
+    let l = x.as_limbs();
+    if (l[2] | l[3]) == 0 {
+        Some(u128::from(l[0]) | (u128::from(l[1]) << 64))
+    } else {
+        None
+    }
+}
+
+/// `a * b` and `denominator` as `u128` when the product and the denominator fit (the common
+/// case for WAD amounts): native 128-bit division is ~3x faster than the 256-bit one.
+#[inline(always)]
+fn u128_operands(a: &U256, b: &U256, denominator: &U256) -> Option<(u128, u128)> {
+    let p = as_u128(a)?.checked_mul(as_u128(b)?)?;
+    Some((p, as_u128(denominator)?))
+}
+
 /// `floor(a * b / denominator)` computed without intermediate overflow.
 #[inline]
 pub fn mul_div(a: U256, b: U256, denominator: U256) -> Result<U256, MathError> {
     if denominator.is_zero() {
         return Err(MathError::DivisionByZero);
+    }
+    if let Some((p, d)) = u128_operands(&a, &b, &denominator) {
+        return Ok(U256::from(p / d));
     }
     // Fast path: the product fits in 256 bits.
     let (prod, overflow) = a.overflowing_mul(b);
@@ -27,6 +49,10 @@ pub fn mul_div(a: U256, b: U256, denominator: U256) -> Result<U256, MathError> {
 pub fn mul_div_rounding_up(a: U256, b: U256, denominator: U256) -> Result<U256, MathError> {
     if denominator.is_zero() {
         return Err(MathError::DivisionByZero);
+    }
+    if let Some((p, d)) = u128_operands(&a, &b, &denominator) {
+        // p / d <= p < 2^128, so the + 1 fits in U256.
+        return Ok(U256::from(p / d + u128::from(p % d != 0)));
     }
     let (prod, overflow) = a.overflowing_mul(b);
     if !overflow {

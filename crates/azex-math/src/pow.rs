@@ -74,12 +74,10 @@
 
 use crate::wad::{WAD, WAD_U128};
 use crate::MathError;
-use alloy_primitives::{Uint, U256};
+use alloy_primitives::U256;
 
 mod tables;
 use tables::{EXP2_Q63, EXP_COEF_Q64, LOG2_E_Q63, LOG2_WAD_Q64, LOG_COEF_Q62, LOG_NEG_Q64};
-
-type U512 = Uint<512, 8>;
 
 /// `1.0` in Q64 (the scale of the `log2_q64_*` results).
 pub const Q64_ONE: i128 = 1 << 64;
@@ -414,26 +412,89 @@ fn pow_wad(x: U256, y: U256, dir: Dir) -> Result<U256, MathError> {
 
 /// `floor` / `ceil` of `x^n / 1e18^(n-1)` exactly, for `2 <= n <= 5`.
 ///
-/// If `x^n` does not fit in 512 bits the result is at least `2^512 / 1e72 > 2^272`, so the
-/// overflow of the intermediate is a true overflow of the result.
+/// `x^n` is built in little-endian 64-bit limbs (schoolbook, only the occupied limbs). If
+/// `x^n` does not fit in 512 bits the result is at least `2^512 / 1e72 > 2^272`, so an
+/// intermediate overflow is a true overflow of the result. The division by
+/// `1e18^(n-1) = 2^(18(n-1)) * 5^(18(n-1))` is a shift followed by single-limb divisions by
+/// powers of 5 of at most `5^27 < 2^64`; `floor(floor(a / b) / c) = floor(a / (b c))`, and
+/// the quotient is exact iff every step is.
 fn pow_int_exact(x: U256, n: u32, dir: Dir) -> Result<U256, MathError> {
-    let xw = U512::from_limbs_slice(x.as_limbs());
-    let mut p = xw;
-    for _ in 1..n {
-        p = p.checked_mul(xw).ok_or(MathError::Overflow)?;
+    let xl = x.as_limbs();
+    let mut xlen = 4;
+    while xlen > 0 && xl[xlen - 1] == 0 {
+        xlen -= 1;
     }
-    let w = U512::from(WAD_U128);
-    let mut inexact = false;
-    for _ in 1..n {
-        let (q, r) = p.div_rem(w);
-        inexact |= !r.is_zero();
-        p = q;
+    if xlen == 0 {
+        return Ok(U256::ZERO);
     }
-    let q = U256::checked_from_limbs_slice(p.as_limbs()).ok_or(MathError::Overflow)?;
+    let mut p = [0u64; 8];
+    p[..xlen].copy_from_slice(&xl[..xlen]);
+    let mut plen = xlen;
+    for _ in 1..n {
+        let mut out = [0u64; 12];
+        for i in 0..plen {
+            let mut carry = 0u64;
+            for j in 0..xlen {
+                // <= (2^64 - 1)^2 + 2 (2^64 - 1) = 2^128 - 1
+                let t = u128::from(p[i]) * u128::from(xl[j])
+                    + u128::from(out[i + j])
+                    + u128::from(carry);
+                out[i + j] = t as u64;
+                carry = (t >> 64) as u64;
+            }
+            out[i + xlen] = carry;
+        }
+        let mut len = plen + xlen;
+        while out[len - 1] == 0 {
+            len -= 1; // the top limb of a product of non-zero numbers is reached quickly
+        }
+        if len > 8 {
+            return Err(MathError::Overflow);
+        }
+        p[..len].copy_from_slice(&out[..len]);
+        plen = len;
+    }
+    // Shift right by 18 (n - 1) bits.
+    let shift = 18 * (n as usize - 1); // <= 72
+    let (ls, bs) = (shift / 64, shift % 64);
+    let mut inexact = p[..ls].iter().any(|&l| l != 0) || (bs > 0 && (p[ls] << (64 - bs)) != 0);
+    let mut q = [0u64; 8];
+    let qlen = plen - ls.min(plen);
+    for k in 0..qlen {
+        let lo = p[k + ls] >> bs;
+        let hi = if bs > 0 && k + ls + 1 < plen {
+            p[k + ls + 1] << (64 - bs)
+        } else {
+            0
+        };
+        q[k] = lo | hi;
+    }
+    let mut qlen = qlen;
+    // Divide by 5^(18 (n - 1)) in chunks of at most 5^27.
+    let mut e5 = 18 * (n - 1);
+    while e5 > 0 {
+        let c = e5.min(27);
+        e5 -= c;
+        let d = u128::from(5u64.pow(c));
+        let mut rem = 0u128;
+        for k in (0..qlen).rev() {
+            let cur = (rem << 64) | u128::from(q[k]);
+            let qq = cur / d;
+            rem = cur - qq * d;
+            q[k] = qq as u64; // < 2^64 because rem < d
+        }
+        inexact |= rem != 0;
+        while qlen > 0 && q[qlen - 1] == 0 {
+            qlen -= 1;
+        }
+    }
+    if qlen > 4 {
+        return Err(MathError::Overflow);
+    }
+    let r = U256::from_limbs([q[0], q[1], q[2], q[3]]);
     match dir {
-        Dir::Down => Ok(q),
-        Dir::Up if inexact => q.checked_add(U256::from(1u8)).ok_or(MathError::Overflow),
-        Dir::Up => Ok(q),
+        Dir::Up if inexact => r.checked_add(U256::from(1u8)).ok_or(MathError::Overflow),
+        _ => Ok(r),
     }
 }
 

@@ -757,6 +757,22 @@ proptest! {
     }
 
     #[test]
+    fn int_exponent_exact_random(x in arb_x(), n in 2u32..=5) {
+        let y = u(u128::from(n)) * WAD;
+        let (num, den) = r::int_pow_ratio(x, n);
+        let fl = &num / &den;
+        let ce = if &fl * &den == num { fl.clone() } else { &fl + 1 };
+        match pow_wad_down(x, y) {
+            Ok(d) => prop_assert_eq!(r::big(d), fl),
+            Err(err) => prop_assert!(err == MathError::Overflow && fl.bits() > 256),
+        }
+        match pow_wad_up(x, y) {
+            Ok(v) => prop_assert_eq!(r::big(v), ce),
+            Err(err) => prop_assert!(err == MathError::Overflow && ce.bits() > 256),
+        }
+    }
+
+    #[test]
     fn exponent_bounds_random(x in arb_x(), y in arb_y()) {
         check_exponent_bounds(x, y);
     }
