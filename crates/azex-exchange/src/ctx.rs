@@ -48,6 +48,7 @@ pub struct Effects {
     pub(crate) funds: Option<ProtocolFunds>,
     pub(crate) next_position_id: Option<PositionId>,
     pub(crate) spot_ops: Vec<SpotOp>,
+    pub(crate) params_updates: Vec<(MarketId, MarketParams)>,
     pub events: Vec<Event>,
 }
 
@@ -193,6 +194,9 @@ impl<'s> Ctx<'s> {
         }
     }
     pub fn params(&self, id: MarketId) -> Result<&MarketParams, ExchangeError> {
+        if let Some((_, p)) = self.fx.params_updates.iter().rev().find(|(m, _)| *m == id) {
+            return Ok(p);
+        }
         if let Some((_, p)) = self.fx.new_markets.iter().find(|(m, _)| m.id == id) {
             return Ok(p);
         }

@@ -143,6 +143,7 @@ impl State {
         let fx = {
             let mut ctx = Ctx::new(self);
             handlers::ledger::rebalance(&mut ctx)?;
+            handlers::protection::end_block(&mut ctx)?;
             ctx.emit(Event::BlockEnded {
                 height: self.block.height,
             });
@@ -200,6 +201,7 @@ impl State {
             funds,
             next_position_id,
             spot_ops,
+            params_updates,
             events,
         } = fx;
         // Every pool operation was quoted during the plan and the pool manager is deterministic,
@@ -240,6 +242,9 @@ impl State {
         for m in markets {
             let i = m.id as usize;
             self.markets[i] = m;
+        }
+        for (id, p) in params_updates {
+            self.market_params[id as usize] = p;
         }
         if let Some(v) = vault {
             self.vault = v;

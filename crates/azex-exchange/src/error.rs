@@ -85,6 +85,23 @@ pub enum ExchangeError {
     #[error("market {0} has no impact capacity (no spot depth and no free vault liquidity)")]
     NoImpactCapacity(MarketId),
 
+    #[error(
+        "position {position} is not liquidatable: equity {equity} ≥ maintenance {maintenance}"
+    )]
+    NotLiquidatable {
+        position: PositionId,
+        equity: i128,
+        maintenance: u128,
+    },
+    #[error("position {position} already had a liquidation step in this block")]
+    LiquidationCooldown { position: PositionId },
+    #[error("market {0} needs no deleveraging")]
+    NothingToDeleverage(MarketId),
+    #[error("market {0} is not delisted")]
+    NotDelisted(MarketId),
+    #[error("market {market} cannot be listed again: {reason}")]
+    RelistRefused { market: MarketId, reason: String },
+
     // --- LP vault and risk ------------------------------------------------------------------
     #[error("vault capacity: requirement {required} would exceed available liquidity {available}")]
     VaultCapacityExceeded { required: u128, available: u128 },

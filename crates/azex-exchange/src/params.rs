@@ -19,7 +19,9 @@ const BP: u128 = WAD / 10_000;
     Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
 )]
 pub struct SafetyTier {
+    #[serde(with = "crate::serde_num")]
     pub max_imbalance_wad: u128,
+    #[serde(with = "crate::serde_num")]
     pub safety_factor_wad: u128,
 }
 
@@ -28,8 +30,11 @@ pub struct SafetyTier {
     Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
 )]
 pub struct MarginTier {
+    #[serde(with = "crate::serde_num")]
     pub max_notional: Usd,
+    #[serde(with = "crate::serde_num")]
     pub initial_margin_wad: u128,
+    #[serde(with = "crate::serde_num")]
     pub maintenance_margin_wad: u128,
 }
 
@@ -81,6 +86,32 @@ pub struct MarketParams {
     /// Spot depth (USD, ±band) below which the market stops taking new exposure.
     #[serde(with = "crate::serde_num")]
     pub min_spot_liquidity: Usd,
+    /// Liquidation penalty on the notional closed, taken from what margin is left (never more).
+    #[serde(with = "crate::serde_num")]
+    pub liquidation_penalty_wad: u128,
+    /// Keeper's share of the penalty: starts at `keeper_share_start`, grows by
+    /// `keeper_share_growth_per_sec` from the start of the liquidation, capped at `keeper_share_max`
+    /// (a Dutch auction on the keeper's reward; the rest goes to the insurance fund).
+    #[serde(with = "crate::serde_num")]
+    pub keeper_share_start_wad: u128,
+    #[serde(with = "crate::serde_num")]
+    pub keeper_share_growth_per_sec_wad: u128,
+    #[serde(with = "crate::serde_num")]
+    pub keeper_share_max_wad: u128,
+    /// Positions larger than this (notional) are liquidated stepwise, `liquidation_step_wad` of
+    /// the size per block.
+    #[serde(with = "crate::serde_num")]
+    pub liquidation_step_notional: Usd,
+    #[serde(with = "crate::serde_num")]
+    pub liquidation_step_wad: u128,
+    /// ADL when a side's unrealised profit exceeds this share of vault NAV ...
+    #[serde(with = "crate::serde_num")]
+    pub adl_profit_cap_wad: u128,
+    /// ... down to this share.
+    #[serde(with = "crate::serde_num")]
+    pub adl_profit_target_wad: u128,
+    /// Blocks of depth below `min_spot_liquidity` (reduce-only meanwhile) before delisting.
+    pub delist_after_blocks: u64,
 }
 
 impl Default for MarketParams {
@@ -118,6 +149,15 @@ impl Default for MarketParams {
             min_position_notional: 10 * USD_ONE,
             margin_tiers: default_margin_tiers(),
             min_spot_liquidity: 10_000 * USD_ONE,
+            liquidation_penalty_wad: PCT / 2,
+            keeper_share_start_wad: 20 * PCT,
+            keeper_share_growth_per_sec_wad: PCT,
+            keeper_share_max_wad: 60 * PCT,
+            liquidation_step_notional: 250_000 * USD_ONE,
+            liquidation_step_wad: 25 * PCT,
+            adl_profit_cap_wad: 45 * PCT,
+            adl_profit_target_wad: 40 * PCT,
+            delist_after_blocks: 10,
         }
     }
 }
@@ -206,6 +246,39 @@ impl MarketParams {
         if prev_imb != WAD {
             return Err(bad("safety_tiers", "last tier must cover imbalance 100%"));
         }
+        in_range(
+            "liquidation_penalty",
+            self.liquidation_penalty_wad,
+            0,
+            5 * PCT,
+        )?;
+        in_range("keeper_share_start", self.keeper_share_start_wad, 0, WAD)?;
+        in_range(
+            "keeper_share_max",
+            self.keeper_share_max_wad,
+            self.keeper_share_start_wad,
+            WAD,
+        )?;
+        in_range(
+            "keeper_share_growth_per_sec",
+            self.keeper_share_growth_per_sec_wad,
+            0,
+            WAD,
+        )?;
+        in_range("liquidation_step", self.liquidation_step_wad, 5 * PCT, WAD)?;
+        in_range("adl_profit_cap", self.adl_profit_cap_wad, 10 * PCT, WAD)?;
+        in_range(
+            "adl_profit_target",
+            self.adl_profit_target_wad,
+            5 * PCT,
+            self.adl_profit_cap_wad,
+        )?;
+        in_range(
+            "delist_after_blocks",
+            self.delist_after_blocks as u128,
+            1,
+            100_000,
+        )?;
         if self.max_oi_per_side == 0 {
             return Err(bad("max_oi_per_side", "zero"));
         }
@@ -302,6 +375,10 @@ pub struct GlobalParams {
     pub max_abs_tick_move: i32,
     /// TWAP window for risk prices (liquidation, ADL, delisting settlement), seconds.
     pub risk_twap_window_secs: u32,
+    /// LP drawdown cap: when the share price falls this far below its high-water mark, every
+    /// market goes reduce-only and winning sides are deleveraged.
+    #[serde(with = "crate::serde_num")]
+    pub max_drawdown_wad: u128,
 }
 
 impl Default for GlobalParams {
@@ -315,7 +392,8 @@ impl Default for GlobalParams {
             max_vault_utilisation_wad: 90 * PCT,
             lp_lockup_secs: 3_600,
             max_abs_tick_move: 50,
-            risk_twap_window_secs: 600,
+            risk_twap_window_secs: 60,
+            max_drawdown_wad: 20 * PCT,
         }
     }
 }
@@ -349,6 +427,7 @@ impl GlobalParams {
             0,
             86_400,
         )?;
+        in_range("max_drawdown", self.max_drawdown_wad, PCT, 90 * PCT)?;
         if self.min_listing_depth < 1_000 * USD_ONE {
             return Err(bad("min_listing_depth", "below $1,000"));
         }

@@ -164,6 +164,8 @@ pub struct Market {
     /// azUSD and base tokens the spot pool holds (from the deltas of every pool action).
     pub pool_azusd: u128,
     pub pool_base: u128,
+    /// Consecutive blocks with spot depth below `min_spot_liquidity`.
+    pub low_depth_blocks: u64,
 }
 
 impl Market {
@@ -247,6 +249,9 @@ pub struct Vault {
     pub funding_earned: SignedUsd,
     pub yield_earned: Usd,
     pub trader_pnl_paid: SignedUsd,
+    /// The drawdown cap is hit: every market is reduce-only until the share price recovers to
+    /// within half the cap of its high-water mark.
+    pub drawdown_mode: bool,
 }
 
 /// One LP's holding.

@@ -126,6 +126,15 @@ pub enum Tx {
         #[serde(with = "crate::serde_num")]
         amount: Usd,
     },
+    /// Keeper: liquidate (one step of) an under-margined position.
+    Liquidate { user: Address, position: PositionId },
+    /// Keeper: deleverage a market's winning side if the vault needs it (also run automatically
+    /// at every block end).
+    Deleverage { user: Address, market: MarketId },
+    /// Settle a position of a delisted market at the settlement price (anyone may send it).
+    SettleDelisted { user: Address, position: PositionId },
+    /// List a delisted market again once it is empty and deep enough.
+    Relist { user: Address, market: MarketId },
 }
 
 impl Tx {
@@ -144,7 +153,11 @@ impl Tx {
             | Tx::ModifyPosition { user, .. }
             | Tx::ClosePosition { user, .. }
             | Tx::AddMargin { user, .. }
-            | Tx::RemoveMargin { user, .. } => *user,
+            | Tx::RemoveMargin { user, .. }
+            | Tx::Liquidate { user, .. }
+            | Tx::Deleverage { user, .. }
+            | Tx::SettleDelisted { user, .. }
+            | Tx::Relist { user, .. } => *user,
         }
     }
 }

@@ -2,8 +2,10 @@
 
 pub mod block;
 pub mod ledger;
+pub mod liquidation;
 pub mod listing;
 pub mod lp;
+pub mod protection;
 pub mod spot;
 pub mod trade;
 
@@ -105,5 +107,9 @@ pub fn dispatch(ctx: &mut Ctx, tx: &Tx) -> Result<(), ExchangeError> {
             position,
             amount,
         } => trade::remove_margin(ctx, user, position, amount),
+        Tx::Liquidate { user, position } => liquidation::liquidate(ctx, user, position),
+        Tx::Deleverage { market, .. } => protection::deleverage_tx(ctx, market),
+        Tx::SettleDelisted { position, .. } => protection::settle_delisted(ctx, position),
+        Tx::Relist { user, market } => protection::relist(ctx, user, market),
     }
 }

@@ -1,0 +1,174 @@
+//! Liquidation (PROTOCOL.md §6): anyone (a keeper) may liquidate a position whose equity, judged at
+//! the market's **risk price** (TWAP of the truncated oracle), is below its maintenance margin.
+//!
+//! - The engine re-checks everything; a duplicate or stale keeper transaction is refused with
+//!   `NotLiquidatable` / `UnknownPosition` and changes nothing.
+//! - The vault takes the closed part over at the risk price, with no price impact either way: the
+//!   trigger price and the execution price are the same, so a keeper that acts within the blocks
+//!   the maintenance margin covers always finds equity ≥ 0 (the no-negative-equity argument,
+//!   docs/risk.md).
+//! - Large positions (notional above `liquidation_step_notional`) are closed stepwise,
+//!   `liquidation_step` of the size per block, so one liquidation never dumps a whole whale.
+//! - The penalty (`liquidation_penalty` × closed notional) is taken only from what margin is
+//!   left; the keeper's share grows from `keeper_share_start` by `keeper_share_growth_per_sec`
+//!   since the liquidation began, capped at `keeper_share_max` (a Dutch auction); the rest goes to
+//!   the insurance fund.
+//! - A loss beyond the margin goes down the waterfall (insurance fund, then the vault), each step an
+//!   event.
+
+use crate::book::{self, side_add, side_remove};
+use crate::ctx::Ctx;
+use crate::error::ExchangeError;
+use crate::event::Event;
+use crate::handlers::trade::{capacity, refresh_funding_rate, released_cost, sync_position, Books};
+use crate::ids::PositionId;
+use crate::math::margin;
+use crate::params::MarketParams;
+use crate::state::{MarketStatus, Position, Side, AZUSD};
+use crate::units::{
+    mul_div_up_u128, mul_wad_down, mul_wad_up, notional_up, signed_value_floor, Checked, Price,
+    Qty, SignedUsd, Usd, WAD,
+};
+use alloy_primitives::Address;
+
+/// Equity and maintenance margin of a position at `price` (effective values).
+pub fn health(
+    p: &MarketParams,
+    qty: Qty,
+    cost: SignedUsd,
+    margin_amt: Usd,
+    price: Price,
+) -> Result<(SignedUsd, Usd), ExchangeError> {
+    let upnl = margin::unrealised_pnl(qty, cost, price)?;
+    let close_fee = mul_wad_up(notional_up(qty, price)?, p.taker_fee_wad)?;
+    let eq = margin::equity(margin_amt, upnl, 0, close_fee)?;
+    Ok((eq, margin::maintenance_margin(p, qty, price, cost)?))
+}
+
+/// Whether a stored position is liquidatable now (funding and ADL settled as of this block).
+pub fn is_liquidatable(
+    p: &MarketParams,
+    side: &Side,
+    pos: &Position,
+    price: Price,
+) -> Result<bool, ExchangeError> {
+    let (q, c) = book::effective(pos, side)?;
+    if q == 0 {
+        return Ok(false);
+    }
+    let owed = crate::math::funding::owed(pos.qty, side.funding_index, pos.funding_entry)?;
+    let adl = book::adl_owed_to(pos, side)?;
+    let m = i128::try_from(pos.margin)
+        .map_err(|_| ExchangeError::Overflow)?
+        .add_c(adl)?
+        .sub_c(owed)?;
+    let (eq, mm) = health(p, q, c, m.max(0) as u128, price)?;
+    Ok(m < 0 || eq < 0 || (eq as u128) < mm)
+}
+
+/// Liquidate (one step of) a position.
+pub fn liquidate(ctx: &mut Ctx, keeper: Address, id: PositionId) -> Result<(), ExchangeError> {
+    let pos = ctx.position(id)?;
+    let mut m = ctx.market(pos.market)?;
+    if let MarketStatus::Delisted { .. } = m.status {
+        return Err(ExchangeError::Delisted(m.id));
+    }
+    let p = ctx.params(pos.market)?.clone();
+    let now = ctx.block.timestamp;
+    if pos.last_liquidation_block == ctx.block.height && ctx.block.height != 0 {
+        return Err(ExchangeError::LiquidationCooldown { position: id });
+    }
+    let price = m.prices.risk;
+    let long = pos.is_long();
+    let mut books = Books::load(ctx);
+    side_remove(m.side_mut(long), &pos)?;
+    let mut np = pos;
+    sync_position(ctx, &mut books, &m, &mut np)?;
+    let (q, c) = book::effective(&np, m.side(long))?;
+    let (eq, mm) = if q == 0 {
+        (i128::try_from(np.margin).unwrap_or(i128::MAX), 0)
+    } else {
+        health(&p, q, c, np.margin, price)?
+    };
+    if q == 0 || (eq >= 0 && eq as u128 >= mm) {
+        return Err(ExchangeError::NotLiquidatable {
+            position: id,
+            equity: eq,
+            maintenance: mm,
+        });
+    }
+    // Size of this step.
+    let notional = notional_up(q, price)?;
+    let close_abs = if notional <= p.liquidation_step_notional {
+        q.unsigned_abs()
+    } else {
+        mul_div_up_u128(q.unsigned_abs(), p.liquidation_step_wad, WAD)?.min(q.unsigned_abs())
+    };
+    let close_q = if long {
+        -(close_abs as i128)
+    } else {
+        close_abs as i128
+    };
+    // The vault takes the part over at the risk price.
+    let released = released_cost(c, close_abs, q.unsigned_abs())?;
+    let proceeds = signed_value_floor(-close_q, price)?; // long: + value received; short: − value paid
+    let realised = proceeds.sub_c(released)?;
+    let mut mg = np.margin;
+    books.settle_pnl(ctx, id, &mut mg, realised, true)?;
+    // Penalty from what is left; keeper's share by the Dutch auction.
+    if np.liquidation_started_at == 0 {
+        np.liquidation_started_at = now;
+    }
+    let penalty = mul_wad_up(notional_up(close_q, price)?, p.liquidation_penalty_wad)?.min(mg);
+    mg -= penalty;
+    let elapsed = now.saturating_sub(np.liquidation_started_at) as u128;
+    let share = p
+        .keeper_share_start_wad
+        .saturating_add(p.keeper_share_growth_per_sec_wad.saturating_mul(elapsed))
+        .min(p.keeper_share_max_wad);
+    let keeper_reward = mul_wad_down(penalty, share)?;
+    let to_insurance = penalty - keeper_reward;
+    books.funds.insurance = books.funds.insurance.add_c(to_insurance)?;
+    ctx.credit(keeper, AZUSD, keeper_reward)?;
+    let q_left = q.add_c(close_q)?;
+    let c_left = c.sub_c(released)?;
+    let closed_fully = q_left == 0;
+    if closed_fully {
+        ctx.credit(np.owner, AZUSD, mg)?;
+        ctx.remove_position(id);
+    } else {
+        let (qs, cs) = book::stored(q_left, c_left, m.side(long))?;
+        np.qty = qs;
+        np.cost = cs;
+        np.margin = mg;
+        np.last_liquidation_block = ctx.block.height;
+        np.updated_at = now;
+        if np.qty == 0 {
+            ctx.credit(np.owner, AZUSD, mg)?;
+            ctx.remove_position(id);
+        } else {
+            side_add(m.side_mut(long), &np)?;
+            ctx.put_position(np);
+        }
+    }
+    books.store(ctx);
+    ctx.put_market(m.clone());
+    let r = ctx.vault_risk()?;
+    let cap = capacity(&m, &p, r.free_liquidity)?;
+    refresh_funding_rate(&mut m, &p, cap)?;
+    ctx.put_market(m);
+    ctx.emit(Event::PositionLiquidated {
+        position: id,
+        keeper,
+        price,
+        closed_qty: close_q,
+        remaining_qty: q_left,
+        realised_pnl: realised,
+        penalty,
+        keeper_reward,
+        to_insurance,
+        equity_before: eq,
+        maintenance_before: mm,
+    });
+    Ok(())
+}

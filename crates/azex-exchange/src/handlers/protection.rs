@@ -1,0 +1,313 @@
+//! LP protection (PROTOCOL.md §7, §8): auto-deleveraging, the drawdown cap, auto-delisting.
+//!
+//! Run automatically at every block end for every market (so protection never waits for a
+//! keeper), and on demand by a keeper's `Deleverage` transaction (refused if nothing is needed).
+//!
+//! # ADL in one block, at a cost independent of the number of positions
+//! A side is reduced by scaling its ADL scale (see [`crate::book`]): one multiplication touches
+//! every position at once; each position's realised PnL is exact and is credited when it is next
+//! touched. Triggers, each giving a kept fraction `f` of the winning side (the smallest wins):
+//! 1. **Profit cap**: a side's unrealised profit above `adl_profit_cap × NAV` → keep
+//!    `adl_profit_target × NAV / profit`.
+//! 2. **Capacity**: the vault's total requirement above `NAV × max_utilisation` → shrink the
+//!    dominant side, if it is winning, just enough for the requirement to fit (binary search on
+//!    `f`, never below balance).
+//! 3. **Drawdown cap**: the share price more than `max_drawdown` below its high-water mark →
+//!    every market reduce-only, every winning dominant side cut down to balance (the vault then
+//!    carries no direction), until the share price recovers to within half the cap.
+//! Only winning sides are deleveraged; a losing dominant side is left to liquidation.
+//!
+//! # Auto-delisting
+//! Spot depth below `min_spot_liquidity` makes a market reduce-only; `delist_after_blocks` such
+//! blocks in a row delist it: no trading, every position settles at the risk price frozen at
+//! delisting (`SettleDelisted`, anyone may send it), no fee, no impact. A delisted market may be
+//! listed again (`Relist`) once all its positions are settled and its depth is back above the
+//! listing minimum; its OI caps are derived again from the new depth.
+
+use crate::book::{self, side_remove};
+use crate::ctx::Ctx;
+use crate::error::ExchangeError;
+use crate::event::Event;
+use crate::handlers::trade::{capacity, refresh_funding_rate, sync_position, Books};
+use crate::ids::{MarketId, PositionId};
+use crate::math::requirement;
+use crate::params::MarketParams;
+use crate::state::{Market, MarketStatus, AZUSD};
+use crate::units::{
+    mul_div_down_u128, mul_wad_down, notional_up, signed_value_floor, Checked, SignedUsd, Usd, WAD,
+};
+use alloy_primitives::Address;
+
+/// Unrealised PnL of one side at the market's risk price (effective values).
+fn side_upnl(m: &Market, long: bool) -> Result<SignedUsd, ExchangeError> {
+    let s = m.side(long);
+    let q = i128::try_from(s.eff_qty()?).map_err(|_| ExchangeError::Overflow)?;
+    let v = signed_value_floor(if long { q } else { -q }, m.prices.risk)?;
+    v.checked_sub(s.eff_cost()?).ok_or(ExchangeError::Overflow)
+}
+
+fn side_notional(m: &Market, long: bool) -> Result<Usd, ExchangeError> {
+    notional_up(
+        i128::try_from(m.side(long).eff_qty()?).map_err(|_| ExchangeError::Overflow)?,
+        m.prices.risk,
+    )
+}
+
+/// Kept fractions `(long, short)` the triggers ask for (WAD = keep all).
+fn adl_need(ctx: &Ctx, m: &Market, p: &MarketParams) -> Result<(u128, u128), ExchangeError> {
+    let r = ctx.vault_risk()?;
+    let nav = r.nav.max(0) as u128;
+    let mut keep = [WAD, WAD];
+    let (ln, sn) = (side_notional(m, true)?, side_notional(m, false)?);
+    for (i, long) in [(0usize, true), (1, false)] {
+        let profit = side_upnl(m, long)?;
+        if profit > 0 {
+            let profit = profit as u128;
+            if profit > mul_wad_down(nav, p.adl_profit_cap_wad)? {
+                let target = mul_wad_down(nav, p.adl_profit_target_wad)?;
+                keep[i] = keep[i].min(mul_div_down_u128(target, WAD, profit)?);
+            }
+        }
+    }
+    let dominant_long = ln >= sn;
+    let (dom_n, min_n) = if dominant_long { (ln, sn) } else { (sn, ln) };
+    let di = if dominant_long { 0 } else { 1 };
+    let dominant_winning = side_upnl(m, dominant_long)? > 0;
+    if dom_n > 0 && dominant_winning {
+        let balance_keep = mul_div_down_u128(min_n, WAD, dom_n)?;
+        let usable = mul_wad_down(nav, ctx.s.params.max_vault_utilisation_wad)?;
+        if r.required > usable {
+            let mr = r
+                .markets
+                .get(m.id as usize)
+                .map(|x| x.required)
+                .unwrap_or(0);
+            let others = r.required.saturating_sub(mr);
+            let req_at = |k: u128| -> Result<Usd, ExchangeError> {
+                let d = mul_div_down_u128(dom_n, k, WAD)?;
+                let (l, s) = if dominant_long {
+                    (d, min_n)
+                } else {
+                    (min_n, d)
+                };
+                Ok(others.saturating_add(requirement::net_requirement(l, s, p)?))
+            };
+            let k = if req_at(balance_keep)? > usable {
+                balance_keep
+            } else {
+                // Largest k in [balance_keep, WAD] with req_at(k) ≤ usable.
+                let (mut lo, mut hi) = (balance_keep, WAD);
+                while hi - lo > 1 {
+                    let mid = lo + (hi - lo) / 2;
+                    if req_at(mid)? <= usable {
+                        lo = mid;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                lo
+            };
+            keep[di] = keep[di].min(k);
+        }
+        if ctx.vault().drawdown_mode {
+            keep[di] = keep[di].min(balance_keep);
+        }
+    }
+    Ok((keep[0], keep[1]))
+}
+
+/// Deleverage one market if any trigger asks for it. Returns whether anything was done.
+pub fn deleverage(ctx: &mut Ctx, id: MarketId) -> Result<bool, ExchangeError> {
+    let mut m = ctx.market(id)?;
+    if let MarketStatus::Delisted { .. } = m.status {
+        return Ok(false);
+    }
+    let p = ctx.params(id)?.clone();
+    let (kl, ks) = adl_need(ctx, &m, &p)?;
+    if kl >= WAD && ks >= WAD {
+        return Ok(false);
+    }
+    let price = m.prices.risk;
+    for (long, keep) in [(true, kl), (false, ks)] {
+        if keep >= WAD || m.side(long).qty == 0 {
+            continue;
+        }
+        let before = m.side(long).eff_qty()?;
+        let upnl = side_upnl(&m, long)?;
+        book::apply_adl(m.side_mut(long), keep, price)?;
+        let after = m.side(long).eff_qty()?;
+        ctx.emit(Event::Deleveraged {
+            market: id,
+            long_side: long,
+            keep_wad: keep,
+            price,
+            qty_before: before,
+            qty_after: after,
+            positions: m.side(long).positions,
+            realised_pnl: upnl - side_upnl(&m, long)?,
+        });
+    }
+    ctx.put_market(m.clone());
+    let r = ctx.vault_risk()?;
+    let cap = capacity(&m, &p, r.free_liquidity)?;
+    refresh_funding_rate(&mut m, &p, cap)?;
+    ctx.put_market(m);
+    Ok(true)
+}
+
+/// The keeper's `Deleverage` transaction.
+pub fn deleverage_tx(ctx: &mut Ctx, id: MarketId) -> Result<(), ExchangeError> {
+    if deleverage(ctx, id)? {
+        Ok(())
+    } else {
+        Err(ExchangeError::NothingToDeleverage(id))
+    }
+}
+
+fn set_status(ctx: &mut Ctx, m: &mut Market, status: MarketStatus) {
+    if m.status != status {
+        m.status = status;
+        ctx.emit(Event::MarketStatusChanged {
+            market: m.id,
+            status: format!("{status:?}"),
+        });
+    }
+}
+
+/// Block end: drawdown cap, delisting, ADL for every market.
+pub fn end_block(ctx: &mut Ctx) -> Result<(), ExchangeError> {
+    // Drawdown cap against the high-water mark of the share price.
+    let r = ctx.vault_risk()?;
+    let mut v = ctx.vault();
+    if v.shares > 0 {
+        let price = if r.nav > 0 {
+            mul_div_down_u128(r.nav as u128, WAD, v.shares)?
+        } else {
+            0
+        };
+        if price > v.high_water_share_price {
+            v.high_water_share_price = price;
+        }
+        let cap = ctx.s.params.max_drawdown_wad;
+        let floor = mul_wad_down(v.high_water_share_price, WAD - cap)?;
+        let recover = mul_wad_down(v.high_water_share_price, WAD - cap / 2)?;
+        if !v.drawdown_mode && price < floor {
+            v.drawdown_mode = true;
+            ctx.emit(Event::DrawdownCapHit {
+                share_price: price,
+                high_water: v.high_water_share_price,
+            });
+        } else if v.drawdown_mode && price >= recover {
+            v.drawdown_mode = false;
+            ctx.emit(Event::DrawdownRecovered {
+                share_price: price,
+                high_water: v.high_water_share_price,
+            });
+        }
+        ctx.put_vault(v);
+    }
+    let drawdown = ctx.vault().drawdown_mode;
+    for id in 0..ctx.market_count() as MarketId {
+        let mut m = ctx.market(id)?;
+        let p = ctx.params(id)?.clone();
+        if !matches!(m.status, MarketStatus::Delisted { .. }) {
+            if m.prices.spot_liquidity < p.min_spot_liquidity {
+                m.low_depth_blocks = m.low_depth_blocks.saturating_add(1);
+            } else {
+                m.low_depth_blocks = 0;
+            }
+            let status = if m.low_depth_blocks >= p.delist_after_blocks {
+                MarketStatus::Delisted {
+                    settlement_price: m.prices.risk,
+                }
+            } else if drawdown || m.low_depth_blocks > 0 {
+                MarketStatus::ReduceOnly
+            } else {
+                MarketStatus::Active
+            };
+            set_status(ctx, &mut m, status);
+            if let MarketStatus::Delisted { .. } = m.status {
+                m.funding_rate_per_day_wad = 0;
+            }
+            ctx.put_market(m);
+        }
+        deleverage(ctx, id)?;
+    }
+    Ok(())
+}
+
+/// Settle a position of a delisted market at the settlement price (no fee, no impact).
+pub fn settle_delisted(ctx: &mut Ctx, id: PositionId) -> Result<(), ExchangeError> {
+    let pos = ctx.position(id)?;
+    let mut m = ctx.market(pos.market)?;
+    let MarketStatus::Delisted { settlement_price } = m.status else {
+        return Err(ExchangeError::NotDelisted(m.id));
+    };
+    let long = pos.is_long();
+    let mut books = Books::load(ctx);
+    side_remove(m.side_mut(long), &pos)?;
+    let mut np = pos;
+    sync_position(ctx, &mut books, &m, &mut np)?;
+    let (q, c) = book::effective(&np, m.side(long))?;
+    let realised = signed_value_floor(q, settlement_price)?.sub_c(c)?;
+    let mut mg = np.margin;
+    books.settle_pnl(ctx, id, &mut mg, realised, true)?;
+    books.store(ctx);
+    ctx.credit(np.owner, AZUSD, mg)?;
+    ctx.remove_position(id);
+    ctx.put_market(m);
+    ctx.emit(Event::PositionSettled {
+        position: id,
+        owner: np.owner,
+        price: settlement_price,
+        realised_pnl: realised,
+        payout: mg,
+    });
+    Ok(())
+}
+
+/// List a delisted market again.
+pub fn relist(ctx: &mut Ctx, user: Address, id: MarketId) -> Result<(), ExchangeError> {
+    let mut m = ctx.market(id)?;
+    if !matches!(m.status, MarketStatus::Delisted { .. }) {
+        return Err(ExchangeError::NotDelisted(id));
+    }
+    if m.long.positions + m.short.positions > 0 {
+        return Err(ExchangeError::RelistRefused {
+            market: id,
+            reason: "positions are still open".into(),
+        });
+    }
+    let depth = m.prices.spot_liquidity;
+    if depth < ctx.s.params.min_listing_depth {
+        return Err(ExchangeError::RelistRefused {
+            market: id,
+            reason: format!(
+                "depth {depth} below the listing minimum {}",
+                ctx.s.params.min_listing_depth
+            ),
+        });
+    }
+    let p = MarketParams::derive_from_depth(depth, &ctx.s.params);
+    p.validate()?;
+    m.low_depth_blocks = 0;
+    m.status = MarketStatus::Active;
+    // Fresh sides: every position has been settled, so nothing refers to the old scales.
+    m.long = crate::state::Side {
+        is_long: true,
+        funding_index: m.long.funding_index,
+        ..crate::state::Side::new()
+    };
+    m.short = crate::state::Side {
+        is_long: false,
+        funding_index: m.short.funding_index,
+        ..crate::state::Side::new()
+    };
+    ctx.fx.params_updates.push((id, p));
+    ctx.put_market(m);
+    ctx.emit(Event::MarketStatusChanged {
+        market: id,
+        status: format!("Active (relisted by {user})"),
+    });
+    Ok(())
+}
