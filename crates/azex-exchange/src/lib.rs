@@ -20,6 +20,7 @@
 //! | spot pool and oracle link, price conversions | [`spot_link`] |
 //! | invariants | [`invariants`] |
 //! | canonical hash | [`hash`] |
+//! | liquidation index for keepers (derived data) | [`liq_index`] |
 //! | scenario files (`azex run`) | [`scenario`] |
 
 pub mod book;
@@ -31,6 +32,7 @@ pub mod handlers;
 pub mod hash;
 pub mod ids;
 pub mod invariants;
+pub mod liq_index;
 pub mod math;
 pub mod params;
 pub mod risk;

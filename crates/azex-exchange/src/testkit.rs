@@ -183,3 +183,66 @@ impl World {
         })
     }
 }
+
+impl World {
+    /// Move market `market`'s pool price to `target` (USD per token, WAD) with one swap by the
+    /// market maker (user `mover`), then advance `blocks` blocks so the truncated oracle and its
+    /// TWAP follow.
+    pub fn move_price(
+        &mut self,
+        mover: u64,
+        market: MarketId,
+        target: Price,
+        blocks: u64,
+    ) -> Result<(), ExchangeError> {
+        let m = self.state.markets[market as usize].clone();
+        let sqrt = crate::spot_link::sqrt_from_price(target, m.quote_is_token0, m.base_decimals)?;
+        let cur = self
+            .state
+            .spot
+            .slot0(&m.pool_key)
+            .map_err(crate::spot_link::spot_err)?
+            .sqrt_price_x96;
+        if sqrt != cur {
+            let price_now = crate::spot_link::price_from_sqrt_saturating(
+                cur,
+                m.quote_is_token0,
+                m.base_decimals,
+            );
+            let sell_base = target < price_now;
+            let bal = if sell_base {
+                self.state.wallet(addr(mover), m.base_token)
+            } else {
+                self.state.wallet(addr(mover), crate::state::AZUSD)
+            };
+            let amount = i128::try_from(bal / 2).map_err(|_| ExchangeError::Overflow)?;
+            self.tx(Tx::SpotSwap {
+                user: addr(mover),
+                market,
+                base_for_quote: sell_base,
+                amount_specified: -amount,
+                sqrt_price_limit_x96: Some(sqrt),
+            })?;
+        }
+        self.advance(blocks)
+    }
+
+    /// Liquidate everything the index flags in `market` (as a keeper would), returning the events.
+    pub fn keeper_pass(
+        &mut self,
+        keeper: u64,
+        market: MarketId,
+    ) -> Result<Vec<Event>, ExchangeError> {
+        let ix = crate::liq_index::LiqIndex::build(&self.state)?;
+        let mut out = vec![];
+        for id in ix.candidates(&self.state, market)? {
+            if let Ok(ev) = self.tx(Tx::Liquidate {
+                user: addr(keeper),
+                position: id,
+            }) {
+                out.extend(ev);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,236 @@
+//! The liquidation index: finds every position a price move makes liquidatable in
+//! O(k + log n) per (market, side, margin tier), never by scanning all positions.
+//!
+//! This is *derived* data for keepers (and the simulator), not consensus state: the engine
+//! re-checks every liquidation itself. A keeper keeps it up to date from the events of each block
+//! (`upsert` every position an event names); after a `Deleveraged` event it re-indexes that side.
+//!
+//! # The key
+//! For a long with effective size `q`, cost `c`, margin `M`, stored size `q_s`, funding entry
+//! `J_e`, maintenance rate `mm` (fixed by its tier) and close-fee rate `fee`, with `k = 1 − fee −
+//! mm`, the position is liquidatable at price `P` and funding index `J` iff
+//! ```text
+//! P < X + J·(q_s/q)/k        X = (c − M − q_s·J_e) / (q·k)      (units made explicit in code)
+//! ```
+//! `X` depends only on the position; the funding term is the same for every position of a side
+//! and tier (`q_s/q = RAY/S`). So each (market, side, tier) keeps an ordered set of `(X, id)` and a
+//! query is one range: longs with `X > P − J·RAY/(S·k)`. Shorts mirror it with `k' = 1 + fee + mm`:
+//! liquidatable iff `Y < P + J·RAY/(S·k')`, `Y = (M − c + a_s·J_e)/(a·k')`.
+//!
+//! Rounding is conservative: keys and thresholds round toward "liquidatable", so the index may
+//! name a position that is not (the engine refuses, harmlessly) but never misses one between
+//! re-indexings.
+
+use crate::book::{self, RAY};
+use crate::error::ExchangeError;
+use crate::ids::{MarketId, PositionId};
+use crate::state::{Position, State};
+use crate::units::{Price, WAD};
+use alloy_primitives::I256;
+use std::collections::{BTreeMap, BTreeSet};
+
+type Book = (MarketId, bool, u8);
+
+/// See the module docs.
+#[derive(Debug, Clone, Default)]
+pub struct LiqIndex {
+    books: BTreeMap<Book, BTreeSet<(i128, PositionId)>>,
+    by_id: BTreeMap<PositionId, (Book, i128)>,
+}
+
+fn i(x: u128) -> I256 {
+    I256::try_from(x).expect("u128 fits in I256")
+}
+
+fn clamp(x: I256) -> i128 {
+    if x > I256::try_from(i128::MAX).expect("fits") {
+        i128::MAX
+    } else if x < I256::try_from(i128::MIN).expect("fits") {
+        i128::MIN
+    } else {
+        i128::try_from(x).expect("checked")
+    }
+}
+
+/// floor / ceil division of signed values by a positive divisor.
+fn div_floor(x: I256, d: I256) -> I256 {
+    let (q, r) = (x / d, x % d);
+    if r.is_negative() {
+        q - I256::ONE
+    } else {
+        q
+    }
+}
+fn div_ceil(x: I256, d: I256) -> I256 {
+    let (q, r) = (x / d, x % d);
+    if !r.is_zero() && !r.is_negative() {
+        q + I256::ONE
+    } else {
+        q
+    }
+}
+
+/// `1e48`: converts azUSD units per base unit into WAD prices.
+fn e48() -> I256 {
+    i(WAD) * i(crate::units::NOTIONAL_DIVISOR)
+}
+
+/// The index entry of a position: `(book, key)`, or `None` if it has no effective size.
+pub fn entry(s: &State, p: &Position) -> Result<Option<(Book, i128)>, ExchangeError> {
+    let m = s
+        .market(p.market)
+        .ok_or(ExchangeError::UnknownMarket(p.market))?;
+    let params = s
+        .market_params
+        .get(p.market as usize)
+        .ok_or(ExchangeError::UnknownMarket(p.market))?;
+    let long = p.is_long();
+    let side = m.side(long);
+    let (q, c) = book::effective(p, side)?;
+    if q == 0 {
+        return Ok(None);
+    }
+    let tier_idx = params
+        .margin_tiers
+        .iter()
+        .position(|t| c.unsigned_abs() <= t.max_notional)
+        .unwrap_or(params.margin_tiers.len() - 1);
+    let mm = params.margin_tiers[tier_idx].maintenance_margin_wad;
+    let fee = params.taker_fee_wad;
+    let a = i(q.unsigned_abs());
+    let funding_entry = div_floor(
+        i(p.qty.unsigned_abs()) * I256::try_from(p.funding_entry).expect("fits"),
+        i(WAD * WAD),
+    );
+    let cm = I256::try_from(c).expect("fits");
+    let m_ = i(p.margin);
+    let key = if long {
+        let k = i(WAD.saturating_sub(fee + mm).max(1));
+        // X = (c − M − q_s·J_e/1e36) × 1e48 / (q × k / WAD)    rounded up
+        div_ceil((cm - m_ - funding_entry) * e48() * i(WAD), a * k)
+    } else {
+        let k = i(WAD + fee + mm);
+        // Y = (M − c + a_s·J_e/1e36) × 1e48 / (a × k / WAD)    rounded down
+        div_floor((m_ - cm + funding_entry) * e48() * i(WAD), a * k)
+    };
+    Ok(Some(((p.market, long, tier_idx as u8), clamp(key))))
+}
+
+impl LiqIndex {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Index every position of a state (start-up of a keeper).
+    pub fn build(s: &State) -> Result<Self, ExchangeError> {
+        let mut ix = Self::new();
+        for p in s.positions.values() {
+            ix.insert(s, p)?;
+        }
+        Ok(ix)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    fn insert(&mut self, s: &State, p: &Position) -> Result<(), ExchangeError> {
+        if let Some((book, key)) = entry(s, p)? {
+            self.books.entry(book).or_default().insert((key, p.id));
+            self.by_id.insert(p.id, (book, key));
+        }
+        Ok(())
+    }
+
+    /// Forget a position.
+    pub fn remove(&mut self, id: PositionId) {
+        if let Some((book, key)) = self.by_id.remove(&id) {
+            if let Some(set) = self.books.get_mut(&book) {
+                set.remove(&(key, id));
+            }
+        }
+    }
+
+    /// Re-read a position from the state (after any event naming it); removes it if it is gone.
+    pub fn upsert(&mut self, s: &State, id: PositionId) -> Result<(), ExchangeError> {
+        self.remove(id);
+        if let Some(p) = s.position(id) {
+            self.insert(s, &p.clone())?;
+        }
+        Ok(())
+    }
+
+    /// Re-index every position of one side (after an ADL event on it).
+    pub fn reindex_side(
+        &mut self,
+        s: &State,
+        market: MarketId,
+        long: bool,
+    ) -> Result<(), ExchangeError> {
+        let ids: Vec<PositionId> = self
+            .by_id
+            .iter()
+            .filter(|(_, (b, _))| b.0 == market && b.1 == long)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            self.upsert(s, id)?;
+        }
+        Ok(())
+    }
+
+    /// Positions of `market` that may be liquidatable at `price` (the engine decides).
+    pub fn candidates_at(
+        &self,
+        s: &State,
+        market: MarketId,
+        price: Price,
+    ) -> Result<Vec<PositionId>, ExchangeError> {
+        let m = s
+            .market(market)
+            .ok_or(ExchangeError::UnknownMarket(market))?;
+        let params = &s.market_params[market as usize];
+        let mut out = Vec::new();
+        for (tier_idx, t) in params.margin_tiers.iter().enumerate() {
+            for long in [true, false] {
+                let Some(set) = self.books.get(&(market, long, tier_idx as u8)) else {
+                    continue;
+                };
+                let side = m.side(long);
+                let j = I256::try_from(side.funding_index).expect("fits");
+                let scale = i(side.scale.max(1));
+                let p = i(price);
+                if long {
+                    let k = i(WAD
+                        .saturating_sub(params.taker_fee_wad + t.maintenance_margin_wad)
+                        .max(1));
+                    // threshold = P − J·RAY·1e12·WAD / (S·k)   (rounded down: flags more)
+                    let jp = div_ceil(j * i(RAY) * i(1_000_000_000_000) * i(WAD), scale * k);
+                    let th = clamp(p - jp);
+                    out.extend(set.range((th.saturating_add(1), 0)..).map(|(_, id)| *id));
+                } else {
+                    let k = i(WAD + params.taker_fee_wad + t.maintenance_margin_wad);
+                    let jp = div_ceil(j * i(RAY) * i(1_000_000_000_000) * i(WAD), scale * k);
+                    let th = clamp(p + jp);
+                    out.extend(set.range(..(th, 0)).map(|(_, id)| *id));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Candidates at the market's current risk price.
+    pub fn candidates(
+        &self,
+        s: &State,
+        market: MarketId,
+    ) -> Result<Vec<PositionId>, ExchangeError> {
+        let m = s
+            .market(market)
+            .ok_or(ExchangeError::UnknownMarket(market))?;
+        self.candidates_at(s, market, m.prices.risk)
+    }
+}
