@@ -559,13 +559,19 @@ pub fn run_with<V: Venue>(
             if share0.is_none() && sp > 0 {
                 share0 = Some(sp);
             }
-            t_azex.record(risk.required_usd, oi, risk.vault_nav_usd, sp);
+            t_azex.record(
+                risk.required_usd,
+                oi,
+                risk.vault_nav_usd,
+                sp,
+                risk.vault_nav_usd - ex.lp_net_deposits,
+            );
             let c_req = classic.required_usd();
             let c_pnl = classic.lp_pnl_usd();
-            t_classic.record(c_req, classic.gross_oi_usd(), i128::MAX, c_pnl);
+            t_classic.record(c_req, classic.gross_oi_usd(), i128::MAX, c_pnl, c_pnl);
             let r_req = rfp.required_usd();
             let r_val = rfp.pool_value_usd();
-            t_rf.record(r_req, rfp.gross_oi_usd(), r_val, r_val);
+            t_rf.record(r_req, rfp.gross_oi_usd(), r_val, r_val, r_val);
             for (m, r) in risk.markets.iter().enumerate() {
                 peak_l[m] = peak_l[m].max(r.long_notional_usd);
                 peak_s[m] = peak_s[m].max(r.short_notional_usd);
@@ -628,6 +634,8 @@ pub fn run_with<V: Venue>(
         shortfall_blocks: 0,
         max_drawdown_bps: 0,
         crash_drawdowns: vec![],
+        worst_block_loss_usd: 0,
+        worst_block_loss_over_required: 0.0,
         deficits_usd: last_risk.deficits_usd,
         bad_debt_usd: last_risk.bad_debt_usd,
         adl_volume_usd: last_risk.adl_volume_usd,
@@ -662,6 +670,8 @@ pub fn run_with<V: Venue>(
             shortfall_blocks: 0,
             max_drawdown_bps: 0,
             crash_drawdowns: vec![],
+            worst_block_loss_usd: 0,
+            worst_block_loss_over_required: 0.0,
             deficits_usd: t.deficits_usd,
             bad_debt_usd: t.deficits_usd,
             adl_volume_usd: 0,
@@ -780,6 +790,7 @@ pub fn run_with<V: Venue>(
         scenario: cfg.name.clone(),
         description: cfg.description.clone(),
         seed: cfg.seed,
+        venue: venue.name(),
         data: DataSummary {
             source: series.source.clone(),
             symbols: vm.iter().map(|m| m.symbol.clone()).collect(),

@@ -51,6 +51,12 @@ pub struct ModelMetrics {
     /// Max drawdown of the LP value: AZEx share price; baselines capital + LP PnL.
     pub max_drawdown_bps: u32,
     pub crash_drawdowns: Vec<WindowDrawdown>,
+    /// Largest LP loss over one block (fall of LP PnL from the previous block).
+    pub worst_block_loss_usd: i128,
+    /// Largest ratio of a block's LP loss to the requirement held at the start of that block
+    /// (above 1: the requirement did not cover the move; -1: a loss while nothing was
+    /// required).
+    pub worst_block_loss_over_required: f64,
     /// Losses beyond traders' collateral, total.
     pub deficits_usd: u128,
     /// The part of `deficits_usd` borne by LPs (after any insurance fund).
@@ -86,10 +92,13 @@ pub struct ModelTrack {
     pub blocks: u64,
     /// Per block: the value whose drawdown is reported.
     pub values: Vec<i128>,
+    /// Per block: LP PnL so far (deposits and withdrawals excluded).
+    pub pnl: Vec<i128>,
 }
 
 impl ModelTrack {
-    pub fn record(&mut self, required: u128, oi: u128, available: i128, value: i128) {
+    pub fn record(&mut self, required: u128, oi: u128, available: i128, value: i128, pnl: i128) {
+        self.pnl.push(pnl);
         self.blocks += 1;
         self.required_peak = self.required_peak.max(required);
         self.required_sum += required;
@@ -126,6 +135,29 @@ impl ModelTrack {
             }
         }
         m.capital_per_oi_worst_block = ratio6(worst.0, worst.1);
+        let (mut loss, mut cover) = (0i128, (0u128, 0u128));
+        for t in 1..self.pnl.len() {
+            let l = self.pnl[t - 1] - self.pnl[t];
+            if l > 0 {
+                loss = loss.max(l);
+                let (r, l) = (self.required[t - 1], l as u128);
+                // compare l / r > best.0 / best.1 exactly; r = 0 with a loss counts as infinite
+                let better = match (r, cover.1) {
+                    (0, _) => cover.1 != 0 || l > cover.0,
+                    (_, 0) => cover.0 == 0,
+                    _ => l * cover.1 > cover.0 * r,
+                };
+                if better {
+                    cover = (l, r);
+                }
+            }
+        }
+        m.worst_block_loss_usd = loss;
+        m.worst_block_loss_over_required = if cover.1 == 0 && cover.0 > 0 {
+            -1.0
+        } else {
+            ratio6(cover.0, cover.1)
+        };
         m.shortfall_blocks = self.shortfall_blocks;
         let vals: Vec<i128> = self.values.iter().map(|v| v + base).collect();
         m.max_drawdown_bps = max_drawdown_bps(&vals).0;
@@ -220,6 +252,8 @@ pub struct SimResult {
     pub scenario: String,
     pub description: String,
     pub seed: u64,
+    /// [`crate::Venue::name`] of the venue the run used.
+    pub venue: String,
     pub data: DataSummary,
     pub crash_windows: Vec<CrashWindow>,
     pub models: Vec<ModelMetrics>,
@@ -246,5 +280,71 @@ impl SimResult {
 
     pub fn model(&self, name: &str) -> Option<&ModelMetrics> {
         self.models.iter().find(|m| m.model == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blank() -> ModelMetrics {
+        ModelMetrics {
+            model: "x".into(),
+            capital_usd: 0,
+            required_peak_usd: 0,
+            required_avg_usd: 0,
+            oi_peak_usd: 0,
+            oi_avg_usd: 0,
+            capital_per_oi_peak: 0.0,
+            capital_per_oi_avg: 0.0,
+            capital_per_oi_worst_block: 0.0,
+            shortfall_blocks: 0,
+            max_drawdown_bps: 0,
+            crash_drawdowns: vec![],
+            worst_block_loss_usd: 0,
+            worst_block_loss_over_required: 0.0,
+            deficits_usd: 0,
+            bad_debt_usd: 0,
+            adl_volume_usd: 0,
+            adl_count: 0,
+            liquidations: 0,
+            liquidation_volume_usd: 0,
+            fees_to_lp_usd: 0,
+            funding_to_lp_usd: 0,
+            lp_pnl_usd: 0,
+            lp_return_bps: 0,
+            rejected_opens: 0,
+            rejected_volume_usd: 0,
+        }
+    }
+
+    #[test]
+    fn track_by_hand() {
+        let mut t = ModelTrack::default();
+        // (required, oi, available, value, pnl)
+        t.record(10, 100, 50, 100, 0);
+        t.record(40, 100, 30, 120, 20);
+        t.record(30, 400, 20, 60, -10); // loss 30 against 40 held: 0.75
+        t.record(5, 10, 20, 90, -40); // loss 30 against 30 held: 1.0; OI 10 < mean/4
+        let mut m = blank();
+        t.finish_into(&mut m, 0, &[("w".into(), 1, 2)]);
+        assert_eq!((m.required_peak_usd, m.required_avg_usd), (40, 21));
+        assert_eq!((m.oi_peak_usd, m.oi_avg_usd), (400, 152));
+        assert_eq!(m.capital_per_oi_peak, 0.1);
+        assert_eq!(m.capital_per_oi_avg, 0.139344); // 85 / 610
+        assert_eq!(m.capital_per_oi_worst_block, 0.4); // 40/100; the 5/10 block is below mean/4
+        assert_eq!(m.shortfall_blocks, 2);
+        assert_eq!(m.max_drawdown_bps, 5000); // 120 -> 60
+        assert_eq!(
+            m.crash_drawdowns,
+            vec![WindowDrawdown {
+                label: "w".into(),
+                drawdown_bps: 5000
+            }]
+        );
+        assert_eq!(m.worst_block_loss_usd, 30);
+        assert_eq!(m.worst_block_loss_over_required, 1.0);
+        assert_eq!(ratio6(1, 3), 0.333333);
+        assert_eq!(ratio6(1, 0), 0.0);
     }
 }

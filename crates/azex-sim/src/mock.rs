@@ -678,6 +678,10 @@ impl MockVenue {
 }
 
 impl Venue for MockVenue {
+    fn name(&self) -> String {
+        "mock".into()
+    }
+
     fn markets(&self) -> Vec<MarketInfo> {
         self.markets
             .iter()

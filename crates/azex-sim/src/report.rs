@@ -99,7 +99,8 @@ fn section(s: &mut String, r: &SimResult) {
     let d = &r.data;
     let _ = writeln!(
         s,
-        "Data: `{}`, {} from {} to {} UTC, {} bars of {} s × {} sub-steps = {} blocks. Seed {}.\n",
+        "Venue: `{}`. Data: `{}`, {} from {} to {} UTC, {} bars of {} s × {} sub-steps = {} blocks. Seed {}.\n",
+        r.venue,
         d.source,
         d.symbols.join(", "),
         d.first,
@@ -158,6 +159,12 @@ fn section(s: &mut String, r: &SimResult) {
                 .unwrap_or_default()
         });
     }
+    row("Worst one-block LP loss", &|m| {
+        usd_i(m.worst_block_loss_usd)
+    });
+    row("Worst one-block loss / requirement held", &|m| {
+        format!("{:.4}", m.worst_block_loss_over_required)
+    });
     row("Deficits (loss beyond collateral)", &|m| {
         usd_u(m.deficits_usd)
     });

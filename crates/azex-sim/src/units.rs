@@ -23,15 +23,44 @@ pub const NOTIONAL_DIV: u128 = WAD * WAD / USD; // 1e30
 /// 1e4 basis points = 100%.
 pub const BPS: u128 = 10_000;
 
-/// `a * b / d`, rounded down, with a 256-bit intermediate. Panics if the result does not fit in
-/// 128 bits or `d == 0` (simulator values are bounded far below that; a panic is a bug).
+const E15: u128 = 1_000_000_000_000_000;
+
+/// Exact `floor(a * b / 1e30)` without 256-bit arithmetic when the pieces fit (the common
+/// notional case): with `a = A·1e15 + a0`, `b = B·1e15 + b0`,
+/// `a·b / 1e30 = A·B + (A·b0 + a0·B + a0·b0 / 1e15) / 1e15`, and flooring the inner
+/// `a0·b0 / 1e15` first does not change the outer floor (the dropped part is below one unit).
+fn mul_div_e30_floor(a: u128, b: u128) -> Option<u128> {
+    let (ah, al) = (a / E15, a % E15);
+    let (bh, bl) = (b / E15, b % E15);
+    let hi = ah.checked_mul(bh)?;
+    let mid = ah
+        .checked_mul(bl)?
+        .checked_add(al.checked_mul(bh)?)?
+        .checked_add(al * bl / E15)?;
+    hi.checked_add(mid / E15)
+}
+
+/// `a * b / d`, rounded down, exact (256-bit intermediate when needed). Panics if the result
+/// does not fit in 128 bits or `d == 0` (simulator values are bounded far below that; a panic
+/// is a bug).
 pub fn mul_div_floor(a: u128, b: u128, d: u128) -> u128 {
+    if let Some(p) = a.checked_mul(b) {
+        return p / d;
+    }
+    if d == NOTIONAL_DIV {
+        if let Some(r) = mul_div_e30_floor(a, b) {
+            return r;
+        }
+    }
     let r = mul_div(U256::from(a), U256::from(b), U256::from(d)).expect("mul_div overflow");
     u128::try_from(r).expect("mul_div result exceeds u128")
 }
 
-/// `a * b / d`, rounded up.
+/// `a * b / d`, rounded up, exact.
 pub fn mul_div_ceil(a: u128, b: u128, d: u128) -> u128 {
+    if let Some(p) = a.checked_mul(b) {
+        return p.div_ceil(d);
+    }
     let r =
         mul_div_rounding_up(U256::from(a), U256::from(b), U256::from(d)).expect("mul_div overflow");
     u128::try_from(r).expect("mul_div result exceeds u128")
@@ -226,6 +255,43 @@ mod tests {
         assert!(parse_decimal_wad("abc").is_err());
         assert!(parse_decimal_wad("").is_err());
         assert!(parse_decimal_wad("1e40").is_err());
+    }
+
+    fn reference(a: u128, b: u128, d: u128) -> u128 {
+        u128::try_from(mul_div(U256::from(a), U256::from(b), U256::from(d)).unwrap()).unwrap()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_mul_div_matches_256_bit(a in 0u128..10u128.pow(34), b in 0u128..10u128.pow(26), ceil in proptest::bool::ANY) {
+            let d = NOTIONAL_DIV;
+            proptest::prop_assert_eq!(mul_div_floor(a, b, d), reference(a, b, d));
+            if let Some(r) = mul_div_e30_floor(a, b) {
+                proptest::prop_assert_eq!(r, reference(a, b, d));
+            }
+            let d2 = 7_919u128 * 10u128.pow(20);
+            if ceil {
+                let exact = U256::from(a) * U256::from(b) % U256::from(d2) == U256::ZERO;
+                proptest::prop_assert_eq!(mul_div_ceil(a, b, d2), reference(a, b, d2) + (!exact) as u128);
+            } else {
+                proptest::prop_assert_eq!(mul_div_floor(a, b, d2), reference(a, b, d2));
+            }
+        }
+    }
+
+    #[test]
+    fn e30_edges() {
+        for (a, b) in [
+            (E15 - 1, E15 - 1),
+            (E15 * E15, 1),
+            (10u128.pow(26) + 999, 10u128.pow(23) - 1),
+            (u128::MAX / E15, E15),
+        ] {
+            assert_eq!(
+                mul_div_floor(a, b, NOTIONAL_DIV),
+                reference(a, b, NOTIONAL_DIV)
+            );
+        }
     }
 
     #[test]

@@ -168,6 +168,11 @@ pub struct RiskSnapshot {
 
 /// An exchange as the simulator sees it. Keep implementations deterministic.
 pub trait Venue {
+    /// A short label for reports (e.g. `"mock"`, `"azex-exchange"`).
+    fn name(&self) -> String {
+        "venue".into()
+    }
+
     /// Markets, indexed by [`MarketId`]. Symbols must match the price data.
     fn markets(&self) -> Vec<MarketInfo>;
 
