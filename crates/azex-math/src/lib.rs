@@ -30,7 +30,25 @@
 //! - [`wad`]: WAD products, quotients and conversions (`U256` and `u128` variants).
 //! - [`pow`]: `log2`, `exp2` and `x^y` in WAD with a proven enclosure
 //!   `pow_wad_down(x, y) <= x^y <= pow_wad_up(x, y)` and a stated gap
-//!   (`<= ceil((y + 16) 2^-60 x^y) + 1` units; relative `<= 1.74e-17` for `y <= 4`).
+//!   (`<= ceil((y + 16) 2^-60 x^y) + 1` units; relative `<= 1.74e-17` for `y <= 4`,
+//!   `<= 8.9e-16` for every accepted `y <= 1000`), 45-110 ns per call.
+//!
+//! # Example: the mark-curve antiderivative, rounded for the protocol
+//!
+//! ```
+//! use azex_math::{pow_wad_down, pow_wad_up, wad::div_wad_up, U256, WAD};
+//! # fn main() -> Result<(), azex_math::MathError> {
+//! let u = U256::from(250_000_000_000_000_000u128); // u = 0.25
+//! let beta_plus_one = U256::from(1_500_000_000_000_000_000u128); // beta = 0.5
+//! // What the trader pays: an upper bound of u^(beta+1) / (beta+1).
+//! let pay = div_wad_up(pow_wad_up(u, beta_plus_one)?, beta_plus_one)?;
+//! // 0.25^1.5 / 1.5 = 0.0833333...
+//! assert_eq!(pay, U256::from(83_333_333_333_333_334u128));
+//! assert!(pow_wad_down(u, beta_plus_one)? <= U256::from(125_000_000_000_000_000u128));
+//! assert_eq!(pow_wad_down(WAD, beta_plus_one)?, WAD);
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! # Errors
 //!

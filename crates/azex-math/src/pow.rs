@@ -14,9 +14,9 @@
 //!    `eps <= 8.82e-16` for every accepted `y`. (The `+ 1` is the unavoidable integer
 //!    rounding: with `v = 4.0000001` units, `down = 4`, `up = 5`.)
 //! 3. **Exact cases**: `y == 0` gives `1e18` (including `0^0 = 1`); `x == 0` gives 0;
-//!    `y == 1e18` gives `x`; `x == 1e18` gives `1e18`; integer `y` in `2..=5` gives
-//!    `floor(v)` / `ceil(v)` exactly (512-bit integer power); results below one unit
-//!    give `down = 0`, `up = 1`.
+//!    `y == 1e18` gives `x`; `x == 1e18` gives `1e18` (these four for any `y`, even above
+//!    the maximum); integer `y` in `2..=5` gives `floor(v)` / `ceil(v)` exactly (integer
+//!    power in up to 512 bits); results below one unit give `down = 0`, `up = 1`.
 //! 4. **Errors**: [`MathError::Overflow`] when the rounded result does not fit in `U256`
 //!    (the up side can overflow while the down side still fits);
 //!    [`MathError::Domain`] for `y > POW_MAX_EXPONENT`. No input panics.
@@ -63,14 +63,23 @@
 //! <= v * (9.71 y + 155) * 2^-64 < v * (y + 16) * 2^-60`. Final floor/ceil add `< 1` each,
 //! and `ceil(a) - floor(b) <= ceil(a - b) + 1`.
 //!
-//! All error claims are checked by the tests against a 384-bit reference
-//! (`src/reference.rs`): the table entries, `log2` and `exp2` cores on dense grids including
-//! every table boundary, and `pow` on a grid over the whole domain plus random inputs.
-//!
 //! # Cost
 //!
-//! The general path is two table lookups, ~20 64x64-bit multiplications and one
-//! 128-by-64-bit division; see `benches/pow.rs` and the crate README for measured times.
+//! The general path is two 256-entry table lookups, ~20 64x64-bit multiplications and one
+//! 128-bit division by a constant, no allocation and no loop depending on the input. Measured
+//! with `cargo bench -p azex-math --bench pow` (release, on a shared 2-core machine under
+//! load, so upper-end figures): 45-75 ns per `pow_wad_down` / `pow_wad_up` call on the
+//! general path, 50-110 ns per element over 64 mixed inputs, 55 ns for the exact `y = 2`
+//! path and ~155 ns for the exact `y = 5` path.
+//!
+//! # Verification
+//!
+//! Every claim above is checked by the tests against a 384-bit reference
+//! (`src/reference.rs`, tests only): the table entries, the `log2` core (worst observed
+//! error 2.25 ulps of the 3.76 allowed) and the `exp2` core (worst deficit `1.96 * 2^64` of the
+//! `2.01 * 2^64` allowed) on every table boundary, the exponent bounds `t_lo <= log2 v <= t_hi`
+//! exactly in Q64, and the public enclosure and gap on a grid over the whole domain and on
+//! random inputs. The checker is itself tested to reject swapped and off-by-one bounds.
 
 use crate::wad::{WAD, WAD_U128};
 use crate::MathError;
