@@ -19,7 +19,7 @@ fn main() {
     };
     std::fs::create_dir_all(&out).unwrap();
     let t = Instant::now();
-    let prices = load_prices(default_data_path()).expect("load data");
+    let prices = load_default_prices().expect("load data");
     eprintln!(
         "loaded {} bars x {} symbols in {:?}",
         prices.len(),

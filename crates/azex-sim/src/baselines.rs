@@ -131,6 +131,8 @@ pub struct CounterpartyPool {
     markets: Vec<BMkt>,
     open: BTreeMap<PositionId, BPos>,
     rejected: BTreeSet<PositionId>,
+    /// Per market (long, short) notional at the market's last price, kept current.
+    oi: Vec<(u128, u128)>,
     pub totals: PoolTotals,
 }
 
@@ -141,6 +143,7 @@ impl CounterpartyPool {
             markets: vec![BMkt::default(); markets],
             open: BTreeMap::new(),
             rejected: BTreeSet::new(),
+            oi: vec![(0, 0); markets],
             totals: PoolTotals::default(),
         }
     }
@@ -156,14 +159,20 @@ impl CounterpartyPool {
     pub fn unrealised_usd(&self) -> i128 {
         self.markets
             .iter()
-            .map(|m| {
-                let l =
-                    notional_floor(m.long.size, m.price) as i128 - m.long.entry_notional as i128;
-                let s =
-                    m.short.entry_notional as i128 - notional_floor(m.short.size, m.price) as i128;
-                -(l + s)
+            .zip(&self.oi)
+            .map(|(m, &(l, s))| {
+                (m.long.entry_notional as i128 - l as i128)
+                    + (s as i128 - m.short.entry_notional as i128)
             })
             .sum()
+    }
+
+    fn mark(&mut self, i: usize) {
+        let m = &self.markets[i];
+        self.oi[i] = (
+            notional_floor(m.long.size, m.price),
+            notional_floor(m.short.size, m.price),
+        );
     }
 
     /// LP PnL so far.
@@ -184,25 +193,17 @@ impl CounterpartyPool {
 
     /// Per market (long, short) notional of open positions at the last prices.
     pub fn open_interest(&self) -> Vec<(u128, u128)> {
-        self.markets
-            .iter()
-            .map(|m| {
-                (
-                    notional_floor(m.long.size, m.price),
-                    notional_floor(m.short.size, m.price),
-                )
-            })
-            .collect()
+        self.oi.clone()
     }
 
     /// Gross open interest (long + short, all markets).
     pub fn gross_oi_usd(&self) -> u128 {
-        self.open_interest().iter().map(|(l, s)| l + s).sum()
+        self.oi.iter().map(|(l, s)| l + s).sum()
     }
 
     /// This model's requirement now: Σ max(L, S) (classic) or Σ max(L, S) / rf (reserve factor).
     pub fn required_usd(&self) -> u128 {
-        self.open_interest()
+        self.oi
             .iter()
             .map(|&(l, s)| match self.kind {
                 ModelKind::Classic => classic_required(l, s),
@@ -240,6 +241,7 @@ impl CounterpartyPool {
         // 3. prices
         for (i, r) in risk.iter().enumerate() {
             self.markets[i].price = r.spot_price;
+            self.mark(i);
         }
     }
 
@@ -249,9 +251,8 @@ impl CounterpartyPool {
                 reserve_factor_bps, ..
             } = self.kind
             {
-                let oi = self.open_interest();
-                let reserved: u128 = oi.iter().map(|&(l, s)| l.max(s)).sum();
-                let (l, s) = oi[f.market];
+                let reserved: u128 = self.oi.iter().map(|&(l, s)| l.max(s)).sum();
+                let (l, s) = self.oi[f.market];
                 let (l2, s2) = match f.side {
                     Side::Long => (l + f.notional_usd, s),
                     Side::Short => (l, s + f.notional_usd),
@@ -281,6 +282,7 @@ impl CounterpartyPool {
             );
             self.totals.fees_usd += f.fee_usd;
             self.totals.accepted_volume_usd += f.notional_usd;
+            self.mark(f.market);
             return;
         }
         if self.rejected.contains(&f.position) {
@@ -322,6 +324,7 @@ impl CounterpartyPool {
             q.size -= part;
             q.entry_notional -= en_part;
         }
+        self.mark(p.market);
     }
 }
 

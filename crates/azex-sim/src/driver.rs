@@ -461,6 +461,7 @@ pub fn run_with<V: Venue>(
                 o.data_price = paths[m][j];
             }
             let mut vault = venue.vault();
+            let submitted_before = ex.stats.submitted;
             // trading phase
             while let Some(&Reverse((s, i))) = heap.peek() {
                 if s > step {
@@ -491,13 +492,15 @@ pub fn run_with<V: Venue>(
                     heap.push(Reverse((step.saturating_add(w.max(1)), i as u32)));
                 }
             }
-            // keeper phase
+            // keeper phase (re-observe only if the trading phase changed anything)
             if !keepers.is_empty() {
-                for (m, o) in obs_m.iter_mut().enumerate() {
-                    *o = venue.observe(m);
-                    o.data_price = paths[m][j];
+                if ex.stats.submitted != submitted_before {
+                    for (m, o) in obs_m.iter_mut().enumerate() {
+                        *o = venue.observe(m);
+                        o.data_price = paths[m][j];
+                    }
+                    vault = venue.vault();
                 }
-                vault = venue.vault();
                 keeper_order.shuffle(&mut driver_rng);
                 for &i in &keeper_order {
                     let own = venue.positions_of(i as AgentId);

@@ -4,7 +4,7 @@
 //!
 //! ```no_run
 //! use azex_sim::*;
-//! let prices = load_prices(default_data_path()).unwrap();
+//! let prices = load_default_prices().unwrap(); // or load_prices("my.csv.gz")
 //! let cfg = preset("balanced-moderate").unwrap();
 //! let result = run_mock(&cfg, &prices, MockConfig::default(), &RunOptions::default()).unwrap();
 //! println!("{}", result.to_json());
@@ -37,7 +37,9 @@ pub use driver::{
 };
 pub use metrics::{ModelMetrics, SimResult};
 pub use mock::{MockConfig, MockVenue};
-pub use prices::{default_data_path, load_prices, parse_prices, PriceError, PriceSeries};
+pub use prices::{
+    default_data_path, load_default_prices, load_prices, parse_prices, PriceError, PriceSeries,
+};
 pub use report::{render_report, write_report};
 pub use scenarios::{preset, presets, PRESET_NAMES};
 pub use types::*;

@@ -32,6 +32,7 @@
 //! Per-position funding and the per-side aggregates round separately, so NAV may differ from
 //! the exact sum over positions by a few micro-azUSD; nothing else is approximate.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
@@ -164,6 +165,8 @@ pub struct MockVenue {
     timestamp: u64,
     fills: Vec<Fill>,
     counters: RiskSnapshot,
+    /// (NAV, total requirement), filled by read-only queries, cleared by every mutation.
+    cache: Cell<Option<(i128, u128)>>,
 }
 
 fn side_book(m: &Mkt, s: Side) -> &SideBook {
@@ -214,6 +217,7 @@ impl MockVenue {
             timestamp: 0,
             fills: Vec::new(),
             counters: RiskSnapshot::default(),
+            cache: Cell::new(None),
         }
     }
 
@@ -306,6 +310,15 @@ impl MockVenue {
                     Self::unrealised_side(m, Side::Long) + Self::unrealised_side(m, Side::Short)
                 })
                 .sum::<i128>()
+    }
+
+    fn nav_required_cached(&self) -> (i128, u128) {
+        if let Some(c) = self.cache.get() {
+            return c;
+        }
+        let c = (self.nav(), self.total_required());
+        self.cache.set(Some(c));
+        c
     }
 
     fn liq_key(&self, p: &Pos, idx0: i128) -> i128 {
@@ -693,6 +706,7 @@ impl Venue for MockVenue {
     }
 
     fn begin_block(&mut self, height: u64, timestamp: u64) {
+        self.cache.set(None);
         let dt = if self.timestamp == 0 {
             0
         } else {
@@ -740,6 +754,7 @@ impl Venue for MockVenue {
     }
 
     fn arbitrage_spot_to(&mut self, market: MarketId, target: u128) -> Result<Outcome, Rejection> {
+        self.cache.set(None);
         if market >= self.markets.len() || target == 0 {
             return rej(RejectKind::InvalidAmount, "bad market or price");
         }
@@ -806,8 +821,7 @@ impl Venue for MockVenue {
     }
 
     fn vault(&self) -> VaultObs {
-        let nav = self.nav();
-        let req = self.total_required();
+        let (nav, req) = self.nav_required_cached();
         VaultObs {
             nav_usd: nav,
             required_usd: req,
@@ -829,6 +843,7 @@ impl Venue for MockVenue {
     }
 
     fn submit(&mut self, owner: AgentId, action: &Action) -> Result<Outcome, Rejection> {
+        self.cache.set(None);
         match *action {
             Action::Open {
                 market,
@@ -962,6 +977,7 @@ impl Venue for MockVenue {
     }
 
     fn end_block(&mut self) {
+        self.cache.set(None);
         if self.cfg.adl_enabled {
             self.run_adl();
         }
@@ -1004,7 +1020,7 @@ impl Venue for MockVenue {
                 }
             })
             .collect();
-        s.vault_nav_usd = self.nav();
+        s.vault_nav_usd = self.nav_required_cached().0;
         s.vault_shares = self.total_shares;
         s.required_usd = s.markets.iter().map(|m| m.required_usd).sum();
         s.insurance_fund_usd = self.insurance;

@@ -24,7 +24,7 @@ fn quiet() -> RunOptions {
 
 #[test]
 fn same_seed_gives_byte_identical_json_and_different_seed_differs() {
-    let prices = load_prices(default_data_path()).unwrap();
+    let prices = load_default_prices().unwrap();
     let a = run_mock(&small_cfg(7), &prices, MockConfig::default(), &quiet()).unwrap();
     let b = run_mock(&small_cfg(7), &prices, MockConfig::default(), &quiet()).unwrap();
     assert_eq!(a.to_json(), b.to_json());
@@ -37,7 +37,7 @@ fn same_seed_gives_byte_identical_json_and_different_seed_differs() {
 
 #[test]
 fn small_run_is_sane_and_writes_report_and_charts() {
-    let prices = load_prices(default_data_path()).unwrap();
+    let prices = load_default_prices().unwrap();
     let cfg = small_cfg(3);
     let r = run_mock(&cfg, &prices, MockConfig::default(), &quiet()).unwrap();
     assert_eq!(r.data.bars, 600);
