@@ -44,6 +44,31 @@ use crate::types::{
 use crate::units::*;
 use crate::venue::*;
 
+/// The venue's azUSD holdings. Their sum changes exactly by what callers pay in minus what they
+/// receive (outcomes, plus owner payouts of liquidation and ADL fills): no azUSD is created or
+/// lost by rounding.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MockLedger {
+    pub vault_cash_usd: i128,
+    pub insurance_usd: i128,
+    /// Collateral of open positions.
+    pub collateral_usd: u128,
+    /// azUSD reserves of the spot pools.
+    pub spot_quote_usd: u128,
+    /// Spot swap fees taken (kept out of the pools).
+    pub spot_fees_usd: u128,
+}
+
+impl MockLedger {
+    pub fn total(&self) -> i128 {
+        self.vault_cash_usd
+            + self.insurance_usd
+            + self.collateral_usd as i128
+            + self.spot_quote_usd as i128
+            + self.spot_fees_usd as i128
+    }
+}
+
 /// One tier of the AZEx safety factor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SafetyTier {
@@ -165,6 +190,8 @@ pub struct MockVenue {
     timestamp: u64,
     fills: Vec<Fill>,
     counters: RiskSnapshot,
+    /// azUSD swap fees taken from spot traders (kept out of the pools).
+    spot_fees: u128,
     /// (NAV, total requirement), filled by read-only queries, cleared by every mutation.
     cache: Cell<Option<(i128, u128)>>,
 }
@@ -218,6 +245,7 @@ impl MockVenue {
             fills: Vec::new(),
             counters: RiskSnapshot::default(),
             cache: Cell::new(None),
+            spot_fees: 0,
         }
     }
 
@@ -233,6 +261,17 @@ impl MockVenue {
 
     pub fn config(&self) -> &MockConfig {
         &self.cfg
+    }
+
+    /// Where the venue's azUSD sits (for conservation checks).
+    pub fn ledger(&self) -> MockLedger {
+        MockLedger {
+            vault_cash_usd: self.cash,
+            insurance_usd: self.insurance,
+            collateral_usd: self.positions.iter().flatten().map(|p| p.collateral).sum(),
+            spot_quote_usd: self.markets.iter().map(|m| m.quote).sum(),
+            spot_fees_usd: self.spot_fees,
+        }
     }
 
     fn pos(&self, id: PositionId) -> Option<&Pos> {
@@ -587,8 +626,7 @@ impl MockVenue {
             return rej(RejectKind::InvalidAmount, "no such market");
         }
         let fee_bps = self.cfg.spot_fee_bps;
-        let m = &mut self.markets[market];
-        let (y, p) = (m.quote, m.spot);
+        let (y, p) = (self.markets[market].quote, self.markets[market].spot);
         let x = mul_div_floor(y, NOTIONAL_DIV, p);
         let (usd_delta, base_delta, x1, y1) = match kind {
             SwapKind::BuyWithUsd { usd_in } => {
@@ -598,6 +636,7 @@ impl MockVenue {
                 }
                 let y1 = y + a;
                 let x1 = mul_div_ceil(x, y, y1);
+                self.spot_fees += usd_in - a;
                 (-(usd_in as i128), (x - x1) as i128, x1, y1)
             }
             SwapKind::SellBase { base_in } => {
@@ -620,6 +659,7 @@ impl MockVenue {
                 let y1 = mul_div_ceil(x, y, x1);
                 let a = y1 - y;
                 let usd_in = mul_div_ceil(a, BPS, BPS - fee_bps as u128);
+                self.spot_fees += usd_in - a;
                 (-(usd_in as i128), base_out as i128, x1, y1)
             }
             SwapKind::SellAll | SwapKind::Cover => {
@@ -629,6 +669,7 @@ impl MockVenue {
         if x1 == 0 || y1 == 0 {
             return rej(RejectKind::InvalidAmount, "pool exhausted");
         }
+        let m = &mut self.markets[market];
         m.quote = y1;
         m.spot = mul_div_floor(y1, NOTIONAL_DIV, x1).max(1);
         Ok(Outcome {

@@ -72,7 +72,9 @@ pub struct PriceSeries {
     pub bars: Vec<Vec<Bar>>,
     /// Per symbol, how many grid bars were forward-filled.
     pub filled: Vec<u32>,
-    /// Per symbol, how many bars had inconsistent OHLC that was repaired.
+    /// Per symbol, the grid indexes of those bars (ascending).
+    pub filled_at: Vec<Vec<u32>>,
+    /// Per symbol, how many bars had inconsistent OHLC that was repaired (in the loaded file).
     pub repaired: Vec<u32>,
     /// Whether the input had open/high/low columns.
     pub has_ohlc: bool,
@@ -318,14 +320,15 @@ pub fn parse_prices<R: Read>(reader: R, source: &str) -> Result<PriceSeries, Pri
     let symbols: Vec<String> = by_symbol.keys().cloned().collect();
     let mut bars = Vec::with_capacity(symbols.len());
     let mut filled = Vec::with_capacity(symbols.len());
+    let mut filled_at = Vec::with_capacity(symbols.len());
     let mut repaired = Vec::with_capacity(symbols.len());
     for rows in by_symbol.values() {
         let mut out = Vec::with_capacity(grid.len());
-        let mut nfill = 0u32;
+        let mut at: Vec<u32> = Vec::new();
         let mut nrep = 0u32;
         let mut i = rows.partition_point(|r| r.ts < start);
         let mut prev_close: Option<u128> = None;
-        for &t in &grid {
+        for (gi, &t) in grid.iter().enumerate() {
             if i < rows.len() && rows[i].ts == t {
                 let mut b = rows[i].bar;
                 if ohlc.is_none() {
@@ -348,11 +351,12 @@ pub fn parse_prices<R: Read>(reader: R, source: &str) -> Result<PriceSeries, Pri
                 // start is this symbol's first timestamp or later, so prev_close exists
                 let p = prev_close.expect("grid starts at or after every symbol's first bar");
                 out.push(Bar::flat(p));
-                nfill += 1;
+                at.push(gi as u32);
             }
         }
         bars.push(out);
-        filled.push(nfill);
+        filled.push(at.len() as u32);
+        filled_at.push(at);
         repaired.push(nrep);
     }
     Ok(PriceSeries {
@@ -361,6 +365,7 @@ pub fn parse_prices<R: Read>(reader: R, source: &str) -> Result<PriceSeries, Pri
         timestamps: grid,
         bars,
         filled,
+        filled_at,
         repaired,
         has_ohlc: ohlc.is_some(),
     })
@@ -428,12 +433,23 @@ impl PriceSeries {
             b = b.min(a + m);
         }
         let b = b.max(a);
+        let filled_at: Vec<Vec<u32>> = self
+            .filled_at
+            .iter()
+            .map(|v| {
+                v.iter()
+                    .filter(|&&i| (i as usize) >= a && (i as usize) < b)
+                    .map(|&i| i - a as u32)
+                    .collect()
+            })
+            .collect();
         PriceSeries {
             source: self.source.clone(),
             symbols: self.symbols.clone(),
             timestamps: self.timestamps[a..b].to_vec(),
             bars: self.bars.iter().map(|v| v[a..b].to_vec()).collect(),
-            filled: self.filled.clone(),
+            filled: filled_at.iter().map(|v| v.len() as u32).collect(),
+            filled_at,
             repaired: self.repaired.clone(),
             has_ohlc: self.has_ohlc,
         }
@@ -456,6 +472,7 @@ impl PriceSeries {
             timestamps: self.timestamps.clone(),
             bars: idx.iter().map(|&i| self.bars[i].clone()).collect(),
             filled: idx.iter().map(|&i| self.filled[i]).collect(),
+            filled_at: idx.iter().map(|&i| self.filled_at[i].clone()).collect(),
             repaired: idx.iter().map(|&i| self.repaired[i]).collect(),
             has_ohlc: self.has_ohlc,
         })

@@ -256,3 +256,100 @@ fn adl_when_requirement_exceeds_nav() {
         .iter()
         .any(|f| f.kind == FillKind::Adl && f.owner_payout_usd > 0));
 }
+
+#[test]
+fn azusd_is_conserved_exactly_under_random_activity() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let syms = ["AAA".to_string(), "BBB".to_string(), "CCC".to_string()];
+    let prices = [43_117 * WAD / 10, 7 * WAD / 3, 1_999 * WAD];
+    let mut v = MockVenue::new(MockConfig::default(), &syms, &prices);
+    let mut price = prices;
+    let mut paid_in: i128 = 0; // what callers paid in minus what they received
+    let mut ts = 1_000;
+    let l0 = v.ledger().total();
+    for h in 1..400u64 {
+        ts += 450;
+        v.begin_block(h, ts);
+        for (m, p) in price.iter_mut().enumerate() {
+            let step = rng.random_range(9_700..10_300u128);
+            *p = (*p * step / 10_000).max(1);
+            paid_in -= v.arbitrage_spot_to(m, *p).unwrap().usd_delta;
+        }
+        for _ in 0..12 {
+            let owner = rng.random_range(0..6u32);
+            let m = rng.random_range(0..3usize);
+            let own = v.positions_of(owner);
+            let pick = |r: &mut rand_chacha::ChaCha8Rng| {
+                own.get(r.random_range(0..own.len().max(1))).map(|p| p.id)
+            };
+            let action = match rng.random_range(0..10) {
+                0 => Some(Action::LpDeposit {
+                    amount_usd: rng.random_range(1..usd(200_000)),
+                }),
+                1 => Some(Action::LpWithdraw {
+                    shares: rng.random_range(1..usd(50_000)) * 1_000_000_000_000,
+                }),
+                2 | 3 => Some(Action::Open {
+                    market: m,
+                    side: if rng.random_bool(0.5) {
+                        Side::Long
+                    } else {
+                        Side::Short
+                    },
+                    notional_usd: rng.random_range(1..usd(100_000)),
+                    leverage_x100: rng.random_range(100..=5_000),
+                }),
+                4 => pick(&mut rng).map(Action::close),
+                5 => pick(&mut rng).map(|id| Action::Reduce {
+                    position: PosRef::Id(id),
+                    fraction_bps: rng.random_range(1..=10_000),
+                }),
+                6 => pick(&mut rng).map(|id| Action::AddMargin {
+                    position: PosRef::Id(id),
+                    amount_usd: rng.random_range(1..usd(1_000)),
+                }),
+                7 => Some(Action::SpotSwap {
+                    market: m,
+                    kind: SwapKind::BuyWithUsd {
+                        usd_in: rng.random_range(1..usd(50_000)),
+                    },
+                }),
+                8 => Some(Action::SpotSwap {
+                    market: m,
+                    kind: SwapKind::BuyExactBase {
+                        base_out: rng.random_range(1..WAD),
+                    },
+                }),
+                _ => Some(Action::SpotSwap {
+                    market: m,
+                    kind: SwapKind::SellBase {
+                        base_in: rng.random_range(1..WAD),
+                    },
+                }),
+            };
+            if let Some(a) = action {
+                if let Ok(o) = v.submit(owner, &a) {
+                    paid_in -= o.usd_delta;
+                }
+            }
+        }
+        for m in 0..3 {
+            for id in v.observe(m).liquidatable {
+                paid_in -= v
+                    .submit(99, &Action::Liquidate { position: id })
+                    .unwrap()
+                    .usd_delta;
+            }
+        }
+        v.end_block();
+        for f in v.take_fills() {
+            if matches!(f.kind, FillKind::Liquidation | FillKind::Adl) {
+                paid_in -= f.owner_payout_usd as i128;
+            }
+        }
+        assert_eq!(v.ledger().total() - l0, paid_in, "block {h}");
+    }
+    let r = v.risk_snapshot();
+    assert!(r.liquidations > 0 && r.fees_to_lp_usd > 0);
+}

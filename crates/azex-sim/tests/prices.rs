@@ -33,6 +33,16 @@ fn loads_aligns_and_fills_gaps() {
     // BBB has no 00:30 bar: flat at the previous close
     assert_eq!(p.bars[1][1], Bar::flat(1_450_000_000_000_000_000));
     assert_eq!(p.filled, vec![0, 1]);
+    assert_eq!(p.filled_at, vec![vec![], vec![1]]);
+    let s = p.slice(Some(p.timestamps[1]), None, None);
+    assert_eq!(
+        (s.len(), s.filled.clone(), s.filled_at.clone()),
+        (2, vec![0, 1], vec![vec![], vec![0]])
+    );
+    let s = p.slice(None, Some(p.timestamps[1]), Some(5));
+    assert_eq!((s.len(), s.filled.clone()), (1, vec![0, 0]));
+    assert_eq!(p.select(&["BBB".into()]).unwrap().filled, vec![1]);
+    assert!(p.select(&["ZZZ".into()]).is_err());
     assert!(p.has_ohlc);
     assert_eq!(p.typical_bar_seconds(), 1800);
 }
