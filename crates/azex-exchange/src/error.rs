@@ -12,6 +12,8 @@ pub enum ExchangeError {
     Underflow,
     #[error("division by zero")]
     DivisionByZero,
+    #[error("argument outside the domain of a math function")]
+    MathDomain,
 
     // --- input ------------------------------------------------------------------------------
     #[error("invalid parameter {name}: {reason}")]
@@ -141,7 +143,8 @@ impl From<azex_math::MathError> for ExchangeError {
     fn from(e: azex_math::MathError) -> Self {
         match e {
             azex_math::MathError::DivisionByZero => ExchangeError::DivisionByZero,
-            _ => ExchangeError::Overflow,
+            azex_math::MathError::Domain => ExchangeError::MathDomain,
+            azex_math::MathError::Overflow => ExchangeError::Overflow,
         }
     }
 }

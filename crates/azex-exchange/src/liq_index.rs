@@ -15,7 +15,9 @@
 //! `X` depends only on the position; the funding term is the same for every position of a side
 //! and tier (`q_s/q = RAY/S`). So each (market, side, tier) keeps an ordered set of `(X, id)` and a
 //! query is one range: longs with `X > P − J·RAY/(S·k)`. Shorts mirror it with `k' = 1 + fee + mm`:
-//! liquidatable iff `Y < P + J·RAY/(S·k')`, `Y = (M − c + a_s·J_e)/(a·k')`.
+//! liquidatable iff `Y < P + J·RAY/(S·k')`, `Y = (M − c + a_s·J_e)/(a·k')`. (In code units: a
+//! funding index `J` is azUSD·1e18 per token and owed amounts divide by 1e36, so the term is
+//! `J·1e12·RAY/(S·k_wad)` in WAD price units.)
 //!
 //! Rounding is conservative: keys and thresholds round toward "liquidatable", so the index may
 //! name a position that is not (the engine refuses, harmlessly) but never misses one between
@@ -70,11 +72,6 @@ fn div_ceil(x: I256, d: I256) -> I256 {
     }
 }
 
-/// `1e48`: converts azUSD units per base unit into WAD prices.
-fn e48() -> I256 {
-    i(WAD) * i(crate::units::NOTIONAL_DIVISOR)
-}
-
 /// The index entry of a position: `(book, key)`, or `None` if it has no effective size.
 pub fn entry(s: &State, p: &Position) -> Result<Option<(Book, i128)>, ExchangeError> {
     let m = s
@@ -104,16 +101,27 @@ pub fn entry(s: &State, p: &Position) -> Result<Option<(Book, i128)>, ExchangeEr
     );
     let cm = I256::try_from(c).expect("fits");
     let m_ = i(p.margin);
+    // X = (c − M − q_s·J_e/1e36) × 1e30 / q × WAD / k, rounded up (longs; flags earlier);
+    // Y = (M − c + a_s·J_e/1e36) × 1e30 / a × WAD / k', rounded down (shorts). On overflow the
+    // key saturates toward "always a candidate".
     let key = if long {
         let k = i(WAD.saturating_sub(fee + mm).max(1));
-        // X = (c − M − q_s·J_e/1e36) × 1e48 / (q × k / WAD)    rounded up
-        div_ceil((cm - m_ - funding_entry) * e48() * i(WAD), a * k)
+        (cm - m_ - funding_entry)
+            .checked_mul(i(crate::units::NOTIONAL_DIVISOR))
+            .map(|x| div_ceil(x, a))
+            .and_then(|x| x.checked_mul(i(WAD)))
+            .map(|x| clamp(div_ceil(x, k)))
+            .unwrap_or(i128::MAX)
     } else {
         let k = i(WAD + fee + mm);
-        // Y = (M − c + a_s·J_e/1e36) × 1e48 / (a × k / WAD)    rounded down
-        div_floor((m_ - cm + funding_entry) * e48() * i(WAD), a * k)
+        (m_ - cm + funding_entry)
+            .checked_mul(i(crate::units::NOTIONAL_DIVISOR))
+            .map(|x| div_floor(x, a))
+            .and_then(|x| x.checked_mul(i(WAD)))
+            .map(|x| clamp(div_floor(x, k)))
+            .unwrap_or(i128::MIN)
     };
-    Ok(Some(((p.market, long, tier_idx as u8), clamp(key))))
+    Ok(Some(((p.market, long, tier_idx as u8), key)))
 }
 
 impl LiqIndex {
@@ -189,6 +197,16 @@ impl LiqIndex {
         market: MarketId,
         price: Price,
     ) -> Result<Vec<PositionId>, ExchangeError> {
+        self.candidates_side(s, market, price, None)
+    }
+
+    fn candidates_side(
+        &self,
+        s: &State,
+        market: MarketId,
+        price: Price,
+        only: Option<bool>,
+    ) -> Result<Vec<PositionId>, ExchangeError> {
         let m = s
             .market(market)
             .ok_or(ExchangeError::UnknownMarket(market))?;
@@ -196,6 +214,9 @@ impl LiqIndex {
         let mut out = Vec::new();
         for (tier_idx, t) in params.margin_tiers.iter().enumerate() {
             for long in [true, false] {
+                if only.is_some_and(|o| o != long) {
+                    continue;
+                }
                 let Some(set) = self.books.get(&(market, long, tier_idx as u8)) else {
                     continue;
                 };
@@ -203,18 +224,26 @@ impl LiqIndex {
                 let j = I256::try_from(side.funding_index).expect("fits");
                 let scale = i(side.scale.max(1));
                 let p = i(price);
+                // The funding term J·(RAY/S)·1e12/k (k in WAD), rounded so that the threshold
+                // flags more; saturating on overflow (unreachable for any real J).
+                let jterm = |k: I256| -> I256 {
+                    j.checked_mul(i(1_000_000_000_000) * i(RAY))
+                        .map(|x| div_ceil(x, k * scale))
+                        .unwrap_or(if j.is_negative() {
+                            I256::MIN
+                        } else {
+                            I256::MAX
+                        })
+                };
                 if long {
                     let k = i(WAD
                         .saturating_sub(params.taker_fee_wad + t.maintenance_margin_wad)
                         .max(1));
-                    // threshold = P − J·RAY·1e12·WAD / (S·k)   (rounded down: flags more)
-                    let jp = div_ceil(j * i(RAY) * i(1_000_000_000_000) * i(WAD), scale * k);
-                    let th = clamp(p - jp);
+                    let th = clamp(p.saturating_sub(jterm(k)));
                     out.extend(set.range((th.saturating_add(1), 0)..).map(|(_, id)| *id));
                 } else {
                     let k = i(WAD + params.taker_fee_wad + t.maintenance_margin_wad);
-                    let jp = div_ceil(j * i(RAY) * i(1_000_000_000_000) * i(WAD), scale * k);
-                    let th = clamp(p + jp);
+                    let th = clamp(p.saturating_add(jterm(k)));
                     out.extend(set.range(..(th, 0)).map(|(_, id)| *id));
                 }
             }
@@ -222,7 +251,7 @@ impl LiqIndex {
         Ok(out)
     }
 
-    /// Candidates at the market's current risk price.
+    /// Candidates at the market's current liquidation prices (each side its own).
     pub fn candidates(
         &self,
         s: &State,
@@ -231,6 +260,8 @@ impl LiqIndex {
         let m = s
             .market(market)
             .ok_or(ExchangeError::UnknownMarket(market))?;
-        self.candidates_at(s, market, m.prices.risk)
+        let mut out = self.candidates_side(s, market, m.liquidation_price(true), Some(true))?;
+        out.extend(self.candidates_side(s, market, m.liquidation_price(false), Some(false))?);
+        Ok(out)
     }
 }

@@ -49,24 +49,24 @@ pub struct VaultRisk {
 /// One market's risk figures at its risk price.
 pub fn market_risk(m: &Market, p: &MarketParams) -> Result<MarketRisk, ExchangeError> {
     let price = m.prices.risk;
-    let long_notional = notional_up(m.long.qty as i128, price)?;
-    let short_notional = notional_up(m.short.qty as i128, price)?;
-    let long_val = signed_value_floor(
-        i128::try_from(m.long.qty).map_err(|_| ExchangeError::Overflow)?,
-        price,
-    )?;
-    let short_val = signed_value_floor(
-        -i128::try_from(m.short.qty).map_err(|_| ExchangeError::Overflow)?,
-        price,
-    )?;
-    // uPnL of a side = value − cost (cost is signed: shorts negative)
-    let upnl = long_val
-        .checked_sub(m.long.cost)
-        .and_then(|a| {
-            short_val
-                .checked_sub(m.short.cost)
-                .and_then(|b| a.checked_add(b))
-        })
+    let lq = i128::try_from(m.long.eff_qty()?).map_err(|_| ExchangeError::Overflow)?;
+    let sq = i128::try_from(m.short.eff_qty()?).map_err(|_| ExchangeError::Overflow)?;
+    let long_notional = notional_up(lq, price)?;
+    let short_notional = notional_up(sq, price)?;
+    // uPnL of a side = value − cost (cost is signed: shorts negative), plus the ADL PnL its
+    // positions are owed and have not been credited yet.
+    let long_upnl = signed_value_floor(lq, price)?
+        .checked_sub(m.long.eff_cost()?)
+        .ok_or(ExchangeError::Overflow)?;
+    let short_upnl = signed_value_floor(-sq, price)?
+        .checked_sub(m.short.eff_cost()?)
+        .ok_or(ExchangeError::Overflow)?;
+    let upnl = long_upnl
+        .checked_add(short_upnl)
+        .ok_or(ExchangeError::Overflow)?
+        .checked_add(m.long.adl_pending()?)
+        .ok_or(ExchangeError::Overflow)?
+        .checked_add(m.short.adl_pending()?)
         .ok_or(ExchangeError::Overflow)?;
     let owed = funding::side_owed(m.long.qty, m.long.funding_index, m.long.funding_entry_sum)?
         .checked_add(funding::side_owed(

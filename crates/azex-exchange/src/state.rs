@@ -169,11 +169,23 @@ pub struct Market {
 }
 
 impl Market {
-    /// Signed net OI in base units: `long − short`.
+    /// The price at which a position on the given side is judged and liquidated: the less
+    /// favourable to it of the truncated spot and its TWAP (docs/risk.md explains why not the
+    /// TWAP alone: it would give traders a free option against the vault in a trend).
+    pub fn liquidation_price(&self, long: bool) -> Price {
+        if long {
+            self.prices.spot.min(self.prices.risk)
+        } else {
+            self.prices.spot.max(self.prices.risk)
+        }
+    }
+
+    /// Signed effective net OI in base units: `long − short`.
     pub fn net_qty(&self) -> Result<Qty, crate::error::ExchangeError> {
-        let l = i128::try_from(self.long.qty).map_err(|_| crate::error::ExchangeError::Overflow)?;
-        let s =
-            i128::try_from(self.short.qty).map_err(|_| crate::error::ExchangeError::Overflow)?;
+        let l = i128::try_from(self.long.eff_qty()?)
+            .map_err(|_| crate::error::ExchangeError::Overflow)?;
+        let s = i128::try_from(self.short.eff_qty()?)
+            .map_err(|_| crate::error::ExchangeError::Overflow)?;
         l.checked_sub(s)
             .ok_or(crate::error::ExchangeError::Overflow)
     }

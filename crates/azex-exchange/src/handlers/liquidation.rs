@@ -1,9 +1,10 @@
 //! Liquidation (PROTOCOL.md §6): anyone (a keeper) may liquidate a position whose equity, judged at
-//! the market's **risk price** (TWAP of the truncated oracle), is below its maintenance margin.
+//! its **liquidation price** — the less favourable to the position of the truncated spot and its
+//! TWAP ([`crate::state::Market::liquidation_price`]) — is below its maintenance margin.
 //!
 //! - The engine re-checks everything; a duplicate or stale keeper transaction is refused with
 //!   `NotLiquidatable` / `UnknownPosition` and changes nothing.
-//! - The vault takes the closed part over at the risk price, with no price impact either way: the
+//! - The vault takes the closed part over at that same price, with no price impact either way: the
 //!   trigger price and the execution price are the same, so a keeper that acts within the blocks
 //!   the maintenance margin covers always finds equity ≥ 0 (the no-negative-equity argument,
 //!   docs/risk.md).
@@ -78,8 +79,8 @@ pub fn liquidate(ctx: &mut Ctx, keeper: Address, id: PositionId) -> Result<(), E
     if pos.last_liquidation_block == ctx.block.height && ctx.block.height != 0 {
         return Err(ExchangeError::LiquidationCooldown { position: id });
     }
-    let price = m.prices.risk;
     let long = pos.is_long();
+    let price = m.liquidation_price(long);
     let mut books = Books::load(ctx);
     side_remove(m.side_mut(long), &pos)?;
     let mut np = pos;

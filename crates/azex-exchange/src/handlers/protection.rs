@@ -10,12 +10,13 @@
 //! 1. **Profit cap**: a side's unrealised profit above `adl_profit_cap × NAV` → keep
 //!    `adl_profit_target × NAV / profit`.
 //! 2. **Capacity**: the vault's total requirement above `NAV × max_utilisation` → shrink the
-//!    dominant side, if it is winning, just enough for the requirement to fit (binary search on
-//!    `f`, never below balance).
+//!    dominant side (the side the vault is the counterparty of, whose gains it would pay) just
+//!    enough for the requirement to fit (binary search on `f`, never below balance).
 //! 3. **Drawdown cap**: the share price more than `max_drawdown` below its high-water mark →
-//!    every market reduce-only, every winning dominant side cut down to balance (the vault then
-//!    carries no direction), until the share price recovers to within half the cap.
-//! Only winning sides are deleveraged; a losing dominant side is left to liquidation.
+//!    every market reduce-only, every dominant side cut down to balance (the vault then carries
+//!    no direction), until the share price recovers to within half the cap.
+//! Deleveraged positions are closed at the risk price with their PnL realised exactly, whatever
+//! its sign: ADL removes the vault's exposure, it does not pick winners and losers.
 //!
 //! # Auto-delisting
 //! Spot depth below `min_spot_liquidity` makes a market reduce-only; `delist_after_blocks` such
@@ -72,8 +73,7 @@ fn adl_need(ctx: &Ctx, m: &Market, p: &MarketParams) -> Result<(u128, u128), Exc
     let dominant_long = ln >= sn;
     let (dom_n, min_n) = if dominant_long { (ln, sn) } else { (sn, ln) };
     let di = if dominant_long { 0 } else { 1 };
-    let dominant_winning = side_upnl(m, dominant_long)? > 0;
-    if dom_n > 0 && dominant_winning {
+    if dom_n > 0 {
         let balance_keep = mul_div_down_u128(min_n, WAD, dom_n)?;
         let usable = mul_wad_down(nav, ctx.s.params.max_vault_utilisation_wad)?;
         if r.required > usable {

@@ -1,0 +1,408 @@
+//! Throughput of the exchange state machine: trades, auto-deleveraging, block overhead.
+//!
+//! Run: `CARGO_TARGET_DIR=/work/target-bench cargo bench -p azex-exchange --bench engine`
+//! (results and the profile are in `docs/benchmarks.md`, section "Exchange engine").
+//!
+//! * `trade/open_close/...`: one `OpenPosition` and one `ClosePosition` through `State::apply`
+//!   (overlay, mark-curve integral with fractional powers, fee split, capacity rule, commit),
+//!   with 1 or 10 markets and 0 / 10k / 1M other positions open. Throughput is counted in trade
+//!   operations (open = 1, close = 1), so criterion's `elem/s` is ops/s on one core.
+//! * `trade/open_only/...`, `trade/close_only/...`: the same round trip, timing one half.
+//! * `adl/deleverage/...`: one `Deleverage` transaction that really deleverages a winning side
+//!   of 1k or 1M positions (profit-cap trigger). Before each timed call the few fields an ADL
+//!   touches (markets, vault, funds, event counter) are restored, untimed, to the pre-ADL
+//!   values; the setup checks that this gives back the exact pre-ADL state hash.
+//! * `block/begin_end/...`: `end_block` + `begin_block` with 1 and 10 markets.
+//!
+//! Background worlds are built once per configuration, outside the timed loop, through
+//! `testkit::World` and `Tx::OpenPosition`; the build time is printed to stderr.
+//!
+//! Environment: `AZEX_BENCH_MAX_POSITIONS=N` skips configurations with more than `N`
+//! background positions (e.g. `10000` for a quick run). A criterion filter argument also skips
+//! building worlds whose benchmarks it excludes.
+
+use azex_exchange::event::Event;
+use azex_exchange::state::{BlockCtx, State};
+use azex_exchange::testkit::{addr, World, WorldSpec};
+use azex_exchange::units::{QTY_ONE, USD_ONE, WAD};
+use azex_exchange::Tx;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+const USERS: u64 = 100;
+
+fn q(num: i128, den: i128) -> i128 {
+    QTY_ONE as i128 * num / den
+}
+
+fn usd(x: u128) -> u128 {
+    x * USD_ONE
+}
+
+// --- selection -------------------------------------------------------------------------------
+
+/// Criterion's positional filter arguments (flags and their values removed).
+fn filters() -> Vec<String> {
+    const WITH_VALUE: &[&str] = &[
+        "--profile-time",
+        "--save-baseline",
+        "--baseline",
+        "--baseline-lenient",
+        "--load-baseline",
+        "--sample-size",
+        "--warm-up-time",
+        "--measurement-time",
+        "--nresamples",
+        "--noise-threshold",
+        "--confidence-level",
+        "--significance-level",
+        "--output-format",
+        "--color",
+        "--plotting-backend",
+        "--format",
+        "--logfile",
+        "--skip",
+    ];
+    let mut out = vec![];
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if WITH_VALUE.contains(&a.as_str()) {
+            args.next();
+        } else if !a.starts_with('-') {
+            out.push(a);
+        }
+    }
+    out
+}
+
+/// Whether any benchmark id starting with `prefix` can pass the filter, and the size limit.
+fn wanted(prefix: &str, positions: usize) -> bool {
+    let max = std::env::var("AZEX_BENCH_MAX_POSITIONS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(usize::MAX);
+    if positions > max {
+        return false;
+    }
+    let f = filters();
+    f.is_empty()
+        || f.iter()
+            .any(|f| prefix.contains(f.as_str()) || f.starts_with(prefix))
+}
+
+fn label(n: usize) -> String {
+    match n {
+        0 => "0".into(),
+        n if n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),
+        n if n % 1_000 == 0 => format!("{}k", n / 1_000),
+        n => n.to_string(),
+    }
+}
+
+// --- worlds ----------------------------------------------------------------------------------
+
+/// `markets` deep markets ($20M seed each, as `tests/protection.rs::deep`), `lp` dollars of LP
+/// capital, 100 users with plenty of azUSD.
+fn world(markets: u64, lp: u128) -> World {
+    World::new(&WorldSpec {
+        users: USERS,
+        usdc_each: usd(2_000_000_000),
+        base_each: 10_000_000 * QTY_ONE,
+        markets: (1..=markets)
+            .map(|t| (t, 2_000 * WAD, usd(20_000_000)))
+            .collect(),
+        lp_capital: usd(lp),
+        ..WorldSpec::default()
+    })
+    .expect("world")
+}
+
+/// Open `n` background positions of 0.01 token (~$20) with $5 margin, spread round-robin over
+/// the markets and users, long and short alternating in each market (net stays ≈ 0), a new
+/// block every 10,000 opens. Returns the build time.
+fn fill_balanced(w: &mut World, markets: u32, n: usize) -> Duration {
+    let t = Instant::now();
+    for i in 0..n {
+        let market = (i % markets as usize) as u32;
+        let long = (i / markets as usize) % 2 == 0;
+        let user = 2 + (i as u64 % (USERS - 1));
+        let qty = if long { q(1, 100) } else { -q(1, 100) };
+        w.open(user, market, qty, usd(5)).expect("background open");
+        w.events.clear();
+        if i % 10_000 == 9_999 {
+            w.next_block().expect("block");
+            w.events.clear();
+        }
+    }
+    w.next_block().expect("block");
+    w.events.clear();
+    t.elapsed()
+}
+
+// --- 1. trades -------------------------------------------------------------------------------
+
+struct Trader {
+    user: alloy_primitives::Address,
+    qty: i128,
+    margin: u128,
+}
+
+impl Trader {
+    fn open(&self, s: &mut State, b: BlockCtx) -> u64 {
+        let id = s.next_position_id;
+        s.apply(
+            &Tx::OpenPosition {
+                user: self.user,
+                market: 0,
+                qty: self.qty,
+                margin: self.margin,
+                price_bound: u128::MAX,
+            },
+            b,
+        )
+        .expect("open");
+        id
+    }
+    fn close(&self, s: &mut State, b: BlockCtx, id: u64) {
+        s.apply(
+            &Tx::ClosePosition {
+                user: self.user,
+                position: id,
+                price_bound: 0,
+            },
+            b,
+        )
+        .expect("close");
+    }
+}
+
+fn trades(c: &mut Criterion) {
+    let trader = Trader {
+        user: addr(2),
+        qty: q(1, 10), // 0.1 token ≈ $200
+        margin: usd(50),
+    };
+    for markets in [1u32, 10] {
+        for n in [0usize, 10_000, 1_000_000] {
+            let tag = format!("markets={markets}/positions={}", label(n));
+            if !wanted(&format!("trade/open_close/{tag}"), n)
+                && !wanted(&format!("trade/open_only/{tag}"), n)
+                && !wanted(&format!("trade/close_only/{tag}"), n)
+            {
+                continue;
+            }
+            let mut w = world(markets as u64, 50_000_000);
+            let took = fill_balanced(&mut w, markets, n);
+            if n > 0 {
+                eprintln!(
+                    "[engine bench] built {tag}: {n} opens in {:.2?} ({:.0} ns/open incl. blocks)",
+                    took,
+                    took.as_nanos() as f64 / n as f64
+                );
+            }
+            // Sanity: the round trip works and the predicted id is the real one.
+            {
+                let id = trader.open(&mut w.state, w.block);
+                assert!(w.state.position(id).is_some());
+                trader.close(&mut w.state, w.block, id);
+                assert!(w.state.position(id).is_none());
+                assert_eq!(w.state.positions.len(), n);
+            }
+            let mut g = c.benchmark_group("trade");
+            g.sample_size(20)
+                .warm_up_time(Duration::from_secs(1))
+                .measurement_time(Duration::from_secs(3));
+            let b = w.block;
+            g.throughput(Throughput::Elements(2));
+            g.bench_function(format!("open_close/{tag}"), |bch| {
+                bch.iter(|| {
+                    let id = trader.open(&mut w.state, b);
+                    trader.close(&mut w.state, b, black_box(id));
+                })
+            });
+            // Each half on its own (timer overhead ≈ 2 × 20 ns per iteration included).
+            g.throughput(Throughput::Elements(1));
+            for (half, name) in [(0, "open_only"), (1, "close_only")] {
+                g.bench_function(format!("{name}/{tag}"), |bch| {
+                    bch.iter_custom(|iters| {
+                        let mut d = Duration::ZERO;
+                        for _ in 0..iters {
+                            let t0 = Instant::now();
+                            let id = trader.open(&mut w.state, b);
+                            let t1 = Instant::now();
+                            trader.close(&mut w.state, b, black_box(id));
+                            let t2 = Instant::now();
+                            d += if half == 0 { t1 - t0 } else { t2 - t1 };
+                        }
+                        d
+                    })
+                });
+            }
+            g.finish();
+            drop(w);
+        }
+    }
+}
+
+// --- 2. auto-deleveraging ----------------------------------------------------------------------
+
+/// A market whose long side (`n` positions of 0.01 token) wins while the vault is small: after
+/// the price rises the profit cap asks for ADL. Every 1,000 longs one short of 9.5 tokens keeps
+/// the market near balance (L/S ≈ 1.05), so the vault capacity allows it; the vault is
+/// $4 per long. Returns the world in the first block whose `Deleverage` transaction deleverages
+/// (before that block's `end_block`, which would do it automatically).
+fn adl_world(n: usize) -> (World, Duration) {
+    assert!(n % 1_000 == 0);
+    let t = Instant::now();
+    let mut w = world(1, 4 * n as u128);
+    for i in 0..n {
+        let user = 2 + (i as u64 % (USERS - 1));
+        w.open(user, 0, q(1, 100), usd(5)).expect("long");
+        w.events.clear();
+        if i % 1_000 == 999 {
+            w.open(user, 0, -q(95, 10), usd(5_000)).expect("short");
+            w.events.clear();
+        }
+        if i % 10_000 == 9_999 {
+            w.next_block().expect("block");
+            w.events.clear();
+        }
+    }
+    let built = t.elapsed();
+    // Price up ~25 % in the pool; the truncated oracle and its TWAP follow block by block.
+    w.move_price(99, 0, 2_500 * WAD, 0).expect("move");
+    let probe = Tx::Deleverage {
+        user: addr(9),
+        market: 0,
+    };
+    for _ in 0..1_000 {
+        w.next_block().expect("block");
+        assert!(
+            !w.events
+                .iter()
+                .any(|e| matches!(e, Event::Deleveraged { .. })),
+            "end_block deleveraged before a Deleverage tx could"
+        );
+        w.events.clear();
+        if w.state.simulate(&probe).is_ok() {
+            return (w, built);
+        }
+    }
+    panic!("no ADL trigger reached");
+}
+
+fn adl(c: &mut Criterion) {
+    let mut g = c.benchmark_group("adl");
+    g.sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    for n in [1_000usize, 1_000_000] {
+        let id = format!("deleverage/winning_side={}", label(n));
+        if !wanted(&format!("adl/{id}"), n) {
+            continue;
+        }
+        let (mut w, built) = adl_world(n);
+        eprintln!(
+            "[engine bench] built adl {}: {n} longs in {built:.2?}, pre-ADL at block {}",
+            label(n),
+            w.block.height
+        );
+        let tx = Tx::Deleverage {
+            user: addr(9),
+            market: 0,
+        };
+        let b = w.block;
+        let pre_markets = w.state.markets.clone();
+        let pre_vault = w.state.vault;
+        let pre_funds = w.state.funds;
+        let pre_seq = w.state.event_seq;
+        let restore = |s: &mut State| {
+            s.markets.clone_from(&pre_markets);
+            s.vault = pre_vault;
+            s.funds = pre_funds;
+            s.event_seq = pre_seq;
+        };
+        // Check: it deleverages the whole side in one event, and the restore is exact.
+        let t = Instant::now();
+        let h0 = w.state.hash();
+        let hash_took = t.elapsed();
+        let ev = w.state.apply(&tx, b).expect("deleverage");
+        let d = ev
+            .iter()
+            .find_map(|e| match e {
+                Event::Deleveraged {
+                    positions,
+                    keep_wad,
+                    long_side,
+                    ..
+                } => Some((*positions, *keep_wad, *long_side)),
+                _ => None,
+            })
+            .expect("a Deleveraged event");
+        assert_eq!(d.0, n as u64, "every position of the side in one event");
+        assert!(d.1 < WAD && d.2);
+        eprintln!(
+            "[engine bench] adl {}: keep {:.4}, {} positions (state hash {hash_took:.2?})",
+            label(n),
+            d.1 as f64 / WAD as f64,
+            d.0
+        );
+        restore(&mut w.state);
+        assert_eq!(w.state.hash(), h0, "restore gives back the pre-ADL state");
+        g.throughput(Throughput::Elements(1));
+        g.bench_function(&id, |bch| {
+            bch.iter_custom(|iters| {
+                let mut d = Duration::ZERO;
+                for _ in 0..iters {
+                    restore(&mut w.state);
+                    let t0 = Instant::now();
+                    let ev = w.state.apply(black_box(&tx), b).expect("deleverage");
+                    d += t0.elapsed();
+                    black_box(ev);
+                }
+                d
+            })
+        });
+        drop(w);
+    }
+    g.finish();
+}
+
+// --- 3. block overhead -------------------------------------------------------------------------
+
+fn blocks(c: &mut Criterion) {
+    let mut g = c.benchmark_group("block");
+    g.sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    for markets in [1u32, 10] {
+        let id = format!("begin_end/markets={markets}");
+        if !wanted(&format!("block/{id}"), 0) {
+            continue;
+        }
+        let mut w = world(markets as u64, 50_000_000);
+        // A little skewed open interest in every market, so funding and risk math do real work.
+        for m in 0..markets {
+            w.open(2, m, q(3, 1), usd(1_000)).expect("long");
+            w.open(3, m, -q(2, 1), usd(1_000)).expect("short");
+        }
+        w.events.clear();
+        let mut b = w.block;
+        g.bench_function(&id, |bch| {
+            bch.iter(|| {
+                let e1 = w.state.end_block().expect("end");
+                b = BlockCtx {
+                    height: b.height + 1,
+                    timestamp: b.timestamp + 2,
+                };
+                let e2 = w.state.begin_block(black_box(b)).expect("begin");
+                black_box((e1, e2));
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, trades, adl, blocks);
+criterion_main!(benches);
