@@ -162,7 +162,7 @@ pub type UsdRange = [u64; 2];
 /// Relative weights of the regular (non-adversary) agents; counts are apportioned from
 /// [`PopulationConfig::agents`] by largest remainder.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AgentMix {
     pub noise: u32,
     pub trend_follower: u32,
@@ -189,7 +189,7 @@ impl Default for AgentMix {
 
 /// Adversaries, added on top of the regular population.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AdversaryConfig {
     pub self_liquidators: u32,
     pub spot_manipulators: u32,
@@ -217,7 +217,7 @@ impl Default for AdversaryConfig {
 
 /// Mean hours between activations per kind.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Intervals {
     pub noise: u32,
     pub trend_follower: u32,
@@ -242,7 +242,7 @@ impl Default for Intervals {
 
 /// The population of one scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PopulationConfig {
     /// Number of regular agents (adversaries come on top).
     pub agents: u32,

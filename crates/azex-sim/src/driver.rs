@@ -37,7 +37,7 @@ use crate::venue::{FillKind, RejectKind, RiskSnapshot, Venue};
 
 /// How crash windows are chosen.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct CrashConfig {
     /// How many of the largest basket declines to detect.
     pub detect: u32,
@@ -60,7 +60,7 @@ impl Default for CrashConfig {
 
 /// One scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct SimConfig {
     pub name: String,
     pub description: String,

@@ -80,7 +80,7 @@ pub struct SafetyTier {
 
 /// MockVenue parameters.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct MockConfig {
     pub open_fee_bps: u32,
     pub close_fee_bps: u32,

@@ -3,7 +3,8 @@
 //! # Input format
 //! Any CSV (plain, or gzip when the file name ends in `.gz`) whose header contains
 //! `timestamp` (or `timestamp_utc`), `symbol` and `close`; `open`, `high`, `low` and `volume` are
-//! optional (either all of `open,high,low` or none). Column order and extra columns are free.
+//! optional (either all of `open,high,low` or none; `volume` is accepted and not used). Header
+//! names are case-insensitive; column order and extra columns are free.
 //! Rows may be in "long" format with several symbols interleaved or in blocks.
 //!
 //! Timestamps: integer Unix seconds (integers above 1e11 are taken as milliseconds and must be

@@ -53,22 +53,26 @@ pub fn render_report(results: &[SimResult]) -> String {
     let _ = writeln!(s, "## Summary\n");
     let _ = writeln!(
         s,
-        "| Scenario | Capital/OI avg: AZEx | Classic | Reserve factor | Max drawdown: AZEx | Classic | Reserve factor | AZEx bad debt | AZEx ADL volume | RF rejected volume |"
+        "| Scenario | Capital/OI avg: AZEx | Classic | Reserve factor | Max drawdown: AZEx | Classic | Reserve factor | LP return: AZEx | Classic | Reserve factor | AZEx bad debt | AZEx ADL volume | RF rejected volume |"
     );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        s,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     for r in results {
         let g = |n: &str| r.model(n);
         let cap = |n: &str| {
             g(n).map(|m| format!("{:.4}", m.capital_per_oi_avg))
                 .unwrap_or_default()
         };
+        let ret = |n: &str| g(n).map(|m| pct_bps(m.lp_return_bps)).unwrap_or_default();
         let dd = |n: &str| {
             g(n).map(|m| pct_bps(m.max_drawdown_bps as i64))
                 .unwrap_or_default()
         };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.scenario,
             cap("azex"),
             cap("classic"),
@@ -76,6 +80,9 @@ pub fn render_report(results: &[SimResult]) -> String {
             dd("azex"),
             dd("classic"),
             dd("reserve_factor"),
+            ret("azex"),
+            ret("classic"),
+            ret("reserve_factor"),
             g("azex").map(|m| usd_u(m.bad_debt_usd)).unwrap_or_default(),
             g("azex")
                 .map(|m| usd_u(m.adl_volume_usd))

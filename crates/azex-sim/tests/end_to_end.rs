@@ -166,4 +166,7 @@ fn presets_exist_and_parse_back() {
     assert_eq!(c.population.agents, 1000);
     assert_eq!(c.substeps, 4);
     assert!(preset("nope").is_none());
+    // typos are errors, not silently ignored
+    assert!(serde_json::from_str::<SimConfig>(r#"{"population":{"balanse":0.9}}"#).is_err());
+    assert!(serde_json::from_str::<MockConfig>(r#"{"open_fee_bps":5,"x":1}"#).is_err());
 }
