@@ -19,14 +19,18 @@
 //!
 //! Environment: `AZEX_BENCH_MAX_POSITIONS=N` skips configurations with more than `N`
 //! background positions (e.g. `10000` for a quick run). A criterion filter argument also skips
-//! building worlds whose benchmarks it excludes.
+//! building worlds whose benchmarks it excludes. `AZEX_BENCH_CLOCK=cpu` times the batch
+//! benchmarks (`open_close`, `begin_end`) with the thread's CPU clock instead of the wall clock:
+//! on a shared, loaded machine this leaves out the time the thread was not running (cache and
+//! hyper-thread interference remain). Per-operation timings (`open_only`, `close_only`, `adl`)
+//! always use the wall clock.
 
 use azex_exchange::event::Event;
 use azex_exchange::state::{BlockCtx, State};
 use azex_exchange::testkit::{addr, World, WorldSpec};
 use azex_exchange::units::{QTY_ONE, USD_ONE, WAD};
 use azex_exchange::Tx;
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -38,6 +42,57 @@ fn q(num: i128, den: i128) -> i128 {
 
 fn usd(x: u128) -> u128 {
     x * USD_ONE
+}
+
+// --- clocks --------------------------------------------------------------------------------
+
+#[cfg(target_os = "linux")]
+fn thread_cpu_time() -> Duration {
+    #[repr(C)]
+    struct Timespec {
+        tv_sec: i64,
+        tv_nsec: i64,
+    }
+    extern "C" {
+        fn clock_gettime(clk: i32, tp: *mut Timespec) -> i32;
+    }
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+    let mut t = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: plain libc call writing into a properly sized, aligned struct.
+    let r = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    assert_eq!(r, 0, "clock_gettime");
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn thread_cpu_time() -> Duration {
+    wall_time()
+}
+
+fn wall_time() -> Duration {
+    static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    BASE.get_or_init(Instant::now).elapsed()
+}
+
+/// The clock for batch timings (see the module docs).
+fn batch_clock() -> fn() -> Duration {
+    match std::env::var("AZEX_BENCH_CLOCK").as_deref() {
+        Ok("cpu") => thread_cpu_time,
+        _ => wall_time,
+    }
+}
+
+/// Time `iters` runs of `f` with the batch clock.
+fn timed(iters: u64, mut f: impl FnMut()) -> Duration {
+    let now = batch_clock();
+    let t0 = now();
+    for _ in 0..iters {
+        f();
+    }
+    now() - t0
 }
 
 // --- selection -------------------------------------------------------------------------------
@@ -216,9 +271,11 @@ fn trades(c: &mut Criterion) {
             let b = w.block;
             g.throughput(Throughput::Elements(2));
             g.bench_function(format!("open_close/{tag}"), |bch| {
-                bch.iter(|| {
-                    let id = trader.open(&mut w.state, b);
-                    trader.close(&mut w.state, b, black_box(id));
+                bch.iter_custom(|iters| {
+                    timed(iters, || {
+                        let id = trader.open(&mut w.state, b);
+                        trader.close(&mut w.state, b, black_box(id));
+                    })
                 })
             });
             // Each half on its own (timer overhead ≈ 2 × 20 ns per iteration included).
@@ -390,19 +447,85 @@ fn blocks(c: &mut Criterion) {
         w.events.clear();
         let mut b = w.block;
         g.bench_function(&id, |bch| {
-            bch.iter(|| {
-                let e1 = w.state.end_block().expect("end");
-                b = BlockCtx {
-                    height: b.height + 1,
-                    timestamp: b.timestamp + 2,
-                };
-                let e2 = w.state.begin_block(black_box(b)).expect("begin");
-                black_box((e1, e2));
+            bch.iter_custom(|iters| {
+                timed(iters, || {
+                    let e1 = w.state.end_block().expect("end");
+                    b = BlockCtx {
+                        height: b.height + 1,
+                        timestamp: b.timestamp + 2,
+                    };
+                    let e2 = w.state.begin_block(black_box(b)).expect("begin");
+                    black_box((e1, e2));
+                })
             })
         });
     }
     g.finish();
 }
 
+// --- profiling mode --------------------------------------------------------------------------
+
+/// The loop a profiler looks at (`--toggle-collect=*profile_loop*` with callgrind).
+#[inline(never)]
+fn profile_loop(w: &mut World, trader: &Trader, kind: &str, iters: u64) {
+    let mut b = w.block;
+    for _ in 0..iters {
+        if kind == "block" {
+            let e1 = w.state.end_block().expect("end");
+            b = BlockCtx {
+                height: b.height + 1,
+                timestamp: b.timestamp + 2,
+            };
+            let e2 = w.state.begin_block(b).expect("begin");
+            black_box((e1, e2));
+        } else {
+            let id = trader.open(&mut w.state, b);
+            trader.close(&mut w.state, b, black_box(id));
+        }
+    }
+}
+
+/// `AZEX_PROFILE="kind=trade,markets=10,positions=10000,iters=20000"`: build the world, run the
+/// loop, print the time per iteration, exit (no criterion). `kind=block` runs block overhead.
+fn profile(spec: &str) {
+    let mut kind = "trade".to_string();
+    let (mut markets, mut positions, mut iters) = (1u32, 10_000usize, 20_000u64);
+    for kv in spec.split(',').filter(|x| !x.is_empty()) {
+        let (k, v) = kv.split_once('=').expect("key=value");
+        match k.trim() {
+            "kind" => kind = v.trim().to_string(),
+            "markets" => markets = v.trim().parse().expect("markets"),
+            "positions" => positions = v.trim().parse().expect("positions"),
+            "iters" => iters = v.trim().parse().expect("iters"),
+            other => panic!("unknown AZEX_PROFILE key {other}"),
+        }
+    }
+    let mut w = world(markets as u64, 50_000_000);
+    let took = fill_balanced(&mut w, markets, positions);
+    eprintln!("[engine profile] built {positions} positions in {took:.2?}");
+    let trader = Trader {
+        user: addr(2),
+        qty: q(1, 10),
+        margin: usd(50),
+    };
+    let (t, c) = (wall_time(), thread_cpu_time());
+    profile_loop(&mut w, &trader, &kind, iters);
+    let (t, c) = (wall_time() - t, thread_cpu_time() - c);
+    eprintln!(
+        "[engine profile] {kind} markets={markets} positions={positions}: {iters} iterations, \
+         {:.0} ns/iter wall, {:.0} ns/iter cpu",
+        t.as_nanos() as f64 / iters as f64,
+        c.as_nanos() as f64 / iters as f64
+    );
+}
+
 criterion_group!(benches, trades, adl, blocks);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(spec) = std::env::var("AZEX_PROFILE") {
+        profile(&spec);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

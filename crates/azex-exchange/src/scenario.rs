@@ -10,6 +10,11 @@
 //!   `"expect": "ok"` or `"expect": "error"` (or an error name such as
 //!   `"VaultCapacityExceeded"`) turns the line into a check: a mismatch stops the run with an
 //!   error naming the line.
+//! - `{"blocks": {"count": N, "seconds": S}}` — N empty blocks, S seconds apart.
+//! - `{"swap_to_price": {"user": "0x…", "market": 0, "price": "…"}}` — a real spot swap that trades
+//!   the pool to a price (sugar: the runner computes the sqrt-price limit); takes `"expect"` too.
+//! - `{"remove_spot_position": {"user": "0x…", "market": 0}}` — a real `spot_liquidity` that removes
+//!   the user's largest spot position entirely (sugar: the runner looks it up); takes `"expect"`.
 //! - `{"comment": "..."}` — ignored.
 //!
 //! Amounts are integers in protocol units (azUSD 1e-6, sizes 1e-18, prices WAD), as JSON numbers
@@ -41,10 +46,103 @@ struct Line {
     #[serde(default)]
     tx: Option<Tx>,
     #[serde(default)]
+    blocks: Option<Blocks>,
+    #[serde(default)]
+    swap_to_price: Option<SwapToPrice>,
+    #[serde(default)]
+    remove_spot_position: Option<RemoveSpotPosition>,
+    #[serde(default)]
     expect: Option<String>,
     #[serde(default)]
     #[allow(dead_code)]
     comment: Option<String>,
+}
+
+/// `{"blocks": {"count": N, "seconds": S}}`: N empty blocks, S seconds apart.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Blocks {
+    count: u64,
+    seconds: u64,
+}
+
+/// `{"swap_to_price": {"user": …, "market": 0, "price": "…"}}`: a real `spot_swap` by `user`
+/// that trades the pool to `price` (USD per token, WAD), spending at most half its balance of the
+/// input token — sugar so scenario authors need not compute sqrt-price limits.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SwapToPrice {
+    user: alloy_primitives::Address,
+    market: u32,
+    #[serde(with = "crate::serde_num")]
+    price: Price,
+}
+
+/// `{"remove_spot_position": {"user": …, "market": 0}}`: a real `spot_liquidity` transaction that
+/// removes the user's largest spot position in the market's pool entirely (sugar: the runner
+/// looks up its range and liquidity).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RemoveSpotPosition {
+    user: alloy_primitives::Address,
+    market: u32,
+}
+
+fn remove_spot_position_tx(s: &State, r: &RemoveSpotPosition) -> Result<Tx, ExchangeError> {
+    let m = s
+        .market(r.market)
+        .ok_or(ExchangeError::UnknownMarket(r.market))?;
+    let pool = s
+        .spot
+        .pool(&m.pool_key)
+        .map_err(crate::spot_link::spot_err)?;
+    let (k, p) = pool
+        .positions()
+        .filter(|(k, p)| k.owner == r.user && p.liquidity > 0)
+        .max_by_key(|(_, p)| p.liquidity)
+        .ok_or(ExchangeError::InvalidParameter {
+            name: "remove_spot_position",
+            reason: "no spot position".into(),
+        })?;
+    let mut salt = [0u8; 8];
+    salt.copy_from_slice(&k.salt[24..]);
+    Ok(Tx::SpotLiquidity {
+        user: r.user,
+        market: r.market,
+        tick_lower: k.tick_lower,
+        tick_upper: k.tick_upper,
+        liquidity_delta: -i128::try_from(p.liquidity).map_err(|_| ExchangeError::Overflow)?,
+        salt: u64::from_be_bytes(salt),
+    })
+}
+
+fn swap_to_price_tx(s: &State, w: &SwapToPrice) -> Result<Tx, ExchangeError> {
+    let m = s
+        .market(w.market)
+        .ok_or(ExchangeError::UnknownMarket(w.market))?;
+    let sqrt = crate::spot_link::sqrt_from_price(w.price, m.quote_is_token0, m.base_decimals)?;
+    let cur = s
+        .spot
+        .slot0(&m.pool_key)
+        .map_err(crate::spot_link::spot_err)?
+        .sqrt_price_x96;
+    let now = crate::spot_link::price_from_sqrt_saturating(cur, m.quote_is_token0, m.base_decimals);
+    let sell_base = w.price < now;
+    let bal = if sell_base {
+        s.wallet(w.user, m.base_token)
+    } else {
+        s.wallet(w.user, crate::state::AZUSD)
+    };
+    let amount = i128::try_from(bal / 2)
+        .map_err(|_| ExchangeError::Overflow)?
+        .max(1);
+    Ok(Tx::SpotSwap {
+        user: w.user,
+        market: w.market,
+        base_for_quote: sell_base,
+        amount_specified: -amount,
+        sqrt_price_limit_x96: Some(sqrt),
+    })
 }
 
 /// A scenario could not be run.
@@ -202,8 +300,46 @@ pub fn run(text: &str) -> Result<ScenarioRun, ScenarioError> {
             }));
             continue;
         }
-        let Some(tx) = line.tx else {
+        if let Some(bl) = line.blocks {
+            for _ in 0..bl.count {
+                let b = BlockCtx {
+                    height: block.height + 1,
+                    timestamp: block.timestamp + bl.seconds,
+                };
+                let mut evs = Vec::new();
+                if s.block_open {
+                    evs.extend(
+                        s.end_block()
+                            .map_err(|err| ScenarioError::Engine { line: n, err })?,
+                    );
+                }
+                evs.extend(
+                    s.begin_block(b)
+                        .map_err(|err| ScenarioError::Engine { line: n, err })?,
+                );
+                block = b;
+                output.extend(evs.into_iter().map(|event| OutputLine::Event {
+                    line: n,
+                    block: b.height,
+                    event,
+                }));
+            }
             continue;
+        }
+        let tx = match (line.tx, line.swap_to_price, line.remove_spot_position) {
+            (Some(tx), None, None) => tx,
+            (None, Some(w), None) => {
+                swap_to_price_tx(s, &w).map_err(|err| ScenarioError::Engine { line: n, err })?
+            }
+            (None, None, Some(r)) => remove_spot_position_tx(s, &r)
+                .map_err(|err| ScenarioError::Engine { line: n, err })?,
+            (None, None, None) => continue,
+            _ => {
+                return Err(ScenarioError::Parse {
+                    line: n,
+                    msg: "one of tx, swap_to_price, remove_spot_position per line".into(),
+                })
+            }
         };
         if !s.block_open {
             return Err(ScenarioError::Parse {
