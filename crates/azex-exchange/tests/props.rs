@@ -64,6 +64,14 @@ enum Step {
         n: u64,
         secs: u64,
     },
+    Liquidate {
+        pick: usize,
+    },
+    Deleverage,
+    Shove {
+        up: bool,
+        pct: u64,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -79,7 +87,10 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (1u64..=4, 1u64..1_000_000).prop_map(|(user, usd)| Step::Redeem { user, usd }),
         2 => (1u64..=4, any::<bool>(), 1u64..300_000).prop_map(|(user, sell, amount_milli)| Step::Swap { user, sell, amount_milli }),
         1 => (1u64..=4, 1i32..100, 1u64..500_000, any::<bool>()).prop_map(|(user, width, usd, remove)| Step::Liquidity { user, width, usd, remove }),
-        2 => (1u64..5, 1u64..7_200).prop_map(|(n, secs)| Step::Blocks { n, secs }),
+                2 => (1u64..5, 1u64..7_200).prop_map(|(n, secs)| Step::Blocks { n, secs }),
+        1 => any::<usize>().prop_map(|pick| Step::Liquidate { pick }),
+        1 => Just(Step::Deleverage),
+        2 => (any::<bool>(), 1u64..20).prop_map(|(up, pct)| Step::Shove { up, pct }),
     ]
 }
 
@@ -204,7 +215,15 @@ fn to_tx(w: &World, s: &Step) -> Option<Tx> {
                 salt: 0,
             }
         }
-        Step::Blocks { .. } => return None,
+        Step::Blocks { .. } | Step::Shove { .. } => return None,
+        Step::Liquidate { pick: p } => Tx::Liquidate {
+            user: addr(9),
+            position: pick(p)?,
+        },
+        Step::Deleverage => Tx::Deleverage {
+            user: addr(9),
+            market: 0,
+        },
     })
 }
 
@@ -221,6 +240,17 @@ fn run(steps: &[Step]) -> (String, usize) {
         if let Step::Blocks { n, secs } = *s {
             w.block_time = secs;
             w.advance(n).unwrap();
+            continue;
+        }
+        if let Step::Shove { up, pct } = *s {
+            let p = w.state.markets[0].prices.pool;
+            let target = if up {
+                p / 100 * (100 + pct as u128)
+            } else {
+                p / 100 * (100 - pct as u128)
+            };
+            w.block_time = 2;
+            let _ = w.move_price(4, 0, target, 1);
             continue;
         }
         let Some(tx) = to_tx(&w, s) else { continue };
@@ -246,16 +276,30 @@ fn run(steps: &[Step]) -> (String, usize) {
             }
         }
     }
-    // Everyone can leave: close every position (at any price) and the books still balance.
+    // Everyone can leave: close (in a delisted market: settle) every position at any price, and
+    // the books still balance.
     let ids: Vec<u64> = w.state.positions.keys().copied().collect();
     for id in ids {
         let p = *w.state.position(id).unwrap();
-        w.tx(Tx::ClosePosition {
-            user: p.owner,
-            position: id,
-            price_bound: if p.qty > 0 { 0 } else { u128::MAX },
-        })
-        .expect("closing is always possible");
+        let delisted = matches!(
+            w.state.markets[0].status,
+            azex_exchange::state::MarketStatus::Delisted { .. }
+        );
+        let tx = if delisted {
+            Tx::SettleDelisted {
+                user: addr(9),
+                position: id,
+            }
+        } else {
+            Tx::ClosePosition {
+                user: p.owner,
+                position: id,
+                price_bound: if p.qty > 0 { 0 } else { u128::MAX },
+            }
+        };
+        if let Err(e) = w.tx(tx) {
+            panic!("position {id} cannot leave: {e}");
+        }
     }
     assert!(w.state.positions.is_empty());
     let _ = w.state.wallet(addr(1), AZUSD);
