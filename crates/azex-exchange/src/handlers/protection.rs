@@ -15,6 +15,7 @@
 //! 3. **Drawdown cap**: the share price more than `max_drawdown` below its high-water mark →
 //!    every market reduce-only, every dominant side cut down to balance (the vault then carries
 //!    no direction), until the share price recovers to within half the cap.
+//!
 //! Deleveraged positions are closed at the risk price with their PnL realised exactly, whatever
 //! its sign: ADL removes the vault's exposure, it does not pick winners and losers.
 //!
