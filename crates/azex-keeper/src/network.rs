@@ -1,0 +1,362 @@
+//! A keeper network around a [`LocalChain`]: keepers run either inline (stepped in a fixed order
+//! on the chain's thread: deterministic) or as separate threads, each with its own replica view
+//! and index, all submitting into the chain's one mempool.
+//!
+//! The chain never depends on a keeper: after each block it hands the new state and record to
+//! every live keeper and waits at most [`NetworkConfig::ack_timeout`] for them to answer (so that,
+//! in tests, their transactions reach the next block), then goes on. A killed, crashed or slow
+//! keeper only means fewer transactions.
+
+use crate::keeper::{Keeper, KeeperConfig, KeeperError, KeeperStats};
+use crate::local::LocalChain;
+use crate::view::{BlockRecord, ChainView, RecordLog, ViewError};
+use azex_exchange::{ExchangeError, State, Tx};
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// One finished block as a replica receives it.
+#[derive(Debug, Clone)]
+pub struct BlockUpdate {
+    pub state: Arc<State>,
+    pub record: Arc<BlockRecord>,
+}
+
+/// A keeper's own copy of the chain: the newest state it received and a window of records.
+/// What a network client would keep.
+#[derive(Debug, Clone)]
+pub struct ReplicaView {
+    state: Arc<State>,
+    log: RecordLog,
+}
+
+impl ReplicaView {
+    /// Start from a state (no records yet: a keeper on it builds its index from the state).
+    pub fn new(state: Arc<State>, retain_blocks: usize) -> Self {
+        Self {
+            state,
+            log: RecordLog::new(retain_blocks),
+        }
+    }
+
+    /// Take in a finished block.
+    pub fn ingest(&mut self, u: BlockUpdate) {
+        self.state = u.state;
+        self.log.push(u.record);
+    }
+}
+
+impl ChainView for ReplicaView {
+    fn height(&self) -> u64 {
+        self.state.block.height
+    }
+    fn state(&self) -> &State {
+        &self.state
+    }
+    fn blocks_since(&self, cursor: u64) -> Result<Vec<Arc<BlockRecord>>, ViewError> {
+        self.log.since(cursor, self.height())
+    }
+}
+
+/// How the network runs.
+#[derive(Debug, Clone)]
+pub struct NetworkConfig {
+    /// Longest the chain waits after a block for the live thread keepers to answer.
+    pub ack_timeout: Duration,
+    /// Records each replica keeps.
+    pub replica_retain: usize,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self {
+            ack_timeout: Duration::from_secs(10),
+            replica_retain: 64,
+        }
+    }
+}
+
+/// Handle of a keeper in a [`Network`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KeeperId(pub usize);
+
+/// Why the network stopped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NetworkError {
+    #[error("chain: {0}")]
+    Chain(#[from] ExchangeError),
+    #[error("inline keeper {0:?}: {1}")]
+    Keeper(KeeperId, KeeperError),
+}
+
+enum Node {
+    Inline {
+        keeper: Box<Keeper>,
+        alive: bool,
+    },
+    Thread(ThreadNode),
+}
+
+struct ThreadNode {
+    updates: Option<mpsc::Sender<BlockUpdate>>,
+    kill: Arc<AtomicBool>,
+    join: Option<JoinHandle<()>>,
+    stats: Arc<Mutex<KeeperStats>>,
+}
+
+impl ThreadNode {
+    /// Tell the thread to stop, drop its channel, wait for it; its figures.
+    fn stop(&mut self) -> Option<KeeperStats> {
+        self.kill.store(true, Ordering::Release);
+        self.updates.take();
+        if let Some(j) = self.join.take() {
+            let _ = j.join();
+        }
+        self.stats.lock().ok().map(|s| s.clone())
+    }
+}
+
+impl Drop for ThreadNode {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Node {
+    fn alive(&self) -> bool {
+        match self {
+            Node::Inline { alive, .. } => *alive,
+            Node::Thread(t) => t.updates.is_some(),
+        }
+    }
+}
+
+/// A chain plus keepers. See the module docs.
+pub struct Network {
+    chain: LocalChain,
+    cfg: NetworkConfig,
+    nodes: Vec<Node>,
+    ack_tx: mpsc::Sender<(usize, u64)>,
+    ack_rx: mpsc::Receiver<(usize, u64)>,
+    ack_timeouts: u64,
+}
+
+impl Network {
+    pub fn new(chain: LocalChain, cfg: NetworkConfig) -> Self {
+        let (ack_tx, ack_rx) = mpsc::channel();
+        Self {
+            chain,
+            cfg,
+            nodes: vec![],
+            ack_tx,
+            ack_rx,
+            ack_timeouts: 0,
+        }
+    }
+
+    pub fn chain(&self) -> &LocalChain {
+        &self.chain
+    }
+    pub fn chain_mut(&mut self) -> &mut LocalChain {
+        &mut self.chain
+    }
+    /// Blocks after which the chain stopped waiting for a keeper.
+    pub fn ack_timeouts(&self) -> u64 {
+        self.ack_timeouts
+    }
+
+    /// Add a keeper stepped inline, after the block, in the order keepers were added. It starts
+    /// at the next block (its first step builds its index from the state).
+    pub fn add_inline(&mut self, cfg: KeeperConfig) -> KeeperId {
+        self.nodes.push(Node::Inline {
+            keeper: Box::new(Keeper::new(cfg)),
+            alive: true,
+        });
+        KeeperId(self.nodes.len() - 1)
+    }
+
+    /// Start a keeper on its own thread, with a replica of the current state. It builds its
+    /// index and acts on the current state at once, then on every block it receives.
+    pub fn spawn(&mut self, cfg: KeeperConfig) -> KeeperId {
+        let id = self.nodes.len();
+        let (utx, urx) = mpsc::channel::<BlockUpdate>();
+        let kill = Arc::new(AtomicBool::new(false));
+        let stats = Arc::new(Mutex::new(KeeperStats::default()));
+        let view = ReplicaView::new(
+            Arc::new(self.chain.state().clone()),
+            self.cfg.replica_retain,
+        );
+        let sink = self.chain.sender();
+        let acks = self.ack_tx.clone();
+        let (k2, s2) = (kill.clone(), stats.clone());
+        let join = std::thread::Builder::new()
+            .name(format!("keeper-{id}"))
+            .spawn(move || run_thread(id, Keeper::new(cfg), view, urx, sink, acks, k2, s2))
+            .expect("spawn a keeper thread");
+        self.nodes.push(Node::Thread(ThreadNode {
+            updates: Some(utx),
+            kill,
+            join: Some(join),
+            stats,
+        }));
+        KeeperId(id)
+    }
+
+    /// The kill switch: the keeper stops (a thread is told, its channel dropped, and joined).
+    /// Returns its figures. Killing twice is harmless.
+    pub fn kill(&mut self, id: KeeperId) -> Option<KeeperStats> {
+        let node = self.nodes.get_mut(id.0)?;
+        match node {
+            Node::Inline { keeper, alive } => {
+                *alive = false;
+                Some(keeper.stats().clone())
+            }
+            Node::Thread(t) => t.stop(),
+        }
+    }
+
+    /// Figures of a keeper (as of its last step).
+    pub fn stats(&self, id: KeeperId) -> Option<KeeperStats> {
+        match self.nodes.get(id.0)? {
+            Node::Inline { keeper, .. } => Some(keeper.stats().clone()),
+            Node::Thread(t) => t.stats.lock().ok().map(|s| s.clone()),
+        }
+    }
+
+    pub fn alive(&self, id: KeeperId) -> bool {
+        self.nodes.get(id.0).is_some_and(Node::alive)
+    }
+
+    /// Submit a transaction of a user (a trader, a price mover) to the mempool.
+    pub fn submit(&self, tx: Tx) {
+        // The chain holds a sender itself: its own mempool cannot be closed.
+        let _ = crate::view::TxSink::submit(&self.chain, tx);
+    }
+
+    /// Produce one block, hand it to every live keeper, let them act.
+    pub fn step(&mut self) -> Result<Arc<BlockRecord>, NetworkError> {
+        let rec = self.chain.produce_block()?;
+        let h = rec.height;
+        // Inline keepers, in a fixed order, on the chain's own view.
+        for (i, node) in self.nodes.iter_mut().enumerate() {
+            if let Node::Inline { keeper, alive } = node {
+                if *alive {
+                    keeper
+                        .step(&self.chain, &self.chain)
+                        .map_err(|e| NetworkError::Keeper(KeeperId(i), e))?;
+                }
+            }
+        }
+        // Thread keepers: one shared snapshot of the new state.
+        let mut waiting = BTreeSet::new();
+        let mut snapshot = None;
+        for (i, node) in self.nodes.iter_mut().enumerate() {
+            if let Node::Thread(ThreadNode { updates, .. }) = node {
+                let Some(tx) = updates else { continue };
+                let state = snapshot
+                    .get_or_insert_with(|| Arc::new(self.chain.state().clone()))
+                    .clone();
+                if tx
+                    .send(BlockUpdate {
+                        state,
+                        record: rec.clone(),
+                    })
+                    .is_ok()
+                {
+                    waiting.insert(i);
+                } else {
+                    // The thread is gone (it failed): treat as killed.
+                    updates.take();
+                }
+            }
+        }
+        let deadline = Instant::now() + self.cfg.ack_timeout;
+        while !waiting.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.ack_rx.recv_timeout(left) {
+                Ok((i, height)) if height >= h => {
+                    waiting.remove(&i);
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    self.ack_timeouts += 1;
+                    tracing::warn!(block = h, ?waiting, "keepers did not answer in time");
+                    break;
+                }
+            }
+        }
+        Ok(rec)
+    }
+
+    /// Run `n` blocks.
+    pub fn run(&mut self, n: u64) -> Result<(), NetworkError> {
+        for _ in 0..n {
+            self.step()?;
+        }
+        Ok(())
+    }
+
+    /// Stop every keeper; return the chain and every keeper's figures (in id order).
+    pub fn shutdown(mut self) -> (LocalChain, Vec<KeeperStats>) {
+        let stats = (0..self.nodes.len())
+            .map(|i| self.kill(KeeperId(i)).unwrap_or_default())
+            .collect();
+        // Every thread is joined: dropping the nodes is now trivial.
+        (self.chain, stats)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_thread(
+    id: usize,
+    mut keeper: Keeper,
+    mut view: ReplicaView,
+    updates: mpsc::Receiver<BlockUpdate>,
+    sink: mpsc::Sender<Tx>,
+    acks: mpsc::Sender<(usize, u64)>,
+    kill: Arc<AtomicBool>,
+    stats: Arc<Mutex<KeeperStats>>,
+) {
+    let mut first = true;
+    loop {
+        if kill.load(Ordering::Acquire) {
+            break;
+        }
+        if !first {
+            match updates.recv_timeout(Duration::from_millis(100)) {
+                Ok(u) => view.ingest(u),
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            // Catch up on everything that arrived meanwhile: one step for all of it.
+            while let Ok(u) = updates.try_recv() {
+                view.ingest(u);
+            }
+            if kill.load(Ordering::Acquire) {
+                break;
+            }
+        }
+        first = false;
+        match keeper.step(&view, &sink) {
+            Ok(_) => {}
+            Err(KeeperError::Submit(e)) => {
+                tracing::info!(keeper = id, %e, "mempool closed: stopping");
+                break;
+            }
+            Err(e) => {
+                // Start over from the state at the next block.
+                tracing::warn!(keeper = id, %e, "step failed; rebuilding at the next block");
+                keeper.reset();
+            }
+        }
+        if let Ok(mut s) = stats.lock() {
+            *s = keeper.stats().clone();
+        }
+        let _ = acks.send((id, view.height()));
+    }
+    if let Ok(mut s) = stats.lock() {
+        *s = keeper.stats().clone();
+    }
+}
