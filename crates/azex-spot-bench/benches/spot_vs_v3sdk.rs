@@ -102,7 +102,6 @@ fn same_result(m: &PoolManager<NoHooks>, peer: &Peer, p: &SwapParams) -> u32 {
 fn benches(c: &mut Criterion) {
     let ctx = HookContext::default();
     let k = key();
-    let start = start_price();
     let mut g = c.benchmark_group("spot_vs_v3sdk");
 
     // scenario: (name, swap down, swap back up); ours alternates down/up so that its state is
@@ -123,7 +122,20 @@ fn benches(c: &mut Criterion) {
         ),
     ];
     for (name, amount, limit_tick, crossed) in scenarios {
-        let mut m = fixture();
+        let within = crossed == 0;
+        let fresh_fixture = || {
+            if within {
+                fixture_mid_tick()
+            } else {
+                fixture()
+            }
+        };
+        let start = if within {
+            mid_tick_price()
+        } else {
+            start_price()
+        };
+        let mut m = fresh_fixture();
         let peer = peer_of(&m);
         let down = swap_params(true, amount, limit_tick);
         assert_eq!(same_result(&m, &peer, &down), crossed);
@@ -147,7 +159,7 @@ fn benches(c: &mut Criterion) {
                 black_box(m.swap(&ctx, &k, black_box(p)).unwrap())
             })
         });
-        let fresh = fixture();
+        let fresh = fresh_fixture();
         let pool = fresh.pool(&k).unwrap();
         let mut scratch = Vec::with_capacity(128);
         g.bench_function(format!("{name}/ours/compute_swap"), |b| {

@@ -27,18 +27,35 @@ pub fn key() -> PoolKey {
     }
 }
 
-/// The fixture's start price.
+/// The fixture's start price: tick 30's lower bound (the crossing swaps return exactly there).
 pub fn start_price() -> U256 {
     get_sqrt_price_at_tick(START_TICK).expect("in range")
+}
+
+/// A price in the middle of tick 30's range, where the small swaps of the "within one tick"
+/// scenario start (and stay).
+pub fn mid_tick_price() -> U256 {
+    let lo = get_sqrt_price_at_tick(START_TICK).expect("in range");
+    let hi = get_sqrt_price_at_tick(START_TICK + 1).expect("in range");
+    lo + (hi - lo) / U256::from(2u8)
+}
+
+/// [`fixture`] started at [`mid_tick_price`] (same positions).
+pub fn fixture_mid_tick() -> PoolManager<NoHooks> {
+    fixture_at(mid_tick_price())
 }
 
 /// A full-range position of 1e24 and 240 positions of 1e21 on `[k*60, (k+1)*60]`,
 /// `k in -120..120`: an initialized tick every 60 ticks around the price (tick 30).
 pub fn fixture() -> PoolManager<NoHooks> {
+    fixture_at(start_price())
+}
+
+fn fixture_at(price: U256) -> PoolManager<NoHooks> {
     let mut m = PoolManager::new(NoHooks);
     let ctx = HookContext::default();
     let k = key();
-    m.initialize(&ctx, &k, start_price()).expect("fresh pool");
+    m.initialize(&ctx, &k, price).expect("fresh pool");
     let mut add = |lo: i32, hi: i32, l: i128| {
         let p = ModifyLiquidityParams {
             owner: Address::new([7; 20]),

@@ -23,7 +23,7 @@ fn key() -> PoolKey {
     }
 }
 
-/// Price at tick 30; a full-range position of 1e24 and 240 positions of 1e21 on
+/// Price at `price` (tick 30's lower bound, or mid-tick); a full-range position of 1e24 and 240 positions of 1e21 on
 /// `[k*60, (k+1)*60]`, k in -120..120: an initialized tick every 60 ticks.
 fn fixture() -> PoolManager<NoHooks> {
     let mut m = PoolManager::new(NoHooks);
@@ -61,9 +61,13 @@ fn benches(c: &mut Criterion) {
     let k = key();
     let start = get_sqrt_price_at_tick(30).unwrap();
 
-    // a swap inside one tick: 1e15 exact input, direction chosen to oscillate around the start
+    // a swap inside one tick: from the middle of tick 30, 1e15 exact input, direction chosen
+    // to oscillate around the start
     {
-        let mut m = fixture();
+        let lo = get_sqrt_price_at_tick(30).unwrap();
+        let hi = get_sqrt_price_at_tick(31).unwrap();
+        let start = lo + (hi - lo) / alloy_primitives::U256::from(2u8);
+        let mut m = fixture_at(start);
         let down = SwapParams {
             zero_for_one: true,
             amount_specified: -1_000_000_000_000_000,

@@ -289,29 +289,33 @@ impl<H: Hook> PoolManager<H> {
             return Err(SpotError::SwapAmountCannotBeZero);
         }
         let perms = self.permissions(ctx, key);
-        let entry = self.pools.get(key).ok_or(SpotError::PoolNotInitialized)?;
+        // one map lookup; the fields are borrowed separately
+        let Self {
+            hook,
+            pools,
+            protocol_fees_accrued,
+            scratch,
+        } = self;
+        let entry = pools.get_mut(key).ok_or(SpotError::PoolNotInitialized)?;
         let before = snapshot(&entry.pool);
         let mut lp_fee_override = None;
         if perms.before_swap {
-            let decision = self.hook.before_swap(ctx, key, &before, params)?;
+            let decision = hook.before_swap(ctx, key, &before, params)?;
             if is_dynamic_fee(key.fee) {
                 if let Some(fee) = decision.lp_fee_override {
                     lp_fee_override = Some(remove_override_flag_and_validate(fee)?);
                 }
             }
         }
-        let out = entry
-            .pool
-            .compute_swap(params, lp_fee_override, &mut self.scratch)?;
+        let out = entry.pool.compute_swap(params, lp_fee_override, scratch)?;
         // balances: the protocol's share of the input is set apart
-        let (mut balance0, mut balance1) = (entry.balance0, entry.balance1);
         let input_currency = if params.zero_for_one {
             key.currency0
         } else {
             key.currency1
         };
-        balance0 = apply_delta(balance0, out.delta.amount0, key.currency0)?;
-        balance1 = apply_delta(balance1, out.delta.amount1, key.currency1)?;
+        let mut balance0 = apply_delta(entry.balance0, out.delta.amount0, key.currency0)?;
+        let mut balance1 = apply_delta(entry.balance1, out.delta.amount1, key.currency1)?;
         let fees_accrued = if out.amount_to_protocol.is_zero() {
             None
         } else {
@@ -325,8 +329,7 @@ impl<H: Hook> PoolManager<H> {
                 .ok_or(SpotError::PoolBalanceUnderflow {
                     currency: input_currency,
                 })?;
-            let acc = self
-                .protocol_fees_accrued
+            let acc = protocol_fees_accrued
                 .get(&input_currency)
                 .copied()
                 .unwrap_or_default();
@@ -340,26 +343,27 @@ impl<H: Hook> PoolManager<H> {
             ..before
         };
         if perms.after_swap {
-            self.hook.after_swap(ctx, key, &after, params, out.delta)?;
+            hook.after_swap(ctx, key, &after, params, out.delta)?;
         }
         // commit
-        let entry = self.pools.get_mut(key).expect("checked above");
-        entry.pool.commit_swap(&out, &self.scratch);
+        entry.pool.commit_swap(&out, scratch);
         entry.balance0 = balance0;
         entry.balance1 = balance1;
         if let Some(acc) = fees_accrued {
-            self.protocol_fees_accrued.insert(input_currency, acc);
+            protocol_fees_accrued.insert(input_currency, acc);
         }
-        self.notify(
-            ctx,
-            key,
-            CommittedAction::Swap {
-                params: *params,
-                before,
-                after,
-                delta: out.delta,
-            },
-        );
+        if key.hooks != Address::ZERO {
+            hook.on_committed(
+                ctx,
+                key,
+                &CommittedAction::Swap {
+                    params: *params,
+                    before,
+                    after,
+                    delta: out.delta,
+                },
+            );
+        }
         Ok(out)
     }
 

@@ -10,23 +10,49 @@ use crate::error::SpotError;
 use crate::math::fee_math::{
     calculate_swap_fee, one_for_zero_protocol_fee, zero_for_one_protocol_fee,
 };
-use crate::math::full_math::{mul_div, simple_mul_div};
+use crate::math::full_math::{div_rem, mul_div};
 use crate::math::liquidity_math::add_delta;
-use crate::math::safe_cast::{i256_to_i128, to_i256, u256_to_i128};
+use crate::math::safe_cast::{i256_to_i128, u256_to_i128};
 use crate::math::sqrt_price_math::{
     get_amount0_delta, get_amount0_delta_signed, get_amount1_delta, get_amount1_delta_signed,
 };
-use crate::math::swap_math::{compute_swap_step, get_sqrt_price_target, MAX_SWAP_FEE};
+use crate::math::swap_math::{compute_swap_step_abs, get_sqrt_price_target, MAX_SWAP_FEE};
 use crate::math::tick_math::{
-    get_sqrt_price_at_tick, get_tick_at_sqrt_price, MAX_SQRT_PRICE, MAX_TICK, MIN_SQRT_PRICE,
-    MIN_TICK,
+    get_sqrt_price_at_tick, get_tick_at_sqrt_price, sqrt_price_at_tick_le, MAX_SQRT_PRICE,
+    MAX_TICK, MIN_SQRT_PRICE, MIN_TICK,
 };
 use crate::math::Q128;
 use crate::tick::{fee_growth_inside, max_liquidity_per_tick, TickInfo};
 use crate::tick_bitmap::TickBitmap;
 use crate::types::{BalanceDelta, ModifyLiquidityParams, SwapParams};
-use alloy_primitives::{Address, I256, U256};
+use alloy_primitives::{Address, U256};
 use std::collections::BTreeMap;
+
+/// `floor(fee * 2^128 / liquidity)` (v4's `UnsafeMath.simpleMulDiv(feeAmount, Q128, liquidity)`;
+/// the product wraps mod 2^256 as in the EVM, which only matters for fees >= 2^128).
+#[inline]
+fn fee_growth_delta(fee: U256, liquidity: u128) -> U256 {
+    div_rem(fee.wrapping_mul(Q128), U256::from(liquidity)).0
+}
+
+/// `getTickAtSqrtPrice(price)` after a step that stopped inside a tick range, moving from a
+/// price in `[sqrt(tick), sqrt(tick + 1)]`: if the price is still within `tick`'s range (checked
+/// with one multiplication), the answer is `tick`; otherwise the full computation.
+#[inline]
+fn tick_after_partial_step(zero_for_one: bool, tick: i32, price: U256) -> Result<i32, SpotError> {
+    let within = if zero_for_one {
+        // price went down from at most sqrt(tick + 1): is it still >= sqrt(tick)?
+        (MIN_TICK..=MAX_TICK).contains(&tick) && sqrt_price_at_tick_le(tick, price)?
+    } else {
+        // price went up from at least sqrt(tick): is it still < sqrt(tick + 1)?
+        (MIN_TICK..MAX_TICK).contains(&tick) && !sqrt_price_at_tick_le(tick + 1, price)?
+    };
+    if within {
+        Ok(tick)
+    } else {
+        get_tick_at_sqrt_price(price)
+    }
+}
 
 /// v4's `Slot0`: the current price and fees of a pool.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -529,10 +555,14 @@ impl Pool {
             }
         }
 
-        let specified =
-            I256::try_from(params.amount_specified).map_err(|_| SpotError::SafeCastOverflow)?;
-        let mut remaining = specified;
-        let mut calculated = I256::ZERO;
+        // amounts as magnitudes: |amountSpecified| <= 2^127, so the remaining amount always
+        // fits; the calculated amount is bounded like v4's int256 (checked) and cast to int128
+        // at the end
+        let exact_in = !exact_out;
+        let specified_abs = U256::from(params.amount_specified.unsigned_abs());
+        let mut remaining = specified_abs;
+        let mut calculated = U256::ZERO;
+        const I256_MAX: U256 = U256::from_limbs([u64::MAX, u64::MAX, u64::MAX, u64::MAX >> 1]);
         // fee growth of the input token, updated step by step
         let mut fee_growth = if zero_for_one {
             self.fee_growth_global0_x128
@@ -555,30 +585,38 @@ impl Pool {
             // the bitmap knows nothing of the tick bounds
             let next = next.clamp(MIN_TICK, MAX_TICK);
             let next_price = get_sqrt_price_at_tick(next)?;
-            let step = compute_swap_step(
+            let step = compute_swap_step_abs(
                 price,
                 get_sqrt_price_target(zero_for_one, next_price, limit),
                 liquidity,
+                exact_in,
                 remaining,
                 swap_fee,
             )?;
             price = step.sqrt_price_next_x96;
+            // v4 casts each step amount to int256 (SafeCast, in this order) and accumulates the
+            // calculated amount in checked int256 (a negative one may reach -2^255)
+            if exact_out && step.amount_out > I256_MAX {
+                return Err(SpotError::SafeCastOverflow);
+            }
             let paid = step
                 .amount_in
                 .checked_add(step.fee_amount)
                 .ok_or(SpotError::ArithmeticOverflow)?;
-            if exact_out {
-                remaining = remaining.wrapping_sub(to_i256(step.amount_out)?);
-                calculated = calculated
-                    .checked_sub(to_i256(paid)?)
-                    .ok_or(SpotError::ArithmeticOverflow)?;
-            } else {
-                // cannot overflow: amount_in + fee <= |remaining|
-                remaining = remaining.wrapping_add(to_i256(paid)?);
-                calculated = calculated
-                    .checked_add(to_i256(step.amount_out)?)
-                    .ok_or(SpotError::ArithmeticOverflow)?;
+            if paid > I256_MAX || step.amount_out > I256_MAX {
+                return Err(SpotError::SafeCastOverflow);
             }
+            let (used, gained, bound) = if exact_out {
+                (step.amount_out, paid, I256_MAX + U256::from(1u8))
+            } else {
+                (paid, step.amount_out, I256_MAX)
+            };
+            // the step never uses more than remains
+            remaining -= used;
+            calculated = calculated
+                .checked_add(gained)
+                .filter(|c| *c <= bound)
+                .ok_or(SpotError::ArithmeticOverflow)?;
             let mut lp_fee_amount = step.fee_amount;
             if protocol_fee > 0 {
                 // the protocol's share of the input (rounded down, in favour of LPs)
@@ -592,11 +630,7 @@ impl Pool {
             }
             if liquidity > 0 {
                 // Q128 fee growth per unit of liquidity; wraps mod 2^256 by design
-                fee_growth = fee_growth.wrapping_add(simple_mul_div(
-                    lp_fee_amount,
-                    Q128,
-                    U256::from(liquidity),
-                ));
+                fee_growth = fee_growth.wrapping_add(fee_growth_delta(lp_fee_amount, liquidity));
             }
             if price == next_price {
                 if initialized {
@@ -621,15 +655,20 @@ impl Pool {
                 }
                 tick = if zero_for_one { next - 1 } else { next };
             } else if price != step_start {
-                tick = get_tick_at_sqrt_price(price)?;
+                tick = tick_after_partial_step(zero_for_one, tick, price)?;
             }
         }
 
-        let used = specified
-            .checked_sub(remaining)
-            .ok_or(SpotError::ArithmeticOverflow)?;
-        let used = i256_to_i128(used)?;
-        let calculated = i256_to_i128(calculated)?;
+        // int128 casts of the specified amount used (<= |amountSpecified|) and the calculated one
+        let used = (specified_abs - remaining).to::<u128>() as i128;
+        let used = if exact_in { used.wrapping_neg() } else { used };
+        let calculated = if exact_in {
+            u256_to_i128(calculated)?
+        } else if calculated == U256::from(1u128 << 127) {
+            i128::MIN
+        } else {
+            -u256_to_i128(calculated)?
+        };
         // token0 is the specified token iff (zero_for_one and exact input) or
         // (one_for_zero and exact output)
         out.delta = if zero_for_one != exact_out {

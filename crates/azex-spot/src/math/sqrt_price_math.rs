@@ -2,7 +2,7 @@
 //! one token, and the token amounts between two sqrt prices for a liquidity, with the same
 //! rounding directions (always in the pool's favour).
 
-use super::full_math::{div_rounding_up, mul_div, mul_div_rounding_up};
+use super::full_math::{div, div_rounding_up, mul_div, mul_div_rounding_up};
 use super::safe_cast::{to_i256, to_u160};
 use super::{MAX_U160, Q96};
 use crate::error::SpotError;
@@ -35,7 +35,7 @@ pub fn get_next_sqrt_price_from_amount0_rounding_up(
         if sqrt_px96.is_zero() {
             return Err(SpotError::DivisionByZero);
         }
-        let denom = (numerator1 / sqrt_px96)
+        let denom = div(numerator1, sqrt_px96)
             .checked_add(amount)
             .ok_or(SpotError::ArithmeticOverflow)?;
         Ok(div_rounding_up(numerator1, denom) & MAX_U160)
@@ -63,7 +63,7 @@ pub fn get_next_sqrt_price_from_amount1_rounding_down(
             if liquidity == 0 {
                 return Err(SpotError::DivisionByZero);
             }
-            (amount << 96) / liq
+            div(amount << 96, liq)
         } else {
             mul_div(amount, Q96, liq)?
         };
@@ -148,7 +148,7 @@ pub fn get_amount0_delta(
             a,
         ))
     } else {
-        Ok(mul_div(numerator1, numerator2, b)? / a)
+        Ok(div(mul_div(numerator1, numerator2, b)?, a))
     }
 }
 

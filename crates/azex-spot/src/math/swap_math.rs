@@ -1,6 +1,6 @@
 //! v4's `SwapMath` (MIT, Uniswap Labs): one swap step inside a single initialized-tick range.
 
-use super::full_math::{mul_div, mul_div_rounding_up};
+use super::full_math::{div_rem_pips, mul_div, mul_div_rounding_up};
 use super::sqrt_price_math::{
     get_amount0_delta, get_amount1_delta, get_next_sqrt_price_from_input,
     get_next_sqrt_price_from_output,
@@ -53,23 +53,136 @@ pub fn compute_swap_step(
     amount_remaining: I256,
     fee_pips: u32,
 ) -> Result<SwapStep, SpotError> {
+    compute_swap_step_abs(
+        sqrt_price_current_x96,
+        sqrt_price_target_x96,
+        liquidity,
+        amount_remaining.is_negative(),
+        amount_remaining.unsigned_abs(),
+        fee_pips,
+    )
+}
+
+/// `floor(x * (1e6 - fee) / 1e6)`, v4's `amountRemainingLessFee`.
+#[inline]
+fn less_fee(x: U256, fee_pips: u32) -> Result<U256, SpotError> {
+    let m = (MAX_SWAP_FEE - fee_pips) as u64;
+    let l = x.as_limbs();
+    if l[2] == 0 && l[3] == 0 {
+        // x = q * 1e6 + r  =>  floor(x * m / 1e6) = q * m + floor(r * m / 1e6), all in 128 bits
+        let (q, r) = div_rem_pips(l[0] as u128 | (l[1] as u128) << 64);
+        return Ok(U256::from(q * m as u128 + (r * m / 1_000_000) as u128));
+    }
+    mul_div(x, U256::from(m), U256::from(MAX_SWAP_FEE))
+}
+
+/// Product of two little-endian limb slices into 8 limbs (the operands' significant limbs must
+/// total at most 8).
+#[inline]
+fn mul_limbs(a: &[u64], b: &[u64]) -> [u64; 8] {
+    let mut p = [0u64; 8];
+    for (i, &ai) in a.iter().enumerate() {
+        if ai == 0 {
+            continue;
+        }
+        let mut carry: u128 = 0;
+        for (j, &bj) in b.iter().enumerate() {
+            let t = ai as u128 * bj as u128 + p[i + j] as u128 + carry;
+            p[i + j] = t as u64;
+            carry = t >> 64;
+        }
+        if i + b.len() < 8 {
+            p[i + b.len()] = carry as u64;
+        }
+    }
+    p
+}
+
+/// Significant limbs of a U256.
+#[inline]
+fn sig(x: &U256) -> &[u64] {
+    let l = x.as_limbs();
+    let mut n = 4;
+    while n > 0 && l[n - 1] == 0 {
+        n -= 1;
+    }
+    &l[..n]
+}
+
+/// Whether `x < L * 2^96 * (b - a) / (a * b)` exactly (`0 < a <= b < 2^160`), i.e.
+/// `x * a * b < (L << 96) * (b - a)`: bit lengths decide most cases, 512-bit products the rest.
+#[inline]
+fn below_amount0(x: U256, a: U256, b: U256, liquidity: u128) -> bool {
+    let n1 = U256::from(liquidity) << 96usize;
+    let n2 = b - a;
+    if n1.is_zero() || n2.is_zero() {
+        return false;
+    }
+    if x.is_zero() {
+        return true;
+    }
+    // N1*N2 in [2^(n1+n2-2), 2^(n1+n2)), a*b in [2^(na+nb-2), 2^(na+nb)), x in [2^(nx-1), 2^nx)
+    let e = (n1.bit_len() + n2.bit_len()) as i64 - (a.bit_len() + b.bit_len()) as i64;
+    let nx = x.bit_len() as i64;
+    if nx <= e - 2 {
+        return true;
+    }
+    if nx > e + 2 {
+        return false;
+    }
+    let ab = mul_limbs(sig(&a), sig(&b));
+    let lhs = mul_limbs(sig(&x), &ab[..4]); // a * b < 2^256 here (checked below)
+    let ab_high = ab[4..].iter().any(|&l| l != 0);
+    let rhs = mul_limbs(sig(&n1), sig(&n2));
+    if ab_high {
+        // x * a * b with a * b above 256 bits: fall back to the generic comparison
+        type U512 = alloy_primitives::Uint<512, 8>;
+        let lhs = U512::from(x) * U512::from_limbs(ab);
+        return lhs < U512::from_limbs(rhs);
+    }
+    for i in (0..8).rev() {
+        if lhs[i] != rhs[i] {
+            return lhs[i] < rhs[i];
+        }
+    }
+    false
+}
+
+/// [`compute_swap_step`] with the remaining amount given as direction (`exact_in`) and
+/// magnitude, as the pool's swap loop keeps it.
+#[inline]
+pub fn compute_swap_step_abs(
+    sqrt_price_current_x96: U256,
+    sqrt_price_target_x96: U256,
+    liquidity: u128,
+    exact_in: bool,
+    remaining: U256,
+    fee_pips: u32,
+) -> Result<SwapStep, SpotError> {
     if fee_pips > MAX_SWAP_FEE {
         return Err(SpotError::SwapFeeTooLarge(fee_pips));
     }
-    let fee = U256::from(fee_pips);
-    let max_fee = U256::from(MAX_SWAP_FEE);
     let zero_for_one = sqrt_price_current_x96 >= sqrt_price_target_x96;
-    let exact_in = amount_remaining.is_negative();
-    let remaining = amount_remaining.unsigned_abs();
     let (cur, tgt) = (sqrt_price_current_x96, sqrt_price_target_x96);
+    let fee = U256::from(fee_pips);
+    let fee_complement = U256::from(MAX_SWAP_FEE - fee_pips);
 
     let sqrt_price_next_x96;
     let mut amount_in;
     let mut amount_out;
     let fee_amount;
     if exact_in {
-        let remaining_less_fee = mul_div(remaining, max_fee - fee, max_fee)?;
-        amount_in = if zero_for_one {
+        let remaining_less_fee = less_fee(remaining, fee_pips)?;
+        // Zero for one, the exact input to the target (token0) needs two divisions; when the
+        // remaining input is below even the exact rational value
+        // `L * 2^96 * (cur - tgt) / (cur * tgt)`, the target is out of reach and v4 discards
+        // that amount anyway, so decide with multiplications only.
+        let short_of_target = zero_for_one
+            && !tgt.is_zero()
+            && below_amount0(remaining_less_fee, tgt, cur, liquidity);
+        amount_in = if short_of_target {
+            U256::MAX // only compared below: any value above remaining_less_fee
+        } else if zero_for_one {
             get_amount0_delta(tgt, cur, liquidity, true)?
         } else {
             get_amount1_delta(cur, tgt, liquidity, true)
@@ -80,7 +193,7 @@ pub fn compute_swap_step(
             fee_amount = if fee_pips == MAX_SWAP_FEE {
                 amount_in // zero here
             } else {
-                mul_div_rounding_up(amount_in, fee, max_fee - fee)?
+                mul_div_rounding_up(amount_in, fee, fee_complement)?
             };
         } else {
             // the remaining input is exhausted before the target
@@ -115,7 +228,7 @@ pub fn compute_swap_step(
         };
         // A 100% fee cannot serve exact output (the pool rejects it first with
         // InvalidFeeForExactOut); here, as in v4, the division by zero fails.
-        fee_amount = mul_div_rounding_up(amount_in, fee, max_fee - fee)?;
+        fee_amount = mul_div_rounding_up(amount_in, fee, fee_complement)?;
     }
     Ok(SwapStep {
         sqrt_price_next_x96,
@@ -245,6 +358,18 @@ mod proptests {
                 // input plus fee never exceeds what remains, and uses all of it when the
                 // target is not reached
                 prop_assert!(s.amount_in + s.fee_amount <= abs);
+            // the multiplication-only shortcut agrees with the exact amount and with a plain
+            // 768-bit evaluation of its inequality
+            if zero_for_one && exact_in && fee < MAX_SWAP_FEE {
+                let exact = get_amount0_delta(tgt, cur, l, true).unwrap();
+                let rlf = less_fee(abs, fee).unwrap();
+                let below = below_amount0(rlf, tgt, cur, l);
+                if below {
+                    prop_assert!(rlf < exact);
+                }
+                let reference = w(rlf) * w(tgt) * w(cur) < (w(U256::from(l)) << 96) * w(cur - tgt);
+                prop_assert_eq!(below, reference && l > 0 && cur != tgt);
+            }
                 if next != tgt {
                     prop_assert_eq!(s.amount_in + s.fee_amount, abs);
                 }

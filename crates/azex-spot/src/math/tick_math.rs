@@ -55,6 +55,29 @@ const FACTORS: [u128; 19] = [
     0x48a170391f7dc42444e8fa2,
 ];
 
+/// The Q128 product `2^128 / sqrt(1.0001)^|tick|` of `getSqrtPriceAtTick` (`None` = exactly
+/// 2^128, for tick 0). After one multiplication by a factor < 2^128 the product stays below
+/// 2^128, so `(price * f) >> 128` is the high half of a 128x128 product. `abs_tick <= MAX_TICK`.
+#[inline]
+fn ratio_q128(abs_tick: u32) -> Option<u128> {
+    let mut price: Option<u128> = if abs_tick & 1 != 0 {
+        Some(0xfffcb933bd6fad37aa2d162d1a594001)
+    } else {
+        None
+    };
+    let mut bits = abs_tick >> 1;
+    while bits != 0 {
+        let i = bits.trailing_zeros() as usize;
+        bits &= bits - 1;
+        let f = FACTORS[i];
+        price = Some(match price {
+            None => f,
+            Some(p) => mul_u128_wide(p, f).0,
+        });
+    }
+    price
+}
+
 /// `TickMath.getSqrtPriceAtTick`: `sqrt(1.0001^tick) * 2^96` as Q64.96, rounded up so that
 /// [`get_tick_at_sqrt_price`] of the result is `tick`. Fails with `InvalidTick` if
 /// `|tick| > MAX_TICK`.
@@ -63,31 +86,38 @@ pub fn get_sqrt_price_at_tick(tick: i32) -> Result<U256, SpotError> {
     if abs_tick > MAX_TICK as u32 {
         return Err(SpotError::InvalidTick(tick));
     }
-    // `price` is the Q128 product; `None` stands for exactly 2^128 (no factor applied yet).
-    // After one multiplication by a factor < 2^128 the product stays below 2^128, so
-    // `(price * f) >> 128` is the high half of a 128x128 product.
-    let mut price: Option<u128> = if abs_tick & 1 != 0 {
-        Some(0xfffcb933bd6fad37aa2d162d1a594001)
-    } else {
-        None
-    };
-    for (i, f) in FACTORS.iter().enumerate() {
-        if abs_tick & (2 << i) != 0 {
-            price = Some(match price {
-                None => *f,
-                Some(p) => mul_u128_wide(p, *f).0,
-            });
-        }
-    }
-    let mut p = match price {
-        None => U256::from_limbs([0, 0, 1, 0]),
-        Some(p) => U256::from(p),
+    let p = match ratio_q128(abs_tick) {
+        None => return Ok(U256::from_limbs([0, 1 << 32, 0, 0])), // 2^96
+        Some(p) => p,
     };
     if tick > 0 {
-        p = U256::MAX / p;
+        let q = super::full_math::div(U256::MAX, U256::from(p));
+        // Q128.128 -> Q128.96, rounding up; fits in 160 bits for ticks in range
+        Ok((q + U256::from(u32::MAX)) >> 32usize)
+    } else {
+        // p < 2^128: the rounding up stays within 128 bits + 1
+        let (sum, carry) = p.overflowing_add(u32::MAX as u128);
+        Ok(U256::from((sum >> 32) | ((carry as u128) << 96)))
     }
-    // Q128.128 -> Q128.96, rounding up; fits in 160 bits for ticks in range.
-    Ok((p + U256::from(u32::MAX)) >> 32)
+}
+
+/// `getSqrtPriceAtTick(tick) <= sqrt_price_x96` (fails with `InvalidTick` out of range), decided
+/// without the division of positive ticks:
+/// for `tick > 0`, `ceil(floor((2^256 - 1) / p) / 2^32) <= P` iff `p * (P * 2^32 + 1) >= 2^256`.
+#[inline]
+pub fn sqrt_price_at_tick_le(tick: i32, sqrt_price_x96: U256) -> Result<bool, SpotError> {
+    let abs_tick = tick.unsigned_abs();
+    if abs_tick > MAX_TICK as u32 || tick <= 0 {
+        return Ok(get_sqrt_price_at_tick(tick)? <= sqrt_price_x96);
+    }
+    let p = match ratio_q128(abs_tick) {
+        None => return Ok(U256::from_limbs([0, 1 << 32, 0, 0]) <= sqrt_price_x96),
+        Some(p) => p,
+    };
+    // sqrt_price_x96 < 2^160, so P * 2^32 + 1 < 2^192 and the product fits in 320 bits
+    let m = (sqrt_price_x96 << 32usize) | U256::from(1u8);
+    let (_, overflow) = U256::from(p).overflowing_mul(m);
+    Ok(overflow)
 }
 
 /// `TickMath.getTickAtSqrtPrice`: the greatest tick whose sqrt price is `<= sqrt_price_x96`.
@@ -134,7 +164,7 @@ pub fn get_tick_at_sqrt_price(sqrt_price_x96: U256) -> Result<i32, SpotError> {
     let (tick_low, tick_high) = (tick_low as i32, tick_high as i32);
     if tick_low == tick_high {
         Ok(tick_low)
-    } else if get_sqrt_price_at_tick(tick_high)? <= sqrt_price_x96 {
+    } else if sqrt_price_at_tick_le(tick_high, sqrt_price_x96)? {
         Ok(tick_high)
     } else {
         Ok(tick_low)
@@ -212,6 +242,13 @@ mod tests {
             let next = get_sqrt_price_at_tick(tick + 1).unwrap();
             prop_assert!(next > p);
             prop_assert_eq!(get_tick_at_sqrt_price(next - U256::from(1u8)).unwrap(), tick);
+        }
+
+        #[test]
+        fn division_free_comparison(tick in MIN_TICK..=MAX_TICK, delta in -3i64..3) {
+            let p = get_sqrt_price_at_tick(tick).unwrap();
+            let x = if delta < 0 { p - U256::from(-delta) } else { p + U256::from(delta) };
+            prop_assert_eq!(sqrt_price_at_tick_le(tick, x).unwrap(), p <= x);
         }
 
         #[test]
