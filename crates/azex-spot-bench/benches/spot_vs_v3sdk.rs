@@ -14,7 +14,8 @@ use alloy_primitives::aliases::{U160, U24};
 use alloy_primitives::{I256, U256};
 use azex_spot::{HookContext, NoHooks, PoolManager, SwapParams};
 use azex_spot_bench::{
-    fixture, key, start_price, swap_params, FEE, SMALL_SWAP, START_TICK, TICK_SPACING,
+    fixture, fixture_mid_tick, key, mid_tick_price, start_price, swap_params, FEE, SMALL_SWAP,
+    START_TICK, TICK_SPACING,
 };
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::future::Future;
