@@ -23,14 +23,18 @@ fn key() -> PoolKey {
     }
 }
 
-/// Price at `price` (tick 30's lower bound, or mid-tick); a full-range position of 1e24 and 240 positions of 1e21 on
-/// `[k*60, (k+1)*60]`, k in -120..120: an initialized tick every 60 ticks.
+/// Price at tick 30's lower bound; see [`fixture_at`].
 fn fixture() -> PoolManager<NoHooks> {
+    fixture_at(get_sqrt_price_at_tick(30).unwrap())
+}
+
+/// Price `price`; a full-range position of 1e24 and 240 positions of 1e21 on
+/// `[k*60, (k+1)*60]`, k in -120..120: an initialized tick every 60 ticks.
+fn fixture_at(price: alloy_primitives::U256) -> PoolManager<NoHooks> {
     let mut m = PoolManager::new(NoHooks);
     let ctx = HookContext::default();
     let k = key();
-    m.initialize(&ctx, &k, get_sqrt_price_at_tick(30).unwrap())
-        .unwrap();
+    m.initialize(&ctx, &k, price).unwrap();
     let add = |m: &mut PoolManager<NoHooks>, lo: i32, hi: i32, l: i128| {
         let p = ModifyLiquidityParams {
             owner: Address::new([7; 20]),
