@@ -61,8 +61,10 @@ pub enum ChainReplayError {
     /// A file could not be read.
     #[error("reading {path}: {source}")]
     Io {
+        /// File path.
         path: String,
         #[source]
+        /// The I/O error.
         source: std::io::Error,
     },
     /// STATE.json is malformed.
@@ -211,27 +213,40 @@ impl ChainSnapshot {
 pub struct SwapDifference {
     /// 1-based data row in EVENTS.csv (the header is row 0).
     pub row: usize,
+    /// Block of the event.
     pub block: u64,
+    /// Log index of the event within its block.
     pub log_index: u64,
     /// Recorded amounts (event sign: positive = into the pool) and post-swap price/liquidity.
     pub recorded_amount0: i128,
+    /// Recorded token1 amount (positive = into the pool).
     pub recorded_amount1: i128,
+    /// Recorded sqrt price after the swap.
     pub recorded_sqrt_price_x96: U256,
+    /// Recorded active liquidity after the swap, when the CSV has it.
     pub recorded_liquidity: Option<u128>,
     /// What the replay produced (event sign), from the committed attempt.
     pub replayed_amount0: i128,
+    /// Replayed token1 amount (positive = into the pool).
     pub replayed_amount1: i128,
+    /// Replayed sqrt price after the swap.
     pub replayed_sqrt_price_x96: U256,
+    /// Replayed active liquidity after the swap.
     pub replayed_liquidity: u128,
 }
 
 /// An event the replay could not apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkippedEvent {
+    /// 1-based data row in EVENTS.csv.
     pub row: usize,
+    /// Block of the event (0 when unreadable).
     pub block: u64,
+    /// Log index of the event (0 when unreadable).
     pub log_index: u64,
+    /// The row's `action` column.
     pub action: String,
+    /// Why it was not applied.
     pub reason: String,
 }
 
@@ -246,6 +261,7 @@ pub struct ChainReplayReport {
     pub swaps_matched: usize,
     /// Of those, reproduced with the recorded price as limit (attempt 1) / without (attempt 2).
     pub swaps_matched_at_limit: usize,
+    /// Swaps reproduced by attempt 2 (exact input without a limit).
     pub swaps_matched_without_limit: usize,
     /// Swaps replayed with a different outcome.
     pub swaps_differed: usize,
@@ -253,15 +269,19 @@ pub struct ChainReplayReport {
     pub differences: Vec<SwapDifference>,
     /// Mints and burns applied.
     pub mints: usize,
+    /// Burns applied.
     pub burns: usize,
     /// Applied mints/burns whose principal amounts differ from the event's.
     pub liquidity_amount_mismatches: usize,
     /// Events not applied, and the first [`MAX_DETAILS`] of them in full.
     pub skipped_count: usize,
+    /// The first [`MAX_DETAILS`] events not applied.
     pub skipped: Vec<SkippedEvent>,
     /// Pool state at the end.
     pub final_sqrt_price_x96: U256,
+    /// Tick at the end.
     pub final_tick: i32,
+    /// Active liquidity at the end.
     pub final_liquidity: u128,
 }
 

@@ -54,7 +54,12 @@ pub enum SpotError {
     // ---- TickBitmap ----
     /// `TickBitmap.TickMisaligned(int24,int24)`: a tick to flip is not a multiple of the spacing.
     #[error("tick {tick} not a multiple of tick spacing {tick_spacing}")]
-    TickMisaligned { tick: i32, tick_spacing: i32 },
+    TickMisaligned {
+        /// The tick.
+        tick: i32,
+        /// The pool's tick spacing.
+        tick_spacing: i32,
+    },
 
     // ---- Pool ----
     /// `Pool.PoolAlreadyInitialized()`.
@@ -65,7 +70,12 @@ pub enum SpotError {
     PoolNotInitialized,
     /// `Pool.TicksMisordered(int24,int24)`: `tickLower >= tickUpper`.
     #[error("ticks misordered: {tick_lower} >= {tick_upper}")]
-    TicksMisordered { tick_lower: i32, tick_upper: i32 },
+    TicksMisordered {
+        /// Lower tick.
+        tick_lower: i32,
+        /// Upper tick.
+        tick_upper: i32,
+    },
     /// `Pool.TickLowerOutOfBounds(int24)`: `tickLower < MIN_TICK`.
     #[error("tick lower {0} out of bounds")]
     TickLowerOutOfBounds(i32),
@@ -81,7 +91,9 @@ pub enum SpotError {
         "price limit {sqrt_price_limit_x96} already exceeded (current {sqrt_price_current_x96})"
     )]
     PriceLimitAlreadyExceeded {
+        /// The pool's current sqrt price.
         sqrt_price_current_x96: U256,
+        /// The caller's sqrt price limit.
         sqrt_price_limit_x96: U256,
     },
     /// `Pool.PriceLimitOutOfBounds(uint160)`: the limit is at or beyond MIN/MAX_SQRT_PRICE.
@@ -110,7 +122,9 @@ pub enum SpotError {
     /// `IPoolManager.CurrenciesOutOfOrderOrEqual(address,address)`.
     #[error("currencies out of order or equal: {currency0} >= {currency1}")]
     CurrenciesOutOfOrderOrEqual {
+        /// The key's currency0.
         currency0: Address,
+        /// The key's currency1.
         currency1: Address,
     },
     /// `IPoolManager.UnauthorizedDynamicLPFeeUpdate()`: not the pool's hook, or not a
@@ -133,7 +147,10 @@ pub enum SpotError {
     /// The pool's recorded token balance would go negative: an accounting invariant broke
     /// (v4 would fail on the reserve's checked subtraction, `Panic(0x11)`). Never expected.
     #[error("pool balance of {currency} would go negative")]
-    PoolBalanceUnderflow { currency: Address },
+    PoolBalanceUnderflow {
+        /// The currency.
+        currency: Address,
+    },
 }
 
 /// Four-byte selector of a Solidity error or function signature.

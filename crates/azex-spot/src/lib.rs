@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! A Uniswap v4-exact concentrated-liquidity pool manager with hooks.
 //!
 //! * [`math`]: v4-core's math libraries (TickMath, SqrtPriceMath, SwapMath, FullMath, BitMath,

@@ -73,9 +73,13 @@ pub struct Slot0 {
 /// is the (ordered) key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PositionKey {
+    /// The position's owner (v4: the caller of modifyLiquidity).
     pub owner: Address,
+    /// Lower tick of the range.
     pub tick_lower: i32,
+    /// Upper tick of the range.
     pub tick_upper: i32,
+    /// Salt distinguishing positions of one owner on one range.
     pub salt: [u8; 32],
 }
 

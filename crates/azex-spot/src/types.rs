@@ -9,36 +9,50 @@ pub type Currency = Address;
 /// Identifies a pool, as v4's PoolKey.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PoolKey {
+    /// The lower-sorted currency.
     pub currency0: Currency,
+    /// The higher-sorted currency.
     pub currency1: Currency,
     /// LP fee in pips (1e-6), or `DYNAMIC_FEE_FLAG` (0x800000) for a dynamic-fee pool.
     pub fee: u32,
+    /// Tick spacing: only multiples of it can bound positions (1..=32767).
     pub tick_spacing: i32,
+    /// Hook address (zero = no hook).
     pub hooks: Address,
 }
 
 /// v4's ModifyLiquidityParams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModifyLiquidityParams {
+    /// Position owner (v4 uses the caller).
     pub owner: Address,
+    /// Lower tick of the range.
     pub tick_lower: i32,
+    /// Upper tick of the range.
     pub tick_upper: i32,
+    /// Liquidity to add (> 0) or remove (< 0); 0 collects fees.
     pub liquidity_delta: i128,
+    /// Salt distinguishing positions of one owner on one range.
     pub salt: [u8; 32],
 }
 
 /// v4's SwapParams: negative `amount_specified` = exact input, positive = exact output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SwapParams {
+    /// Swap token0 for token1 (price goes down) or the reverse.
     pub zero_for_one: bool,
+    /// Negative = exact input of `|amount|`, positive = exact output.
     pub amount_specified: i128,
+    /// The price the swap may not pass (below the current price for zero-for-one, above otherwise).
     pub sqrt_price_limit_x96: U256,
 }
 
 /// Token amounts from the caller's side: negative = the caller pays into the pool.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct BalanceDelta {
+    /// Token0 amount (negative = the caller pays into the pool).
     pub amount0: i128,
+    /// Token1 amount (negative = the caller pays into the pool).
     pub amount1: i128,
 }
 

@@ -28,13 +28,20 @@ pub enum VectorError {
     /// The file could not be read.
     #[error("reading {path}: {source}")]
     Io {
+        /// File path.
         path: String,
         #[source]
+        /// The I/O error.
         source: std::io::Error,
     },
     /// A line is not valid JSON or misses a field.
     #[error("line {line}: {message}")]
-    Format { line: usize, message: String },
+    Format {
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// The first step that did not match, in full.
@@ -44,6 +51,7 @@ pub struct VectorMismatch {
     pub line: usize,
     /// The scenario's `seed` and `scenario` numbers.
     pub seed: i64,
+    /// The scenario's `scenario` number.
     pub scenario: i64,
     /// 0-based step index within the scenario.
     pub step: usize,
