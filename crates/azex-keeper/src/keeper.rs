@@ -2,12 +2,13 @@
 //! it sees into `Liquidate`, `Deleverage` and `SettleDelisted` transactions.
 
 use crate::view::{BlockRecord, ChainView, SubmitError, TxSink};
+use alloy_primitives::Address;
 use azex_exchange::event::Event;
 use azex_exchange::handlers::liquidation::is_liquidatable;
 use azex_exchange::liq_index::LiqIndex;
 use azex_exchange::state::MarketStatus;
+use azex_exchange::units::WAD;
 use azex_exchange::{ExchangeError, MarketId, PositionId, Tx};
-use alloy_primitives::Address;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How a keeper behaves.
@@ -17,12 +18,15 @@ pub struct KeeperConfig {
     pub address: Address,
     /// Most transactions it submits per step (per block seen).
     pub max_txs_per_block: usize,
-    /// Check each index candidate with the engine's own `is_liquidatable` at the view's risk
-    /// price before sending (the index is a conservative superset). Saves refused transactions;
+    /// Check each index candidate with the engine's own `is_liquidatable` at the view's
+    /// liquidation price of its side (`Market::liquidation_price`) before sending (the index is a conservative superset). Saves refused transactions;
     /// the engine re-checks anyway.
     pub precheck: bool,
-    /// Send `Deleverage` for markets where a simulation says it would succeed.
+    /// Send `Deleverage` for markets where a simulation says it would succeed ...
     pub deleverage: bool,
+    /// ... and cut at least this fraction (WAD) of a side. The engine may accept a `Deleverage`
+    /// whose cut is rounding dust (keep = 1 − 1e-18); such a transaction is not worth sending.
+    pub deleverage_min_cut_wad: u128,
     /// Send `SettleDelisted` for the positions of delisted markets.
     pub settle_delisted: bool,
     /// Blocks after which a transaction of ours that we have seen no receipt for is forgotten
@@ -43,6 +47,7 @@ impl KeeperConfig {
             max_txs_per_block: 256,
             precheck: true,
             deleverage: true,
+            deleverage_min_cut_wad: WAD / 1_000_000,
             settle_delisted: true,
             inflight_ttl: 4,
             rebuild_every: 0,
@@ -131,11 +136,9 @@ fn mix(mut z: u64) -> u64 {
 }
 
 fn seed_of(a: &Address) -> u64 {
-    a.as_slice()
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ *b as u64).wrapping_mul(0x0100_0000_01b3)
-        })
+    a.as_slice().iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ *b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The position an event is about, if any. Every event that can change a position's size, cost,
@@ -244,7 +247,8 @@ impl Keeper {
         // Forget what was sent too long ago without a receipt.
         let ttl = self.cfg.inflight_ttl;
         let before = self.in_flight.len();
-        self.in_flight.retain(|_, sent| h.saturating_sub(*sent) < ttl);
+        self.in_flight
+            .retain(|_, sent| h.saturating_sub(*sent) < ttl);
         self.stats.expired += (before - self.in_flight.len()) as u64;
         Ok(rebuild)
     }
@@ -356,9 +360,7 @@ impl Keeper {
                 Some(_) => {
                     if self.cfg.deleverage
                         && self.by_market.get(&market).is_some_and(|s| !s.is_empty())
-                        && view
-                            .simulate(&Job::Deleverage(market).tx(self.cfg.address))
-                            .is_ok()
+                        && self.deleverage_worthwhile(view, market)
                     {
                         adl.push(Job::Deleverage(market));
                     }
@@ -370,8 +372,9 @@ impl Keeper {
                         if self.cfg.precheck {
                             let Some(p) = s.position(id) else { continue };
                             // An error here is not ours to judge: let the engine decide.
-                            let side = m.side(p.is_long());
-                            if let Ok(false) = is_liquidatable(params, side, p, m.prices.risk) {
+                            let long = p.is_long();
+                            let price = m.liquidation_price(long);
+                            if let Ok(false) = is_liquidatable(params, m.side(long), p, price) {
                                 continue;
                             }
                         }
@@ -397,6 +400,19 @@ impl Keeper {
             .take(self.cfg.max_txs_per_block)
             .collect();
         Ok((jobs, n_candidates))
+    }
+
+    /// Whether a `Deleverage` of `market` would be applied now and cut a side by at least
+    /// [`KeeperConfig::deleverage_min_cut_wad`].
+    fn deleverage_worthwhile<V: ChainView + ?Sized>(&self, view: &V, market: MarketId) -> bool {
+        let max_keep = WAD.saturating_sub(self.cfg.deleverage_min_cut_wad);
+        match view.simulate(&Job::Deleverage(market).tx(self.cfg.address)) {
+            Ok(sim) => sim
+                .events
+                .iter()
+                .any(|e| matches!(e, Event::Deleveraged { keep_wad, .. } if *keep_wad <= max_keep)),
+            Err(_) => false,
+        }
     }
 
     /// One keeper step: sync with the view, then submit what it calls for.

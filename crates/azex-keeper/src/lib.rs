@@ -28,7 +28,8 @@
 //!    in-flight set.
 //! 2. **Plan.** For each market: if it is delisted, settle every position of it; otherwise send
 //!    `Deleverage` if `simulate` says it would succeed, and `Liquidate` for every index candidate
-//!    at the market's risk price (optionally pre-checked with the engine's own
+//!    at its side's liquidation price (the less favourable to the position of the truncated spot
+//!    and its TWAP; optionally pre-checked with the engine's own
 //!    `is_liquidatable`). Nothing already in flight is sent again; at most
 //!    [`KeeperConfig::max_txs_per_block`] per step, ordered by a permutation seeded with the
 //!    keeper's address so that several capped keepers start on different positions.
@@ -43,7 +44,7 @@
 //! ## Why duplicate and stale transactions are harmless
 //!
 //! The engine trusts nothing a keeper says. `Liquidate` re-checks the position's equity against
-//! its maintenance margin at the block's risk price, `Deleverage` re-runs the ADL triggers,
+//! its maintenance margin at the block's liquidation price, `Deleverage` re-runs the ADL triggers,
 //! `SettleDelisted` requires the market to be delisted. A transaction that is no longer valid —
 //! the position was already liquidated by another keeper (`UnknownPosition`), a step already ran
 //! this block (`LiquidationCooldown`), the position recovered (`NotLiquidatable`), ADL already ran
@@ -65,7 +66,7 @@
 //! - **A keeper that restarts or misses blocks** rebuilds its index from the state (a full build,
 //!   O(n log n)) and catches up: what is liquidatable then is liquidatable now.
 //! - **Timing.** A keeper acts on the state after block h; its transaction runs in block h+1 at
-//!   h+1's risk price. The maintenance margin is sized to cover the oracle's bounded per-block
+//!   h+1's prices. The maintenance margin is sized to cover the oracle's bounded per-block
 //!   move over that delay (docs/risk.md); a keeper that is late by more blocks than that may leave
 //!   a deficit, which goes down the loss waterfall (insurance fund, then vault).
 //! - **Transactions lost** before a block (a full mempool, a dropped connection) are sent again

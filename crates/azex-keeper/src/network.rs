@@ -92,10 +92,7 @@ pub enum NetworkError {
 }
 
 enum Node {
-    Inline {
-        keeper: Box<Keeper>,
-        alive: bool,
-    },
+    Inline { keeper: Box<Keeper>, alive: bool },
     Thread(ThreadNode),
 }
 
