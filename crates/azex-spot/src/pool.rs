@@ -19,7 +19,7 @@ use crate::math::sqrt_price_math::{
 use crate::math::swap_math::{compute_swap_step_abs, get_sqrt_price_target, MAX_SWAP_FEE};
 use crate::math::tick_math::{
     get_sqrt_price_at_tick, get_tick_at_sqrt_price, sqrt_price_at_tick_le, MAX_SQRT_PRICE,
-    MAX_TICK, MIN_SQRT_PRICE, MIN_TICK,
+    MAX_TICK, MAX_TICK_SPACING, MIN_SQRT_PRICE, MIN_TICK, MIN_TICK_SPACING,
 };
 use crate::math::Q128;
 use crate::tick::{fee_growth_inside, max_liquidity_per_tick, TickInfo};
@@ -167,9 +167,15 @@ pub struct Pool {
 
 impl Pool {
     /// Initializes a pool at `sqrt_price_x96` (tick = `getTickAtSqrtPrice`, which fails with
-    /// `InvalidSqrtPrice` outside `[MIN_SQRT_PRICE, MAX_SQRT_PRICE)`), protocol fee 0.
-    /// The tick spacing must already be validated (1..=32767).
+    /// `InvalidSqrtPrice` outside `[MIN_SQRT_PRICE, MAX_SQRT_PRICE)`), protocol fee 0, LP fee
+    /// `lp_fee` (validated by the manager). The tick spacing must be in `1..=32767`.
     pub fn new(tick_spacing: i32, sqrt_price_x96: U256, lp_fee: u32) -> Result<Self, SpotError> {
+        if tick_spacing > MAX_TICK_SPACING {
+            return Err(SpotError::TickSpacingTooLarge(tick_spacing));
+        }
+        if tick_spacing < MIN_TICK_SPACING {
+            return Err(SpotError::TickSpacingTooSmall(tick_spacing));
+        }
         let tick = get_tick_at_sqrt_price(sqrt_price_x96)?;
         Ok(Self {
             tick_spacing,
@@ -615,8 +621,10 @@ impl Pool {
             } else {
                 (paid, step.amount_out, I256_MAX)
             };
-            // the step never uses more than remains
-            remaining -= used;
+            // the step never uses more than remains (SwapMath's invariant)
+            remaining = remaining
+                .checked_sub(used)
+                .ok_or(SpotError::ArithmeticOverflow)?;
             calculated = calculated
                 .checked_add(gained)
                 .filter(|c| *c <= bound)
@@ -840,5 +848,51 @@ impl ModifyPlan {
     /// Active liquidity after the change.
     pub fn liquidity_after(&self) -> u128 {
         self.liquidity
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn new_validates_tick_spacing() {
+        let p = get_sqrt_price_at_tick(0).unwrap();
+        assert_eq!(
+            Pool::new(0, p, 0).unwrap_err(),
+            SpotError::TickSpacingTooSmall(0)
+        );
+        assert_eq!(
+            Pool::new(32768, p, 0).unwrap_err(),
+            SpotError::TickSpacingTooLarge(32768)
+        );
+        assert!(Pool::new(1, p, 0).is_ok());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        /// The one-multiplication tick check equals getTickAtSqrtPrice under the swap loop's
+        /// invariant (`sqrt(tick) <= start <= sqrt(tick + 1)`, the price moving away from start).
+        #[test]
+        fn partial_step_tick_matches(tick in MIN_TICK..MAX_TICK, frac in 0u64..=1000, span in 1i32..4, zero_for_one in any::<bool>()) {
+            let lo = get_sqrt_price_at_tick(tick).unwrap();
+            let hi = get_sqrt_price_at_tick(tick + 1).unwrap();
+            // a target price up to `span` ticks away, in the swap's direction
+            let price = if zero_for_one {
+                let far = get_sqrt_price_at_tick((tick - span).max(MIN_TICK)).unwrap();
+                far + (hi - far) * U256::from(frac) / U256::from(1000u32)
+            } else {
+                let far = get_sqrt_price_at_tick((tick + 1 + span).min(MAX_TICK)).unwrap();
+                lo + (far - lo) * U256::from(frac) / U256::from(1000u32)
+            };
+            prop_assume!(price >= MIN_SQRT_PRICE && price < MAX_SQRT_PRICE);
+            // the price moved strictly away from the start (<= sqrt(tick + 1) going down)
+            prop_assume!(!zero_for_one || price < hi);
+            prop_assert_eq!(
+                tick_after_partial_step(zero_for_one, tick, price).unwrap(),
+                get_tick_at_sqrt_price(price).unwrap()
+            );
+        }
     }
 }

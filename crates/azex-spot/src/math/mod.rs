@@ -6,7 +6,7 @@
 //! with checked arithmetic: where Solidity would revert, these functions return the same named
 //! [`SpotError`](crate::SpotError).
 //!
-//! Conventions: a `uint160` sqrt price is a [`U256`](alloy_primitives::U256) below 2^160, a
+//! Conventions: a `uint160` sqrt price is a [`U256`] below 2^160, a
 //! `uint128` liquidity is `u128`, token amounts are `U256`, ticks are `i32` (v4's `int24`).
 
 pub mod bit_math;
