@@ -305,9 +305,9 @@ fn trades(c: &mut Criterion) {
 // --- 2. auto-deleveraging ----------------------------------------------------------------------
 
 /// A market whose long side (`n` positions of 0.01 token) wins while the vault is small: after
-/// the price rises the profit cap asks for ADL. Every 1,000 longs one short of 9.5 tokens keeps
-/// the market near balance (L/S ≈ 1.05), so the vault capacity allows it; the vault is
-/// $4 per long. Returns the world in the first block whose `Deleverage` transaction deleverages
+/// the price rises the profit cap asks for ADL. Every 10 longs one short of 0.095 token keeps
+/// the market near balance (L/S ≈ 1.05, `n / 10` shorts), so the vault capacity allows it; the
+/// vault is $4 per long. Returns the world in the first block whose `Deleverage` transaction deleverages
 /// (before that block's `end_block`, which would do it automatically).
 fn adl_world(n: usize) -> (World, Duration) {
     assert!(n % 1_000 == 0);
@@ -317,8 +317,8 @@ fn adl_world(n: usize) -> (World, Duration) {
         let user = 2 + (i as u64 % (USERS - 1));
         w.open(user, 0, q(1, 100), usd(5)).expect("long");
         w.events.clear();
-        if i % 1_000 == 999 {
-            w.open(user, 0, -q(95, 10), usd(5_000)).expect("short");
+        if i % 10 == 9 {
+            w.open(user, 0, -q(95, 1_000), usd(50)).expect("short");
             w.events.clear();
         }
         if i % 10_000 == 9_999 {
@@ -500,6 +500,9 @@ fn profile(spec: &str) {
             other => panic!("unknown AZEX_PROFILE key {other}"),
         }
     }
+    if kind == "adl" {
+        return profile_adl(positions, iters);
+    }
     let mut w = world(markets as u64, 50_000_000);
     let took = fill_balanced(&mut w, markets, positions);
     eprintln!("[engine profile] built {positions} positions in {took:.2?}");
@@ -514,6 +517,36 @@ fn profile(spec: &str) {
     eprintln!(
         "[engine profile] {kind} markets={markets} positions={positions}: {iters} iterations, \
          {:.0} ns/iter wall, {:.0} ns/iter cpu",
+        t.as_nanos() as f64 / iters as f64,
+        c.as_nanos() as f64 / iters as f64
+    );
+}
+
+/// The ADL loop for a profiler: restore the pre-ADL market, apply `Deleverage`.
+#[inline(never)]
+fn profile_adl_loop(s: &mut State, pre: &[azex_exchange::state::Market], b: BlockCtx, iters: u64) {
+    let tx = Tx::Deleverage {
+        user: addr(9),
+        market: 0,
+    };
+    for _ in 0..iters {
+        s.markets.clone_from_slice(pre);
+        black_box(s.apply(&tx, b).expect("deleverage"));
+    }
+}
+
+fn profile_adl(positions: usize, iters: u64) {
+    let (mut w, took) = adl_world(positions);
+    eprintln!("[engine profile] built adl world with {positions} longs in {took:.2?}");
+    let pre = w.state.markets.clone();
+    let (vault, funds, seq) = (w.state.vault, w.state.funds, w.state.event_seq);
+    let (t, c) = (wall_time(), thread_cpu_time());
+    profile_adl_loop(&mut w.state, &pre, w.block, iters);
+    let (t, c) = (wall_time() - t, thread_cpu_time() - c);
+    assert!(w.state.vault == vault && w.state.funds == funds && w.state.event_seq > seq);
+    eprintln!(
+        "[engine profile] adl positions={positions}: {iters} iterations, {:.0} ns/iter wall, \
+         {:.0} ns/iter cpu",
         t.as_nanos() as f64 / iters as f64,
         c.as_nanos() as f64 / iters as f64
     );

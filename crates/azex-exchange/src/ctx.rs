@@ -184,7 +184,10 @@ impl<'s> Ctx<'s> {
             .cloned()
             .ok_or(ExchangeError::UnknownMarket(id))
     }
-    pub fn put_market(&mut self, m: Market) {
+    /// Write a market (its cached risk figures are recomputed here, the one place markets are
+    /// written during a transaction).
+    pub fn put_market(&mut self, mut m: Market) -> Result<(), ExchangeError> {
+        m.risk = crate::risk::market_risk(&m, self.params(m.id)?)?;
         if let Some((nm, _)) = self.fx.new_markets.iter_mut().find(|(x, _)| x.id == m.id) {
             *nm = m;
         } else if let Some(e) = self.fx.markets.iter_mut().find(|x| x.id == m.id) {
@@ -192,6 +195,18 @@ impl<'s> Ctx<'s> {
         } else {
             self.fx.markets.push(m);
         }
+        Ok(())
+    }
+
+    /// A market as this transaction sees it, by reference (no clone).
+    pub fn market_ref(&self, id: MarketId) -> Option<&Market> {
+        if let Some(m) = self.fx.markets.iter().rev().find(|m| m.id == id) {
+            return Some(m);
+        }
+        if let Some((m, _)) = self.fx.new_markets.iter().find(|(m, _)| m.id == id) {
+            return Some(m);
+        }
+        self.s.markets.get(id as usize)
     }
     pub fn params(&self, id: MarketId) -> Result<&MarketParams, ExchangeError> {
         if let Some((_, p)) = self.fx.params_updates.iter().rev().find(|(m, _)| *m == id) {

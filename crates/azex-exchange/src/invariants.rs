@@ -7,7 +7,8 @@
 //!    wallets + ledger + pools.
 //! 4. OI totals: each side's aggregates equal the sum over its positions (qty, cost, margin,
 //!    funding entry sum, count); no position has zero size; position market exists.
-//! 5. Spot pool balances tracked by the exchange equal the pool manager's own accounting.
+//! 5. Each market's cached risk figures equal a fresh computation.
+//! 6. Spot pool balances tracked by the exchange equal the pool manager's own accounting.
 
 use crate::math::funding::entry_term;
 use crate::state::{Side, State, AZUSD, USDC};
@@ -119,7 +120,17 @@ pub fn check(s: &State) -> Result<(), String> {
             }
         }
     }
-    // 5. pool balances
+    // 5. cached risk figures equal a fresh computation
+    for (m, p) in s.markets.iter().zip(&s.market_params) {
+        let fresh = crate::risk::market_risk(m, p).map_err(|e| e.to_string())?;
+        if fresh != m.risk {
+            return Err(format!(
+                "market {} cached risk {:?} != fresh {:?}",
+                m.id, m.risk, fresh
+            ));
+        }
+    }
+    // 6. pool balances
     crate::spot_link::check_pool_balances(s)?;
     Ok(())
 }

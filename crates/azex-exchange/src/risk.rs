@@ -16,11 +16,11 @@ use crate::error::ExchangeError;
 use crate::math::{funding, requirement};
 use crate::params::MarketParams;
 use crate::state::{Market, Vault};
-use crate::units::{mul_wad_down, notional_down, notional_up, signed_value_floor, SignedUsd, Usd};
+use crate::units::{mul_wad_down, notional_up, signed_value_floor, SignedUsd, Usd};
 use serde::Serialize;
 
 /// Risk figures of one market.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, borsh::BorshSerialize)]
 pub struct MarketRisk {
     pub long_notional: Usd,
     pub short_notional: Usd,
@@ -85,60 +85,109 @@ pub fn market_risk(m: &Market, p: &MarketParams) -> Result<MarketRisk, ExchangeE
     })
 }
 
-/// The vault's figures for a set of markets.
+/// The vault's totals (no per-market breakdown): what the hot path needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct VaultTotals {
+    pub nav: SignedUsd,
+    pub required: Usd,
+    pub classic_required: Usd,
+    pub free_liquidity: Usd,
+}
+
+/// Fold market risk figures into the vault's totals.
+pub fn fold<'a>(
+    cash: Usd,
+    risks: impl Iterator<Item = &'a MarketRisk>,
+    max_utilisation_wad: u128,
+) -> Result<VaultTotals, ExchangeError> {
+    let mut t = VaultTotals {
+        nav: i128::try_from(cash).map_err(|_| ExchangeError::Overflow)?,
+        ..Default::default()
+    };
+    for r in risks {
+        t.nav = t
+            .nav
+            .checked_sub(r.traders_upnl)
+            .and_then(|x| x.checked_add(r.traders_funding_owed))
+            .ok_or(ExchangeError::Overflow)?;
+        t.required = t
+            .required
+            .checked_add(r.required)
+            .ok_or(ExchangeError::Overflow)?;
+        t.classic_required = t
+            .classic_required
+            .checked_add(r.classic_required)
+            .ok_or(ExchangeError::Overflow)?;
+    }
+    let usable = if t.nav > 0 {
+        mul_wad_down(t.nav as u128, max_utilisation_wad)?
+    } else {
+        0
+    };
+    t.free_liquidity = usable.saturating_sub(t.required);
+    Ok(t)
+}
+
+/// The vault's figures for a set of markets, computed from scratch (summaries, invariants).
 pub fn vault_risk<'a>(
     vault: &Vault,
     markets: impl Iterator<Item = (&'a Market, &'a MarketParams)>,
     max_utilisation_wad: u128,
 ) -> Result<VaultRisk, ExchangeError> {
-    let mut nav = i128::try_from(vault.cash).map_err(|_| ExchangeError::Overflow)?;
-    let mut out = VaultRisk {
+    let risks = markets
+        .map(|(m, p)| market_risk(m, p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let t = fold(vault.cash, risks.iter(), max_utilisation_wad)?;
+    Ok(VaultRisk {
+        nav: t.nav,
         cash: vault.cash,
-        ..Default::default()
-    };
-    for (m, p) in markets {
-        let r = market_risk(m, p)?;
-        nav = nav
-            .checked_sub(r.traders_upnl)
-            .and_then(|x| x.checked_add(r.traders_funding_owed))
-            .ok_or(ExchangeError::Overflow)?;
-        out.required = out
-            .required
-            .checked_add(r.required)
-            .ok_or(ExchangeError::Overflow)?;
-        out.classic_required = out
-            .classic_required
-            .checked_add(r.classic_required)
-            .ok_or(ExchangeError::Overflow)?;
-        out.markets.push(r);
-    }
-    out.nav = nav;
-    let usable = if nav > 0 {
-        mul_wad_down(nav as u128, max_utilisation_wad)?
-    } else {
-        0
-    };
-    out.free_liquidity = usable.saturating_sub(out.required);
-    Ok(out)
+        required: t.required,
+        classic_required: t.classic_required,
+        free_liquidity: t.free_liquidity,
+        markets: risks,
+    })
 }
 
 impl Ctx<'_> {
-    /// Vault risk as this transaction sees the state (overlay included).
-    pub fn vault_risk(&self) -> Result<VaultRisk, ExchangeError> {
-        let markets = self.all_markets()?;
-        let params: Vec<&MarketParams> = (0..markets.len() as u32)
-            .map(|i| self.params(i))
-            .collect::<Result<_, _>>()?;
-        vault_risk(
-            &self.vault(),
-            markets.iter().zip(params),
+    /// The vault's totals as this transaction sees the state, from each market's cached risk
+    /// figures: O(markets) additions, no clones.
+    pub fn vault_totals(&self) -> Result<VaultTotals, ExchangeError> {
+        let n = self.market_count() as u32;
+        let risks = (0..n).map(|i| self.market_ref(i).map(|m| &m.risk));
+        let mut ok = true;
+        let t = fold(
+            self.vault().cash,
+            risks.map_while(|r| {
+                ok &= r.is_some();
+                r
+            }),
             self.s.params.max_vault_utilisation_wad,
-        )
+        )?;
+        if !ok {
+            return Err(ExchangeError::Overflow);
+        }
+        Ok(t)
+    }
+
+    /// Vault risk with the per-market breakdown, from the cached figures.
+    pub fn vault_risk(&self) -> Result<VaultRisk, ExchangeError> {
+        let t = self.vault_totals()?;
+        let markets = (0..self.market_count() as u32)
+            .filter_map(|i| self.market_ref(i).map(|m| m.risk))
+            .collect();
+        Ok(VaultRisk {
+            nav: t.nav,
+            cash: self.vault().cash,
+            required: t.required,
+            classic_required: t.classic_required,
+            free_liquidity: t.free_liquidity,
+            markets,
+        })
     }
 
     /// The capacity rule: if the transaction raised the requirement, it must still fit.
-    pub fn check_capacity(&self, required_before: Usd) -> Result<VaultRisk, ExchangeError> {
-        let r = self.vault_risk()?;
+    pub fn check_capacity(&self, required_before: Usd) -> Result<VaultTotals, ExchangeError> {
+        let r = self.vault_totals()?;
         if r.required > required_before {
             let usable = if r.nav > 0 {
                 mul_wad_down(r.nav as u128, self.s.params.max_vault_utilisation_wad)?
@@ -154,9 +203,4 @@ impl Ctx<'_> {
         }
         Ok(r)
     }
-}
-
-/// `notional_down` re-exported for handlers that need the rounding-down view.
-pub fn notional_floor(qty: i128, price: u128) -> Result<Usd, ExchangeError> {
-    notional_down(qty, price)
 }

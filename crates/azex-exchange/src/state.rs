@@ -166,6 +166,10 @@ pub struct Market {
     pub pool_base: u128,
     /// Consecutive blocks with spot depth below `min_spot_liquidity`.
     pub low_depth_blocks: u64,
+    /// This market's risk figures, recomputed whenever the market is written (derived data; the
+    /// invariant check recomputes it from scratch). Lets the vault's NAV and requirement be a sum
+    /// over markets without re-deriving every market on every trade.
+    pub risk: crate::risk::MarketRisk,
 }
 
 impl Market {

@@ -30,10 +30,10 @@ pub fn begin(ctx: &mut Ctx) -> Result<(), ExchangeError> {
         accrue_funding(&mut m, now)?;
         vault_shares.push(owed_total(&m)?.saturating_sub(before));
         m.prices = crate::spot_link::read_prices(ctx.s, &m, now)?;
-        ctx.put_market(m);
+        ctx.put_market(m)?;
     }
     // Funding rates depend on the vault's free liquidity, so set them once all prices are fresh.
-    let risk = ctx.vault_risk()?;
+    let risk = ctx.vault_totals()?;
     for id in 0..n {
         let mut m = ctx.market(id)?;
         let p = ctx.params(id)?.clone();
@@ -53,7 +53,7 @@ pub fn begin(ctx: &mut Ctx) -> Result<(), ExchangeError> {
             short_index: m.short.funding_index,
             vault_share: vault_shares[id as usize],
         });
-        ctx.put_market(m);
+        ctx.put_market(m)?;
     }
     Ok(())
 }

@@ -153,11 +153,11 @@ pub fn liquidate(ctx: &mut Ctx, keeper: Address, id: PositionId) -> Result<(), E
         }
     }
     books.store(ctx);
-    ctx.put_market(m.clone());
-    let r = ctx.vault_risk()?;
+    ctx.put_market(m.clone())?;
+    let r = ctx.vault_totals()?;
     let cap = capacity(&m, &p, r.free_liquidity)?;
     refresh_funding_rate(&mut m, &p, cap)?;
-    ctx.put_market(m);
+    ctx.put_market(m)?;
     ctx.emit(Event::PositionLiquidated {
         position: id,
         keeper,

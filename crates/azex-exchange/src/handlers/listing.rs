@@ -138,6 +138,7 @@ pub fn create_market(
         pool_azusd: 0,
         pool_base: 0,
         low_depth_blocks: 0,
+        risk: Default::default(),
     };
     // Depth within the oracle band, valued at the pool price.
     let band = ctx.s.spot.hook().default_params().depth_band_ticks;

@@ -20,7 +20,7 @@ pub fn deposit(ctx: &mut Ctx, user: Address, amount: Usd) -> Result<u128, Exchan
     if amount == 0 {
         return Err(ExchangeError::ZeroAmount);
     }
-    let risk = ctx.vault_risk()?;
+    let risk = ctx.vault_totals()?;
     let mut v = ctx.vault();
     let shares = if v.shares == 0 {
         amount
@@ -70,7 +70,7 @@ pub fn withdraw(ctx: &mut Ctx, user: Address, shares: u128) -> Result<Usd, Excha
             unlock_time: a.unlock_time,
         });
     }
-    let risk = ctx.vault_risk()?;
+    let risk = ctx.vault_totals()?;
     let mut v = ctx.vault();
     let nav = if risk.nav > 0 { risk.nav as u128 } else { 0 };
     let amount = mul_div_down_u128(shares, nav, v.shares)?;

@@ -148,11 +148,11 @@ pub fn deleverage(ctx: &mut Ctx, id: MarketId) -> Result<bool, ExchangeError> {
             realised_pnl: upnl - side_upnl(&m, long)?,
         });
     }
-    ctx.put_market(m.clone());
+    ctx.put_market(m.clone())?;
     let r = ctx.vault_risk()?;
     let cap = capacity(&m, &p, r.free_liquidity)?;
     refresh_funding_rate(&mut m, &p, cap)?;
-    ctx.put_market(m);
+    ctx.put_market(m)?;
     Ok(true)
 }
 
@@ -230,7 +230,7 @@ pub fn end_block(ctx: &mut Ctx) -> Result<(), ExchangeError> {
             if let MarketStatus::Delisted { .. } = m.status {
                 m.funding_rate_per_day_wad = 0;
             }
-            ctx.put_market(m);
+            ctx.put_market(m)?;
         }
         deleverage(ctx, id)?;
     }
@@ -256,7 +256,7 @@ pub fn settle_delisted(ctx: &mut Ctx, id: PositionId) -> Result<(), ExchangeErro
     books.store(ctx);
     ctx.credit(np.owner, AZUSD, mg)?;
     ctx.remove_position(id);
-    ctx.put_market(m);
+    ctx.put_market(m)?;
     ctx.emit(Event::PositionSettled {
         position: id,
         owner: np.owner,
@@ -305,7 +305,7 @@ pub fn relist(ctx: &mut Ctx, user: Address, id: MarketId) -> Result<(), Exchange
         ..crate::state::Side::new()
     };
     ctx.fx.params_updates.push((id, p));
-    ctx.put_market(m);
+    ctx.put_market(m)?;
     ctx.emit(Event::MarketStatusChanged {
         market: id,
         status: format!("Active (relisted by {user})"),

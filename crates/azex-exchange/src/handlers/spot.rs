@@ -79,7 +79,7 @@ pub fn swap(
         sender: user,
         expected: out.delta,
     });
-    ctx.put_market(m);
+    ctx.put_market(m)?;
     ctx.emit(Event::SpotSwapped {
         user,
         market,
@@ -155,7 +155,7 @@ pub fn modify_liquidity(
         sender: user,
         expected: d,
     });
-    ctx.put_market(m);
+    ctx.put_market(m)?;
     ctx.emit(Event::SpotLiquidityChanged {
         user,
         market,

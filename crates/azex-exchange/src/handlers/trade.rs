@@ -357,7 +357,7 @@ pub fn open(
     let mut m = ctx.market(market)?;
     check_tradeable(&m, true)?;
     let p = ctx.params(market)?.clone();
-    let before = ctx.vault_risk()?;
+    let before = ctx.vault_totals()?;
     let cap = capacity(&m, &p, before.free_liquidity)?;
     ctx.debit(user, crate::state::AZUSD, margin_in)?;
 
@@ -399,11 +399,11 @@ pub fn open(
     check_oi_cap(&m, &p, long)?;
     books.store(ctx);
     ctx.put_position(pos);
-    ctx.put_market(m.clone());
+    ctx.put_market(m.clone())?;
     let after = ctx.check_capacity(before.required)?;
     let cap_after = capacity(&m, &p, after.free_liquidity)?;
     refresh_funding_rate(&mut m, &p, cap_after)?;
-    ctx.put_market(m);
+    ctx.put_market(m)?;
     ctx.emit(Event::PositionOpened {
         position: id,
         owner: user,
@@ -444,7 +444,7 @@ pub fn modify(
     let mut m = m0;
     check_tradeable(&m, growing)?;
     let p = ctx.params(pos.market)?.clone();
-    let before = ctx.vault_risk()?;
+    let before = ctx.vault_totals()?;
     let cap = capacity(&m, &p, before.free_liquidity)?;
     let long = pos.is_long();
     let mut books = Books::load(ctx);
@@ -481,16 +481,16 @@ pub fn modify(
     }
     books.store(ctx);
     ctx.put_position(np);
-    ctx.put_market(m.clone());
+    ctx.put_market(m.clone())?;
     // Growing must fit the vault; reducing is always allowed (a trader can always get out).
     let after = if growing {
         ctx.check_capacity(before.required)?
     } else {
-        ctx.vault_risk()?
+        ctx.vault_totals()?
     };
     let cap_after = capacity(&m, &p, after.free_liquidity)?;
     refresh_funding_rate(&mut m, &p, cap_after)?;
-    ctx.put_market(m);
+    ctx.put_market(m)?;
     ctx.emit(Event::PositionModified {
         position: id,
         qty_delta: delta,
@@ -531,7 +531,7 @@ pub fn close(
     let mut m = ctx.market(pos.market)?;
     check_tradeable(&m, false)?;
     let p = ctx.params(pos.market)?.clone();
-    let before = ctx.vault_risk()?;
+    let before = ctx.vault_totals()?;
     let cap = capacity(&m, &p, before.free_liquidity)?;
     let long = pos.is_long();
     let mut books = Books::load(ctx);
@@ -561,12 +561,12 @@ pub fn close(
     books.store(ctx);
     ctx.credit(user, crate::state::AZUSD, mg)?;
     ctx.remove_position(id);
-    ctx.put_market(m.clone());
+    ctx.put_market(m.clone())?;
     // Closing is always allowed, even if it raises the net (ADL handles an over-limit vault).
-    let after = ctx.vault_risk()?;
+    let after = ctx.vault_totals()?;
     let cap_after = capacity(&m, &p, after.free_liquidity)?;
     refresh_funding_rate(&mut m, &p, cap_after)?;
-    ctx.put_market(m);
+    ctx.put_market(m)?;
     ctx.emit(Event::PositionClosed {
         position: id,
         owner: user,
@@ -600,7 +600,7 @@ pub fn add_margin(
     np.updated_at = ctx.block.timestamp;
     side_add(m.side_mut(long), &np)?;
     ctx.put_position(np);
-    ctx.put_market(m);
+    ctx.put_market(m)?;
     ctx.emit(Event::MarginChanged {
         position: id,
         delta: amount as i128,
@@ -648,7 +648,7 @@ pub fn remove_margin(
     books.store(ctx);
     ctx.credit(user, crate::state::AZUSD, amount)?;
     ctx.put_position(np);
-    ctx.put_market(m);
+    ctx.put_market(m)?;
     ctx.emit(Event::MarginChanged {
         position: id,
         delta: -(amount as i128),
