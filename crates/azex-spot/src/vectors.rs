@@ -318,6 +318,8 @@ impl Scenario {
 fn check_step(sc: &mut Scenario, step: &Value) -> Result<Option<(String, String)>, String> {
     let op = field(step, "op")?;
     let before = sc.state();
+    // the whole pool (ticks, bitmap, positions) and its balances, to check a revert left no trace
+    let whole_before = sc.key.and_then(|k| sc.manager.pool_entry(&k).ok().cloned());
     let result = sc.run(op)?;
     if let Some(revert) = step.get("revert") {
         let want = revert
@@ -341,6 +343,13 @@ fn check_step(sc: &mut Scenario, step: &Value) -> Result<Option<(String, String)
                             before.as_ref().map(fmt_state).unwrap_or_default(),
                             sc.state().as_ref().map(fmt_state).unwrap_or_default()
                         ),
+                    ))
+                } else if sc.key.and_then(|k| sc.manager.pool_entry(&k).ok().cloned())
+                    != whole_before
+                {
+                    Some((
+                        "pool unchanged after revert".to_string(),
+                        "ticks, positions or balances changed".to_string(),
                     ))
                 } else {
                     None
