@@ -220,3 +220,43 @@ impl RecordLog {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(h: u64) -> Arc<BlockRecord> {
+        Arc::new(BlockRecord {
+            height: h,
+            timestamp: 2 * h,
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn record_log_window() {
+        let mut log = RecordLog::new(3);
+        assert_eq!(log.since(5, 5).unwrap(), vec![]);
+        assert!(matches!(
+            log.since(4, 5),
+            Err(ViewError::Unavailable { from: 5, .. })
+        ));
+        for h in 1..=5 {
+            log.push(rec(h));
+        }
+        // Holds 3..=5.
+        let hs = |v: Vec<Arc<BlockRecord>>| v.iter().map(|r| r.height).collect::<Vec<_>>();
+        assert_eq!(hs(log.since(2, 5).unwrap()), vec![3, 4, 5]);
+        assert_eq!(hs(log.since(4, 5).unwrap()), vec![5]);
+        assert!(log.since(1, 5).is_err(), "block 2 was pruned");
+        assert!(matches!(
+            log.since(6, 5),
+            Err(ViewError::CursorAhead { .. })
+        ));
+        // A view whose state is ahead of its records has a hole.
+        assert!(log.since(4, 6).is_err());
+        // A hole inside the window.
+        log.push(rec(7));
+        assert!(log.since(4, 7).is_err());
+    }
+}

@@ -212,3 +212,56 @@ fn inline_runs_are_deterministic() {
         a.1
     );
 }
+
+#[test]
+fn congested_blocks_delay_but_do_not_lose_liquidations() {
+    // Blocks take at most 3 transactions; keepers send at most 4 each per block and re-send
+    // what found no receipt within 3 blocks. The backlog is worked off in arrival order.
+    let (w, _) = leveraged_world(60);
+    let chain = azex_keeper::LocalChain::new(
+        w.state,
+        azex_keeper::ChainConfig {
+            max_txs_per_block: Some(3),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut net = Network::new(chain, NetworkConfig::default());
+    for i in 1..=3 {
+        net.add_inline(KeeperConfig {
+            max_txs_per_block: 4,
+            inflight_ttl: 3,
+            ..KeeperConfig::new(keeper(i))
+        });
+    }
+    for (target, blocks) in down_and_up() {
+        if let Some(tx) = swap_to(net.chain().state(), addr(MOVER), 0, target) {
+            net.submit(tx);
+        }
+        net.run(blocks).unwrap();
+    }
+    // Drain what is still queued, then a few quiet blocks.
+    let mut extra = 0;
+    while net.chain_mut().pending() > 0 || !liquidatable(net.chain().state()).is_empty() {
+        net.step().unwrap();
+        extra += 1;
+        assert!(extra < 200, "backlog never clears");
+    }
+    let (chain, stats) = net.shutdown();
+    assert!(liquidatable(chain.state()).is_empty());
+    assert!(chain.stats().liquidation_events >= 20);
+    let expired: u64 = stats.iter().map(|s| s.expired).sum();
+    assert!(
+        expired > 0,
+        "the queue was long enough for receipts to be late"
+    );
+    eprintln!(
+        "congested: {} liquidations, {} refusals, {} keeper txs expired and re-sent, {} extra \
+         blocks, {} deficit events",
+        chain.stats().liquidation_events,
+        chain.stats().refused,
+        expired,
+        extra,
+        chain.stats().deficit_events
+    );
+}
