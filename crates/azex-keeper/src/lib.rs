@@ -14,7 +14,7 @@
 //! | [`TxSink`] | where it sends transactions (a mempool) |
 //! | [`Keeper`] | a [`LiqIndex`](azex_exchange::liq_index::LiqIndex) kept up to date from block records, and a step that turns the view into transactions |
 //! | [`LocalChain`] | an in-process chain (state + mempool + record log) stepped block by block |
-//! | [`Network`] | a `LocalChain` with keepers inline (deterministic order) or on their own threads with their own [`ReplicaView`] |
+//! | [`Network`] | a `LocalChain` with keepers inline (deterministic order) or on their own threads with their own [`ReplicaView`], fed state snapshots or replaying each block ([`Replication`]) |
 //!
 //! ## How a keeper works
 //!
@@ -81,5 +81,8 @@ pub mod view;
 
 pub use keeper::{position_named, Keeper, KeeperConfig, KeeperError, KeeperStats, Step};
 pub use local::{error_kind, tx_kind, ChainConfig, ChainStats, LocalChain};
-pub use network::{BlockUpdate, KeeperId, Network, NetworkConfig, NetworkError, ReplicaView};
+pub use network::{
+    replay, BlockUpdate, KeeperId, Network, NetworkConfig, NetworkError, ReplicaError, ReplicaView,
+    Replication,
+};
 pub use view::{BlockRecord, ChainView, Receipt, SubmitError, TxSink, ViewError};

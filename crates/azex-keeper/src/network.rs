@@ -17,19 +17,48 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// One finished block as a replica receives it.
+/// One finished block as a replica receives it: the record, and the state after it when the
+/// network ships snapshots ([`Replication::Snapshot`]); without a state the replica replays the
+/// record's transactions itself ([`Replication::Replay`]).
 #[derive(Debug, Clone)]
 pub struct BlockUpdate {
-    pub state: Arc<State>,
+    pub state: Option<Arc<State>>,
     pub record: Arc<BlockRecord>,
 }
 
-/// A keeper's own copy of the chain: the newest state it received and a window of records.
-/// What a network client would keep.
+/// How thread keepers' replicas follow the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Replication {
+    /// The chain clones its state once per block and shares it (cheap for small states;
+    /// O(state) per block).
+    #[default]
+    Snapshot,
+    /// Each replica re-executes the block from its record (block context and the applied
+    /// transactions, in order) on its own copy: what a node of a replicated deployment does. It
+    /// relies on the engine's determinism and checks it: the replayed events must equal the
+    /// record's, or the replica stops (diverged).
+    Replay,
+}
+
+/// Why a replica could not follow a block.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplicaError {
+    #[error("block {got} does not follow the replica's block {have}")]
+    OutOfOrder { have: u64, got: u64 },
+    #[error("replaying block {height}: {error}")]
+    Engine { height: u64, error: ExchangeError },
+    #[error("replaying block {height}: {detail}")]
+    Diverged { height: u64, detail: String },
+}
+
+/// A keeper's own copy of the chain: the newest state it has and a window of records. What a
+/// network client would keep.
 #[derive(Debug, Clone)]
 pub struct ReplicaView {
     state: Arc<State>,
     log: RecordLog,
+    /// A replay failed: the state is no longer the chain's.
+    diverged: Option<ReplicaError>,
 }
 
 impl ReplicaView {
@@ -38,14 +67,79 @@ impl ReplicaView {
         Self {
             state,
             log: RecordLog::new(retain_blocks),
+            diverged: None,
         }
     }
 
-    /// Take in a finished block.
-    pub fn ingest(&mut self, u: BlockUpdate) {
-        self.state = u.state;
+    /// Take in a finished block: adopt its state, or replay it in place (see [`Replication`]).
+    /// A failed replay leaves the replica diverged: it refuses every later block (a snapshot
+    /// update would be needed to recover) and must not be acted on.
+    pub fn ingest(&mut self, u: BlockUpdate) -> Result<(), ReplicaError> {
+        match u.state {
+            Some(s) => {
+                self.state = s;
+                self.diverged = None;
+            }
+            None => {
+                if let Some(e) = &self.diverged {
+                    return Err(e.clone());
+                }
+                // In place: the replica owns its state (a clone only if a snapshot is shared).
+                if let Err(e) = replay(Arc::make_mut(&mut self.state), &u.record) {
+                    self.diverged = Some(e.clone());
+                    return Err(e);
+                }
+            }
+        }
         self.log.push(u.record);
+        Ok(())
     }
+
+    /// Whether a replay failed.
+    pub fn diverged(&self) -> Option<&ReplicaError> {
+        self.diverged.as_ref()
+    }
+}
+
+/// Re-execute a block record on `s`: begin the block, apply the transactions the record applied
+/// (refused ones changed nothing), end it; the events must be the record's.
+pub fn replay(s: &mut State, r: &BlockRecord) -> Result<(), ReplicaError> {
+    let have = s.block.height;
+    if r.height != have + 1 || s.block_open {
+        return Err(ReplicaError::OutOfOrder {
+            have,
+            got: r.height,
+        });
+    }
+    let b = azex_exchange::BlockCtx {
+        height: r.height,
+        timestamp: r.timestamp,
+    };
+    let engine = |error| ReplicaError::Engine {
+        height: r.height,
+        error,
+    };
+    let mut events = s.begin_block(b).map_err(engine)?;
+    for rc in r.receipts.iter().filter(|rc| rc.result.is_ok()) {
+        events.extend(s.apply(&rc.tx, b).map_err(engine)?);
+    }
+    events.extend(s.end_block().map_err(engine)?);
+    if events != r.events {
+        let at = events
+            .iter()
+            .zip(&r.events)
+            .position(|(a, b)| a != b)
+            .unwrap_or(events.len().min(r.events.len()));
+        return Err(ReplicaError::Diverged {
+            height: r.height,
+            detail: format!(
+                "{} events replayed, {} recorded; first difference at {at}",
+                events.len(),
+                r.events.len()
+            ),
+        });
+    }
+    Ok(())
 }
 
 impl ChainView for ReplicaView {
@@ -67,6 +161,8 @@ pub struct NetworkConfig {
     pub ack_timeout: Duration,
     /// Records each replica keeps.
     pub replica_retain: usize,
+    /// How thread keepers' replicas follow the chain.
+    pub replication: Replication,
 }
 
 impl Default for NetworkConfig {
@@ -74,6 +170,7 @@ impl Default for NetworkConfig {
         Self {
             ack_timeout: Duration::from_secs(10),
             replica_retain: 64,
+            replication: Replication::Snapshot,
         }
     }
 }
@@ -249,12 +346,15 @@ impl Network {
         // Thread keepers: one shared snapshot of the new state.
         let mut waiting = BTreeSet::new();
         let mut snapshot = None;
+        let ship_state = self.cfg.replication == Replication::Snapshot;
         for (i, node) in self.nodes.iter_mut().enumerate() {
             if let Node::Thread(ThreadNode { updates, .. }) = node {
                 let Some(tx) = updates else { continue };
-                let state = snapshot
-                    .get_or_insert_with(|| Arc::new(self.chain.state().clone()))
-                    .clone();
+                let state = ship_state.then(|| {
+                    snapshot
+                        .get_or_insert_with(|| Arc::new(self.chain.state().clone()))
+                        .clone()
+                });
                 if tx
                     .send(BlockUpdate {
                         state,
@@ -322,14 +422,24 @@ fn run_thread(
             break;
         }
         if !first {
-            match updates.recv_timeout(Duration::from_millis(100)) {
-                Ok(u) => view.ingest(u),
+            let mut got = match updates.recv_timeout(Duration::from_millis(100)) {
+                Ok(u) => vec![u],
                 Err(mpsc::RecvTimeoutError::Timeout) => continue,
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
+            };
             // Catch up on everything that arrived meanwhile: one step for all of it.
-            while let Ok(u) = updates.try_recv() {
-                view.ingest(u);
+            got.extend(updates.try_iter());
+            let mut diverged = false;
+            for u in got {
+                if let Err(e) = view.ingest(u) {
+                    // A replica that cannot follow the chain must not act on it.
+                    tracing::error!(keeper = id, %e, "replica diverged: stopping");
+                    diverged = true;
+                    break;
+                }
+            }
+            if diverged {
+                break;
             }
             if kill.load(Ordering::Acquire) {
                 break;

@@ -33,9 +33,10 @@ fn replica_gap_forces_a_rebuild_and_the_index_matches_a_fresh_one() {
     let feed = |chain: &mut azex_keeper::LocalChain, view: &mut ReplicaView| {
         let record = chain.produce_block().unwrap();
         view.ingest(BlockUpdate {
-            state: Arc::new(chain.state().clone()),
+            state: Some(Arc::new(chain.state().clone())),
             record,
-        });
+        })
+        .unwrap();
     };
     assert!(k.step(&view, &sink).unwrap().rebuilt, "start: build");
     let mover_tx = |chain: &azex_keeper::LocalChain, p: u128| {
@@ -232,4 +233,43 @@ fn capped_keepers_spread_over_different_positions() {
     .step(&w.state, &again)
     .unwrap();
     assert_eq!(again.lock().unwrap().len(), 5);
+}
+
+#[test]
+fn a_replaying_replica_reproduces_the_chain_state_block_by_block() {
+    let (w, _) = leveraged_world(40);
+    let mut net = Network::new(chain_of(w, false), NetworkConfig::default());
+    net.add_inline(KeeperConfig::new(keeper(1)));
+    let mut view = ReplicaView::new(Arc::new(net.chain().state().clone()), 8);
+    for (target, blocks) in down_and_up().into_iter().take(6) {
+        if let Some(tx) = swap_to(net.chain().state(), addr(MOVER), 0, target) {
+            net.submit(tx);
+        }
+        for _ in 0..blocks {
+            let record = net.step().unwrap();
+            view.ingest(BlockUpdate {
+                state: None,
+                record,
+            })
+            .unwrap();
+            assert_eq!(view.state().hash(), net.chain().state().hash());
+        }
+    }
+    assert!(net.chain().stats().liquidation_events > 0);
+    // A record that does not match the state: the replica notices and stops following.
+    let mut bad = (*view.block(view.height()).unwrap()).clone();
+    bad.height += 1;
+    bad.timestamp += 2;
+    bad.events.clear();
+    let e = view
+        .ingest(BlockUpdate {
+            state: None,
+            record: Arc::new(bad),
+        })
+        .unwrap_err();
+    assert!(
+        matches!(e, azex_keeper::ReplicaError::Diverged { .. }),
+        "{e}"
+    );
+    assert!(view.diverged().is_some());
 }

@@ -4,7 +4,7 @@ mod common;
 
 use azex_exchange::event::Event;
 use azex_exchange::testkit::addr;
-use azex_keeper::{ChainView, KeeperConfig, Network, NetworkConfig};
+use azex_keeper::{ChainView, KeeperConfig, Network, NetworkConfig, Replication};
 use common::*;
 use std::collections::BTreeMap;
 
@@ -21,9 +21,24 @@ fn liquidators(rec: &azex_keeper::BlockRecord) -> Vec<alloy_primitives::Address>
 
 #[test]
 fn three_keepers_two_killed_every_liquidation_still_happens() {
+    three_keepers_two_killed(Replication::Snapshot);
+}
+
+#[test]
+fn three_replaying_keepers_two_killed_every_liquidation_still_happens() {
+    three_keepers_two_killed(Replication::Replay);
+}
+
+fn three_keepers_two_killed(replication: Replication) {
     let n = 80;
     let (w, ids) = leveraged_world(n);
-    let mut net = Network::new(chain_of(w, true), NetworkConfig::default());
+    let mut net = Network::new(
+        chain_of(w, true),
+        NetworkConfig {
+            replication,
+            ..NetworkConfig::default()
+        },
+    );
     let ks: Vec<_> = (1..=3)
         .map(|i| net.spawn(KeeperConfig::new(keeper(i))))
         .collect();
@@ -101,7 +116,7 @@ fn three_keepers_two_killed_every_liquidation_still_happens() {
     assert_eq!(cs.refusals_that_changed_state, 0);
     assert_eq!(ack_timeouts, 0);
     eprintln!(
-        "positions {n}, liquidated {liquidated} (left {}), liquidation events {}, deficits {}, \
+        "{replication:?}: positions {n} + 2 whales, liquidated {liquidated} (left {}), liquidation events {}, deficits {}, \
          Liquidate applied {}, refused {} {:?}, after kill by keeper 3: {}",
         s.positions.len(),
         cs.liquidation_events,
