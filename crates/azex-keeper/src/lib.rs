@@ -27,19 +27,53 @@
 //!    the index is rebuilt from the state. Receipts of its own transactions clear them from its
 //!    in-flight set.
 //! 2. **Plan.** For each market: if it is delisted, settle every position of it; otherwise send
-//!    `Deleverage` if `simulate` says it would succeed, and `Liquidate` for every index candidate
-//!    at its side's liquidation price (the less favourable to the position of the truncated spot
-//!    and its TWAP; optionally pre-checked with the engine's own
-//!    `is_liquidatable`). Nothing already in flight is sent again; at most
-//!    [`KeeperConfig::max_txs_per_block`] per step, ordered by a permutation seeded with the
-//!    keeper's address so that several capped keepers start on different positions.
+//!    `Deleverage` if `simulate` says it would succeed and cut a side by more than dust
+//!    ([`KeeperConfig::deleverage_min_cut_wad`]), and `Liquidate` for every index candidate at
+//!    its side's liquidation price (the less favourable to the position of the truncated spot and
+//!    its TWAP), pre-checked with the engine's own `is_liquidatable` ([`KeeperConfig::precheck`]).
+//!    Nothing already in flight is sent again; at most [`KeeperConfig::max_txs_per_block`] per
+//!    step: `Deleverage` first, then liquidations and settlements in a permutation seeded with the
+//!    keeper's address, so that several capped keepers start on different positions.
 //! 3. **Submit** to the sink.
+//!
+//! Since the engine deleverages at every block end by itself, and a keeper normally sees the
+//! state after a block ended (where that has just run), a simulated `Deleverage` succeeds only on
+//! a state inside a block (a bare [`State`](azex_exchange::State) view in a simulator, a chain
+//! that exposes its pending state): the keeper's `Deleverage` is a backstop, not the mechanism.
 //!
 //! Discovery costs O(k + log n) per (market, side, margin tier) for k candidates among n positions
 //! (see `docs/benchmarks.md`, "Liquidation discovery"), never a scan.
 //!
 //! A keeper is deterministic: ordered maps only, the permutation is a fixed function of the
 //! address and the position ids, so the same views give the same transactions.
+//!
+//! ## Views
+//!
+//! - [`LocalChain`] is a view of itself (inline keepers).
+//! - [`ReplicaView`] is a thread keeper's own copy: it receives each finished block and either
+//!   adopts the chain's state snapshot or **replays** the block's record (block context and applied
+//!   transactions) on its own state, checking that it reproduces the recorded events — the way a
+//!   keeper next to a replicated deployment would follow the chain ([`Replication`]).
+//! - A bare [`State`](azex_exchange::State) is a view without records: a keeper on it rebuilds
+//!   its index each step.
+//!
+//! A network client would implement [`ChainView`] the same way as `ReplicaView` (replaying blocks
+//! fetched over RPC) and [`TxSink`] as a transaction submission call.
+//!
+//! ```no_run
+//! use azex_exchange::testkit::{addr, World, WorldSpec};
+//! use azex_keeper::{ChainConfig, KeeperConfig, LocalChain, Network, NetworkConfig};
+//!
+//! let world = World::new(&WorldSpec::default()).unwrap();
+//! let chain = LocalChain::new(world.state, ChainConfig::default()).unwrap();
+//! let mut net = Network::new(chain, NetworkConfig::default());
+//! let a = net.spawn(KeeperConfig::new(addr(9_001))); // its own thread and replica
+//! let _b = net.add_inline(KeeperConfig::new(addr(9_002))); // stepped after each block
+//! net.run(10).unwrap(); // blocks; keepers' transactions land in the next block
+//! net.kill(a); // the kill switch
+//! let (chain, stats) = net.shutdown();
+//! println!("{:?} {:?}", chain.stats(), stats);
+//! ```
 //!
 //! ## Why duplicate and stale transactions are harmless
 //!
