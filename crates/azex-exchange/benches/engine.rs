@@ -500,6 +500,15 @@ fn profile(spec: &str) {
             other => panic!("unknown AZEX_PROFILE key {other}"),
         }
     }
+    eprintln!(
+        "[engine profile] sizes: Market {} B, MarketParams {} B, Position {} B, Event {} B, \
+         VaultRisk {} B",
+        std::mem::size_of::<azex_exchange::state::Market>(),
+        std::mem::size_of::<azex_exchange::MarketParams>(),
+        std::mem::size_of::<azex_exchange::state::Position>(),
+        std::mem::size_of::<Event>(),
+        std::mem::size_of::<azex_exchange::risk::VaultRisk>(),
+    );
     if kind == "adl" {
         return profile_adl(positions, iters);
     }

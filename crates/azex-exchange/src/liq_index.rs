@@ -38,6 +38,8 @@ type Book = (MarketId, bool, u8);
 pub struct LiqIndex {
     books: BTreeMap<Book, BTreeSet<(i128, PositionId)>>,
     by_id: BTreeMap<PositionId, (Book, i128)>,
+    /// Ids per (market, side), so re-indexing a side costs O(side), not O(all).
+    sides: BTreeMap<(MarketId, bool), BTreeSet<PositionId>>,
 }
 
 fn i(x: u128) -> I256 {
@@ -149,6 +151,7 @@ impl LiqIndex {
         if let Some((book, key)) = entry(s, p)? {
             self.books.entry(book).or_default().insert((key, p.id));
             self.by_id.insert(p.id, (book, key));
+            self.sides.entry((book.0, book.1)).or_default().insert(p.id);
         }
         Ok(())
     }
@@ -158,6 +161,9 @@ impl LiqIndex {
         if let Some((book, key)) = self.by_id.remove(&id) {
             if let Some(set) = self.books.get_mut(&book) {
                 set.remove(&(key, id));
+            }
+            if let Some(set) = self.sides.get_mut(&(book.0, book.1)) {
+                set.remove(&id);
             }
         }
     }
@@ -171,7 +177,7 @@ impl LiqIndex {
         Ok(())
     }
 
-    /// Re-index every position of one side (after an ADL event on it).
+    /// Re-index every position of one side (after an ADL event on it): O(side size).
     pub fn reindex_side(
         &mut self,
         s: &State,
@@ -179,11 +185,10 @@ impl LiqIndex {
         long: bool,
     ) -> Result<(), ExchangeError> {
         let ids: Vec<PositionId> = self
-            .by_id
-            .iter()
-            .filter(|(_, (b, _))| b.0 == market && b.1 == long)
-            .map(|(id, _)| *id)
-            .collect();
+            .sides
+            .get(&(market, long))
+            .map(|x| x.iter().copied().collect())
+            .unwrap_or_default();
         for id in ids {
             self.upsert(s, id)?;
         }

@@ -40,6 +40,9 @@ use crate::units::{
 };
 use alloy_primitives::Address;
 
+/// The smallest cut ADL makes (1e-9 of a side).
+const MIN_CUT: u128 = 1_000_000_000;
+
 /// Unrealised PnL of one side at the market's risk price (effective values).
 fn side_upnl(m: &Market, long: bool) -> Result<SignedUsd, ExchangeError> {
     let s = m.side(long);
@@ -93,14 +96,17 @@ fn adl_need(ctx: &Ctx, m: &Market, p: &MarketParams) -> Result<(u128, u128), Exc
                 };
                 Ok(others.saturating_add(requirement::net_requirement(l, s, p)?))
             };
-            let k = if req_at(balance_keep)? > usable {
+            // Cut to 1 % below the limit (hysteresis): rounding in later NAV figures then cannot
+            // re-trigger a dust cut in the same state.
+            let target = mul_wad_down(usable, WAD - WAD / 100)?;
+            let k = if req_at(balance_keep)? > target {
                 balance_keep
             } else {
-                // Largest k in [balance_keep, WAD] with req_at(k) ≤ usable.
+                // Largest k in [balance_keep, WAD] with req_at(k) ≤ target.
                 let (mut lo, mut hi) = (balance_keep, WAD);
                 while hi - lo > 1 {
                     let mid = lo + (hi - lo) / 2;
-                    if req_at(mid)? <= usable {
+                    if req_at(mid)? <= target {
                         lo = mid;
                     } else {
                         hi = mid;
@@ -125,6 +131,11 @@ pub fn deleverage(ctx: &mut Ctx, id: MarketId) -> Result<bool, ExchangeError> {
     }
     let p = ctx.params(id)?.clone();
     let (kl, ks) = adl_need(ctx, &m, &p)?;
+    // A cut of less than one part in a billion is rounding, not risk: nothing to do.
+    let (kl, ks) = (
+        if kl >= WAD - MIN_CUT { WAD } else { kl },
+        if ks >= WAD - MIN_CUT { WAD } else { ks },
+    );
     if kl >= WAD && ks >= WAD {
         return Ok(false);
     }
