@@ -2,6 +2,7 @@
 
 mod demo;
 mod fmt;
+mod sim;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -33,6 +34,10 @@ enum Cmd {
         #[arg(long)]
         summary_only: bool,
     },
+    /// Simulate seeded agents trading on the exchange over historical prices (the shipped
+    /// 2017-2019 data by default), next to classic and reserve-factor baselines; write
+    /// JSON, a Markdown report and PNG charts (default `out/sim`).
+    Sim(Box<sim::SimArgs>),
 }
 
 #[derive(Subcommand)]
@@ -66,6 +71,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.cmd {
         Cmd::Demo => demo::run().map(|_| ExitCode::SUCCESS),
+        Cmd::Sim(a) => sim::run(*a).map(|_| ExitCode::SUCCESS),
         Cmd::Spot { cmd: SpotCmd::ReplayVectors { files } } => {
             let mut total = azex_spot::vectors::VectorReport::default();
             for f in &files {

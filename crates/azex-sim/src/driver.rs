@@ -125,6 +125,8 @@ pub enum SimError {
     UnknownSymbol(String),
     #[error("no bars to simulate")]
     NoBars,
+    #[error("venue: {0}")]
+    Venue(String),
 }
 
 /// Applies the config's symbol selection and time window to `prices`. Build the venue from the
@@ -168,6 +170,20 @@ pub fn run_mock(
 ) -> Result<SimResult, SimError> {
     let p = prepare_prices(cfg, prices)?;
     let mut v = crate::mock::MockVenue::for_series(mock, &p);
+    run_with(cfg, &p, &mut v, opts)
+}
+
+/// Runs a scenario on a fresh [`crate::EngineVenue`] (the real exchange state machine) built
+/// from the prices.
+pub fn run_engine(
+    cfg: &SimConfig,
+    prices: &PriceSeries,
+    engine: crate::engine_venue::EngineConfig,
+    opts: &RunOptions,
+) -> Result<SimResult, SimError> {
+    let p = prepare_prices(cfg, prices)?;
+    let mut v =
+        crate::engine_venue::EngineVenue::for_run(engine, cfg, &p).map_err(SimError::Venue)?;
     run_with(cfg, &p, &mut v, opts)
 }
 
@@ -393,6 +409,9 @@ pub fn run_with<V: Venue>(
     let mut peak_s = vec![0u128; nm];
     let mut imb_sum = vec![0u128; nm];
     let mut imb_n = vec![0u64; nm];
+    // headline: AZEx requirement vs max(L, S) on the venue's own OI
+    let (mut h_req, mut h_classic, mut h_net, mut h_gross) = (0u128, 0u128, 0u128, 0u128);
+    let (mut h_req_peak, mut h_classic_peak) = (0u128, 0u128);
 
     // charts
     let stride = (total_steps / cfg.chart_points.max(1) as u64).max(1);
@@ -524,6 +543,16 @@ pub fn run_with<V: Venue>(
                 }
             }
             venue.end_block();
+            for (m, o) in venue.take_extra_arbitrage() {
+                arb.usd += o.usd_delta;
+                if let Some(b) = arb.base.get_mut(m) {
+                    *b += o.base_delta;
+                }
+            }
+            if let Some(e) = venue.error() {
+                pb.finish_and_clear();
+                return Err(SimError::Venue(e));
+            }
             let fills = venue.take_fills();
             for f in &fills {
                 if matches!(f.kind, FillKind::Liquidation | FillKind::Adl)
@@ -575,6 +604,20 @@ pub fn run_with<V: Venue>(
             let r_req = rfp.required_usd();
             let r_val = rfp.pool_value_usd();
             t_rf.record(r_req, rfp.gross_oi_usd(), r_val, r_val, r_val);
+            {
+                let (mut c, mut n, mut g) = (0u128, 0u128, 0u128);
+                for r in &risk.markets {
+                    c += r.long_notional_usd.max(r.short_notional_usd);
+                    n += r.long_notional_usd.abs_diff(r.short_notional_usd);
+                    g += r.long_notional_usd + r.short_notional_usd;
+                }
+                h_req += risk.required_usd;
+                h_classic += c;
+                h_net += n;
+                h_gross += g;
+                h_req_peak = h_req_peak.max(risk.required_usd);
+                h_classic_peak = h_classic_peak.max(c);
+            }
             for (m, r) in risk.markets.iter().enumerate() {
                 peak_l[m] = peak_l[m].max(r.long_notional_usd);
                 peak_s[m] = peak_s[m].max(r.short_notional_usd);
@@ -811,6 +854,13 @@ pub fn run_with<V: Venue>(
         agents: agents_summary,
         actions: ex.stats,
         arbitrageur_pnl_usd: arb_pnl,
+        headline: Headline {
+            azex_per_classic_avg: ratio6(h_req, h_classic),
+            azex_per_classic_peak: ratio6(h_req_peak, h_classic_peak),
+            net_per_classic_avg: ratio6(h_net, h_classic),
+            imbalance_bps: (h_net * 10_000).checked_div(h_gross).unwrap_or(0) as u32,
+        },
+        venue_info: venue.describe(),
         config: cfg.clone(),
         series: ch,
     })

@@ -21,6 +21,7 @@ pub mod agents;
 pub mod baselines;
 pub mod charts;
 pub mod driver;
+pub mod engine_venue;
 pub mod metrics;
 pub mod mock;
 pub mod prices;
@@ -33,9 +34,10 @@ pub mod venue;
 pub use agents::{AdversaryConfig, Agent, AgentKind, AgentMix, Population, PopulationConfig};
 pub use charts::{write_charts, ChartError};
 pub use driver::{
-    prepare_prices, run, run_mock, run_with, CrashConfig, RunOptions, SimConfig, SimError,
+    prepare_prices, run, run_engine, run_mock, run_with, CrashConfig, RunOptions, SimConfig, SimError,
 };
 pub use metrics::{ModelMetrics, SimResult};
+pub use engine_venue::{EngineConfig, EngineVenue};
 pub use mock::{MockConfig, MockVenue};
 pub use prices::{
     default_data_path, load_default_prices, load_prices, parse_prices, PriceError, PriceSeries,

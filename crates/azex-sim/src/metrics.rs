@@ -175,6 +175,22 @@ impl ModelTrack {
     }
 }
 
+/// The seeds' capital-efficiency figure on one run: AZEx's requirement against what a fully
+/// backed (classic) pool would lock for the same open interest at the same prices, i.e. "per
+/// $100M of OI (= $100M locked classically), AZEx needs $X".
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Headline {
+    /// `Σ AZEx required / Σ Σ_m max(L_m, S_m)` over blocks (OI-weighted mean).
+    pub azex_per_classic_avg: f64,
+    /// Peak AZEx requirement / peak classic requirement.
+    pub azex_per_classic_peak: f64,
+    /// The bare net exposure `Σ_m |L_m − S_m|` (safety factor 1, no stress term) over the
+    /// classic requirement, OI-weighted: what the seeds' formula alone would need.
+    pub net_per_classic_avg: f64,
+    /// OI-weighted mean imbalance `Σ |L − S| / Σ (L + S)` over markets and blocks, bps.
+    pub imbalance_bps: u32,
+}
+
 /// Where the prices came from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataSummary {
@@ -261,6 +277,11 @@ pub struct SimResult {
     pub agents: Vec<KindSummary>,
     pub actions: ActionStats,
     pub arbitrageur_pnl_usd: i128,
+    #[serde(default)]
+    pub headline: Headline,
+    /// The venue's own description of its configuration ([`crate::Venue::describe`]).
+    #[serde(default)]
+    pub venue_info: std::collections::BTreeMap<String, String>,
     pub config: crate::driver::SimConfig,
     #[serde(skip)]
     pub series: ChartSeries,

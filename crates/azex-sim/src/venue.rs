@@ -63,6 +63,16 @@ pub enum RejectKind {
     UnknownPosition,
     /// Size, leverage or amount out of range.
     InvalidAmount,
+    /// The mark-price premium cap (net open interest too large for the market's depth).
+    ImpactCap,
+    /// A side's open-interest cap.
+    OiCap,
+    /// The execution price is worse than the caller's bound (slippage).
+    PriceBound,
+    /// Equity below the initial margin for this size.
+    InitialMargin,
+    /// An LP deposit still in its lock-up period.
+    Locked,
     /// Any other engine refusal.
     Other,
 }
@@ -209,4 +219,20 @@ pub trait Venue {
 
     /// Risk figures now.
     fn risk_snapshot(&self) -> RiskSnapshot;
+
+    /// Arbitrage the venue did by itself since the last call (e.g. restoring the pools at the
+    /// end of a block), as the arbitrageur's outcomes per market. Called after `end_block`.
+    fn take_extra_arbitrage(&mut self) -> Vec<(MarketId, Outcome)> {
+        Vec::new()
+    }
+
+    /// A fatal venue error (the run cannot go on), checked after every block.
+    fn error(&self) -> Option<String> {
+        None
+    }
+
+    /// Key facts about the venue's configuration, recorded in the result.
+    fn describe(&self) -> std::collections::BTreeMap<String, String> {
+        Default::default()
+    }
 }

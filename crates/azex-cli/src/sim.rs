@@ -1,0 +1,176 @@
+//! `azex sim`: historical prices → seeded agents → the exchange state machine, block by block,
+//! next to the classic and reserve-factor baselines; JSON, a Markdown report and PNG charts.
+
+use azex_sim::{
+    load_default_prices, load_prices, preset, run_engine, run_mock, write_charts, write_report,
+    EngineConfig, MockConfig, RunOptions, SimConfig, SimResult, PRESET_NAMES,
+};
+use clap::{Args, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum VenueKind {
+    /// The real AZEx exchange state machine (azex-exchange).
+    Engine,
+    /// The simulator's naive mock exchange (for comparison).
+    Mock,
+}
+
+#[derive(Args, Debug)]
+pub struct SimArgs {
+    /// Price CSV (or .csv.gz) with `timestamp,symbol,close` (open/high/low/volume optional),
+    /// several symbols. Default: the shipped 30-minute BTC/ETH/LTC/XRP/EOS data, Oct 2017 - Oct 2019.
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+    /// Scenario preset name or a scenario JSON file (repeatable). Default: every preset.
+    #[arg(long = "scenario", value_name = "NAME|FILE")]
+    pub scenarios: Vec<String>,
+    /// Seed for every scenario (default: each scenario's own, 1 for the presets).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Number of regular agents per scenario (adversaries come on top; presets: 1000).
+    #[arg(long)]
+    pub agents: Option<u32>,
+    /// Only use bars from this time on (`YYYY-MM-DD[ HH:MM:SS]` UTC or Unix seconds).
+    #[arg(long)]
+    pub start: Option<String>,
+    /// Only use bars before this time.
+    #[arg(long)]
+    pub end: Option<String>,
+    /// Use at most this many bars.
+    #[arg(long)]
+    pub max_bars: Option<u64>,
+    /// Which exchange the agents trade on.
+    #[arg(long, value_enum, default_value_t = VenueKind::Engine)]
+    pub venue: VenueKind,
+    /// Engine venue settings as JSON (fields of `azex_sim::EngineConfig`; missing = default).
+    #[arg(long, value_name = "FILE")]
+    pub engine_config: Option<PathBuf>,
+    /// Output directory for `<scenario>.json`, `report.md` and the charts.
+    #[arg(long, default_value = "out/sim")]
+    pub out: PathBuf,
+    /// Print the JSON result to stdout (one object; an array for several scenarios).
+    #[arg(long)]
+    pub json: bool,
+    /// Skip the PNG charts.
+    #[arg(long)]
+    pub no_charts: bool,
+    /// No progress bar and no summary on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn load_scenario(s: &str) -> Result<SimConfig, String> {
+    if let Some(c) = preset(s) {
+        return Ok(c);
+    }
+    let p = Path::new(s);
+    if p.extension().is_some_and(|e| e == "json") || p.exists() {
+        let text = std::fs::read_to_string(p).map_err(|e| format!("scenario {s}: {e}"))?;
+        return serde_json::from_str(&text).map_err(|e| format!("scenario {s}: {e}"));
+    }
+    Err(format!(
+        "unknown scenario {s:?} (presets: {}; or a JSON file)",
+        PRESET_NAMES.join(", ")
+    ))
+}
+
+pub fn run(a: SimArgs) -> Result<(), String> {
+    let t_all = Instant::now();
+    let say = |msg: String| {
+        if !a.quiet {
+            eprintln!("{msg}");
+        }
+    };
+    let prices = match &a.prices {
+        Some(p) => load_prices(p).map_err(|e| format!("{}: {e}", p.display()))?,
+        None => load_default_prices().map_err(|e| format!("shipped price data: {e}"))?,
+    };
+    say(format!(
+        "prices: {} ({} bars x {} symbols: {})",
+        prices.source,
+        prices.len(),
+        prices.symbols.len(),
+        prices.symbols.join(", ")
+    ));
+    let names: Vec<String> = if a.scenarios.is_empty() {
+        PRESET_NAMES.iter().map(|s| s.to_string()).collect()
+    } else {
+        a.scenarios.clone()
+    };
+    let mut cfgs = Vec::new();
+    for n in &names {
+        let mut c = load_scenario(n)?;
+        if let Some(s) = a.seed {
+            c.seed = s;
+        }
+        if let Some(n) = a.agents {
+            c.population.agents = n;
+        }
+        if a.start.is_some() {
+            c.start = a.start.clone();
+        }
+        if a.end.is_some() {
+            c.end = a.end.clone();
+        }
+        if a.max_bars.is_some() {
+            c.max_bars = a.max_bars;
+        }
+        cfgs.push(c);
+    }
+    let engine_cfg: EngineConfig = match &a.engine_config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?
+        }
+        None => EngineConfig::default(),
+    };
+    std::fs::create_dir_all(&a.out).map_err(|e| format!("{}: {e}", a.out.display()))?;
+    let opts = RunOptions { quiet: a.quiet };
+    let mut results: Vec<SimResult> = Vec::new();
+    for c in &cfgs {
+        let t = Instant::now();
+        let r = match a.venue {
+            VenueKind::Engine => run_engine(c, &prices, engine_cfg.clone(), &opts),
+            VenueKind::Mock => run_mock(c, &prices, MockConfig::default(), &opts),
+        }
+        .map_err(|e| format!("scenario {}: {e}", c.name))?;
+        let secs = t.elapsed().as_secs_f64();
+        let file = a.out.join(format!("{}.json", c.name));
+        std::fs::write(&file, r.to_json()).map_err(|e| format!("{}: {e}", file.display()))?;
+        if !a.no_charts {
+            write_charts(&r, &a.out).map_err(|e| format!("charts for {}: {e}", c.name))?;
+        }
+        if let Some(az) = r.model("azex") {
+            say(format!(
+                "{:<26} {:>7} blocks in {:>6.1}s | AZEx needs ${:.1}M per $100M classic (avg), bad debt {}, max drawdown {:.2}%, LP return {:.2}%",
+                c.name,
+                r.data.blocks,
+                secs,
+                r.headline.azex_per_classic_avg * 100.0,
+                azex_sim::units::fmt_usd(az.bad_debt_usd as i128),
+                az.max_drawdown_bps as f64 / 100.0,
+                az.lp_return_bps as f64 / 100.0,
+            ));
+        }
+        results.push(r);
+    }
+    let report = a.out.join("report.md");
+    write_report(&results, &report).map_err(|e| format!("{}: {e}", report.display()))?;
+    say(format!(
+        "wrote {} ({} scenario(s), {:.1}s)",
+        report.display(),
+        results.len(),
+        t_all.elapsed().as_secs_f64()
+    ));
+    if a.json {
+        let text = if results.len() == 1 {
+            results[0].to_json()
+        } else {
+            serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?
+        };
+        println!("{text}");
+    }
+    Ok(())
+}

@@ -1,0 +1,1641 @@
+//! `EngineVenue`: the real AZEx state machine (`azex_exchange::State`) behind the simulator's
+//! [`Venue`] trait. Every trade, liquidation, LP flow, mint and spot swap is a [`Tx`] sent
+//! through `State::apply`; blocks are opened and closed with `State::begin_block` /
+//! `State::end_block` (which run the oracle poke, funding accrual, ADL, the drawdown cap and
+//! delisting). Nothing here writes to the state directly.
+//!
+//! # Genesis (the only external money)
+//! The engine has no faucet, so every account that ever pays anything is funded at genesis:
+//!
+//! | account | USDC | each base token |
+//! |---|---|---|
+//! | every agent (ids `0..n_agents`) and the driver's genesis LP | `agent_usdc_usd` ($1B) | `agent_base_usd` ($20M) worth at the first price |
+//! | the spot LP (creates and seeds every pool) | 2 × Σ pool seeds | 2 × its pool's seed |
+//! | the arbitrageur | 20 × Σ pool seeds | 20 × its pool's seed |
+//!
+//! azUSD is minted from USDC with real `MintAzusd` transactions, on demand, before an action
+//! needs it (chunks of at least `mint_chunk_usd`). Agents' own books (what they put in and took
+//! out) are kept by the driver from [`Outcome`]s, which are computed from the engine's wallet
+//! balances before and after each action (mints excluded), so the generous genesis amounts do
+//! not enter any figure.
+//!
+//! # Markets and spot pools
+//! One market per data symbol, listed in a setup block (height 0, at the first bar's time) by a
+//! real `CreateMarket` at the first bar's open, base token with 18 decimals, fee tier
+//! `spot_fee_pips` (default 0.05 %), **full-range** liquidity (the data's prices move 30× over
+//! two years; a concentrated range would fall out of range). A full-range pool is a
+//! constant-product pool: its ±2 % depth (what the oracle hook reports as `spot_liquidity`) is
+//! about 1.97 % of its azUSD reserve, so the seed is `depth / 0.0197`. Depths at listing
+//! ([`EngineConfig::depth_usd`]) are rough 2017–2019 aggregate ±2 % order-book depths of each
+//! asset: BTC $10M, ETH $5M, XRP $3M, LTC $2M, EOS $2M (others $2M). They set the markets' OI
+//! caps (20 × depth per side) and, with the vault's free liquidity, the impact capacity.
+//!
+//! # Prices
+//! The arbitrageur (a real account) trades each pool to the data price every block with a
+//! `SpotSwap` whose `sqrtPriceLimitX96` is the target price and whose exact input is its whole
+//! balance (the swap stops at the limit). The oracle hook records each pool's tick at the next
+//! block's begin (truncated to `max_abs_tick_move` from the previous observation), so the engine
+//! trades block `h` at the data price of block `h − 1`: a one-block (7.5 min) lag, as on a
+//! chain whose oracle reads the pool at block begin. With `arbitrage_at_block_end` (default) the
+//! arbitrageur also trades every pool back to the block's data price before the block ends: on
+//! a chain with 2-second blocks arbitrage closes a gap within seconds, far less than one
+//! simulator block, so a push by an agent does not survive into the next oracle observation
+//! (set it to `false` for the worst case where it survives one whole simulator block).
+//!
+//! # Per-block parameters
+//! A simulator block stands for `block_secs / chain_block_secs` chain blocks (225 for 7.5-minute
+//! blocks over 2-second chain blocks). Parameters expressed per block are converted:
+//! - `max_abs_tick_move` = `chain_max_abs_tick_move × block_secs / chain_block_secs`, capped at
+//!   9116 (Uniswap's bound, the largest the engine accepts): the oracle may follow the data as
+//!   fast as 225 chain blocks of 50 ticks would let it;
+//! - `risk_twap_window_secs` = 2 blocks: the TWAP of the truncated oracle averages the last two
+//!   observations (the default 60 s is shorter than one simulator block);
+//! Everything else keeps the protocol defaults, including two per-block parameters the
+//! simulator cannot convert because markets derive them at listing and no transaction changes
+//! them: stepwise liquidation (25 % of a position above $250k per block, so 4 simulator blocks
+//! = 30 minutes instead of 4 chain blocks) and delisting after 10 blocks of low depth (which
+//! never happens with these pools).
+//!
+//! # Fills
+//! Fills come from the events of each transaction; ADL (`Deleveraged`, which scales a whole side
+//! at once) is turned into one fill per affected position by comparing each position's
+//! effective size before and after the block end (O(positions on that side) per ADL event, in
+//! the simulator only).
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+
+use alloy_primitives::{Address, U256};
+use azex_exchange::book;
+use azex_exchange::engine::{Genesis, GenesisBalance};
+use azex_exchange::event::{DeficitPayer, Event};
+use azex_exchange::liq_index::LiqIndex;
+use azex_exchange::math::{funding, mark};
+use azex_exchange::params::GlobalParams;
+use azex_exchange::risk::{self, VaultRisk};
+use azex_exchange::spot_link;
+use azex_exchange::state::{BlockCtx, MarketStatus, Side as ESide, State, AZUSD, USDC};
+use azex_exchange::units as eu;
+use azex_exchange::{ExchangeError, Tx};
+use serde::{Deserialize, Serialize};
+
+use crate::prices::PriceSeries;
+use crate::types::{
+    Action, AgentId, MarketId, MarketObs, PosRef, PositionId, PositionView, Side, SwapKind,
+    VaultObs, ARBITRAGEUR,
+};
+use crate::units::*;
+use crate::venue::*;
+
+/// Configuration of the [`EngineVenue`] (everything that is a modelling choice of the
+/// simulator, not a protocol parameter; protocol parameters keep the engine's defaults except
+/// the per-block ones, see the module docs).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    /// ±2 % spot depth at listing (whole USD) by asset; a symbol takes the longest key it
+    /// starts with (`"BTC"` matches `"BTCUSD"`), else `default_depth_usd`.
+    pub depth_usd: BTreeMap<String, u64>,
+    pub default_depth_usd: u64,
+    /// Spot pool fee (pips, 500 = 0.05 %) and tick spacing.
+    pub spot_fee_pips: u32,
+    pub tick_spacing: i32,
+    /// The chain the protocol defaults are sized for: block time and truncation per block.
+    pub chain_block_secs: u64,
+    pub chain_max_abs_tick_move: i32,
+    /// Overrides of the converted per-block parameters (see the module docs).
+    pub max_abs_tick_move: Option<i32>,
+    pub risk_twap_window_secs: Option<u32>,
+    /// Worst execution price an agent accepts, relative to the engine's spot: opening, and
+    /// closing or reducing (bps).
+    pub open_slippage_bps: u32,
+    pub close_slippage_bps: u32,
+    /// Arbitrage the pools back to the data price before each block ends (module docs).
+    pub arbitrage_at_block_end: bool,
+    /// Longest `liquidatable` list per market observation.
+    pub liquidatable_list_max: usize,
+    /// Genesis funding (whole USD).
+    pub agent_usdc_usd: u64,
+    pub agent_base_usd: u64,
+    pub mint_chunk_usd: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        let depth_usd = [
+            ("BTC", 10_000_000u64),
+            ("ETH", 5_000_000),
+            ("XRP", 3_000_000),
+            ("LTC", 2_000_000),
+            ("EOS", 2_000_000),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        EngineConfig {
+            depth_usd,
+            default_depth_usd: 2_000_000,
+            spot_fee_pips: 500,
+            tick_spacing: 10,
+            chain_block_secs: 2,
+            chain_max_abs_tick_move: 50,
+            max_abs_tick_move: None,
+            risk_twap_window_secs: None,
+            open_slippage_bps: 300,
+            close_slippage_bps: 1_000,
+            arbitrage_at_block_end: true,
+            liquidatable_list_max: 64,
+            agent_usdc_usd: 1_000_000_000,
+            agent_base_usd: 20_000_000,
+            mint_chunk_usd: 10_000_000,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// ±2 % depth (whole USD) for a symbol.
+    pub fn depth_for(&self, symbol: &str) -> u64 {
+        let s = symbol.to_ascii_uppercase();
+        self.depth_usd
+            .iter()
+            .filter(|(k, _)| s.starts_with(&k.to_ascii_uppercase()))
+            .max_by_key(|(k, _)| k.len())
+            .map(|(_, v)| *v)
+            .unwrap_or(self.default_depth_usd)
+    }
+
+    /// The engine's global parameters for simulator blocks of `block_secs` seconds.
+    pub fn global_params(&self, block_secs: u64) -> GlobalParams {
+        let chain = self.chain_block_secs.max(1);
+        let moves =
+            (self.chain_max_abs_tick_move.max(1) as u64).saturating_mul(block_secs.max(1)) / chain;
+        let tick = self
+            .max_abs_tick_move
+            .unwrap_or(moves.clamp(1, 9_116) as i32);
+        let twap = self
+            .risk_twap_window_secs
+            .unwrap_or((2 * block_secs).clamp(60, 86_400) as u32);
+        GlobalParams {
+            max_abs_tick_move: tick,
+            risk_twap_window_secs: twap,
+            ..GlobalParams::default()
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// accounts
+
+fn account(prefix: u8, n: u64) -> Address {
+    let mut b = [0u8; 20];
+    b[0] = prefix;
+    b[12..].copy_from_slice(&n.to_be_bytes());
+    Address::from(b)
+}
+
+/// The engine account of an agent (also of [`crate::GENESIS_OWNER`] and [`ARBITRAGEUR`]).
+pub fn agent_address(id: AgentId) -> Address {
+    account(0xA6, id as u64)
+}
+
+/// The account that creates and seeds the spot pools.
+pub fn spot_lp_address() -> Address {
+    account(0x5B, 1)
+}
+
+/// Base token address of market `i` (above azUSD's, so azUSD is every pool's token0).
+pub fn base_token(i: usize) -> Address {
+    account(0xB0, i as u64 + 1)
+}
+
+fn agent_of(a: Address) -> Option<AgentId> {
+    let b = a.as_slice();
+    if b[0] != 0xA6 || b[1..12].iter().any(|&x| x != 0) {
+        return None;
+    }
+    let mut n = [0u8; 8];
+    n.copy_from_slice(&b[12..]);
+    u32::try_from(u64::from_be_bytes(n)).ok()
+}
+
+// ---------------------------------------------------------------------------------------------
+// errors
+
+fn rej<T>(kind: RejectKind, msg: impl Into<String>) -> Result<T, Rejection> {
+    Err(Rejection::new(kind, msg))
+}
+
+/// How an engine refusal is counted.
+pub fn reject_kind(e: &ExchangeError) -> RejectKind {
+    use ExchangeError as E;
+    match e {
+        E::VaultCapacityExceeded { .. }
+        | E::WithdrawalExceedsFreeLiquidity { .. }
+        | E::VaultCashShort { .. }
+        | E::VaultInsolvent => RejectKind::InsufficientLiquidity,
+        E::ReduceOnly(_) | E::Delisted(_) => RejectKind::ReduceOnly,
+        E::NotLiquidatable { .. } | E::LiquidationCooldown { .. } => RejectKind::NotLiquidatable,
+        E::UnknownPosition(_) | E::NotPositionOwner { .. } => RejectKind::UnknownPosition,
+        E::ImpactCapExceeded { .. } | E::NoImpactCapacity(_) => RejectKind::ImpactCap,
+        E::OpenInterestCapExceeded { .. } => RejectKind::OiCap,
+        E::PriceBoundExceeded { .. } | E::Slippage { .. } => RejectKind::PriceBound,
+        E::InitialMarginNotMet { .. } | E::LeverageTooHigh { .. } => RejectKind::InitialMargin,
+        E::ZeroAmount
+        | E::PositionTooSmall { .. }
+        | E::WouldFlip
+        | E::ReduceTooLarge { .. }
+        | E::InsufficientBalance { .. }
+        | E::InsufficientShares { .. } => RejectKind::InvalidAmount,
+        E::WithdrawalLocked { .. } => RejectKind::Locked,
+        _ => RejectKind::Other,
+    }
+}
+
+fn to_rejection(e: ExchangeError) -> Rejection {
+    Rejection::new(reject_kind(&e), e.to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// the venue
+
+#[derive(Clone, Copy, Debug)]
+struct PosInfo {
+    owner: AgentId,
+    market: usize,
+    long: bool,
+    opened_height: u64,
+}
+
+#[derive(Clone, Debug)]
+struct ObsCache {
+    version: u64,
+    risk: VaultRisk,
+    marks: Vec<u128>,
+}
+
+/// What a transaction needs from before it ran to describe its effects.
+#[derive(Clone, Copy, Debug, Default)]
+struct Pre {
+    /// The position the transaction targets, its effective size then, its owner's azUSD.
+    position: Option<PositionId>,
+    q_abs: u128,
+    owner_usd: u128,
+}
+
+/// The real exchange as a [`Venue`]. See the module docs.
+#[derive(Clone, Debug)]
+pub struct EngineVenue {
+    cfg: EngineConfig,
+    state: State,
+    block: BlockCtx,
+    block_secs: u64,
+    symbols: Vec<String>,
+    liq: LiqIndex,
+    pos: BTreeMap<PositionId, PosInfo>,
+    by_owner: BTreeMap<AgentId, BTreeSet<PositionId>>,
+    /// `[market][0 = long, 1 = short]`.
+    by_side: Vec<[BTreeSet<PositionId>; 2]>,
+    fills: Vec<Fill>,
+    counters: RiskSnapshot,
+    /// Per market: cumulative funding per effective unit in simulator units (long, short), and
+    /// the engine's stored-unit indexes at the last update.
+    funding_eff: Vec<(i128, i128)>,
+    funding_raw: Vec<(i128, i128)>,
+    targets: Vec<u128>,
+    /// Last (target price, its sqrt price) per market.
+    sqrt_cache: Vec<(u128, U256)>,
+    extra_arb: Vec<(MarketId, Outcome)>,
+    version: u64,
+    cache: RefCell<Option<ObsCache>>,
+    fatal: Option<String>,
+    lp_fee_share: u128,
+    /// Arbitrage swaps that could not reach the target (input balance exhausted).
+    pub arb_shortfalls: u64,
+    /// Spot depth (USD ±2 %) of each market at listing, as the engine measured it.
+    pub listing_depth_usd: Vec<u128>,
+}
+
+fn side_ix(long: bool) -> usize {
+    if long {
+        0
+    } else {
+        1
+    }
+}
+
+fn sim_side(long: bool) -> Side {
+    if long {
+        Side::Long
+    } else {
+        Side::Short
+    }
+}
+
+impl EngineVenue {
+    /// A venue with one market per symbol of `series` (listed at the first bar's open), blocks
+    /// of `block_secs` seconds, and `n_agents` funded agent accounts (ids `0..n_agents`).
+    pub fn new(
+        cfg: EngineConfig,
+        series: &PriceSeries,
+        block_secs: u64,
+        n_agents: u32,
+    ) -> Result<EngineVenue, String> {
+        let nm = series.symbols.len();
+        if nm == 0 || series.is_empty() {
+            return Err("no price data".into());
+        }
+        let p0: Vec<u128> = series.bars.iter().map(|b| b[0].open.max(1)).collect();
+        // seeds: depth / 1.97 %
+        let seeds: Vec<u128> = series
+            .symbols
+            .iter()
+            .map(|s| usd(cfg.depth_for(s)) * 10_000 / 197)
+            .collect();
+        let seed_sum: u128 = seeds.iter().sum();
+        let base_of = |usd_amount: u128, m: usize| size_from_notional(usd_amount, p0[m]);
+
+        let mut params = cfg.global_params(block_secs);
+        params
+            .validate()
+            .map_err(|e| format!("engine parameters: {e}"))?;
+        let mut balances = Vec::new();
+        let mut fund = |owner: Address, usdc: u128, base_usd: &dyn Fn(usize) -> u128| {
+            balances.push(GenesisBalance {
+                owner,
+                token: USDC,
+                amount: usdc,
+            });
+            for m in 0..nm {
+                let b = base_usd(m);
+                if b > 0 {
+                    balances.push(GenesisBalance {
+                        owner,
+                        token: base_token(m),
+                        amount: b,
+                    });
+                }
+            }
+        };
+        let agent_base = |m: usize| base_of(usd(cfg.agent_base_usd), m);
+        for id in 0..n_agents {
+            fund(agent_address(id), usd(cfg.agent_usdc_usd), &agent_base);
+        }
+        fund(
+            agent_address(crate::types::GENESIS_OWNER),
+            usd(cfg.agent_usdc_usd),
+            &|_| 0,
+        );
+        fund(spot_lp_address(), 2 * seed_sum + usd(1_000), &|m| {
+            base_of(2 * seeds[m], m)
+        });
+        fund(agent_address(ARBITRAGEUR), 20 * seed_sum, &|m| {
+            base_of(20 * seeds[m], m)
+        });
+        params.max_drawdown_wad = params.max_drawdown_wad.max(WAD / 100);
+        let genesis = Genesis {
+            params,
+            balances,
+            strategies: vec![],
+        };
+        let state = State::genesis(&genesis).map_err(|e| format!("genesis: {e}"))?;
+        let mut v = EngineVenue {
+            lp_fee_share: state.params.lp_fee_share_wad,
+            cfg,
+            state,
+            block: BlockCtx {
+                height: 0,
+                timestamp: series.timestamps[0],
+            },
+            block_secs,
+            symbols: series.symbols.clone(),
+            liq: LiqIndex::new(),
+            pos: BTreeMap::new(),
+            by_owner: BTreeMap::new(),
+            by_side: (0..nm).map(|_| Default::default()).collect(),
+            fills: Vec::new(),
+            counters: RiskSnapshot::default(),
+            funding_eff: vec![(0, 0); nm],
+            funding_raw: vec![(0, 0); nm],
+            targets: p0.clone(),
+            sqrt_cache: vec![(0, U256::ZERO); nm],
+            extra_arb: Vec::new(),
+            version: 0,
+            cache: RefCell::new(None),
+            fatal: None,
+            arb_shortfalls: 0,
+            listing_depth_usd: Vec::new(),
+        };
+        // setup block: list the markets
+        v.state
+            .begin_block(v.block)
+            .map_err(|e| format!("setup block: {e}"))?;
+        let lp = spot_lp_address();
+        v.exec(&Tx::MintAzusd {
+            user: lp,
+            usdc: seed_sum + nm as u128,
+        })
+        .map_err(|e| format!("setup mint: {e}"))?;
+        for (m, sym) in series.symbols.iter().enumerate() {
+            let ev = v
+                .exec(&Tx::CreateMarket {
+                    user: lp,
+                    base_token: base_token(m),
+                    base_decimals: 18,
+                    fee: v.cfg.spot_fee_pips,
+                    tick_spacing: v.cfg.tick_spacing,
+                    initial_price: p0[m],
+                    tick_range: 443_636,
+                    seed_azusd: seeds[m],
+                })
+                .map_err(|e| format!("listing {sym}: {e}"))?;
+            for e in &ev {
+                if let Event::MarketCreated { spot_liquidity, .. } = e {
+                    v.listing_depth_usd.push(*spot_liquidity);
+                }
+            }
+        }
+        v.state
+            .end_block()
+            .map_err(|e| format!("setup block end: {e}"))?;
+        for m in 0..nm {
+            let mk = &v.state.markets[m];
+            v.funding_raw[m] = (mk.long.funding_index, mk.short.funding_index);
+        }
+        Ok(v)
+    }
+
+    /// A venue for a run of `cfg` on `series` (already passed through
+    /// [`crate::prepare_prices`]).
+    pub fn for_run(
+        engine: EngineConfig,
+        cfg: &crate::SimConfig,
+        series: &PriceSeries,
+    ) -> Result<EngineVenue, String> {
+        let block_secs = (series.typical_bar_seconds() / cfg.substeps.max(1) as u64).max(1);
+        let adv = &cfg.population.adversaries;
+        let n = cfg
+            .population
+            .agents
+            .saturating_add(adv.self_liquidators)
+            .saturating_add(adv.spot_manipulators)
+            .saturating_add(adv.stop_hunters);
+        EngineVenue::new(engine, series, block_secs, n)
+    }
+
+    /// The engine state (read-only).
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    pub fn block_secs(&self) -> u64 {
+        self.block_secs
+    }
+
+    /// The first fatal engine error (a failed `begin_block`/`end_block`), if any.
+    pub fn fatal(&self) -> Option<&str> {
+        self.fatal.as_deref()
+    }
+
+    /// Effective size of every open position, by id, as the venue's books see it (for tests).
+    pub fn effective_sizes(&self) -> BTreeMap<PositionId, (usize, Side, u128)> {
+        self.pos
+            .iter()
+            .filter_map(|(&id, info)| {
+                let p = self.state.position(id)?;
+                let m = &self.state.markets[info.market];
+                let (q, _) = book::effective(p, m.side(info.long)).ok()?;
+                Some((id, (info.market, sim_side(info.long), q.unsigned_abs())))
+            })
+            .collect()
+    }
+
+    fn exec(&mut self, tx: &Tx) -> Result<Vec<Event>, ExchangeError> {
+        let ev = self.state.apply(tx, self.block)?;
+        self.version += 1;
+        Ok(ev)
+    }
+
+    fn azusd(&self, a: Address) -> u128 {
+        self.state.wallet(a, AZUSD)
+    }
+
+    /// Mint azUSD from the account's USDC so that it holds at least `need`.
+    fn ensure_azusd(&mut self, user: Address, need: u128) -> Result<(), Rejection> {
+        let have = self.azusd(user);
+        if have >= need {
+            return Ok(());
+        }
+        let usdc = self.state.wallet(user, USDC);
+        let amount = (need - have).max(usd(self.cfg.mint_chunk_usd)).min(usdc);
+        if amount < need - have {
+            return rej(
+                RejectKind::InvalidAmount,
+                format!("account {user} is out of USDC (genesis funding exhausted)"),
+            );
+        }
+        self.exec(&Tx::MintAzusd { user, usdc: amount })
+            .map_err(to_rejection)?;
+        Ok(())
+    }
+
+    fn check_market(&self, market: MarketId) -> Result<(), Rejection> {
+        if market >= self.state.markets.len() {
+            return rej(RejectKind::InvalidAmount, format!("no market {market}"));
+        }
+        Ok(())
+    }
+
+    fn owned(&self, owner: AgentId, r: &PosRef) -> Result<(PositionId, PosInfo), Rejection> {
+        let id = match r {
+            PosRef::Id(id) => *id,
+            PosRef::Batch(_) => {
+                return rej(RejectKind::UnknownPosition, "unresolved batch reference")
+            }
+        };
+        match self.pos.get(&id) {
+            Some(info) if info.owner == owner => Ok((id, *info)),
+            _ => rej(
+                RejectKind::UnknownPosition,
+                format!("position {id} not open or not owned"),
+            ),
+        }
+    }
+
+    /// Effective |size| of a position now.
+    fn q_abs(&self, id: PositionId) -> u128 {
+        let Some(info) = self.pos.get(&id) else {
+            return 0;
+        };
+        let Some(p) = self.state.position(id) else {
+            return 0;
+        };
+        book::effective(p, self.state.markets[info.market].side(info.long))
+            .map(|(q, _)| q.unsigned_abs())
+            .unwrap_or(0)
+    }
+
+    fn pre_for(&self, id: PositionId) -> Pre {
+        let owner_usd = self
+            .pos
+            .get(&id)
+            .map(|i| self.azusd(agent_address(i.owner)))
+            .unwrap_or(0);
+        Pre {
+            position: Some(id),
+            q_abs: self.q_abs(id),
+            owner_usd,
+        }
+    }
+
+    fn lp_fee(&self, fee: u128) -> u128 {
+        eu::mul_wad_down(fee, self.lp_fee_share).unwrap_or(0)
+    }
+
+    fn remove_pos(&mut self, id: PositionId) {
+        if let Some(info) = self.pos.remove(&id) {
+            if let Some(set) = self.by_owner.get_mut(&info.owner) {
+                set.remove(&id);
+                if set.is_empty() {
+                    self.by_owner.remove(&info.owner);
+                }
+            }
+            self.by_side[info.market][side_ix(info.long)].remove(&id);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_fill(
+        &mut self,
+        id: PositionId,
+        info: PosInfo,
+        kind: FillKind,
+        size: u128,
+        price: u128,
+        fee: u128,
+        pnl: i128,
+        funding: i128,
+        deficit: u128,
+        payout: u128,
+    ) {
+        self.fills.push(Fill {
+            height: self.block.height,
+            position: id,
+            owner: info.owner,
+            market: info.market,
+            side: sim_side(info.long),
+            kind,
+            size,
+            price,
+            notional_usd: notional_floor(size, price),
+            fee_usd: fee,
+            trader_pnl_usd: pnl,
+            funding_usd: funding,
+            deficit_usd: deficit,
+            owner_payout_usd: payout,
+        });
+    }
+
+    /// Book a successful transaction's events: fills, counters, the position maps and the
+    /// liquidation index.
+    fn after_tx(&mut self, events: &[Event], caller: Address, pre: Pre) {
+        let mut deficit: BTreeMap<PositionId, u128> = BTreeMap::new();
+        let mut funding_paid: BTreeMap<PositionId, i128> = BTreeMap::new();
+        let mut touched: BTreeSet<PositionId> = BTreeSet::new();
+        for e in events {
+            match *e {
+                Event::DeficitCovered {
+                    position,
+                    payer,
+                    amount,
+                } => {
+                    *deficit.entry(position).or_default() += amount;
+                    self.counters.deficits_usd += amount;
+                    if payer == DeficitPayer::Vault {
+                        self.counters.bad_debt_usd += amount;
+                    }
+                    touched.insert(position);
+                }
+                Event::FundingSettled { position, amount } => {
+                    *funding_paid.entry(position).or_default() += amount;
+                    touched.insert(position);
+                }
+                Event::AdlSettled { position, .. } | Event::MarginChanged { position, .. } => {
+                    touched.insert(position);
+                }
+                Event::FundingAccrued { vault_share, .. } => {
+                    self.counters.funding_to_lp_usd += vault_share;
+                }
+                _ => {}
+            }
+        }
+        for e in events {
+            match *e {
+                Event::PositionOpened {
+                    position,
+                    owner,
+                    market,
+                    qty,
+                    avg_price,
+                    fee,
+                    ..
+                } => {
+                    let Some(agent) = agent_of(owner) else {
+                        continue;
+                    };
+                    let info = PosInfo {
+                        owner: agent,
+                        market: market as usize,
+                        long: qty > 0,
+                        opened_height: self.block.height,
+                    };
+                    self.pos.insert(position, info);
+                    self.by_owner.entry(agent).or_default().insert(position);
+                    self.by_side[info.market][side_ix(info.long)].insert(position);
+                    let f = self.lp_fee(fee);
+                    self.push_fill(
+                        position,
+                        info,
+                        FillKind::Open,
+                        qty.unsigned_abs(),
+                        avg_price,
+                        f,
+                        0,
+                        0,
+                        0,
+                        0,
+                    );
+                    touched.insert(position);
+                }
+                Event::PositionModified {
+                    position,
+                    qty_delta,
+                    avg_price,
+                    realised_pnl,
+                    fee,
+                    ..
+                } => {
+                    let Some(&info) = self.pos.get(&position) else {
+                        continue;
+                    };
+                    if (qty_delta > 0) != info.long {
+                        let f = self.lp_fee(fee);
+                        self.push_fill(
+                            position,
+                            info,
+                            FillKind::Reduce,
+                            qty_delta.unsigned_abs(),
+                            avg_price,
+                            f,
+                            realised_pnl,
+                            funding_paid.get(&position).copied().unwrap_or(0),
+                            deficit.get(&position).copied().unwrap_or(0),
+                            0,
+                        );
+                    }
+                    touched.insert(position);
+                }
+                Event::PositionClosed {
+                    position,
+                    realised_pnl,
+                    payout,
+                    avg_price,
+                    fee,
+                    ..
+                } => {
+                    let Some(&info) = self.pos.get(&position) else {
+                        continue;
+                    };
+                    let size = if pre.position == Some(position) {
+                        pre.q_abs
+                    } else {
+                        0
+                    };
+                    if size > 0 {
+                        let f = self.lp_fee(fee);
+                        self.push_fill(
+                            position,
+                            info,
+                            FillKind::Close,
+                            size,
+                            avg_price,
+                            f,
+                            realised_pnl,
+                            funding_paid.get(&position).copied().unwrap_or(0),
+                            deficit.get(&position).copied().unwrap_or(0),
+                            payout,
+                        );
+                    }
+                    self.remove_pos(position);
+                    touched.insert(position);
+                }
+                Event::PositionSettled {
+                    position,
+                    price,
+                    realised_pnl,
+                    payout,
+                    ..
+                } => {
+                    let Some(&info) = self.pos.get(&position) else {
+                        continue;
+                    };
+                    let size = if pre.position == Some(position) {
+                        pre.q_abs
+                    } else {
+                        0
+                    };
+                    if size > 0 {
+                        self.push_fill(
+                            position,
+                            info,
+                            FillKind::Close,
+                            size,
+                            price,
+                            0,
+                            realised_pnl,
+                            funding_paid.get(&position).copied().unwrap_or(0),
+                            deficit.get(&position).copied().unwrap_or(0),
+                            payout,
+                        );
+                    }
+                    self.remove_pos(position);
+                    touched.insert(position);
+                }
+                Event::PositionLiquidated {
+                    position,
+                    keeper,
+                    price,
+                    closed_qty,
+                    remaining_qty,
+                    realised_pnl,
+                    keeper_reward,
+                    ..
+                } => {
+                    let Some(&info) = self.pos.get(&position) else {
+                        continue;
+                    };
+                    let owner = agent_address(info.owner);
+                    let payout = if remaining_qty == 0 && owner != keeper {
+                        self.azusd(owner).saturating_sub(pre.owner_usd)
+                    } else {
+                        0
+                    };
+                    let size = closed_qty.unsigned_abs();
+                    self.counters.liquidations += 1;
+                    self.counters.liquidation_volume_usd += notional_floor(size, price);
+                    self.counters.keeper_rewards_usd += keeper_reward;
+                    self.push_fill(
+                        position,
+                        info,
+                        FillKind::Liquidation,
+                        size,
+                        price,
+                        0,
+                        realised_pnl,
+                        funding_paid.get(&position).copied().unwrap_or(0),
+                        deficit.get(&position).copied().unwrap_or(0),
+                        payout,
+                    );
+                    if remaining_qty == 0 {
+                        self.remove_pos(position);
+                    }
+                    touched.insert(position);
+                }
+                _ => {}
+            }
+        }
+        let _ = caller;
+        for id in touched {
+            // The index is derived data; a failure to index a position only makes keepers miss
+            // it until it is touched again, and the engine re-checks everything anyway.
+            let _ = self.liq.upsert(&self.state, id);
+        }
+    }
+
+    /// Apply a transaction for `caller`, booking its effects.
+    fn run_tx(&mut self, caller: Address, tx: &Tx, pre: Pre) -> Result<(), Rejection> {
+        if let Some(f) = &self.fatal {
+            return rej(RejectKind::Other, format!("venue halted: {f}"));
+        }
+        let ev = self.exec(tx).map_err(to_rejection)?;
+        self.after_tx(&ev, caller, pre);
+        Ok(())
+    }
+
+    /// Trades market `m`'s pool to `target` as `who`; returns (azUSD delta, base delta).
+    fn swap_to(
+        &mut self,
+        who: Address,
+        m: MarketId,
+        target: u128,
+    ) -> Result<(i128, i128), Rejection> {
+        let mk = &self.state.markets[m];
+        let (q0, dec, key, token) = (
+            mk.quote_is_token0,
+            mk.base_decimals,
+            mk.pool_key,
+            mk.base_token,
+        );
+        let sqrt = match self.sqrt_cache.get(m) {
+            Some(&(t, sq)) if t == target => sq,
+            _ => {
+                let sq = spot_link::sqrt_from_price(target, q0, dec).map_err(to_rejection)?;
+                if let Some(c) = self.sqrt_cache.get_mut(m) {
+                    *c = (target, sq);
+                }
+                sq
+            }
+        };
+        let cur = self
+            .state
+            .spot
+            .slot0(&key)
+            .map_err(|e| Rejection::new(RejectKind::Other, e.to_string()))?
+            .sqrt_price_x96;
+        if sqrt == cur {
+            return Ok((0, 0));
+        }
+        let zero_for_one = sqrt < cur;
+        let base_for_quote = zero_for_one != q0;
+        if !base_for_quote {
+            // buying base with azUSD: keep at least half the pool's azUSD reserve on hand
+            let need = self.state.markets[m].pool_azusd / 2 + usd(1);
+            self.ensure_azusd(who, need)?;
+        }
+        let (u0, b0) = (self.azusd(who), self.state.wallet(who, token));
+        let bal = if base_for_quote { b0 } else { u0 };
+        let amount = i128::try_from(bal).unwrap_or(i128::MAX);
+        if amount == 0 {
+            self.arb_shortfalls += 1;
+            return rej(RejectKind::InvalidAmount, "arbitrageur has no balance");
+        }
+        self.run_tx(
+            who,
+            &Tx::SpotSwap {
+                user: who,
+                market: m as u32,
+                base_for_quote,
+                amount_specified: -amount,
+                sqrt_price_limit_x96: Some(sqrt),
+            },
+            Pre::default(),
+        )?;
+        let now = self
+            .state
+            .spot
+            .slot0(&key)
+            .map(|s| s.sqrt_price_x96)
+            .unwrap_or(U256::ZERO);
+        if now != sqrt {
+            self.arb_shortfalls += 1;
+        }
+        let (u1, b1) = (self.azusd(who), self.state.wallet(who, token));
+        Ok((u1 as i128 - u0 as i128, b1 as i128 - b0 as i128))
+    }
+
+    fn cached(&self) -> std::cell::Ref<'_, Option<ObsCache>> {
+        let fresh = matches!(&*self.cache.borrow(), Some(c) if c.version == self.version);
+        if !fresh {
+            let risk = self.vault_risk_now();
+            let marks = self
+                .state
+                .markets
+                .iter()
+                .zip(&self.state.market_params)
+                .map(|(m, p)| {
+                    let cap = mark::impact_capacity(
+                        p.k1_wad,
+                        m.prices.spot_liquidity,
+                        p.k2_wad,
+                        risk.free_liquidity,
+                    )
+                    .unwrap_or(0);
+                    let net = m.net_qty().unwrap_or(0);
+                    mark::mark_price(
+                        mark::ImpactCurve {
+                            alpha_wad: p.alpha_wad,
+                            beta_wad: p.beta_wad,
+                        },
+                        net,
+                        m.prices.spot,
+                        cap,
+                        WAD / 2,
+                    )
+                    .unwrap_or(m.prices.spot)
+                })
+                .collect();
+            *self.cache.borrow_mut() = Some(ObsCache {
+                version: self.version,
+                risk,
+                marks,
+            });
+        }
+        self.cache.borrow()
+    }
+
+    /// The vault's risk figures from each market's cached risk (the engine keeps `Market::risk`
+    /// current on every write): O(markets).
+    fn vault_risk_now(&self) -> VaultRisk {
+        let s = &self.state;
+        match risk::fold(
+            s.vault.cash,
+            s.markets.iter().map(|m| &m.risk),
+            s.params.max_vault_utilisation_wad,
+        ) {
+            Ok(t) => VaultRisk {
+                nav: t.nav,
+                cash: s.vault.cash,
+                required: t.required,
+                classic_required: t.classic_required,
+                free_liquidity: t.free_liquidity,
+                markets: s.markets.iter().map(|m| m.risk).collect(),
+            },
+            Err(_) => VaultRisk::default(),
+        }
+    }
+
+    fn view(&self, id: PositionId, info: &PosInfo) -> Option<PositionView> {
+        let p = self.state.position(id)?;
+        let m = &self.state.markets[info.market];
+        let params = &self.state.market_params[info.market];
+        let side = m.side(info.long);
+        let (q, c) = book::effective(p, side).ok()?;
+        let spot = m.prices.spot;
+        let size = q.unsigned_abs();
+        let entry = if size > 0 {
+            mul_div_floor(c.unsigned_abs(), NOTIONAL_DIV, size)
+        } else {
+            0
+        };
+        let notional = notional_floor(size, spot);
+        let upnl = eu::signed_value_floor(q, spot).ok()? - c;
+        let owed = funding::owed(p.qty, side.funding_index, p.funding_entry).ok()?;
+        let adl = book::adl_owed_to(p, side).ok()?;
+        let close_fee =
+            eu::mul_wad_up(eu::notional_up(q, spot).ok()?, params.taker_fee_wad).ok()?;
+        let equity = p.margin as i128 + adl + upnl - owed - close_fee as i128;
+        Some(PositionView {
+            id,
+            market: info.market,
+            side: sim_side(info.long),
+            size,
+            entry_price: entry,
+            collateral_usd: p.margin,
+            notional_usd: notional,
+            upnl_usd: upnl + adl,
+            funding_usd: owed,
+            equity_usd: equity,
+            opened_height: info.opened_height,
+        })
+    }
+
+    fn usd_outcome(&self, user: Address, u0: u128) -> Outcome {
+        Outcome {
+            usd_delta: self.azusd(user) as i128 - u0 as i128,
+            ..Default::default()
+        }
+    }
+
+    fn outcome_from(&self, user: Address, u0: u128, shares0: u128) -> Outcome {
+        let shares1 = self.state.lps.get(&user).map(|a| a.shares).unwrap_or(0);
+        Outcome {
+            usd_delta: self.azusd(user) as i128 - u0 as i128,
+            shares_delta: shares1 as i128 - shares0 as i128,
+            ..Default::default()
+        }
+    }
+
+    fn open(
+        &mut self,
+        owner: AgentId,
+        market: MarketId,
+        side: Side,
+        notional: u128,
+        lev: u32,
+    ) -> Result<Outcome, Rejection> {
+        self.check_market(market)?;
+        if lev < 100 {
+            return rej(
+                RejectKind::InvalidAmount,
+                format!("leverage {lev} below 1x"),
+            );
+        }
+        let user = agent_address(owner);
+        let m = &self.state.markets[market];
+        let p = &self.state.market_params[market];
+        let spot = m.prices.spot;
+        if spot == 0 {
+            return rej(RejectKind::Other, "market has no price");
+        }
+        let size = size_from_notional(notional, spot);
+        if size == 0 || size > i128::MAX as u128 {
+            return rej(RejectKind::InvalidAmount, "zero size");
+        }
+        let n = notional_floor(size, spot);
+        // Margin: the agent's leverage, but at least what the engine's tier asks for this size
+        // (initial margin + open and close fee + 0.1 % for impact), as a trading front end would
+        // compute it; if impact still leaves equity short, one retry with the shortfall added.
+        let tier = p.margin_tier(n);
+        let fee = eu::mul_wad_up(n, p.taker_fee_wad).unwrap_or(0);
+        let min_margin =
+            eu::mul_wad_up(n, tier.initial_margin_wad).unwrap_or(n) + 2 * fee + bps_ceil(n, 10);
+        let mut margin = mul_div_ceil(notional, 100, lev as u128).max(min_margin);
+        let long = side == Side::Long;
+        let slip = self.cfg.open_slippage_bps;
+        let bound = if long {
+            mul_div_ceil(spot, BPS + slip as u128, BPS)
+        } else {
+            mul_div_floor(spot, BPS.saturating_sub(slip as u128), BPS)
+        };
+        let qty = if long { size as i128 } else { -(size as i128) };
+        for attempt in 0..2 {
+            self.ensure_azusd(user, margin)?;
+            let u_before = self.azusd(user);
+            let tx = Tx::OpenPosition {
+                user,
+                market: market as u32,
+                qty,
+                margin,
+                price_bound: bound,
+            };
+            if let Some(f) = &self.fatal {
+                return rej(RejectKind::Other, format!("venue halted: {f}"));
+            }
+            match self.exec(&tx) {
+                Ok(ev) => {
+                    self.after_tx(&ev, user, Pre::default());
+                    let id = ev.iter().find_map(|e| match e {
+                        Event::PositionOpened { position, .. } => Some(*position),
+                        _ => None,
+                    });
+                    // minting (before `u_before`) is not part of the outcome
+                    return Ok(Outcome {
+                        position: id,
+                        usd_delta: self.azusd(user) as i128 - u_before as i128,
+                        ..Default::default()
+                    });
+                }
+                Err(ExchangeError::InitialMarginNotMet { equity, required }) if attempt == 0 => {
+                    let short = (required as i128 - equity).max(0) as u128;
+                    margin += short + bps_ceil(n, 5) + 1;
+                }
+                Err(e) => return Err(to_rejection(e)),
+            }
+        }
+        rej(RejectKind::InitialMargin, "initial margin not met")
+    }
+
+    fn close_bound(&self, market: usize, long: bool) -> u128 {
+        let spot = self.state.markets[market].prices.spot;
+        let slip = self.cfg.close_slippage_bps as u128;
+        if long {
+            mul_div_floor(spot, BPS.saturating_sub(slip), BPS)
+        } else {
+            mul_div_ceil(spot, BPS + slip, BPS)
+        }
+    }
+
+    fn swap(
+        &mut self,
+        owner: AgentId,
+        market: MarketId,
+        kind: SwapKind,
+    ) -> Result<Outcome, Rejection> {
+        self.check_market(market)?;
+        let user = agent_address(owner);
+        let token = self.state.markets[market].base_token;
+        let (base_for_quote, amount) = match kind {
+            SwapKind::BuyWithUsd { usd_in } => {
+                self.ensure_azusd(user, usd_in)?;
+                (false, -(usd_in.min(i128::MAX as u128) as i128))
+            }
+            SwapKind::SellBase { base_in } => (true, -(base_in.min(i128::MAX as u128) as i128)),
+            SwapKind::BuyExactBase { base_out } => {
+                let spot = self.state.markets[market].prices.spot;
+                self.ensure_azusd(user, notional_ceil(base_out, spot).saturating_mul(2))?;
+                (false, base_out.min(i128::MAX as u128) as i128)
+            }
+            SwapKind::SellAll | SwapKind::Cover => {
+                return rej(RejectKind::InvalidAmount, "unresolved wallet-relative swap")
+            }
+        };
+        if amount == 0 {
+            return rej(RejectKind::InvalidAmount, "zero swap");
+        }
+        let (u0, b0) = (self.azusd(user), self.state.wallet(user, token));
+        self.run_tx(
+            user,
+            &Tx::SpotSwap {
+                user,
+                market: market as u32,
+                base_for_quote,
+                amount_specified: amount,
+                sqrt_price_limit_x96: None,
+            },
+            Pre::default(),
+        )?;
+        Ok(Outcome {
+            usd_delta: self.azusd(user) as i128 - u0 as i128,
+            base_delta: self.state.wallet(user, token) as i128 - b0 as i128,
+            base_market: Some(market),
+            ..Default::default()
+        })
+    }
+
+    /// Highest leverage of the smallest margin tier (x100): 1 / its initial margin.
+    fn max_leverage_x100(&self) -> u32 {
+        self.state.market_params.first().map_or(2_000, |p| {
+            let im = p.margin_tiers[0].initial_margin_wad.max(1);
+            (WAD * 100 / im) as u32
+        })
+    }
+
+    fn halt(&mut self, what: &str, e: ExchangeError) {
+        if self.fatal.is_none() {
+            self.fatal = Some(format!(
+                "{what} at height {} failed: {e}",
+                self.block.height
+            ));
+        }
+    }
+
+    /// Settle every position of delisted markets (anyone may send `SettleDelisted`; the venue
+    /// does it as the arbitrageur, so positions never hang in a delisted market).
+    fn settle_delisted(&mut self) {
+        let who = agent_address(ARBITRAGEUR);
+        for m in 0..self.state.markets.len() {
+            if !matches!(self.state.markets[m].status, MarketStatus::Delisted { .. }) {
+                continue;
+            }
+            let ids: Vec<PositionId> = self.by_side[m][0]
+                .iter()
+                .chain(self.by_side[m][1].iter())
+                .copied()
+                .collect();
+            for id in ids {
+                let pre = self.pre_for(id);
+                let _ = self.run_tx(
+                    who,
+                    &Tx::SettleDelisted {
+                        user: who,
+                        position: id,
+                    },
+                    pre,
+                );
+            }
+        }
+    }
+
+    /// Turn the block end's `Deleveraged` events into per-position fills.
+    fn adl_fills(&mut self, events: &[Event], before: &[[ESide; 2]]) {
+        for e in events {
+            let Event::Deleveraged {
+                market,
+                long_side,
+                price,
+                ..
+            } = *e
+            else {
+                continue;
+            };
+            let m = market as usize;
+            let si = side_ix(long_side);
+            let after = *self.state.markets[m].side(long_side);
+            let prev = before[m][si];
+            let ids: Vec<PositionId> = self.by_side[m][si].iter().copied().collect();
+            for id in ids {
+                let Some(p) = self.state.position(id).copied() else {
+                    continue;
+                };
+                let (Ok((q0, _)), Ok((q1, _))) =
+                    (book::effective(&p, &prev), book::effective(&p, &after))
+                else {
+                    continue;
+                };
+                let cut = q0.unsigned_abs().saturating_sub(q1.unsigned_abs());
+                if cut == 0 {
+                    continue;
+                }
+                let pnl = book::adl_owed_to(&p, &after).unwrap_or(0)
+                    - book::adl_owed_to(&p, &prev).unwrap_or(0);
+                let info = self.pos[&id];
+                self.counters.adl_count += 1;
+                self.counters.adl_volume_usd += notional_floor(cut, price);
+                self.push_fill(id, info, FillKind::Adl, cut, price, 0, pnl, 0, 0, 0);
+            }
+            let _ = self.liq.reindex_side(&self.state, market, long_side);
+        }
+    }
+}
+
+impl Venue for EngineVenue {
+    fn name(&self) -> String {
+        "azex-exchange".into()
+    }
+
+    fn markets(&self) -> Vec<MarketInfo> {
+        let max_lev = self.max_leverage_x100();
+        self.symbols
+            .iter()
+            .map(|s| MarketInfo {
+                symbol: s.clone(),
+                max_leverage_x100: max_lev,
+            })
+            .collect()
+    }
+
+    fn begin_block(&mut self, height: u64, timestamp: u64) {
+        if self.fatal.is_some() {
+            return;
+        }
+        if self.state.block_open {
+            if let Err(e) = self.state.end_block() {
+                return self.halt("end_block", e);
+            }
+        }
+        let b = BlockCtx { height, timestamp };
+        match self.state.begin_block(b) {
+            Ok(ev) => {
+                self.block = b;
+                self.version += 1;
+                self.after_tx(&ev, Address::ZERO, Pre::default());
+            }
+            Err(e) => return self.halt("begin_block", e),
+        }
+        // effective funding indexes (the scale is the one funding accrued at)
+        for (i, m) in self.state.markets.iter().enumerate() {
+            let (jl, js) = (m.long.funding_index, m.short.funding_index);
+            let (pl, ps) = self.funding_raw[i];
+            let conv = |d: i128, scale: u128| -> i128 {
+                // ΔJ (azUSD units × 1e18 per stored unit) → WAD USD per effective unit:
+                // × RAY / scale / 1e6
+                let mag = mul_div_floor(d.unsigned_abs(), book::RAY, scale.max(1) * USD);
+                if d < 0 {
+                    -(mag as i128)
+                } else {
+                    mag as i128
+                }
+            };
+            self.funding_eff[i].0 += conv(jl - pl, m.long.scale);
+            self.funding_eff[i].1 += conv(js - ps, m.short.scale);
+            self.funding_raw[i] = (jl, js);
+        }
+    }
+
+    fn arbitrage_spot_to(&mut self, market: MarketId, target: u128) -> Result<Outcome, Rejection> {
+        self.check_market(market)?;
+        if target == 0 {
+            return rej(RejectKind::InvalidAmount, "zero price");
+        }
+        self.targets[market] = target;
+        let (u, b) = self.swap_to(agent_address(ARBITRAGEUR), market, target)?;
+        Ok(Outcome {
+            usd_delta: u,
+            base_delta: b,
+            base_market: Some(market),
+            ..Default::default()
+        })
+    }
+
+    fn observe(&self, market: MarketId) -> MarketObs {
+        let c = self.cached();
+        let c = c.as_ref().expect("cache filled");
+        let m = &self.state.markets[market];
+        let mr = c.risk.markets.get(market).copied().unwrap_or_default();
+        let mut liq = self
+            .liq
+            .candidates(&self.state, market as u32)
+            .unwrap_or_default();
+        liq.sort_unstable();
+        liq.dedup();
+        liq.truncate(self.cfg.liquidatable_list_max);
+        MarketObs {
+            market,
+            data_price: 0,
+            spot_price: m.prices.spot,
+            mark_price: c.marks[market],
+            twap_price: m.prices.risk,
+            long_oi_usd: mr.long_notional,
+            short_oi_usd: mr.short_notional,
+            funding_rate_per_day: m.funding_rate_per_day_wad,
+            required_usd: mr.required,
+            spot_depth_usd: m.pool_azusd,
+            max_leverage_x100: self.max_leverage_x100(),
+            reduce_only: m.status != MarketStatus::Active,
+            liquidatable: liq,
+        }
+    }
+
+    fn vault(&self) -> VaultObs {
+        let c = self.cached();
+        let r = &c.as_ref().expect("cache filled").risk;
+        VaultObs {
+            nav_usd: r.nav,
+            required_usd: r.required,
+            free_usd: r.free_liquidity as i128,
+            total_shares: self.state.vault.shares,
+            insurance_fund_usd: self.state.funds.insurance as i128,
+        }
+    }
+
+    fn positions_of(&self, owner: AgentId) -> Vec<PositionView> {
+        self.by_owner
+            .get(&owner)
+            .map(|set| {
+                set.iter()
+                    .filter_map(|id| self.view(*id, &self.pos[id]))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn submit(&mut self, owner: AgentId, action: &Action) -> Result<Outcome, Rejection> {
+        if let Some(f) = &self.fatal {
+            return rej(RejectKind::Other, format!("venue halted: {f}"));
+        }
+        let user = agent_address(owner);
+        match *action {
+            Action::Open {
+                market,
+                side,
+                notional_usd,
+                leverage_x100,
+            } => self.open(owner, market, side, notional_usd, leverage_x100),
+            Action::Close { position } => {
+                let (id, info) = self.owned(owner, &position)?;
+                let pre = self.pre_for(id);
+                let u0 = self.azusd(user);
+                let bound = self.close_bound(info.market, info.long);
+                self.run_tx(
+                    user,
+                    &Tx::ClosePosition {
+                        user,
+                        position: id,
+                        price_bound: bound,
+                    },
+                    pre,
+                )?;
+                Ok(self.usd_outcome(user, u0))
+            }
+            Action::Reduce {
+                position,
+                fraction_bps,
+            } => {
+                let (id, info) = self.owned(owner, &position)?;
+                if fraction_bps == 0 || fraction_bps > 10_000 {
+                    return rej(RejectKind::InvalidAmount, "fraction out of range");
+                }
+                let q = self.q_abs(id);
+                let part = bps_floor(q, fraction_bps);
+                if part == 0 {
+                    return rej(RejectKind::InvalidAmount, "zero reduction");
+                }
+                let pre = self.pre_for(id);
+                let u0 = self.azusd(user);
+                let bound = self.close_bound(info.market, info.long);
+                let tx = if part >= q {
+                    Tx::ClosePosition {
+                        user,
+                        position: id,
+                        price_bound: bound,
+                    }
+                } else {
+                    Tx::ModifyPosition {
+                        user,
+                        position: id,
+                        qty_delta: if info.long {
+                            -(part as i128)
+                        } else {
+                            part as i128
+                        },
+                        price_bound: bound,
+                    }
+                };
+                self.run_tx(user, &tx, pre)?;
+                Ok(self.usd_outcome(user, u0))
+            }
+            Action::AddMargin {
+                position,
+                amount_usd,
+            } => {
+                let (id, _) = self.owned(owner, &position)?;
+                if amount_usd == 0 {
+                    return rej(RejectKind::InvalidAmount, "zero margin");
+                }
+                self.ensure_azusd(user, amount_usd)?;
+                let u0 = self.azusd(user);
+                self.run_tx(
+                    user,
+                    &Tx::AddMargin {
+                        user,
+                        position: id,
+                        amount: amount_usd,
+                    },
+                    Pre::default(),
+                )?;
+                Ok(self.usd_outcome(user, u0))
+            }
+            Action::LpDeposit { amount_usd } => {
+                if amount_usd == 0 {
+                    return rej(RejectKind::InvalidAmount, "zero deposit");
+                }
+                self.ensure_azusd(user, amount_usd)?;
+                let u0 = self.azusd(user);
+                let s0 = self.state.lps.get(&user).map(|a| a.shares).unwrap_or(0);
+                self.run_tx(
+                    user,
+                    &Tx::LpDeposit {
+                        user,
+                        amount: amount_usd,
+                    },
+                    Pre::default(),
+                )?;
+                Ok(self.outcome_from(user, u0, s0))
+            }
+            Action::LpWithdraw { shares } => {
+                let u0 = self.azusd(user);
+                let s0 = self.state.lps.get(&user).map(|a| a.shares).unwrap_or(0);
+                self.run_tx(user, &Tx::LpWithdraw { user, shares }, Pre::default())?;
+                Ok(self.outcome_from(user, u0, s0))
+            }
+            Action::SpotSwap { market, kind } => self.swap(owner, market, kind),
+            Action::Liquidate { position } => {
+                if !self.pos.contains_key(&position) {
+                    return rej(
+                        RejectKind::NotLiquidatable,
+                        format!("position {position} is not open"),
+                    );
+                }
+                let pre = self.pre_for(position);
+                let u0 = self.azusd(user);
+                self.run_tx(user, &Tx::Liquidate { user, position }, pre)?;
+                Ok(self.usd_outcome(user, u0))
+            }
+        }
+    }
+
+    fn end_block(&mut self) {
+        if self.fatal.is_some() || !self.state.block_open {
+            return;
+        }
+        if self.cfg.arbitrage_at_block_end {
+            for m in 0..self.targets.len() {
+                let t = self.targets[m];
+                if let Ok((u, b)) = self.swap_to(agent_address(ARBITRAGEUR), m, t) {
+                    if u != 0 || b != 0 {
+                        self.extra_arb.push((
+                            m,
+                            Outcome {
+                                usd_delta: u,
+                                base_delta: b,
+                                base_market: Some(m),
+                                ..Default::default()
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        self.settle_delisted();
+        let before: Vec<[ESide; 2]> = self
+            .state
+            .markets
+            .iter()
+            .map(|m| [m.long, m.short])
+            .collect();
+        match self.state.end_block() {
+            Ok(ev) => {
+                self.version += 1;
+                self.after_tx(&ev, Address::ZERO, Pre::default());
+                self.adl_fills(&ev, &before);
+            }
+            Err(e) => self.halt("end_block", e),
+        }
+    }
+
+    fn take_fills(&mut self) -> Vec<Fill> {
+        std::mem::take(&mut self.fills)
+    }
+
+    fn take_extra_arbitrage(&mut self) -> Vec<(MarketId, Outcome)> {
+        std::mem::take(&mut self.extra_arb)
+    }
+
+    fn error(&self) -> Option<String> {
+        self.fatal.clone()
+    }
+
+    fn describe(&self) -> BTreeMap<String, String> {
+        let g = &self.state.params;
+        let p = self
+            .state
+            .market_params
+            .first()
+            .cloned()
+            .unwrap_or_default();
+        let mut d = BTreeMap::new();
+        d.insert("block_secs".into(), self.block_secs.to_string());
+        d.insert("max_abs_tick_move".into(), g.max_abs_tick_move.to_string());
+        d.insert(
+            "risk_twap_window_secs".into(),
+            g.risk_twap_window_secs.to_string(),
+        );
+        d.insert(
+            "liquidation_step_wad (engine)".into(),
+            p.liquidation_step_wad.to_string(),
+        );
+        d.insert(
+            "arbitrage_at_block_end".into(),
+            self.cfg.arbitrage_at_block_end.to_string(),
+        );
+        d.insert("spot_fee_pips".into(), self.cfg.spot_fee_pips.to_string());
+        for (i, s) in self.symbols.iter().enumerate() {
+            if let Some(dep) = self.listing_depth_usd.get(i) {
+                d.insert(format!("depth_at_listing.{s}"), fmt_usd(*dep as i128));
+            }
+            if let Some(mp) = self.state.market_params.get(i) {
+                d.insert(
+                    format!("oi_cap_per_side.{s}"),
+                    fmt_usd(mp.max_oi_per_side as i128),
+                );
+            }
+        }
+        d
+    }
+
+    fn risk_snapshot(&self) -> RiskSnapshot {
+        let c = self.cached();
+        let c = c.as_ref().expect("cache filled");
+        let mut s = self.counters.clone();
+        s.markets = self
+            .state
+            .markets
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let mr = c.risk.markets.get(i).copied().unwrap_or_default();
+                MarketRisk {
+                    spot_price: m.prices.spot,
+                    mark_price: c.marks[i],
+                    long_notional_usd: mr.long_notional,
+                    short_notional_usd: mr.short_notional,
+                    long_size: m.long.eff_qty().unwrap_or(0),
+                    short_size: m.short.eff_qty().unwrap_or(0),
+                    required_usd: mr.required,
+                    funding_index_long: self.funding_eff[i].0,
+                    funding_index_short: self.funding_eff[i].1,
+                    reduce_only: m.status != MarketStatus::Active,
+                }
+            })
+            .collect();
+        s.vault_nav_usd = c.risk.nav;
+        s.vault_shares = self.state.vault.shares;
+        s.required_usd = c.risk.required;
+        s.insurance_fund_usd = self.state.funds.insurance as i128;
+        s.fees_to_lp_usd = self.state.vault.fees_earned;
+        s
+    }
+}
