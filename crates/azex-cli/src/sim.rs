@@ -41,6 +41,9 @@ pub struct SimArgs {
     /// Use at most this many bars.
     #[arg(long)]
     pub max_bars: Option<u64>,
+    /// Blocks per data bar (presets: 4, i.e. 7.5-minute blocks on 30-minute bars).
+    #[arg(long)]
+    pub substeps: Option<u32>,
     /// Which exchange the agents trade on.
     #[arg(long, value_enum, default_value_t = VenueKind::Engine)]
     pub venue: VenueKind,
@@ -59,6 +62,9 @@ pub struct SimArgs {
     /// No progress bar and no summary on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// Scenarios run in parallel (default: the number of CPUs). Results do not depend on it.
+    #[arg(long)]
+    pub jobs: Option<usize>,
 }
 
 fn load_scenario(s: &str) -> Result<SimConfig, String> {
@@ -117,6 +123,9 @@ pub fn run(a: SimArgs) -> Result<(), String> {
         if a.max_bars.is_some() {
             c.max_bars = a.max_bars;
         }
+        if let Some(k) = a.substeps {
+            c.substeps = k.max(1);
+        }
         cfgs.push(c);
     }
     let engine_cfg: EngineConfig = match &a.engine_config {
@@ -127,16 +136,43 @@ pub fn run(a: SimArgs) -> Result<(), String> {
         None => EngineConfig::default(),
     };
     std::fs::create_dir_all(&a.out).map_err(|e| format!("{}: {e}", a.out.display()))?;
-    let opts = RunOptions { quiet: a.quiet };
-    let mut results: Vec<SimResult> = Vec::new();
-    for c in &cfgs {
-        let t = Instant::now();
-        let r = match a.venue {
-            VenueKind::Engine => run_engine(c, &prices, engine_cfg.clone(), &opts),
-            VenueKind::Mock => run_mock(c, &prices, MockConfig::default(), &opts),
+    let jobs = a
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, cfgs.len().max(1));
+    let progress = (!a.quiet && jobs > 1).then(azex_sim::MultiProgress::new);
+    let opts = RunOptions {
+        quiet: a.quiet,
+        progress,
+    };
+    // Scenarios are independent: run them on `jobs` threads, collect in the given order.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<Result<(SimResult, f64), String>>>> =
+        cfgs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|sc| {
+        for _ in 0..jobs {
+            sc.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(c) = cfgs.get(i) else { break };
+                let t = Instant::now();
+                let r = match a.venue {
+                    VenueKind::Engine => run_engine(c, &prices, engine_cfg.clone(), &opts),
+                    VenueKind::Mock => run_mock(c, &prices, MockConfig::default(), &opts),
+                }
+                .map(|r| (r, t.elapsed().as_secs_f64()))
+                .map_err(|e| format!("scenario {}: {e}", c.name));
+                if let Ok(mut s) = slots[i].lock() {
+                    *s = Some(r);
+                }
+            });
         }
-        .map_err(|e| format!("scenario {}: {e}", c.name))?;
-        let secs = t.elapsed().as_secs_f64();
+    });
+    let mut results: Vec<SimResult> = Vec::new();
+    for (c, slot) in cfgs.iter().zip(slots) {
+        let (r, secs) = slot
+            .into_inner()
+            .map_err(|_| "a worker thread panicked".to_string())?
+            .ok_or_else(|| format!("scenario {}: not run", c.name))??;
         let file = a.out.join(format!("{}.json", c.name));
         std::fs::write(&file, r.to_json()).map_err(|e| format!("{}: {e}", file.display()))?;
         if !a.no_charts {

@@ -113,6 +113,8 @@ impl Default for SimConfig {
 pub struct RunOptions {
     /// Never draw a progress bar (it is also hidden when stderr is not a terminal).
     pub quiet: bool,
+    /// Draw the progress bar inside this group (several runs in parallel).
+    pub progress: Option<indicatif::MultiProgress>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -439,7 +441,10 @@ pub fn run_with<V: Venue>(
             pb.set_style(style);
         }
         pb.set_prefix(cfg.name.clone());
-        pb
+        match &opts.progress {
+            Some(mp) => mp.add(pb),
+            None => pb,
+        }
     };
 
     let mut paths: Vec<Vec<u128>> = vec![Vec::new(); nm];

@@ -106,6 +106,9 @@ pub struct EngineConfig {
     /// Overrides of the converted per-block parameters (see the module docs).
     pub max_abs_tick_move: Option<i32>,
     pub risk_twap_window_secs: Option<u32>,
+    /// Override of the LP drawdown cap (`GlobalParams::max_drawdown_wad`, bps; the engine
+    /// accepts 100..=9000). Default: the protocol's 20 %.
+    pub max_drawdown_bps: Option<u32>,
     /// Worst execution price an agent accepts, relative to the engine's spot: opening, and
     /// closing or reducing (bps).
     pub open_slippage_bps: u32,
@@ -141,6 +144,7 @@ impl Default for EngineConfig {
             chain_max_abs_tick_move: 50,
             max_abs_tick_move: None,
             risk_twap_window_secs: None,
+            max_drawdown_bps: None,
             open_slippage_bps: 300,
             close_slippage_bps: 1_000,
             arbitrage_at_block_end: true,
@@ -175,10 +179,14 @@ impl EngineConfig {
         let twap = self
             .risk_twap_window_secs
             .unwrap_or((2 * block_secs).clamp(60, 86_400) as u32);
+        let d = GlobalParams::default();
         GlobalParams {
             max_abs_tick_move: tick,
             risk_twap_window_secs: twap,
-            ..GlobalParams::default()
+            max_drawdown_wad: self
+                .max_drawdown_bps
+                .map_or(d.max_drawdown_wad, |b| b as u128 * (WAD / 10_000)),
+            ..d
         }
     }
 }
@@ -354,7 +362,7 @@ impl EngineVenue {
         let seed_sum: u128 = seeds.iter().sum();
         let base_of = |usd_amount: u128, m: usize| size_from_notional(usd_amount, p0[m]);
 
-        let mut params = cfg.global_params(block_secs);
+        let params = cfg.global_params(block_secs);
         params
             .validate()
             .map_err(|e| format!("engine parameters: {e}"))?;
@@ -391,7 +399,6 @@ impl EngineVenue {
         fund(agent_address(ARBITRAGEUR), 20 * seed_sum, &|m| {
             base_of(20 * seeds[m], m)
         });
-        params.max_drawdown_wad = params.max_drawdown_wad.max(WAD / 100);
         let genesis = Genesis {
             params,
             balances,
@@ -1587,6 +1594,7 @@ impl Venue for EngineVenue {
             "liquidation_step_wad (engine)".into(),
             p.liquidation_step_wad.to_string(),
         );
+        d.insert("max_drawdown_wad".into(), g.max_drawdown_wad.to_string());
         d.insert(
             "arbitrage_at_block_end".into(),
             self.cfg.arbitrage_at_block_end.to_string(),

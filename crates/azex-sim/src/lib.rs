@@ -34,10 +34,13 @@ pub mod venue;
 pub use agents::{AdversaryConfig, Agent, AgentKind, AgentMix, Population, PopulationConfig};
 pub use charts::{write_charts, ChartError};
 pub use driver::{
-    prepare_prices, run, run_engine, run_mock, run_with, CrashConfig, RunOptions, SimConfig, SimError,
+    prepare_prices, run, run_engine, run_mock, run_with, CrashConfig, RunOptions, SimConfig,
+    SimError,
 };
-pub use metrics::{ModelMetrics, SimResult};
 pub use engine_venue::{EngineConfig, EngineVenue};
+/// Progress-bar group for runs in parallel ([`RunOptions::progress`]).
+pub use indicatif::MultiProgress;
+pub use metrics::{ModelMetrics, SimResult};
 pub use mock::{MockConfig, MockVenue};
 pub use prices::{
     default_data_path, load_default_prices, load_prices, parse_prices, PriceError, PriceSeries,

@@ -19,7 +19,7 @@ fn small_cfg(seed: u64) -> SimConfig {
 }
 
 fn quiet() -> RunOptions {
-    RunOptions { quiet: true }
+    RunOptions { quiet: true, ..Default::default() }
 }
 
 #[test]
