@@ -8,6 +8,8 @@
 //!   with 1 or 10 markets and 0 / 10k / 1M other positions open. Throughput is counted in trade
 //!   operations (open = 1, close = 1), so criterion's `elem/s` is ops/s on one core.
 //! * `trade/open_only/...`, `trade/close_only/...`: the same round trip, timing one half.
+//! * `trade/close_reopen_random/...`: close a pseudo-random *old* background position (cold in
+//!   cache, anywhere in the position map) and reopen the same size for the same user: 2 ops.
 //! * `adl/deleverage/...`: one `Deleverage` transaction that really deleverages a winning side
 //!   of 1k or 1M positions (profit-cap trigger). Before each timed call the few fields an ADL
 //!   touches (markets, vault, funds, event counter) are restored, untimed, to the pre-ADL
@@ -20,10 +22,15 @@
 //! Environment: `AZEX_BENCH_MAX_POSITIONS=N` skips configurations with more than `N`
 //! background positions (e.g. `10000` for a quick run). A criterion filter argument also skips
 //! building worlds whose benchmarks it excludes. `AZEX_BENCH_CLOCK=cpu` times the batch
-//! benchmarks (`open_close`, `begin_end`) with the thread's CPU clock instead of the wall clock:
-//! on a shared, loaded machine this leaves out the time the thread was not running (cache and
-//! hyper-thread interference remain). Per-operation timings (`open_only`, `close_only`, `adl`)
-//! always use the wall clock.
+//! benchmarks (`open_close`, `close_reopen_random`, `begin_end`) with the thread's CPU clock
+//! instead of the wall clock: on a shared, loaded machine this leaves out the time the thread
+//! was not running (cache and hyper-thread interference remain). Per-operation timings
+//! (`open_only`, `close_only`, `adl`) always use the wall clock.
+//!
+//! Profiling mode (no criterion): `AZEX_PROFILE="kind=trade,markets=1,positions=10000,iters=N"`
+//! builds one world, runs `N` iterations in `profile_loop` (`kind` = `trade`, `churn`, `block`,
+//! `adl`) and prints ns/iteration; made for `perf record` and
+//! `valgrind --tool=callgrind --toggle-collect='*profile_*loop*'`.
 
 use azex_exchange::event::Event;
 use azex_exchange::state::{BlockCtx, State};
@@ -149,8 +156,8 @@ fn wanted(prefix: &str, positions: usize) -> bool {
 fn label(n: usize) -> String {
     match n {
         0 => "0".into(),
-        n if n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),
-        n if n % 1_000 == 0 => format!("{}k", n / 1_000),
+        n if n.is_multiple_of(1_000_000) => format!("{}M", n / 1_000_000),
+        n if n.is_multiple_of(1_000) => format!("{}k", n / 1_000),
         n => n.to_string(),
     }
 }
@@ -173,17 +180,38 @@ fn world(markets: u64, lp: u128) -> World {
     .expect("world")
 }
 
+/// A background position: who holds it and what it is (to close and reopen it).
+#[derive(Clone, Copy)]
+struct Bg {
+    id: u64,
+    user: u64,
+    market: u32,
+    qty: i128,
+}
+
+/// Background margin per position.
+const BG_MARGIN: u128 = 5 * USD_ONE;
+
 /// Open `n` background positions of 0.01 token (~$20) with $5 margin, spread round-robin over
 /// the markets and users, long and short alternating in each market (net stays ≈ 0), a new
-/// block every 10,000 opens. Returns the build time.
-fn fill_balanced(w: &mut World, markets: u32, n: usize) -> Duration {
+/// block every 10,000 opens. Returns the build time and the positions.
+fn fill_balanced(w: &mut World, markets: u32, n: usize) -> (Duration, Vec<Bg>) {
     let t = Instant::now();
+    let mut bg = Vec::with_capacity(n);
     for i in 0..n {
         let market = (i % markets as usize) as u32;
-        let long = (i / markets as usize) % 2 == 0;
+        let long = (i / markets as usize).is_multiple_of(2);
         let user = 2 + (i as u64 % (USERS - 1));
         let qty = if long { q(1, 100) } else { -q(1, 100) };
-        w.open(user, market, qty, usd(5)).expect("background open");
+        let id = w
+            .open(user, market, qty, BG_MARGIN)
+            .expect("background open");
+        bg.push(Bg {
+            id,
+            user,
+            market,
+            qty,
+        });
         w.events.clear();
         if i % 10_000 == 9_999 {
             w.next_block().expect("block");
@@ -192,7 +220,40 @@ fn fill_balanced(w: &mut World, markets: u32, n: usize) -> Duration {
     }
     w.next_block().expect("block");
     w.events.clear();
-    t.elapsed()
+    (t.elapsed(), bg)
+}
+
+/// Close a pseudo-randomly chosen background position (anywhere in the book, cold in cache) and
+/// open the same size, side and market again for the same user (new id): the book keeps its
+/// size and balance. Two trade operations.
+fn churn_random(s: &mut State, b: BlockCtx, bg: &mut [Bg], rng: &mut u64) {
+    *rng ^= *rng << 13;
+    *rng ^= *rng >> 7;
+    *rng ^= *rng << 17;
+    let k = (*rng % bg.len() as u64) as usize;
+    let p = bg[k];
+    s.apply(
+        &Tx::ClosePosition {
+            user: addr(p.user),
+            position: p.id,
+            price_bound: if p.qty > 0 { 0 } else { u128::MAX },
+        },
+        b,
+    )
+    .expect("close old");
+    let id = s.next_position_id;
+    s.apply(
+        &Tx::OpenPosition {
+            user: addr(p.user),
+            market: p.market,
+            qty: p.qty,
+            margin: BG_MARGIN,
+            price_bound: if p.qty > 0 { u128::MAX } else { 0 },
+        },
+        b,
+    )
+    .expect("reopen");
+    bg[k].id = id;
 }
 
 // --- 1. trades -------------------------------------------------------------------------------
@@ -244,11 +305,12 @@ fn trades(c: &mut Criterion) {
             if !wanted(&format!("trade/open_close/{tag}"), n)
                 && !wanted(&format!("trade/open_only/{tag}"), n)
                 && !wanted(&format!("trade/close_only/{tag}"), n)
+                && !wanted(&format!("trade/close_reopen_random/{tag}"), n)
             {
                 continue;
             }
             let mut w = world(markets as u64, 50_000_000);
-            let took = fill_balanced(&mut w, markets, n);
+            let (took, mut bg) = fill_balanced(&mut w, markets, n);
             if n > 0 {
                 eprintln!(
                     "[engine bench] built {tag}: {n} opens in {:.2?} ({:.0} ns/open incl. blocks)",
@@ -296,6 +358,17 @@ fn trades(c: &mut Criterion) {
                     })
                 });
             }
+            // An old position anywhere in the book closed, the same one reopened (cold paths).
+            if n > 0 {
+                g.throughput(Throughput::Elements(2));
+                let mut rng = 0x2545_F491_4F6C_DD1Du64;
+                g.bench_function(format!("close_reopen_random/{tag}"), |bch| {
+                    bch.iter_custom(|iters| {
+                        timed(iters, || churn_random(&mut w.state, b, &mut bg, &mut rng))
+                    })
+                });
+                assert_eq!(w.state.positions.len(), n);
+            }
             g.finish();
             drop(w);
         }
@@ -310,7 +383,7 @@ fn trades(c: &mut Criterion) {
 /// vault is $4 per long. Returns the world in the first block whose `Deleverage` transaction deleverages
 /// (before that block's `end_block`, which would do it automatically).
 fn adl_world(n: usize) -> (World, Duration) {
-    assert!(n % 1_000 == 0);
+    assert!(n.is_multiple_of(1_000));
     let t = Instant::now();
     let mut w = world(1, 4 * n as u128);
     for i in 0..n {
@@ -486,7 +559,8 @@ fn profile_loop(w: &mut World, trader: &Trader, kind: &str, iters: u64) {
 }
 
 /// `AZEX_PROFILE="kind=trade,markets=10,positions=10000,iters=20000"`: build the world, run the
-/// loop, print the time per iteration, exit (no criterion). `kind=block` runs block overhead.
+/// loop, print the time per iteration, exit (no criterion). `kind=block` runs block overhead,
+/// `kind=churn` the random close/reopen, `kind=adl` the deleverage (`positions` = winning side).
 fn profile(spec: &str) {
     let mut kind = "trade".to_string();
     let (mut markets, mut positions, mut iters) = (1u32, 10_000usize, 20_000u64);
@@ -513,8 +587,21 @@ fn profile(spec: &str) {
         return profile_adl(positions, iters);
     }
     let mut w = world(markets as u64, 50_000_000);
-    let took = fill_balanced(&mut w, markets, positions);
+    let (took, mut bg) = fill_balanced(&mut w, markets, positions);
     eprintln!("[engine profile] built {positions} positions in {took:.2?}");
+    if kind == "churn" {
+        let (b, mut rng) = (w.block, 0x2545_F491_4F6C_DD1Du64);
+        let (t, c) = (wall_time(), thread_cpu_time());
+        profile_churn_loop(&mut w.state, b, &mut bg, &mut rng, iters);
+        let (t, c) = (wall_time() - t, thread_cpu_time() - c);
+        eprintln!(
+            "[engine profile] churn markets={markets} positions={positions}: {iters} iterations, \
+             {:.0} ns/iter wall, {:.0} ns/iter cpu",
+            t.as_nanos() as f64 / iters as f64,
+            c.as_nanos() as f64 / iters as f64
+        );
+        return;
+    }
     let trader = Trader {
         user: addr(2),
         qty: q(1, 10),
@@ -529,6 +616,14 @@ fn profile(spec: &str) {
         t.as_nanos() as f64 / iters as f64,
         c.as_nanos() as f64 / iters as f64
     );
+}
+
+/// The random close/reopen loop for a profiler.
+#[inline(never)]
+fn profile_churn_loop(s: &mut State, b: BlockCtx, bg: &mut [Bg], rng: &mut u64, iters: u64) {
+    for _ in 0..iters {
+        churn_random(s, b, bg, rng);
+    }
 }
 
 /// The ADL loop for a profiler: restore the pre-ADL market, apply `Deleverage`.
