@@ -198,6 +198,28 @@ impl<'s> Ctx<'s> {
         Ok(())
     }
 
+    /// Write a market whose risk inputs are unchanged since it was last written in this
+    /// transaction (only its funding rate changed): keeps the cached risk figures.
+    pub fn put_market_keep_risk(&mut self, mut m: Market) -> Result<(), ExchangeError> {
+        let Some(prev) = self.market_ref(m.id) else {
+            return self.put_market(m);
+        };
+        m.risk = prev.risk;
+        debug_assert_eq!(
+            Ok(m.risk),
+            crate::risk::market_risk(&m, self.params(m.id)?),
+            "risk inputs changed"
+        );
+        if let Some((nm, _)) = self.fx.new_markets.iter_mut().find(|(x, _)| x.id == m.id) {
+            *nm = m;
+        } else if let Some(e) = self.fx.markets.iter_mut().find(|x| x.id == m.id) {
+            *e = m;
+        } else {
+            self.fx.markets.push(m);
+        }
+        Ok(())
+    }
+
     /// A market as this transaction sees it, by reference (no clone).
     pub fn market_ref(&self, id: MarketId) -> Option<&Market> {
         if let Some(m) = self.fx.markets.iter().rev().find(|m| m.id == id) {

@@ -39,14 +39,15 @@ pub fn new_spot(g: &GlobalParams) -> Spot {
 
 /// `(numerator, denominator)` with `numerator / denominator = WAD × 10^(base_decimals − 6)`.
 fn decimal_scale(base_decimals: u8) -> (U256, U256) {
+    // base_decimals ≤ 30 (listing rule) so 10^|bd − 6| ≤ 10^24 fits in u128: no U256 pow.
     let wad = U256::from(WAD);
     if base_decimals >= 6 {
         (
-            wad * U256::from(10u8).pow(U256::from(base_decimals - 6)),
+            wad * U256::from(10u128.pow(u32::from(base_decimals - 6).min(38))),
             U256::from(1u8),
         )
     } else {
-        (wad, U256::from(10u8).pow(U256::from(6 - base_decimals)))
+        (wad, U256::from(10u128.pow(u32::from(6 - base_decimals))))
     }
 }
 

@@ -45,24 +45,51 @@ pub(crate) fn to_i128(x: u128) -> Result<i128, ExchangeError> {
     i128::try_from(x).map_err(|_| ExchangeError::Overflow)
 }
 
+const E15: u128 = 1_000_000_000_000_000;
+
+/// Exact `(floor(a × b / 1e30), remainder == 0)` in u128 arithmetic when the pieces fit (every
+/// realistic notional): with `a = A·1e15 + a0`, `b = B·1e15 + b0`,
+/// `a·b = A·B·1e30 + (A·b0 + a0·B)·1e15 + a0·b0`; flooring `a0·b0 / 1e15` first does not change
+/// the outer floor, and the product divides exactly iff both partial remainders are zero.
+#[inline]
+fn mul_e30(a: u128, b: u128) -> Option<(u128, bool)> {
+    let (ah, al) = (a / E15, a % E15);
+    let (bh, bl) = (b / E15, b % E15);
+    let hi = ah.checked_mul(bh)?;
+    let low = al * bl; // < 1e30
+    let mid = ah
+        .checked_mul(bl)?
+        .checked_add(al.checked_mul(bh)?)?
+        .checked_add(low / E15)?;
+    Some((hi.checked_add(mid / E15)?, low % E15 == 0 && mid % E15 == 0))
+}
+
 /// Notional value of `|qty|` at `price`, in azUSD units, rounded down.
 #[inline]
 pub fn notional_down(qty: Qty, price: Price) -> Result<Usd, ExchangeError> {
     let q = qty.unsigned_abs();
-    match q.checked_mul(price) {
-        Some(p) => Ok(p / NOTIONAL_DIVISOR),
-        None => to_u128(mul_div(u(q), u(price), u(NOTIONAL_DIVISOR))?),
+    if let Some(p) = q.checked_mul(price) {
+        return Ok(p / NOTIONAL_DIVISOR);
     }
+    if let Some((f, _)) = mul_e30(q, price) {
+        return Ok(f);
+    }
+    to_u128(mul_div(u(q), u(price), u(NOTIONAL_DIVISOR))?)
 }
 
 /// Notional value of `|qty|` at `price`, in azUSD units, rounded up.
 #[inline]
 pub fn notional_up(qty: Qty, price: Price) -> Result<Usd, ExchangeError> {
     let q = qty.unsigned_abs();
-    match q.checked_mul(price) {
-        Some(p) => Ok(p.div_ceil(NOTIONAL_DIVISOR)),
-        None => to_u128(mul_div_rounding_up(u(q), u(price), u(NOTIONAL_DIVISOR))?),
+    if let Some(p) = q.checked_mul(price) {
+        return Ok(p.div_ceil(NOTIONAL_DIVISOR));
     }
+    if let Some((f, exact)) = mul_e30(q, price) {
+        return f
+            .checked_add(u128::from(!exact))
+            .ok_or(ExchangeError::Overflow);
+    }
+    to_u128(mul_div_rounding_up(u(q), u(price), u(NOTIONAL_DIVISOR))?)
 }
 
 /// Signed value `qty × price` in azUSD, rounded toward +∞ (an amount a trader owes).
@@ -169,6 +196,28 @@ impl Checked for u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The u128 fast path agrees with the 512-bit path, both roundings.
+        #[test]
+        fn fast_notional_matches_wide(a in 0u128..(1u128 << 100), b in 0u128..(1u128 << 90)) {
+            if let Some((f, exact)) = mul_e30(a, b) {
+                let wf = to_u128(mul_div(u(a), u(b), u(NOTIONAL_DIVISOR)).unwrap()).unwrap();
+                let wc = to_u128(mul_div_rounding_up(u(a), u(b), u(NOTIONAL_DIVISOR)).unwrap()).unwrap();
+                proptest::prop_assert_eq!(f, wf);
+                proptest::prop_assert_eq!(f + u128::from(!exact), wc);
+            }
+        }
+    }
+
+    #[test]
+    fn fast_notional_exactness_edges() {
+        let e30 = NOTIONAL_DIVISOR;
+        assert_eq!(mul_e30(e30, 7), Some((7, true)));
+        assert_eq!(mul_e30(e30 + 1, 1), Some((1, false)));
+        assert_eq!(mul_e30(E15 * 3, E15 * 5), Some((15, true)));
+        assert_eq!(mul_e30(E15 * 3 + 1, E15 * 5), Some((15, false)));
+    }
 
     #[test]
     fn notional_rounding() {

@@ -53,7 +53,7 @@ pub fn begin(ctx: &mut Ctx) -> Result<(), ExchangeError> {
             short_index: m.short.funding_index,
             vault_share: vault_shares[id as usize],
         });
-        ctx.put_market(m)?;
+        ctx.put_market_keep_risk(m)?;
     }
     Ok(())
 }

@@ -157,7 +157,7 @@ pub fn liquidate(ctx: &mut Ctx, keeper: Address, id: PositionId) -> Result<(), E
     let r = ctx.vault_totals()?;
     let cap = capacity(&m, &p, r.free_liquidity)?;
     refresh_funding_rate(&mut m, &p, cap)?;
-    ctx.put_market(m)?;
+    ctx.put_market_keep_risk(m)?;
     ctx.emit(Event::PositionLiquidated {
         position: id,
         keeper,

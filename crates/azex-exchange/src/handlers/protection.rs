@@ -163,7 +163,7 @@ pub fn deleverage(ctx: &mut Ctx, id: MarketId) -> Result<bool, ExchangeError> {
     let r = ctx.vault_risk()?;
     let cap = capacity(&m, &p, r.free_liquidity)?;
     refresh_funding_rate(&mut m, &p, cap)?;
-    ctx.put_market(m)?;
+    ctx.put_market_keep_risk(m)?;
     Ok(true)
 }
 

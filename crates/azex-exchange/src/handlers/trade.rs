@@ -403,7 +403,7 @@ pub fn open(
     let after = ctx.check_capacity(before.required)?;
     let cap_after = capacity(&m, &p, after.free_liquidity)?;
     refresh_funding_rate(&mut m, &p, cap_after)?;
-    ctx.put_market(m)?;
+    ctx.put_market_keep_risk(m)?;
     ctx.emit(Event::PositionOpened {
         position: id,
         owner: user,
@@ -490,7 +490,7 @@ pub fn modify(
     };
     let cap_after = capacity(&m, &p, after.free_liquidity)?;
     refresh_funding_rate(&mut m, &p, cap_after)?;
-    ctx.put_market(m)?;
+    ctx.put_market_keep_risk(m)?;
     ctx.emit(Event::PositionModified {
         position: id,
         qty_delta: delta,
@@ -566,7 +566,7 @@ pub fn close(
     let after = ctx.vault_totals()?;
     let cap_after = capacity(&m, &p, after.free_liquidity)?;
     refresh_funding_rate(&mut m, &p, cap_after)?;
-    ctx.put_market(m)?;
+    ctx.put_market_keep_risk(m)?;
     ctx.emit(Event::PositionClosed {
         position: id,
         owner: user,
