@@ -22,7 +22,10 @@ pub fn run() -> Result<(), String> {
         "oracle: at most one observation per block, truncated to ±{max_move} ticks (≈ ±{max_move} bp) per observation; risk price = {}s TWAP\n",
         w.state.params.risk_twap_window_secs
     );
-    println!("{:>5}  {:>8}  {:>12}  {:>12}  {:>12}  {:>14}  action", "block", "pool tick", "pool price", "truncated", "TWAP (risk)", "depth ±2%");
+    println!(
+        "{:>5}  {:>8}  {:>12}  {:>12}  {:>12}  {:>14}  action",
+        "block", "pool tick", "pool price", "truncated", "TWAP (risk)", "depth ±2%"
+    );
     let show = |w: &World, action: &str| {
         let m = &w.state.markets[0];
         let tick = w.state.spot.slot0(&key).map(|s| s.tick).unwrap_or(0);
@@ -40,25 +43,53 @@ pub fn run() -> Result<(), String> {
     w.block_time = 12;
     for i in 0..3 {
         // Exact input: 1 BASE when selling, $2,000 of azUSD when buying.
-        let (sell, amount) = if i % 2 == 0 { (true, QTY_ONE) } else { (false, 2_000 * USD_ONE) };
-        w.tx(Tx::SpotSwap { user: addr(2), market: 0, base_for_quote: sell, amount_specified: -(amount as i128), sqrt_price_limit_x96: None })
-            .map_err(e)?;
+        let (sell, amount) = if i % 2 == 0 {
+            (true, QTY_ONE)
+        } else {
+            (false, 2_000 * USD_ONE)
+        };
+        w.tx(Tx::SpotSwap {
+            user: addr(2),
+            market: 0,
+            base_for_quote: sell,
+            amount_specified: -(amount as i128),
+            sqrt_price_limit_x96: None,
+        })
+        .map_err(e)?;
         w.next_block().map_err(e)?;
         show(&w, "small swap");
     }
     // A manipulator buys BASE with $400k of azUSD in one swap.
-    w.tx(Tx::SpotSwap { user: addr(3), market: 0, base_for_quote: false, amount_specified: -(400_000 * USD_ONE as i128), sqrt_price_limit_x96: None })
-        .map_err(e)?;
-    show(&w, "MANIPULATION: $400k buy in one swap (prices refresh at the next block)");
+    w.tx(Tx::SpotSwap {
+        user: addr(3),
+        market: 0,
+        base_for_quote: false,
+        amount_specified: -(400_000 * USD_ONE as i128),
+        sqrt_price_limit_x96: None,
+    })
+    .map_err(e)?;
+    show(
+        &w,
+        "MANIPULATION: $400k buy in one swap (prices refresh at the next block)",
+    );
     for _ in 0..6 {
         w.next_block().map_err(e)?;
-        show(&w, "no trades: the truncated price walks toward the pool price");
+        show(
+            &w,
+            "no trades: the truncated price walks toward the pool price",
+        );
     }
     // The manipulator sells back.
     let bal = w.state.wallet(addr(3), w.state.markets[0].base_token);
     let bought = bal.saturating_sub(spec.base_each);
-    w.tx(Tx::SpotSwap { user: addr(3), market: 0, base_for_quote: true, amount_specified: -(bought as i128), sqrt_price_limit_x96: None })
-        .map_err(e)?;
+    w.tx(Tx::SpotSwap {
+        user: addr(3),
+        market: 0,
+        base_for_quote: true,
+        amount_specified: -(bought as i128),
+        sqrt_price_limit_x96: None,
+    })
+    .map_err(e)?;
     w.next_block().map_err(e)?;
     show(&w, "manipulator sells back");
     for _ in 0..3 {
@@ -66,6 +97,9 @@ pub fn run() -> Result<(), String> {
         show(&w, "");
     }
     println!("\nThe pool price jumped; the truncated price AZEx marks with moved at most {max_move} ticks per block,");
-    println!("and the TWAP used for liquidations moved less. state hash {}", w.state.hash_hex());
+    println!(
+        "and the TWAP used for liquidations moved less. state hash {}",
+        w.state.hash_hex()
+    );
     Ok(())
 }

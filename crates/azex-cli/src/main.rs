@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "azex", version, about = "AZEx: a capital-efficient peer-to-pool perpetual AMM")]
+#[command(
+    name = "azex",
+    version,
+    about = "AZEx: a capital-efficient peer-to-pool perpetual AMM"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -72,32 +76,55 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.cmd {
         Cmd::Demo => demo::run().map(|_| ExitCode::SUCCESS),
         Cmd::Sim(a) => sim::run(*a).map(|_| ExitCode::SUCCESS),
-        Cmd::Spot { cmd: SpotCmd::ReplayVectors { files } } => {
+        Cmd::Spot {
+            cmd: SpotCmd::ReplayVectors { files },
+        } => {
             let mut total = azex_spot::vectors::VectorReport::default();
             for f in &files {
-                let r = azex_spot::vectors::replay_vectors_file(f).map_err(|e| format!("{}: {e}", f.display()))?;
+                let r = azex_spot::vectors::replay_vectors_file(f)
+                    .map_err(|e| format!("{}: {e}", f.display()))?;
                 if files.len() > 1 {
-                    println!("{}: {}", f.display(), r.to_string().lines().next().unwrap_or(""));
+                    println!(
+                        "{}: {}",
+                        f.display(),
+                        r.to_string().lines().next().unwrap_or("")
+                    );
                 }
                 total.merge(r);
             }
             println!("{total}");
-            Ok(if total.mismatches > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            Ok(if total.mismatches > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
-        Cmd::Spot { cmd: SpotCmd::ReplayChain { state, events } } => {
-            let r = azex_spot::chain_replay::replay_chain_files(&state, &events).map_err(|e| e.to_string())?;
+        Cmd::Spot {
+            cmd: SpotCmd::ReplayChain { state, events },
+        } => {
+            let r = azex_spot::chain_replay::replay_chain_files(&state, &events)
+                .map_err(|e| e.to_string())?;
             println!("{r}");
-            Ok(if r.swaps_differed > 0 || r.skipped_count > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            Ok(if r.swaps_differed > 0 || r.skipped_count > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Cmd::Run { file, summary_only } => {
-            let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let r = azex_exchange::scenario::run(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let r = azex_exchange::scenario::run(&text)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
             if !summary_only {
                 for l in &r.output {
                     println!("{}", serde_json::to_string(l).map_err(|e| e.to_string())?);
                 }
             }
-            println!("{}", serde_json::to_string_pretty(&r.summary).map_err(|e| e.to_string())?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&r.summary).map_err(|e| e.to_string())?
+            );
             Ok(ExitCode::SUCCESS)
         }
     }
