@@ -147,8 +147,8 @@ pub fn run(a: SimArgs) -> Result<(), String> {
     };
     // Scenarios are independent: run them on `jobs` threads, collect in the given order.
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let slots: Vec<std::sync::Mutex<Option<Result<(SimResult, f64), String>>>> =
-        cfgs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    type Slot = std::sync::Mutex<Option<Result<(SimResult, f64), String>>>;
+    let slots: Vec<Slot> = cfgs.iter().map(|_| std::sync::Mutex::new(None)).collect();
     std::thread::scope(|sc| {
         for _ in 0..jobs {
             sc.spawn(|| loop {

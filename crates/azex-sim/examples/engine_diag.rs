@@ -17,6 +17,12 @@ struct Tap {
     deficits: Vec<(u64, Fill)>,
     reduce_only_since: Option<u64>,
     adl: BTreeMap<String, (u64, u128)>,
+    errors: BTreeMap<String, (u64, String)>,
+    /// owner → (Σ trader price PnL on fills, Σ LP fee share on fills, fills)
+    perp: BTreeMap<AgentId, (i128, u128, u64)>,
+    /// month (YYYY-MM) → (deficits, bad debt borne by the vault), from the snapshot counters
+    monthly: std::cell::RefCell<BTreeMap<String, (u128, u128)>>,
+    last: std::cell::Cell<(u128, u128)>,
 }
 
 impl Venue for Tap {
@@ -43,7 +49,24 @@ impl Venue for Tap {
         self.inner.positions_of(a)
     }
     fn submit(&mut self, a: AgentId, x: &Action) -> Result<Outcome, Rejection> {
-        self.inner.submit(a, x)
+        let r = self.inner.submit(a, x);
+        if let Err(e) = &r {
+            let key: String = e
+                .message
+                .split(|c: char| c.is_ascii_digit() || c == ':')
+                .next()
+                .unwrap_or("")
+                .to_string();
+            let action: String = format!("{x:?}")
+                .split([' ', '{'])
+                .next()
+                .unwrap_or("")
+                .into();
+            let k = format!("{:?} {action}: {key}", e.kind);
+            let en = self.errors.entry(k).or_insert((0, e.message.clone()));
+            en.0 += 1;
+        }
+        r
     }
     fn end_block(&mut self) {
         self.inner.end_block()
@@ -51,6 +74,10 @@ impl Venue for Tap {
     fn take_fills(&mut self) -> Vec<Fill> {
         let f = self.inner.take_fills();
         for x in &f {
+            let e = self.perp.entry(x.owner).or_default();
+            e.0 += x.trader_pnl_usd;
+            e.1 += x.fee_usd;
+            e.2 += 1;
             if x.deficit_usd > 0 {
                 self.deficits.push((self.ts, x.clone()));
             }
@@ -65,6 +92,15 @@ impl Venue for Tap {
     }
     fn risk_snapshot(&self) -> RiskSnapshot {
         let r = self.inner.risk_snapshot();
+        let (d0, b0) = self.last.get();
+        if r.deficits_usd != d0 || r.bad_debt_usd != b0 {
+            let month = format_timestamp(self.ts)[..7].to_string();
+            let mut m = self.monthly.borrow_mut();
+            let e = m.entry(month).or_default();
+            e.0 += r.deficits_usd - d0;
+            e.1 += r.bad_debt_usd - b0;
+            self.last.set((r.deficits_usd, r.bad_debt_usd));
+        }
         r
     }
     fn take_extra_arbitrage(&mut self) -> Vec<(MarketId, Outcome)> {
@@ -98,6 +134,10 @@ fn main() {
         deficits: vec![],
         reduce_only_since: None,
         adl: BTreeMap::new(),
+        errors: BTreeMap::new(),
+        perp: BTreeMap::new(),
+        monthly: Default::default(),
+        last: Default::default(),
     };
     let r = run_with(
         &cfg,
@@ -117,21 +157,19 @@ fn main() {
         }
     }
     let adv = &cfg.population.adversaries;
-    for _ in 0..adv.self_liquidators {
-        kinds.push("self_liquidator");
-    }
-    for _ in 0..adv.spot_manipulators {
-        kinds.push("spot_manipulator");
-    }
-    for _ in 0..adv.stop_hunters {
-        kinds.push("stop_hunter");
+    for (n, k) in [
+        (adv.self_liquidators, "self_liquidator"),
+        (adv.spot_manipulators, "spot_manipulator"),
+        (adv.stop_hunters, "stop_hunter"),
+    ] {
+        kinds.extend(std::iter::repeat_n(k, n as usize));
     }
     let mut by_kind: BTreeMap<&str, (u64, u128)> = BTreeMap::new();
     let mut by_market: BTreeMap<String, (u64, u128)> = BTreeMap::new();
     let mut by_size: BTreeMap<&str, (u64, u128)> = BTreeMap::new();
     println!("deficit fills: {}", v.deficits.len());
     let mut top = v.deficits.clone();
-    top.sort_by(|a, b| b.1.deficit_usd.cmp(&a.1.deficit_usd));
+    top.sort_by_key(|x| std::cmp::Reverse(x.1.deficit_usd));
     for (ts, f) in top.iter().take(25) {
         println!(
             "{} {} {:?} {:?} {} size {} @ {} deficit {}",
@@ -185,10 +223,41 @@ fn main() {
             .unwrap_or("never".into())
     );
     let mut adl: Vec<_> = v.adl.iter().collect();
-    adl.sort_by(|a, b| b.1 .1.cmp(&a.1 .1));
+    adl.sort_by_key(|x| std::cmp::Reverse(x.1 .1));
     println!("ADL by day (top 10):");
     for (d, (n, usd)) in adl.iter().take(10) {
         println!("  {d} {n:>6} fills {}", units::fmt_usd(*usd as i128));
+    }
+    let mut perp_by_kind: BTreeMap<&str, (i128, u128, u64)> = BTreeMap::new();
+    for (o, (p, f, n)) in &v.perp {
+        let k = kinds.get(*o as usize).copied().unwrap_or("?");
+        let e = perp_by_kind.entry(k).or_default();
+        e.0 += p;
+        e.1 += f;
+        e.2 += n;
+    }
+    println!("perp legs by agent kind (price PnL realised on fills, fees = LP share / 0.7):");
+    for (k, (p, f, n)) in &perp_by_kind {
+        println!(
+            "  {k:<18} {n:>8} fills  price PnL {:>18}  fees {:>16}",
+            units::fmt_usd(*p),
+            units::fmt_usd((*f * 10 / 7) as i128)
+        );
+    }
+    for a in &r.agents {
+        println!("  total PnL {:<18} {}", a.kind, units::fmt_usd(a.pnl_usd));
+    }
+    println!("deficits / bad debt by month:");
+    for (m, (d, b)) in v.monthly.borrow().iter() {
+        println!(
+            "  {m}  deficits {:>16}  bad debt {:>16}",
+            units::fmt_usd(*d as i128),
+            units::fmt_usd(*b as i128)
+        );
+    }
+    println!("rejections:");
+    for (k, (n, ex)) in &v.errors {
+        println!("  {n:>8}  {k}   e.g. {ex}");
     }
     let az = r.model("azex").unwrap();
     println!(

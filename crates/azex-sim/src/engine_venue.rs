@@ -49,7 +49,8 @@
 //!   9116 (Uniswap's bound, the largest the engine accepts): the oracle may follow the data as
 //!   fast as 225 chain blocks of 50 ticks would let it;
 //! - `risk_twap_window_secs` = 2 blocks: the TWAP of the truncated oracle averages the last two
-//!   observations (the default 60 s is shorter than one simulator block);
+//!   observations (the default 60 s is shorter than one simulator block).
+//!
 //! Everything else keeps the protocol defaults, including two per-block parameters the
 //! simulator cannot convert because markets derive them at listing and no transaction changes
 //! them: stepwise liquidation (25 % of a position above $250k per block, so 4 simulator blocks
@@ -1135,8 +1136,14 @@ impl EngineVenue {
         rej(RejectKind::InitialMargin, "initial margin not met")
     }
 
-    fn close_bound(&self, market: usize, long: bool) -> u128 {
+    /// The worst price accepted to close or reduce: `close_slippage_bps` from the engine's spot.
+    /// A dust position (under $1 at spot, e.g. what ADL left) is closed without a bound: the
+    /// engine's average price of a dust trade rounds to 0, which no bound would accept.
+    fn close_bound(&self, market: usize, long: bool, q_abs: u128) -> u128 {
         let spot = self.state.markets[market].prices.spot;
+        if notional_floor(q_abs, spot) < USD {
+            return if long { 0 } else { u128::MAX };
+        }
         let slip = self.cfg.close_slippage_bps as u128;
         if long {
             mul_div_floor(spot, BPS.saturating_sub(slip), BPS)
@@ -1415,7 +1422,7 @@ impl Venue for EngineVenue {
                 let (id, info) = self.owned(owner, &position)?;
                 let pre = self.pre_for(id);
                 let u0 = self.azusd(user);
-                let bound = self.close_bound(info.market, info.long);
+                let bound = self.close_bound(info.market, info.long, pre.q_abs);
                 self.run_tx(
                     user,
                     &Tx::ClosePosition {
@@ -1442,7 +1449,7 @@ impl Venue for EngineVenue {
                 }
                 let pre = self.pre_for(id);
                 let u0 = self.azusd(user);
-                let bound = self.close_bound(info.market, info.long);
+                let bound = self.close_bound(info.market, info.long, part);
                 let tx = if part >= q {
                     Tx::ClosePosition {
                         user,

@@ -92,6 +92,35 @@ pub fn render_report(results: &[SimResult]) -> String {
                 .unwrap_or_default(),
         );
     }
+    let _ = writeln!(
+        s,
+        "\n### Capital per $100M of open interest (the seeds' figure)\n\n\
+         What AZEx requires for the open interest a fully backed (classic) pool would lock $100M \
+         for, on the venue's own books: `Σ AZEx required / Σ Σ_m max(L_m, S_m)` over blocks, \
+         the peak requirement over the peak classic requirement, and the bare net exposure \
+         `Σ_m |L_m − S_m|` (safety factor 1, no stress term) on the same scale. Mean imbalance \
+         is `Σ |L − S| / Σ (L + S)` over markets and blocks.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| Scenario | AZEx per $100M (avg) | AZEx per $100M (peak) | Bare net per $100M | Mean imbalance | AZEx deficits | Liquidations |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
+    for r in results {
+        let h = &r.headline;
+        let az = r.model("azex");
+        let _ = writeln!(
+            s,
+            "| {} | ${:.1}M | ${:.1}M | ${:.1}M | {} | {} | {} |",
+            r.scenario,
+            h.azex_per_classic_avg * 100.0,
+            h.azex_per_classic_peak * 100.0,
+            h.net_per_classic_avg * 100.0,
+            pct_bps(h.imbalance_bps as i64),
+            az.map(|m| usd_u(m.deficits_usd)).unwrap_or_default(),
+            az.map(|m| m.liquidations.to_string()).unwrap_or_default(),
+        );
+    }
     for r in results {
         section(&mut s, r);
     }
@@ -118,6 +147,14 @@ fn section(s: &mut String, r: &SimResult) {
         d.blocks,
         r.seed
     );
+    if !r.venue_info.is_empty() {
+        let facts: Vec<String> = r
+            .venue_info
+            .iter()
+            .map(|(k, v)| format!("`{k}` = {v}"))
+            .collect();
+        let _ = writeln!(s, "Venue settings: {}.\n", facts.join(", "));
+    }
     let ms: Vec<&ModelMetrics> = r.models.iter().collect();
     let _ = write!(s, "| Metric |");
     for m in &ms {
