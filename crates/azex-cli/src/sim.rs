@@ -90,7 +90,7 @@ pub fn run(a: SimArgs) -> Result<(), String> {
         }
     };
     let prices = match &a.prices {
-        Some(p) => load_prices(p).map_err(|e| format!("{}: {e}", p.display()))?,
+        Some(p) => load_prices(p).map_err(|e| e.to_string())?,
         None => load_default_prices().map_err(|e| format!("shipped price data: {e}"))?,
     };
     say(format!(
