@@ -21,7 +21,7 @@ use crate::book::{self, side_add, side_remove};
 use crate::ctx::Ctx;
 use crate::error::ExchangeError;
 use crate::event::Event;
-use crate::handlers::trade::{capacity, refresh_funding_rate, released_cost, sync_position, Books};
+use crate::handlers::trade::{finish_market, released_cost, sync_position, Books};
 use crate::ids::PositionId;
 use crate::math::margin;
 use crate::params::MarketParams;
@@ -153,11 +153,7 @@ pub fn liquidate(ctx: &mut Ctx, keeper: Address, id: PositionId) -> Result<(), E
         }
     }
     books.store(ctx);
-    ctx.put_market(m.clone())?;
-    let r = ctx.vault_totals()?;
-    let cap = capacity(&m, &p, r.free_liquidity)?;
-    refresh_funding_rate(&mut m, &p, cap)?;
-    ctx.put_market_keep_risk(m)?;
+    finish_market(ctx, m, &p, None)?;
     ctx.emit(Event::PositionLiquidated {
         position: id,
         keeper,

@@ -30,7 +30,7 @@ use crate::book::{self, side_remove};
 use crate::ctx::Ctx;
 use crate::error::ExchangeError;
 use crate::event::Event;
-use crate::handlers::trade::{capacity, refresh_funding_rate, sync_position, Books};
+use crate::handlers::trade::{finish_market, sync_position, Books};
 use crate::ids::{MarketId, PositionId};
 use crate::math::requirement;
 use crate::params::MarketParams;
@@ -159,11 +159,7 @@ pub fn deleverage(ctx: &mut Ctx, id: MarketId) -> Result<bool, ExchangeError> {
             realised_pnl: upnl - side_upnl(&m, long)?,
         });
     }
-    ctx.put_market(m.clone())?;
-    let r = ctx.vault_risk()?;
-    let cap = capacity(&m, &p, r.free_liquidity)?;
-    refresh_funding_rate(&mut m, &p, cap)?;
-    ctx.put_market_keep_risk(m)?;
+    finish_market(ctx, m, &p, None)?;
     Ok(true)
 }
 

@@ -342,6 +342,25 @@ fn owned(ctx: &Ctx, user: Address, id: PositionId) -> Result<Position, ExchangeE
     Ok(p)
 }
 
+/// The common end of every transaction that changes a market's open interest: write the market,
+/// apply the capacity rule if the transaction grew exposure (`required_before` = `Some`), and set
+/// the funding rate for the new skew (which changes no risk figure, so the cache is kept).
+pub(crate) fn finish_market(
+    ctx: &mut Ctx,
+    mut m: Market,
+    p: &MarketParams,
+    required_before: Option<Usd>,
+) -> Result<(), ExchangeError> {
+    ctx.put_market(m.clone())?;
+    let after = match required_before {
+        Some(r) => ctx.check_capacity(r)?,
+        None => ctx.vault_totals()?,
+    };
+    let cap_after = capacity(&m, p, after.free_liquidity)?;
+    refresh_funding_rate(&mut m, p, cap_after)?;
+    ctx.put_market_keep_risk(m)
+}
+
 /// Open a new isolated position.
 pub fn open(
     ctx: &mut Ctx,
@@ -399,11 +418,7 @@ pub fn open(
     check_oi_cap(&m, &p, long)?;
     books.store(ctx);
     ctx.put_position(pos);
-    ctx.put_market(m.clone())?;
-    let after = ctx.check_capacity(before.required)?;
-    let cap_after = capacity(&m, &p, after.free_liquidity)?;
-    refresh_funding_rate(&mut m, &p, cap_after)?;
-    ctx.put_market_keep_risk(m)?;
+    finish_market(ctx, m, &p, Some(before.required))?;
     ctx.emit(Event::PositionOpened {
         position: id,
         owner: user,
@@ -481,16 +496,8 @@ pub fn modify(
     }
     books.store(ctx);
     ctx.put_position(np);
-    ctx.put_market(m.clone())?;
     // Growing must fit the vault; reducing is always allowed (a trader can always get out).
-    let after = if growing {
-        ctx.check_capacity(before.required)?
-    } else {
-        ctx.vault_totals()?
-    };
-    let cap_after = capacity(&m, &p, after.free_liquidity)?;
-    refresh_funding_rate(&mut m, &p, cap_after)?;
-    ctx.put_market_keep_risk(m)?;
+    finish_market(ctx, m, &p, growing.then_some(before.required))?;
     ctx.emit(Event::PositionModified {
         position: id,
         qty_delta: delta,
@@ -561,12 +568,8 @@ pub fn close(
     books.store(ctx);
     ctx.credit(user, crate::state::AZUSD, mg)?;
     ctx.remove_position(id);
-    ctx.put_market(m.clone())?;
     // Closing is always allowed, even if it raises the net (ADL handles an over-limit vault).
-    let after = ctx.vault_totals()?;
-    let cap_after = capacity(&m, &p, after.free_liquidity)?;
-    refresh_funding_rate(&mut m, &p, cap_after)?;
-    ctx.put_market_keep_risk(m)?;
+    finish_market(ctx, m, &p, None)?;
     ctx.emit(Event::PositionClosed {
         position: id,
         owner: user,
