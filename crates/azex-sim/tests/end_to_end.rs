@@ -19,7 +19,10 @@ fn small_cfg(seed: u64) -> SimConfig {
 }
 
 fn quiet() -> RunOptions {
-    RunOptions { quiet: true, ..Default::default() }
+    RunOptions {
+        quiet: true,
+        ..Default::default()
+    }
 }
 
 #[test]

@@ -25,7 +25,10 @@ fn engine_run(cfg: &SimConfig) -> SimResult {
         cfg,
         &prices,
         EngineConfig::default(),
-        &RunOptions { quiet: true, ..Default::default() },
+        &RunOptions {
+            quiet: true,
+            ..Default::default()
+        },
     )
     .unwrap()
 }
@@ -184,7 +187,16 @@ fn checked_run(cfg: &SimConfig, engine: EngineConfig) -> (SimResult, Checked) {
         arbitrages: 0,
         worst_pool_gap_bps: 0,
     };
-    let r = run_with(cfg, &p, &mut v, &RunOptions { quiet: true, ..Default::default() }).unwrap();
+    let r = run_with(
+        cfg,
+        &p,
+        &mut v,
+        &RunOptions {
+            quiet: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     (r, v)
 }
 
