@@ -329,3 +329,63 @@ mod tests {
         assert_eq!(effective(&p, &side).unwrap().0, 0);
     }
 }
+
+/// What a position holder can see of auto-deleveraging: its current effective size, the size it
+/// was opened/last touched at, the PnL ADL has realised for it and not yet credited, and how its
+/// side stands against the profit cap (the trigger that targets winners).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct AdlExposure {
+    pub position: crate::ids::PositionId,
+    /// Effective size now (after every ADL event on its side).
+    pub effective_qty: Qty,
+    /// Stored size (its size before any ADL event since it was last touched, at scale RAY).
+    pub stored_qty: Qty,
+    /// PnL realised by ADL for it, credited to its margin when it is next touched.
+    pub pending_adl_pnl: SignedUsd,
+    /// Its side's kept fraction since listing (WAD; 1e18 = never deleveraged).
+    pub side_scale_wad: u128,
+    /// Its side's unrealised profit as a share of vault NAV (WAD), and the cap that triggers ADL.
+    pub side_profit_to_nav_wad: u128,
+    pub profit_cap_wad: u128,
+}
+
+impl crate::state::State {
+    /// A position's ADL exposure (see [`AdlExposure`]).
+    pub fn adl_exposure(&self, id: crate::ids::PositionId) -> Result<AdlExposure, ExchangeError> {
+        let p = self
+            .position(id)
+            .ok_or(ExchangeError::UnknownPosition(id))?;
+        let m = self
+            .market(p.market)
+            .ok_or(ExchangeError::UnknownMarket(p.market))?;
+        let params = &self.market_params[p.market as usize];
+        let side = m.side(p.is_long());
+        let (q, _) = effective(p, side)?;
+        let totals = crate::risk::fold(
+            self.vault.cash,
+            self.markets.iter().map(|m| &m.risk),
+            self.params.max_vault_utilisation_wad,
+        )?;
+        let sq = i128::try_from(side.eff_qty()?).map_err(ovf)?;
+        let value =
+            crate::units::signed_value_floor(if p.is_long() { sq } else { -sq }, m.prices.risk)?;
+        let profit = value
+            .checked_sub(side.eff_cost()?)
+            .ok_or(ExchangeError::Overflow)?
+            .max(0) as u128;
+        let ratio = if totals.nav > 0 {
+            crate::units::mul_div_down_u128(profit, WAD, totals.nav as u128)?
+        } else {
+            u128::MAX
+        };
+        Ok(AdlExposure {
+            position: id,
+            effective_qty: q,
+            stored_qty: p.qty,
+            pending_adl_pnl: adl_owed_to(p, side)?,
+            side_scale_wad: crate::units::mul_div_down_u128(side.scale, WAD, RAY)?,
+            side_profit_to_nav_wad: ratio,
+            profit_cap_wad: params.adl_profit_cap_wad,
+        })
+    }
+}

@@ -172,6 +172,9 @@ fn profit_cap_deleverages_the_winning_side_in_one_block() {
         assert_eq!(*positions, 40, "every position of the side in one event");
         assert!(*keep_wad < WAD);
     }
+    // Every position can see its exposure: shrunk size, PnL waiting to be credited.
+    let x = w.state.adl_exposure(ids[0]).unwrap();
+    assert!(x.effective_qty < x.stored_qty && x.pending_adl_pnl > 0 && x.side_scale_wad < WAD);
     // Each position realises its ADL PnL exactly when next touched; closing pays it out.
     let before = w.state.wallet(addr(2), azex_exchange::AZUSD);
     let ev = w.close(2, ids[0]).unwrap();
