@@ -160,38 +160,25 @@ pub(crate) trait Checked: Sized {
     fn sub_c(self, o: Self) -> Result<Self, ExchangeError>;
 }
 
-impl Checked for u128 {
-    #[inline]
-    fn add_c(self, o: Self) -> Result<Self, ExchangeError> {
-        self.checked_add(o).ok_or(ExchangeError::Overflow)
-    }
-    #[inline]
-    fn sub_c(self, o: Self) -> Result<Self, ExchangeError> {
-        self.checked_sub(o).ok_or(ExchangeError::Underflow)
-    }
+macro_rules! checked_impl {
+    ($t:ty, $under:expr) => {
+        impl Checked for $t {
+            #[inline]
+            fn add_c(self, o: Self) -> Result<Self, ExchangeError> {
+                self.checked_add(o).ok_or(ExchangeError::Overflow)
+            }
+            #[inline]
+            fn sub_c(self, o: Self) -> Result<Self, ExchangeError> {
+                self.checked_sub(o).ok_or($under)
+            }
+        }
+    };
 }
 
-impl Checked for i128 {
-    #[inline]
-    fn add_c(self, o: Self) -> Result<Self, ExchangeError> {
-        self.checked_add(o).ok_or(ExchangeError::Overflow)
-    }
-    #[inline]
-    fn sub_c(self, o: Self) -> Result<Self, ExchangeError> {
-        self.checked_sub(o).ok_or(ExchangeError::Overflow)
-    }
-}
-
-impl Checked for u64 {
-    #[inline]
-    fn add_c(self, o: Self) -> Result<Self, ExchangeError> {
-        self.checked_add(o).ok_or(ExchangeError::Overflow)
-    }
-    #[inline]
-    fn sub_c(self, o: Self) -> Result<Self, ExchangeError> {
-        self.checked_sub(o).ok_or(ExchangeError::Underflow)
-    }
-}
+// Unsigned subtraction below zero is an underflow; signed subtraction can only overflow.
+checked_impl!(u128, ExchangeError::Underflow);
+checked_impl!(u64, ExchangeError::Underflow);
+checked_impl!(i128, ExchangeError::Overflow);
 
 #[cfg(test)]
 mod tests {

@@ -17,11 +17,11 @@
 //! - A loss beyond the margin goes down the waterfall (insurance fund, then the vault), each step an
 //!   event.
 
-use crate::book::{self, side_add, side_remove};
+use crate::book::{self, side_add};
 use crate::ctx::Ctx;
 use crate::error::ExchangeError;
 use crate::event::Event;
-use crate::handlers::trade::{finish_market, released_cost, sync_position, Books};
+use crate::handlers::trade::{finish_market, released_cost, touch};
 use crate::ids::PositionId;
 use crate::math::margin;
 use crate::params::MarketParams;
@@ -81,11 +81,7 @@ pub fn liquidate(ctx: &mut Ctx, keeper: Address, id: PositionId) -> Result<(), E
     }
     let long = pos.is_long();
     let price = m.liquidation_price(long);
-    let mut books = Books::load(ctx);
-    side_remove(m.side_mut(long), &pos)?;
-    let mut np = pos;
-    sync_position(ctx, &mut books, &m, &mut np)?;
-    let (q, c) = book::effective(&np, m.side(long))?;
+    let (mut books, mut np, q, c) = touch(ctx, &mut m, pos)?;
     let (eq, mm) = if q == 0 {
         (i128::try_from(np.margin).unwrap_or(i128::MAX), 0)
     } else {

@@ -26,11 +26,11 @@
 //! listed again (`Relist`) once all its positions are settled and its depth is back above the
 //! listing minimum; its OI caps are derived again from the new depth.
 
-use crate::book::{self, side_remove};
+use crate::book;
 use crate::ctx::Ctx;
 use crate::error::ExchangeError;
 use crate::event::Event;
-use crate::handlers::trade::{finish_market, sync_position, Books};
+use crate::handlers::trade::{finish_market, touch};
 use crate::ids::{MarketId, PositionId};
 use crate::math::requirement;
 use crate::params::MarketParams;
@@ -251,12 +251,7 @@ pub fn settle_delisted(ctx: &mut Ctx, id: PositionId) -> Result<(), ExchangeErro
     let MarketStatus::Delisted { settlement_price } = m.status else {
         return Err(ExchangeError::NotDelisted(m.id));
     };
-    let long = pos.is_long();
-    let mut books = Books::load(ctx);
-    side_remove(m.side_mut(long), &pos)?;
-    let mut np = pos;
-    sync_position(ctx, &mut books, &m, &mut np)?;
-    let (q, c) = book::effective(&np, m.side(long))?;
+    let (mut books, np, q, c) = touch(ctx, &mut m, pos)?;
     let realised = signed_value_floor(q, settlement_price)?.sub_c(c)?;
     let mut mg = np.margin;
     books.settle_pnl(ctx, id, &mut mg, realised, true)?;

@@ -166,6 +166,23 @@ pub(crate) fn sync_position(
     Ok(())
 }
 
+/// The common start of every transaction on an existing position: take it out of its side's
+/// aggregates and bring it up to date (ADL PnL, then funding). Returns the money books, the
+/// synced position (to be added back, changed, by the caller) and its effective size and cost.
+pub(crate) fn touch(
+    ctx: &mut Ctx,
+    m: &mut Market,
+    pos: Position,
+) -> Result<(Books, Position, Qty, SignedUsd), ExchangeError> {
+    let long = pos.is_long();
+    let mut books = Books::load(ctx);
+    side_remove(m.side_mut(long), &pos)?;
+    let mut np = pos;
+    sync_position(ctx, &mut books, m, &mut np)?;
+    let (q, c) = book::effective(&np, m.side(long))?;
+    Ok((books, np, q, c))
+}
+
 /// Accrue a market's funding from its last accrual to `now` at the rate in force.
 pub(crate) fn accrue_funding(m: &mut Market, now: u64) -> Result<(), ExchangeError> {
     let dt = now.saturating_sub(m.last_funding_time);
@@ -462,11 +479,7 @@ pub fn modify(
     let before = ctx.vault_totals()?;
     let cap = capacity(&m, &p, before.free_liquidity)?;
     let long = pos.is_long();
-    let mut books = Books::load(ctx);
-    side_remove(m.side_mut(long), &pos)?;
-    let mut np = pos;
-    sync_position(ctx, &mut books, &m, &mut np)?;
-    let (q_eff, c_eff) = book::effective(&np, m.side(long))?;
+    let (mut books, mut np, q_eff, c_eff) = touch(ctx, &mut m, pos)?;
     let priced = price_trade(&mut m, &p, delta, bound, cap, growing)?;
     let mut realised = 0;
     let (q_new, c_new) = if growing {
@@ -540,12 +553,7 @@ pub fn close(
     let p = ctx.params(pos.market)?.clone();
     let before = ctx.vault_totals()?;
     let cap = capacity(&m, &p, before.free_liquidity)?;
-    let long = pos.is_long();
-    let mut books = Books::load(ctx);
-    side_remove(m.side_mut(long), &pos)?;
-    let mut np = pos;
-    sync_position(ctx, &mut books, &m, &mut np)?;
-    let (q_eff, c_eff) = book::effective(&np, m.side(long))?;
+    let (mut books, np, q_eff, c_eff) = touch(ctx, &mut m, pos)?;
     let (realised, priced) = if q_eff == 0 {
         // Fully deleveraged by ADL already: nothing left to trade.
         (
@@ -627,10 +635,7 @@ pub fn remove_margin(
     let mut m = ctx.market(pos.market)?;
     let p = ctx.params(pos.market)?.clone();
     let long = pos.is_long();
-    let mut books = Books::load(ctx);
-    side_remove(m.side_mut(long), &pos)?;
-    let mut np = pos;
-    sync_position(ctx, &mut books, &m, &mut np)?;
+    let (books, mut np, _, _) = touch(ctx, &mut m, pos)?;
     if np.margin < amount {
         return Err(ExchangeError::InsufficientBalance {
             token: crate::state::AZUSD,
