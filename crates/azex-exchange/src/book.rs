@@ -98,20 +98,20 @@ impl Side {
         let b = I256::try_from(self.adl_b).map_err(ovf)?;
         let price_part = q
             .checked_mul(a)
-            .ok_or(ExchangeError::Overflow)?
+            .ok_or_else(crate::error::overflow)?
             .checked_sub(self.adl_qa_sum)
-            .ok_or(ExchangeError::Overflow)?;
+            .ok_or_else(crate::error::overflow)?;
         let cost_part = c
             .checked_mul(b)
-            .ok_or(ExchangeError::Overflow)?
+            .ok_or_else(crate::error::overflow)?
             .checked_sub(self.adl_cb_sum)
-            .ok_or(ExchangeError::Overflow)?;
+            .ok_or_else(crate::error::overflow)?;
         let p = div_ceil_i256(price_part, a_div())?;
         let cst = div_floor_i256(
             cost_part,
             I256::try_from(RAY).map_err(ovf)? * I256::try_from(WAD).map_err(ovf)?,
         )?;
-        p.checked_sub(cst).ok_or(ExchangeError::Overflow)
+        p.checked_sub(cst).ok_or_else(crate::error::overflow)
     }
     /// Σ stored qty with the side's sign.
     fn signed_qty(&self) -> Result<i128, ExchangeError> {
@@ -121,23 +121,11 @@ impl Side {
 }
 
 fn div_floor_i256(x: I256, d: I256) -> Result<i128, ExchangeError> {
-    let (q, r) = (x / d, x % d);
-    let q = if !r.is_zero() && (r.is_negative() != d.is_negative()) {
-        q - I256::ONE
-    } else {
-        q
-    };
-    i128::try_from(q).map_err(ovf)
+    crate::units::div_i256_round(x, d, false)
 }
 
 fn div_ceil_i256(x: I256, d: I256) -> Result<i128, ExchangeError> {
-    let (q, r) = (x / d, x % d);
-    let q = if !r.is_zero() && (r.is_negative() == d.is_negative()) {
-        q + I256::ONE
-    } else {
-        q
-    };
-    i128::try_from(q).map_err(ovf)
+    crate::units::div_i256_round(x, d, true)
 }
 
 /// A position's effective size and cost basis at its side's scale.
@@ -168,16 +156,16 @@ pub fn side_remove(s: &mut Side, p: &Position) -> Result<(), ExchangeError> {
     s.funding_entry_sum = s
         .funding_entry_sum
         .checked_sub(funding::entry_term(p.qty, p.funding_entry)?)
-        .ok_or(ExchangeError::Overflow)?;
+        .ok_or_else(crate::error::overflow)?;
     let (qa, cb) = adl_terms(p)?;
     s.adl_qa_sum = s
         .adl_qa_sum
         .checked_sub(qa)
-        .ok_or(ExchangeError::Overflow)?;
+        .ok_or_else(crate::error::overflow)?;
     s.adl_cb_sum = s
         .adl_cb_sum
         .checked_sub(cb)
-        .ok_or(ExchangeError::Overflow)?;
+        .ok_or_else(crate::error::overflow)?;
     s.positions = s.positions.sub_c(1)?;
     Ok(())
 }
@@ -190,16 +178,16 @@ pub fn side_add(s: &mut Side, p: &Position) -> Result<(), ExchangeError> {
     s.funding_entry_sum = s
         .funding_entry_sum
         .checked_add(funding::entry_term(p.qty, p.funding_entry)?)
-        .ok_or(ExchangeError::Overflow)?;
+        .ok_or_else(crate::error::overflow)?;
     let (qa, cb) = adl_terms(p)?;
     s.adl_qa_sum = s
         .adl_qa_sum
         .checked_add(qa)
-        .ok_or(ExchangeError::Overflow)?;
+        .ok_or_else(crate::error::overflow)?;
     s.adl_cb_sum = s
         .adl_cb_sum
         .checked_add(cb)
-        .ok_or(ExchangeError::Overflow)?;
+        .ok_or_else(crate::error::overflow)?;
     s.positions = s.positions.add_c(1)?;
     Ok(())
 }
@@ -214,8 +202,8 @@ pub fn adl_terms(p: &Position) -> Result<(I256, I256), ExchangeError> {
     let a = I256::try_from(p.adl_a_entry).map_err(ovf)?;
     let b = I256::try_from(p.adl_b_entry).map_err(ovf)?;
     Ok((
-        q.checked_mul(a).ok_or(ExchangeError::Overflow)?,
-        c.checked_mul(b).ok_or(ExchangeError::Overflow)?,
+        q.checked_mul(a).ok_or_else(crate::error::overflow)?,
+        c.checked_mul(b).ok_or_else(crate::error::overflow)?,
     ))
 }
 
@@ -228,14 +216,17 @@ pub fn adl_owed_to(p: &Position, side: &Side) -> Result<SignedUsd, ExchangeError
     let c = I256::try_from(p.cost).map_err(ovf)?;
     let da = I256::try_from(side.adl_a - p.adl_a_entry).map_err(ovf)?;
     let db = I256::try_from(side.adl_b - p.adl_b_entry).map_err(ovf)?;
-    let price_part = div_floor_i256(q.checked_mul(da).ok_or(ExchangeError::Overflow)?, a_div())?;
+    let price_part = div_floor_i256(
+        q.checked_mul(da).ok_or_else(crate::error::overflow)?,
+        a_div(),
+    )?;
     let cost_part = div_ceil_i256(
-        c.checked_mul(db).ok_or(ExchangeError::Overflow)?,
+        c.checked_mul(db).ok_or_else(crate::error::overflow)?,
         I256::try_from(RAY).map_err(ovf)? * I256::try_from(WAD).map_err(ovf)?,
     )?;
     price_part
         .checked_sub(cost_part)
-        .ok_or(ExchangeError::Overflow)
+        .ok_or_else(crate::error::overflow)
 }
 
 /// Reduce a whole side to the kept fraction `keep_wad` (< WAD) at `price`: O(1).
@@ -250,11 +241,11 @@ pub fn apply_adl(side: &mut Side, keep_wad: u128, price: Price) -> Result<(), Ex
     side.adl_a = side
         .adl_a
         .checked_add(a_inc)
-        .ok_or(ExchangeError::Overflow)?;
+        .ok_or_else(crate::error::overflow)?;
     side.adl_b = side
         .adl_b
         .checked_add(b_inc)
-        .ok_or(ExchangeError::Overflow)?;
+        .ok_or_else(crate::error::overflow)?;
     side.scale = crate::units::mul_div_down_u128(side.scale, keep_wad, WAD)?;
     Ok(())
 }
@@ -354,10 +345,10 @@ impl crate::state::State {
     pub fn adl_exposure(&self, id: crate::ids::PositionId) -> Result<AdlExposure, ExchangeError> {
         let p = self
             .position(id)
-            .ok_or(ExchangeError::UnknownPosition(id))?;
+            .ok_or_else(|| ExchangeError::UnknownPosition(id))?;
         let m = self
             .market(p.market)
-            .ok_or(ExchangeError::UnknownMarket(p.market))?;
+            .ok_or_else(|| ExchangeError::UnknownMarket(p.market))?;
         let params = &self.market_params[p.market as usize];
         let side = m.side(p.is_long());
         let (q, _) = effective(p, side)?;
@@ -371,7 +362,7 @@ impl crate::state::State {
             crate::units::signed_value_floor(if p.is_long() { sq } else { -sq }, m.prices.risk)?;
         let profit = value
             .checked_sub(side.eff_cost()?)
-            .ok_or(ExchangeError::Overflow)?
+            .ok_or_else(crate::error::overflow)?
             .max(0) as u128;
         let ratio = if totals.nav > 0 {
             crate::units::mul_div_down_u128(profit, WAD, totals.nav as u128)?

@@ -36,7 +36,7 @@ pub enum SpotOp {
 }
 
 /// Everything a transaction changes.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Effects {
     pub(crate) wallets: Vec<((Address, Address), u128)>,
     pub(crate) lps: Vec<(Address, LpAccount)>,
@@ -52,6 +52,24 @@ pub struct Effects {
     pub events: Vec<Event>,
 }
 
+impl Effects {
+    /// Nothing recorded (buffers may still hold capacity).
+    pub fn is_empty(&self) -> bool {
+        self.wallets.is_empty()
+            && self.lps.is_empty()
+            && self.positions.is_empty()
+            && self.markets.is_empty()
+            && self.new_markets.is_empty()
+            && self.vault.is_none()
+            && self.ledger.is_none()
+            && self.funds.is_none()
+            && self.next_position_id.is_none()
+            && self.spot_ops.is_empty()
+            && self.params_updates.is_empty()
+            && self.events.is_empty()
+    }
+}
+
 /// Read-through, write-to-overlay view of the state for one transaction.
 pub struct Ctx<'s> {
     pub s: &'s State,
@@ -65,6 +83,16 @@ impl<'s> Ctx<'s> {
             s,
             block: s.block,
             fx: Effects::default(),
+        }
+    }
+
+    /// A context writing into `fx` (empty buffers, typically reused from the last transaction).
+    pub(crate) fn with_effects(s: &'s State, fx: Effects) -> Self {
+        debug_assert!(fx.is_empty(), "reused effects must be empty");
+        Ctx {
+            s,
+            block: s.block,
+            fx,
         }
     }
 
@@ -142,14 +170,14 @@ impl<'s> Ctx<'s> {
     pub fn position(&self, id: PositionId) -> Result<Position, ExchangeError> {
         for (k, v) in self.fx.positions.iter().rev() {
             if *k == id {
-                return v.ok_or(ExchangeError::UnknownPosition(id));
+                return v.ok_or_else(|| ExchangeError::UnknownPosition(id));
             }
         }
         self.s
             .positions
             .get(&id)
             .copied()
-            .ok_or(ExchangeError::UnknownPosition(id))
+            .ok_or_else(|| ExchangeError::UnknownPosition(id))
     }
     pub fn put_position(&mut self, p: Position) {
         self.set_position(p.id, Some(p));
@@ -182,12 +210,29 @@ impl<'s> Ctx<'s> {
             .markets
             .get(id as usize)
             .cloned()
-            .ok_or(ExchangeError::UnknownMarket(id))
+            .ok_or_else(|| ExchangeError::UnknownMarket(id))
     }
     /// Write a market (its cached risk figures are recomputed here, the one place markets are
     /// written during a transaction).
     pub fn put_market(&mut self, mut m: Market) -> Result<(), ExchangeError> {
         m.risk = crate::risk::market_risk(&m, self.params(m.id)?)?;
+        self.store_market(m);
+        Ok(())
+    }
+
+    /// Write a market whose cached risk figures the caller has just computed with
+    /// [`crate::risk::market_risk`] (checked in debug builds).
+    pub fn put_market_with_risk(&mut self, m: Market) -> Result<(), ExchangeError> {
+        debug_assert_eq!(
+            Ok(m.risk),
+            crate::risk::market_risk(&m, self.params(m.id)?),
+            "stale risk cache"
+        );
+        self.store_market(m);
+        Ok(())
+    }
+
+    fn store_market(&mut self, m: Market) {
         if let Some((nm, _)) = self.fx.new_markets.iter_mut().find(|(x, _)| x.id == m.id) {
             *nm = m;
         } else if let Some(e) = self.fx.markets.iter_mut().find(|x| x.id == m.id) {
@@ -195,7 +240,6 @@ impl<'s> Ctx<'s> {
         } else {
             self.fx.markets.push(m);
         }
-        Ok(())
     }
 
     /// Write a market whose risk inputs are unchanged since it was last written in this
@@ -210,13 +254,7 @@ impl<'s> Ctx<'s> {
             crate::risk::market_risk(&m, self.params(m.id)?),
             "risk inputs changed"
         );
-        if let Some((nm, _)) = self.fx.new_markets.iter_mut().find(|(x, _)| x.id == m.id) {
-            *nm = m;
-        } else if let Some(e) = self.fx.markets.iter_mut().find(|x| x.id == m.id) {
-            *e = m;
-        } else {
-            self.fx.markets.push(m);
-        }
+        self.store_market(m);
         Ok(())
     }
 
@@ -240,7 +278,24 @@ impl<'s> Ctx<'s> {
         self.s
             .market_params
             .get(id as usize)
-            .ok_or(ExchangeError::UnknownMarket(id))
+            .ok_or_else(|| ExchangeError::UnknownMarket(id))
+    }
+    /// A market's parameters without copying them when they come from the state (the usual
+    /// case: only listing and parameter updates write them in a transaction).
+    pub fn params_snapshot(
+        &self,
+        id: MarketId,
+    ) -> Result<std::borrow::Cow<'s, MarketParams>, ExchangeError> {
+        let in_overlay = self.fx.params_updates.iter().any(|(m, _)| *m == id)
+            || self.fx.new_markets.iter().any(|(m, _)| m.id == id);
+        if in_overlay {
+            return self.params(id).map(|p| std::borrow::Cow::Owned(p.clone()));
+        }
+        self.s
+            .market_params
+            .get(id as usize)
+            .map(std::borrow::Cow::Borrowed)
+            .ok_or_else(|| ExchangeError::UnknownMarket(id))
     }
     pub fn market_count(&self) -> usize {
         self.s.markets.len() + self.fx.new_markets.len()

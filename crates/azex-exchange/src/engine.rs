@@ -57,9 +57,9 @@ impl State {
                 ));
             }
             let w: &mut u128 = wallets.entry((b.owner, b.token)).or_default();
-            *w = w.checked_add(b.amount).ok_or(ExchangeError::Overflow)?;
+            *w = w.checked_add(b.amount).ok_or_else(crate::error::overflow)?;
             let t = external_supply.entry(b.token).or_default();
-            *t = t.checked_add(b.amount).ok_or(ExchangeError::Overflow)?;
+            *t = t.checked_add(b.amount).ok_or_else(crate::error::overflow)?;
         }
         let mut share_sum = 0u128;
         for s in &g.strategies {
@@ -96,11 +96,12 @@ impl State {
             markets: vec![],
             market_params: vec![],
             market_by_token: BTreeMap::new(),
-            positions: BTreeMap::new(),
+            positions: crate::positions::Positions::new(),
             next_position_id: 1,
             spot: crate::spot_link::new_spot(&g.params),
             event_seq: 0,
             external_supply,
+            scratch: Effects::default(),
         })
     }
 
@@ -181,15 +182,22 @@ impl State {
         })
     }
 
-    fn plan(&self, tx: &Tx) -> Result<Effects, ExchangeError> {
-        let mut ctx = Ctx::new(self);
+    fn plan(&mut self, tx: &Tx) -> Result<Effects, ExchangeError> {
+        let fx = std::mem::take(&mut self.scratch);
+        let mut ctx = Ctx::with_effects(self, fx);
         handlers::dispatch(&mut ctx, tx)?;
         Ok(ctx.fx)
     }
 
     /// Write a transaction's effects: the one place where state changes. Pool operations run
     /// first (the only fallible part); if one fails nothing at all is written.
-    fn commit(&mut self, fx: Effects) -> Result<Vec<Event>, ExchangeError> {
+    fn commit(&mut self, mut fx: Effects) -> Result<Vec<Event>, ExchangeError> {
+        // Every pool operation was quoted during the plan and the pool manager is deterministic,
+        // so these cannot fail short of a bug; the check stays as a loud guard.
+        for op in &fx.spot_ops {
+            crate::spot_link::execute(self, op)?;
+        }
+        fx.spot_ops.clear();
         let Effects {
             wallets,
             lps,
@@ -200,36 +208,31 @@ impl State {
             ledger,
             funds,
             next_position_id,
-            spot_ops,
+            spot_ops: _,
             params_updates,
             events,
-        } = fx;
-        // Every pool operation was quoted during the plan and the pool manager is deterministic,
-        // so these cannot fail short of a bug; the check stays as a loud guard.
-        for op in &spot_ops {
-            crate::spot_link::execute(self, op)?;
-        }
-        for (m, p) in new_markets {
+        } = &mut fx;
+        for (m, p) in new_markets.drain(..) {
             debug_assert_eq!(m.id as usize, self.markets.len());
             self.market_by_token.insert(m.base_token, m.id);
             self.markets.push(m);
             self.market_params.push(p);
         }
-        for ((owner, token), v) in wallets {
+        for ((owner, token), v) in wallets.drain(..) {
             if v == 0 {
                 self.wallets.remove(&(owner, token));
             } else {
                 self.wallets.insert((owner, token), v);
             }
         }
-        for (owner, a) in lps {
+        for (owner, a) in lps.drain(..) {
             if a.shares == 0 {
                 self.lps.remove(&owner);
             } else {
                 self.lps.insert(owner, a);
             }
         }
-        for (id, p) in positions {
+        for (id, p) in positions.drain(..) {
             match p {
                 Some(p) => {
                     self.positions.insert(id, p);
@@ -239,26 +242,29 @@ impl State {
                 }
             }
         }
-        for m in markets {
+        for m in markets.drain(..) {
             let i = m.id as usize;
             self.markets[i] = m;
         }
-        for (id, p) in params_updates {
+        for (id, p) in params_updates.drain(..) {
             self.market_params[id as usize] = p;
         }
-        if let Some(v) = vault {
+        if let Some(v) = vault.take() {
             self.vault = v;
         }
-        if let Some(l) = ledger {
+        if let Some(l) = ledger.take() {
             self.ledger = l;
         }
-        if let Some(f) = funds {
+        if let Some(f) = funds.take() {
             self.funds = f;
         }
-        if let Some(n) = next_position_id {
+        if let Some(n) = next_position_id.take() {
             self.next_position_id = n;
         }
+        let events = std::mem::take(events);
         self.event_seq = self.event_seq.saturating_add(events.len() as u64);
+        // Keep the emptied buffers for the next transaction (no allocation per transaction).
+        self.scratch = fx;
         #[cfg(any(test, debug_assertions, feature = "invariants"))]
         if let Err(v) = crate::invariants::check(self) {
             panic!("invariant violated after commit: {v}");

@@ -139,6 +139,13 @@ pub enum ExchangeError {
     Oracle(String),
 }
 
+/// [`ExchangeError::Overflow`], for `ok_or_else` (an eagerly built error is dropped on the
+/// success path, which costs a call because some variants own strings).
+#[inline]
+pub(crate) fn overflow() -> ExchangeError {
+    ExchangeError::Overflow
+}
+
 impl From<azex_math::MathError> for ExchangeError {
     fn from(e: azex_math::MathError) -> Self {
         match e {

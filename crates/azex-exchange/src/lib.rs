@@ -11,6 +11,7 @@
 //! | parameters, defaults, allowed ranges | [`params`] |
 //! | pure formulas (mark, execution price, funding, requirement, margin) | [`math`] |
 //! | state types (plain data) | [`state`] |
+//! | the open positions (slab + ordered index, map semantics) | [`positions`] |
 //! | position book: stored vs effective sizes, O(1) ADL scaling | [`book`] |
 //! | transactions and events | [`tx`], [`event`] |
 //! | transaction overlay (reads through, writes buffered) | [`ctx`] |
@@ -22,6 +23,10 @@
 //! | canonical hash | [`hash`] |
 //! | liquidation index for keepers (derived data) | [`liq_index`] |
 //! | scenario files (`azex run`) | [`scenario`] |
+
+// Errors are built lazily (`ok_or_else`) on purpose: `ExchangeError` has variants owning
+// strings, so an eagerly built, unused error runs its drop glue on every success path.
+#![allow(clippy::unnecessary_lazy_evaluations)]
 
 pub mod book;
 pub mod ctx;
@@ -35,6 +40,7 @@ pub mod invariants;
 pub mod liq_index;
 pub mod math;
 pub mod params;
+pub mod positions;
 pub mod risk;
 pub mod scenario;
 pub(crate) mod serde_num;

@@ -78,11 +78,11 @@ fn div_ceil(x: I256, d: I256) -> I256 {
 pub fn entry(s: &State, p: &Position) -> Result<Option<(Book, i128)>, ExchangeError> {
     let m = s
         .market(p.market)
-        .ok_or(ExchangeError::UnknownMarket(p.market))?;
+        .ok_or_else(|| ExchangeError::UnknownMarket(p.market))?;
     let params = s
         .market_params
         .get(p.market as usize)
-        .ok_or(ExchangeError::UnknownMarket(p.market))?;
+        .ok_or_else(|| ExchangeError::UnknownMarket(p.market))?;
     let long = p.is_long();
     let side = m.side(long);
     let (q, c) = book::effective(p, side)?;
@@ -214,7 +214,7 @@ impl LiqIndex {
     ) -> Result<Vec<PositionId>, ExchangeError> {
         let m = s
             .market(market)
-            .ok_or(ExchangeError::UnknownMarket(market))?;
+            .ok_or_else(|| ExchangeError::UnknownMarket(market))?;
         let params = &s.market_params[market as usize];
         let mut out = Vec::new();
         for (tier_idx, t) in params.margin_tiers.iter().enumerate() {
@@ -264,7 +264,7 @@ impl LiqIndex {
     ) -> Result<Vec<PositionId>, ExchangeError> {
         let m = s
             .market(market)
-            .ok_or(ExchangeError::UnknownMarket(market))?;
+            .ok_or_else(|| ExchangeError::UnknownMarket(market))?;
         let mut out = self.candidates_side(s, market, m.liquidation_price(true), Some(true))?;
         out.extend(self.candidates_side(s, market, m.liquidation_price(false), Some(false))?);
         Ok(out)

@@ -16,7 +16,7 @@ use crate::error::ExchangeError;
 use crate::math::{funding, requirement};
 use crate::params::MarketParams;
 use crate::state::{Market, Vault};
-use crate::units::{mul_wad_down, notional_up, signed_value_floor, SignedUsd, Usd};
+use crate::units::{mul_wad_down, notional_down_up, notional_up, to_i128, SignedUsd, Usd};
 use serde::Serialize;
 
 /// Risk figures of one market.
@@ -51,30 +51,33 @@ pub fn market_risk(m: &Market, p: &MarketParams) -> Result<MarketRisk, ExchangeE
     let price = m.prices.risk;
     let lq = i128::try_from(m.long.eff_qty()?).map_err(|_| ExchangeError::Overflow)?;
     let sq = i128::try_from(m.short.eff_qty()?).map_err(|_| ExchangeError::Overflow)?;
-    let long_notional = notional_up(lq, price)?;
+    // Each side's notional rounded up (a requirement); its value rounded toward −∞ (what the
+    // vault counts as owed to traders: the long value rounded down, the short value −(notional
+    // rounded up)).
+    let (long_value, long_notional) = notional_down_up(lq, price)?;
     let short_notional = notional_up(sq, price)?;
     // uPnL of a side = value − cost (cost is signed: shorts negative), plus the ADL PnL its
     // positions are owed and have not been credited yet.
-    let long_upnl = signed_value_floor(lq, price)?
+    let long_upnl = to_i128(long_value)?
         .checked_sub(m.long.eff_cost()?)
-        .ok_or(ExchangeError::Overflow)?;
-    let short_upnl = signed_value_floor(-sq, price)?
+        .ok_or_else(crate::error::overflow)?;
+    let short_upnl = (-to_i128(short_notional)?)
         .checked_sub(m.short.eff_cost()?)
-        .ok_or(ExchangeError::Overflow)?;
+        .ok_or_else(crate::error::overflow)?;
     let upnl = long_upnl
         .checked_add(short_upnl)
-        .ok_or(ExchangeError::Overflow)?
+        .ok_or_else(crate::error::overflow)?
         .checked_add(m.long.adl_pending()?)
-        .ok_or(ExchangeError::Overflow)?
+        .ok_or_else(crate::error::overflow)?
         .checked_add(m.short.adl_pending()?)
-        .ok_or(ExchangeError::Overflow)?;
+        .ok_or_else(crate::error::overflow)?;
     let owed = funding::side_owed(m.long.qty, m.long.funding_index, m.long.funding_entry_sum)?
         .checked_add(funding::side_owed(
             m.short.qty,
             m.short.funding_index,
             m.short.funding_entry_sum,
         )?)
-        .ok_or(ExchangeError::Overflow)?;
+        .ok_or_else(crate::error::overflow)?;
     Ok(MarketRisk {
         long_notional,
         short_notional,
@@ -109,15 +112,15 @@ pub fn fold<'a>(
             .nav
             .checked_sub(r.traders_upnl)
             .and_then(|x| x.checked_add(r.traders_funding_owed))
-            .ok_or(ExchangeError::Overflow)?;
+            .ok_or_else(crate::error::overflow)?;
         t.required = t
             .required
             .checked_add(r.required)
-            .ok_or(ExchangeError::Overflow)?;
+            .ok_or_else(crate::error::overflow)?;
         t.classic_required = t
             .classic_required
             .checked_add(r.classic_required)
-            .ok_or(ExchangeError::Overflow)?;
+            .ok_or_else(crate::error::overflow)?;
     }
     let usable = if t.nav > 0 {
         mul_wad_down(t.nav as u128, max_utilisation_wad)?
@@ -152,8 +155,20 @@ impl Ctx<'_> {
     /// The vault's totals as this transaction sees the state, from each market's cached risk
     /// figures: O(markets) additions, no clones.
     pub fn vault_totals(&self) -> Result<VaultTotals, ExchangeError> {
+        self.vault_totals_with(None)
+    }
+
+    /// The vault's totals as if `pending` (a market with fresh cached risk figures, not yet
+    /// written) replaced its current version.
+    pub fn vault_totals_with(
+        &self,
+        pending: Option<&crate::state::Market>,
+    ) -> Result<VaultTotals, ExchangeError> {
         let n = self.market_count() as u32;
-        let risks = (0..n).map(|i| self.market_ref(i).map(|m| &m.risk));
+        let risks = (0..n).map(|i| match pending {
+            Some(m) if m.id == i => Some(&m.risk),
+            _ => self.market_ref(i).map(|m| &m.risk),
+        });
         let mut ok = true;
         let t = fold(
             self.vault().cash,
@@ -188,6 +203,16 @@ impl Ctx<'_> {
     /// The capacity rule: if the transaction raised the requirement, it must still fit.
     pub fn check_capacity(&self, required_before: Usd) -> Result<VaultTotals, ExchangeError> {
         let r = self.vault_totals()?;
+        self.check_capacity_of(&r, required_before)?;
+        Ok(r)
+    }
+
+    /// The capacity rule on given totals `r` (after the transaction).
+    pub fn check_capacity_of(
+        &self,
+        r: &VaultTotals,
+        required_before: Usd,
+    ) -> Result<(), ExchangeError> {
         if r.required > required_before {
             let usable = if r.nav > 0 {
                 mul_wad_down(r.nav as u128, self.s.params.max_vault_utilisation_wad)?
@@ -201,6 +226,6 @@ impl Ctx<'_> {
                 });
             }
         }
-        Ok(r)
+        Ok(())
     }
 }

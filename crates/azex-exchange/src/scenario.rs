@@ -91,7 +91,7 @@ struct RemoveSpotPosition {
 fn remove_spot_position_tx(s: &State, r: &RemoveSpotPosition) -> Result<Tx, ExchangeError> {
     let m = s
         .market(r.market)
-        .ok_or(ExchangeError::UnknownMarket(r.market))?;
+        .ok_or_else(|| ExchangeError::UnknownMarket(r.market))?;
     let pool = s
         .spot
         .pool(&m.pool_key)
@@ -119,7 +119,7 @@ fn remove_spot_position_tx(s: &State, r: &RemoveSpotPosition) -> Result<Tx, Exch
 fn swap_to_price_tx(s: &State, w: &SwapToPrice) -> Result<Tx, ExchangeError> {
     let m = s
         .market(w.market)
-        .ok_or(ExchangeError::UnknownMarket(w.market))?;
+        .ok_or_else(|| ExchangeError::UnknownMarket(w.market))?;
     let sqrt = crate::spot_link::sqrt_from_price(w.price, m.quote_is_token0, m.base_decimals)?;
     let cur = s
         .spot

@@ -372,13 +372,16 @@ pub struct State {
     pub market_params: Vec<MarketParams>,
     /// Base token → market.
     pub market_by_token: BTreeMap<Address, MarketId>,
-    pub positions: BTreeMap<PositionId, Position>,
+    pub positions: crate::positions::Positions,
     pub next_position_id: PositionId,
     pub spot: Spot,
     /// Events emitted so far (sequence number of the next one).
     pub event_seq: u64,
     /// Genesis supply of every external token (USDC, base tokens), for conservation checks.
     pub external_supply: BTreeMap<Address, u128>,
+    /// Not state: emptied transaction buffers kept for reuse, so a transaction does not allocate
+    /// its overlay afresh. Always empty between transactions; not part of the hash.
+    pub(crate) scratch: crate::ctx::Effects,
 }
 
 impl State {

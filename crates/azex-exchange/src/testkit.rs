@@ -169,7 +169,7 @@ impl World {
                 Event::PositionOpened { position, .. } => Some(*position),
                 _ => None,
             })
-            .ok_or(ExchangeError::Overflow)
+            .ok_or_else(crate::error::overflow)
     }
 
     /// Close a position at any price.

@@ -87,9 +87,27 @@ pub fn notional_up(qty: Qty, price: Price) -> Result<Usd, ExchangeError> {
     if let Some((f, exact)) = mul_e30(q, price) {
         return f
             .checked_add(u128::from(!exact))
-            .ok_or(ExchangeError::Overflow);
+            .ok_or_else(crate::error::overflow);
     }
     to_u128(mul_div_rounding_up(u(q), u(price), u(NOTIONAL_DIVISOR))?)
+}
+
+/// Notional value of `|qty|` at `price` rounded down and rounded up, from one multiplication.
+#[inline]
+pub fn notional_down_up(qty: Qty, price: Price) -> Result<(Usd, Usd), ExchangeError> {
+    let q = qty.unsigned_abs();
+    let (f, exact) = if let Some(p) = q.checked_mul(price) {
+        (p / NOTIONAL_DIVISOR, p % NOTIONAL_DIVISOR == 0)
+    } else if let Some(r) = mul_e30(q, price) {
+        r
+    } else {
+        return Ok((notional_down(qty, price)?, notional_up(qty, price)?));
+    };
+    Ok((
+        f,
+        f.checked_add(u128::from(!exact))
+            .ok_or_else(crate::error::overflow)?,
+    ))
 }
 
 /// Signed value `qty × price` in azUSD, rounded toward +∞ (an amount a trader owes).
@@ -154,6 +172,30 @@ pub fn mul_div_up_u128(a: u128, b: u128, d: u128) -> Result<u128, ExchangeError>
     }
 }
 
+/// `x / d` for signed 256-bit values, rounded toward +∞ (`up`) or −∞, as an `i128`. One unsigned
+/// division of the magnitudes (the generic signed `/` and `%` would divide twice).
+#[inline]
+pub(crate) fn div_i256_round(
+    x: alloy_primitives::I256,
+    d: alloy_primitives::I256,
+    up: bool,
+) -> Result<i128, ExchangeError> {
+    if d.is_zero() {
+        return Err(ExchangeError::DivisionByZero);
+    }
+    let neg = x.is_negative() != d.is_negative();
+    let (q, r) = x.unsigned_abs().div_rem(d.unsigned_abs());
+    // Rounding away from zero: the floor of a negative quotient, the ceiling of a positive one.
+    let q = if !r.is_zero() && neg != up {
+        q.checked_add(U256::from(1u8))
+            .ok_or_else(crate::error::overflow)?
+    } else {
+        q
+    };
+    let q = i128::try_from(q).map_err(|_| ExchangeError::Overflow)?;
+    Ok(if neg { -q } else { q })
+}
+
 /// Checked helpers that turn overflow into [`ExchangeError::Overflow`].
 pub(crate) trait Checked: Sized {
     fn add_c(self, o: Self) -> Result<Self, ExchangeError>;
@@ -165,7 +207,7 @@ macro_rules! checked_impl {
         impl Checked for $t {
             #[inline]
             fn add_c(self, o: Self) -> Result<Self, ExchangeError> {
-                self.checked_add(o).ok_or(ExchangeError::Overflow)
+                self.checked_add(o).ok_or_else(crate::error::overflow)
             }
             #[inline]
             fn sub_c(self, o: Self) -> Result<Self, ExchangeError> {

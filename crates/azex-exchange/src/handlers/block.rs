@@ -17,7 +17,7 @@ fn owed_total(m: &Market) -> Result<SignedUsd, ExchangeError> {
             m.short.funding_index,
             m.short.funding_entry_sum,
         )?)
-        .ok_or(ExchangeError::Overflow)
+        .ok_or_else(crate::error::overflow)
 }
 
 pub fn begin(ctx: &mut Ctx) -> Result<(), ExchangeError> {
@@ -36,7 +36,7 @@ pub fn begin(ctx: &mut Ctx) -> Result<(), ExchangeError> {
     let risk = ctx.vault_totals()?;
     for id in 0..n {
         let mut m = ctx.market(id)?;
-        let p = ctx.params(id)?.clone();
+        let p = ctx.params_snapshot(id)?;
         let cap = capacity(&m, &p, risk.free_liquidity)?;
         refresh_funding_rate(&mut m, &p, cap)?;
         ctx.emit(Event::PricesUpdated {

@@ -120,7 +120,7 @@ pub fn rebalance(ctx: &mut Ctx) -> Result<(), ExchangeError> {
     if l.strategies.is_empty() {
         return Ok(());
     }
-    let backing = l.backing().ok_or(ExchangeError::Overflow)?;
+    let backing = l.backing().ok_or_else(crate::error::overflow)?;
     let target_liquid = mul_wad_down(backing, ctx.s.params.liquid_buffer_wad)?;
     let in_transit: u128 = l
         .strategies

@@ -74,7 +74,7 @@ pub fn liquidate(ctx: &mut Ctx, keeper: Address, id: PositionId) -> Result<(), E
     if let MarketStatus::Delisted { .. } = m.status {
         return Err(ExchangeError::Delisted(m.id));
     }
-    let p = ctx.params(pos.market)?.clone();
+    let p = ctx.params_snapshot(pos.market)?;
     let now = ctx.block.timestamp;
     if pos.last_liquidation_block == ctx.block.height && ctx.block.height != 0 {
         return Err(ExchangeError::LiquidationCooldown { position: id });

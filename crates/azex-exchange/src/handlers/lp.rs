@@ -25,7 +25,7 @@ pub fn deposit(ctx: &mut Ctx, user: Address, amount: Usd) -> Result<u128, Exchan
     let shares = if v.shares == 0 {
         amount
             .checked_mul(INITIAL_SHARES_PER_UNIT)
-            .ok_or(ExchangeError::Overflow)?
+            .ok_or_else(crate::error::overflow)?
     } else {
         if risk.nav <= 0 {
             return Err(ExchangeError::VaultInsolvent);

@@ -48,7 +48,8 @@ fn side_upnl(m: &Market, long: bool) -> Result<SignedUsd, ExchangeError> {
     let s = m.side(long);
     let q = i128::try_from(s.eff_qty()?).map_err(|_| ExchangeError::Overflow)?;
     let v = signed_value_floor(if long { q } else { -q }, m.prices.risk)?;
-    v.checked_sub(s.eff_cost()?).ok_or(ExchangeError::Overflow)
+    v.checked_sub(s.eff_cost()?)
+        .ok_or_else(crate::error::overflow)
 }
 
 fn side_notional(m: &Market, long: bool) -> Result<Usd, ExchangeError> {
@@ -129,7 +130,7 @@ pub fn deleverage(ctx: &mut Ctx, id: MarketId) -> Result<bool, ExchangeError> {
     if let MarketStatus::Delisted { .. } = m.status {
         return Ok(false);
     }
-    let p = ctx.params(id)?.clone();
+    let p = ctx.params_snapshot(id)?;
     let (kl, ks) = adl_need(ctx, &m, &p)?;
     // A cut of less than one part in a billion is rounding, not risk: nothing to do.
     let (kl, ks) = (
@@ -217,7 +218,7 @@ pub fn end_block(ctx: &mut Ctx) -> Result<(), ExchangeError> {
     let drawdown = ctx.vault().drawdown_mode;
     for id in 0..ctx.market_count() as MarketId {
         let mut m = ctx.market(id)?;
-        let p = ctx.params(id)?.clone();
+        let p = ctx.params_snapshot(id)?;
         if !matches!(m.status, MarketStatus::Delisted { .. }) {
             if m.prices.spot_liquidity < p.min_spot_liquidity {
                 m.low_depth_blocks = m.low_depth_blocks.saturating_add(1);

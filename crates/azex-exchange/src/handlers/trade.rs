@@ -267,13 +267,11 @@ fn price_trade(
     let spot = m.prices.spot;
     let n0 = m.net_qty()?;
     let n1 = n0.add_c(delta)?;
-    let imp = mark::impact(curve(p), n0, n1, spot, cap)?;
+    let (imp, end) = mark::impact_with_end(curve(p), n0, n1, spot, cap)?;
     let rebate =
         mul_wad_down(imp.rebate, p.rebate_factor_wad)?.min(m.impact_pool.add_c(imp.charge)?);
     if growing && n1.unsigned_abs() > n0.unsigned_abs() {
-        let u1 = mark::utilisation(n1, spot, cap, true)?;
-        let prem = mark::premium_wad(curve(p), u1)?;
-        if prem > p.max_premium_wad {
+        if let Some(prem) = mark::premium_above_cap(curve(p), end, p.max_premium_wad)? {
             return Err(ExchangeError::ImpactCapExceeded {
                 market: m.id,
                 impact_wad: prem,
@@ -368,14 +366,15 @@ pub(crate) fn finish_market(
     p: &MarketParams,
     required_before: Option<Usd>,
 ) -> Result<(), ExchangeError> {
-    ctx.put_market(m.clone())?;
-    let after = match required_before {
-        Some(r) => ctx.check_capacity(r)?,
-        None => ctx.vault_totals()?,
-    };
+    m.risk = crate::risk::market_risk(&m, p)?;
+    let after = ctx.vault_totals_with(Some(&m))?;
+    if let Some(r) = required_before {
+        ctx.check_capacity_of(&after, r)?;
+    }
     let cap_after = capacity(&m, p, after.free_liquidity)?;
+    // The funding rate is not a risk input: the figures computed above stay valid.
     refresh_funding_rate(&mut m, p, cap_after)?;
-    ctx.put_market_keep_risk(m)
+    ctx.put_market_with_risk(m)
 }
 
 /// Open a new isolated position.
@@ -392,7 +391,7 @@ pub fn open(
     }
     let mut m = ctx.market(market)?;
     check_tradeable(&m, true)?;
-    let p = ctx.params(market)?.clone();
+    let p = ctx.params_snapshot(market)?;
     let before = ctx.vault_totals()?;
     let cap = capacity(&m, &p, before.free_liquidity)?;
     ctx.debit(user, crate::state::AZUSD, margin_in)?;
@@ -475,7 +474,7 @@ pub fn modify(
     }
     let mut m = m0;
     check_tradeable(&m, growing)?;
-    let p = ctx.params(pos.market)?.clone();
+    let p = ctx.params_snapshot(pos.market)?;
     let before = ctx.vault_totals()?;
     let cap = capacity(&m, &p, before.free_liquidity)?;
     let long = pos.is_long();
@@ -550,7 +549,7 @@ pub fn close(
     let pos = owned(ctx, user, id)?;
     let mut m = ctx.market(pos.market)?;
     check_tradeable(&m, false)?;
-    let p = ctx.params(pos.market)?.clone();
+    let p = ctx.params_snapshot(pos.market)?;
     let before = ctx.vault_totals()?;
     let cap = capacity(&m, &p, before.free_liquidity)?;
     let (mut books, np, q_eff, c_eff) = touch(ctx, &mut m, pos)?;
@@ -633,7 +632,7 @@ pub fn remove_margin(
     }
     let pos = owned(ctx, user, id)?;
     let mut m = ctx.market(pos.market)?;
-    let p = ctx.params(pos.market)?.clone();
+    let p = ctx.params_snapshot(pos.market)?;
     let long = pos.is_long();
     let (books, mut np, _, _) = touch(ctx, &mut m, pos)?;
     if np.margin < amount {

@@ -56,7 +56,7 @@ pub fn index_deltas(
 pub fn owed(qty: Qty, index_now: i128, index_entry: i128) -> Result<SignedUsd, ExchangeError> {
     let d = index_now
         .checked_sub(index_entry)
-        .ok_or(ExchangeError::Overflow)?;
+        .ok_or_else(crate::error::overflow)?;
     let prod = U256::from(qty.unsigned_abs()) * U256::from(d.unsigned_abs());
     let div = U256::from(FUNDING_DIVISOR);
     let (q, r) = prod.div_rem(div);
@@ -78,20 +78,19 @@ pub fn side_owed(
     let now = I256::try_from(total_qty)
         .map_err(|_| ExchangeError::Overflow)?
         .checked_mul(I256::try_from(index_now).map_err(|_| ExchangeError::Overflow)?)
-        .ok_or(ExchangeError::Overflow)?;
-    let diff = now.checked_sub(entry_sum).ok_or(ExchangeError::Overflow)?;
+        .ok_or_else(crate::error::overflow)?;
+    let diff = now
+        .checked_sub(entry_sum)
+        .ok_or_else(crate::error::overflow)?;
     let div = I256::try_from(FUNDING_DIVISOR).map_err(|_| ExchangeError::Overflow)?;
-    // floor division for signed values
-    let (q, r) = (diff / div, diff % div);
-    let q = if r.is_negative() { q - I256::ONE } else { q };
-    i128::try_from(q).map_err(|_| ExchangeError::Overflow)
+    crate::units::div_i256_round(diff, div, false)
 }
 
 /// `|q| × I` as I256, the term a position contributes to its side's `entry_sum`.
 pub fn entry_term(qty: Qty, index: i128) -> Result<I256, ExchangeError> {
     let a = I256::try_from(qty.unsigned_abs()).map_err(|_| ExchangeError::Overflow)?;
     let b = I256::try_from(index).map_err(|_| ExchangeError::Overflow)?;
-    a.checked_mul(b).ok_or(ExchangeError::Overflow)
+    a.checked_mul(b).ok_or_else(crate::error::overflow)
 }
 
 #[cfg(test)]

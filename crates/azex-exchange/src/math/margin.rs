@@ -17,7 +17,7 @@ use crate::units::{mul_wad_up, notional_up, Price, Qty, SignedUsd, Usd};
 pub fn unrealised_pnl(qty: Qty, cost: SignedUsd, price: Price) -> Result<SignedUsd, ExchangeError> {
     crate::units::signed_value_floor(qty, price)?
         .checked_sub(cost)
-        .ok_or(ExchangeError::Overflow)
+        .ok_or_else(crate::error::overflow)
 }
 
 /// Equity of a position, signed.
@@ -32,7 +32,7 @@ pub fn equity(
     m.checked_add(upnl)
         .and_then(|x| x.checked_sub(funding_owed))
         .and_then(|x| x.checked_sub(f))
-        .ok_or(ExchangeError::Overflow)
+        .ok_or_else(crate::error::overflow)
 }
 
 /// Initial margin for a position of `qty` at `price` whose cost basis is `cost`, rounded up.

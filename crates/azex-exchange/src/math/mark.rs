@@ -46,7 +46,7 @@ pub fn impact_capacity(
 ) -> Result<Usd, ExchangeError> {
     mul_wad_down(spot_liquidity, k1_wad)?
         .checked_add(mul_wad_down(perp_liquidity, k2_wad)?)
-        .ok_or(ExchangeError::Overflow)
+        .ok_or_else(crate::error::overflow)
 }
 
 /// `u = |n| × S / C` in WAD. `round_up` picks the direction.
@@ -111,7 +111,7 @@ pub fn mark_price(
     let clamped = prem.unsigned_abs().min(max_display_premium_wad);
     let adj = mul_wad_down(spot, clamped)?;
     Ok(if prem > 0 {
-        spot.checked_add(adj).ok_or(ExchangeError::Overflow)?
+        spot.checked_add(adj).ok_or_else(crate::error::overflow)?
     } else {
         spot - adj
     })
@@ -125,13 +125,20 @@ pub struct Impact {
     pub rebate: Usd,
 }
 
-/// `F(u) = u^(β+1)` bounds.
-fn f_bounds(curve: ImpactCurve, u_down: U256, u_up: U256) -> Result<(U256, U256), ExchangeError> {
-    let e = U256::from(curve.beta_wad + WAD);
-    Ok((
-        azex_math::pow::pow_wad_down(u_down, e)?,
-        azex_math::pow::pow_wad_up(u_up, e)?,
-    ))
+/// A lower bound of `F(u) = u^(β+1)`.
+fn f_down(curve: ImpactCurve, u: U256) -> Result<U256, ExchangeError> {
+    Ok(azex_math::pow::pow_wad_down(
+        u,
+        U256::from(curve.beta_wad + WAD),
+    )?)
+}
+
+/// An upper bound of `F(u) = u^(β+1)`.
+fn f_up(curve: ImpactCurve, u: U256) -> Result<U256, ExchangeError> {
+    Ok(azex_math::pow::pow_wad_up(
+        u,
+        U256::from(curve.beta_wad + WAD),
+    )?)
 }
 
 /// `α × C / (β+1) × x` with `x` in WAD, rounded `up` or down.
@@ -157,45 +164,92 @@ pub fn impact(
     spot: Price,
     capacity: Usd,
 ) -> Result<Impact, ExchangeError> {
+    impact_with_end(curve, n0, n1, spot, capacity).map(|(i, _)| i)
+}
+
+/// The end point of a trade on the curve as [`impact`] computed it: `u1` rounded up and an
+/// upper bound of `u1^(β+1)`. Lets the premium cap be checked without another power.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CurveEnd {
+    pub u_up: U256,
+    pub f_up: U256,
+}
+
+/// [`impact`], also returning the trade's [`CurveEnd`].
+pub fn impact_with_end(
+    curve: ImpactCurve,
+    n0: Qty,
+    n1: Qty,
+    spot: Price,
+    capacity: Usd,
+) -> Result<(Impact, CurveEnd), ExchangeError> {
     if n0 == n1 {
-        return Ok(Impact::default());
+        // No trade: nothing to price (the end point is left at zero).
+        let end = CurveEnd {
+            u_up: U256::ZERO,
+            f_up: U256::ZERO,
+        };
+        return Ok((Impact::default(), end));
     }
     if capacity == 0 {
         return Err(ExchangeError::DivisionByZero);
     }
+    let u1_up = utilisation(n1, spot, capacity, true)?;
+    let f1_up = f_up(curve, u1_up)?;
+    let end = CurveEnd {
+        u_up: u1_up,
+        f_up: f1_up,
+    };
+    if capacity == 0 {
+        return Err(ExchangeError::DivisionByZero);
+    }
     let same_side = (n0 >= 0 && n1 >= 0) || (n0 <= 0 && n1 <= 0);
-    if same_side {
+    let f0_down = f_down(curve, utilisation(n0, spot, capacity, false)?)?;
+    let imp = if same_side {
         let (a, b) = (n0.unsigned_abs(), n1.unsigned_abs());
         if b > a {
             // Charge: F(u1)_up − F(u0)_down, scaled up.
-            let (_, f1_up) = f_bounds(curve, U256::ZERO, utilisation(n1, spot, capacity, true)?)?;
-            let (f0_down, _) =
-                f_bounds(curve, utilisation(n0, spot, capacity, false)?, U256::ZERO)?;
-            let diff = f1_up.saturating_sub(f0_down);
-            Ok(Impact {
-                charge: scale(curve, capacity, diff, true)?,
+            Impact {
+                charge: scale(curve, capacity, f1_up.saturating_sub(f0_down), true)?,
                 rebate: 0,
-            })
+            }
         } else {
             // Rebate: F(u0)_down − F(u1)_up (a lower bound), scaled down.
-            let (f0_down, _) =
-                f_bounds(curve, utilisation(n0, spot, capacity, false)?, U256::ZERO)?;
-            let (_, f1_up) = f_bounds(curve, U256::ZERO, utilisation(n1, spot, capacity, true)?)?;
-            let diff = f0_down.saturating_sub(f1_up);
-            Ok(Impact {
+            Impact {
                 charge: 0,
-                rebate: scale(curve, capacity, diff, false)?,
-            })
+                rebate: scale(curve, capacity, f0_down.saturating_sub(f1_up), false)?,
+            }
         }
     } else {
         // Crossing zero: rebate from n0 down to 0, charge from 0 to n1.
-        let (f0_down, _) = f_bounds(curve, utilisation(n0, spot, capacity, false)?, U256::ZERO)?;
-        let (_, f1_up) = f_bounds(curve, U256::ZERO, utilisation(n1, spot, capacity, true)?)?;
-        Ok(Impact {
+        Impact {
             charge: scale(curve, capacity, f1_up, true)?,
             rebate: scale(curve, capacity, f0_down, false)?,
-        })
+        }
+    };
+    Ok((imp, end))
+}
+
+/// Whether the premium at the end of a trade, `α × u1^β` as [`premium_wad`] computes it, is at
+/// most `max_wad`, decided without a power when possible: `u^β = u^(β+1) / u ≤ f_up / u_up`…
+/// precisely, `premium_wad(u_up) ≤ α × u_up^β ≤ α × f_up / u_up` (reals, `f_up ≥ u_up^(β+1)`),
+/// so if the last figure, rounded up, is within the cap so is the premium. Otherwise (near or
+/// above the cap) the premium is computed. Returns `Ok(None)` when within, `Ok(Some(premium))`
+/// when above.
+pub fn premium_above_cap(
+    curve: ImpactCurve,
+    end: CurveEnd,
+    max_wad: u128,
+) -> Result<Option<u128>, ExchangeError> {
+    if end.u_up.is_zero() {
+        return Ok(None);
     }
+    let bound = mul_div_rounding_up(end.f_up, U256::from(curve.alpha_wad), end.u_up)?;
+    if bound <= U256::from(max_wad) {
+        return Ok(None);
+    }
+    let prem = premium_wad(curve, end.u_up)?;
+    Ok((prem > max_wad).then_some(prem))
 }
 
 /// The signed spot part of a trade's cost, `S × Δ`, rounded toward +∞ (what the trader owes).

@@ -21,7 +21,7 @@ use crate::units::{mul_div_down_u128, mul_wad_up, Usd, WAD};
 
 /// `|L − S| / (L + S)` in WAD, rounded down (0 when there is no OI).
 pub fn imbalance_wad(long: Usd, short: Usd) -> Result<u128, ExchangeError> {
-    let gross = long.checked_add(short).ok_or(ExchangeError::Overflow)?;
+    let gross = long.checked_add(short).ok_or_else(crate::error::overflow)?;
     if gross == 0 {
         return Ok(0);
     }
@@ -36,7 +36,7 @@ pub fn net_requirement(long: Usd, short: Usd, p: &MarketParams) -> Result<Usd, E
     let stress = mul_wad_up(long.min(short), p.stress_factor_wad)?;
     Ok(net
         .checked_add(stress)
-        .ok_or(ExchangeError::Overflow)?
+        .ok_or_else(crate::error::overflow)?
         .min(classic_requirement(long, short)))
 }
 
