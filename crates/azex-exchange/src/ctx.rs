@@ -74,7 +74,9 @@ impl Effects {
 pub struct Ctx<'s> {
     pub s: &'s State,
     pub block: BlockCtx,
-    pub fx: Effects,
+    /// Boxed: the overlay moves from plan to commit (and back to the state for reuse) as a
+    /// pointer, not as a few hundred bytes.
+    pub fx: Box<Effects>,
 }
 
 impl<'s> Ctx<'s> {
@@ -82,12 +84,12 @@ impl<'s> Ctx<'s> {
         Ctx {
             s,
             block: s.block,
-            fx: Effects::default(),
+            fx: Box::default(),
         }
     }
 
     /// A context writing into `fx` (empty buffers, typically reused from the last transaction).
-    pub(crate) fn with_effects(s: &'s State, fx: Effects) -> Self {
+    pub(crate) fn with_effects(s: &'s State, fx: Box<Effects>) -> Self {
         debug_assert!(fx.is_empty(), "reused effects must be empty");
         Ctx {
             s,

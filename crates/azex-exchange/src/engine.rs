@@ -101,7 +101,7 @@ impl State {
             spot: crate::spot_link::new_spot(&g.params),
             event_seq: 0,
             external_supply,
-            scratch: Effects::default(),
+            scratch: Box::default(),
         })
     }
 
@@ -182,7 +182,7 @@ impl State {
         })
     }
 
-    fn plan(&mut self, tx: &Tx) -> Result<Effects, ExchangeError> {
+    fn plan(&mut self, tx: &Tx) -> Result<Box<Effects>, ExchangeError> {
         let fx = std::mem::take(&mut self.scratch);
         let mut ctx = Ctx::with_effects(self, fx);
         handlers::dispatch(&mut ctx, tx)?;
@@ -191,7 +191,7 @@ impl State {
 
     /// Write a transaction's effects: the one place where state changes. Pool operations run
     /// first (the only fallible part); if one fails nothing at all is written.
-    fn commit(&mut self, mut fx: Effects) -> Result<Vec<Event>, ExchangeError> {
+    fn commit(&mut self, mut fx: Box<Effects>) -> Result<Vec<Event>, ExchangeError> {
         // Every pool operation was quoted during the plan and the pool manager is deterministic,
         // so these cannot fail short of a bug; the check stays as a loud guard.
         for op in &fx.spot_ops {
@@ -211,7 +211,7 @@ impl State {
             spot_ops: _,
             params_updates,
             events,
-        } = &mut fx;
+        } = &mut *fx;
         for (m, p) in new_markets.drain(..) {
             debug_assert_eq!(m.id as usize, self.markets.len());
             self.market_by_token.insert(m.base_token, m.id);

@@ -20,7 +20,8 @@ use crate::math::{funding, margin, mark};
 use crate::params::MarketParams;
 use crate::state::{Market, MarketStatus, Position, ProtocolFunds, Vault};
 use crate::units::{
-    mul_wad_down, mul_wad_up, notional_down, notional_up, Checked, Price, Qty, SignedUsd, Usd,
+    mul_wad_down, mul_wad_up, notional_down_up, notional_up, to_i128, Checked, Price, Qty,
+    SignedUsd, Usd,
 };
 use alloy_primitives::Address;
 
@@ -243,6 +244,8 @@ pub(crate) fn refresh_funding_rate(
 
 /// Outcome of pricing a trade.
 struct Priced {
+    /// `|delta| × spot` rounded down and up.
+    notional: (Usd, Usd),
     cost: SignedUsd,
     avg_price: Price,
     fee: Usd,
@@ -279,7 +282,16 @@ fn price_trade(
             });
         }
     }
-    let cost = mark::spot_cost(delta, spot)?
+    // One multiplication gives the spot cost (rounded toward +∞ on what the trader owes: up for
+    // a buy, down for the proceeds of a sell), the volume and the fee base.
+    let (n_down, n_up) = notional_down_up(delta, spot)?;
+    let spot_cost = if delta >= 0 {
+        to_i128(n_up)?
+    } else {
+        -to_i128(n_down)?
+    };
+    debug_assert_eq!(Ok(spot_cost), mark::spot_cost(delta, spot));
+    let cost = spot_cost
         .add_c(i128::try_from(imp.charge).map_err(|_| ExchangeError::Overflow)?)?
         .sub_c(i128::try_from(rebate).map_err(|_| ExchangeError::Overflow)?)?;
     let avg_price = mark::average_price(delta, cost)?;
@@ -290,9 +302,10 @@ fn price_trade(
         });
     }
     m.impact_pool = m.impact_pool.add_c(imp.charge)?.sub_c(rebate)?;
-    m.volume = m.volume.add_c(notional_down(delta, spot)?)?;
-    let fee = mul_wad_up(notional_up(delta, spot)?, p.taker_fee_wad)?;
+    m.volume = m.volume.add_c(n_down)?;
+    let fee = mul_wad_up(n_up, p.taker_fee_wad)?;
     Ok(Priced {
+        notional: (n_down, n_up),
         cost,
         avg_price,
         fee,
@@ -309,10 +322,27 @@ fn check_initial_margin(
     margin_amt: Usd,
     price: Price,
 ) -> Result<(), ExchangeError> {
-    let upnl = margin::unrealised_pnl(qty, cost, price)?;
-    let close_fee = mul_wad_up(notional_up(qty, price)?, p.taker_fee_wad)?;
+    check_initial_margin_n(p, qty, cost, margin_amt, notional_down_up(qty, price)?)
+}
+
+/// [`check_initial_margin`] given `|qty| × price` rounded down and up.
+fn check_initial_margin_n(
+    p: &MarketParams,
+    qty: Qty,
+    cost: SignedUsd,
+    margin_amt: Usd,
+    (n_down, n_up): (Usd, Usd),
+) -> Result<(), ExchangeError> {
+    // uPnL rounded toward −∞: value of a long rounded down, of a short −(rounded up).
+    let value = if qty >= 0 {
+        to_i128(n_down)?
+    } else {
+        -to_i128(n_up)?
+    };
+    let upnl = value.sub_c(cost)?;
+    let close_fee = mul_wad_up(n_up, p.taker_fee_wad)?;
     let eq = margin::equity(margin_amt, upnl, 0, close_fee)?;
-    let im = margin::initial_margin(p, qty, price, cost)?;
+    let im = margin::initial_margin_of_notional(p, n_up, cost)?;
     if eq < 0 || (eq as u128) < im {
         return Err(ExchangeError::InitialMarginNotMet {
             equity: eq,
@@ -397,7 +427,7 @@ pub fn open(
     ctx.debit(user, crate::state::AZUSD, margin_in)?;
 
     let priced = price_trade(&mut m, &p, qty, bound, cap, true)?;
-    let notional = notional_down(qty, m.prices.spot)?;
+    let notional = priced.notional.0;
     if notional < p.min_position_notional {
         return Err(ExchangeError::PositionTooSmall {
             notional,
@@ -407,7 +437,7 @@ pub fn open(
     let mut books = Books::load(ctx);
     let mut margin_left = margin_in;
     let fee = books.take_fee(&mut margin_left, priced.fee, ctx.s.params.lp_fee_share_wad)?;
-    check_initial_margin(&p, qty, priced.cost, margin_left, m.prices.spot)?;
+    check_initial_margin_n(&p, qty, priced.cost, margin_left, priced.notional)?;
     let id = ctx.next_position_id()?;
     let long = qty > 0;
     let side = m.side(long);
@@ -558,6 +588,7 @@ pub fn close(
         (
             0,
             Priced {
+                notional: (0, 0),
                 cost: 0,
                 avg_price: 0,
                 fee: 0,

@@ -75,15 +75,28 @@ pub fn side_owed(
     index_now: i128,
     entry_sum: I256,
 ) -> Result<SignedUsd, ExchangeError> {
-    let now = I256::try_from(total_qty)
-        .map_err(|_| ExchangeError::Overflow)?
-        .checked_mul(I256::try_from(index_now).map_err(|_| ExchangeError::Overflow)?)
-        .ok_or_else(crate::error::overflow)?;
-    let diff = now
-        .checked_sub(entry_sum)
-        .ok_or_else(crate::error::overflow)?;
-    let div = I256::try_from(FUNDING_DIVISOR).map_err(|_| ExchangeError::Overflow)?;
-    crate::units::div_i256_round(diff, div, false)
+    // |Q × I| < 2^128 × 2^127 fits a positive I256 exactly: no overflow check needed.
+    let mag = I256::from_raw(U256::from(total_qty) * U256::from(index_now.unsigned_abs()));
+    let now = if index_now < 0 { -mag } else { mag };
+    let diff = now.checked_sub(entry_sum).ok_or_else(crate::error::overflow)?;
+    div_1e36_floor(diff)
+}
+
+/// `floor(x / 1e36)` as an `i128`: two divisions by 1e18 (one 64-bit limb each, much cheaper
+/// than one division by a two-limb divisor). `⌊⌊m/a⌋/b⌋ = ⌊m/(ab)⌋`, and the remainder of the
+/// whole division is zero iff both partial remainders are.
+fn div_1e36_floor(x: I256) -> Result<SignedUsd, ExchangeError> {
+    let e18 = U256::from(WAD);
+    let (q1, r1) = x.unsigned_abs().div_rem(e18);
+    let (q, r2) = q1.div_rem(e18);
+    let q = i128::try_from(q).map_err(|_| ExchangeError::Overflow)?;
+    if !x.is_negative() {
+        return Ok(q);
+    }
+    let inexact = !r1.is_zero() || !r2.is_zero();
+    q.checked_add(i128::from(inexact))
+        .map(|v| -v)
+        .ok_or_else(crate::error::overflow)
 }
 
 /// `|q| × I` as I256, the term a position contributes to its side's `entry_sum`.
@@ -130,6 +143,25 @@ mod tests {
             rate_per_day_wad(WAD as i128 / 1000, WAD, WAD / 100).unwrap(),
             WAD as i128 / 1000
         );
+    }
+
+    proptest::proptest! {
+        /// The two-step division by 1e36 is exactly the floor of the quotient.
+        #[test]
+        fn div_1e36_is_floor(hi in proptest::prelude::any::<i128>(), lo in proptest::prelude::any::<u128>(), small in proptest::prelude::any::<bool>()) {
+            let x = if small {
+                I256::try_from(hi).unwrap()
+            } else {
+                (I256::try_from(hi).unwrap() << 100usize) + I256::try_from(lo >> 1).unwrap()
+            };
+            let d = I256::try_from(FUNDING_DIVISOR).unwrap();
+            let (q, r) = (x / d, x % d);
+            let want = if r.is_negative() { q - I256::ONE } else { q };
+            match i128::try_from(want) {
+                Ok(w) => proptest::prop_assert_eq!(div_1e36_floor(x).unwrap(), w),
+                Err(_) => proptest::prop_assert!(div_1e36_floor(x).is_err()),
+            }
+        }
     }
 
     #[test]

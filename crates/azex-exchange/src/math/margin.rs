@@ -42,8 +42,19 @@ pub fn initial_margin(
     price: Price,
     cost: SignedUsd,
 ) -> Result<Usd, ExchangeError> {
-    let n = notional_up(qty, price)?;
-    mul_wad_up(n, p.margin_tier(cost.unsigned_abs()).initial_margin_wad)
+    initial_margin_of_notional(p, notional_up(qty, price)?, cost)
+}
+
+/// Initial margin for a position of notional `notional_up` (rounded up) and cost basis `cost`.
+pub fn initial_margin_of_notional(
+    p: &MarketParams,
+    notional_up: Usd,
+    cost: SignedUsd,
+) -> Result<Usd, ExchangeError> {
+    mul_wad_up(
+        notional_up,
+        p.margin_tier(cost.unsigned_abs()).initial_margin_wad,
+    )
 }
 
 /// Maintenance margin for a position of `qty` at `price` whose cost basis is `cost`, rounded up.
