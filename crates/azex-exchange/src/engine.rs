@@ -101,7 +101,7 @@ impl State {
             spot: crate::spot_link::new_spot(&g.params),
             event_seq: 0,
             external_supply,
-            scratch: Box::default(),
+            scratch: None,
         })
     }
 
@@ -183,7 +183,7 @@ impl State {
     }
 
     fn plan(&mut self, tx: &Tx) -> Result<Box<Effects>, ExchangeError> {
-        let fx = std::mem::take(&mut self.scratch);
+        let fx = self.scratch.take().unwrap_or_default();
         let mut ctx = Ctx::with_effects(self, fx);
         handlers::dispatch(&mut ctx, tx)?;
         Ok(ctx.fx)
@@ -264,7 +264,7 @@ impl State {
         let events = std::mem::take(events);
         self.event_seq = self.event_seq.saturating_add(events.len() as u64);
         // Keep the emptied buffers for the next transaction (no allocation per transaction).
-        self.scratch = fx;
+        self.scratch = Some(fx);
         #[cfg(any(test, debug_assertions, feature = "invariants"))]
         if let Err(v) = crate::invariants::check(self) {
             panic!("invariant violated after commit: {v}");

@@ -1,21 +1,51 @@
-//! The open positions: a slab of [`Position`]s with an ordered index by id.
+//! The open positions: a slab of [`Position`]s with a hash index by id.
 //!
-//! A `BTreeMap<PositionId, Position>` keeps 192-byte values inside its nodes, so every lookup in
-//! a big book walks cache-cold nodes full of position data, and every insert or remove shifts and
-//! splits nodes by copying whole positions. Here the ordered index holds only `id → slot`
-//! (12 bytes an entry, ~16x denser nodes) and the positions sit in a `Vec` whose freed slots are
-//! reused in LIFO order. Everything observable is in id order (iteration, the canonical bytes),
-//! exactly as the map gave it: the slot layout is an implementation detail and never leaks into
-//! the hash or any result.
+//! A `BTreeMap<PositionId, Position>` keeps 192-byte values inside its nodes: every lookup in a
+//! big book walks several cache-cold nodes full of position data, and every insert or remove
+//! shifts, splits or merges nodes by copying whole positions. Here the index maps `id → slot`
+//! through a hash table with a fixed, seedless hash (one or two cache lines per lookup, O(1)
+//! insert and remove), and the positions sit in a `Vec` whose freed slots are reused in LIFO
+//! order.
+//!
+//! Determinism: the table is never iterated in its own order. Everything observable is in id
+//! order, exactly as the map gave it — iteration sorts the ids first (O(n log n), for the rare
+//! whole-book reads: the canonical hash, invariant checks, a keeper's index rebuild), and the
+//! canonical bytes are those of a `BTreeMap<PositionId, Position>`. Slot layout and table
+//! layout never leak into the hash or any result.
 
 use crate::ids::PositionId;
 use crate::state::Position;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A seedless hasher for sequential ids: Fibonacci multiplication spreads consecutive ids over
+/// the whole table (high bits for the control bytes, low bits for the bucket).
+#[derive(Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    #[inline]
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0 ^ x).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type Index = HashMap<PositionId, u32, BuildHasherDefault<IdHasher>>;
 
 /// Open positions by id.
 #[derive(Clone, Default)]
 pub struct Positions {
-    index: BTreeMap<PositionId, u32>,
+    index: Index,
     slots: Vec<Position>,
     free: Vec<u32>,
 }
@@ -30,6 +60,7 @@ impl Positions {
     pub fn is_empty(&self) -> bool {
         self.index.is_empty()
     }
+    #[inline]
     pub fn get(&self, id: &PositionId) -> Option<&Position> {
         self.index.get(id).map(|&s| &self.slots[s as usize])
     }
@@ -40,8 +71,9 @@ impl Positions {
     ///
     /// # Panics
     /// If more than `u32::MAX` positions are open at once (far beyond any memory this runs in).
+    #[inline]
     pub fn insert(&mut self, id: PositionId, p: Position) -> Option<Position> {
-        use std::collections::btree_map::Entry;
+        use std::collections::hash_map::Entry;
         match self.index.entry(id) {
             Entry::Occupied(e) => Some(std::mem::replace(&mut self.slots[*e.get() as usize], p)),
             Entry::Vacant(e) => {
@@ -62,24 +94,33 @@ impl Positions {
         }
     }
     /// Remove the position `id`. Returns it.
+    #[inline]
     pub fn remove(&mut self, id: &PositionId) -> Option<Position> {
         let slot = self.index.remove(id)?;
         self.free.push(slot);
         Some(self.slots[slot as usize])
     }
-    /// Positions in id order.
+    /// `(id, slot)` sorted by id.
+    fn sorted(&self) -> Vec<(PositionId, u32)> {
+        let mut v: Vec<(PositionId, u32)> = self.index.iter().map(|(k, s)| (*k, *s)).collect();
+        v.sort_unstable_by_key(|e| e.0);
+        v
+    }
+    /// Positions in id order (sorts the ids: O(n log n)).
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &Position> + '_ {
-        self.index.values().map(|&s| &self.slots[s as usize])
+        self.sorted()
+            .into_iter()
+            .map(|(_, s)| &self.slots[s as usize])
     }
-    /// Ids in order.
-    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &PositionId> + '_ {
-        self.index.keys()
+    /// Ids in order (sorts them: O(n log n)).
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = PositionId> + '_ {
+        self.sorted().into_iter().map(|(k, _)| k)
     }
-    /// `(id, position)` in id order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&PositionId, &Position)> + '_ {
-        self.index
-            .iter()
-            .map(|(k, &s)| (k, &self.slots[s as usize]))
+    /// `(id, position)` in id order (sorts the ids: O(n log n)).
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (PositionId, &Position)> + '_ {
+        self.sorted()
+            .into_iter()
+            .map(|(k, s)| (k, &self.slots[s as usize]))
     }
 }
 
@@ -114,6 +155,7 @@ impl Eq for Positions {}
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::collections::BTreeMap;
 
     fn pos(id: u64, margin: u128) -> Position {
         Position {
@@ -149,7 +191,8 @@ mod tests {
                 prop_assert_eq!(a.len(), b.len());
                 prop_assert_eq!(a.get(&id), b.get(&id));
             }
-            prop_assert!(a.iter().eq(b.iter()));
+            prop_assert!(a.iter().eq(b.iter().map(|(k, p)| (*k, p))));
+            prop_assert!(a.keys().eq(b.keys().copied()));
             prop_assert!(a.values().rev().eq(b.values().rev()));
             prop_assert_eq!(borsh::to_vec(&a).unwrap(), borsh::to_vec(&b).unwrap());
             // Slots are reused: never more slots than the peak number of open positions ≤ 64.

@@ -381,7 +381,7 @@ pub struct State {
     pub external_supply: BTreeMap<Address, u128>,
     /// Not state: emptied transaction buffers kept for reuse, so a transaction does not allocate
     /// its overlay afresh. Always empty between transactions; not part of the hash.
-    pub(crate) scratch: Box<crate::ctx::Effects>,
+    pub(crate) scratch: Option<Box<crate::ctx::Effects>>,
 }
 
 impl State {

@@ -95,7 +95,7 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 fn to_tx(w: &World, s: &Step) -> Option<Tx> {
-    let ids: Vec<u64> = w.state.positions.keys().copied().collect();
+    let ids: Vec<u64> = w.state.positions.keys().collect();
     let pick = |i: usize| {
         if ids.is_empty() {
             None
@@ -278,7 +278,7 @@ fn run(steps: &[Step]) -> (String, usize) {
     }
     // Everyone can leave: close (in a delisted market: settle) every position at any price, and
     // the books still balance.
-    let ids: Vec<u64> = w.state.positions.keys().copied().collect();
+    let ids: Vec<u64> = w.state.positions.keys().collect();
     for id in ids {
         let p = *w.state.position(id).unwrap();
         let delisted = matches!(

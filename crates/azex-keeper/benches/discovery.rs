@@ -162,7 +162,7 @@ fn discovery(c: &mut Criterion) {
     g.bench_function("candidates/real_down_10pct", |b| {
         b.iter(|| black_box(ix.candidates(&w.state, 0).expect("q")))
     });
-    let some = *w.state.positions.keys().nth(n / 2).expect("a position");
+    let some = w.state.positions.keys().nth(n / 2).expect("a position");
     g.bench_function("upsert", |b| {
         b.iter(|| ix.upsert(&w.state, black_box(some)).expect("upsert"))
     });

@@ -114,7 +114,7 @@ pub fn assert_none_liquidatable_by_simulation(s: &State) {
     for id in s.positions.keys() {
         match s.simulate(&Tx::Liquidate {
             user: addr(777),
-            position: *id,
+            position: id,
         }) {
             Err(ExchangeError::NotLiquidatable { .. }) => {}
             other => panic!("position {id}: {other:?}"),
