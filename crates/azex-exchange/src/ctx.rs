@@ -202,17 +202,10 @@ impl<'s> Ctx<'s> {
 
     // --- markets ----------------------------------------------------------------------------
     pub fn market(&self, id: MarketId) -> Result<Market, ExchangeError> {
-        if let Some(m) = self.fx.markets.iter().rev().find(|m| m.id == id) {
-            return Ok(m.clone());
+        match self.market_ref(id) {
+            Some(m) => Ok(m.clone()),
+            None => Err(ExchangeError::UnknownMarket(id)),
         }
-        if let Some((m, _)) = self.fx.new_markets.iter().find(|(m, _)| m.id == id) {
-            return Ok(m.clone());
-        }
-        self.s
-            .markets
-            .get(id as usize)
-            .cloned()
-            .ok_or_else(|| ExchangeError::UnknownMarket(id))
     }
     /// Write a market (its cached risk figures are recomputed here, the one place markets are
     /// written during a transaction).
