@@ -18,8 +18,11 @@ use crate::state::Position;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// A seedless hasher for sequential ids: Fibonacci multiplication spreads consecutive ids over
-/// the whole table (high bits for the control bytes, low bits for the bucket).
+/// A seedless hasher for sequential ids. The table picks a bucket from the hash's low bits and
+/// a 7-bit tag from its top bits: the low 57 bits are the id itself, so consecutive ids (the
+/// recently opened positions, the busiest ones) sit in neighbouring buckets and stay warm in
+/// cache, and the top 7 bits are a Fibonacci mix of the id, so tags still tell keys apart.
+/// Ids are assigned by the protocol, so no one can choose keys that collide.
 #[derive(Default, Clone, Copy)]
 pub struct IdHasher(u64);
 
@@ -32,7 +35,9 @@ impl Hasher for IdHasher {
     }
     #[inline]
     fn write_u64(&mut self, x: u64) {
-        self.0 = (self.0 ^ x).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        const LOW: u64 = (1 << 57) - 1;
+        let x = self.0 ^ x;
+        self.0 = (x & LOW) | (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) & !LOW);
     }
     #[inline]
     fn finish(&self) -> u64 {
