@@ -203,7 +203,7 @@ impl<'s> Ctx<'s> {
     // --- markets ----------------------------------------------------------------------------
     pub fn market(&self, id: MarketId) -> Result<Market, ExchangeError> {
         match self.market_ref(id) {
-            Some(m) => Ok(m.clone()),
+            Some(m) => Ok(*m),
             None => Err(ExchangeError::UnknownMarket(id)),
         }
     }

@@ -145,6 +145,7 @@ impl State {
             let mut ctx = Ctx::new(self);
             handlers::ledger::rebalance(&mut ctx)?;
             handlers::protection::end_block(&mut ctx)?;
+            handlers::block::end(&mut ctx)?;
             ctx.emit(Event::BlockEnded {
                 height: self.block.height,
             });
@@ -242,10 +243,10 @@ impl State {
                 }
             }
         }
-        for m in markets.drain(..) {
-            let i = m.id as usize;
-            self.markets[i] = m;
+        for m in markets.iter() {
+            self.markets[m.id as usize] = *m;
         }
+        markets.clear();
         for (id, p) in params_updates.drain(..) {
             self.market_params[id as usize] = p;
         }

@@ -71,6 +71,12 @@ pub enum Event {
         pool: Price,
         spot_liquidity: Usd,
     },
+    /// The funding rate for the interval until the next block (set at the end of a block).
+    FundingRateSet {
+        market: MarketId,
+        rate_per_day_wad: i128,
+    },
+    /// Funding accrued at the start of a block over the elapsed time, at the rate in force.
     FundingAccrued {
         market: MarketId,
         rate_per_day_wad: i128,

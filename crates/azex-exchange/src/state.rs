@@ -136,7 +136,7 @@ pub struct MarketPrices {
 }
 
 /// A perpetual market on one base token.
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize)]
 pub struct Market {
     pub id: MarketId,
     pub base_token: Address,

@@ -195,7 +195,7 @@ impl World {
         target: Price,
         blocks: u64,
     ) -> Result<(), ExchangeError> {
-        let m = self.state.markets[market as usize].clone();
+        let m = self.state.markets[market as usize];
         let sqrt = crate::spot_link::sqrt_from_price(target, m.quote_is_token0, m.base_decimals)?;
         let cur = self
             .state

@@ -86,9 +86,11 @@ fn funding_flows_from_dominant_side() {
     let mut w = World::new(&WorldSpec::default()).unwrap();
     let long = w.open(2, 0, 400 * one(), 100_000 * USD_ONE).unwrap();
     let short = w.open(3, 0, -100 * one(), 50_000 * USD_ONE).unwrap();
-    assert!(w.state.markets[0].funding_rate_per_day_wad > 0);
+    // The rate is set at the end of the block, from its final skew: none yet.
+    assert_eq!(w.state.markets[0].funding_rate_per_day_wad, 0);
     w.block_time = 3_600;
     w.advance(24).unwrap();
+    assert!(w.state.markets[0].funding_rate_per_day_wad > 0);
     let ev = w.close(2, long).unwrap();
     let paid = ev
         .iter()

@@ -146,7 +146,7 @@ fn discovery(c: &mut Criterion) {
         ix.reindex_side(&w.state, *m, *long).expect("reindex");
     }
     let after = w.state.markets[0].prices;
-    let m = w.state.markets[0].clone();
+    let m = w.state.markets[0];
     let k = ix.candidates(&w.state, 0).expect("query").len();
     let flagged = scan(&w, |long| m.liquidation_price(long));
     eprintln!(

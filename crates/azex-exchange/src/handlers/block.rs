@@ -1,12 +1,19 @@
-//! Block begin: for every market, accrue funding over the elapsed time at the rate and price in
-//! force, then read this block's prices from the oracle hook, then set the new funding rate.
+//! Block steps for markets.
+//!
+//! * Begin: for every market, accrue funding over the elapsed time at the rate in force (set at
+//!   the end of the previous block), then read this block's prices from the oracle hook.
+//! * End (after the protection steps, which may deleverage): set every live market's funding
+//!   rate from its final skew and the vault's free liquidity. Time does not pass inside a block,
+//!   so this is the rate for the whole interval until the next block; setting it once per block
+//!   instead of after every trade gives the same accrual for a fraction of the work, and every
+//!   market's rate reflects the same end-of-block vault.
 
 use crate::ctx::Ctx;
 use crate::error::ExchangeError;
 use crate::event::Event;
 use crate::handlers::trade::{accrue_funding, capacity, refresh_funding_rate};
 use crate::math::funding::side_owed;
-use crate::state::Market;
+use crate::state::{Market, MarketStatus};
 use crate::units::SignedUsd;
 
 /// Funding all traders of a market owe the vault (aggregate, rounded down).
@@ -23,22 +30,12 @@ fn owed_total(m: &Market) -> Result<SignedUsd, ExchangeError> {
 pub fn begin(ctx: &mut Ctx) -> Result<(), ExchangeError> {
     let now = ctx.block.timestamp;
     let n = ctx.market_count() as u32;
-    let mut vault_shares = Vec::with_capacity(n as usize);
     for id in 0..n {
         let mut m = ctx.market(id)?;
         let before = owed_total(&m)?;
         accrue_funding(&mut m, now)?;
-        vault_shares.push(owed_total(&m)?.saturating_sub(before));
+        let vault_share = owed_total(&m)?.saturating_sub(before);
         m.prices = crate::spot_link::read_prices(ctx.s, &m, now)?;
-        ctx.put_market(m)?;
-    }
-    // Funding rates depend on the vault's free liquidity, so set them once all prices are fresh.
-    let risk = ctx.vault_totals()?;
-    for id in 0..n {
-        let mut m = ctx.market(id)?;
-        let p = ctx.params_snapshot(id)?;
-        let cap = capacity(&m, &p, risk.free_liquidity)?;
-        refresh_funding_rate(&mut m, &p, cap)?;
         ctx.emit(Event::PricesUpdated {
             market: id,
             spot: m.prices.spot,
@@ -51,9 +48,33 @@ pub fn begin(ctx: &mut Ctx) -> Result<(), ExchangeError> {
             rate_per_day_wad: m.funding_rate_per_day_wad,
             long_index: m.long.funding_index,
             short_index: m.short.funding_index,
-            vault_share: vault_shares[id as usize],
+            vault_share,
         });
-        ctx.put_market_keep_risk(m)?;
+        ctx.put_market(m)?;
+    }
+    Ok(())
+}
+
+/// End of block: set every live market's funding rate for the coming interval.
+pub fn end(ctx: &mut Ctx) -> Result<(), ExchangeError> {
+    // Rates depend on the vault's free liquidity: one snapshot for all markets.
+    let risk = ctx.vault_totals()?;
+    for id in 0..ctx.market_count() as u32 {
+        let mut m = ctx.market(id)?;
+        if matches!(m.status, MarketStatus::Delisted { .. }) {
+            continue; // no funding after delisting (the rate was zeroed then)
+        }
+        let p = ctx.params_snapshot(id)?;
+        let cap = capacity(&m, &p, risk.free_liquidity)?;
+        let old = m.funding_rate_per_day_wad;
+        refresh_funding_rate(&mut m, &p, cap)?;
+        if m.funding_rate_per_day_wad != old {
+            ctx.emit(Event::FundingRateSet {
+                market: id,
+                rate_per_day_wad: m.funding_rate_per_day_wad,
+            });
+            ctx.put_market_keep_risk(m)?;
+        }
     }
     Ok(())
 }

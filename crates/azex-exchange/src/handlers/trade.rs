@@ -9,7 +9,10 @@
 //! 5. realise PnL of any reduced part against the vault; a loss beyond the margin goes down the
 //!    waterfall: insurance fund, then the vault (each step an event);
 //! 6. check initial margin on anything that grew, then the vault capacity rule;
-//! 7. update the per-side aggregates (remove the old position, add the new) and the funding rate.
+//! 7. update the per-side aggregates (remove the old position, add the new).
+//!
+//! The funding rate is not touched by a trade: time does not pass inside a block, so only the
+//! skew at the block's end matters for the next accrual; `block::end` sets it then.
 
 use crate::book::{self, side_add, side_remove};
 use crate::ctx::Ctx;
@@ -387,24 +390,22 @@ fn owned(ctx: &Ctx, user: Address, id: PositionId) -> Result<Position, ExchangeE
     Ok(p)
 }
 
-/// The common end of every transaction that changes a market's open interest: write the market,
-/// apply the capacity rule if the transaction grew exposure (`required_before` = `Some`), and set
-/// the funding rate for the new skew (which changes no risk figure, so the cache is kept).
+/// The common end of every transaction that changes a market's open interest: refresh the
+/// market's cached risk figures, apply the capacity rule if the transaction grew exposure
+/// (`required_before` = `Some`), write the market. (The funding rate is set once per block, at
+/// its end, from the block's final skew: see [`crate::handlers::block::end`].)
 pub(crate) fn finish_market(
     ctx: &mut Ctx,
-    mut m: Market,
+    m: &mut Market,
     p: &MarketParams,
     required_before: Option<Usd>,
 ) -> Result<(), ExchangeError> {
-    m.risk = crate::risk::market_risk(&m, p)?;
-    let after = ctx.vault_totals_with(Some(&m))?;
+    m.risk = crate::risk::market_risk(m, p)?;
     if let Some(r) = required_before {
+        let after = ctx.vault_totals_with(Some(m))?;
         ctx.check_capacity_of(&after, r)?;
     }
-    let cap_after = capacity(&m, p, after.free_liquidity)?;
-    // The funding rate is not a risk input: the figures computed above stay valid.
-    refresh_funding_rate(&mut m, p, cap_after)?;
-    ctx.put_market_with_risk(m)
+    ctx.put_market_with_risk(*m)
 }
 
 /// Open a new isolated position.
@@ -464,7 +465,7 @@ pub fn open(
     check_oi_cap(&m, &p, long)?;
     books.store(ctx);
     ctx.put_position(pos);
-    finish_market(ctx, m, &p, Some(before.required))?;
+    finish_market(ctx, &mut m, &p, Some(before.required))?;
     ctx.emit(Event::PositionOpened {
         position: id,
         owner: user,
@@ -539,7 +540,7 @@ pub fn modify(
     books.store(ctx);
     ctx.put_position(np);
     // Growing must fit the vault; reducing is always allowed (a trader can always get out).
-    finish_market(ctx, m, &p, growing.then_some(before.required))?;
+    finish_market(ctx, &mut m, &p, growing.then_some(before.required))?;
     ctx.emit(Event::PositionModified {
         position: id,
         qty_delta: delta,
@@ -607,7 +608,7 @@ pub fn close(
     ctx.credit(user, crate::state::AZUSD, mg)?;
     ctx.remove_position(id);
     // Closing is always allowed, even if it raises the net (ADL handles an over-limit vault).
-    finish_market(ctx, m, &p, None)?;
+    finish_market(ctx, &mut m, &p, None)?;
     ctx.emit(Event::PositionClosed {
         position: id,
         owner: user,
