@@ -11,7 +11,8 @@
 //! | parameters, defaults, allowed ranges | [`params`] |
 //! | pure formulas (mark, execution price, funding, requirement, margin) | [`math`] |
 //! | state types (plain data) | [`state`] |
-//! | the open positions (slab + ordered index, map semantics) | [`positions`] |
+//! | the open positions (slab + hash index, id-ordered iteration) | [`positions`] |
+//! | token balances (ordered map with word-sized keys) | [`wallets`] |
 //! | position book: stored vs effective sizes, O(1) ADL scaling | [`book`] |
 //! | transactions and events | [`tx`], [`event`] |
 //! | transaction overlay (reads through, writes buffered) | [`ctx`] |
@@ -49,6 +50,7 @@ pub mod state;
 pub mod testkit;
 pub mod tx;
 pub mod units;
+pub mod wallets;
 
 pub use engine::{Genesis, GenesisBalance, Simulation};
 pub use error::ExchangeError;
