@@ -48,7 +48,7 @@ impl State {
     /// Build the genesis state.
     pub fn genesis(g: &Genesis) -> Result<Self, ExchangeError> {
         g.params.validate()?;
-        let mut wallets = crate::wallets::Wallets::new();
+        let mut wallets = BTreeMap::new();
         let mut external_supply: BTreeMap<Address, u128> = BTreeMap::new();
         for b in &g.balances {
             if b.token == AZUSD {
@@ -56,11 +56,8 @@ impl State {
                     "azUSD can only be minted against USDC",
                 ));
             }
-            let w = wallets
-                .get(b.owner, b.token)
-                .checked_add(b.amount)
-                .ok_or_else(crate::error::overflow)?;
-            wallets.set(b.owner, b.token, w);
+            let w: &mut u128 = wallets.entry((b.owner, b.token)).or_default();
+            *w = w.checked_add(b.amount).ok_or_else(crate::error::overflow)?;
             let t = external_supply.entry(b.token).or_default();
             *t = t.checked_add(b.amount).ok_or_else(crate::error::overflow)?;
         }
@@ -223,7 +220,11 @@ impl State {
             self.market_params.push(p);
         }
         for ((owner, token), v) in wallets.drain(..) {
-            self.wallets.set(owner, token, v);
+            if v == 0 {
+                self.wallets.remove(&(owner, token));
+            } else {
+                self.wallets.insert((owner, token), v);
+            }
         }
         for (owner, a) in lps.drain(..) {
             if a.shares == 0 {

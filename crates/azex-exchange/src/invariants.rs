@@ -22,12 +22,12 @@ fn sum<'a>(mut xs: impl Iterator<Item = &'a u128>) -> Option<u128> {
 /// Check every invariant; the error names the first violation.
 pub fn check(s: &State) -> Result<(), String> {
     // 1. azUSD conservation
-    let wallets_azusd = s
+    let wallets_azusd = sum(s
         .wallets
         .iter()
         .filter(|((_, t), _)| *t == AZUSD)
-        .try_fold(0u128, |a, (_, v)| a.checked_add(v))
-        .ok_or("overflow")?;
+        .map(|(_, v)| v))
+    .ok_or("overflow")?;
     let margins = sum(s.positions.values().map(|p| &p.margin)).ok_or("overflow")?;
     let pools = sum(s.markets.iter().map(|m| &m.pool_azusd)).ok_or("overflow")?;
     let held = [
@@ -57,9 +57,9 @@ pub fn check(s: &State) -> Result<(), String> {
     }
     // 3. external tokens
     let mut held_ext: BTreeMap<Address, u128> = BTreeMap::new();
-    for ((_, t), v) in s.wallets.iter() {
-        if t != AZUSD {
-            *held_ext.entry(t).or_default() += v;
+    for ((_, t), v) in &s.wallets {
+        if *t != AZUSD {
+            *held_ext.entry(*t).or_default() += v;
         }
     }
     *held_ext.entry(USDC).or_default() += backing;

@@ -11,8 +11,7 @@
 //! | parameters, defaults, allowed ranges | [`params`] |
 //! | pure formulas (mark, execution price, funding, requirement, margin) | [`math`] |
 //! | state types (plain data) | [`state`] |
-//! | the open positions (slab + hash index, id-ordered iteration) | [`positions`] |
-//! | token balances (ordered map with word-sized keys) | [`wallets`] |
+//! | the open positions (slab + ordered index, map semantics) | [`positions`] |
 //! | position book: stored vs effective sizes, O(1) ADL scaling | [`book`] |
 //! | transactions and events | [`tx`], [`event`] |
 //! | transaction overlay (reads through, writes buffered) | [`ctx`] |
@@ -50,7 +49,6 @@ pub mod state;
 pub mod testkit;
 pub mod tx;
 pub mod units;
-pub mod wallets;
 
 pub use engine::{Genesis, GenesisBalance, Simulation};
 pub use error::ExchangeError;

@@ -366,7 +366,7 @@ pub struct State {
     pub vault: Vault,
     pub funds: ProtocolFunds,
     /// (owner, token) → balance. azUSD, USDC and base tokens alike.
-    pub wallets: crate::wallets::Wallets,
+    pub wallets: BTreeMap<(Address, Address), u128>,
     pub lps: BTreeMap<Address, LpAccount>,
     pub markets: Vec<Market>,
     pub market_params: Vec<MarketParams>,
@@ -386,7 +386,7 @@ pub struct State {
 
 impl State {
     pub fn wallet(&self, owner: Address, token: Address) -> u128 {
-        self.wallets.get(owner, token)
+        self.wallets.get(&(owner, token)).copied().unwrap_or(0)
     }
     pub fn market(&self, id: MarketId) -> Option<&Market> {
         self.markets.get(id as usize)
