@@ -11,7 +11,7 @@
 //! | parameters, defaults, allowed ranges | [`params`] |
 //! | pure formulas (mark, execution price, funding, requirement, margin) | [`math`] |
 //! | state types (plain data) | [`state`] |
-//! | the open positions (slab + ordered index, map semantics) | [`positions`] |
+//! | the open positions (slab + hash index by id, id-ordered iteration) | [`positions`] |
 //! | position book: stored vs effective sizes, O(1) ADL scaling | [`book`] |
 //! | transactions and events | [`tx`], [`event`] |
 //! | transaction overlay (reads through, writes buffered) | [`ctx`] |
