@@ -15,9 +15,21 @@ use crate::ctx::Ctx;
 use crate::error::ExchangeError;
 use crate::math::{funding, requirement};
 use crate::params::MarketParams;
-use crate::state::{Market, Vault};
-use crate::units::{mul_wad_down, notional_down_up, notional_up, to_i128, SignedUsd, Usd};
+use crate::state::{Market, Side, Vault};
+use crate::units::{mul_wad_down, notional_down_up, notional_up, to_i128, Price, SignedUsd, Usd};
 use serde::Serialize;
+
+/// Risk figures of one side of a market, at the market's risk price.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, borsh::BorshSerialize)]
+pub struct SideRisk {
+    /// Effective size × risk price, rounded up.
+    pub notional: Usd,
+    /// What the vault owes the side's traders: value (rounded toward −∞) − cost basis + ADL PnL
+    /// not yet credited.
+    pub upnl: SignedUsd,
+    /// Funding the side owes the vault (negative: the vault owes), rounded down.
+    pub funding_owed: SignedUsd,
+}
 
 /// Risk figures of one market.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, borsh::BorshSerialize)]
@@ -32,6 +44,9 @@ pub struct MarketRisk {
     pub traders_upnl: SignedUsd,
     /// Funding traders owe the vault (negative: the vault owes).
     pub traders_funding_owed: SignedUsd,
+    /// The two sides' figures the totals above are made of.
+    pub long: SideRisk,
+    pub short: SideRisk,
 }
 
 /// Risk figures of the whole vault.
@@ -46,46 +61,79 @@ pub struct VaultRisk {
     pub markets: Vec<MarketRisk>,
 }
 
+/// One side's risk figures at `price`.
+pub fn side_risk(side: &Side, price: Price) -> Result<SideRisk, ExchangeError> {
+    let q = i128::try_from(side.eff_qty()?).map_err(|_| ExchangeError::Overflow)?;
+    // The side's value rounded toward −∞: a long's value rounded down, a short's −(notional
+    // rounded up). Its notional is rounded up (a requirement).
+    let (value, notional) = if side.is_long {
+        let (down, up) = notional_down_up(q, price)?;
+        (to_i128(down)?, up)
+    } else {
+        let up = notional_up(q, price)?;
+        (-to_i128(up)?, up)
+    };
+    // uPnL = value − cost (cost is signed: shorts negative), plus the ADL PnL the side's
+    // positions are owed and have not been credited yet.
+    let upnl = value
+        .checked_sub(side.eff_cost()?)
+        .ok_or_else(crate::error::overflow)?
+        .checked_add(side.adl_pending()?)
+        .ok_or_else(crate::error::overflow)?;
+    Ok(SideRisk {
+        notional,
+        upnl,
+        funding_owed: funding::side_owed(side.qty, side.funding_index, side.funding_entry_sum)?,
+    })
+}
+
+/// A market's figures from its two sides' figures.
+pub fn combine(
+    long: SideRisk,
+    short: SideRisk,
+    p: &MarketParams,
+) -> Result<MarketRisk, ExchangeError> {
+    Ok(MarketRisk {
+        long_notional: long.notional,
+        short_notional: short.notional,
+        required: requirement::net_requirement(long.notional, short.notional, p)?,
+        classic_required: requirement::classic_requirement(long.notional, short.notional),
+        traders_upnl: long
+            .upnl
+            .checked_add(short.upnl)
+            .ok_or_else(crate::error::overflow)?,
+        traders_funding_owed: long
+            .funding_owed
+            .checked_add(short.funding_owed)
+            .ok_or_else(crate::error::overflow)?,
+        long,
+        short,
+    })
+}
+
 /// One market's risk figures at its risk price.
 pub fn market_risk(m: &Market, p: &MarketParams) -> Result<MarketRisk, ExchangeError> {
     let price = m.prices.risk;
-    let lq = i128::try_from(m.long.eff_qty()?).map_err(|_| ExchangeError::Overflow)?;
-    let sq = i128::try_from(m.short.eff_qty()?).map_err(|_| ExchangeError::Overflow)?;
-    // Each side's notional rounded up (a requirement); its value rounded toward −∞ (what the
-    // vault counts as owed to traders: the long value rounded down, the short value −(notional
-    // rounded up)).
-    let (long_value, long_notional) = notional_down_up(lq, price)?;
-    let short_notional = notional_up(sq, price)?;
-    // uPnL of a side = value − cost (cost is signed: shorts negative), plus the ADL PnL its
-    // positions are owed and have not been credited yet.
-    let long_upnl = to_i128(long_value)?
-        .checked_sub(m.long.eff_cost()?)
-        .ok_or_else(crate::error::overflow)?;
-    let short_upnl = (-to_i128(short_notional)?)
-        .checked_sub(m.short.eff_cost()?)
-        .ok_or_else(crate::error::overflow)?;
-    let upnl = long_upnl
-        .checked_add(short_upnl)
-        .ok_or_else(crate::error::overflow)?
-        .checked_add(m.long.adl_pending()?)
-        .ok_or_else(crate::error::overflow)?
-        .checked_add(m.short.adl_pending()?)
-        .ok_or_else(crate::error::overflow)?;
-    let owed = funding::side_owed(m.long.qty, m.long.funding_index, m.long.funding_entry_sum)?
-        .checked_add(funding::side_owed(
-            m.short.qty,
-            m.short.funding_index,
-            m.short.funding_entry_sum,
-        )?)
-        .ok_or_else(crate::error::overflow)?;
-    Ok(MarketRisk {
-        long_notional,
-        short_notional,
-        required: requirement::net_requirement(long_notional, short_notional, p)?,
-        classic_required: requirement::classic_requirement(long_notional, short_notional),
-        traders_upnl: upnl,
-        traders_funding_owed: owed,
-    })
+    combine(side_risk(&m.long, price)?, side_risk(&m.short, price)?, p)
+}
+
+/// [`market_risk`] after a change to one side only (`long` says which): the other side's
+/// figures are taken from `prev`, which must be `m`'s figures from before that change (same
+/// prices, same other side). Checked against a full computation in debug builds.
+pub fn market_risk_one_side(
+    m: &Market,
+    p: &MarketParams,
+    prev: &MarketRisk,
+    long: bool,
+) -> Result<MarketRisk, ExchangeError> {
+    let changed = side_risk(m.side(long), m.prices.risk)?;
+    let r = if long {
+        combine(changed, prev.short, p)?
+    } else {
+        combine(prev.long, changed, p)?
+    };
+    debug_assert_eq!(Ok(r), market_risk(m, p), "the other side changed too");
+    Ok(r)
 }
 
 /// The vault's totals (no per-market breakdown): what the hot path needs.

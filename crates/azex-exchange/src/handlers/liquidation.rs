@@ -149,7 +149,7 @@ pub fn liquidate(ctx: &mut Ctx, keeper: Address, id: PositionId) -> Result<(), E
         }
     }
     books.store(ctx);
-    finish_market(ctx, &mut m, &p, None)?;
+    finish_market(ctx, &mut m, &p, Some(long), None)?;
     ctx.emit(Event::PositionLiquidated {
         position: id,
         keeper,

@@ -160,7 +160,7 @@ pub fn deleverage(ctx: &mut Ctx, id: MarketId) -> Result<bool, ExchangeError> {
             realised_pnl: upnl - side_upnl(&m, long)?,
         });
     }
-    finish_market(ctx, &mut m, &p, None)?;
+    finish_market(ctx, &mut m, &p, None, None)?;
     Ok(true)
 }
 

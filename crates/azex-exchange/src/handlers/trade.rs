@@ -391,16 +391,21 @@ fn owned(ctx: &Ctx, user: Address, id: PositionId) -> Result<Position, ExchangeE
 }
 
 /// The common end of every transaction that changes a market's open interest: refresh the
-/// market's cached risk figures, apply the capacity rule if the transaction grew exposure
+/// market's cached risk figures (only those of side `changed_side` when the transaction touched
+/// one side alone), apply the capacity rule if the transaction grew exposure
 /// (`required_before` = `Some`), write the market. (The funding rate is set once per block, at
 /// its end, from the block's final skew: see [`crate::handlers::block::end`].)
 pub(crate) fn finish_market(
     ctx: &mut Ctx,
     m: &mut Market,
     p: &MarketParams,
+    changed_side: Option<bool>,
     required_before: Option<Usd>,
 ) -> Result<(), ExchangeError> {
-    m.risk = crate::risk::market_risk(m, p)?;
+    m.risk = match changed_side {
+        Some(long) => crate::risk::market_risk_one_side(m, p, &m.risk, long)?,
+        None => crate::risk::market_risk(m, p)?,
+    };
     if let Some(r) = required_before {
         let after = ctx.vault_totals_with(Some(m))?;
         ctx.check_capacity_of(&after, r)?;
@@ -465,7 +470,7 @@ pub fn open(
     check_oi_cap(&m, &p, long)?;
     books.store(ctx);
     ctx.put_position(pos);
-    finish_market(ctx, &mut m, &p, Some(before.required))?;
+    finish_market(ctx, &mut m, &p, Some(long), Some(before.required))?;
     ctx.emit(Event::PositionOpened {
         position: id,
         owner: user,
@@ -540,7 +545,13 @@ pub fn modify(
     books.store(ctx);
     ctx.put_position(np);
     // Growing must fit the vault; reducing is always allowed (a trader can always get out).
-    finish_market(ctx, &mut m, &p, growing.then_some(before.required))?;
+    finish_market(
+        ctx,
+        &mut m,
+        &p,
+        Some(long),
+        growing.then_some(before.required),
+    )?;
     ctx.emit(Event::PositionModified {
         position: id,
         qty_delta: delta,
@@ -583,6 +594,7 @@ pub fn close(
     let p = ctx.params_snapshot(pos.market)?;
     let before = ctx.vault_totals()?;
     let cap = capacity(&m, &p, before.free_liquidity)?;
+    let pos_long = pos.is_long();
     let (mut books, np, q_eff, c_eff) = touch(ctx, &mut m, pos)?;
     let (realised, priced) = if q_eff == 0 {
         // Fully deleveraged by ADL already: nothing left to trade.
@@ -608,7 +620,7 @@ pub fn close(
     ctx.credit(user, crate::state::AZUSD, mg)?;
     ctx.remove_position(id);
     // Closing is always allowed, even if it raises the net (ADL handles an over-limit vault).
-    finish_market(ctx, &mut m, &p, None)?;
+    finish_market(ctx, &mut m, &p, Some(pos_long), None)?;
     ctx.emit(Event::PositionClosed {
         position: id,
         owner: user,

@@ -78,7 +78,9 @@ pub fn side_owed(
     // |Q × I| < 2^128 × 2^127 fits a positive I256 exactly: no overflow check needed.
     let mag = I256::from_raw(U256::from(total_qty) * U256::from(index_now.unsigned_abs()));
     let now = if index_now < 0 { -mag } else { mag };
-    let diff = now.checked_sub(entry_sum).ok_or_else(crate::error::overflow)?;
+    let diff = now
+        .checked_sub(entry_sum)
+        .ok_or_else(crate::error::overflow)?;
     div_1e36_floor(diff)
 }
 
