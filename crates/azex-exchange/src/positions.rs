@@ -5,7 +5,7 @@
 //! shifts, splits or merges nodes by copying whole positions. Here the index maps `id → slot`
 //! through a hash table with a fixed, seedless hash (one or two cache lines per lookup, O(1)
 //! insert and remove), and the positions sit in a `Vec` whose freed slots are reused in LIFO
-//! order.
+//! order; when the book shrinks to a quarter of its slots they are compacted (memory given back).
 //!
 //! Determinism: the table is never iterated in its own order. Everything observable is in id
 //! order, exactly as the map gave it — iteration sorts the ids first (O(n log n), for the rare
@@ -46,6 +46,9 @@ impl Hasher for IdHasher {
 }
 
 type Index = HashMap<PositionId, u32, BuildHasherDefault<IdHasher>>;
+
+/// Compaction only pays off for big books: below this many free slots it never runs.
+const COMPACT_MIN_FREE: usize = 1024;
 
 /// Open positions by id.
 #[derive(Clone, Default)]
@@ -103,7 +106,27 @@ impl Positions {
     pub fn remove(&mut self, id: &PositionId) -> Option<Position> {
         let slot = self.index.remove(id)?;
         self.free.push(slot);
-        Some(self.slots[slot as usize])
+        let p = self.slots[slot as usize];
+        if self.free.len() > COMPACT_MIN_FREE && self.free.len() > 3 * self.index.len() {
+            self.compact();
+        }
+        Some(p)
+    }
+
+    /// Give back the memory of a book that shrank: move the live positions to a fresh slab (in
+    /// id order) once more than three quarters of the slots are free. Amortised O(1) per
+    /// removal; changes nothing observable.
+    fn compact(&mut self) {
+        let order = self.sorted();
+        let mut slots = Vec::with_capacity(order.len());
+        for (i, (id, s)) in order.into_iter().enumerate() {
+            slots.push(self.slots[s as usize]);
+            // i < old slot count ≤ u32::MAX
+            self.index.insert(id, i as u32);
+        }
+        self.slots = slots;
+        self.free = Vec::new();
+        self.index.shrink_to_fit();
     }
     /// `(id, slot)` sorted by id.
     fn sorted(&self) -> Vec<(PositionId, u32)> {
@@ -202,6 +225,23 @@ mod tests {
             prop_assert_eq!(borsh::to_vec(&a).unwrap(), borsh::to_vec(&b).unwrap());
             // Slots are reused: never more slots than the peak number of open positions ≤ 64.
             prop_assert!(a.slots.len() <= 64);
+        }
+    }
+
+    #[test]
+    fn a_shrinking_book_gives_memory_back() {
+        let mut a = Positions::new();
+        for id in 0..10_000u64 {
+            a.insert(id, pos(id, u128::from(id)));
+        }
+        for id in (0..10_000u64).filter(|id| id % 10 != 0) {
+            assert_eq!(a.remove(&id).map(|p| p.margin), Some(u128::from(id)));
+        }
+        assert_eq!(a.len(), 1_000);
+        assert!(a.slots.len() < 4_000, "compacted: {} slots", a.slots.len());
+        assert!(a.values().map(|p| p.id).eq((0..10_000u64).step_by(10)));
+        for id in (0..10_000u64).step_by(10) {
+            assert_eq!(a.get(&id).map(|p| p.margin), Some(u128::from(id)));
         }
     }
 }
