@@ -18,11 +18,13 @@ use crate::state::Position;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// A seedless hasher for sequential ids. The table picks a bucket from the hash's low bits and
-/// a 7-bit tag from its top bits: the low 57 bits are the id itself, so consecutive ids (the
-/// recently opened positions, the busiest ones) sit in neighbouring buckets and stay warm in
-/// cache, and the top 7 bits are a Fibonacci mix of the id, so tags still tell keys apart.
-/// Ids are assigned by the protocol, so no one can choose keys that collide.
+/// A seedless hasher for sequential ids. The table picks a start bucket from the hash's low bits
+/// and a 7-bit tag from its top bits. Ids are taken in blocks of 16: a block is placed at a
+/// Fibonacci-scattered position and its ids in consecutive buckets there, so the newest
+/// positions (the busiest) share a few cache lines, while consecutive blocks land far apart (an
+/// identity-like hash would lay a long book out as one dense run of full buckets, and every id
+/// whose home falls inside such a run would probe a long way). Tags mix the whole id. Ids are
+/// assigned by the protocol, so no one can choose keys that collide.
 #[derive(Default, Clone, Copy)]
 pub struct IdHasher(u64);
 
@@ -37,7 +39,9 @@ impl Hasher for IdHasher {
     fn write_u64(&mut self, x: u64) {
         const LOW: u64 = (1 << 57) - 1;
         let x = self.0 ^ x;
-        self.0 = (x & LOW) | (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) & !LOW);
+        let block = (x >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 7; // 57 scattered bits
+        let tag = x.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+        self.0 = (tag & !LOW) | (block & LOW & !0xF) | (x & 0xF);
     }
     #[inline]
     fn finish(&self) -> u64 {
