@@ -248,14 +248,8 @@ impl Ctx<'_> {
         })
     }
 
-    /// The capacity rule: if the transaction raised the requirement, it must still fit.
-    pub fn check_capacity(&self, required_before: Usd) -> Result<VaultTotals, ExchangeError> {
-        let r = self.vault_totals()?;
-        self.check_capacity_of(&r, required_before)?;
-        Ok(r)
-    }
-
-    /// The capacity rule on given totals `r` (after the transaction).
+    /// The capacity rule on the totals `r` after the transaction: if it raised the requirement
+    /// (above `required_before`), the requirement must still fit the vault.
     pub fn check_capacity_of(
         &self,
         r: &VaultTotals,

@@ -192,8 +192,13 @@ pub(crate) fn div_i256_round(
     } else {
         q
     };
-    let q = i128::try_from(q).map_err(|_| ExchangeError::Overflow)?;
-    Ok(if neg { -q } else { q })
+    let q = u128::try_from(q).map_err(|_| ExchangeError::Overflow)?;
+    if neg {
+        0i128.checked_sub_unsigned(q) // reaches i128::MIN exactly
+    } else {
+        i128::try_from(q).ok()
+    }
+    .ok_or_else(crate::error::overflow)
 }
 
 /// Checked helpers that turn overflow into [`ExchangeError::Overflow`].
@@ -226,7 +231,53 @@ checked_impl!(i128, ExchangeError::Overflow);
 mod tests {
     use super::*;
 
+    #[test]
+    fn signed_division_reaches_the_extremes() {
+        use alloy_primitives::I256;
+        let min = I256::try_from(i128::MIN).unwrap();
+        assert_eq!(div_i256_round(min, I256::ONE, false), Ok(i128::MIN));
+        assert_eq!(
+            div_i256_round(min, -I256::ONE, true),
+            Err(ExchangeError::Overflow)
+        );
+        let max = I256::try_from(i128::MAX).unwrap();
+        assert_eq!(div_i256_round(max, I256::ONE, true), Ok(i128::MAX));
+        assert_eq!(
+            div_i256_round(max, I256::ZERO, true),
+            Err(ExchangeError::DivisionByZero)
+        );
+    }
+
     proptest::proptest! {
+        /// One multiplication for both roundings gives what the two separate conversions give.
+        #[test]
+        fn notional_pair_matches(q in proptest::prelude::any::<i128>(), p in 0u128..(1u128 << 100)) {
+            let pair = notional_down_up(q, p);
+            match (notional_down(q, p), notional_up(q, p)) {
+                (Ok(d), Ok(u)) => proptest::prop_assert_eq!(pair, Ok((d, u))),
+                _ => proptest::prop_assert!(pair.is_err()),
+            }
+        }
+
+        /// Signed 256-bit division with one unsigned division of the magnitudes agrees with
+        /// the generic signed `/` and `%` (floor and ceiling).
+        #[test]
+        fn signed_division_rounds_like_the_generic_one(x in proptest::prelude::any::<i128>(), sh in 0usize..100, d in proptest::prelude::any::<i64>()) {
+            use alloy_primitives::I256;
+            proptest::prop_assume!(d != 0);
+            let x = I256::try_from(x).unwrap() << sh;
+            let d = I256::try_from(d).unwrap();
+            let (q, r) = (x / d, x % d);
+            let floor = if !r.is_zero() && (r.is_negative() != d.is_negative()) { q - I256::ONE } else { q };
+            let ceil = if !r.is_zero() && (r.is_negative() == d.is_negative()) { q + I256::ONE } else { q };
+            for (up, want) in [(false, floor), (true, ceil)] {
+                match i128::try_from(want) {
+                    Ok(w) => proptest::prop_assert_eq!(div_i256_round(x, d, up), Ok(w)),
+                    Err(_) => proptest::prop_assert!(div_i256_round(x, d, up).is_err()),
+                }
+            }
+        }
+
         /// The u128 fast path agrees with the 512-bit path, both roundings.
         #[test]
         fn fast_notional_matches_wide(a in 0u128..(1u128 << 100), b in 0u128..(1u128 << 90)) {

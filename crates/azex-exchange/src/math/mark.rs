@@ -353,6 +353,22 @@ mod tests {
             prop_assert!(split_net - whole_net <= 4 * (sizes.len() as i128 + 1), "split {split_net} whole {whole_net}");
         }
 
+        /// The premium-cap shortcut decides exactly as computing the premium does.
+        #[test]
+        fn premium_cap_shortcut_is_exact(n in 1i128..20_000, short in any::<bool>(), cap_m in 1u128..100, d in -3i128..3, beta_pct in 100u128..300) {
+            let curve = ImpactCurve { alpha_wad: WAD / 20, beta_wad: beta_pct * WAD / 100 };
+            let n1 = if short { -q(n) } else { q(n) };
+            let c = cap_m * 1_000_000 * USD_ONE;
+            let (_, end) = impact_with_end(curve, 0, n1, S, c).unwrap();
+            let direct = premium_wad(curve, utilisation(n1, S, c, true).unwrap()).unwrap();
+            for max in [direct.saturating_add_signed(d), direct / 2, direct.saturating_mul(2), WAD / 50] {
+                prop_assert_eq!(
+                    premium_above_cap(curve, end, max).unwrap(),
+                    (direct > max).then_some(direct)
+                );
+            }
+        }
+
         /// A round trip never earns impact.
         #[test]
         fn round_trip_never_profits(start in -8_000i128..8_000, size in -8_000i128..8_000) {
