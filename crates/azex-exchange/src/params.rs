@@ -337,9 +337,10 @@ impl MarketParams {
 
     /// Listing rule: risk parameters follow from spot depth (USD within the oracle band).
     /// Each side's OI is capped at `OI_CAP_DEPTH_MULTIPLE` × depth, the stop-trading level is half
-    /// the listing minimum. Everything else takes the defaults.
+    /// the listing minimum. Everything else takes the defaults: `GlobalParams::market_defaults`
+    /// when set at genesis, else [`MarketParams::default`].
     pub fn derive_from_depth(depth: Usd, global: &GlobalParams) -> Self {
-        let p = Self::default();
+        let p = global.market_defaults.clone().unwrap_or_default();
         Self {
             max_oi_per_side: depth.saturating_mul(global.oi_cap_depth_multiple),
             min_spot_liquidity: global.min_listing_depth / 2,
@@ -379,6 +380,10 @@ pub struct GlobalParams {
     /// market goes reduce-only and winning sides are deleveraged.
     #[serde(with = "crate::serde_num")]
     pub max_drawdown_wad: u128,
+    /// Parameters every new market starts from (`None`: [`MarketParams::default`]); set at
+    /// genesis. Listing then derives the OI cap and the minimum spot liquidity from the depth.
+    #[serde(default)]
+    pub market_defaults: Option<MarketParams>,
 }
 
 impl Default for GlobalParams {
@@ -394,6 +399,7 @@ impl Default for GlobalParams {
             max_abs_tick_move: 50,
             risk_twap_window_secs: 60,
             max_drawdown_wad: 20 * PCT,
+            market_defaults: None,
         }
     }
 }
@@ -431,6 +437,11 @@ impl GlobalParams {
         if self.min_listing_depth < 1_000 * USD_ONE {
             return Err(bad("min_listing_depth", "below $1,000"));
         }
+        if self.market_defaults.is_some() {
+            // Checked as a market listed at the minimum depth would be (its two depth-derived
+            // fields replaced).
+            MarketParams::derive_from_depth(self.min_listing_depth, self).validate()?;
+        }
         Ok(())
     }
 }
@@ -438,6 +449,29 @@ impl GlobalParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn genesis_market_defaults_are_used_and_checked() {
+        let mut g = GlobalParams::default();
+        let mut d = MarketParams {
+            taker_fee_wad: 10 * BP,
+            ..MarketParams::default()
+        };
+        g.market_defaults = Some(d.clone());
+        g.validate().unwrap();
+        let p = MarketParams::derive_from_depth(1_000_000 * USD_ONE, &g);
+        assert_eq!(p.taker_fee_wad, 10 * BP);
+        // the depth-derived fields still follow the depth
+        assert_eq!(p.max_oi_per_side, 20_000_000 * USD_ONE);
+        assert_eq!(p.min_spot_liquidity, g.min_listing_depth / 2);
+        // out-of-range defaults are refused at genesis
+        d.alpha_wad = 2 * WAD;
+        g.market_defaults = Some(d);
+        assert!(matches!(
+            g.validate(),
+            Err(ExchangeError::InvalidParameter { name: "alpha", .. })
+        ));
+    }
 
     #[test]
     fn defaults_are_valid() {

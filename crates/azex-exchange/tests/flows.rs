@@ -154,3 +154,32 @@ fn replay_gives_same_hash() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn markets_listed_after_genesis_start_from_its_market_defaults() {
+    let mut spec = WorldSpec::default();
+    spec.genesis.params.market_defaults = Some(azex_exchange::MarketParams {
+        taker_fee_wad: WAD / 1_000, // 10 bp instead of 6
+        liquidation_step_wad: WAD / 10,
+        ..Default::default()
+    });
+    let w = World::new(&spec).unwrap();
+    let p = &w.state.market_params[0];
+    assert_eq!(p.taker_fee_wad, WAD / 1_000);
+    assert_eq!(p.liquidation_step_wad, WAD / 10);
+    // still derived from the depth at listing
+    assert!(
+        p.max_oi_per_side > 0
+            && p.max_oi_per_side != azex_exchange::MarketParams::default().max_oi_per_side
+    );
+    // a genesis with out-of-range defaults is refused
+    let mut bad = WorldSpec::default();
+    bad.genesis.params.market_defaults = Some(azex_exchange::MarketParams {
+        beta_wad: 10 * WAD,
+        ..Default::default()
+    });
+    assert!(matches!(
+        World::new(&bad),
+        Err(ExchangeError::InvalidParameter { name: "beta", .. })
+    ));
+}
