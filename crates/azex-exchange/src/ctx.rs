@@ -244,13 +244,7 @@ impl<'s> Ctx<'s> {
             return self.put_market(m);
         };
         m.risk = prev.risk;
-        debug_assert_eq!(
-            Ok(m.risk),
-            crate::risk::market_risk(&m, self.params(m.id)?),
-            "risk inputs changed"
-        );
-        self.store_market(m);
-        Ok(())
+        self.put_market_with_risk(m)
     }
 
     /// A market as this transaction sees it, by reference (no clone).

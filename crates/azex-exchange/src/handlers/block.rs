@@ -12,30 +12,19 @@ use crate::ctx::Ctx;
 use crate::error::ExchangeError;
 use crate::event::Event;
 use crate::handlers::trade::{accrue_funding, capacity, refresh_funding_rate};
-use crate::math::funding::side_owed;
-use crate::state::{Market, MarketStatus};
-use crate::units::SignedUsd;
-
-/// Funding all traders of a market owe the vault (aggregate, rounded down).
-fn owed_total(m: &Market) -> Result<SignedUsd, ExchangeError> {
-    side_owed(m.long.qty, m.long.funding_index, m.long.funding_entry_sum)?
-        .checked_add(side_owed(
-            m.short.qty,
-            m.short.funding_index,
-            m.short.funding_entry_sum,
-        )?)
-        .ok_or_else(crate::error::overflow)
-}
+use crate::state::MarketStatus;
 
 pub fn begin(ctx: &mut Ctx) -> Result<(), ExchangeError> {
     let now = ctx.block.timestamp;
     let n = ctx.market_count() as u32;
     for id in 0..n {
         let mut m = ctx.market(id)?;
-        let before = owed_total(&m)?;
+        // The cached risk figures hold what traders owe in funding (price-independent).
+        let before = m.risk.traders_funding_owed;
         accrue_funding(&mut m, now)?;
-        let vault_share = owed_total(&m)?.saturating_sub(before);
         m.prices = crate::spot_link::read_prices(ctx.s, &m, now)?;
+        m.risk = crate::risk::market_risk(&m, &*ctx.params_snapshot(id)?)?;
+        let vault_share = m.risk.traders_funding_owed.saturating_sub(before);
         ctx.emit(Event::PricesUpdated {
             market: id,
             spot: m.prices.spot,
@@ -50,7 +39,7 @@ pub fn begin(ctx: &mut Ctx) -> Result<(), ExchangeError> {
             short_index: m.short.funding_index,
             vault_share,
         });
-        ctx.put_market(m)?;
+        ctx.put_market_with_risk(m)?;
     }
     Ok(())
 }
