@@ -30,7 +30,7 @@ def setup(lp, seed=2_000_000, strategies=True):
          genesis(strategies), {"block": {"height": 1, "timestamp": 1700000000}}]
     for u in range(1, 6):
         L.append({"tx": {"type": "mint_azusd", "user": a(u), "usdc": str(50_000_000 * U)}})
-    L.append({"tx": {"type": "create_market", "user": a(1), "base_token": BASE, "base_decimals": 18, "fee": 3000, "tick_spacing": 60,
+    L.append({"tx": {"type": "create_market", "user": a(1), "base_token": BASE, "base_decimals": 18, "fee": 500, "tick_spacing": 10,
                      "initial_price": str(2000 * W), "tick_range": 6000, "seed_azusd": str(seed * U)}, "expect": "ok"})
     L.append({"tx": {"type": "lp_deposit", "user": a(1), "amount": str(lp * U)}, "expect": "ok"})
     L.append({"block": {"height": 2, "timestamp": 1700000002}})

@@ -153,6 +153,7 @@ pub fn side_remove(s: &mut Side, p: &Position) -> Result<(), ExchangeError> {
     s.qty = s.qty.sub_c(p.qty.unsigned_abs())?;
     s.cost = s.cost.sub_c(p.cost)?;
     s.margin = s.margin.sub_c(p.margin)?;
+    s.funding_debt = s.funding_debt.sub_c(p.funding_debt)?;
     s.funding_entry_sum = s
         .funding_entry_sum
         .checked_sub(funding::entry_term(p.qty, p.funding_entry)?)
@@ -175,6 +176,7 @@ pub fn side_add(s: &mut Side, p: &Position) -> Result<(), ExchangeError> {
     s.qty = s.qty.add_c(p.qty.unsigned_abs())?;
     s.cost = s.cost.add_c(p.cost)?;
     s.margin = s.margin.add_c(p.margin)?;
+    s.funding_debt = s.funding_debt.add_c(p.funding_debt)?;
     s.funding_entry_sum = s
         .funding_entry_sum
         .checked_add(funding::entry_term(p.qty, p.funding_entry)?)
@@ -275,6 +277,7 @@ mod tests {
             updated_at: 0,
             liquidation_started_at: 0,
             last_liquidation_block: 0,
+            funding_debt: 0,
         }
     }
 

@@ -13,6 +13,33 @@ pub enum DeficitPayer {
     Vault,
 }
 
+/// What an auditor needs to recompute a trade's price (PROTOCOL.md §4): the base price the
+/// trade executed around, the block's impact capacity and the free liquidity it came from, the
+/// market's net before and after, the premium and mark on each side of the trade, and the
+/// impact pool after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TradePricing {
+    /// Base price `B`: the higher of truncated spot and TWAP for a buy, the lower for a sell.
+    pub price: Price,
+    /// The block's impact capacity `C`.
+    pub capacity: Usd,
+    /// The vault's free liquidity at block start (the `k2` part of `C`).
+    pub free_liquidity: Usd,
+    /// `long − short` effective OI before and after the trade (base units).
+    pub net_before: Qty,
+    pub net_after: Qty,
+    /// Signed mark premium (clamped, at the truncated spot), before and after, WAD.
+    pub premium_before_wad: i128,
+    pub premium_after_wad: i128,
+    /// `spot × (1 + premium)`, before and after.
+    pub mark_before: Price,
+    pub mark_after: Price,
+    /// Impact charged but not collected because the position could not pay it (never a deficit).
+    pub charge_waived: Usd,
+    /// The market's impact pool after the trade.
+    pub impact_pool_after: Usd,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
@@ -59,6 +86,12 @@ pub enum Event {
         creator: Address,
         spot_liquidity: Usd,
         max_oi_per_side: Usd,
+        /// The listing price (USD per base token, WAD) and what the lister put into the pool.
+        price: Price,
+        seed_azusd: Usd,
+        seed_base: u128,
+        /// The market's taker fee (at least the pool's LP fee tier).
+        taker_fee_wad: u128,
     },
     MarketStatusChanged {
         market: MarketId,
@@ -70,6 +103,11 @@ pub enum Event {
         risk: Price,
         pool: Price,
         spot_liquidity: Usd,
+        /// The vault's free liquidity at block start and the block's impact capacity.
+        free_liquidity: Usd,
+        impact_capacity: Usd,
+        /// The frozen price in force (0 = none): spot and risk above equal it.
+        frozen_price: Price,
     },
     /// The funding rate for the interval until the next block (set at the end of a block).
     FundingRateSet {
@@ -105,6 +143,7 @@ pub enum Event {
         fee: Usd,
         impact_charge: Usd,
         impact_rebate: Usd,
+        pricing: TradePricing,
     },
     PositionModified {
         position: PositionId,
@@ -116,6 +155,7 @@ pub enum Event {
         fee: Usd,
         impact_charge: Usd,
         impact_rebate: Usd,
+        pricing: TradePricing,
     },
     PositionClosed {
         position: PositionId,
@@ -126,6 +166,7 @@ pub enum Event {
         fee: Usd,
         impact_charge: Usd,
         impact_rebate: Usd,
+        pricing: TradePricing,
     },
     PositionLiquidated {
         position: PositionId,
@@ -171,7 +212,10 @@ pub enum Event {
     },
     FundingSettled {
         position: PositionId,
+        /// Funding settled (+ = the position paid, − = it received).
         amount: SignedUsd,
+        /// What of it the margin could not pay: the position's funding debt after settling.
+        debt_after: Usd,
     },
     MarginChanged {
         position: PositionId,

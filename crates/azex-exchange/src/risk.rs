@@ -2,7 +2,8 @@
 //!
 //! The vault is the counterparty of every trader, so
 //! ```text
-//! NAV = cash − Σ traders' unrealised PnL + Σ funding traders owe
+//! NAV = cash − Σ traders' unrealised PnL + Σ funding traders owe (per side, at most what the
+//!       side holds: its margin plus its unrealised profit)
 //! ```
 //! all valued at each market's *risk price* (the TWAP of the truncated oracle), which one block of
 //! spot manipulation cannot move much: LP share prices and withdrawal limits are not gameable
@@ -80,10 +81,21 @@ pub fn side_risk(side: &Side, price: Price) -> Result<SideRisk, ExchangeError> {
         .ok_or_else(crate::error::overflow)?
         .checked_add(side.adl_pending()?)
         .ok_or_else(crate::error::overflow)?;
+    // Funding the side owes: accrued since each position's last settlement plus the debts its
+    // margins could not pay. The vault counts only what the side can pay — its margin plus its
+    // unrealised profit — so funding that can never be collected is not in the NAV (PROTOCOL.md
+    // §8). What the vault owes the side (negative) counts in full.
+    let owed = funding::side_owed(side.qty, side.funding_index, side.funding_entry_sum)?
+        .checked_add(to_i128(side.funding_debt)?)
+        .ok_or_else(crate::error::overflow)?;
+    let holds = to_i128(side.margin)?
+        .checked_add(upnl)
+        .ok_or_else(crate::error::overflow)?
+        .max(0);
     Ok(SideRisk {
         notional,
         upnl,
-        funding_owed: funding::side_owed(side.qty, side.funding_index, side.funding_entry_sum)?,
+        funding_owed: if owed > 0 { owed.min(holds) } else { owed },
     })
 }
 

@@ -168,7 +168,47 @@ pub fn read_prices(s: &State, m: &Market, now: u64) -> Result<MarketPrices, Exch
         risk: price_at_tick(twap, q0, dec)?,
         pool: price_from_sqrt_saturating(slot0.sqrt_price_x96, q0, dec),
         spot_liquidity: spot_liquidity(s, m)?,
+        // Set for the block by `block::begin` once every market's prices are read.
+        free_liquidity: m.prices.free_liquidity,
+        capacity: m.prices.capacity,
     })
+}
+
+/// USD value of `pool`'s tokens within `band` ticks of its current tick, valued at its price
+/// (the oracle hook's figure for a pool that is not, or not yet, the committed one: at listing,
+/// and after a liquidity change that is only quoted).
+pub fn pool_depth(pool: &azex_spot::Pool, quote_is_token0: bool, band: i32) -> Result<Usd, ExchangeError> {
+    use azex_spot::math::tick_math::{MAX_TICK, MIN_TICK};
+    let slot = pool.slot0();
+    let tick = slot.tick;
+    let (a0, a1) = pool
+        .amounts_in_range(
+            tick.saturating_sub(band).max(MIN_TICK),
+            tick.saturating_add(band).min(MAX_TICK),
+        )
+        .map_err(spot_err)?;
+    let d = azex_oracle::spot_liquidity_from_amounts(
+        a0,
+        a1,
+        slot.sqrt_price_x96,
+        quote_is_token0,
+        (tick - band, tick + band),
+    )
+    .map_err(oracle_err)?;
+    Ok(u128::try_from(d.value).unwrap_or(u128::MAX))
+}
+
+/// [`pool_depth`] of a market's pool after a liquidity change that is quoted but not committed.
+pub fn depth_after_modify(
+    s: &State,
+    m: &Market,
+    params: &ModifyLiquidityParams,
+) -> Result<Usd, ExchangeError> {
+    let mut pool = s.spot.pool_entry(&m.pool_key).map_err(spot_err)?.pool.clone();
+    let plan = pool.compute_modify_liquidity(params).map_err(spot_err)?;
+    pool.commit_modify_liquidity(&plan);
+    let band = s.spot.hook().default_params().depth_band_ticks;
+    pool_depth(&pool, m.quote_is_token0, band)
 }
 
 /// USD value of the pool's tokens in range within the oracle's depth band (the oracle hook's

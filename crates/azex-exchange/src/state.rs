@@ -45,6 +45,8 @@ pub struct Side {
     pub cost: SignedUsd,
     /// Σ margin.
     pub margin: Usd,
+    /// Σ funding debt (funding owed beyond margin, see [`Position::funding_debt`]).
+    pub funding_debt: Usd,
     /// Cumulative funding owed per stored unit (azUSD units × 1e18 per token), + = owes.
     pub funding_index: i128,
     /// Σ |stored qty_i| × funding index at the position's last settlement.
@@ -133,6 +135,12 @@ pub struct MarketPrices {
     pub pool: Price,
     /// USD value of the pool's in-range tokens within the oracle band.
     pub spot_liquidity: Usd,
+    /// The vault's free liquidity at the start of this block (before its first transaction).
+    pub free_liquidity: Usd,
+    /// Impact capacity `C = k1 × spot_liquidity + k2 × free_liquidity` for this whole block:
+    /// every trade of the block is priced with it, so the price of a trade does not depend on the
+    /// trades before it in the block (PROTOCOL.md §4).
+    pub capacity: Usd,
 }
 
 /// A perpetual market on one base token.
@@ -166,6 +174,14 @@ pub struct Market {
     pub pool_base: u128,
     /// Consecutive blocks with spot depth below `min_spot_liquidity`.
     pub low_depth_blocks: u64,
+    /// While spot depth is below the stop-trading level: the risk price frozen when it fell
+    /// there (0 = not frozen). Trades, liquidations, NAV and delisting settlement use it instead
+    /// of the oracle, which an empty pool no longer defends (PROTOCOL.md §8).
+    pub frozen_price: Price,
+    /// Where the mark curve is clamped: `u_c` (WAD) with `α u_c^β = max_premium`, rounded down
+    /// ([`crate::math::mark::clamp_utilisation`]; derived from the market's parameters whenever
+    /// they are set). Beyond it the premium stays at `α u_c^β` (PROTOCOL.md §4).
+    pub clamp_u_wad: u128,
     /// This market's risk figures, recomputed whenever the market is written (derived data; the
     /// invariant check recomputes it from scratch). Lets the vault's NAV and requirement be a sum
     /// over markets without re-deriving every market on every trade.
@@ -182,6 +198,13 @@ impl Market {
         } else {
             self.prices.spot.max(self.prices.risk)
         }
+    }
+
+    /// The base price of a trade (PROTOCOL.md §4): the less favourable to the trader of the
+    /// truncated spot and its TWAP — the higher for a buy, the lower for a sell (the same rule
+    /// as the liquidation price, so moving the spot alone for a few blocks does not pay).
+    pub fn execution_price(&self, buy: bool) -> Price {
+        self.liquidation_price(!buy)
     }
 
     /// Signed effective net OI in base units: `long − short`.
@@ -241,6 +264,11 @@ pub struct Position {
     /// When its (stepwise) liquidation began (0 = never), and the block of the last step.
     pub liquidation_started_at: u64,
     pub last_liquidation_block: u64,
+    /// Funding owed beyond the margin at its last settlement: still owed, counted in its
+    /// equity, paid from PnL when the position is reduced, closed or liquidated
+    /// (PROTOCOL.md §9). Never written off while the position lives.
+    #[serde(with = "crate::serde_num")]
+    pub funding_debt: Usd,
 }
 
 impl Position {

@@ -2,8 +2,10 @@
 //!
 //! * Begin: for every market, accrue funding over the elapsed time at the rate in force (set at
 //!   the end of the previous block), then read this block's prices from the oracle hook.
+//!   Then every market's impact capacity for the block is set from the vault's free liquidity at
+//!   that moment: every trade of the block is priced with it.
 //! * End (after the protection steps, which may deleverage): set every live market's funding
-//!   rate from its final skew and the vault's free liquidity. Time does not pass inside a block,
+//!   rate from its final skew at the block's capacity. Time does not pass inside a block,
 //!   so this is the rate for the whole interval until the next block; setting it once per block
 //!   instead of after every trade gives the same accrual for a fraction of the work, and every
 //!   market's rate reflects the same end-of-block vault.
@@ -22,16 +24,15 @@ pub fn begin(ctx: &mut Ctx) -> Result<(), ExchangeError> {
         // The cached risk figures hold what traders owe in funding (price-independent).
         let before = m.risk.traders_funding_owed;
         accrue_funding(&mut m, now)?;
-        m.prices = crate::spot_link::read_prices(ctx.s, &m, now)?;
+        let mut prices = crate::spot_link::read_prices(ctx.s, &m, now)?;
+        if m.frozen_price != 0 {
+            // Depth is gone: the oracle is no longer defended by arbitrage (PROTOCOL.md §8).
+            prices.spot = m.frozen_price;
+            prices.risk = m.frozen_price;
+        }
+        m.prices = prices;
         m.risk = crate::risk::market_risk(&m, &*ctx.params_snapshot(id)?)?;
         let vault_share = m.risk.traders_funding_owed.saturating_sub(before);
-        ctx.emit(Event::PricesUpdated {
-            market: id,
-            spot: m.prices.spot,
-            risk: m.prices.risk,
-            pool: m.prices.pool,
-            spot_liquidity: m.prices.spot_liquidity,
-        });
         ctx.emit(Event::FundingAccrued {
             market: id,
             rate_per_day_wad: m.funding_rate_per_day_wad,
@@ -41,22 +42,41 @@ pub fn begin(ctx: &mut Ctx) -> Result<(), ExchangeError> {
         });
         ctx.put_market_with_risk(m)?;
     }
+    // Every market's impact capacity for this block, from the vault's free liquidity now
+    // (after accrual and the new prices, before any transaction): the price of a trade does not
+    // depend on the trades before it in the block (PROTOCOL.md §4).
+    let free = ctx.vault_totals()?.free_liquidity;
+    for id in 0..n {
+        let mut m = ctx.market(id)?;
+        let p = ctx.params_snapshot(id)?;
+        m.prices.free_liquidity = free;
+        m.prices.capacity = capacity(&m, &p, free)?;
+        ctx.emit(Event::PricesUpdated {
+            market: id,
+            spot: m.prices.spot,
+            risk: m.prices.risk,
+            pool: m.prices.pool,
+            spot_liquidity: m.prices.spot_liquidity,
+            free_liquidity: free,
+            impact_capacity: m.prices.capacity,
+            frozen_price: m.frozen_price,
+        });
+        ctx.put_market_keep_risk(m)?;
+    }
     Ok(())
 }
 
-/// End of block: set every live market's funding rate for the coming interval.
+/// End of block: set every live market's funding rate for the coming interval, from its final
+/// skew at the block's capacity.
 pub fn end(ctx: &mut Ctx) -> Result<(), ExchangeError> {
-    // Rates depend on the vault's free liquidity: one snapshot for all markets.
-    let risk = ctx.vault_totals()?;
     for id in 0..ctx.market_count() as u32 {
         let mut m = ctx.market(id)?;
         if matches!(m.status, MarketStatus::Delisted { .. }) {
             continue; // no funding after delisting (the rate was zeroed then)
         }
         let p = ctx.params_snapshot(id)?;
-        let cap = capacity(&m, &p, risk.free_liquidity)?;
         let old = m.funding_rate_per_day_wad;
-        refresh_funding_rate(&mut m, &p, cap)?;
+        refresh_funding_rate(&mut m, &p)?;
         if m.funding_rate_per_day_wad != old {
             ctx.emit(Event::FundingRateSet {
                 market: id,

@@ -27,22 +27,25 @@ use crate::math::margin;
 use crate::params::MarketParams;
 use crate::state::{MarketStatus, Position, Side, AZUSD};
 use crate::units::{
-    mul_div_up_u128, mul_wad_down, mul_wad_up, notional_up, signed_value_floor, Checked, Price,
+    mul_div_up_u128, mul_wad_down, mul_wad_up, notional_up, signed_value_floor, to_i128, Checked, Price,
     Qty, SignedUsd, Usd, WAD,
 };
 use alloy_primitives::Address;
 
 /// Equity and maintenance margin of a position at `price` (effective values).
+/// `funding_owed`: funding the position owes and has not paid (its funding debt, plus any not
+/// yet settled): one equity everywhere (PROTOCOL.md §6).
 pub fn health(
     p: &MarketParams,
     qty: Qty,
     cost: SignedUsd,
     margin_amt: Usd,
+    funding_owed: SignedUsd,
     price: Price,
 ) -> Result<(SignedUsd, Usd), ExchangeError> {
     let upnl = margin::unrealised_pnl(qty, cost, price)?;
     let close_fee = mul_wad_up(notional_up(qty, price)?, p.taker_fee_wad)?;
-    let eq = margin::equity(margin_amt, upnl, 0, close_fee)?;
+    let eq = margin::equity(margin_amt, upnl, funding_owed, close_fee)?;
     Ok((eq, margin::maintenance_margin(p, qty, price, cost)?))
 }
 
@@ -57,14 +60,11 @@ pub fn is_liquidatable(
     if q == 0 {
         return Ok(false);
     }
-    let owed = crate::math::funding::owed(pos.qty, side.funding_index, pos.funding_entry)?;
+    let owed = crate::math::funding::owed(pos.qty, side.funding_index, pos.funding_entry)?
+        .add_c(to_i128(pos.funding_debt)?)?;
     let adl = book::adl_owed_to(pos, side)?;
-    let m = i128::try_from(pos.margin)
-        .map_err(|_| ExchangeError::Overflow)?
-        .add_c(adl)?
-        .sub_c(owed)?;
-    let (eq, mm) = health(p, q, c, m.max(0) as u128, price)?;
-    Ok(m < 0 || eq < 0 || (eq as u128) < mm)
+    let (eq, mm) = health(p, q, c, pos.margin, owed.sub_c(adl)?, price)?;
+    Ok(eq < 0 || (eq as u128) < mm)
 }
 
 /// Liquidate (one step of) a position.
@@ -82,10 +82,11 @@ pub fn liquidate(ctx: &mut Ctx, keeper: Address, id: PositionId) -> Result<(), E
     let long = pos.is_long();
     let price = m.liquidation_price(long);
     let (mut books, mut np, q, c) = touch(ctx, &mut m, pos)?;
+    let debt = to_i128(np.funding_debt)?;
     let (eq, mm) = if q == 0 {
-        (i128::try_from(np.margin).unwrap_or(i128::MAX), 0)
+        (to_i128(np.margin)?.sub_c(debt)?, 0)
     } else {
-        health(&p, q, c, np.margin, price)?
+        health(&p, q, c, np.margin, debt, price)?
     };
     if q == 0 || (eq >= 0 && eq as u128 >= mm) {
         return Err(ExchangeError::NotLiquidatable {
@@ -112,6 +113,10 @@ pub fn liquidate(ctx: &mut Ctx, keeper: Address, id: PositionId) -> Result<(), E
     let realised = proceeds.sub_c(released)?;
     let mut mg = np.margin;
     books.settle_pnl(ctx, id, &mut mg, realised, true)?;
+    // Funding debt before the penalty: the vault is paid what it is owed first.
+    np.margin = mg;
+    books.pay_debt(&mut np)?;
+    mg = np.margin;
     // Penalty from what is left; keeper's share by the Dutch auction.
     if np.liquidation_started_at == 0 {
         np.liquidation_started_at = now;
@@ -131,6 +136,7 @@ pub fn liquidate(ctx: &mut Ctx, keeper: Address, id: PositionId) -> Result<(), E
     let c_left = c.sub_c(released)?;
     let closed_fully = q_left == 0;
     if closed_fully {
+        books.clear_debt(ctx, &mut np, &mut mg)?;
         ctx.credit(np.owner, AZUSD, mg)?;
         ctx.remove_position(id);
     } else {
@@ -141,6 +147,7 @@ pub fn liquidate(ctx: &mut Ctx, keeper: Address, id: PositionId) -> Result<(), E
         np.last_liquidation_block = ctx.block.height;
         np.updated_at = now;
         if np.qty == 0 {
+            books.clear_debt(ctx, &mut np, &mut mg)?;
             ctx.credit(np.owner, AZUSD, mg)?;
             ctx.remove_position(id);
         } else {

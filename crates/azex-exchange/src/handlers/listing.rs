@@ -22,6 +22,31 @@ use azex_spot::math::tick_math::{
 };
 use azex_spot::{ModifyLiquidityParams, Pool, PoolKey};
 
+/// The highest LP fee tier a listing may choose: 1 % (Uniswap's highest standard tier).
+pub const MAX_LISTING_FEE_PIPS: u32 = 10_000;
+/// One pip (1e-6) in WAD.
+const PIPS_TO_WAD: u128 = 1_000_000_000_000;
+
+/// A market's parameters at listing (and relisting) with spot depth `depth` on a pool of LP fee
+/// tier `fee_pips`: the defaults, OI caps from the depth, and a taker fee of at least the fee
+/// tier — a round trip must cost at least the width of the pool's fee band, inside which the pool
+/// price can sit without being arbitraged (PROTOCOL.md §11).
+pub(crate) fn listed_params(
+    depth: Usd,
+    fee_pips: u32,
+    g: &crate::params::GlobalParams,
+) -> Result<MarketParams, ExchangeError> {
+    let mut mp = MarketParams::derive_from_depth(depth, g);
+    mp.taker_fee_wad = mp.taker_fee_wad.max(u128::from(fee_pips) * PIPS_TO_WAD);
+    mp.validate()?;
+    Ok(mp)
+}
+
+/// Where the mark curve of a market with these parameters is clamped.
+pub(crate) fn clamp_of(mp: &MarketParams) -> Result<u128, ExchangeError> {
+    crate::math::mark::clamp_utilisation(crate::handlers::trade::curve(mp), mp.max_premium_wad)
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn create_market(
     ctx: &mut Ctx,
@@ -54,6 +79,15 @@ pub fn create_market(
     }
     if seed_azusd == 0 {
         return Err(ExchangeError::ZeroAmount);
+    }
+    if fee > MAX_LISTING_FEE_PIPS {
+        // Inside its fee band no arbitrageur corrects a pool, so a wide band would let the
+        // lister hold the oracle where it likes (PROTOCOL.md §11). This also refuses v4's
+        // dynamic-fee flag.
+        return Err(ExchangeError::InvalidParameter {
+            name: "fee",
+            reason: format!("above {MAX_LISTING_FEE_PIPS} pips (1 %)"),
+        });
     }
     let taken = ctx.s.market_by_token.contains_key(&base_token)
         || ctx
@@ -138,25 +172,13 @@ pub fn create_market(
         pool_azusd: 0,
         pool_base: 0,
         low_depth_blocks: 0,
+        frozen_price: 0,
+        clamp_u_wad: 0,
         risk: Default::default(),
     };
     // Depth within the oracle band, valued at the pool price.
     let band = ctx.s.spot.hook().default_params().depth_band_ticks;
-    let (a0, a1) = pool
-        .amounts_in_range(
-            tick.saturating_sub(band).max(MIN_TICK),
-            tick.saturating_add(band).min(MAX_TICK),
-        )
-        .map_err(spot_err)?;
-    let d = azex_oracle::spot_liquidity_from_amounts(
-        a0,
-        a1,
-        sqrt_p,
-        quote_is_token0,
-        (tick - band, tick + band),
-    )
-    .map_err(spot_link::oracle_err)?;
-    let depth = u128::try_from(d.value).unwrap_or(u128::MAX);
+    let depth = spot_link::pool_depth(&pool, quote_is_token0, band)?;
     let price = spot_link::price_from_sqrt(sqrt_p, quote_is_token0, base_decimals)?;
     if depth < ctx.s.params.min_listing_depth {
         return Err(ExchangeError::InsufficientDepth {
@@ -164,11 +186,17 @@ pub fn create_market(
             minimum: ctx.s.params.min_listing_depth,
         });
     }
+    let mp = listed_params(depth, fee, &ctx.s.params)?;
+    m.clamp_u_wad = clamp_of(&mp)?;
+    // Trades in the listing block are priced with the vault's free liquidity now.
+    let free = ctx.vault_totals()?.free_liquidity;
     m.prices = MarketPrices {
         spot: price,
         risk: price,
         pool: price,
         spot_liquidity: depth,
+        free_liquidity: free,
+        capacity: crate::math::mark::impact_capacity(mp.k1_wad, depth, mp.k2_wad, free)?,
     };
     // The creator pays the seed.
     let (dq, db) = if quote_is_token0 {
@@ -181,14 +209,16 @@ pub fn create_market(
     ctx.debit(user, base_token, pay_b)?;
     m.pool_azusd = m.pool_azusd.add_c(pay_q)?;
     m.pool_base = m.pool_base.add_c(pay_b)?;
-    let mp = MarketParams::derive_from_depth(depth, &ctx.s.params);
-    mp.validate()?;
     ctx.emit(Event::MarketCreated {
         market: id,
         base_token,
         creator: user,
         spot_liquidity: depth,
         max_oi_per_side: mp.max_oi_per_side,
+        price,
+        seed_azusd: pay_q,
+        seed_base: pay_b,
+        taker_fee_wad: mp.taker_fee_wad,
     });
     ctx.fx.spot_ops.push(SpotOp::Initialize {
         key,

@@ -183,6 +183,26 @@ fn set_status(ctx: &mut Ctx, m: &mut Market, status: MarketStatus) {
     }
 }
 
+/// Freeze a market's prices at its risk price, if not frozen yet: once spot depth is gone,
+/// arbitrage no longer defends the oracle, so nothing may be priced from it (PROTOCOL.md §8).
+fn freeze(m: &mut Market) {
+    if m.frozen_price == 0 {
+        m.frozen_price = m.prices.risk;
+        m.prices.spot = m.frozen_price;
+    }
+}
+
+/// A transaction left a market's spot depth at `depth`: below the stop-trading level `min`, the
+/// market becomes reduce-only and its prices freeze at once, in this transaction (the
+/// delisting count starts at this block's end).
+pub(crate) fn on_low_depth(ctx: &mut Ctx, m: &mut Market, depth: Usd, min: Usd) {
+    if depth >= min || matches!(m.status, MarketStatus::Delisted { .. }) {
+        return;
+    }
+    freeze(m);
+    set_status(ctx, m, MarketStatus::ReduceOnly);
+}
+
 /// Block end: drawdown cap, delisting, ADL for every market.
 pub fn end_block(ctx: &mut Ctx) -> Result<(), ExchangeError> {
     // Drawdown cap against the high-water mark of the share price.
@@ -220,10 +240,14 @@ pub fn end_block(ctx: &mut Ctx) -> Result<(), ExchangeError> {
         let mut m = ctx.market(id)?;
         let p = ctx.params_snapshot(id)?;
         if !matches!(m.status, MarketStatus::Delisted { .. }) {
-            if m.prices.spot_liquidity < p.min_spot_liquidity {
+            // The pool's depth now, after this block's transactions (not the block-start figure).
+            let depth = crate::spot_link::spot_liquidity(ctx.s, &m)?;
+            if depth < p.min_spot_liquidity {
                 m.low_depth_blocks = m.low_depth_blocks.saturating_add(1);
+                freeze(&mut m);
             } else {
                 m.low_depth_blocks = 0;
+                m.frozen_price = 0;
             }
             let status = if m.low_depth_blocks >= p.delist_after_blocks {
                 MarketStatus::Delisted {
@@ -252,10 +276,11 @@ pub fn settle_delisted(ctx: &mut Ctx, id: PositionId) -> Result<(), ExchangeErro
     let MarketStatus::Delisted { settlement_price } = m.status else {
         return Err(ExchangeError::NotDelisted(m.id));
     };
-    let (mut books, np, q, c) = touch(ctx, &mut m, pos)?;
+    let (mut books, mut np, q, c) = touch(ctx, &mut m, pos)?;
     let realised = signed_value_floor(q, settlement_price)?.sub_c(c)?;
     let mut mg = np.margin;
     books.settle_pnl(ctx, id, &mut mg, realised, true)?;
+    books.clear_debt(ctx, &mut np, &mut mg)?;
     books.store(ctx);
     ctx.credit(np.owner, AZUSD, mg)?;
     ctx.remove_position(id);
@@ -292,9 +317,10 @@ pub fn relist(ctx: &mut Ctx, user: Address, id: MarketId) -> Result<(), Exchange
             ),
         });
     }
-    let p = MarketParams::derive_from_depth(depth, &ctx.s.params);
-    p.validate()?;
+    let p = crate::handlers::listing::listed_params(depth, m.pool_key.fee, &ctx.s.params)?;
+    m.clamp_u_wad = crate::handlers::listing::clamp_of(&p)?;
     m.low_depth_blocks = 0;
+    m.frozen_price = 0;
     m.status = MarketStatus::Active;
     // Fresh sides: every position has been settled, so nothing refers to the old scales.
     m.long = crate::state::Side {

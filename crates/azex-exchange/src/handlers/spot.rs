@@ -149,6 +149,11 @@ pub fn modify_liquidity(
     };
     let d = spot_link::quote_modify(ctx.s, ctx.block, &m.pool_key, &params, user)?;
     settle_delta(ctx, user, &mut m, d)?;
+    if liquidity_delta < 0 {
+        let depth = spot_link::depth_after_modify(ctx.s, &m, &params)?;
+        let min = ctx.params_snapshot(market)?.min_spot_liquidity;
+        crate::handlers::protection::on_low_depth(ctx, &mut m, depth, min);
+    }
     ctx.fx.spot_ops.push(SpotOp::Modify {
         key: m.pool_key,
         params,

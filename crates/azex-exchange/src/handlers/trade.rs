@@ -17,7 +17,7 @@
 use crate::book::{self, side_add, side_remove};
 use crate::ctx::Ctx;
 use crate::error::ExchangeError;
-use crate::event::{DeficitPayer, Event};
+use crate::event::{DeficitPayer, Event, TradePricing};
 use crate::ids::{MarketId, PositionId};
 use crate::math::{funding, margin, mark};
 use crate::params::MarketParams;
@@ -116,6 +116,46 @@ impl Books {
         Ok(())
     }
 
+    /// Pay a position's funding debt from its margin, as far as the margin goes.
+    pub fn pay_debt(&mut self, p: &mut Position) -> Result<(), ExchangeError> {
+        let pay = p.funding_debt.min(p.margin);
+        if pay > 0 {
+            p.margin -= pay;
+            p.funding_debt -= pay;
+            self.vault.cash = self.vault.cash.add_c(pay)?;
+        }
+        Ok(())
+    }
+
+    /// At a position's end (closed, liquidated to zero, settled): pay its funding debt from the
+    /// margin, and what the margin cannot pay goes down the loss waterfall.
+    pub fn clear_debt(
+        &mut self,
+        ctx: &mut Ctx,
+        p: &mut Position,
+        margin: &mut Usd,
+    ) -> Result<(), ExchangeError> {
+        let pay = p.funding_debt.min(*margin);
+        *margin -= pay;
+        self.vault.cash = self.vault.cash.add_c(pay)?;
+        let rest = p.funding_debt - pay;
+        p.funding_debt = 0;
+        if rest > 0 {
+            self.cover_deficit(ctx, p.id, rest)?;
+        }
+        Ok(())
+    }
+
+    /// Collect up to `charge` of impact from a margin into the vault (traders' PnL); returns what
+    /// was collected. What the margin cannot pay is waived: never a deficit (PROTOCOL.md §4).
+    pub fn collect_charge(&mut self, margin: &mut Usd, charge: Usd) -> Result<Usd, ExchangeError> {
+        let got = charge.min(*margin);
+        *margin -= got;
+        self.vault.cash = self.vault.cash.add_c(got)?;
+        self.vault.trader_pnl_paid = self.vault.trader_pnl_paid.sub_c(to_i128(got)?)?;
+        Ok(got)
+    }
+
     /// Take a fee from a margin (capped at the margin) and split it between vault and treasury.
     pub fn take_fee(
         &mut self,
@@ -134,8 +174,10 @@ impl Books {
 }
 
 /// Bring a position up to date with its side: credit any ADL PnL it has not received yet, then
-/// settle its funding, both against the vault. Call with the position removed from the side's
-/// aggregates (and add it back afterwards).
+/// settle its funding, both against the vault. Funding the margin cannot pay is not written off:
+/// it stays on the position as `funding_debt` (counted in its equity everywhere) and is paid
+/// from the margin as soon as there is some (PROTOCOL.md §9). Call with the position removed
+/// from the side's aggregates (and add it back afterwards).
 pub(crate) fn sync_position(
     ctx: &mut Ctx,
     books: &mut Books,
@@ -159,12 +201,25 @@ pub(crate) fn sync_position(
     p.funding_entry = side.funding_index;
     if owed != 0 {
         books.vault.funding_earned = books.vault.funding_earned.add_c(owed)?;
-        let mut margin = p.margin;
-        books.settle_pnl(ctx, p.id, &mut margin, -owed, false)?;
-        p.margin = margin;
+        if owed > 0 {
+            p.funding_debt = p.funding_debt.add_c(owed.unsigned_abs())?;
+        } else {
+            // Received funding first cancels debt, the rest is paid into the margin.
+            let due = owed.unsigned_abs();
+            let cancel = due.min(p.funding_debt);
+            p.funding_debt -= cancel;
+            let mut margin = p.margin;
+            books.settle_pnl(ctx, p.id, &mut margin, to_i128(due - cancel)?, false)?;
+            p.margin = margin;
+        }
+    }
+    let debt_before = p.funding_debt;
+    books.pay_debt(p)?;
+    if owed != 0 || debt_before != p.funding_debt {
         ctx.emit(Event::FundingSettled {
             position: p.id,
             amount: owed,
+            debt_after: p.funding_debt,
         });
     }
     Ok(())
@@ -212,7 +267,8 @@ pub(crate) fn accrue_funding(m: &mut Market, now: u64) -> Result<(), ExchangeErr
     Ok(())
 }
 
-/// The impact capacity of a market given the vault's free liquidity.
+/// The impact capacity of a market given the vault's free liquidity. Set once per block, at its
+/// start ([`crate::handlers::block::begin`]); trades read `m.prices.capacity`.
 pub(crate) fn capacity(
     m: &Market,
     p: &MarketParams,
@@ -228,104 +284,164 @@ pub(crate) fn curve(p: &MarketParams) -> mark::ImpactCurve {
     }
 }
 
-/// Recompute the funding rate from the market's current skew.
-pub(crate) fn refresh_funding_rate(
-    m: &mut Market,
-    p: &MarketParams,
-    cap: Usd,
-) -> Result<(), ExchangeError> {
-    let net = m.net_qty()?;
-    let prem = if net == 0 || cap == 0 {
-        0
-    } else {
-        mark::signed_premium_wad(curve(p), net, m.prices.spot, cap)?
-    };
+/// The market's signed mark premium at its spot and block capacity, clamped at the cap.
+pub(crate) fn premium_now(m: &Market, p: &MarketParams, net: Qty) -> Result<i128, ExchangeError> {
+    mark::clamped_signed_premium_wad(
+        curve(p),
+        net,
+        m.prices.spot,
+        m.prices.capacity,
+        p.max_premium_wad,
+    )
+}
+
+/// Recompute the funding rate from the market's current skew (block capacity).
+pub(crate) fn refresh_funding_rate(m: &mut Market, p: &MarketParams) -> Result<(), ExchangeError> {
+    let prem = premium_now(m, p, m.net_qty()?)?;
     m.funding_rate_per_day_wad =
         funding::rate_per_day_wad(prem, p.funding_factor_wad, p.max_funding_rate_per_day_wad)?;
     Ok(())
 }
 
-/// Outcome of pricing a trade.
+/// Outcome of pricing a trade. `charge` and `rebate` are net of each other (one is zero): a
+/// trade that crosses zero nets the rebate of its first part against the charge of its second.
 struct Priced {
-    /// `|delta| × spot` rounded down and up.
+    /// `|delta| × B` rounded down and up.
     notional: (Usd, Usd),
+    /// `B × delta`, rounded toward +∞ (what the trader owes).
+    spot_cost: SignedUsd,
+    /// `spot_cost + charge − rebate`.
     cost: SignedUsd,
     avg_price: Price,
     fee: Usd,
     charge: Usd,
     rebate: Usd,
+    pricing: TradePricing,
 }
 
-/// Price a trade of `delta` on market `m` and update the impact pool.
+/// Price a trade of `delta` on market `m` whose net before the trade is `n0` (every open
+/// position included, the trading one too: PROTOCOL.md §4). Does not touch the impact pool: the
+/// caller books what is collected ([`book_impact`]).
 /// `growing`: the trade grows a position. Only such trades are held to the premium cap; reducing
-/// or closing is always possible, even when it moves the market's net further from balance.
+/// or closing is always priced, on the clamped curve (at most the capped premium per unit).
 fn price_trade(
-    m: &mut Market,
+    m: &Market,
     p: &MarketParams,
+    n0: Qty,
     delta: Qty,
     bound: Price,
-    cap: Usd,
     growing: bool,
 ) -> Result<Priced, ExchangeError> {
-    if cap == 0 {
+    let b = m.execution_price(delta > 0);
+    let cap = m.prices.capacity;
+    let n1 = n0.add_c(delta)?;
+    let grows_net = n1.unsigned_abs() > n0.unsigned_abs();
+    let held_to_cap = growing && grows_net;
+    if held_to_cap && cap == 0 {
         return Err(ExchangeError::NoImpactCapacity(m.id));
     }
-    let spot = m.prices.spot;
-    let n0 = m.net_qty()?;
-    let n1 = n0.add_c(delta)?;
-    let (imp, end) = mark::impact_with_end(curve(p), n0, n1, spot, cap)?;
-    let rebate =
-        mul_wad_down(imp.rebate, p.rebate_factor_wad)?.min(m.impact_pool.add_c(imp.charge)?);
-    if growing && n1.unsigned_abs() > n0.unsigned_abs() {
-        if let Some(prem) = mark::premium_above_cap(curve(p), end, p.max_premium_wad)? {
-            return Err(ExchangeError::ImpactCapExceeded {
-                market: m.id,
-                impact_wad: prem,
-                cap_wad: p.max_premium_wad,
-            });
+    let far = if grows_net { n1 } else { n0 };
+    let imp = if !mark::beyond_clamp(far, b, cap, m.clamp_u_wad) {
+        let (imp, end) = mark::impact_with_end(curve(p), n0, n1, b, cap)?;
+        if held_to_cap {
+            if let Some(prem) = mark::premium_above_cap(curve(p), end, p.max_premium_wad)? {
+                return Err(cap_exceeded(m, p, prem));
+            }
         }
-    }
+        imp
+    } else {
+        if held_to_cap {
+            let prem = mark::premium_wad(curve(p), mark::utilisation(n1, b, cap, true)?)?;
+            if prem > p.max_premium_wad {
+                return Err(cap_exceeded(m, p, prem));
+            }
+        }
+        mark::impact_clamped(curve(p), n0, n1, b, cap, m.clamp_u_wad)?
+    };
+    // The rebate is scaled by the rebate factor, netted against the charge, and what is left of
+    // it is capped by the impact pool: the market never pays out more impact than it took.
+    let rebate_gross = mul_wad_down(imp.rebate, p.rebate_factor_wad)?;
+    let (charge, rebate) = if imp.charge >= rebate_gross {
+        (imp.charge - rebate_gross, 0)
+    } else {
+        (0, (rebate_gross - imp.charge).min(m.impact_pool))
+    };
     // One multiplication gives the spot cost (rounded toward +∞ on what the trader owes: up for
     // a buy, down for the proceeds of a sell), the volume and the fee base.
-    let (n_down, n_up) = notional_down_up(delta, spot)?;
+    let (n_down, n_up) = notional_down_up(delta, b)?;
     let spot_cost = if delta >= 0 {
         to_i128(n_up)?
     } else {
         -to_i128(n_down)?
     };
-    debug_assert_eq!(Ok(spot_cost), mark::spot_cost(delta, spot));
-    let cost = spot_cost
-        .add_c(i128::try_from(imp.charge).map_err(|_| ExchangeError::Overflow)?)?
-        .sub_c(i128::try_from(rebate).map_err(|_| ExchangeError::Overflow)?)?;
+    let cost = spot_cost.add_c(to_i128(charge)?)?.sub_c(to_i128(rebate)?)?;
     let avg_price = mark::average_price(delta, cost)?;
+    // A buy's bound is on what it pays per unit, a sell's on what it receives per unit (a sell
+    // whose charge exceeds its proceeds receives nothing: price 0).
     if (delta > 0 && avg_price > bound) || (delta < 0 && avg_price < bound) {
         return Err(ExchangeError::PriceBoundExceeded {
             price: avg_price,
             bound,
         });
     }
-    m.impact_pool = m.impact_pool.add_c(imp.charge)?.sub_c(rebate)?;
-    m.volume = m.volume.add_c(n_down)?;
     let fee = mul_wad_up(n_up, p.taker_fee_wad)?;
+    let (prem0, prem1) = (premium_now(m, p, n0)?, premium_now(m, p, n1)?);
     Ok(Priced {
         notional: (n_down, n_up),
+        spot_cost,
         cost,
         avg_price,
         fee,
-        charge: imp.charge,
+        charge,
         rebate,
+        pricing: TradePricing {
+            price: b,
+            capacity: cap,
+            free_liquidity: m.prices.free_liquidity,
+            net_before: n0,
+            net_after: n1,
+            premium_before_wad: prem0,
+            premium_after_wad: prem1,
+            mark_before: mark::apply_premium(m.prices.spot, prem0)?,
+            mark_after: mark::apply_premium(m.prices.spot, prem1)?,
+            charge_waived: 0,
+            impact_pool_after: m.impact_pool,
+        },
     })
 }
 
-/// Equity must cover initial margin at `price` (effective size and cost given).
+fn cap_exceeded(m: &Market, p: &MarketParams, prem: u128) -> ExchangeError {
+    ExchangeError::ImpactCapExceeded {
+        market: m.id,
+        impact_wad: prem,
+        cap_wad: p.max_premium_wad,
+    }
+}
+
+/// Book a priced trade's impact in the market: the rebate paid out of the pool, and `collected`
+/// of its charge (all of it for a trade that opens or grows, whose cost basis carries it; up to
+/// what the position holds for one that reduces). Volume too.
+fn book_impact(m: &mut Market, priced: &mut Priced, collected: Usd) -> Result<(), ExchangeError> {
+    debug_assert!(collected <= priced.charge);
+    m.impact_pool = m.impact_pool.add_c(collected)?.sub_c(priced.rebate)?;
+    m.volume = m.volume.add_c(priced.notional.0)?;
+    priced.pricing.charge_waived = priced.charge - collected;
+    priced.charge = collected;
+    priced.pricing.impact_pool_after = m.impact_pool;
+    Ok(())
+}
+
+/// Equity (funding debt counted) must cover initial margin at `price` (effective size and cost
+/// given).
 fn check_initial_margin(
     p: &MarketParams,
     qty: Qty,
     cost: SignedUsd,
     margin_amt: Usd,
+    debt: Usd,
     price: Price,
 ) -> Result<(), ExchangeError> {
-    check_initial_margin_n(p, qty, cost, margin_amt, notional_down_up(qty, price)?)
+    check_initial_margin_n(p, qty, cost, margin_amt, debt, notional_down_up(qty, price)?)
 }
 
 /// [`check_initial_margin`] given `|qty| × price` rounded down and up.
@@ -334,6 +450,7 @@ fn check_initial_margin_n(
     qty: Qty,
     cost: SignedUsd,
     margin_amt: Usd,
+    debt: Usd,
     (n_down, n_up): (Usd, Usd),
 ) -> Result<(), ExchangeError> {
     // uPnL rounded toward −∞: value of a long rounded down, of a short −(rounded up).
@@ -344,7 +461,7 @@ fn check_initial_margin_n(
     };
     let upnl = value.sub_c(cost)?;
     let close_fee = mul_wad_up(n_up, p.taker_fee_wad)?;
-    let eq = margin::equity(margin_amt, upnl, 0, close_fee)?;
+    let eq = margin::equity(margin_amt, upnl, to_i128(debt)?, close_fee)?;
     let im = margin::initial_margin_of_notional(p, n_up, cost)?;
     if eq < 0 || (eq as u128) < im {
         return Err(ExchangeError::InitialMarginNotMet {
@@ -429,10 +546,9 @@ pub fn open(
     check_tradeable(&m, true)?;
     let p = ctx.params_snapshot(market)?;
     let before = ctx.vault_totals()?;
-    let cap = capacity(&m, &p, before.free_liquidity)?;
     ctx.debit(user, crate::state::AZUSD, margin_in)?;
 
-    let priced = price_trade(&mut m, &p, qty, bound, cap, true)?;
+    let mut priced = price_trade(&m, &p, m.net_qty()?, qty, bound, true)?;
     let notional = priced.notional.0;
     if notional < p.min_position_notional {
         return Err(ExchangeError::PositionTooSmall {
@@ -440,10 +556,12 @@ pub fn open(
             minimum: p.min_position_notional,
         });
     }
+    let charge = priced.charge;
+    book_impact(&mut m, &mut priced, charge)?;
     let mut books = Books::load(ctx);
     let mut margin_left = margin_in;
     let fee = books.take_fee(&mut margin_left, priced.fee, ctx.s.params.lp_fee_share_wad)?;
-    check_initial_margin_n(&p, qty, priced.cost, margin_left, priced.notional)?;
+    check_initial_margin_n(&p, qty, priced.cost, margin_left, 0, priced.notional)?;
     let id = ctx.next_position_id()?;
     let long = qty > 0;
     let side = m.side(long);
@@ -465,6 +583,7 @@ pub fn open(
         updated_at: ctx.block.timestamp,
         liquidation_started_at: 0,
         last_liquidation_block: 0,
+        funding_debt: 0,
     };
     side_add(m.side_mut(long), &pos)?;
     check_oi_cap(&m, &p, long)?;
@@ -482,6 +601,7 @@ pub fn open(
         fee,
         impact_charge: priced.charge,
         impact_rebate: priced.rebate,
+        pricing: priced.pricing,
     });
     Ok(id)
 }
@@ -512,20 +632,27 @@ pub fn modify(
     check_tradeable(&m, growing)?;
     let p = ctx.params_snapshot(pos.market)?;
     let before = ctx.vault_totals()?;
-    let cap = capacity(&m, &p, before.free_liquidity)?;
     let long = pos.is_long();
+    // The net before the trade, this position still in it.
+    let n0 = m.net_qty()?;
     let (mut books, mut np, q_eff, c_eff) = touch(ctx, &mut m, pos)?;
-    let priced = price_trade(&mut m, &p, delta, bound, cap, growing)?;
+    let mut priced = price_trade(&m, &p, n0, delta, bound, growing)?;
     let mut realised = 0;
     let (q_new, c_new) = if growing {
+        let charge = priced.charge;
+        book_impact(&mut m, &mut priced, charge)?;
         (q_eff.add_c(delta)?, c_eff.add_c(priced.cost)?)
     } else {
         // Release the reduced share of the cost basis, rounded toward +∞ (less PnL for the trader).
         let released = released_cost(c_eff, delta.unsigned_abs(), q_eff.unsigned_abs())?;
-        realised = (-priced.cost).sub_c(released)?;
         let mut mg = np.margin;
-        books.settle_pnl(ctx, id, &mut mg, realised, true)?;
+        let collected = settle_reduction(ctx, &mut books, &mut np, &mut mg, &priced, released)?;
         np.margin = mg;
+        book_impact(&mut m, &mut priced, collected)?;
+        realised = (-priced.spot_cost)
+            .sub_c(released)?
+            .add_c(to_i128(priced.rebate)?)?
+            .sub_c(to_i128(collected)?)?;
         (q_eff.add_c(delta)?, c_eff.sub_c(released)?)
     };
     let mut mg = np.margin;
@@ -533,7 +660,8 @@ pub fn modify(
     np.margin = mg;
     np.updated_at = ctx.block.timestamp;
     if growing {
-        check_initial_margin(&p, q_new, c_new, np.margin, m.prices.spot)?;
+        let price = m.prices.spot;
+        check_initial_margin(&p, q_new, c_new, np.margin, np.funding_debt, price)?;
     }
     let (q_s, c_s) = book::stored(q_new, c_new, m.side(long))?;
     np.qty = q_s;
@@ -562,8 +690,32 @@ pub fn modify(
         fee,
         impact_charge: priced.charge,
         impact_rebate: priced.rebate,
+        pricing: priced.pricing,
     });
     Ok(())
+}
+
+/// Settle the money of a trade that reduces a position by `released` of its cost basis: the
+/// price PnL and any rebate against the vault (a loss beyond the margin goes down the
+/// waterfall), then the funding debt from what is left, then the impact charge up to what is
+/// left (the rest is waived, never a deficit). Returns the charge collected.
+fn settle_reduction(
+    ctx: &mut Ctx,
+    books: &mut Books,
+    np: &mut Position,
+    margin: &mut Usd,
+    priced: &Priced,
+    released: SignedUsd,
+) -> Result<Usd, ExchangeError> {
+    let price_pnl = (-priced.spot_cost)
+        .sub_c(released)?
+        .add_c(to_i128(priced.rebate)?)?;
+    books.settle_pnl(ctx, np.id, margin, price_pnl, true)?;
+    let pay = np.funding_debt.min(*margin);
+    *margin -= pay;
+    np.funding_debt -= pay;
+    books.vault.cash = books.vault.cash.add_c(pay)?;
+    books.collect_charge(margin, priced.charge)
 }
 
 /// `cost × part / whole`, rounded toward +∞.
@@ -592,49 +744,69 @@ pub fn close(
     let mut m = ctx.market(pos.market)?;
     check_tradeable(&m, false)?;
     let p = ctx.params_snapshot(pos.market)?;
-    let before = ctx.vault_totals()?;
-    let cap = capacity(&m, &p, before.free_liquidity)?;
     let pos_long = pos.is_long();
-    let (mut books, np, q_eff, c_eff) = touch(ctx, &mut m, pos)?;
-    let (realised, priced) = if q_eff == 0 {
-        // Fully deleveraged by ADL already: nothing left to trade.
-        (
-            0,
-            Priced {
-                notional: (0, 0),
-                cost: 0,
-                avg_price: 0,
-                fee: 0,
-                charge: 0,
-                rebate: 0,
-            },
-        )
-    } else {
-        let priced = price_trade(&mut m, &p, -q_eff, bound, cap, false)?;
-        ((-priced.cost).sub_c(c_eff)?, priced)
-    };
+    let n0 = m.net_qty()?;
+    let (mut books, mut np, q_eff, c_eff) = touch(ctx, &mut m, pos)?;
     let mut mg = np.margin;
-    books.settle_pnl(ctx, id, &mut mg, realised, true)?;
-    let fee = books.take_fee(&mut mg, priced.fee, ctx.s.params.lp_fee_share_wad)?;
+    let (realised, mut priced) = if q_eff == 0 {
+        // Fully deleveraged by ADL already: nothing left to trade.
+        (0, None)
+    } else {
+        let mut priced = price_trade(&m, &p, n0, -q_eff, bound, false)?;
+        let collected = settle_reduction(ctx, &mut books, &mut np, &mut mg, &priced, c_eff)?;
+        book_impact(&mut m, &mut priced, collected)?;
+        let realised = (-priced.spot_cost)
+            .sub_c(c_eff)?
+            .add_c(to_i128(priced.rebate)?)?
+            .sub_c(to_i128(collected)?)?;
+        (realised, Some(priced))
+    };
+    books.clear_debt(ctx, &mut np, &mut mg)?;
+    let fee_due = priced.as_ref().map_or(0, |x| x.fee);
+    let fee = books.take_fee(&mut mg, fee_due, ctx.s.params.lp_fee_share_wad)?;
     books.store(ctx);
     ctx.credit(user, crate::state::AZUSD, mg)?;
     ctx.remove_position(id);
     // Closing is always allowed, even if it raises the net (ADL handles an over-limit vault).
     finish_market(ctx, &mut m, &p, Some(pos_long), None)?;
+    let pricing = match priced.as_mut() {
+        Some(x) => x.pricing,
+        None => idle_pricing(&m, &p, n0)?,
+    };
     ctx.emit(Event::PositionClosed {
         position: id,
         owner: user,
         realised_pnl: realised,
         payout: mg,
-        avg_price: priced.avg_price,
+        avg_price: priced.as_ref().map_or(0, |x| x.avg_price),
         fee,
-        impact_charge: priced.charge,
-        impact_rebate: priced.rebate,
+        impact_charge: priced.as_ref().map_or(0, |x| x.charge),
+        impact_rebate: priced.as_ref().map_or(0, |x| x.rebate),
+        pricing,
     });
     Ok(())
 }
 
-/// Move azUSD from the wallet into a position's margin.
+/// The pricing record of a close with nothing left to trade.
+fn idle_pricing(m: &Market, p: &MarketParams, n: Qty) -> Result<TradePricing, ExchangeError> {
+    let prem = premium_now(m, p, n)?;
+    let mark = mark::apply_premium(m.prices.spot, prem)?;
+    Ok(TradePricing {
+        price: m.prices.spot,
+        capacity: m.prices.capacity,
+        free_liquidity: m.prices.free_liquidity,
+        net_before: n,
+        net_after: n,
+        premium_before_wad: prem,
+        premium_after_wad: prem,
+        mark_before: mark,
+        mark_after: mark,
+        charge_waived: 0,
+        impact_pool_after: m.impact_pool,
+    })
+}
+
+/// Move azUSD from the wallet into a position's margin (paying its funding debt first).
 pub fn add_margin(
     ctx: &mut Ctx,
     user: Address,
@@ -648,23 +820,24 @@ pub fn add_margin(
     let mut m = ctx.market(pos.market)?;
     ctx.debit(user, crate::state::AZUSD, amount)?;
     let long = pos.is_long();
-    side_remove(m.side_mut(long), &pos)?;
-    let mut np = pos;
+    let (mut books, mut np, _, _) = touch(ctx, &mut m, pos)?;
     np.margin = np.margin.add_c(amount)?;
+    books.pay_debt(&mut np)?;
     np.updated_at = ctx.block.timestamp;
     side_add(m.side_mut(long), &np)?;
+    books.store(ctx);
     ctx.put_position(np);
     ctx.put_market(m)?;
     ctx.emit(Event::MarginChanged {
         position: id,
-        delta: amount as i128,
+        delta: to_i128(amount)?,
         margin_after: np.margin,
     });
     Ok(())
 }
 
 /// Move azUSD from a position's margin to the wallet; the rest must still cover initial margin,
-/// judged at the less favourable of the spot and the risk price.
+/// judged at the less favourable of the spot and the risk price, funding debt counted.
 pub fn remove_margin(
     ctx: &mut Ctx,
     user: Address,
@@ -688,13 +861,9 @@ pub fn remove_margin(
     }
     np.margin -= amount;
     np.updated_at = ctx.block.timestamp;
-    let worst = if long {
-        m.prices.spot.min(m.prices.risk)
-    } else {
-        m.prices.spot.max(m.prices.risk)
-    };
+    let worst = m.liquidation_price(long);
     let (q_eff, c_eff) = book::effective(&np, m.side(long))?;
-    check_initial_margin(&p, q_eff, c_eff, np.margin, worst)?;
+    check_initial_margin(&p, q_eff, c_eff, np.margin, np.funding_debt, worst)?;
     side_add(m.side_mut(long), &np)?;
     books.store(ctx);
     ctx.credit(user, crate::state::AZUSD, amount)?;
@@ -702,7 +871,7 @@ pub fn remove_margin(
     ctx.put_market(m)?;
     ctx.emit(Event::MarginChanged {
         position: id,
-        delta: -(amount as i128),
+        delta: -to_i128(amount)?,
         margin_after: np.margin,
     });
     Ok(())

@@ -91,6 +91,37 @@ pub fn signed_premium_wad(
     Ok(if net > 0 { p } else { -p })
 }
 
+/// The signed premium clamped at `max_wad` (PROTOCOL.md §4): `sign(net) × min(α u^β, max)`,
+/// rounded toward zero; with no capacity any non-zero net is at the clamp.
+pub fn clamped_signed_premium_wad(
+    curve: ImpactCurve,
+    net: Qty,
+    spot: Price,
+    capacity: Usd,
+    max_wad: u128,
+) -> Result<i128, ExchangeError> {
+    if net == 0 {
+        return Ok(0);
+    }
+    let p = if capacity == 0 {
+        max_wad
+    } else {
+        premium_wad(curve, utilisation(net, spot, capacity, false)?)?.min(max_wad)
+    };
+    let p = i128::try_from(p).map_err(|_| ExchangeError::Overflow)?;
+    Ok(if net > 0 { p } else { -p })
+}
+
+/// `spot × (1 + premium)` for a signed premium in WAD, the adjustment rounded down.
+pub fn apply_premium(spot: Price, premium_wad: i128) -> Result<Price, ExchangeError> {
+    let adj = mul_wad_down(spot, premium_wad.unsigned_abs())?;
+    if premium_wad >= 0 {
+        spot.checked_add(adj).ok_or_else(crate::error::overflow)
+    } else {
+        Ok(spot.saturating_sub(adj))
+    }
+}
+
 /// The mark price for a market state. The premium is clamped to `max_display_premium_wad`
 /// (< 100 %) so a short-dominated mark stays positive even if depth vanished.
 pub fn mark_price(
@@ -228,6 +259,140 @@ pub fn impact_with_end(
         }
     };
     Ok((imp, end))
+}
+
+/// `u_c` with `α u_c^β = max_premium` (WAD), rounded down: where the mark curve is clamped.
+/// `(max_premium / α)^(1/β)` with both quotients rounded down; the premium actually charged
+/// beyond `u_c` is `α u_c^β` (within the power's enclosure of `max_premium`).
+pub fn clamp_utilisation(curve: ImpactCurve, max_premium_wad: u128) -> Result<u128, ExchangeError> {
+    if curve.alpha_wad == 0 || curve.beta_wad == 0 {
+        return Err(ExchangeError::DivisionByZero);
+    }
+    let ratio = mul_div(
+        U256::from(max_premium_wad),
+        U256::from(WAD),
+        U256::from(curve.alpha_wad),
+    )?;
+    let inv_beta = mul_div(U256::from(WAD), U256::from(WAD), U256::from(curve.beta_wad))?;
+    let u = azex_math::pow::pow_wad_down(ratio, inv_beta)?;
+    u128::try_from(u).map_err(|_| ExchangeError::Overflow)
+}
+
+/// Whether a net of `n` at price `b` and capacity `c` lies beyond the clamp `u_c` (exactly:
+/// `|n| × b > c × u_c × 1e12`, i.e. `u > u_c`). With no capacity every non-zero net does.
+pub fn beyond_clamp(n: Qty, b: Price, capacity: Usd, clamp_u_wad: u128) -> bool {
+    let lhs = U256::from(n.unsigned_abs()) * U256::from(b);
+    let rhs = U256::from(capacity)
+        .saturating_mul(U256::from(clamp_u_wad))
+        .saturating_mul(U256::from(1_000_000_000_000u128));
+    lhs > rhs
+}
+
+/// The clamped impact integral from 0 to `|n|`, `I(n) = ∫_0^|n| b × p(u(m)) dm`, in azUSD × WAD
+/// (so that the charge/rebate of a trade is rounded once, at the end), bounded `up` or down:
+/// ```text
+/// u ≤ u_c:  I = α C u^(β+1) / (β+1)
+/// u > u_c:  I = α C u_c^(β+1) / (β+1) + α u_c^β × (|n| b − C u_c)
+/// ```
+/// (the second form is the first continued with the slope of the premium at `u_c`; with `C = 0`
+/// only its last term remains: `p_c × |n| × b`).
+fn clamped_integral_xw(
+    curve: ImpactCurve,
+    n: Qty,
+    b: Price,
+    capacity: Usd,
+    clamp_u_wad: u128,
+    up: bool,
+) -> Result<U256, ExchangeError> {
+    if n == 0 {
+        return Ok(U256::ZERO);
+    }
+    let alpha = U256::from(curve.alpha_wad);
+    let b1 = U256::from(curve.beta_wad + WAD);
+    let cap = U256::from(capacity);
+    let pow = |x: U256, y: U256| -> Result<U256, ExchangeError> {
+        Ok(if up {
+            azex_math::pow::pow_wad_up(x, y)?
+        } else {
+            azex_math::pow::pow_wad_down(x, y)?
+        })
+    };
+    let div = |a: U256, m: U256, d: U256| -> Result<U256, ExchangeError> {
+        Ok(if up {
+            mul_div_rounding_up(a, m, d)?
+        } else {
+            mul_div(a, m, d)?
+        })
+    };
+    if !beyond_clamp(n, b, capacity, clamp_u_wad) {
+        let u = utilisation(n, b, capacity, up)?;
+        let f = pow(u, b1)?;
+        return div(alpha * cap, f, b1);
+    }
+    let uc = U256::from(clamp_u_wad);
+    let g = pow(uc, U256::from(curve.beta_wad))?; // u_c^β
+    let h = pow(uc, b1)?; // u_c^(β+1)
+    let head = if capacity == 0 {
+        U256::ZERO
+    } else {
+        div(alpha * cap, h, b1)?
+    };
+    // |n| × b / 1e12 = N in azUSD × WAD, bounded in the same direction; C × u_c is exact.
+    let nb = U256::from(n.unsigned_abs()) * U256::from(b);
+    let notional_xw = if up {
+        azex_math::div_rounding_up(nb, U256::from(1_000_000_000_000u128))?
+    } else {
+        nb / U256::from(1_000_000_000_000u128)
+    };
+    let excess = notional_xw.saturating_sub(cap * uc);
+    let tail = div(alpha * g, excess, U256::from(WAD) * U256::from(WAD))?;
+    head.checked_add(tail).ok_or_else(crate::error::overflow)
+}
+
+/// [`impact`] on the clamped curve (PROTOCOL.md §4): the premium never exceeds `α u_c^β`, so a
+/// trade that reduces exposure pays at most that per unit however thin the market, and a trade
+/// at zero capacity pays exactly that. Charges are rounded up, rebates down, from bounds of the
+/// integral taken in the protocol's favour.
+pub fn impact_clamped(
+    curve: ImpactCurve,
+    n0: Qty,
+    n1: Qty,
+    b: Price,
+    capacity: Usd,
+    clamp_u_wad: u128,
+) -> Result<Impact, ExchangeError> {
+    if n0 == n1 {
+        return Ok(Impact::default());
+    }
+    let i = |n: Qty, up: bool| clamped_integral_xw(curve, n, b, capacity, clamp_u_wad, up);
+    let to_usd = |x: U256, up: bool| -> Result<Usd, ExchangeError> {
+        let w = U256::from(WAD);
+        let v = if up {
+            azex_math::div_rounding_up(x, w)?
+        } else {
+            x / w
+        };
+        u128::try_from(v).map_err(|_| ExchangeError::Overflow)
+    };
+    let same_side = (n0 >= 0 && n1 >= 0) || (n0 <= 0 && n1 <= 0);
+    Ok(if same_side {
+        if n1.unsigned_abs() > n0.unsigned_abs() {
+            Impact {
+                charge: to_usd(i(n1, true)?.saturating_sub(i(n0, false)?), true)?,
+                rebate: 0,
+            }
+        } else {
+            Impact {
+                charge: 0,
+                rebate: to_usd(i(n0, false)?.saturating_sub(i(n1, true)?), false)?,
+            }
+        }
+    } else {
+        Impact {
+            charge: to_usd(i(n1, true)?, true)?,
+            rebate: to_usd(i(n0, false)?, false)?,
+        }
+    })
 }
 
 /// Whether the premium at the end of a trade, `α × u1^β` as [`premium_wad`] computes it, is at
