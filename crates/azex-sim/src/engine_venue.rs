@@ -667,7 +667,9 @@ impl EngineVenue {
                     }
                     touched.insert(position);
                 }
-                Event::FundingSettled { position, amount } => {
+                Event::FundingSettled {
+                    position, amount, ..
+                } => {
                     *funding_paid.entry(position).or_default() += amount;
                     touched.insert(position);
                 }
@@ -954,24 +956,18 @@ impl EngineVenue {
                 .iter()
                 .zip(&self.state.market_params)
                 .map(|(m, p)| {
-                    let cap = mark::impact_capacity(
-                        p.k1_wad,
-                        m.prices.spot_liquidity,
-                        p.k2_wad,
-                        risk.free_liquidity,
-                    )
-                    .unwrap_or(0);
                     let net = m.net_qty().unwrap_or(0);
-                    mark::mark_price(
+                    mark::clamped_signed_premium_wad(
                         mark::ImpactCurve {
                             alpha_wad: p.alpha_wad,
                             beta_wad: p.beta_wad,
                         },
                         net,
                         m.prices.spot,
-                        cap,
-                        WAD / 2,
+                        m.prices.capacity,
+                        p.max_premium_wad,
                     )
+                    .and_then(|prem| mark::apply_premium(m.prices.spot, prem))
                     .unwrap_or(m.prices.spot)
                 })
                 .collect();
