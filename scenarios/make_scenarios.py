@@ -25,7 +25,7 @@ def genesis(strategies=True):
             {"name": "morpho-usdc", "rate_per_year_wad": str(6 * W // 100), "capacity": str(20_000_000 * U), "withdrawal_delay_secs": 86400, "target_share_wad": str(3 * W // 10)}]
     return {"genesis": g}
 
-def setup(lp, seed=2_000_000, strategies=True):
+def setup(lp, seed=20_000_000, strategies=True):
     L = [{"comment": "five funded users; BASE listed at $2,000 by user 1 with $%s of azUSD (+ BASE) over +-6000 ticks; $%s in the LP vault" % (f"{seed:,}", f"{lp:,}")},
          genesis(strategies), {"block": {"height": 1, "timestamp": 1700000000}}]
     for u in range(1, 6):

@@ -376,6 +376,11 @@ pub struct GlobalParams {
     pub max_abs_tick_move: i32,
     /// TWAP window for risk prices (liquidation, ADL, delisting settlement), seconds.
     pub risk_twap_window_secs: u32,
+    /// The chain's block time, seconds: how many blocks (oracle observations, each an
+    /// arbitrage round) a TWAP window spans. Sizes the OI caps against oracle manipulation
+    /// (PROTOCOL.md §11).
+    #[serde(default = "default_block_time_secs")]
+    pub block_time_secs: u32,
     /// LP drawdown cap: when the share price falls this far below its high-water mark, every
     /// market goes reduce-only and winning sides are deleveraged.
     #[serde(with = "crate::serde_num")]
@@ -384,6 +389,10 @@ pub struct GlobalParams {
     /// genesis. Listing then derives the OI cap and the minimum spot liquidity from the depth.
     #[serde(default)]
     pub market_defaults: Option<MarketParams>,
+}
+
+fn default_block_time_secs() -> u32 {
+    2
 }
 
 impl Default for GlobalParams {
@@ -398,6 +407,7 @@ impl Default for GlobalParams {
             lp_lockup_secs: 3_600,
             max_abs_tick_move: 50,
             risk_twap_window_secs: 60,
+            block_time_secs: 2,
             max_drawdown_wad: 20 * PCT,
             market_defaults: None,
         }
@@ -406,6 +416,7 @@ impl Default for GlobalParams {
 
 impl GlobalParams {
     pub fn validate(&self) -> Result<(), ExchangeError> {
+        in_range("block_time_secs", u128::from(self.block_time_secs), 1, 3_600)?;
         in_range("lp_fee_share", self.lp_fee_share_wad, 0, WAD)?;
         in_range("lp_yield_share", self.lp_yield_share_wad, 0, WAD)?;
         in_range("liquid_buffer", self.liquid_buffer_wad, 5 * PCT, WAD)?;

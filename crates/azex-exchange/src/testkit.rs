@@ -55,7 +55,7 @@ impl Default for WorldSpec {
             users: 4,
             usdc_each: 100_000_000 * USD_ONE,
             base_each: 1_000_000 * QTY_ONE,
-            markets: vec![(1, 2_000 * WAD, 2_000_000 * USD_ONE)],
+            markets: vec![(1, 2_000 * WAD, 20_000_000 * USD_ONE)],
             lp_capital: 10_000_000 * USD_ONE,
             genesis: Genesis::default(),
         }

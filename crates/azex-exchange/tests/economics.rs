@@ -14,6 +14,8 @@ fn tokens(n: i128) -> i128 {
 }
 
 fn world(lp_usd: u128) -> World {
+    // The default pool: $20M over ±6,000 ticks, about $1.5M within the oracle's ±2 % band, so
+    // OI caps of ≈ 1.8 × that depth (default fee, TWAP window and block time).
     World::new(&WorldSpec {
         users: 6,
         lp_capital: lp_usd * USD_ONE,

@@ -34,12 +34,42 @@ const PIPS_TO_WAD: u128 = 1_000_000_000_000;
 pub(crate) fn listed_params(
     depth: Usd,
     fee_pips: u32,
+    band_ticks: i32,
     g: &crate::params::GlobalParams,
 ) -> Result<MarketParams, ExchangeError> {
     let mut mp = MarketParams::derive_from_depth(depth, g);
     mp.taker_fee_wad = mp.taker_fee_wad.max(u128::from(fee_pips) * PIPS_TO_WAD);
+    mp.max_oi_per_side = mp
+        .max_oi_per_side
+        .min(manipulation_oi_cap(depth, mp.taker_fee_wad, band_ticks, g)?);
     mp.validate()?;
     Ok(mp)
+}
+
+/// The largest position on one side that cannot profit from moving the oracle
+/// (PROTOCOL.md §11): `N ≤ 2 f W D / b`, with `D` the spot depth within the band `±b`, `f` the
+/// taker fee and `W` the blocks in the TWAP window. Trades execute at the less favourable of the
+/// truncated spot and its TWAP, so moving the price a position trades at by `x` means holding
+/// the pool `x` away for the whole window, against an arbitrageur who brings it back every
+/// block: at least `W × D x² / (4b)`. The gain is at most `N x − 2 f N` (a round trip's fees);
+/// its maximum over `x`, `N² b / (W D) − 2 f N`, is ≤ 0 exactly when `N ≤ 2 f W D / b`.
+/// `b` is taken from above (`1.03e-4` per tick, true up to 290 ticks), rounded down overall.
+pub(crate) fn manipulation_oi_cap(
+    depth: Usd,
+    taker_fee_wad: u128,
+    band_ticks: i32,
+    g: &crate::params::GlobalParams,
+) -> Result<Usd, ExchangeError> {
+    let w = u128::from((g.risk_twap_window_secs / g.block_time_secs.max(1)).max(1));
+    let band_wad = u128::try_from(band_ticks.max(1))
+        .map_err(|_| ExchangeError::Overflow)?
+        .saturating_mul(103_000_000_000_000);
+    let cap = mul_div(
+        U256::from(depth),
+        U256::from(2 * w) * U256::from(taker_fee_wad),
+        U256::from(band_wad),
+    )?;
+    Ok(u128::try_from(cap).unwrap_or(u128::MAX))
 }
 
 /// Where the mark curve of a market with these parameters is clamped.
@@ -186,7 +216,7 @@ pub fn create_market(
             minimum: ctx.s.params.min_listing_depth,
         });
     }
-    let mp = listed_params(depth, fee, &ctx.s.params)?;
+    let mp = listed_params(depth, fee, band, &ctx.s.params)?;
     m.clamp_u_wad = clamp_of(&mp)?;
     // Trades in the listing block are priced with the vault's free liquidity now.
     let free = ctx.vault_totals()?.free_liquidity;

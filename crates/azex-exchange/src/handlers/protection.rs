@@ -317,7 +317,8 @@ pub fn relist(ctx: &mut Ctx, user: Address, id: MarketId) -> Result<(), Exchange
             ),
         });
     }
-    let p = crate::handlers::listing::listed_params(depth, m.pool_key.fee, &ctx.s.params)?;
+    let band = ctx.s.spot.hook().default_params().depth_band_ticks;
+    let p = crate::handlers::listing::listed_params(depth, m.pool_key.fee, band, &ctx.s.params)?;
     m.clamp_u_wad = crate::handlers::listing::clamp_of(&p)?;
     m.low_depth_blocks = 0;
     m.frozen_price = 0;
