@@ -1,13 +1,19 @@
-//! Perpetual positions: open, grow, reduce, close, margin (PROTOCOL.md §4–§6).
+//! Perpetual positions: open, grow, reduce, close, margin (PROTOCOL.md §4–§6, §9).
 //!
 //! Every trade, in order:
-//! 1. settle the position's funding against the vault;
-//! 2. price it on the mark curve: `cost = S × Δ + impact charge − paid rebate` (math::mark);
-//!    the rebate is `rebate_factor × curve rebate`, capped by the market's impact pool;
-//! 3. check the trader's price bound, the premium cap (OI tied to depth), the side's OI cap;
-//! 4. take the taker fee from the margin (LP share to the vault, the rest to the treasury);
-//! 5. realise PnL of any reduced part against the vault; a loss beyond the margin goes down the
-//!    waterfall: insurance fund, then the vault (each step an event);
+//! 1. bring the position up to date: ADL PnL, then funding (what the margin cannot pay stays as
+//!    the position's funding debt, counted in its equity everywhere);
+//! 2. price it on the (clamped) mark curve from the market's net **with the position in it**,
+//!    around the base price `B` (the less favourable to the trader of truncated spot and TWAP)
+//!    and the block's impact capacity `C`: `cost = B × Δ + charge − rebate` (math::mark); the
+//!    rebate is `rebate_factor × curve rebate`, netted against the charge and capped by the
+//!    market's impact pool;
+//! 3. check the trader's price bound (a sell's on its proceeds per unit), and for trades that
+//!    grow a position the premium cap (OI tied to depth) and the side's OI cap;
+//! 4. a reduction settles its price PnL and rebate against the vault (a loss beyond the margin
+//!    goes down the waterfall: insurance fund, then the vault), then the funding debt, then the
+//!    impact charge up to what is left (the rest is waived: never a deficit);
+//! 5. take the taker fee from the margin (LP share to the vault, the rest to the treasury);
 //! 6. check initial margin on anything that grew, then the vault capacity rule;
 //! 7. update the per-side aggregates (remove the old position, add the new).
 //!
