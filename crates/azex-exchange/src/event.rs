@@ -180,6 +180,8 @@ pub enum Event {
         to_insurance: Usd,
         equity_before: SignedUsd,
         maintenance_before: Usd,
+        /// What the owner received (non-zero only when this step closed the position).
+        payout: Usd,
     },
     Deleveraged {
         market: MarketId,

@@ -135,9 +135,11 @@ pub fn liquidate(ctx: &mut Ctx, keeper: Address, id: PositionId) -> Result<(), E
     let q_left = q.add_c(close_q)?;
     let c_left = c.sub_c(released)?;
     let closed_fully = q_left == 0;
+    let mut payout = 0;
     if closed_fully {
         books.clear_debt(ctx, &mut np, &mut mg)?;
         ctx.credit(np.owner, AZUSD, mg)?;
+        payout = mg;
         ctx.remove_position(id);
     } else {
         let (qs, cs) = book::stored(q_left, c_left, m.side(long))?;
@@ -149,6 +151,7 @@ pub fn liquidate(ctx: &mut Ctx, keeper: Address, id: PositionId) -> Result<(), E
         if np.qty == 0 {
             books.clear_debt(ctx, &mut np, &mut mg)?;
             ctx.credit(np.owner, AZUSD, mg)?;
+            payout = mg;
             ctx.remove_position(id);
         } else {
             side_add(m.side_mut(long), &np)?;
@@ -169,6 +172,7 @@ pub fn liquidate(ctx: &mut Ctx, keeper: Address, id: PositionId) -> Result<(), E
         to_insurance,
         equity_before: eq,
         maintenance_before: mm,
+        payout,
     });
     Ok(())
 }
