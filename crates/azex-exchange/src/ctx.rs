@@ -210,7 +210,9 @@ impl<'s> Ctx<'s> {
     /// Write a market (its cached risk figures are recomputed here, the one place markets are
     /// written during a transaction).
     pub fn put_market(&mut self, mut m: Market) -> Result<(), ExchangeError> {
-        m.risk = crate::risk::market_risk(&m, self.params(m.id)?)?;
+        let p = self.params(m.id)?;
+        m.risk = crate::risk::market_risk(&m, p)?;
+        m.premium_wad = crate::handlers::trade::premium_now(&m, p, m.net_qty()?)?;
         self.store_market(m);
         Ok(())
     }

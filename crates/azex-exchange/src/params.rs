@@ -416,7 +416,12 @@ impl Default for GlobalParams {
 
 impl GlobalParams {
     pub fn validate(&self) -> Result<(), ExchangeError> {
-        in_range("block_time_secs", u128::from(self.block_time_secs), 1, 3_600)?;
+        in_range(
+            "block_time_secs",
+            u128::from(self.block_time_secs),
+            1,
+            3_600,
+        )?;
         in_range("lp_fee_share", self.lp_fee_share_wad, 0, WAD)?;
         in_range("lp_yield_share", self.lp_yield_share_wad, 0, WAD)?;
         in_range("liquid_buffer", self.liquid_buffer_wad, 5 * PCT, WAD)?;

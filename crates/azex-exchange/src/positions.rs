@@ -203,7 +203,7 @@ mod tests {
             opened_at: 0,
             updated_at: 0,
             liquidation_started_at: 0,
-        funding_debt: 0,
+            funding_debt: 0,
             last_liquidation_block: 0,
         }
     }

@@ -177,7 +177,11 @@ pub fn read_prices(s: &State, m: &Market, now: u64) -> Result<MarketPrices, Exch
 /// USD value of `pool`'s tokens within `band` ticks of its current tick, valued at its price
 /// (the oracle hook's figure for a pool that is not, or not yet, the committed one: at listing,
 /// and after a liquidity change that is only quoted).
-pub fn pool_depth(pool: &azex_spot::Pool, quote_is_token0: bool, band: i32) -> Result<Usd, ExchangeError> {
+pub fn pool_depth(
+    pool: &azex_spot::Pool,
+    quote_is_token0: bool,
+    band: i32,
+) -> Result<Usd, ExchangeError> {
     use azex_spot::math::tick_math::{MAX_TICK, MIN_TICK};
     let slot = pool.slot0();
     let tick = slot.tick;
@@ -204,7 +208,12 @@ pub fn depth_after_modify(
     m: &Market,
     params: &ModifyLiquidityParams,
 ) -> Result<Usd, ExchangeError> {
-    let mut pool = s.spot.pool_entry(&m.pool_key).map_err(spot_err)?.pool.clone();
+    let mut pool = s
+        .spot
+        .pool_entry(&m.pool_key)
+        .map_err(spot_err)?
+        .pool
+        .clone();
     let plan = pool.compute_modify_liquidity(params).map_err(spot_err)?;
     pool.commit_modify_liquidity(&plan);
     let band = s.spot.hook().default_params().depth_band_ticks;

@@ -182,6 +182,10 @@ pub struct Market {
     /// ([`crate::math::mark::clamp_utilisation`]; derived from the market's parameters whenever
     /// they are set). Beyond it the premium stays at `α u_c^β` (PROTOCOL.md §4).
     pub clamp_u_wad: u128,
+    /// The signed mark premium at the market's current net, spot and block capacity (clamped),
+    /// refreshed whenever the net or the block's prices change: the mark is
+    /// `spot × (1 + premium)` (PROTOCOL.md §4).
+    pub premium_wad: i128,
     /// This market's risk figures, recomputed whenever the market is written (derived data; the
     /// invariant check recomputes it from scratch). Lets the vault's NAV and requirement be a sum
     /// over markets without re-deriving every market on every trade.

@@ -105,7 +105,10 @@ fn close_is_priced_from_the_true_net_and_paid_the_rebate() {
     let m = &w.state.markets[0];
     let p = &w.state.market_params[0];
     let expect = charge * p.rebate_factor_wad / WAD;
-    assert!(r <= charge && r + 3 >= expect, "rebate {r}, charge {charge}");
+    assert!(
+        r <= charge && r + 3 >= expect,
+        "rebate {r}, charge {charge}"
+    );
     let _ = m;
     invariants::check(&w.state).unwrap();
 }
@@ -123,7 +126,17 @@ fn grow_is_priced_from_the_true_net() {
     let (c_grow, _) = charge_rebate(&ev);
     let m = &w.state.markets[0];
     let p = &w.state.market_params[0];
-    let direct = mark::impact(mark::ImpactCurve { alpha_wad: p.alpha_wad, beta_wad: p.beta_wad }, tokens(250), tokens(400), pr.price, pr.capacity).unwrap();
+    let direct = mark::impact(
+        mark::ImpactCurve {
+            alpha_wad: p.alpha_wad,
+            beta_wad: p.beta_wad,
+        },
+        tokens(250),
+        tokens(400),
+        pr.price,
+        pr.capacity,
+    )
+    .unwrap();
     assert_eq!(c_grow, direct.charge);
     // One open of 400 in an identical world costs the same within rounding.
     let mut w2 = world(20_000_000);
@@ -283,7 +296,10 @@ fn closing_on_thin_depth_cannot_drain_the_vault() {
         invariants::check(&w.state).unwrap();
         let (c, _) = charge_rebate(&ev);
         let pr = pricing(&ev);
-        assert!(c <= 2_000 * USD_ONE * max_prem / WAD * 11 / 10, "charge {c}");
+        assert!(
+            c <= 2_000 * USD_ONE * max_prem / WAD * 11 / 10,
+            "charge {c}"
+        );
         assert_eq!(pr.price, frozen, "priced at the frozen price");
         assert_eq!(deficits(&ev), 0);
     }

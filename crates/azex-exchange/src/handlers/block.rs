@@ -13,7 +13,7 @@
 use crate::ctx::Ctx;
 use crate::error::ExchangeError;
 use crate::event::Event;
-use crate::handlers::trade::{accrue_funding, capacity, refresh_funding_rate};
+use crate::handlers::trade::{accrue_funding, capacity, premium_now, refresh_funding_rate};
 use crate::state::MarketStatus;
 
 pub fn begin(ctx: &mut Ctx) -> Result<(), ExchangeError> {
@@ -51,6 +51,7 @@ pub fn begin(ctx: &mut Ctx) -> Result<(), ExchangeError> {
         let p = ctx.params_snapshot(id)?;
         m.prices.free_liquidity = free;
         m.prices.capacity = capacity(&m, &p, free)?;
+        m.premium_wad = premium_now(&m, &p, m.net_qty()?)?;
         ctx.emit(Event::PricesUpdated {
             market: id,
             spot: m.prices.spot,

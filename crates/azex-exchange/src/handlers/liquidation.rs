@@ -27,8 +27,8 @@ use crate::math::margin;
 use crate::params::MarketParams;
 use crate::state::{MarketStatus, Position, Side, AZUSD};
 use crate::units::{
-    mul_div_up_u128, mul_wad_down, mul_wad_up, notional_up, signed_value_floor, to_i128, Checked, Price,
-    Qty, SignedUsd, Usd, WAD,
+    mul_div_up_u128, mul_wad_down, mul_wad_up, notional_up, signed_value_floor, to_i128, Checked,
+    Price, Qty, SignedUsd, Usd, WAD,
 };
 use alloy_primitives::Address;
 

@@ -39,9 +39,9 @@ pub(crate) fn listed_params(
 ) -> Result<MarketParams, ExchangeError> {
     let mut mp = MarketParams::derive_from_depth(depth, g);
     mp.taker_fee_wad = mp.taker_fee_wad.max(u128::from(fee_pips) * PIPS_TO_WAD);
-    mp.max_oi_per_side = mp
-        .max_oi_per_side
-        .min(manipulation_oi_cap(depth, mp.taker_fee_wad, band_ticks, g)?);
+    mp.max_oi_per_side =
+        mp.max_oi_per_side
+            .min(manipulation_oi_cap(depth, mp.taker_fee_wad, band_ticks, g)?);
     mp.validate()?;
     Ok(mp)
 }
@@ -204,6 +204,7 @@ pub fn create_market(
         low_depth_blocks: 0,
         frozen_price: 0,
         clamp_u_wad: 0,
+        premium_wad: 0,
         risk: Default::default(),
     };
     // Depth within the oracle band, valued at the pool price.

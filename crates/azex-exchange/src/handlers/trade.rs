@@ -391,7 +391,8 @@ fn price_trade(
         });
     }
     let fee = mul_wad_up(n_up, p.taker_fee_wad)?;
-    let (prem0, prem1) = (premium_now(m, p, n0)?, premium_now(m, p, n1)?);
+    // The premium after the trade is set by `finish_market` ([`record_after`]).
+    let prem0 = m.premium_wad;
     Ok(Priced {
         notional: (n_down, n_up),
         spot_cost,
@@ -407,13 +408,20 @@ fn price_trade(
             net_before: n0,
             net_after: n1,
             premium_before_wad: prem0,
-            premium_after_wad: prem1,
+            premium_after_wad: prem0,
             mark_before: mark::apply_premium(m.prices.spot, prem0)?,
-            mark_after: mark::apply_premium(m.prices.spot, prem1)?,
+            mark_after: 0,
             charge_waived: 0,
             impact_pool_after: m.impact_pool,
         },
     })
+}
+
+/// Fill in a pricing record's figures after the trade from the written market.
+fn record_after(pricing: &mut TradePricing, m: &Market) -> Result<(), ExchangeError> {
+    pricing.premium_after_wad = m.premium_wad;
+    pricing.mark_after = mark::apply_premium(m.prices.spot, m.premium_wad)?;
+    Ok(())
 }
 
 fn cap_exceeded(m: &Market, p: &MarketParams, prem: u128) -> ExchangeError {
@@ -447,7 +455,14 @@ fn check_initial_margin(
     debt: Usd,
     price: Price,
 ) -> Result<(), ExchangeError> {
-    check_initial_margin_n(p, qty, cost, margin_amt, debt, notional_down_up(qty, price)?)
+    check_initial_margin_n(
+        p,
+        qty,
+        cost,
+        margin_amt,
+        debt,
+        notional_down_up(qty, price)?,
+    )
 }
 
 /// [`check_initial_margin`] given `|qty| × price` rounded down and up.
@@ -529,6 +544,7 @@ pub(crate) fn finish_market(
         Some(long) => crate::risk::market_risk_one_side(m, p, &m.risk, long)?,
         None => crate::risk::market_risk(m, p)?,
     };
+    m.premium_wad = premium_now(m, p, m.net_qty()?)?;
     if let Some(r) = required_before {
         let after = ctx.vault_totals_with(Some(m))?;
         ctx.check_capacity_of(&after, r)?;
@@ -596,6 +612,7 @@ pub fn open(
     books.store(ctx);
     ctx.put_position(pos);
     finish_market(ctx, &mut m, &p, Some(long), Some(before.required))?;
+    record_after(&mut priced.pricing, &m)?;
     ctx.emit(Event::PositionOpened {
         position: id,
         owner: user,
@@ -686,6 +703,7 @@ pub fn modify(
         Some(long),
         growing.then_some(before.required),
     )?;
+    record_after(&mut priced.pricing, &m)?;
     ctx.emit(Event::PositionModified {
         position: id,
         qty_delta: delta,
@@ -776,8 +794,11 @@ pub fn close(
     // Closing is always allowed, even if it raises the net (ADL handles an over-limit vault).
     finish_market(ctx, &mut m, &p, Some(pos_long), None)?;
     let pricing = match priced.as_mut() {
-        Some(x) => x.pricing,
-        None => idle_pricing(&m, &p, n0)?,
+        Some(x) => {
+            record_after(&mut x.pricing, &m)?;
+            x.pricing
+        }
+        None => idle_pricing(&m, n0)?,
     };
     ctx.emit(Event::PositionClosed {
         position: id,
@@ -794,8 +815,8 @@ pub fn close(
 }
 
 /// The pricing record of a close with nothing left to trade.
-fn idle_pricing(m: &Market, p: &MarketParams, n: Qty) -> Result<TradePricing, ExchangeError> {
-    let prem = premium_now(m, p, n)?;
+fn idle_pricing(m: &Market, n: Qty) -> Result<TradePricing, ExchangeError> {
+    let prem = m.premium_wad;
     let mark = mark::apply_premium(m.prices.spot, prem)?;
     Ok(TradePricing {
         price: m.prices.spot,
