@@ -534,6 +534,40 @@ mod tests {
             }
         }
 
+        /// Below the clamp the clamped integral is the plain one (within a unit of rounding);
+        /// beyond it no unit pays more than the clamped premium; splitting a trade on the clamped
+        /// curve costs at least the whole and a round trip never earns.
+        #[test]
+        fn clamped_curve(start in -20_000i128..20_000, size in -20_000i128..20_000, pieces in 1usize..6, cap_m in 0u128..20) {
+            let c = cap_m * 1_000_000 * USD_ONE;
+            let uc = clamp_utilisation(CURVE, WAD / 50).unwrap();
+            let (n0, n1) = (q(start), q(start + size));
+            let clamped = impact_clamped(CURVE, n0, n1, S, c, uc).unwrap();
+            let far = if n1.unsigned_abs() > n0.unsigned_abs() { n1 } else { n0 };
+            if c > 0 && !beyond_clamp(far, S, c, uc) {
+                let plain = impact(CURVE, n0, n1, S, c).unwrap();
+                prop_assert!(clamped.charge.abs_diff(plain.charge) <= 1 && clamped.rebate.abs_diff(plain.rebate) <= 1);
+            }
+            // Per unit at most α u_c^β ≤ 2 % (+ rounding), on each leg.
+            let max_per = |n: i128| notional_down(n, S).unwrap() / 50 + 2;
+            prop_assert!(clamped.charge <= max_per(size.abs() * QTY_ONE as i128));
+            prop_assert!(clamped.rebate <= max_per(size.abs() * QTY_ONE as i128));
+            let back = impact_clamped(CURVE, n1, n0, S, c, uc).unwrap();
+            prop_assert!(clamped.charge + back.charge >= clamped.rebate + back.rebate);
+            let step = size / pieces as i128;
+            if step != 0 {
+                let (mut n, mut net) = (n0, 0i128);
+                for k in 0..pieces {
+                    let next = if k + 1 == pieces { n1 } else { n + q(step) };
+                    let i = impact_clamped(CURVE, n, next, S, c, uc).unwrap();
+                    net += i.charge as i128 - i.rebate as i128;
+                    n = next;
+                }
+                let whole = clamped.charge as i128 - clamped.rebate as i128;
+                prop_assert!(net >= whole - 2, "split {net} whole {whole}");
+            }
+        }
+
         /// A round trip never earns impact.
         #[test]
         fn round_trip_never_profits(start in -8_000i128..8_000, size in -8_000i128..8_000) {
