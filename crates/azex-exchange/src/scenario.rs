@@ -160,9 +160,11 @@ pub enum ScenarioError {
     },
 }
 
-/// One line of output.
+/// One line of output (one at a time: written out as soon as it is made, so its size does not
+/// matter).
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
+#[allow(clippy::large_enum_variant)]
 pub enum OutputLine {
     Event {
         line: usize,
