@@ -98,7 +98,7 @@ impl State {
             market_by_token: BTreeMap::new(),
             positions: crate::positions::Positions::new(),
             next_position_id: 1,
-            spot: crate::spot_link::new_spot(&g.params),
+            spot: crate::spot_link::new_spot(&g.params)?,
             event_seq: 0,
             external_supply,
             scratch: None,

@@ -26,15 +26,15 @@ pub(crate) fn oracle_err(e: impl std::fmt::Display) -> ExchangeError {
     ExchangeError::Oracle(e.to_string())
 }
 
-/// A fresh pool manager whose oracle hook uses the protocol's truncation bound.
-pub fn new_spot(g: &GlobalParams) -> Spot {
+/// A fresh pool manager whose oracle hook uses the protocol's truncation bound. A bound the
+/// oracle refuses is an error (no silent fallback to the oracle's defaults).
+pub fn new_spot(g: &GlobalParams) -> Result<Spot, ExchangeError> {
     let params = OracleParams {
         max_abs_tick_move: g.max_abs_tick_move,
         ..OracleParams::default()
     };
-    let hook =
-        OracleHook::with_default_params(AZUSD, params).unwrap_or_else(|_| OracleHook::new(AZUSD));
-    Spot::new(hook)
+    let hook = OracleHook::with_default_params(AZUSD, params).map_err(oracle_err)?;
+    Ok(Spot::new(hook))
 }
 
 /// `(numerator, denominator)` with `numerator / denominator = WAD × 10^(base_decimals − 6)`.
