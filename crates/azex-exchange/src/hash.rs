@@ -35,26 +35,48 @@ fn key_bytes(k: &azex_spot::PoolKey) -> Vec<u8> {
 }
 
 impl State {
-    /// The canonical hash of the whole state.
+    /// The canonical hash of the whole state. `State` is destructured field by field, so a new
+    /// field cannot be added without deciding here whether it is hashed.
     pub fn hash(&self) -> [u8; 32] {
+        let State {
+            params,
+            block,
+            block_open,
+            ledger,
+            vault,
+            funds,
+            wallets,
+            lps,
+            markets,
+            market_params,
+            // Derived from `markets` (each market's base token): hashed through them.
+            market_by_token: _,
+            positions,
+            next_position_id,
+            spot: _, // hashed below, pool by pool, then the oracle hook
+            event_seq,
+            external_supply,
+            // Reusable buffers, not state.
+            scratch: _,
+        } = self;
         let mut w = HashWriter(Sha256::new());
-        put(&mut w, "params", &self.params);
-        put(&mut w, "block", &self.block);
-        put(&mut w, "open", &self.block_open);
-        put(&mut w, "ledger", &self.ledger);
-        put(&mut w, "vault", &self.vault);
-        put(&mut w, "funds", &self.funds);
-        put(&mut w, "wallets", &self.wallets);
-        put(&mut w, "lps", &self.lps);
-        for m in &self.markets {
+        put(&mut w, "params", params);
+        put(&mut w, "block", block);
+        put(&mut w, "open", block_open);
+        put(&mut w, "ledger", ledger);
+        put(&mut w, "vault", vault);
+        put(&mut w, "funds", funds);
+        put(&mut w, "wallets", wallets);
+        put(&mut w, "lps", lps);
+        for m in markets {
             put(&mut w, "market", m);
             w.0.update(key_bytes(&m.pool_key));
         }
-        put(&mut w, "market_params", &self.market_params);
-        put(&mut w, "positions", &self.positions);
-        put(&mut w, "next_position", &self.next_position_id);
-        put(&mut w, "events", &self.event_seq);
-        put(&mut w, "external", &self.external_supply);
+        put(&mut w, "market_params", market_params);
+        put(&mut w, "positions", positions);
+        put(&mut w, "next_position", next_position_id);
+        put(&mut w, "events", event_seq);
+        put(&mut w, "external", external_supply);
         // Pools: every field that defines them, in key order.
         for key in self.spot.pool_keys() {
             w.0.update(b"pool");
