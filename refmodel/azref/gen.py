@@ -1,0 +1,267 @@
+"""Random scenario files (seeded) in the format of crates/azex-exchange/src/scenario.rs.
+
+Default parameters throughout (k2 > 0): nothing is special-cased to make the model simpler.
+Each scenario: a genesis with funded users (optionally yield strategies), a listing and an LP
+deposit, then blocks of opens, modifies, closes, margin changes, liquidation attempts, spot
+swaps that move the pool (hence the truncated spot and its TWAP), LP deposits and withdrawals,
+mints and redemptions, with time passing between blocks (seconds to a day, for funding).
+Sizes are drawn relative to the market's impact capacity so that the premium cap, the clamp,
+thin closes and zero crossings are all reached. Every scenario ends with an empty block.
+"""
+import json
+import random
+
+U = 10**6
+Q = 10**18
+W = 10**18
+USDC = "0x00000000000000000000000000000000005dc000"
+
+
+def a(n):
+    return "0x%040x" % (0xAA << 152 | n)
+
+
+def token(n):
+    return "0x%040x" % (0xB0 << 152 | n)
+
+
+LISTER, LP2, SWAPPER, KEEPER = 1, 7, 8, 9
+TRADERS = [2, 3, 4, 5, 6]
+FEES = [(100, 1), (500, 10), (3000, 60), (10_000, 200)]
+
+
+class Gen:
+    def __init__(self, seed):
+        self.r = random.Random(seed)
+        self.lines = []
+        self.h = 0
+        self.ts = 1_700_000_000
+        self.markets = []  # dict(price, cap_estimate)
+        self.positions = []  # guessed (id, owner, market, qty)
+        self.opens = 0
+        self.lp_shares = {}  # user -> rough share count (first-deposit units)
+        self.usdc = {}
+
+    def add(self, obj):
+        self.lines.append(json.dumps(obj))
+
+    def block(self, dt=None):
+        r = self.r
+        if dt is None:
+            dt = r.choice([2, 2, 2, 4, 10, 60, 600, 3600, 14_400, 86_400])
+        self.h += 1
+        self.ts += dt
+        self.add({"block": {"height": self.h, "timestamp": self.ts}})
+
+    def genesis(self):
+        r = self.r
+        bal = []
+        for u in [LISTER, LP2, SWAPPER] + TRADERS:
+            usd = {LISTER: 400, LP2: 40, SWAPPER: 5}.get(u) or r.choice([2, 20, 200])
+            self.usdc[u] = usd * 10**6
+            bal.append({"owner": a(u), "token": USDC, "amount": str(usd * 10**6 * U)})
+        for u in (LISTER, SWAPPER):
+            for t in (1, 2):
+                bal.append({"owner": a(u), "token": token(t), "amount": str(10**13 * Q)})
+        g = {"balances": bal}
+        if r.random() < 0.4:
+            g["strategies"] = [
+                {"name": "aave-usdc", "rate_per_year_wad": str(r.choice([2, 4, 9]) * W // 100),
+                 "capacity": str(r.choice([10**6, 5 * 10**7]) * U), "withdrawal_delay_secs": 0,
+                 "target_share_wad": str(r.choice([3, 5]) * W // 10)},
+                {"name": "morpho-usdc", "rate_per_year_wad": str(6 * W // 100),
+                 "capacity": str(2 * 10**7 * U), "withdrawal_delay_secs": r.choice([0, 3600, 86_400]),
+                 "target_share_wad": str(W // 5)}][: r.choice([1, 2])]
+        self.add({"genesis": g})
+
+    def mint(self, u, usd):
+        self.add({"tx": {"type": "mint_azusd", "user": a(u), "usdc": str(usd * U)}})
+
+    def listing(self, t):
+        r = self.r
+        price = r.choice([0.05, 0.8, 3, 17, 150, 2000, 2000, 45_000]) * r.uniform(0.7, 1.4)
+        price_w = int(price * 10**6) * 10**12
+        fee, spacing = r.choice(FEES)
+        if r.random() < 0.06:
+            fee, spacing = 20_000, 200  # above the 1 % bound: refused (R9)
+        rng = r.choice([1200, 3000, 6000, 6000, 12_000])
+        depth = 10 ** r.uniform(4.95, 6.7)  # target depth (the listing minimum is $50k)
+        seed_usd = int(min(depth * rng / 198 * 0.6, 2.4e8))
+        self.add({"tx": {"type": "create_market", "user": a(LISTER), "base_token": token(t),
+                         "base_decimals": r.choice([18, 18, 8, 6]), "fee": fee, "tick_spacing": spacing,
+                         "initial_price": str(price_w), "tick_range": rng, "seed_azusd": str(seed_usd * U)}})
+        if fee > 10_000:
+            fee, spacing = 3000, 60
+            self.add({"tx": {"type": "create_market", "user": a(LISTER), "base_token": token(t),
+                             "base_decimals": 18, "fee": fee, "tick_spacing": spacing,
+                             "initial_price": str(price_w), "tick_range": rng, "seed_azusd": str(seed_usd * U)}})
+        self.markets.append(dict(price=price, depth=depth))
+
+    def lp_deposit(self, u, usd):
+        self.add({"tx": {"type": "lp_deposit", "user": a(u), "amount": str(usd * U)}})
+        self.lp_shares[u] = self.lp_shares.get(u, 0) + usd * U * 10**12
+
+    def capacity_estimate(self, mi):
+        m = self.markets[mi]
+        return m["depth"] + 0.45 * self.vault
+
+    def open(self):
+        r = self.r
+        mi = r.randrange(len(self.markets))
+        m = self.markets[mi]
+        u = r.choice(TRADERS)
+        cap = self.capacity_estimate(mi)
+        kind = r.random()
+        if kind < 0.15:
+            frac = r.uniform(0.3, 0.8)  # near and beyond the premium cap
+        elif kind < 0.25:
+            frac = 10 ** r.uniform(-7, -5)  # tiny, around the minimum size
+        else:
+            frac = 10 ** r.uniform(-4, -0.8)
+        notional = max(cap * frac, 1)
+        qty = int(notional / m["price"] * Q)
+        if qty == 0:
+            qty = 1
+        if r.random() < 0.5:
+            qty = -qty
+        lev = r.choice([1, 2, 3, 5, 8, 8, 12, 18, 25])
+        margin = max(int(notional / lev * U * r.uniform(1.0, 1.3)), 1)
+        bound = str(10**30) if qty > 0 else "0"
+        if r.random() < 0.12:  # a tight bound, near the spot
+            px = m["price"] * (1 + (0.002 if qty > 0 else -0.002) * r.uniform(-1, 3))
+            bound = str(int(px * 10**6) * 10**12)
+        self.add({"tx": {"type": "open_position", "user": a(u), "market": mi, "qty": str(qty),
+                         "margin": str(margin), "price_bound": bound}})
+        self.opens += 1
+        self.positions.append([self.opens, u, mi, qty])
+
+    def pick(self):
+        if not self.positions:
+            return None
+        return self.r.choice(self.positions)
+
+    def modify(self):
+        r = self.r
+        p = self.pick()
+        if p is None:
+            return
+        pid, u, mi, q = p
+        if r.random() < 0.5:
+            d = -int(q * r.choice([0.1, 0.25, 0.5, 0.9, 1.0]))
+        else:
+            d = int(q * r.choice([0.1, 0.5, 1.0, 3.0]))
+        if d == 0:
+            d = -q
+        bound = str(10**30) if d > 0 else "0"
+        if r.random() < 0.05:
+            u = r.choice(TRADERS)  # maybe not the owner
+        self.add({"tx": {"type": "modify_position", "user": a(u), "position": pid, "qty_delta": str(d),
+                         "price_bound": bound}})
+
+    def close(self):
+        p = self.pick()
+        if p is None:
+            return
+        pid, u, mi, q = p
+        self.add({"tx": {"type": "close_position", "user": a(u), "position": pid,
+                         "price_bound": "0" if q > 0 else str(10**30)}})
+        self.positions.remove(p)
+
+    def margin(self):
+        r = self.r
+        p = self.pick()
+        if p is None:
+            return
+        pid, u, mi, q = p
+        amt = int(abs(q) * self.markets[mi]["price"] / Q * U * r.choice([0.001, 0.01, 0.05, 0.3]))
+        t = "add_margin" if r.random() < 0.5 else "remove_margin"
+        self.add({"tx": {"type": t, "user": a(u), "position": pid, "amount": str(max(amt, 1))}})
+
+    def liquidate(self):
+        p = self.pick()
+        if p is None:
+            return
+        self.add({"tx": {"type": "liquidate", "user": a(KEEPER), "position": p[0]}})
+
+    def swap(self):
+        r = self.r
+        mi = r.randrange(len(self.markets))
+        m = self.markets[mi]
+        move = r.choice([-1, 1]) * r.choice([0.002, 0.006, 0.015, 0.03, 0.06])
+        m["price"] *= 1 + move
+        self.add({"swap_to_price": {"user": a(SWAPPER), "market": mi,
+                                    "price": str(int(m["price"] * 10**6) * 10**12)}})
+
+    def lp(self):
+        r = self.r
+        u = r.choice([LISTER, LP2])
+        if r.random() < 0.5 or u not in self.lp_shares:
+            usd = int(10 ** r.uniform(4, 7))
+            self.vault += usd
+            self.lp_deposit(u, usd)
+        else:
+            sh = int(self.lp_shares[u] * r.choice([0.01, 0.1, 0.5, 0.9]))
+            self.add({"tx": {"type": "lp_withdraw", "user": a(u), "shares": str(max(sh, 1))}})
+
+    def ledger(self):
+        r = self.r
+        u = r.choice(TRADERS)
+        if r.random() < 0.6:
+            self.mint(u, int(10 ** r.uniform(3, 6)))
+        else:
+            self.add({"tx": {"type": "redeem_azusd", "user": a(u), "azusd": str(int(10 ** r.uniform(3, 6)) * U)}})
+
+    def scenario(self):
+        r = self.r
+        self.genesis()
+        self.block(0)
+        for u in [LISTER, LP2] + TRADERS:
+            self.mint(u, {LISTER: 350_000_000, LP2: 35_000_000}.get(u, int(self.usdc[u] * 0.7)))
+        self.mint(SWAPPER, 1_000_000)
+        self.vault = int(10 ** r.uniform(5.3, 7.5))
+        if r.random() < 0.15:
+            self.lp_deposit(LISTER, self.vault)  # deposit before the listing
+            self.listing(1)
+        else:
+            self.listing(1)
+            self.lp_deposit(LISTER, self.vault)
+        second = r.random() < 0.15
+        nblocks = r.randint(3, 12)
+        weights = [("open", 30), ("modify", 14), ("close", 10), ("margin", 8), ("liquidate", 8),
+                   ("swap", 12), ("lp", 6), ("ledger", 3)]
+        for b in range(nblocks):
+            if r.random() < 0.1:
+                self.add({"blocks": {"count": r.randint(2, 40), "seconds": r.choice([2, 12, 60])}})
+                self.h = None  # re-derived below
+                self._resync_height()
+            self.block()
+            n = r.choice([0, 1, 2, 3, 4, 6, 8])
+            for i in range(n):
+                if second and len(self.markets) == 1 and b >= 1 and r.random() < 0.3:
+                    self.listing(2)
+                    continue
+                what = r.choices([w for w, _ in weights], [x for _, x in weights])[0]
+                getattr(self, what)()
+        self.block(r.choice([2, 60, 3600, 86_400]))
+        return "\n".join(self.lines) + "\n"
+
+    def _resync_height(self):
+        # a {"blocks": ...} line advances height and time; recompute from the lines written
+        h, ts = 0, 0
+        for raw in self.lines:
+            o = json.loads(raw)
+            if "block" in o:
+                h, ts = o["block"]["height"], o["block"]["timestamp"]
+            elif "blocks" in o:
+                h += o["blocks"]["count"]
+                ts += o["blocks"]["count"] * o["blocks"]["seconds"]
+        self.h, self.ts = h, ts
+
+
+def generate(seed):
+    return Gen(seed).scenario()
+
+
+if __name__ == "__main__":
+    import sys
+    print(generate(int(sys.argv[1]) if len(sys.argv) > 1 else 1), end="")
