@@ -5,14 +5,24 @@
 //! 2. Backing: supply = liquid USDC + strategy assets + withdrawals in transit.
 //! 3. External tokens (USDC, base tokens) conserved: genesis supply (+ minted yield for USDC) =
 //!    wallets + ledger + pools.
-//! 4. OI totals: each side's aggregates equal the sum over its positions (qty, cost, margin,
-//!    funding entry sum, count); no position has zero size; position market exists.
+//! 4. OI totals: each side's aggregates equal the sum over its positions — of its current ADL
+//!    epoch for qty, cost, funding entry sum and the two ADL entry sums (`Σ q·A_e`, `Σ c·B_e`),
+//!    of every epoch for margin, funding debt and count; for ended epochs, each slot's count and
+//!    the exact claims numerator. No position has zero size; its market exists; its id was
+//!    issued; its ADL entries are not ahead of the accumulators it settles against. A side's
+//!    scale is 0 (closed, waiting for a new epoch) or within `[MIN_SCALE, RAY]`.
 //! 5. Each market's cached risk figures equal a fresh computation.
 //! 6. Spot pool balances tracked by the exchange equal the pool manager's own accounting.
+//! 7. LP shares: the vault's total equals the sum of the LPs' holdings; the drawdown low is not
+//!    above the high-water mark while the cap is hit.
+//!
+//! `check` is a plain function: tests call it after every transaction (release builds too, where
+//! the engine's own call after each commit is compiled out).
 
+use crate::book::{self, MIN_SCALE, RAY};
 use crate::math::funding::entry_term;
 use crate::state::{Side, State, AZUSD, USDC};
-use alloy_primitives::Address;
+use alloy_primitives::{Address, I256};
 use std::collections::BTreeMap;
 
 fn sum<'a>(mut xs: impl Iterator<Item = &'a u128>) -> Option<u128> {
@@ -85,36 +95,99 @@ pub fn check(s: &State) -> Result<(), String> {
         if p.qty == 0 {
             return Err(format!("position {} has zero size", p.id));
         }
-        let Some(a) = agg.get_mut(p.market as usize) else {
+        if p.id >= s.next_position_id {
+            return Err(format!(
+                "position {} has an id not issued yet (next {})",
+                p.id, s.next_position_id
+            ));
+        }
+        let (Some(a), Some(m)) = (agg.get_mut(p.market as usize), s.markets.get(p.market as usize))
+        else {
             return Err(format!("position {} in unknown market {}", p.id, p.market));
         };
-        let side = if p.qty > 0 { &mut a.0 } else { &mut a.1 };
-        side.qty += p.qty.unsigned_abs();
-        side.cost += p.cost;
+        let (side, real) = if p.qty > 0 {
+            (&mut a.0, &m.long)
+        } else {
+            (&mut a.1, &m.short)
+        };
         side.margin += p.margin;
-        side.funding_entry_sum += entry_term(p.qty, p.funding_entry).map_err(|e| e.to_string())?;
-        let (qa, cb) = crate::book::adl_terms(p).map_err(|e| e.to_string())?;
-        side.adl_qa_sum += qa;
-        side.adl_cb_sum += cb;
+        side.funding_debt += p.funding_debt;
         side.positions += 1;
+        match book::ended_claim(p, real).map_err(|e| format!("position {}: {e}", p.id))? {
+            Some((slot, claim)) => {
+                let e = &real.ended[slot];
+                if p.adl_a_entry > e.adl_a || p.adl_b_entry > e.adl_b {
+                    return Err(format!(
+                        "position {} has ADL entries past the end of its epoch",
+                        p.id
+                    ));
+                }
+                side.ended[slot].positions += 1;
+                side.ended_claims += claim;
+            }
+            None => {
+                if p.adl_a_entry > real.adl_a || p.adl_b_entry > real.adl_b {
+                    return Err(format!(
+                        "position {} has ADL entries ahead of its side's accumulators",
+                        p.id
+                    ));
+                }
+                side.qty += p.qty.unsigned_abs();
+                side.cost += p.cost;
+                side.funding_entry_sum +=
+                    entry_term(p.qty, p.funding_entry).map_err(|e| e.to_string())?;
+                let (qa, cb) = book::adl_terms(p).map_err(|e| e.to_string())?;
+                side.adl_qa_sum += qa;
+                side.adl_cb_sum += cb;
+            }
+        }
     }
     for (m, (l, sh)) in s.markets.iter().zip(agg) {
         for (name, want, got) in [("long", l, m.long), ("short", sh, m.short)] {
+            let counts = |x: &Side| x.ended.map(|e| e.positions);
             if (
                 want.qty,
                 want.cost,
                 want.margin,
+                want.funding_debt,
                 want.funding_entry_sum,
+                want.adl_qa_sum,
+                want.adl_cb_sum,
                 want.positions,
+                counts(&want),
+                want.ended_claims,
             ) != (
                 got.qty,
                 got.cost,
                 got.margin,
+                got.funding_debt,
                 got.funding_entry_sum,
+                got.adl_qa_sum,
+                got.adl_cb_sum,
                 got.positions,
+                counts(&got),
+                got.ended_claims,
             ) {
                 return Err(format!(
                     "market {} {name} aggregates differ from its positions: {got:?} vs {want:?}",
+                    m.id
+                ));
+            }
+            if got.scale != 0 && !(MIN_SCALE..=RAY).contains(&got.scale) {
+                return Err(format!(
+                    "market {} {name}: ADL scale {} outside [MIN_SCALE, RAY]",
+                    m.id, got.scale
+                ));
+            }
+            if got.epoch_first_id > s.next_position_id {
+                return Err(format!(
+                    "market {} {name}: epoch starts at id {} beyond the next id {}",
+                    m.id, got.epoch_first_id, s.next_position_id
+                ));
+            }
+            if got.ended_claims != I256::ZERO && got.ended.iter().all(|e| e.positions == 0) {
+                return Err(format!(
+                    "market {} {name}: claims of ended epochs without their positions",
                     m.id
                 ));
             }
@@ -132,5 +205,23 @@ pub fn check(s: &State) -> Result<(), String> {
     }
     // 6. pool balances
     crate::spot_link::check_pool_balances(s)?;
+    // 7. LP shares and the drawdown state
+    let lp_shares = s
+        .lps
+        .values()
+        .try_fold(0u128, |a, l| a.checked_add(l.shares))
+        .ok_or("overflow")?;
+    if lp_shares != s.vault.shares {
+        return Err(format!(
+            "LP shares: the vault counts {} but LPs hold {lp_shares}",
+            s.vault.shares
+        ));
+    }
+    if s.vault.drawdown_mode && s.vault.drawdown_low_share_price > s.vault.high_water_share_price {
+        return Err(format!(
+            "drawdown low {} above the high-water mark {}",
+            s.vault.drawdown_low_share_price, s.vault.high_water_share_price
+        ));
+    }
     Ok(())
 }

@@ -385,6 +385,11 @@ pub struct GlobalParams {
     /// market goes reduce-only and winning sides are deleveraged.
     #[serde(with = "crate::serde_num")]
     pub max_drawdown_wad: u128,
+    /// The drawdown cap's way back: once the share price has made no new low for this long
+    /// (seconds; the LP lock-up if that is longer, so every LP can leave at NAV before trading
+    /// resumes), the high-water mark is rebased to it and markets reopen (docs/risk.md §4).
+    #[serde(default = "default_drawdown_cooldown_secs")]
+    pub drawdown_cooldown_secs: u64,
     /// Parameters every new market starts from (`None`: [`MarketParams::default`]); set at
     /// genesis. Listing then derives the OI cap and the minimum spot liquidity from the depth.
     #[serde(default)]
@@ -393,6 +398,10 @@ pub struct GlobalParams {
 
 fn default_block_time_secs() -> u32 {
     2
+}
+
+fn default_drawdown_cooldown_secs() -> u64 {
+    86_400
 }
 
 impl Default for GlobalParams {
@@ -409,6 +418,7 @@ impl Default for GlobalParams {
             risk_twap_window_secs: 60,
             block_time_secs: 2,
             max_drawdown_wad: 20 * PCT,
+            drawdown_cooldown_secs: default_drawdown_cooldown_secs(),
             market_defaults: None,
         }
     }
@@ -450,6 +460,12 @@ impl GlobalParams {
             86_400,
         )?;
         in_range("max_drawdown", self.max_drawdown_wad, PCT, 90 * PCT)?;
+        in_range(
+            "drawdown_cooldown_secs",
+            u128::from(self.drawdown_cooldown_secs),
+            60,
+            30 * 86_400,
+        )?;
         if self.min_listing_depth < 1_000 * USD_ONE {
             return Err(bad("min_listing_depth", "below $1,000"));
         }

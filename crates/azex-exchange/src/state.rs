@@ -79,7 +79,48 @@ pub struct Side {
         deserialize_with = "borsh_i256::de"
     )]
     pub adl_cb_sum: I256,
-    /// Open positions on this side.
+    /// Open positions on this side, of every epoch.
+    pub positions: u64,
+    /// ADL epoch (0 at listing). When ADL closes the side entirely (or its scale would fall below
+    /// [`crate::book::MIN_SCALE`]) a new epoch starts: scale back to RAY, ADL accumulators back to
+    /// zero (the funding index carries on). `qty`, `cost`, `funding_entry_sum`, `adl_qa_sum` and
+    /// `adl_cb_sum` are sums over the current epoch's positions; `margin`, `funding_debt` and
+    /// `positions` over every position of the side (see [`crate::book`]).
+    pub epoch: u32,
+    /// The first position id of the current epoch: a position of this side with a smaller id
+    /// belongs to an ended epoch (effective size 0; settles against that epoch's end values).
+    pub epoch_first_id: u64,
+    /// Ended epochs some of whose positions are still open (a slot with `positions == 0` is free).
+    pub ended: [EndedEpoch; crate::book::ENDED_SLOTS],
+    /// What the positions of ended epochs are still owed, as one exact numerator over 1e48:
+    /// `Σ q (A_end − A_e) − 1e3 · c (B_end − B_e) − 1e12 · |q| (J_end − J_e)` (ADL PnL minus the
+    /// funding they owe up to their epoch's end).
+    #[borsh(
+        serialize_with = "borsh_i256::ser",
+        deserialize_with = "borsh_i256::de"
+    )]
+    pub ended_claims: I256,
+}
+
+/// The end of an ADL epoch of a side, kept while some of its positions are open: what they settle
+/// against (see [`crate::book`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct EndedEpoch {
+    /// The epoch's first position id (its positions: ids from here to the next epoch's first).
+    pub first_id: u64,
+    /// The side's ADL accumulators and funding index when the epoch ended.
+    #[borsh(
+        serialize_with = "borsh_u256::ser",
+        deserialize_with = "borsh_u256::de"
+    )]
+    pub adl_a: U256,
+    #[borsh(
+        serialize_with = "borsh_u256::ser",
+        deserialize_with = "borsh_u256::de"
+    )]
+    pub adl_b: U256,
+    pub funding_index: i128,
+    /// Its positions still open.
     pub positions: u64,
 }
 
@@ -298,8 +339,16 @@ pub struct Vault {
     pub yield_earned: Usd,
     pub trader_pnl_paid: SignedUsd,
     /// The drawdown cap is hit: every market is reduce-only until the share price recovers to
-    /// within half the cap of its high-water mark.
+    /// within half the cap of its high-water mark, or until it has made no new low for
+    /// `drawdown_cooldown_secs` (then the high-water mark is rebased: docs/risk.md §4).
     pub drawdown_mode: bool,
+    /// While in drawdown mode: the lowest share price seen (WAD) and when it was seen; the
+    /// cool-down restarts at every new low (the vault is still losing).
+    pub drawdown_low_share_price: u128,
+    pub drawdown_low_at: u64,
+    /// When the high-water mark was last rebased (0 = never): for one cool-down after it the cap
+    /// is half as wide (probation).
+    pub drawdown_rebased_at: u64,
 }
 
 /// One LP's holding.

@@ -14,10 +14,18 @@
 //!    enough for the requirement to fit (binary search on `f`, never below balance).
 //! 3. **Drawdown cap**: the share price more than `max_drawdown` below its high-water mark →
 //!    every market reduce-only, every dominant side cut down to balance (the vault then carries
-//!    no direction), until the share price recovers to within half the cap.
+//!    no direction), until the share price recovers to within half the cap — or, since with
+//!    balanced books and no outside income it may never do that, until it has made no new low
+//!    (beyond [`DRAWDOWN_NEW_LOW_WAD`]) for `drawdown_cooldown_secs` (at least the LP lock-up):
+//!    then the high-water mark is **rebased** to the share price and markets reopen, on
+//!    probation — for one more cool-down the cap is half as wide (docs/risk.md §4 argues why this
+//!    cannot be gamed).
 //!
 //! Deleveraged positions are closed at the risk price with their PnL realised exactly, whatever
-//! its sign: ADL removes the vault's exposure, it does not pick winners and losers.
+//! its sign: ADL removes the vault's exposure, it does not pick winners and losers. A side closed
+//! entirely (kept fraction 0, or a scale that would fall below [`book::MIN_SCALE`]) starts a new
+//! ADL epoch ([`crate::book`]): trading on it goes on; its old positions settle when touched, or
+//! by anyone with `SettleDelisted`.
 //!
 //! # Auto-delisting
 //! Spot depth below `min_spot_liquidity` makes a market reduce-only; `delist_after_blocks` such
@@ -42,6 +50,12 @@ use alloy_primitives::Address;
 
 /// The smallest cut ADL makes (1e-9 of a side).
 const MIN_CUT: u128 = 1_000_000_000;
+
+/// In drawdown mode, a share price this far (WAD, 0.1 %) below the low the cool-down started
+/// from is a new low: the vault is still losing and the cool-down starts again. Smaller dips
+/// (rounding, a small rebate) do not restart it, so nobody can hold the markets shut for ever
+/// with dust.
+pub const DRAWDOWN_NEW_LOW_WAD: u128 = WAD / 1_000;
 
 /// Unrealised PnL of one side at the market's risk price (effective values).
 fn side_upnl(m: &Market, long: bool) -> Result<SignedUsd, ExchangeError> {
@@ -141,27 +155,44 @@ pub fn deleverage(ctx: &mut Ctx, id: MarketId) -> Result<bool, ExchangeError> {
         return Ok(false);
     }
     let price = m.prices.risk;
+    let next_id = next_position_id(ctx);
     for (long, keep) in [(true, kl), (false, ks)] {
         if keep >= WAD || m.side(long).qty == 0 {
             continue;
         }
         let before = m.side(long).eff_qty()?;
         let upnl = side_upnl(&m, long)?;
-        book::apply_adl(m.side_mut(long), keep, price)?;
+        let positions = m.side(long).current_positions();
+        // keep_wad 0 in the event: the side was closed entirely (a new epoch starts).
+        let cut = book::apply_adl(m.side_mut(long), keep, price, next_id)?;
         let after = m.side(long).eff_qty()?;
         ctx.emit(Event::Deleveraged {
             market: id,
             long_side: long,
-            keep_wad: keep,
+            keep_wad: cut.keep_wad,
             price,
             qty_before: before,
             qty_after: after,
-            positions: m.side(long).positions,
+            positions,
             realised_pnl: upnl - side_upnl(&m, long)?,
         });
     }
+    if waiting_for_epoch(&m) && m.status == MarketStatus::Active {
+        // Closed entirely with every ended-epoch slot in use: no new exposure until one frees.
+        set_status(ctx, &mut m, MarketStatus::ReduceOnly);
+    }
     finish_market(ctx, &mut m, &p, None, None)?;
     Ok(true)
+}
+
+/// The id the next position will get: the first of a new epoch.
+fn next_position_id(ctx: &Ctx) -> PositionId {
+    ctx.fx.next_position_id.unwrap_or(ctx.s.next_position_id)
+}
+
+/// A side of the market was closed entirely by ADL and waits for a free ended-epoch slot.
+fn waiting_for_epoch(m: &Market) -> bool {
+    m.long.waiting_for_epoch() || m.short.waiting_for_epoch()
 }
 
 /// The keeper's `Deleverage` transaction.
@@ -203,43 +234,86 @@ pub(crate) fn on_low_depth(ctx: &mut Ctx, m: &mut Market, depth: Usd, min: Usd) 
     set_status(ctx, m, MarketStatus::ReduceOnly);
 }
 
-/// Block end: drawdown cap, delisting, ADL for every market.
-pub fn end_block(ctx: &mut Ctx) -> Result<(), ExchangeError> {
-    // Drawdown cap against the high-water mark of the share price.
+/// The drawdown cap at a block end, against the high-water mark of the share price: trip it
+/// (markets reduce-only, dominant sides cut to balance), recover when the share price is back
+/// within half the cap, or rebase the high-water mark after a cool-down with no new low.
+/// Returns whether the vault is in drawdown mode after it.
+fn drawdown(ctx: &mut Ctx) -> Result<bool, ExchangeError> {
     let r = ctx.vault_risk()?;
     let mut v = ctx.vault();
-    if v.shares > 0 {
-        let price = if r.nav > 0 {
-            mul_div_down_u128(r.nav as u128, WAD, v.shares)?
-        } else {
-            0
-        };
-        if price > v.high_water_share_price {
-            v.high_water_share_price = price;
-        }
-        let cap = ctx.s.params.max_drawdown_wad;
-        let floor = mul_wad_down(v.high_water_share_price, WAD - cap)?;
-        let recover = mul_wad_down(v.high_water_share_price, WAD - cap / 2)?;
-        if !v.drawdown_mode && price < floor {
+    if v.shares == 0 {
+        return Ok(v.drawdown_mode);
+    }
+    let now = ctx.block.timestamp;
+    let price = if r.nav > 0 {
+        mul_div_down_u128(r.nav as u128, WAD, v.shares)?
+    } else {
+        0
+    };
+    if price > v.high_water_share_price {
+        v.high_water_share_price = price;
+    }
+    let cap = ctx.s.params.max_drawdown_wad;
+    let cooldown = ctx
+        .s
+        .params
+        .drawdown_cooldown_secs
+        .max(ctx.s.params.lp_lockup_secs);
+    // Probation: for one cool-down after a rebase the cap is half as wide.
+    let on_probation =
+        v.drawdown_rebased_at != 0 && now < v.drawdown_rebased_at.saturating_add(cooldown);
+    let trip_at = if on_probation { cap / 2 } else { cap };
+    let floor = mul_wad_down(v.high_water_share_price, WAD - trip_at)?;
+    let recover = mul_wad_down(v.high_water_share_price, WAD - cap / 2)?;
+    if !v.drawdown_mode {
+        if price < floor {
             v.drawdown_mode = true;
+            v.drawdown_low_share_price = price;
+            v.drawdown_low_at = now;
             ctx.emit(Event::DrawdownCapHit {
                 share_price: price,
                 high_water: v.high_water_share_price,
             });
-        } else if v.drawdown_mode && price >= recover {
-            v.drawdown_mode = false;
-            ctx.emit(Event::DrawdownRecovered {
-                share_price: price,
-                high_water: v.high_water_share_price,
-            });
         }
-        ctx.put_vault(v);
+    } else if price >= recover {
+        v.drawdown_mode = false;
+        ctx.emit(Event::DrawdownRecovered {
+            share_price: price,
+            high_water: v.high_water_share_price,
+        });
+    } else if price < mul_wad_down(v.drawdown_low_share_price, WAD - DRAWDOWN_NEW_LOW_WAD)? {
+        // Still losing: the cool-down starts again from this new low.
+        v.drawdown_low_share_price = price;
+        v.drawdown_low_at = now;
+    } else if price > 0 && now >= v.drawdown_low_at.saturating_add(cooldown) {
+        // No new low for a whole cool-down: rebase. No money moves and no share price changes;
+        // the cap now measures losses from here (DrawdownRecovered carries the new mark).
+        v.drawdown_mode = false;
+        v.high_water_share_price = price;
+        v.drawdown_rebased_at = now;
+        ctx.emit(Event::DrawdownRecovered {
+            share_price: price,
+            high_water: price,
+        });
     }
-    let drawdown = ctx.vault().drawdown_mode;
+    let mode = v.drawdown_mode;
+    ctx.put_vault(v);
+    Ok(mode)
+}
+
+/// Block end: drawdown cap, delisting, ADL for every market.
+pub fn end_block(ctx: &mut Ctx) -> Result<(), ExchangeError> {
+    let drawdown = drawdown(ctx)?;
+    let next_id = next_position_id(ctx);
     for id in 0..ctx.market_count() as MarketId {
         let mut m = ctx.market(id)?;
         let p = ctx.params_snapshot(id)?;
         if !matches!(m.status, MarketStatus::Delisted { .. }) {
+            // A side closed entirely while every ended-epoch slot was in use starts its new
+            // epoch as soon as a slot is free.
+            for long in [true, false] {
+                book::new_epoch(m.side_mut(long), next_id)?;
+            }
             // The pool's depth now, after this block's transactions (not the block-start figure).
             let depth = crate::spot_link::spot_liquidity(ctx.s, &m)?;
             if depth < p.min_spot_liquidity {
@@ -253,7 +327,7 @@ pub fn end_block(ctx: &mut Ctx) -> Result<(), ExchangeError> {
                 MarketStatus::Delisted {
                     settlement_price: m.prices.risk,
                 }
-            } else if drawdown || m.low_depth_blocks > 0 {
+            } else if drawdown || m.low_depth_blocks > 0 || waiting_for_epoch(&m) {
                 MarketStatus::ReduceOnly
             } else {
                 MarketStatus::Active
@@ -269,12 +343,17 @@ pub fn end_block(ctx: &mut Ctx) -> Result<(), ExchangeError> {
     Ok(())
 }
 
-/// Settle a position of a delisted market at the settlement price (no fee, no impact).
+/// Settle a position that has nothing left to trade, for its owner (anyone may send it): a
+/// position of a delisted market, at the settlement price (no fee, no impact), or a position
+/// whose ADL epoch ended (ADL closed its side entirely: size 0, its ADL PnL and funding up to
+/// the epoch's end are credited, its margin paid out).
 pub fn settle_delisted(ctx: &mut Ctx, id: PositionId) -> Result<(), ExchangeError> {
     let pos = ctx.position(id)?;
     let mut m = ctx.market(pos.market)?;
-    let MarketStatus::Delisted { settlement_price } = m.status else {
-        return Err(ExchangeError::NotDelisted(m.id));
+    let settlement_price = match m.status {
+        MarketStatus::Delisted { settlement_price } => settlement_price,
+        _ if book::is_ended(&pos, m.side(pos.is_long())) => m.prices.risk,
+        _ => return Err(ExchangeError::NotDelisted(m.id)),
     };
     let (mut books, mut np, q, c) = touch(ctx, &mut m, pos)?;
     let realised = signed_value_floor(q, settlement_price)?.sub_c(c)?;
