@@ -1,0 +1,131 @@
+//! Signed transactions: a [`Tx`] with the account nonce, an expiry, the chain id and a 65-byte
+//! secp256k1 signature `r ‖ s ‖ v` over its EIP-712 signing hash ([`crate::eip712`]).
+
+use crate::eip712::{domain, signing_hash};
+use alloy_primitives::{keccak256, Address, Bytes, B256};
+use azex_exchange::Tx;
+use k256::ecdsa::{RecoveryId, Signature, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+
+/// A transaction as it is sent to the node and kept in the block log.
+///
+/// JSON: `{"tx": {"type": "open_position", "user": "0x…", …}, "nonce": 0, "expiry": 1700000000,
+/// "chain_id": 31337, "signature": "0x…"}` (signature: 65 bytes, `v` = 0/1 or 27/28).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedTx {
+    pub tx: Tx,
+    /// The account's nonce: transactions of an account run in nonce order, each nonce once.
+    pub nonce: u64,
+    /// Unix seconds after which the transaction may no longer be included.
+    pub expiry: u64,
+    pub chain_id: u64,
+    pub signature: Bytes,
+}
+
+/// Why a signature is refused. `code()` is the API's stable error code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SigError {
+    #[error("wrong chain id: transaction for {got}, this chain is {want}")]
+    WrongChain { want: u64, got: u64 },
+    #[error("malformed signature: {0}")]
+    Malformed(&'static str),
+    #[error("signature does not recover to a public key")]
+    Unrecoverable,
+    #[error("signer {recovered} is not the transaction's user {user}")]
+    SignerMismatch { recovered: Address, user: Address },
+}
+
+impl SigError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            SigError::WrongChain { .. } => "wrong_chain_id",
+            SigError::Malformed(_) | SigError::Unrecoverable => "bad_signature",
+            SigError::SignerMismatch { .. } => "signer_mismatch",
+        }
+    }
+}
+
+/// The address of a public key (the last 20 bytes of keccak256 of its uncompressed form).
+pub fn address_of(vk: &VerifyingKey) -> Address {
+    let p = vk.to_encoded_point(false);
+    let h = keccak256(&p.as_bytes()[1..]);
+    Address::from_slice(&h[12..])
+}
+
+/// Sign `tx` for `chain_id`.
+pub fn sign(key: &SigningKey, tx: Tx, nonce: u64, expiry: u64, chain_id: u64) -> SignedTx {
+    let h = signing_hash(&tx, nonce, expiry, &domain(chain_id));
+    let signature = sign_hash(key, h);
+    SignedTx {
+        tx,
+        nonce,
+        expiry,
+        chain_id,
+        signature,
+    }
+}
+
+/// Sign a 32-byte hash: `r ‖ s ‖ v` with low `s` and `v` ∈ {27, 28}.
+pub fn sign_hash(key: &SigningKey, h: B256) -> Bytes {
+    // Signing a 32-byte prehash with a valid key cannot fail.
+    let (sig, recid) = match key.sign_prehash_recoverable(h.as_slice()) {
+        Ok(x) => x,
+        Err(_) => return Bytes::new(),
+    };
+    let (sig, recid) = match sig.normalize_s() {
+        Some(n) => (n, RecoveryId::new(!recid.is_y_odd(), recid.is_x_reduced())),
+        None => (sig, recid),
+    };
+    let mut out = Vec::with_capacity(65);
+    out.extend_from_slice(&sig.to_bytes());
+    out.push(27 + recid.to_byte());
+    out.into()
+}
+
+/// Recover the signer of a 32-byte hash from `r ‖ s ‖ v`. High-`s` signatures are refused
+/// (one valid signature per transaction).
+pub fn recover(h: B256, sig: &[u8]) -> Result<Address, SigError> {
+    if sig.len() != 65 {
+        return Err(SigError::Malformed("signature must be 65 bytes (r, s, v)"));
+    }
+    let v = match sig[64] {
+        0 | 27 => 0u8,
+        1 | 28 => 1u8,
+        _ => return Err(SigError::Malformed("v must be 0, 1, 27 or 28")),
+    };
+    let s = Signature::from_slice(&sig[..64])
+        .map_err(|_| SigError::Malformed("r or s out of range"))?;
+    if s.normalize_s().is_some() {
+        return Err(SigError::Malformed("high s (malleable signature)"));
+    }
+    let recid = RecoveryId::from_byte(v).ok_or(SigError::Malformed("bad recovery id"))?;
+    let vk = VerifyingKey::recover_from_prehash(h.as_slice(), &s, recid)
+        .map_err(|_| SigError::Unrecoverable)?;
+    Ok(address_of(&vk))
+}
+
+impl SignedTx {
+    /// The transaction's hash: its EIP-712 signing hash on its chain.
+    pub fn hash(&self) -> B256 {
+        signing_hash(&self.tx, self.nonce, self.expiry, &domain(self.chain_id))
+    }
+
+    /// Check the chain id and that the signature recovers to the transaction's `user`. Returns
+    /// the hash.
+    pub fn verify(&self, chain_id: u64) -> Result<B256, SigError> {
+        if self.chain_id != chain_id {
+            return Err(SigError::WrongChain {
+                want: chain_id,
+                got: self.chain_id,
+            });
+        }
+        let h = self.hash();
+        let recovered = recover(h, &self.signature)?;
+        let user = self.tx.user();
+        if recovered != user {
+            return Err(SigError::SignerMismatch { recovered, user });
+        }
+        Ok(h)
+    }
+}

@@ -1,0 +1,225 @@
+//! A follower: a read replica of a node. It fetches the genesis and every block over HTTP,
+//! checks every transaction's signature, replays the block on its own [`State`] with the same
+//! [`crate::chain::replay`] the node uses at start-up (outcomes and state hash must match), and
+//! keeps a window of block records so that keepers can run on it ([`ChainView`]).
+
+use crate::chain;
+use azex_client::{Block, Client, ClientError, Outcome};
+use azex_exchange::State;
+use azex_keeper::{BlockRecord, ChainView, Receipt, ViewError};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FollowError {
+    #[error("node: {0}")]
+    Client(#[from] ClientError),
+    #[error("{0}")]
+    Replay(#[from] chain::ReplayError),
+    #[error("engine: {0}")]
+    Engine(#[from] azex_exchange::ExchangeError),
+    #[error("block {height}, transaction {index}: {reason}")]
+    BadTx {
+        height: u64,
+        index: usize,
+        reason: String,
+    },
+    #[error("the node's genesis hash {node} differs from ours {ours}")]
+    Genesis {
+        node: alloy_primitives::B256,
+        ours: alloy_primitives::B256,
+    },
+}
+
+/// A replica of the node's chain.
+pub struct Follower {
+    pub client: Client,
+    pub chain_id: u64,
+    state: State,
+    records: VecDeque<Arc<BlockRecord>>,
+    retain: usize,
+    /// Check signatures of replayed transactions.
+    pub verify_signatures: bool,
+    pub blocks_replayed: u64,
+    pub txs_replayed: u64,
+}
+
+impl Follower {
+    /// Connect: read the chain id and genesis, build the genesis state, check its hash.
+    pub fn connect(url: &str) -> Result<Self, FollowError> {
+        let client = Client::new(url);
+        let st = client.status()?;
+        let g = client.genesis()?;
+        let state = State::genesis(&g)?;
+        let ours = alloy_primitives::B256::from(state.hash());
+        if ours != st.genesis_hash {
+            return Err(FollowError::Genesis {
+                node: st.genesis_hash,
+                ours,
+            });
+        }
+        Ok(Follower {
+            client,
+            chain_id: st.chain_id,
+            state,
+            records: VecDeque::new(),
+            retain: 256,
+            verify_signatures: true,
+            blocks_replayed: 0,
+            txs_replayed: 0,
+        })
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    pub fn height(&self) -> u64 {
+        self.state.block.height
+    }
+
+    /// Replay one block (the next one).
+    pub fn apply(&mut self, b: &Block) -> Result<(), FollowError> {
+        if self.verify_signatures {
+            for (i, t) in b.txs.iter().enumerate() {
+                let h = t
+                    .signed
+                    .verify(self.chain_id)
+                    .map_err(|e| FollowError::BadTx {
+                        height: b.height,
+                        index: i,
+                        reason: e.to_string(),
+                    })?;
+                if h != t.hash {
+                    return Err(FollowError::BadTx {
+                        height: b.height,
+                        index: i,
+                        reason: "recorded hash differs from the signing hash".into(),
+                    });
+                }
+            }
+        }
+        let exec = chain::replay(&mut self.state, b)?;
+        let mut events = exec.begin;
+        let mut receipts = Vec::with_capacity(b.txs.len());
+        for (t, r) in b.txs.iter().zip(exec.results) {
+            let result = match r {
+                Ok(ev) => {
+                    events.extend(ev);
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            };
+            debug_assert_eq!(result.is_ok(), t.outcome == Outcome::Applied);
+            receipts.push(Receipt {
+                tx: t.signed.tx.clone(),
+                result,
+            });
+        }
+        events.extend(exec.end);
+        self.records.push_back(Arc::new(BlockRecord {
+            height: b.height,
+            timestamp: b.timestamp,
+            events,
+            receipts,
+        }));
+        while self.records.len() > self.retain {
+            self.records.pop_front();
+        }
+        self.blocks_replayed += 1;
+        self.txs_replayed += b.txs.len() as u64;
+        Ok(())
+    }
+
+    /// Fetch and replay what the node has after our height (waiting up to `wait_ms` for a new
+    /// block). Returns the number of blocks replayed.
+    pub fn poll(&mut self, wait_ms: u64) -> Result<usize, FollowError> {
+        let blocks = self.client.blocks_from(self.height() + 1, 100, wait_ms)?;
+        let n = blocks.len();
+        for b in &blocks {
+            self.apply(b)?;
+        }
+        Ok(n)
+    }
+}
+
+impl ChainView for Follower {
+    fn height(&self) -> u64 {
+        self.state.block.height
+    }
+    fn state(&self) -> &State {
+        &self.state
+    }
+    fn blocks_since(&self, cursor: u64) -> Result<Vec<Arc<BlockRecord>>, ViewError> {
+        let height = self.state.block.height;
+        if cursor > height {
+            return Err(ViewError::CursorAhead { cursor, height });
+        }
+        if cursor == height {
+            return Ok(vec![]);
+        }
+        let from = cursor + 1;
+        let oldest = self.records.front().map(|r| r.height);
+        match oldest {
+            Some(o) if o <= from => Ok(self
+                .records
+                .iter()
+                .skip((from - o) as usize)
+                .cloned()
+                .collect()),
+            _ => Err(ViewError::Unavailable { from, oldest }),
+        }
+    }
+}
+
+/// Options of `azex follow`.
+#[derive(Debug, Clone)]
+pub struct FollowOptions {
+    pub node: String,
+    /// Stop after this many blocks (None: until stopped).
+    pub blocks: Option<u64>,
+    pub verify_signatures: bool,
+}
+
+/// Follow a node, printing one line per 100 blocks; returns the height reached.
+pub fn follow(
+    opts: &FollowOptions,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<u64, FollowError> {
+    let mut f = Follower::connect(&opts.node)?;
+    f.verify_signatures = opts.verify_signatures;
+    let t0 = std::time::Instant::now();
+    let mut last_print = 0;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        match f.poll(1_000) {
+            Ok(_) => {}
+            Err(FollowError::Client(e)) => {
+                eprintln!("azex follow: {e}; retrying");
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+        if f.height() >= last_print + 100 {
+            last_print = f.height();
+            println!(
+                "height {} state {} ({} txs replayed, {:.0} blocks/s)",
+                f.height(),
+                f.state().hash_hex(),
+                f.txs_replayed,
+                f.blocks_replayed as f64 / t0.elapsed().as_secs_f64().max(1e-9)
+            );
+        }
+        if let Some(n) = opts.blocks {
+            if f.height() >= n {
+                break;
+            }
+        }
+    }
+    println!(
+        "followed to height {} state {}",
+        f.height(),
+        f.state().hash_hex()
+    );
+    Ok(f.height())
+}

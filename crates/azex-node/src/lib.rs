@@ -1,0 +1,36 @@
+//! # The AZEx node
+//!
+//! A sequencer around the pure `azex-exchange` state machine, adding no protocol rule:
+//!
+//! | module | what |
+//! |---|---|
+//! | [`chain`] | executing a block (`begin_block`, `apply` each transaction, `end_block`, state hash); replay with checks |
+//! | [`mempool`] | admission (nonces, expiry, limits) and fair ordering |
+//! | [`log`] | the append-only block log (checksums, one fsync per block, torn-tail recovery) behind [`log::BlockLog`] |
+//! | [`index`] | redb indexes: transactions by hash, events by account and market |
+//! | [`node`] | start-up (replay, checks), sequencer, writer and indexer threads |
+//! | [`api`] | HTTP + WebSocket API (axum) |
+//! | [`follower`] | a read replica replaying the node's blocks and checking every state hash |
+//! | [`keeper`] | the keeper process: a follower + `azex-keeper`'s logic + signed submissions |
+//! | [`devnet`] | node + keepers + bots in one command |
+//! | [`loadgen`] | load generator and measurements |
+//!
+//! See docs/node.md.
+
+pub mod api;
+pub mod chain;
+pub mod follower;
+pub mod genesis;
+pub mod index;
+pub mod json;
+pub mod keeper;
+pub mod log;
+pub mod mempool;
+pub mod metrics;
+pub mod node;
+pub mod setup;
+
+pub use node::{start, NodeError, NodeHandle, NodeOptions};
+
+/// Chain id of devnets and of `azex node` unless told otherwise.
+pub const DEFAULT_CHAIN_ID: u64 = 31_337;

@@ -1,0 +1,80 @@
+//! `azex-node`: the node binary (the same functions as `azex node`; used by the crash-loop test).
+
+use azex_node::api::ApiLimits;
+use azex_node::NodeOptions;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "azex-node", about = "The AZEx node")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run a node.
+    Run {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, default_value_t = 8545)]
+        port: u16,
+        #[arg(long)]
+        genesis: Option<PathBuf>,
+        #[arg(long, default_value_t = 200)]
+        block_time_ms: u64,
+        #[arg(long, default_value_t = azex_node::DEFAULT_CHAIN_ID)]
+        chain_id: u64,
+        /// No rate limits (benchmarks).
+        #[arg(long)]
+        no_rate_limits: bool,
+    },
+    /// Replay a data directory from genesis and check every block's state hash.
+    Verify {
+        #[arg(long)]
+        data: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().cmd {
+        Cmd::Run {
+            data,
+            port,
+            genesis,
+            block_time_ms,
+            chain_id,
+            no_rate_limits,
+        } => {
+            let mut o = NodeOptions::new(data, port);
+            o.genesis = genesis;
+            o.block_time_ms = block_time_ms;
+            o.chain_id = chain_id;
+            if no_rate_limits {
+                o.api = ApiLimits::unlimited();
+            }
+            match azex_node::node::run(o) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("azex-node: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Cmd::Verify { data } => match azex_node::node::verify_dir(&data) {
+            Ok((s, h)) => {
+                println!(
+                    "verified {} blocks, {} transactions in {:.2} s; state {h}",
+                    s.replayed_blocks, s.replayed_txs, s.replay_secs
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("azex-node verify: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}

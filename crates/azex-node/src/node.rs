@@ -1,0 +1,733 @@
+//! The node: start-up (genesis, log replay with state-hash checks, index catch-up), the sequencer
+//! thread (mempool → block → state), the writer thread (log append + one fsync per block, then
+//! acknowledgements), the indexer thread (redb), and the API server.
+
+use crate::chain::{self, Nonces};
+use crate::index::Index;
+use crate::log::{BlockLog, FileLog, LogReader};
+use crate::mempool::{Mempool, MempoolLimits, Pending, Waiter};
+use crate::metrics::Metrics;
+use alloy_primitives::B256;
+use azex_client::{Block, Outcome, TxAck};
+use azex_exchange::{BlockCtx, Genesis, State};
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, watch};
+
+/// Everything a node is started with.
+#[derive(Debug, Clone)]
+pub struct NodeOptions {
+    pub data: PathBuf,
+    /// Where the API listens (port 0: any free port; the bound address is written to
+    /// `DATA/node.addr`).
+    pub listen: SocketAddr,
+    /// Genesis file for a new data directory (default: [`crate::genesis::dev_genesis`]).
+    pub genesis: Option<PathBuf>,
+    pub chain_id: u64,
+    pub block_time_ms: u64,
+    pub mempool: MempoolLimits,
+    pub api: crate::api::ApiLimits,
+    /// Blocks kept in memory for the API (older ones are read from the log).
+    pub cache_blocks: usize,
+    /// Stop on Ctrl-C / SIGTERM (processes; not in tests).
+    pub handle_signals: bool,
+}
+
+impl NodeOptions {
+    pub fn new(data: PathBuf, port: u16) -> Self {
+        NodeOptions {
+            data,
+            listen: SocketAddr::from(([127, 0, 0, 1], port)),
+            genesis: None,
+            chain_id: crate::DEFAULT_CHAIN_ID,
+            block_time_ms: 200,
+            mempool: MempoolLimits::default(),
+            api: Default::default(),
+            cache_blocks: 2_048,
+            handle_signals: false,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("io {0}: {1}")]
+    Io(String, std::io::Error),
+    #[error("{0}")]
+    Config(String),
+    #[error("replaying the log: {0}")]
+    Replay(#[from] chain::ReplayError),
+    #[error("engine: {0}")]
+    Engine(#[from] azex_exchange::ExchangeError),
+    #[error("{0}")]
+    Index(#[from] crate::index::IndexError),
+}
+
+fn io(what: &str) -> impl FnOnce(std::io::Error) -> NodeError + '_ {
+    move |e| NodeError::Io(what.to_string(), e)
+}
+
+/// A block as the API holds it: parsed, and its JSON (the log's bytes).
+pub struct CachedBlock {
+    pub block: Block,
+    pub json: Arc<[u8]>,
+}
+
+/// What the API and the threads share.
+pub struct Shared {
+    pub chain_id: u64,
+    pub genesis: Genesis,
+    pub genesis_hash: B256,
+    pub block_time_ms: u64,
+    /// The state after the newest executed block (the block may still be being made durable).
+    pub state: RwLock<State>,
+    pub mempool: Mutex<Mempool>,
+    /// Newest durable height and its state hash.
+    pub head: watch::Sender<(u64, B256)>,
+    pub cache: RwLock<VecDeque<Arc<CachedBlock>>>,
+    pub cache_blocks: usize,
+    pub log: Arc<dyn LogReader>,
+    pub index: Index,
+    /// Durable but maybe not yet indexed: hash → (height, index).
+    pub recent: Mutex<HashMap<B256, (u64, u32)>>,
+    pub blocks_tx: broadcast::Sender<Arc<CachedBlock>>,
+    pub metrics: Metrics,
+    pub stop: AtomicBool,
+    pub api: crate::api::ApiLimits,
+    pub rate: crate::api::RateLimiter,
+    /// Set if the sequencer or writer failed: the node stops taking transactions.
+    pub fault: Mutex<Option<String>>,
+}
+
+impl Shared {
+    pub fn head(&self) -> (u64, B256) {
+        *self.head.borrow()
+    }
+
+    /// A durable block by height.
+    pub fn block(&self, h: u64) -> Option<Arc<CachedBlock>> {
+        if h == 0 || h > self.head().0 {
+            return None;
+        }
+        if let Ok(c) = self.cache.read() {
+            if let Some(first) = c.front() {
+                let fh = first.block.height;
+                if h >= fh {
+                    if let Some(b) = c.get((h - fh) as usize) {
+                        return Some(b.clone());
+                    }
+                }
+            }
+        }
+        let bytes = self.log.read(h - 1).ok()??;
+        let block: Block = serde_json::from_slice(&bytes).ok()?;
+        Some(Arc::new(CachedBlock {
+            block,
+            json: bytes.into(),
+        }))
+    }
+
+    pub fn fail(&self, why: String) {
+        eprintln!("azex-node: FATAL: {why}");
+        if let Ok(mut f) = self.fault.lock() {
+            f.get_or_insert(why);
+        }
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Load or initialise `DATA/genesis.json` and `DATA/chain.json`.
+fn load_config(opts: &NodeOptions) -> Result<(Genesis, u64), NodeError> {
+    std::fs::create_dir_all(&opts.data).map_err(io("creating the data directory"))?;
+    let gpath = opts.data.join("genesis.json");
+    let genesis: Genesis = if gpath.exists() {
+        let s = std::fs::read_to_string(&gpath).map_err(io("reading genesis.json"))?;
+        let g: Genesis = serde_json::from_str(&s)
+            .map_err(|e| NodeError::Config(format!("DATA/genesis.json: {e}")))?;
+        if let Some(p) = &opts.genesis {
+            let s2 = std::fs::read_to_string(p).map_err(io("reading --genesis"))?;
+            let g2: Genesis = serde_json::from_str(&s2)
+                .map_err(|e| NodeError::Config(format!("{}: {e}", p.display())))?;
+            if g2 != g {
+                return Err(NodeError::Config(
+                    "--genesis differs from the data directory's genesis.json".into(),
+                ));
+            }
+        }
+        g
+    } else {
+        let g = match &opts.genesis {
+            Some(p) => {
+                let s = std::fs::read_to_string(p).map_err(io("reading --genesis"))?;
+                serde_json::from_str(&s)
+                    .map_err(|e| NodeError::Config(format!("{}: {e}", p.display())))?
+            }
+            None => crate::genesis::dev_genesis(),
+        };
+        let s = serde_json::to_string_pretty(&g).unwrap_or_default();
+        write_atomic(&gpath, s.as_bytes())?;
+        g
+    };
+    let cpath = opts.data.join("chain.json");
+    let chain_id = if cpath.exists() {
+        let s = std::fs::read_to_string(&cpath).map_err(io("reading chain.json"))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&s).map_err(|e| NodeError::Config(format!("chain.json: {e}")))?;
+        let id = v["chain_id"]
+            .as_u64()
+            .ok_or_else(|| NodeError::Config("chain.json: no chain_id".into()))?;
+        if id != opts.chain_id {
+            return Err(NodeError::Config(format!(
+                "the data directory is chain {id}, not {}",
+                opts.chain_id
+            )));
+        }
+        id
+    } else {
+        write_atomic(
+            &cpath,
+            format!("{{\"chain_id\": {}}}\n", opts.chain_id).as_bytes(),
+        )?;
+        opts.chain_id
+    };
+    Ok((genesis, chain_id))
+}
+
+fn write_atomic(p: &Path, bytes: &[u8]) -> Result<(), NodeError> {
+    let tmp = p.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(io("writing"))?;
+    std::fs::rename(&tmp, p).map_err(io("renaming"))?;
+    Ok(())
+}
+
+/// What start-up found.
+#[derive(Debug, Clone, Default)]
+pub struct Startup {
+    pub replayed_blocks: u64,
+    pub replayed_txs: u64,
+    pub truncated_bytes: u64,
+    pub replay_secs: f64,
+    pub reindexed_blocks: u64,
+}
+
+/// Replay a data directory's log from genesis, checking every block's outcomes and state hash.
+/// Used at start-up and by `azex node verify`.
+pub fn replay_dir(
+    data: &Path,
+    genesis: &Genesis,
+    log: &dyn LogReader,
+    mut each: impl FnMut(&Block, &[u8]),
+) -> Result<(State, Nonces, Startup), NodeError> {
+    let _ = data;
+    let t0 = Instant::now();
+    let mut state = State::genesis(genesis)?;
+    let mut nonces = Nonces::default();
+    let mut st = Startup::default();
+    for i in 0..log.len() {
+        let bytes = log
+            .read(i)
+            .map_err(io("reading the log"))?
+            .ok_or_else(|| NodeError::Config(format!("log record {i} missing")))?;
+        let b: Block = serde_json::from_slice(&bytes)
+            .map_err(|e| NodeError::Config(format!("log record {i}: {e}")))?;
+        chain::replay(&mut state, &b)?;
+        nonces.record(&b);
+        st.replayed_blocks += 1;
+        st.replayed_txs += b.txs.len() as u64;
+        each(&b, &bytes);
+    }
+    st.replay_secs = t0.elapsed().as_secs_f64();
+    Ok((state, nonces, st))
+}
+
+/// A running node.
+pub struct NodeHandle {
+    pub addr: SocketAddr,
+    pub shared: Arc<Shared>,
+    pub startup: Startup,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    server: Option<std::thread::JoinHandle<()>>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl NodeHandle {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stop producing blocks, finish the durable writes, stop the server.
+    pub fn stop(mut self) {
+        self.stop_inner();
+    }
+
+    fn stop_inner(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.server.take() {
+            let _ = t.join();
+        }
+    }
+
+    /// Block until the node stops (Ctrl-C / SIGTERM or a fault).
+    pub fn wait(mut self) {
+        while !self.shared.stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.stop_inner();
+    }
+}
+
+impl Drop for NodeHandle {
+    fn drop(&mut self) {
+        self.stop_inner();
+    }
+}
+
+struct ToWrite {
+    cached: Arc<CachedBlock>,
+    acks: Vec<(Vec<Waiter>, TxAck)>,
+    exec_us: u64,
+}
+
+/// Start a node: replay, then serve. Returns once the API listens.
+pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
+    let (genesis, chain_id) = load_config(&opts)?;
+    let genesis_hash = B256::from(State::genesis(&genesis)?.hash());
+    let (mut log, report) = FileLog::open(&opts.data).map_err(io("opening the block log"))?;
+    if report.truncated_bytes > 0 {
+        eprintln!(
+            "azex-node: cut a torn tail of {} bytes off the block log",
+            report.truncated_bytes
+        );
+    }
+    let reader = log.reader();
+    let index = Index::open(&opts.data)?;
+    let indexed = index.height()?;
+    let mut cache: VecDeque<Arc<CachedBlock>> = VecDeque::new();
+    let mut to_index: Vec<Block> = Vec::new();
+    let mut reindexed = 0u64;
+    let (state, nonces, mut startup) = replay_dir(&opts.data, &genesis, &*reader, |b, bytes| {
+        if b.height > indexed {
+            to_index.push(b.clone());
+            if to_index.len() >= 256 {
+                reindexed += to_index.len() as u64;
+                let refs: Vec<&Block> = to_index.iter().collect();
+                if let Err(e) = index.add(&refs) {
+                    eprintln!("azex-node: indexing: {e}");
+                }
+                to_index.clear();
+            }
+        }
+        cache.push_back(Arc::new(CachedBlock {
+            block: b.clone(),
+            json: bytes.to_vec().into(),
+        }));
+        while cache.len() > opts.cache_blocks {
+            cache.pop_front();
+        }
+    })?;
+    if !to_index.is_empty() {
+        reindexed += to_index.len() as u64;
+        let refs: Vec<&Block> = to_index.iter().collect();
+        index.add(&refs)?;
+    }
+    startup.truncated_bytes = report.truncated_bytes;
+    startup.reindexed_blocks = reindexed;
+    let head_hash = B256::from(state.hash());
+    let height = state.block.height;
+    let mut mempool = Mempool::new(opts.mempool.clone());
+    for (a, n) in &nonces.0 {
+        mempool.set_next_nonce(*a, *n);
+    }
+    let (head, _) = watch::channel((height, head_hash));
+    let (blocks_tx, _) = broadcast::channel(256);
+    let shared = Arc::new(Shared {
+        chain_id,
+        genesis,
+        genesis_hash,
+        block_time_ms: opts.block_time_ms.max(1),
+        state: RwLock::new(state),
+        mempool: Mutex::new(mempool),
+        head,
+        cache: RwLock::new(cache),
+        cache_blocks: opts.cache_blocks.max(1),
+        log: reader,
+        index,
+        recent: Mutex::new(HashMap::new()),
+        blocks_tx,
+        metrics: Metrics::default(),
+        stop: AtomicBool::new(false),
+        rate: crate::api::RateLimiter::new(&opts.api),
+        api: opts.api.clone(),
+        fault: Mutex::new(None),
+    });
+    shared
+        .metrics
+        .height
+        .store(height, std::sync::atomic::Ordering::Relaxed);
+
+    // Threads: indexer ← writer ← sequencer.
+    let (idx_tx, idx_rx) = mpsc::channel::<Arc<CachedBlock>>();
+    let (w_tx, w_rx) = mpsc::sync_channel::<ToWrite>(2);
+    let mut threads = Vec::new();
+    {
+        let sh = shared.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name("azex-indexer".into())
+                .spawn(move || indexer(sh, idx_rx))
+                .map_err(io("spawning"))?,
+        );
+    }
+    {
+        let sh = shared.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name("azex-writer".into())
+                .spawn(move || writer(sh, &mut log, w_rx, idx_tx))
+                .map_err(io("spawning"))?,
+        );
+    }
+    {
+        let sh = shared.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name("azex-sequencer".into())
+                .spawn(move || sequencer(sh, w_tx))
+                .map_err(io("spawning"))?,
+        );
+    }
+
+    // The API on its own runtime thread.
+    let std_listener = std::net::TcpListener::bind(opts.listen).map_err(io("binding the API"))?;
+    std_listener
+        .set_nonblocking(true)
+        .map_err(io("binding the API"))?;
+    let addr = std_listener.local_addr().map_err(io("binding the API"))?;
+    let _ = write_atomic(&opts.data.join("node.addr"), addr.to_string().as_bytes());
+    let (sd_tx, sd_rx) = tokio::sync::oneshot::channel::<()>();
+    let sh = shared.clone();
+    let handle_signals = opts.handle_signals;
+    let server = std::thread::Builder::new()
+        .name("azex-api".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    sh.fail(format!("tokio runtime: {e}"));
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                let listener = match tokio::net::TcpListener::from_std(std_listener) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        sh.fail(format!("listener: {e}"));
+                        return;
+                    }
+                };
+                if handle_signals {
+                    let sig_sh = sh.clone();
+                    tokio::spawn(async move {
+                        wait_signal().await;
+                        eprintln!("azex-node: stopping");
+                        sig_sh.stop.store(true, Ordering::SeqCst);
+                    });
+                }
+                let app = crate::api::router(sh.clone());
+                let stop_sh = sh.clone();
+                let r = axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(async move {
+                    let _ = sd_rx.await;
+                    stop_sh.stop.store(true, Ordering::SeqCst);
+                })
+                .await;
+                if let Err(e) = r {
+                    sh.fail(format!("server: {e}"));
+                }
+            });
+            rt.shutdown_timeout(Duration::from_millis(500));
+        })
+        .map_err(io("spawning"))?;
+    Ok(NodeHandle {
+        addr,
+        shared,
+        startup,
+        threads,
+        server: Some(server),
+        shutdown: Some(sd_tx),
+    })
+}
+
+fn sequencer(sh: Arc<Shared>, w_tx: mpsc::SyncSender<ToWrite>) {
+    let period = Duration::from_millis(sh.block_time_ms);
+    let mut next = Instant::now() + period;
+    loop {
+        if sh.stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let now = Instant::now();
+        if now < next {
+            std::thread::sleep((next - now).min(Duration::from_millis(20)));
+            continue;
+        }
+        next += period;
+        if next < now {
+            next = now + period; // fell behind: do not burst
+        }
+        let t_secs = now_secs();
+        let (batch, expired) = match sh.mempool.lock() {
+            Ok(mut m) => {
+                let r = m.take_block(t_secs);
+                sh.metrics.mempool.store(m.len() as u64, Ordering::Relaxed);
+                r
+            }
+            Err(_) => {
+                sh.fail("mempool lock poisoned".into());
+                break;
+            }
+        };
+        for p in expired {
+            sh.metrics.tx_expired.fetch_add(1, Ordering::Relaxed);
+            for w in p.waiters {
+                let _ = w.send(TxAck {
+                    hash: p.hash,
+                    status: "expired".into(),
+                    height: None,
+                    index: None,
+                    outcome: None,
+                });
+            }
+        }
+        let t0 = Instant::now();
+        let built = {
+            let mut st = match sh.state.write() {
+                Ok(s) => s,
+                Err(_) => {
+                    sh.fail("state lock poisoned".into());
+                    break;
+                }
+            };
+            let ctx = BlockCtx {
+                height: st.block.height + 1,
+                timestamp: t_secs.max(st.block.timestamp),
+            };
+            chain::execute(&mut st, ctx, batch.iter().map(|p| &p.signed.tx))
+        };
+        let exec = match built {
+            Ok(e) => e,
+            Err(e) => {
+                sh.fail(format!("engine failed in a block step: {e}"));
+                break;
+            }
+        };
+        let exec_us = t0.elapsed().as_micros() as u64;
+        let mut acks = Vec::with_capacity(batch.len());
+        let mut txs = Vec::with_capacity(batch.len());
+        for (i, p) in batch.into_iter().enumerate() {
+            let Pending {
+                hash,
+                signed,
+                waiters,
+                ..
+            } = p;
+            let outcome = chain::outcome_of(&exec.results[i]);
+            acks.push((
+                waiters,
+                TxAck {
+                    hash,
+                    status: "committed".into(),
+                    height: Some(exec.ctx.height),
+                    index: Some(i as u32),
+                    outcome: Some(outcome),
+                },
+            ));
+            txs.push((hash, signed));
+        }
+        let block = chain::to_block(&exec, txs);
+        let json = match serde_json::to_vec(&block) {
+            Ok(j) => j,
+            Err(e) => {
+                sh.fail(format!("encoding block: {e}"));
+                break;
+            }
+        };
+        let cached = Arc::new(CachedBlock {
+            block,
+            json: json.into(),
+        });
+        if w_tx
+            .send(ToWrite {
+                cached,
+                acks,
+                exec_us,
+            })
+            .is_err()
+        {
+            break;
+        }
+    }
+}
+
+fn writer(
+    sh: Arc<Shared>,
+    log: &mut FileLog,
+    rx: mpsc::Receiver<ToWrite>,
+    idx_tx: mpsc::Sender<Arc<CachedBlock>>,
+) {
+    while let Ok(first) = rx.recv() {
+        // Group commit: everything queued now shares one fsync.
+        let mut group = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            group.push(more);
+        }
+        let t0 = Instant::now();
+        for w in &group {
+            if let Err(e) = log.append(&w.cached.json) {
+                sh.fail(format!("appending to the log: {e}"));
+                return;
+            }
+        }
+        if let Err(e) = log.sync() {
+            sh.fail(format!("fsync of the log: {e}"));
+            return;
+        }
+        let fsync_us = t0.elapsed().as_micros() as u64;
+        for w in group {
+            let b = &w.cached.block;
+            let m = &sh.metrics;
+            m.blocks.fetch_add(1, Ordering::Relaxed);
+            m.height.store(b.height, Ordering::Relaxed);
+            m.txs_committed
+                .fetch_add(b.txs.len() as u64, Ordering::Relaxed);
+            let applied = b
+                .txs
+                .iter()
+                .filter(|t| t.outcome == Outcome::Applied)
+                .count();
+            m.txs_applied.fetch_add(applied as u64, Ordering::Relaxed);
+            m.txs_refused
+                .fetch_add((b.txs.len() - applied) as u64, Ordering::Relaxed);
+            m.last_exec_us.store(w.exec_us, Ordering::Relaxed);
+            m.last_fsync_us.store(fsync_us, Ordering::Relaxed);
+            if let Ok(mut r) = sh.recent.lock() {
+                for (i, t) in b.txs.iter().enumerate() {
+                    r.insert(t.hash, (b.height, i as u32));
+                }
+            }
+            if let Ok(mut c) = sh.cache.write() {
+                c.push_back(w.cached.clone());
+                while c.len() > sh.cache_blocks {
+                    c.pop_front();
+                }
+            }
+            sh.head.send_replace((b.height, b.state_hash));
+            for (waiters, ack) in w.acks {
+                for tx in waiters {
+                    let _ = tx.send(ack.clone());
+                }
+            }
+            let _ = sh.blocks_tx.send(w.cached.clone());
+            let _ = idx_tx.send(w.cached);
+        }
+    }
+}
+
+fn indexer(sh: Arc<Shared>, rx: mpsc::Receiver<Arc<CachedBlock>>) {
+    while let Ok(first) = rx.recv() {
+        let mut group = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            group.push(more);
+            if group.len() >= 256 {
+                break;
+            }
+        }
+        let refs: Vec<&Block> = group.iter().map(|c| &c.block).collect();
+        if let Err(e) = sh.index.add(&refs) {
+            eprintln!("azex-node: indexing: {e}");
+            continue;
+        }
+        if let Ok(mut r) = sh.recent.lock() {
+            for c in &group {
+                for t in &c.block.txs {
+                    r.remove(&t.hash);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+async fn wait_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Run a node until Ctrl-C / SIGTERM (the `azex node` command).
+pub fn run(mut opts: NodeOptions) -> Result<(), NodeError> {
+    opts.handle_signals = true;
+    let h = start(opts)?;
+    let s = &h.startup;
+    println!(
+        "azex node: API on http://{} (chain {}, height {}; replayed {} blocks / {} txs in {:.2} s)",
+        h.addr,
+        h.shared.chain_id,
+        h.shared.head().0,
+        s.replayed_blocks,
+        s.replayed_txs,
+        s.replay_secs
+    );
+    h.wait();
+    Ok(())
+}
+
+/// Replay a data directory from genesis, checking every block's outcomes and state hash
+/// (`azex node verify`). Returns what was replayed.
+pub fn verify_dir(data: &Path) -> Result<(Startup, B256), NodeError> {
+    let s =
+        std::fs::read_to_string(data.join("genesis.json")).map_err(io("reading genesis.json"))?;
+    let g: Genesis =
+        serde_json::from_str(&s).map_err(|e| NodeError::Config(format!("genesis.json: {e}")))?;
+    let (log, _) = FileLog::open(data).map_err(io("opening the block log"))?;
+    let reader = log.reader();
+    let (state, _, st) = replay_dir(data, &g, &*reader, |_, _| {})?;
+    Ok((st, B256::from(state.hash())))
+}
