@@ -234,8 +234,16 @@ fn claim_numerator(p: &Position, e: &EndedEpoch) -> Result<I256, ExchangeError> 
     let q = I256::try_from(p.qty).map_err(ovf)?;
     let qa = I256::try_from(p.qty.unsigned_abs()).map_err(ovf)?;
     let c = I256::try_from(p.cost).map_err(ovf)?;
-    let da = i256_u(e.adl_a.checked_sub(p.adl_a_entry).ok_or(ExchangeError::Underflow)?)?;
-    let db = i256_u(e.adl_b.checked_sub(p.adl_b_entry).ok_or(ExchangeError::Underflow)?)?;
+    let da = i256_u(
+        e.adl_a
+            .checked_sub(p.adl_a_entry)
+            .ok_or(ExchangeError::Underflow)?,
+    )?;
+    let db = i256_u(
+        e.adl_b
+            .checked_sub(p.adl_b_entry)
+            .ok_or(ExchangeError::Underflow)?,
+    )?;
     let dj = I256::try_from(e.funding_index)
         .map_err(ovf)?
         .checked_sub(I256::try_from(p.funding_entry).map_err(ovf)?)
@@ -326,10 +334,17 @@ pub fn side_add(s: &mut Side, p: &Position) -> Result<(), ExchangeError> {
     s.funding_debt = s.funding_debt.add_c(p.funding_debt)?;
     s.positions = s.positions.add_c(1)?;
     if is_ended(p, s) {
+        // Only ever added back after `sync` settled it to its epoch's end (nothing left to claim).
+        // Refusing anything else keeps a caller that moved its entries elsewhere from recording a
+        // claim it would be paid twice.
         let i = ended_slot(s, p.id)?;
-        let n = claim_numerator(p, &s.ended[i])?;
+        let e = &s.ended[i];
+        if (p.adl_a_entry, p.adl_b_entry, p.funding_entry) != (e.adl_a, e.adl_b, e.funding_index) {
+            return Err(ExchangeError::Unauthorised(
+                "a position of an ended ADL epoch must be settled to the epoch's end (book::sync)",
+            ));
+        }
         s.ended[i].positions = s.ended[i].positions.add_c(1)?;
-        s.ended_claims = add(s.ended_claims, n)?;
         return Ok(());
     }
     s.qty = s.qty.add_c(p.qty.unsigned_abs())?;
@@ -364,8 +379,14 @@ fn adl_between(p: &Position, a: U256, b: U256) -> Result<SignedUsd, ExchangeErro
     }
     let q = I256::try_from(p.qty).map_err(ovf)?;
     let c = I256::try_from(p.cost).map_err(ovf)?;
-    let da = i256_u(a.checked_sub(p.adl_a_entry).ok_or(ExchangeError::Underflow)?)?;
-    let db = i256_u(b.checked_sub(p.adl_b_entry).ok_or(ExchangeError::Underflow)?)?;
+    let da = i256_u(
+        a.checked_sub(p.adl_a_entry)
+            .ok_or(ExchangeError::Underflow)?,
+    )?;
+    let db = i256_u(
+        b.checked_sub(p.adl_b_entry)
+            .ok_or(ExchangeError::Underflow)?,
+    )?;
     let price_part = div_floor_i256(mul(q, da)?, a_div())?;
     let cost_part = div_ceil_i256(mul(c, db)?, b_div())?;
     price_part
@@ -499,7 +520,10 @@ pub fn new_epoch(side: &mut Side, next_id: crate::ids::PositionId) -> Result<boo
     side.adl_qa_sum = I256::ZERO;
     side.adl_cb_sum = I256::ZERO;
     side.scale = RAY;
-    side.epoch = side.epoch.checked_add(1).ok_or_else(crate::error::overflow)?;
+    side.epoch = side
+        .epoch
+        .checked_add(1)
+        .ok_or_else(crate::error::overflow)?;
     side.epoch_first_id = next_id;
     Ok(true)
 }
@@ -676,7 +700,10 @@ mod tests {
         let cut = apply_adl(&mut side, 0, 1_000 * WAD, 3).unwrap();
         assert!(cut.new_epoch);
         assert_eq!((side.epoch, side.epoch_first_id, side.scale), (1, 3, RAY));
-        assert_eq!((side.qty, side.current_positions(), side.positions), (0, 0, 2));
+        assert_eq!(
+            (side.qty, side.current_positions(), side.positions),
+            (0, 0, 2)
+        );
         assert!(is_ended(&p1, &side) && effective(&p1, &side).unwrap() == (0, 0));
         // p1: half at 2,000 (+5,000), half at 1,000 (0); funding 10 × $7 = 70.
         assert_eq!(adl_owed_to(&p1, &side).unwrap(), 5_000 * usd);
@@ -705,11 +732,23 @@ mod tests {
 
         // Settling the old positions takes exactly their claims out; the slot frees.
         let s1 = touch(&mut side, &mut p1);
-        assert_eq!(s1, Synced { adl_pnl: 5_000 * usd, funding_owed: 70 * usd });
+        assert_eq!(
+            s1,
+            Synced {
+                adl_pnl: 5_000 * usd,
+                funding_owed: 70 * usd
+            }
+        );
         assert_eq!(touch(&mut side, &mut p1), Synced::default(), "settled once");
         side_remove(&mut side, &p1).unwrap();
         let s2 = touch(&mut side, &mut p2);
-        assert_eq!(s2, Synced { adl_pnl: 0, funding_owed: 210 * usd });
+        assert_eq!(
+            s2,
+            Synced {
+                adl_pnl: 0,
+                funding_owed: 210 * usd
+            }
+        );
         side_remove(&mut side, &p2).unwrap();
         assert_eq!(side.ended_claims, I256::ZERO);
         assert_eq!(side.ended[0].positions, 0);
@@ -741,7 +780,13 @@ mod tests {
         assert_eq!(q, -one * 1_000_000_000);
         // The next cut would leave less than the floor: the side is closed at this price.
         let c = apply_adl(&mut side, WAD / 2, 1_000 * WAD, 9).unwrap();
-        assert_eq!(c, AdlCut { keep_wad: 0, new_epoch: true });
+        assert_eq!(
+            c,
+            AdlCut {
+                keep_wad: 0,
+                new_epoch: true
+            }
+        );
         assert_eq!((side.scale, side.epoch_first_id), (RAY, 9));
         // Everything was realised at $1,000 against a $2,000 entry: +$1B exactly (to a unit).
         let owed = adl_owed_to(&p, &side).unwrap();
@@ -773,7 +818,10 @@ mod tests {
         side_add(&mut side, &p).unwrap();
         let c = apply_adl(&mut side, 0, 1_000 * WAD, ids).unwrap();
         assert!(!c.new_epoch && side.waiting_for_epoch());
-        assert_eq!(stored(one, 1_000 * usd, &side), Err(ExchangeError::DivisionByZero));
+        assert_eq!(
+            stored(one, 1_000 * usd, &side),
+            Err(ExchangeError::DivisionByZero)
+        );
         assert!(!new_epoch(&mut side, ids).unwrap(), "no slot yet");
         // The oldest epoch's last position settles and leaves: its slot frees.
         let mut o = olds[0];
@@ -783,6 +831,9 @@ mod tests {
         assert_eq!((side.scale, side.epoch as usize), (RAY, ENDED_SLOTS + 1));
         assert!(is_ended(&p, &side) && is_ended(&olds[1], &side));
         assert_eq!(ended_epoch_of(&p, &side).unwrap().unwrap().first_id, p.id);
-        assert_eq!(ended_epoch_of(&olds[1], &side).unwrap().unwrap().first_id, olds[1].id);
+        assert_eq!(
+            ended_epoch_of(&olds[1], &side).unwrap().unwrap().first_id,
+            olds[1].id
+        );
     }
 }
