@@ -191,9 +191,12 @@ pub(crate) fn sync_position(
     p: &mut Position,
 ) -> Result<(), ExchangeError> {
     let side = m.side(p.is_long());
-    let adl = book::adl_owed_to(p, side)?;
-    p.adl_a_entry = side.adl_a;
-    p.adl_b_entry = side.adl_b;
+    // ADL PnL and funding since the last sync (for a position of an ended ADL epoch: up to the
+    // epoch's end); moves the position's entries to now.
+    let book::Synced {
+        adl_pnl: adl,
+        funding_owed: owed,
+    } = book::sync(p, side)?;
     if adl != 0 {
         let mut margin = p.margin;
         books.settle_pnl(ctx, p.id, &mut margin, adl, true)?;
@@ -203,8 +206,6 @@ pub(crate) fn sync_position(
             realised_pnl: adl,
         });
     }
-    let owed = funding::owed(p.qty, side.funding_index, p.funding_entry)?;
-    p.funding_entry = side.funding_index;
     if owed != 0 {
         books.vault.funding_earned = books.vault.funding_earned.add_c(owed)?;
         if owed > 0 {
@@ -643,8 +644,12 @@ pub fn modify(
     }
     let pos = owned(ctx, user, id)?;
     let m0 = ctx.market(pos.market)?;
-    let (q_eff, _) = book::effective(&pos, m0.side(pos.is_long()))?;
     let growing = (delta > 0) == pos.is_long();
+    if growing && book::is_ended(&pos, m0.side(pos.is_long())) {
+        // Fully deleveraged by ADL: it can only be closed (its ADL PnL and margin paid out).
+        return Err(ExchangeError::ReduceOnly(pos.market));
+    }
+    let (q_eff, _) = book::effective(&pos, m0.side(pos.is_long()))?;
     if !growing && delta.unsigned_abs() > q_eff.unsigned_abs() {
         return Err(ExchangeError::WouldFlip);
     }
