@@ -1,45 +1,49 @@
 //! `azex demo`: the spot pool with the oracle hook, seen block by block.
 
 use crate::fmt::{usd, wad};
+use crate::out::{Fail, Out};
 use azex_exchange::testkit::{addr, World, WorldSpec};
 use azex_exchange::units::{QTY_ONE, USD_ONE, WAD};
 use azex_exchange::Tx;
 
-pub fn run() -> Result<(), String> {
-    let e = |x: azex_exchange::ExchangeError| x.to_string();
+fn show(out: &mut Out, w: &World, key: &azex_spot::PoolKey, action: &str) -> Result<(), Fail> {
+    let m = &w.state.markets[0];
+    let tick = w.state.spot.slot0(key).map(|s| s.tick).unwrap_or(0);
+    out.line(format_args!(
+        "{:>5}  {:>8}  {:>12}  {:>12}  {:>12}  {:>14}  {action}",
+        w.block.height,
+        tick,
+        wad(m.prices.pool, 2),
+        wad(m.prices.spot, 2),
+        wad(m.prices.risk, 2),
+        usd(m.prices.spot_liquidity)
+    ))
+}
+
+pub fn run(out: &mut Out) -> Result<(), Fail> {
+    let e = |x: azex_exchange::ExchangeError| Fail::Msg(x.to_string());
     let spec = WorldSpec {
         markets: vec![(1, 2_000 * WAD, 2_000_000 * USD_ONE)],
         lp_capital: 0,
         ..WorldSpec::default()
     };
-    println!("AZEx demo: an azUSD/BASE pool (Uniswap v4 semantics) with the AZEx oracle hook.");
-    println!("Listing BASE at $2,000 with $2M of azUSD liquidity (+ the matching BASE) over ±6000 ticks.\n");
+    out.line(format_args!(
+        "AZEx demo: an azUSD/BASE pool (Uniswap v4 semantics) with the AZEx oracle hook."
+    ))?;
+    out.line(format_args!("Listing BASE at $2,000 with $2M of azUSD liquidity (+ the matching BASE) over ±6000 ticks.\n"))?;
     let mut w = World::new(&spec).map_err(e)?;
     let key = w.state.markets[0].pool_key;
     let max_move = w.state.params.max_abs_tick_move;
     // 1.0001^max_move − 1 in basis points (integer approximation: max_move ticks ≈ max_move bp).
-    println!(
+    out.line(format_args!(
         "oracle: at most one observation per block, truncated to ±{max_move} ticks (≈ ±{max_move} bp) per observation; risk price = {}s TWAP\n",
         w.state.params.risk_twap_window_secs
-    );
-    println!(
+    ))?;
+    out.line(format_args!(
         "{:>5}  {:>8}  {:>12}  {:>12}  {:>12}  {:>14}  action",
         "block", "pool tick", "pool price", "truncated", "TWAP (risk)", "depth ±2%"
-    );
-    let show = |w: &World, action: &str| {
-        let m = &w.state.markets[0];
-        let tick = w.state.spot.slot0(&key).map(|s| s.tick).unwrap_or(0);
-        println!(
-            "{:>5}  {:>8}  {:>12}  {:>12}  {:>12}  {:>14}  {action}",
-            w.block.height,
-            tick,
-            wad(m.prices.pool, 2),
-            wad(m.prices.spot, 2),
-            wad(m.prices.risk, 2),
-            usd(m.prices.spot_liquidity)
-        );
-    };
-    show(&w, "listed");
+    ))?;
+    show(out, &w, &key, "listed")?;
     w.block_time = 12;
     for i in 0..3 {
         // Exact input: 1 BASE when selling, $2,000 of azUSD when buying.
@@ -57,7 +61,7 @@ pub fn run() -> Result<(), String> {
         })
         .map_err(e)?;
         w.next_block().map_err(e)?;
-        show(&w, "small swap");
+        show(out, &w, &key, "small swap")?;
     }
     // A manipulator buys BASE with $400k of azUSD in one swap.
     w.tx(Tx::SpotSwap {
@@ -69,15 +73,19 @@ pub fn run() -> Result<(), String> {
     })
     .map_err(e)?;
     show(
+        out,
         &w,
+        &key,
         "MANIPULATION: $400k buy in one swap (prices refresh at the next block)",
-    );
+    )?;
     for _ in 0..6 {
         w.next_block().map_err(e)?;
         show(
+            out,
             &w,
+            &key,
             "no trades: the truncated price walks toward the pool price",
-        );
+        )?;
     }
     // The manipulator sells back.
     let bal = w.state.wallet(addr(3), w.state.markets[0].base_token);
@@ -91,15 +99,15 @@ pub fn run() -> Result<(), String> {
     })
     .map_err(e)?;
     w.next_block().map_err(e)?;
-    show(&w, "manipulator sells back");
+    show(out, &w, &key, "manipulator sells back")?;
     for _ in 0..3 {
         w.next_block().map_err(e)?;
-        show(&w, "");
+        show(out, &w, &key, "")?;
     }
-    println!("\nThe pool price jumped; the truncated price AZEx marks with moved at most {max_move} ticks per block,");
-    println!(
+    out.line(format_args!("\nThe pool price jumped; the truncated price AZEx marks with moved at most {max_move} ticks per block,"))?;
+    out.line(format_args!(
         "and the TWAP used for liquidations moved less. state hash {}",
         w.state.hash_hex()
-    );
+    ))?;
     Ok(())
 }

@@ -2,10 +2,12 @@
 
 mod demo;
 mod fmt;
+mod out;
 mod sim;
 
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use out::{Fail, Out};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -63,36 +65,84 @@ enum SpotCmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    let mut out = Out::new();
+    let res = run(cli, &mut out).and_then(|code| out.finish().map(|_| code));
+    match res {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e}");
+        // The reader of stdout went away (`azex run … | head`): it wanted no more.
+        Err(Fail::Pipe) => ExitCode::SUCCESS,
+        Err(Fail::Msg(e)) => {
+            out::say(format_args!("error: {e}"));
             ExitCode::from(2)
         }
     }
 }
 
-fn run(cli: Cli) -> Result<ExitCode, String> {
+/// `FILE:LINE: message` for a scenario error.
+fn scenario_error(file: &Path, e: &azex_exchange::scenario::ScenarioError) -> String {
+    match e.line() {
+        Some(0) => format!("{}: at the end of the run: {}", file.display(), e.detail()),
+        Some(n) => format!("{}:{n}: {}", file.display(), e.detail()),
+        None => format!("{}: {e}", file.display()),
+    }
+}
+
+fn run_scenario(file: &Path, summary_only: bool, out: &mut Out) -> Result<ExitCode, Fail> {
+    use azex_exchange::scenario::{run_reader, RunError};
+    use std::io::Write;
+    let f = std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    if f.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(format!("{}: is a directory", file.display()).into());
+    }
+    let reader = std::io::BufReader::with_capacity(1 << 16, f);
+    let res = run_reader(reader, |l| {
+        if summary_only {
+            return Ok(());
+        }
+        let w = out.writer();
+        serde_json::to_writer(&mut *w, &l).map_err(std::io::Error::from)?;
+        w.write_all(b"\n")
+    });
+    match res {
+        Ok(done) => {
+            let w = out.writer();
+            serde_json::to_writer_pretty(&mut *w, &done.summary)
+                .map_err(std::io::Error::from)
+                .map_err(out::write_error)?;
+            out.line("")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(RunError::Output(e)) => Err(out::write_error(e)),
+        Err(RunError::Scenario(e)) => Err(scenario_error(file, &e).into()),
+    }
+}
+
+fn run(cli: Cli, out: &mut Out) -> Result<ExitCode, Fail> {
     match cli.cmd {
-        Cmd::Demo => demo::run().map(|_| ExitCode::SUCCESS),
-        Cmd::Sim(a) => sim::run(*a).map(|_| ExitCode::SUCCESS),
+        Cmd::Demo => demo::run(out).map(|_| ExitCode::SUCCESS),
+        Cmd::Sim(a) => sim::run(*a, out).map(|_| ExitCode::SUCCESS),
         Cmd::Spot {
             cmd: SpotCmd::ReplayVectors { files },
         } => {
+            use azex_spot::vectors::VectorError;
             let mut total = azex_spot::vectors::VectorReport::default();
             for f in &files {
-                let r = azex_spot::vectors::replay_vectors_file(f)
-                    .map_err(|e| format!("{}: {e}", f.display()))?;
+                let r = azex_spot::vectors::replay_vectors_file(f).map_err(|e| match e {
+                    VectorError::Format { line, message } => {
+                        format!("{}:{line}: {message}", f.display())
+                    }
+                    e => format!("{}: {e}", f.display()),
+                })?;
                 if files.len() > 1 {
-                    println!(
+                    out.line(format_args!(
                         "{}: {}",
                         f.display(),
                         r.to_string().lines().next().unwrap_or("")
-                    );
+                    ))?;
                 }
                 total.merge(r);
             }
-            println!("{total}");
+            out.line(&total)?;
             Ok(if total.mismatches > 0 {
                 ExitCode::FAILURE
             } else {
@@ -104,28 +154,13 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         } => {
             let r = azex_spot::chain_replay::replay_chain_files(&state, &events)
                 .map_err(|e| e.to_string())?;
-            println!("{r}");
+            out.line(&r)?;
             Ok(if r.swaps_differed > 0 || r.skipped_count > 0 {
                 ExitCode::FAILURE
             } else {
                 ExitCode::SUCCESS
             })
         }
-        Cmd::Run { file, summary_only } => {
-            let text =
-                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let r = azex_exchange::scenario::run(&text)
-                .map_err(|e| format!("{}: {e}", file.display()))?;
-            if !summary_only {
-                for l in &r.output {
-                    println!("{}", serde_json::to_string(l).map_err(|e| e.to_string())?);
-                }
-            }
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&r.summary).map_err(|e| e.to_string())?
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        Cmd::Run { file, summary_only } => run_scenario(&file, summary_only, out),
     }
 }

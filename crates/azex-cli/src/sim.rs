@@ -1,6 +1,8 @@
 //! `azex sim`: historical prices → seeded agents → the exchange state machine, block by block,
 //! next to the classic and reserve-factor baselines; JSON, a Markdown report and PNG charts.
 
+use crate::out::{say, Fail, Out};
+use azex_sim::scenarios::{validate_config, validate_engine_config, validate_run_size};
 use azex_sim::{
     load_default_prices, load_prices, preset, run_engine, run_mock, write_charts, write_report,
     EngineConfig, MockConfig, RunOptions, SimConfig, SimResult, PRESET_NAMES,
@@ -29,7 +31,8 @@ pub struct SimArgs {
     /// Seed for every scenario (default: each scenario's own, 1 for the presets).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Number of regular agents per scenario (adversaries come on top; presets: 1000).
+    /// Number of regular agents per scenario (adversaries come on top; presets: 1000; at most
+    /// 100,000).
     #[arg(long)]
     pub agents: Option<u32>,
     /// Only use bars from this time on (`YYYY-MM-DD[ HH:MM:SS]` UTC or Unix seconds).
@@ -41,7 +44,8 @@ pub struct SimArgs {
     /// Use at most this many bars.
     #[arg(long)]
     pub max_bars: Option<u64>,
-    /// Blocks per data bar (presets: 4, i.e. 7.5-minute blocks on 30-minute bars).
+    /// Blocks per data bar (presets: 4, i.e. 7.5-minute blocks on 30-minute bars; 1 to 1,000,
+    /// and at most 10 million blocks per run).
     #[arg(long)]
     pub substeps: Option<u32>,
     /// Which exchange the agents trade on.
@@ -82,11 +86,11 @@ fn load_scenario(s: &str) -> Result<SimConfig, String> {
     ))
 }
 
-pub fn run(a: SimArgs) -> Result<(), String> {
+pub fn run(a: SimArgs, out: &mut Out) -> Result<(), Fail> {
     let t_all = Instant::now();
     let say = |msg: String| {
         if !a.quiet {
-            eprintln!("{msg}");
+            say(msg);
         }
     };
     let prices = match &a.prices {
@@ -124,14 +128,29 @@ pub fn run(a: SimArgs) -> Result<(), String> {
             c.max_bars = a.max_bars;
         }
         if let Some(k) = a.substeps {
-            c.substeps = k.max(1);
+            c.substeps = k;
         }
+        validate_config(&c).map_err(|e| format!("scenario {n}: {e}"))?;
+        if cfgs.iter().any(|o: &SimConfig| o.name == c.name) {
+            return Err(format!(
+                "scenario {n}: name {:?} used twice (each writes <out>/<name>.json)",
+                c.name
+            )
+            .into());
+        }
+        let bars = azex_sim::driver::prepare_prices(&c, &prices)
+            .map_err(|e| format!("scenario {n}: {e}"))?
+            .len();
+        validate_run_size(&c, bars)?;
         cfgs.push(c);
     }
     let engine_cfg: EngineConfig = match &a.engine_config {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?
+            let c: EngineConfig =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?;
+            validate_engine_config(&c).map_err(|e| format!("{}: {e}", p.display()))?;
+            c
         }
         None => EngineConfig::default(),
     };
@@ -204,9 +223,9 @@ pub fn run(a: SimArgs) -> Result<(), String> {
         let text = if results.len() == 1 {
             results[0].to_json()
         } else {
-            serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?
+            serde_json::to_string_pretty(&results).map_err(|e| Fail::Msg(e.to_string()))?
         };
-        println!("{text}");
+        out.line(text)?;
     }
     Ok(())
 }

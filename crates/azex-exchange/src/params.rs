@@ -18,6 +18,7 @@ const BP: u128 = WAD / 10_000;
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct SafetyTier {
     #[serde(with = "crate::serde_num")]
     pub max_imbalance_wad: u128,
@@ -29,6 +30,7 @@ pub struct SafetyTier {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct MarginTier {
     #[serde(with = "crate::serde_num")]
     pub max_notional: Usd,
@@ -40,6 +42,7 @@ pub struct MarginTier {
 
 /// Per-market parameters. Derived from spot depth at listing ([`MarketParams::derive_from_depth`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MarketParams {
     /// Mark-price impact strength α.
     #[serde(with = "crate::serde_num")]
@@ -351,6 +354,7 @@ impl MarketParams {
 
 /// Protocol-wide parameters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GlobalParams {
     /// Spot depth (azUSD units within the oracle band) a new market needs to be listed.
     #[serde(with = "crate::serde_num")]
@@ -370,7 +374,8 @@ pub struct GlobalParams {
     /// The vault never lets its total requirement exceed this share of its NAV.
     #[serde(with = "crate::serde_num")]
     pub max_vault_utilisation_wad: u128,
-    /// Seconds an LP deposit is locked before it can be withdrawn.
+    /// Seconds an LP deposit is locked before it can be withdrawn (at most
+    /// [`MAX_LP_LOCKUP_SECS`]).
     pub lp_lockup_secs: u64,
     /// Oracle truncation: maximum tick move per observation (per block).
     pub max_abs_tick_move: i32,
@@ -394,6 +399,68 @@ pub struct GlobalParams {
     /// genesis. Listing then derives the OI cap and the minimum spot liquidity from the depth.
     #[serde(default)]
     pub market_defaults: Option<MarketParams>,
+}
+
+/// Longest LP lock-up `GlobalParams::validate` accepts: one year.
+pub const MAX_LP_LOCKUP_SECS: u64 = 365 * 86_400;
+
+/// Highest simple yearly rate a yield strategy may declare: 100 % a year (real USDC strategies
+/// pay a few percent; a higher figure is a typo or an attack on the NAV).
+pub const MAX_STRATEGY_RATE_PER_YEAR_WAD: u128 = WAD;
+
+/// Longest withdrawal delay a yield strategy may declare: 90 days.
+pub const MAX_STRATEGY_WITHDRAWAL_DELAY_SECS: u64 = 90 * 86_400;
+
+/// Most yield strategies at genesis, and the longest strategy name (bytes).
+pub const MAX_STRATEGIES: usize = 16;
+pub const MAX_STRATEGY_NAME_BYTES: usize = 64;
+
+/// Checks genesis yield strategies: at most [`MAX_STRATEGIES`]; each named (≤
+/// [`MAX_STRATEGY_NAME_BYTES`], unique), its rate within [`MAX_STRATEGY_RATE_PER_YEAR_WAD`], its
+/// withdrawal delay within [`MAX_STRATEGY_WITHDRAWAL_DELAY_SECS`], its target share ≤ 100 %,
+/// and the shares summing to ≤ 100 %.
+pub fn validate_strategies(
+    strategies: &[crate::state::StrategyConfig],
+) -> Result<(), ExchangeError> {
+    if strategies.len() > MAX_STRATEGIES {
+        return Err(bad(
+            "strategies",
+            format!("{} strategies, at most {MAX_STRATEGIES}", strategies.len()),
+        ));
+    }
+    let mut share_sum = 0u128;
+    for (i, s) in strategies.iter().enumerate() {
+        if s.name.trim().is_empty() || s.name.len() > MAX_STRATEGY_NAME_BYTES {
+            return Err(bad(
+                "strategy name",
+                format!("strategy {i}: name must be 1 to {MAX_STRATEGY_NAME_BYTES} bytes"),
+            ));
+        }
+        if strategies[..i].iter().any(|o| o.name == s.name) {
+            return Err(bad(
+                "strategy name",
+                format!("strategy {i}: name {:?} used twice", s.name),
+            ));
+        }
+        in_range(
+            "strategy rate_per_year",
+            s.rate_per_year_wad,
+            0,
+            MAX_STRATEGY_RATE_PER_YEAR_WAD,
+        )?;
+        in_range(
+            "strategy withdrawal_delay_secs",
+            u128::from(s.withdrawal_delay_secs),
+            0,
+            u128::from(MAX_STRATEGY_WITHDRAWAL_DELAY_SECS),
+        )?;
+        in_range("strategy target_share", s.target_share_wad, 0, WAD)?;
+        share_sum = share_sum.saturating_add(s.target_share_wad);
+    }
+    if share_sum > WAD {
+        return Err(bad("strategies", "target shares sum above 100%"));
+    }
+    Ok(())
 }
 
 fn default_block_time_secs() -> u32 {
@@ -466,6 +533,12 @@ impl GlobalParams {
             60,
             30 * 86_400,
         )?;
+        in_range(
+            "lp_lockup_secs",
+            u128::from(self.lp_lockup_secs),
+            0,
+            u128::from(MAX_LP_LOCKUP_SECS),
+        )?;
         if self.min_listing_depth < 1_000 * USD_ONE {
             return Err(bad("min_listing_depth", "below $1,000"));
         }
@@ -503,6 +576,51 @@ mod tests {
             g.validate(),
             Err(ExchangeError::InvalidParameter { name: "alpha", .. })
         ));
+    }
+
+    #[test]
+    fn hostile_inputs_are_refused() {
+        // issue 9: an LP lock-up of u64::MAX and a strategy yield of 1e24 WAD a year
+        let g = GlobalParams {
+            lp_lockup_secs: u64::MAX,
+            ..GlobalParams::default()
+        };
+        assert!(matches!(
+            g.validate(),
+            Err(ExchangeError::InvalidParameter {
+                name: "lp_lockup_secs",
+                ..
+            })
+        ));
+        let s = crate::state::StrategyConfig {
+            name: "x".into(),
+            rate_per_year_wad: 1_000_000 * WAD,
+            capacity: 1,
+            withdrawal_delay_secs: 0,
+            target_share_wad: WAD / 2,
+        };
+        assert!(validate_strategies(std::slice::from_ref(&s)).is_err());
+        let ok = crate::state::StrategyConfig {
+            rate_per_year_wad: 5 * PCT,
+            ..s.clone()
+        };
+        validate_strategies(std::slice::from_ref(&ok)).unwrap();
+        assert!(
+            validate_strategies(&[ok.clone(), ok.clone()]).is_err(),
+            "same name twice"
+        );
+        let slow = crate::state::StrategyConfig {
+            withdrawal_delay_secs: u64::MAX,
+            ..ok
+        };
+        assert!(validate_strategies(&[slow]).is_err());
+        // misspelled fields are errors, not ignored
+        let mut v = serde_json::to_value(GlobalParams::default()).unwrap();
+        v["lp_lockup_sec"] = 5.into();
+        assert!(serde_json::from_value::<GlobalParams>(v).is_err());
+        let mut v = serde_json::to_value(MarketParams::default()).unwrap();
+        v["margin_tiers"][0]["initial_margin"] = "1".into();
+        assert!(serde_json::from_value::<MarketParams>(v).is_err());
     }
 
     #[test]

@@ -283,7 +283,107 @@ impl Default for PopulationConfig {
     }
 }
 
+/// Most regular agents a population may have (each is funded and tracked by the venue).
+pub const MAX_AGENTS: u32 = 100_000;
+/// Most adversaries of each kind.
+pub const MAX_ADVERSARIES_PER_KIND: u32 = 1_000;
+/// Highest leverage (x) a population may ask for.
+pub const MAX_LEVERAGE: u32 = 1_000;
+/// Largest amount (whole USD) in any sizing range or attack notional.
+pub const MAX_CONFIG_USD: u64 = 1_000_000_000_000;
+/// Longest mean interval (hours) between activations.
+pub const MAX_INTERVAL_HOURS: u32 = 100_000;
+
+fn check_range(name: &str, r: UsdRange) -> Result<(), String> {
+    if r[0] == 0 || r[0] > r[1] || r[1] > MAX_CONFIG_USD {
+        return Err(format!(
+            "population.{name} [{}, {}]: need 1 <= min <= max <= {MAX_CONFIG_USD}",
+            r[0], r[1]
+        ));
+    }
+    Ok(())
+}
+
+fn check_max(name: &str, v: u64, max: u64) -> Result<(), String> {
+    if v > max {
+        return Err(format!("{name} {v} above the limit {max}"));
+    }
+    Ok(())
+}
+
 impl PopulationConfig {
+    /// Checks the configuration against the documented limits ([`MAX_AGENTS`],
+    /// [`MAX_ADVERSARIES_PER_KIND`], [`MAX_LEVERAGE`], [`MAX_CONFIG_USD`],
+    /// [`MAX_INTERVAL_HOURS`], basis points ≤ 10 000, `balance` in [0, 1]) so that building and
+    /// running the population cannot overflow or exhaust memory.
+    pub fn validate(&self) -> Result<(), String> {
+        check_max("population.agents", self.agents.into(), MAX_AGENTS.into())?;
+        if !(0.0..=1.0).contains(&self.balance) {
+            return Err(format!(
+                "population.balance {} outside [0, 1]",
+                self.balance
+            ));
+        }
+        check_range("trade_usd", self.trade_usd)?;
+        check_range("whale_usd", self.whale_usd)?;
+        check_range("lp_usd", self.lp_usd)?;
+        let [lo, hi] = self.leverage;
+        if lo == 0 || lo > hi || hi > MAX_LEVERAGE {
+            return Err(format!(
+                "population.leverage [{lo}, {hi}]: need 1 <= min <= max <= {MAX_LEVERAGE}"
+            ));
+        }
+        check_max(
+            "population.lp_initial_bps",
+            self.lp_initial_bps.into(),
+            10_000,
+        )?;
+        check_max(
+            "population.keeper_fail_bps",
+            self.keeper_fail_bps.into(),
+            10_000,
+        )?;
+        let iv = &self.intervals;
+        for (name, h) in [
+            ("noise", iv.noise),
+            ("trend_follower", iv.trend_follower),
+            ("mean_reverter", iv.mean_reverter),
+            ("hedger", iv.hedger),
+            ("whale", iv.whale),
+            ("lp", iv.lp),
+        ] {
+            check_max(
+                &format!("population.intervals.{name}"),
+                h.into(),
+                MAX_INTERVAL_HOURS.into(),
+            )?;
+        }
+        let a = &self.adversaries;
+        for (name, n) in [
+            ("self_liquidators", a.self_liquidators),
+            ("spot_manipulators", a.spot_manipulators),
+            ("stop_hunters", a.stop_hunters),
+        ] {
+            check_max(
+                &format!("population.adversaries.{name}"),
+                n.into(),
+                MAX_ADVERSARIES_PER_KIND.into(),
+            )?;
+        }
+        check_max(
+            "population.adversaries.notional_usd",
+            a.notional_usd,
+            MAX_CONFIG_USD,
+        )?;
+        check_max("population.adversaries.push_bps", a.push_bps.into(), 10_000)?;
+        check_max(
+            "population.adversaries.interval_hours",
+            a.interval_hours.into(),
+            MAX_INTERVAL_HOURS.into(),
+        )?;
+        Ok(())
+    }
+
     /// `balance` in bps, clamped to [0, 10000].
     pub fn balance_bps(&self) -> u32 {
         let b = if self.balance.is_nan() {
