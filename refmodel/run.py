@@ -65,6 +65,7 @@ def main():
     ap.add_argument("--files", nargs="*", help="check these scenario files instead of generated ones")
     ap.add_argument("--report", help="write the full result (every mismatch) as JSON here")
     ap.add_argument("--show", type=int, default=12, help="mismatches to print")
+    ap.add_argument("--coverage", action="store_true", help="print what the scenarios reached")
     args = ap.parse_args()
 
     t0 = time.time()
@@ -106,7 +107,13 @@ def main():
         for cls, n in Counter(m["cls"] for m in st.first).most_common():
             print("    %6d  %s" % (n, cls))
         if st.trade_classes:
-            print("  trades whose pricing only old rules reproduce (followed in lockstep):")
+            print("  trades whose pricing only old rules reproduce (followed in lockstep): %d" % sum(st.trade_classes.values()))
+            per = Counter()
+            for cls, n in st.trade_classes.items():
+                for rule in cls.split("+"):
+                    per[rule] += n
+            print("    per rule (a trade counts for every rule of its smallest explaining set): " +
+                  ", ".join("%s %d" % kv for kv in sorted(per.items())))
             for cls, n in sorted(st.trade_classes.items(), key=lambda kv: -kv[1]):
                 print("    %6d  %s" % (n, cls))
         print("  examples:")
@@ -115,6 +122,10 @@ def main():
                 m["file"], m["line"], m["block"], m["what"], m["cls"], m["model"][:160], m["engine"][:160]))
         f = st.first[0]
         print("FIRST MISMATCH: %s line %d: %s" % (f["file"], f["line"], f["what"]))
+    if args.coverage:
+        print("  coverage (over all scenarios):")
+        for k, v in sorted(st.coverage.items()):
+            print("    %7d  %s" % (v, k))
     if args.report:
         with open(args.report, "w") as fh:
             json.dump(st.to_json(), fh, indent=1, default=str)

@@ -58,6 +58,7 @@ class Stats:
         self.straddles = 0
         self.trades = 0
         self.trade_classes = {}  # per mismatching trade, class of the hypotheses that explain it
+        self.coverage = {}  # what the scenarios reached (engine events, refusals, trade regions)
 
     def merge(self, o):
         self.scenarios += o.scenarios
@@ -73,12 +74,14 @@ class Stats:
         self.trades += o.trades
         for k, v in o.trade_classes.items():
             self.trade_classes[k] = self.trade_classes.get(k, 0) + v
+        for k, v in o.coverage.items():
+            self.coverage[k] = self.coverage.get(k, 0) + v
 
     def to_json(self):
         return dict(scenarios=self.scenarios, exact=self.exact, power=self.power, absent=self.absent,
                     mismatches=self.mismatches, first=self.first, out_of_scope=self.out_of_scope,
                     worst=list(self.worst), straddles=self.straddles, trades=self.trades,
-                    trade_classes=self.trade_classes)
+                    trade_classes=self.trade_classes, coverage=self.coverage)
 
     @staticmethod
     def from_json(d):
@@ -140,10 +143,41 @@ class Checker:
                 continue
             self.compare_fields(line, block, me, ee, model)
 
+    def cover(self, key):
+        self.st.coverage[key] = self.st.coverage.get(key, 0) + 1
+
+    def trade_coverage(self, me, ee):
+        t = me.get("_trade")
+        if not t:
+            return
+        pr = t["pr"]
+        m = pr["market"]
+        n0, n1 = pr["n0"], pr["n1"]
+        far = n1 if abs(n1) > abs(n0) else n0
+        self.cover("trade: " + t["kind"] + (" (grow)" if t["growing"] and t["kind"] != "open" else ""))
+        if m.S != m.R:
+            self.cover("trade: B differs from S (S != R)")
+        if n0 * n1 < 0:
+            self.cover("trade: net crosses zero")
+        w = m.within if False else None
+        if pr["C"] == 0:
+            self.cover("trade: C = 0")
+        elif abs(far) * pr["B"] > pr["C"] * m.uc.hi * 10**12:
+            self.cover("trade: beyond the clamp u_c")
+        if abs(n1) < abs(n0):
+            self.cover("trade: shrinks |net| (rebate)")
+        if pr.get("waived"):
+            self.cover("trade: charge waived (R6)")
+        if pr.get("rebate") and pr.get("rebate") == pr.get("pool_before"):
+            self.cover("trade: rebate capped by the impact pool")
+        if t["kind"] != "open" and t.get("pos_q") and abs(n0 - t["pos_q"]) != abs(n0):
+            self.cover("trade: modify/close (R1 matters)")
+
     def compare_fields(self, line, block, me, ee, model):
         kind = me["event"]
         if kind in TRADE_EVENTS:
             self.st.trades += 1
+            self.trade_coverage(me, ee)
         for k, mv in me.items():
             if k == "event" or k.startswith("_") or (kind, k) in INPUT_FIELDS:
                 continue
@@ -297,6 +331,12 @@ def run_scenario(fname, lines, engine_text, stats):
                 mev += model.begin_block(bh, bts, oracle, ctx)
                 ck.compare_events(n, bh, mev, ctx.events, model)
                 note_checks(ck, ctx, n, bh)
+                for e in ctx.events:
+                    if e.get("event") in ("market_status_changed", "funding_rate_set", "yield_accrued",
+                                          "strategy_withdrawal_arrived"):
+                        ck.cover("event: " + e["event"])
+                    if e.get("event") == "prices_updated" and e.get("frozen_price"):
+                        ck.cover("block: frozen price")
                 open_block = True
                 h, ts = bh, bts
             if "tx" in obj or "swap_to_price" in obj:
@@ -311,6 +351,11 @@ def run_scenario(fname, lines, engine_text, stats):
                 except Reject as r:
                     mev, mkind = [], r.kind
                 ekind = ctx.rejected
+                ck.cover("tx %s: %s" % (tx["type"], ekind or "ok"))
+                for e in ctx.events:
+                    if e.get("event") in ("deficit_covered", "position_liquidated", "market_status_changed",
+                                          "funding_settled", "drawdown_cap_hit"):
+                        ck.cover("event: " + e["event"] + (" (debt left)" if e.get("debt_after") else ""))
                 if mkind != ekind:
                     ck.mismatch(n, h, "outcome", mkind or "ok", ekind or "ok",
                                 outcome_class(model, tx, mkind, ekind))
@@ -340,7 +385,7 @@ def note_checks(ck, ctx, line=0, block=0):
         if iv is None:
             ck.st.straddles += 1
     for label, what, mine, followed, ev in ctx.explained:
-        if what in ("funding_rate_set", "listing-block capacity"):
+        if what in ("funding_rate_set", "listing-block capacity") or what.startswith("market_created."):
             ck.mismatch(line, block, what, mine, ev, label)
             continue
         diffs = []

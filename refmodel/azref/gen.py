@@ -30,6 +30,13 @@ TRADERS = [2, 3, 4, 5, 6]
 FEES = [(100, 1), (500, 10), (3000, 60), (10_000, 200)]
 
 
+def max_leverage(notional_usd):
+    """The highest leverage the default margin tiers allow at this entry size, less a margin for
+    impact and fees (§6.1)."""
+    im = 0.05 if notional_usd <= 1e5 else 0.10 if notional_usd <= 1e6 else 0.20 if notional_usd <= 1e7 else 0.5
+    return 1 / (im + 0.012)
+
+
 class Gen:
     def __init__(self, seed):
         self.r = random.Random(seed)
@@ -95,7 +102,7 @@ class Gen:
             self.add({"tx": {"type": "create_market", "user": a(LISTER), "base_token": token(t),
                              "base_decimals": 18, "fee": fee, "tick_spacing": spacing,
                              "initial_price": str(price_w), "tick_range": rng, "seed_azusd": str(seed_usd * U)}})
-        self.markets.append(dict(price=price, depth=depth))
+        self.markets.append(dict(price=price, depth=depth, rng=rng))
 
     def lp_deposit(self, u, usd):
         self.add({"tx": {"type": "lp_deposit", "user": a(u), "amount": str(usd * U)}})
@@ -124,7 +131,7 @@ class Gen:
             qty = 1
         if r.random() < 0.5:
             qty = -qty
-        lev = r.choice([1, 2, 3, 5, 8, 8, 12, 18, 25])
+        lev = max_leverage(notional) * r.choice([0.1, 0.3, 0.6, 0.9, 0.97, 1.1])
         margin = max(int(notional / lev * U * r.uniform(1.0, 1.3)), 1)
         bound = str(10**30) if qty > 0 else "0"
         if r.random() < 0.12:  # a tight bound, near the spot
@@ -211,6 +218,105 @@ class Gen:
         else:
             self.add({"tx": {"type": "redeem_azusd", "user": a(u), "azusd": str(int(10 ** r.uniform(3, 6)) * U)}})
 
+    # episodes: the regions a uniform draw rarely reaches --------------------------------------
+    def trend(self, mi=None, down=None, keepers=True):
+        """The pool pushed the same way block after block, the truncated spot and its TWAP
+        following 0.5 % per block; then keepers try the positions (liquidations, R8 equity)."""
+        r = self.r
+        mi = r.randrange(len(self.markets)) if mi is None else mi
+        m = self.markets[mi]
+        down = r.random() < 0.5 if down is None else down
+        for _ in range(r.randint(3, 7)):
+            m["price"] *= (1 - r.uniform(0.01, 0.03)) if down else (1 + r.uniform(0.01, 0.03))
+            self.add({"swap_to_price": {"user": a(SWAPPER), "market": mi,
+                                        "price": str(int(m["price"] * 10**6) * 10**12)}})
+            self.add({"blocks": {"count": r.randint(4, 12), "seconds": 2}})
+            self._resync_height()
+            self.block(2)
+            for p in r.sample(self.positions, min(len(self.positions), 3)) if keepers else []:
+                self.add({"tx": {"type": "liquidate", "user": a(KEEPER), "position": p[0]}})
+
+    def funding_days(self):
+        """Days without a touch: funding beyond the margin becomes debt (R8)."""
+        r = self.r
+        if r.random() < 0.7:
+            self.big_pair(r.choice([0.8, 0.95, 0.99]), 0.3)  # the dominant side pays
+        self.add({"blocks": {"count": r.randint(2, 9), "seconds": 86_400}})
+        self._resync_height()
+        self.block(2)
+        for p in r.sample(self.positions, min(len(self.positions), 4)):
+            what = r.choice(["liquidate", "add_margin", "close_position", "modify_position", "remove_margin"])
+            pid, u, mi, q = p
+            if what == "liquidate":
+                self.add({"tx": {"type": "liquidate", "user": a(KEEPER), "position": pid}})
+            elif what in ("add_margin", "remove_margin"):
+                self.add({"tx": {"type": what, "user": a(u), "position": pid, "amount": str(r.choice([1, 10**6, 10**8]))}})
+            elif what == "close_position":
+                self.add({"tx": {"type": what, "user": a(u), "position": pid, "price_bound": "0" if q > 0 else str(10**30)}})
+            else:
+                self.add({"tx": {"type": what, "user": a(u), "position": pid, "qty_delta": str(-q // 2 or -q),
+                                 "price_bound": "0" if q > 0 else str(10**30)}})
+
+    def big_pair(self, dominant_lev, minority_lev):
+        """A large position (the market's net) and a levered one against it."""
+        r = self.r
+        mi = r.randrange(len(self.markets))
+        m = self.markets[mi]
+        notional = self.capacity_estimate(mi) * r.uniform(0.3, 0.55)
+        sign = 1 if r.random() < 0.5 else -1
+        out = []
+        for frac, lev, sg in ((1.0, dominant_lev, sign), (r.uniform(0.1, 0.5), minority_lev, -sign)):
+            u = r.choice(TRADERS)
+            lev = max_leverage(notional * frac) * lev
+            qty = int(notional * frac / m["price"] * Q) * sg
+            self.add({"tx": {"type": "open_position", "user": a(u), "market": mi, "qty": str(qty),
+                             "margin": str(int(notional * frac / lev * U)),
+                             "price_bound": str(10**30) if qty > 0 else "0"}})
+            self.opens += 1
+            self.positions.append([self.opens, u, mi, qty])
+            out.append(self.positions[-1])
+        return mi, out
+
+    def thin_close(self):
+        """The market's net near the clamp and a levered position against it; the price moves
+        against that position, then it closes: its charge (it grows |net|) is collected only
+        from what it holds, the rest waived (R6), at most p_c per unit (R4)."""
+        r = self.r
+        mi, (dom, mino) = self.big_pair(0.3, r.choice([0.85, 0.95, 0.99]))
+        if r.random() < 0.5 and self.lp_shares.get(LISTER):
+            self.add({"tx": {"type": "lp_withdraw", "user": a(LISTER), "shares": str(int(self.lp_shares[LISTER] * 0.4))}})
+        self.trend(mi, down=mino[3] > 0, keepers=False)
+        self.add({"tx": {"type": "close_position", "user": a(mino[1]), "position": mino[0],
+                         "price_bound": "0" if mino[3] > 0 else str(10**30)}})
+
+    def range_exit(self):
+        """The pool pushed out of its liquidity range: depth falls below the stop-trading level,
+        the market freezes and goes reduce-only (R10), then is delisted and settled (§8.5)."""
+        r = self.r
+        mi = min(range(len(self.markets)), key=lambda i: self.markets[i]["rng"])
+        m = self.markets[mi]
+        move = 1.0001 ** (m["rng"] * 1.3)
+        down = r.random() < 0.5
+        m["price"] = m["price"] / move if down else m["price"] * move
+        self.add({"swap_to_price": {"user": a(SWAPPER), "market": mi,
+                                    "price": str(int(m["price"] * 10**6) * 10**12)}})
+        self.block(2)
+        for p in self.positions[-3:]:
+            self.add({"tx": {"type": "close_position", "user": a(p[1]), "position": p[0],
+                             "price_bound": "0" if p[3] > 0 else str(10**30)}})
+        self.open()
+        self.add({"blocks": {"count": r.randint(3, 14), "seconds": 2}})
+        self._resync_height()
+        self.block(2)
+        for p in self.positions:
+            self.add({"tx": {"type": "settle_delisted", "user": a(KEEPER), "position": p[0]}})
+        if r.random() < 0.5:  # depth back: the pool returned into its range
+            m["price"] = m["price"] * move if down else m["price"] / move
+            self.add({"swap_to_price": {"user": a(SWAPPER), "market": mi,
+                                        "price": str(int(m["price"] * 10**6) * 10**12)}})
+            self.block(2)
+            self.open()
+
     def scenario(self):
         r = self.r
         self.genesis()
@@ -229,6 +335,9 @@ class Gen:
         nblocks = r.randint(3, 12)
         weights = [("open", 30), ("modify", 14), ("close", 10), ("margin", 8), ("liquidate", 8),
                    ("swap", 12), ("lp", 6), ("ledger", 3)]
+        episodes = [e for e, pr in (("trend", 0.35), ("funding_days", 0.3), ("thin_close", 0.2),
+                                    ("range_exit", 0.1)) if r.random() < pr]
+        r.shuffle(episodes)
         for b in range(nblocks):
             if r.random() < 0.1:
                 self.add({"blocks": {"count": r.randint(2, 40), "seconds": r.choice([2, 12, 60])}})
@@ -242,6 +351,8 @@ class Gen:
                     continue
                 what = r.choices([w for w, _ in weights], [x for _, x in weights])[0]
                 getattr(self, what)()
+            if episodes and b >= 1 and r.random() < 0.4:
+                getattr(self, episodes.pop())()
         self.block(r.choice([2, 60, 3600, 86_400]))
         return "\n".join(self.lines) + "\n"
 

@@ -433,7 +433,8 @@ class Model:
         a2, b2 = self.curve_clamped(m, n0, n1, B, C)
         return a1.union(a2), b1.union(b2)
 
-    def price(self, m, n0, delta, growing, B=None, C=None, clamp=True, netting=True, pool=None):
+    def price(self, m, n0, delta, growing, B=None, C=None, clamp=True, netting=True, pool=None,
+              fee_rate=None):
         """§4.3–4.9, pure: everything a trade's price is, as intervals where powers enter.
         The keyword arguments let the diagnosis price a trade under another rule."""
         buy = delta > 0
@@ -465,7 +466,7 @@ class Model:
         n_dn, n_up = N_dn(delta, B), N_up(delta, B)
         out["n_dn"], out["n_up"] = n_dn, n_up
         out["spot_cost"] = n_up if delta >= 0 else -n_dn
-        out["fee"] = mulW_up(n_up, m.p["taker_fee"])
+        out["fee"] = mulW_up(n_up, m.p["taker_fee"] if fee_rate is None else fee_rate)
         p0 = self.premium_iv(m, n0, m.S, C)
         p1 = self.premium_iv(m, n1, m.S, C)
         out["pricing"] = dict(price=B, capacity=C, free_liquidity=m.F, net_before=n0, net_after=n1,
@@ -484,6 +485,7 @@ class Model:
         ("R3", "base price = truncated spot for buys and sells"),
         ("R4", "unclamped curve"),
         ("R5", "charge and rebate not netted"),
+        ("R9", "taker fee not raised to the pool's fee tier"),
     ]
 
     @staticmethod
@@ -513,11 +515,14 @@ class Model:
             for hs in combinations(names, size):
                 if "R1" in hs and pos_q == 0:
                     continue
+                if "R9" in hs and m.p["taker_fee"] == default_market_params()["taker_fee"]:
+                    continue
                 C = (mulW_dn(m.D, m.p["k1"]) + mulW_dn(F_now, m.p["k2"])) if "R2" in hs else None
                 try:
                     alt = self.price(m, n0 - pos_q if "R1" in hs else n0, delta, growing,
                                      B=m.S if "R3" in hs else None, C=C, clamp="R4" not in hs,
-                                     netting="R5" not in hs, pool=pool)
+                                     netting="R5" not in hs, pool=pool,
+                                     fee_rate=default_market_params()["taker_fee"] if "R9" in hs else None)
                 except Reject:
                     continue
                 if "charge" in alt and self.fits(alt, ee, delta):
@@ -553,6 +558,8 @@ class Model:
                 label, alt = self.diagnose(m, n0, delta, growing, pos_q, self._F_now, m.impact_pool, ev)
                 if label:
                     ctx.explained.append((label, ev_kind, pr, alt, ev))
+                    if "R9" in label:  # follow the engine's fee from now on (counted once)
+                        m.p["taker_fee"] = default_market_params()["taker_fee"]
                     alt.update(pool_before=m.impact_pool, F_now=self._F_now, market=m,
                                held=pr["held"], cap_error=pr["cap_error"])
                     pr = alt
@@ -746,6 +753,12 @@ class Model:
         p["max_oi"] = min(D * s.g["oi_mult"], manip)
         p["min_spot_liq"] = s.g["min_listing_depth"] // 2
         uc = pow_down(p["max_premium"] * W // p["alpha"], W * W // p["beta"])
+        for key, field, cls in (("max_oi", "max_oi_per_side", "§11 OI cap (manipulation bound)"),
+                                ("taker_fee", "taker_fee_wad", "R9 taker fee ≥ fee tier")):
+            if field in ev and ev[field] != p[key]:
+                # recorded once, then followed (lockstep), so later trades are judged on their own
+                ctx.explained.append((cls, "market_created." + field, p[key], ev[field], ev[field]))
+                p[key] = ev[field]
         m = Market(len(s.markets), base, p, uc, s.ts)
         m.S = m.R = m.pool = price
         m.D = D
@@ -759,8 +772,8 @@ class Model:
         self.debit(u, AZUSD, ev.get("seed_azusd", 0))
         s.markets.append(m)
         self.emit(dict(event="market_created", market=m.id, base_token=base, creator=u,
-                       spot_liquidity=D, max_oi_per_side=p["max_oi"], price=price,
-                       seed_azusd=ev.get("seed_azusd"), seed_base=ev.get("seed_base"), taker_fee_wad=p["taker_fee"]))
+                       spot_liquidity=D, price=price,
+                       seed_azusd=ev.get("seed_azusd"), seed_base=ev.get("seed_base")))
 
     def tx_lp_deposit(self, tx):  # §8.2
         s = self.s
