@@ -101,8 +101,10 @@ pub fn check(s: &State) -> Result<(), String> {
                 p.id, s.next_position_id
             ));
         }
-        let (Some(a), Some(m)) = (agg.get_mut(p.market as usize), s.markets.get(p.market as usize))
-        else {
+        let (Some(a), Some(m)) = (
+            agg.get_mut(p.market as usize),
+            s.markets.get(p.market as usize),
+        ) else {
             return Err(format!("position {} in unknown market {}", p.id, p.market));
         };
         let (side, real) = if p.qty > 0 {

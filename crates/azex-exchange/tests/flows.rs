@@ -1,8 +1,11 @@
 //! End-to-end flows through the real state machine (pools, oracle hook, vault, ledger).
 
-use azex_exchange::testkit::{addr, World, WorldSpec};
+mod common;
+
+use azex_exchange::testkit::{addr, WorldSpec};
 use azex_exchange::units::{QTY_ONE, USD_ONE, WAD};
 use azex_exchange::{Event, ExchangeError, Tx, AZUSD};
+use common::{check, Checked};
 
 fn one() -> i128 {
     QTY_ONE as i128
@@ -10,7 +13,7 @@ fn one() -> i128 {
 
 #[test]
 fn world_builds_and_prices_markets() {
-    let w = World::new(&WorldSpec::default()).unwrap();
+    let w = Checked::new(&WorldSpec::default()).unwrap();
     let m = &w.state.markets[0];
     // $2,000 listed; spot from the truncated oracle equals the pool's price (no move yet).
     assert!(
@@ -28,7 +31,7 @@ fn world_builds_and_prices_markets() {
 
 #[test]
 fn open_and_close_round_trip_loses_fees_and_impact_only() {
-    let mut w = World::new(&WorldSpec::default()).unwrap();
+    let mut w = Checked::new(&WorldSpec::default()).unwrap();
     let before = w.state.wallet(addr(2), AZUSD);
     let id = w.open(2, 0, 10 * one(), 2_000 * USD_ONE).unwrap();
     w.close(2, id).unwrap();
@@ -41,7 +44,7 @@ fn open_and_close_round_trip_loses_fees_and_impact_only() {
 
 #[test]
 fn balanced_market_needs_little_capital() {
-    let mut w = World::new(&WorldSpec::default()).unwrap();
+    let mut w = Checked::new(&WorldSpec::default()).unwrap();
     w.open(2, 0, 1_000 * one(), 500_000 * USD_ONE).unwrap();
     w.open(3, 0, -950 * one(), 500_000 * USD_ONE).unwrap();
     let sim = w
@@ -63,7 +66,7 @@ fn over_limit_trade_is_rejected_and_changes_nothing() {
         lp_capital: 50_000 * USD_ONE,
         ..WorldSpec::default()
     };
-    let mut w = World::new(&spec).unwrap();
+    let mut w = Checked::new(&spec).unwrap();
     let h = w.state.hash();
     let tx = Tx::OpenPosition {
         user: addr(2),
@@ -77,13 +80,15 @@ fn over_limit_trade_is_rejected_and_changes_nothing() {
         matches!(err, ExchangeError::VaultCapacityExceeded { .. }),
         "{err:?}"
     );
-    assert_eq!(w.state.apply(&tx, w.block).unwrap_err(), err);
+    let b = w.block;
+    assert_eq!(w.0.state.apply(&tx, b).unwrap_err(), err);
+    check(&w.state);
     assert_eq!(w.state.hash(), h);
 }
 
 #[test]
 fn funding_flows_from_dominant_side() {
-    let mut w = World::new(&WorldSpec::default()).unwrap();
+    let mut w = Checked::new(&WorldSpec::default()).unwrap();
     let long = w.open(2, 0, 400 * one(), 100_000 * USD_ONE).unwrap();
     let short = w.open(3, 0, -100 * one(), 50_000 * USD_ONE).unwrap();
     // The rate is set at the end of the block, from its final skew: none yet.
@@ -120,7 +125,7 @@ fn funding_flows_from_dominant_side() {
 
 #[test]
 fn mint_redeem_and_ledger() {
-    let mut w = World::new(&WorldSpec::default()).unwrap();
+    let mut w = Checked::new(&WorldSpec::default()).unwrap();
     let s0 = w.state.ledger.azusd_supply;
     w.tx(Tx::MintAzusd {
         user: addr(3),
@@ -145,7 +150,7 @@ fn mint_redeem_and_ledger() {
 #[test]
 fn replay_gives_same_hash() {
     let run = || {
-        let mut w = World::new(&WorldSpec::default()).unwrap();
+        let mut w = Checked::new(&WorldSpec::default()).unwrap();
         let a = w.open(2, 0, 7 * one(), 2_000 * USD_ONE).unwrap();
         w.advance(3).unwrap();
         w.open(3, 0, -3 * one(), 2_000 * USD_ONE).unwrap();
@@ -163,7 +168,7 @@ fn markets_listed_after_genesis_start_from_its_market_defaults() {
         liquidation_step_wad: WAD / 10,
         ..Default::default()
     });
-    let w = World::new(&spec).unwrap();
+    let w = Checked::new(&spec).unwrap();
     let p = &w.state.market_params[0];
     assert_eq!(p.taker_fee_wad, WAD / 1_000);
     assert_eq!(p.liquidation_step_wad, WAD / 10);
@@ -179,7 +184,7 @@ fn markets_listed_after_genesis_start_from_its_market_defaults() {
         ..Default::default()
     });
     assert!(matches!(
-        World::new(&bad),
+        Checked::new(&bad),
         Err(ExchangeError::InvalidParameter { name: "beta", .. })
     ));
 }

@@ -1,13 +1,17 @@
 //! Property tests over random transaction sequences through the real state machine.
 //!
-//! After every committed transaction the engine itself runs the full invariant check (test
-//! builds), so any violation fails the test. On top of that these properties check that a
-//! refused transaction changes nothing (same hash), that replaying a sequence gives the same hash,
-//! and that `simulate` agrees with `apply`.
+//! After every transaction and every block step the full invariant check runs, called explicitly
+//! ([`common::check`]; the engine's own call after each commit exists only in debug builds, so
+//! this is what makes `cargo test --release` check anything). On top of that these properties
+//! check that a refused transaction changes nothing (same hash), that replaying a sequence gives
+//! the same hash, and that `simulate` agrees with `apply`.
 
-use azex_exchange::testkit::{addr, World, WorldSpec};
+mod common;
+
+use azex_exchange::testkit::{addr, WorldSpec};
 use azex_exchange::units::{QTY_ONE, USD_ONE, WAD};
 use azex_exchange::{Tx, AZUSD};
+use common::{check, Checked};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -94,7 +98,7 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-fn to_tx(w: &World, s: &Step) -> Option<Tx> {
+fn to_tx(w: &azex_exchange::testkit::World, s: &Step) -> Option<Tx> {
     let ids: Vec<u64> = w.state.positions.keys().collect();
     let pick = |i: usize| {
         if ids.is_empty() {
@@ -229,7 +233,7 @@ fn to_tx(w: &World, s: &Step) -> Option<Tx> {
 
 /// Runs the steps; returns the final hash and the number of committed transactions.
 fn run(steps: &[Step]) -> (String, usize) {
-    let mut w = World::new(&WorldSpec {
+    let mut w = Checked::new(&WorldSpec {
         users: 4,
         markets: vec![(1, 2_000 * WAD, 2_000_000 * USD_ONE)],
         ..WorldSpec::default()
@@ -256,7 +260,9 @@ fn run(steps: &[Step]) -> (String, usize) {
         let Some(tx) = to_tx(&w, s) else { continue };
         let before = w.state.hash();
         let sim = w.state.simulate(&tx);
-        match w.state.apply(&tx, w.block) {
+        let applied = w.0.state.apply(&tx, w.block);
+        check(&w.state);
+        match applied {
             Ok(ev) => {
                 ok += 1;
                 let sim = sim.expect("simulate must accept what apply accepts");
