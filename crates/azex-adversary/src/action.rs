@@ -1,0 +1,737 @@
+//! The coalition's moves: abstract actions, resolved against the state when they run.
+//!
+//! A move names its target relatively (the `slot`-th position of member `who`, the `market`-th
+//! market modulo the number listed, a price as a deviation from the external price), so that a
+//! mutated or spliced sequence still means something. A move whose target does not exist is
+//! skipped; a move the engine refuses changes nothing (and is not written to scenario files).
+//!
+//! Everything a user can do is here except minting/redeeming azUSD (1:1 against USDC: no
+//! economic effect; everyone mints at set-up) and strategy moves (users have none: reserves are
+//! rebalanced by the protocol at block end, and the world has no strategies).
+
+use crate::world::{ext_price, Party, World, COALITION, COALITION_TOKEN};
+use alloy_primitives::{Address, U256};
+use azex_exchange::book;
+use azex_exchange::state::MarketStatus;
+use azex_exchange::testkit::{addr, token};
+use azex_exchange::units::{QTY_ONE, USD_ONE, WAD};
+use azex_exchange::{ExchangeError, Tx, AZUSD};
+use azex_spot::math::tick_math::{get_sqrt_price_at_tick, MAX_TICK, MIN_TICK};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// One move of the coalition. Amounts in whole USD, fractions in percent, prices in basis points
+/// away from the external price.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "a", rename_all = "snake_case")]
+pub enum Action {
+    /// Open a position of `usd` notional at up to `lev`x: margin = the larger of notional / lev
+    /// and the tier's initial margin, plus 0.5 % for fees and impact.
+    Open {
+        who: u8,
+        market: u8,
+        long: bool,
+        usd: u32,
+        lev: u8,
+    },
+    /// Grow the member's `slot`-th position by `pct` % of its size.
+    Grow {
+        who: u8,
+        slot: u8,
+        pct: u8,
+    },
+    /// Reduce it by `pct` % (100 % closes through `modify`).
+    Reduce {
+        who: u8,
+        slot: u8,
+        pct: u8,
+    },
+    Close {
+        who: u8,
+        slot: u8,
+    },
+    AddMargin {
+        who: u8,
+        slot: u8,
+        usd: u32,
+    },
+    /// Take `pct` % of the position's margin out.
+    RemoveMargin {
+        who: u8,
+        slot: u8,
+        pct: u8,
+    },
+    LpDeposit {
+        who: u8,
+        usd: u32,
+    },
+    LpWithdraw {
+        who: u8,
+        pct: u8,
+    },
+    /// Swap the market's pool toward `ext × (1 + bps / 10⁴)` with up to `pct` % of what the
+    /// member has of the input token (the swap stops at that price).
+    Swap {
+        who: u8,
+        market: u8,
+        bps: i32,
+        #[serde(default = "hundred")]
+        pct: u8,
+    },
+    /// Add liquidity over `[tick − below, tick + above]` around the pool's tick, `usd` of azUSD.
+    AddLiquidity {
+        who: u8,
+        market: u8,
+        below: u16,
+        above: u16,
+        usd: u32,
+        salt: u8,
+    },
+    /// Remove `pct` % of the member's `slot`-th spot position in the pool.
+    RemoveLiquidity {
+        who: u8,
+        market: u8,
+        slot: u8,
+        pct: u8,
+    },
+    /// List the coalition's token with any fee tier (pips), spacing, range, seed and price.
+    List {
+        who: u8,
+        fee: u32,
+        spacing: u16,
+        range: u32,
+        usd: u32,
+        bps: i32,
+    },
+    /// Act as keeper on the `target`-th open position (any owner).
+    Liquidate {
+        who: u8,
+        target: u16,
+    },
+    Deleverage {
+        who: u8,
+        market: u8,
+    },
+    Settle {
+        who: u8,
+        target: u16,
+    },
+    Relist {
+        who: u8,
+        market: u8,
+    },
+    /// End the block; the next one starts `secs` later (arbitrageur and keeper run).
+    Block {
+        secs: u32,
+    },
+}
+
+fn hundred() -> u8 {
+    100
+}
+
+/// A sequence of moves.
+pub type Genome = Vec<Action>;
+
+const LEVS: [u8; 9] = [1, 2, 3, 5, 8, 10, 15, 19, 20];
+const FEES: [u32; 8] = [100, 500, 3_000, 3_000, 10_000, 10_000, 100_000, 500_000];
+const SPACINGS: [u16; 4] = [1, 10, 60, 200];
+const RANGES: [u32; 7] = [60, 200, 600, 2_000, 6_000, 20_000, 100_000];
+const SECS: [u32; 8] = [2, 2, 2, 2, 6, 60, 3_601, 86_400];
+const BPS: [i32; 10] = [10, 30, 50, 100, 200, 500, 1_000, 2_000, 5_000, 9_000];
+
+fn log_uniform(rng: &mut impl Rng, lo: f64, hi: f64) -> u32 {
+    let x: f64 = rng.random_range(lo.ln()..hi.ln());
+    x.exp().round() as u32
+}
+
+fn pct(rng: &mut impl Rng) -> u8 {
+    match rng.random_range(0..10) {
+        0 => 100,
+        1 => 50,
+        2 => 99,
+        3 => 10,
+        _ => rng.random_range(1..=100),
+    }
+}
+
+fn bps(rng: &mut impl Rng) -> i32 {
+    if rng.random_bool(0.2) {
+        return rng.random_range(-9_000..=30_000);
+    }
+    let b = BPS[rng.random_range(0..BPS.len())];
+    if rng.random_bool(0.5) {
+        b
+    } else {
+        -b
+    }
+}
+
+/// `x` times a factor log-uniform in [1/4, 4].
+fn scale(rng: &mut impl Rng, x: u32) -> u32 {
+    let f: f64 = rng.random_range(0.25f64.ln()..4f64.ln());
+    ((x.max(1) as f64) * f.exp()).round().clamp(1.0, 4e9) as u32
+}
+
+fn pick<T: Copy>(rng: &mut impl Rng, xs: &[T]) -> T {
+    xs[rng.random_range(0..xs.len())]
+}
+
+impl Action {
+    /// A random move, drawn with weights that favour trading and blocks.
+    pub fn random(rng: &mut impl Rng) -> Action {
+        let who = rng.random_range(0..3u8);
+        let market = rng.random_range(0..4u8);
+        let slot = rng.random_range(0..8u8);
+        match rng.random_range(0..100) {
+            0..=19 => Action::Open {
+                who,
+                market,
+                long: rng.random_bool(0.5),
+                usd: log_uniform(rng, 500.0, 3_000_000.0),
+                lev: pick(rng, &LEVS),
+            },
+            20..=29 => Action::Close { who, slot },
+            30..=34 => Action::Reduce {
+                who,
+                slot,
+                pct: pct(rng),
+            },
+            35..=37 => Action::Grow {
+                who,
+                slot,
+                pct: pct(rng),
+            },
+            38..=39 => Action::AddMargin {
+                who,
+                slot,
+                usd: log_uniform(rng, 10.0, 200_000.0),
+            },
+            40..=42 => Action::RemoveMargin {
+                who,
+                slot,
+                pct: pct(rng),
+            },
+            43..=45 => Action::LpDeposit {
+                who,
+                usd: log_uniform(rng, 1_000.0, 2_000_000.0),
+            },
+            46..=48 => Action::LpWithdraw { who, pct: pct(rng) },
+            49..=57 => Action::Swap {
+                who,
+                market,
+                bps: bps(rng),
+                pct: pct(rng),
+            },
+            58..=61 => Action::AddLiquidity {
+                who,
+                market,
+                below: log_uniform(rng, 1.0, 5_000.0) as u16,
+                above: log_uniform(rng, 1.0, 5_000.0) as u16,
+                usd: log_uniform(rng, 1_000.0, 2_000_000.0),
+                salt: rng.random_range(0..4),
+            },
+            62..=67 => Action::RemoveLiquidity {
+                who,
+                market,
+                slot,
+                pct: pct(rng),
+            },
+            68..=70 => Action::List {
+                who,
+                fee: pick(rng, &FEES),
+                spacing: pick(rng, &SPACINGS),
+                range: pick(rng, &RANGES),
+                usd: log_uniform(rng, 50_000.0, 4_000_000.0),
+                bps: if rng.random_bool(0.5) { 0 } else { bps(rng) },
+            },
+            71..=73 => Action::Liquidate {
+                who,
+                target: rng.random_range(0..64),
+            },
+            74 => Action::Deleverage { who, market },
+            75..=76 => Action::Settle {
+                who,
+                target: rng.random_range(0..64),
+            },
+            77 => Action::Relist { who, market },
+            _ => Action::Block {
+                secs: pick(rng, &SECS),
+            },
+        }
+    }
+
+    /// Change one parameter of the move (or, rarely, redraw it).
+    pub fn tweak(&mut self, rng: &mut impl Rng) {
+        if rng.random_bool(0.1) {
+            *self = Action::random(rng);
+            return;
+        }
+        let r = rng.random_range(0..4);
+        match self {
+            Action::Open {
+                who,
+                market,
+                long,
+                usd,
+                lev,
+            } => match r {
+                0 => *usd = scale(rng, *usd),
+                1 => *lev = pick(rng, &LEVS),
+                2 => *long = !*long,
+                _ => {
+                    if rng.random_bool(0.5) {
+                        *who = rng.random_range(0..3)
+                    } else {
+                        *market = rng.random_range(0..4)
+                    }
+                }
+            },
+            Action::Grow { who, slot, pct: p }
+            | Action::Reduce { who, slot, pct: p }
+            | Action::RemoveMargin { who, slot, pct: p } => match r {
+                0 | 1 => *p = pct(rng),
+                2 => *slot = rng.random_range(0..8),
+                _ => *who = rng.random_range(0..3),
+            },
+            Action::Close { who, slot } => {
+                if r < 2 {
+                    *slot = rng.random_range(0..8)
+                } else {
+                    *who = rng.random_range(0..3)
+                }
+            }
+            Action::AddMargin { who, slot, usd } => match r {
+                0 | 1 => *usd = scale(rng, *usd),
+                2 => *slot = rng.random_range(0..8),
+                _ => *who = rng.random_range(0..3),
+            },
+            Action::LpDeposit { who, usd } => {
+                if r < 3 {
+                    *usd = scale(rng, *usd)
+                } else {
+                    *who = rng.random_range(0..3)
+                }
+            }
+            Action::LpWithdraw { who, pct: p } => {
+                if r < 3 {
+                    *p = pct(rng)
+                } else {
+                    *who = rng.random_range(0..3)
+                }
+            }
+            Action::Swap {
+                who,
+                market,
+                bps: b,
+                pct: p,
+            } => match r {
+                0 => *b = bps(rng),
+                1 => *b = (*b as f64 * rng.random_range(0.5..2.0)) as i32,
+                2 => *p = pct(rng),
+                _ => {
+                    if rng.random_bool(0.5) {
+                        *who = rng.random_range(0..3)
+                    } else {
+                        *market = rng.random_range(0..4)
+                    }
+                }
+            },
+            Action::AddLiquidity {
+                who,
+                market,
+                below,
+                above,
+                usd,
+                salt,
+            } => match r {
+                0 => *usd = scale(rng, *usd),
+                1 => {
+                    *below = scale(rng, u32::from(*below)).min(60_000) as u16;
+                    *above = scale(rng, u32::from(*above)).min(60_000) as u16;
+                }
+                2 => *market = rng.random_range(0..4),
+                _ => {
+                    *who = rng.random_range(0..3);
+                    *salt = rng.random_range(0..4);
+                }
+            },
+            Action::RemoveLiquidity {
+                who,
+                market,
+                slot,
+                pct: p,
+            } => match r {
+                0 => *p = pct(rng),
+                1 => *slot = rng.random_range(0..8),
+                2 => *market = rng.random_range(0..4),
+                _ => *who = rng.random_range(0..3),
+            },
+            Action::List {
+                fee,
+                spacing,
+                range,
+                usd,
+                bps: b,
+                ..
+            } => match r {
+                0 => *fee = pick(rng, &FEES),
+                1 => {
+                    *spacing = pick(rng, &SPACINGS);
+                    *range = pick(rng, &RANGES);
+                }
+                2 => *usd = scale(rng, *usd),
+                _ => *b = bps(rng),
+            },
+            Action::Liquidate { who, target } | Action::Settle { who, target } => {
+                if r < 3 {
+                    *target = rng.random_range(0..64)
+                } else {
+                    *who = rng.random_range(0..3)
+                }
+            }
+            Action::Deleverage { market, .. } | Action::Relist { market, .. } => {
+                *market = rng.random_range(0..4)
+            }
+            Action::Block { secs } => *secs = pick(rng, &SECS),
+        }
+    }
+
+    /// A short human description (scenario comments).
+    pub fn describe(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+fn member(who: u8) -> Address {
+    addr(COALITION[usize::from(who) % COALITION.len()])
+}
+
+/// The member's open positions, in id order.
+fn positions_of(w: &World, user: Address) -> Vec<u64> {
+    w.state
+        .positions
+        .values()
+        .filter(|p| p.owner == user)
+        .map(|p| p.id)
+        .collect()
+}
+
+fn nth<T: Copy>(xs: &[T], i: usize) -> Option<T> {
+    if xs.is_empty() {
+        None
+    } else {
+        Some(xs[i % xs.len()])
+    }
+}
+
+/// `qty` (1e18 base units) of `usd` whole dollars at `price` (WAD).
+pub(crate) fn qty_of(usd: u32, price: u128) -> i128 {
+    if price == 0 {
+        return 0;
+    }
+    let q = U256::from(usd) * U256::from(QTY_ONE) * U256::from(WAD) / U256::from(price);
+    i128::try_from(q).unwrap_or(i128::MAX)
+}
+
+fn bound(buying: bool) -> u128 {
+    if buying {
+        u128::MAX
+    } else {
+        0
+    }
+}
+
+fn market_index(w: &World, market: u8) -> Option<u32> {
+    let n = w.state.markets.len();
+    (n > 0).then(|| (usize::from(market) % n) as u32)
+}
+
+/// Liquidity for `usd` azUSD in a range straddling the current price (the listing formula).
+fn liquidity_for(sp: U256, sa: U256, sb: U256, usd: u32, quote_is_token0: bool) -> Option<i128> {
+    let amount = U256::from(usd) * U256::from(USD_ONE);
+    let q96 = U256::from(1u8) << 96;
+    let l = if quote_is_token0 {
+        if sb <= sp {
+            return None;
+        }
+        azex_math::mul_div(azex_math::mul_div(amount, sp, q96).ok()?, sb, sb - sp).ok()?
+    } else {
+        if sp <= sa {
+            return None;
+        }
+        azex_math::mul_div(amount, q96, sp - sa).ok()?
+    };
+    i128::try_from(l).ok().filter(|l| *l > 0)
+}
+
+/// Resolve a move against the world into a transaction (`None`: nothing to do).
+pub(crate) fn resolve(w: &World, a: &Action) -> Option<Tx> {
+    let s = &w.state;
+    match *a {
+        Action::Open {
+            who,
+            market,
+            long,
+            usd,
+            lev,
+        } => {
+            let mi = market_index(w, market)?;
+            let m = &s.markets[mi as usize];
+            let price = ext_price(m.base_token)?;
+            let q = qty_of(usd, price);
+            let notional = u128::from(usd) * USD_ONE;
+            let im = s.market_params[mi as usize]
+                .margin_tier(notional)
+                .initial_margin_wad;
+            let margin = (notional / u128::from(lev.max(1)))
+                .max(notional / 1_000 * (im / 1_000_000_000_000_000))
+                + notional / 200;
+            Some(Tx::OpenPosition {
+                user: member(who),
+                market: mi,
+                qty: if long { q } else { -q },
+                margin: margin.min(s.wallet(member(who), AZUSD)),
+                price_bound: bound(long),
+            })
+        }
+        Action::Grow { who, slot, pct } | Action::Reduce { who, slot, pct } => {
+            let user = member(who);
+            let id = nth(&positions_of(w, user), usize::from(slot))?;
+            let p = s.position(id)?;
+            let m = &s.markets[p.market as usize];
+            let (q, _) = book::effective(p, m.side(p.is_long())).ok()?;
+            let d = (q.unsigned_abs() * u128::from(pct.clamp(1, 100)) / 100).max(1) as i128;
+            let grow = matches!(a, Action::Grow { .. });
+            let delta = if grow == p.is_long() { d } else { -d };
+            Some(Tx::ModifyPosition {
+                user,
+                position: id,
+                qty_delta: delta,
+                price_bound: bound(delta > 0),
+            })
+        }
+        Action::Close { who, slot } => {
+            let user = member(who);
+            let id = nth(&positions_of(w, user), usize::from(slot))?;
+            let p = s.position(id)?;
+            Some(Tx::ClosePosition {
+                user,
+                position: id,
+                price_bound: bound(!p.is_long()),
+            })
+        }
+        Action::AddMargin { who, slot, usd } => {
+            let user = member(who);
+            let id = nth(&positions_of(w, user), usize::from(slot))?;
+            let amount = (u128::from(usd) * USD_ONE).min(s.wallet(user, AZUSD));
+            Some(Tx::AddMargin {
+                user,
+                position: id,
+                amount,
+            })
+        }
+        Action::RemoveMargin { who, slot, pct } => {
+            let user = member(who);
+            let id = nth(&positions_of(w, user), usize::from(slot))?;
+            let p = s.position(id)?;
+            Some(Tx::RemoveMargin {
+                user,
+                position: id,
+                amount: p.margin * u128::from(pct.clamp(1, 100)) / 100,
+            })
+        }
+        Action::LpDeposit { who, usd } => {
+            let user = member(who);
+            Some(Tx::LpDeposit {
+                user,
+                amount: (u128::from(usd) * USD_ONE).min(s.wallet(user, AZUSD)),
+            })
+        }
+        Action::LpWithdraw { who, pct } => {
+            let user = member(who);
+            let shares = s.lps.get(&user)?.shares;
+            Some(Tx::LpWithdraw {
+                user,
+                shares: (shares / 100 * u128::from(pct.clamp(1, 100))).max(1),
+            })
+        }
+        Action::Swap {
+            who,
+            market,
+            bps,
+            pct,
+        } => {
+            let user = member(who);
+            let mi = market_index(w, market)?;
+            let m = &s.markets[mi as usize];
+            let ext = ext_price(m.base_token)?;
+            let target = ext / 10_000 * (10_000 + i128::from(bps).max(-9_999)) as u128;
+            let sqrt = azex_exchange::spot_link::sqrt_from_price(
+                target,
+                m.quote_is_token0,
+                m.base_decimals,
+            )
+            .ok()?;
+            let cur = s.spot.slot0(&m.pool_key).ok()?.sqrt_price_x96;
+            let now = azex_exchange::spot_link::price_from_sqrt_saturating(
+                cur,
+                m.quote_is_token0,
+                m.base_decimals,
+            );
+            if target == now {
+                return None;
+            }
+            let sell_base = target < now;
+            let input = if sell_base { m.base_token } else { AZUSD };
+            let amount = (s.wallet(user, input) / 100 * u128::from(pct.clamp(1, 100)))
+                .min(i128::MAX as u128) as i128;
+            if amount == 0 {
+                return None;
+            }
+            Some(Tx::SpotSwap {
+                user,
+                market: mi,
+                base_for_quote: sell_base,
+                amount_specified: -amount,
+                sqrt_price_limit_x96: Some(sqrt),
+            })
+        }
+        Action::AddLiquidity {
+            who,
+            market,
+            below,
+            above,
+            usd,
+            salt,
+        } => {
+            let mi = market_index(w, market)?;
+            let m = &s.markets[mi as usize];
+            let pool = s.spot.pool(&m.pool_key).ok()?;
+            let slot0 = pool.slot0();
+            let sp = pool.tick_spacing();
+            let lo_lim = MIN_TICK.div_euclid(sp) * sp + sp;
+            let hi_lim = MAX_TICK.div_euclid(sp) * sp;
+            let lower = (slot0.tick - i32::from(below))
+                .div_euclid(sp)
+                .saturating_mul(sp)
+                .max(lo_lim);
+            let upper = ((slot0.tick + i32::from(above)).div_euclid(sp) + 1)
+                .saturating_mul(sp)
+                .min(hi_lim);
+            if lower >= upper {
+                return None;
+            }
+            let sa = get_sqrt_price_at_tick(lower).ok()?;
+            let sb = get_sqrt_price_at_tick(upper).ok()?;
+            let l = liquidity_for(slot0.sqrt_price_x96, sa, sb, usd, m.quote_is_token0)?;
+            Some(Tx::SpotLiquidity {
+                user: member(who),
+                market: mi,
+                tick_lower: lower,
+                tick_upper: upper,
+                liquidity_delta: l,
+                salt: u64::from(salt),
+            })
+        }
+        Action::RemoveLiquidity {
+            who,
+            market,
+            slot,
+            pct,
+        } => {
+            let user = member(who);
+            let mi = market_index(w, market)?;
+            let m = &s.markets[mi as usize];
+            let pool = s.spot.pool(&m.pool_key).ok()?;
+            let mine: Vec<_> = pool
+                .positions()
+                .filter(|(k, p)| k.owner == user && p.liquidity > 0)
+                .collect();
+            let (k, p) = nth(&mine, usize::from(slot))?;
+            let mut salt = [0u8; 8];
+            salt.copy_from_slice(&k.salt[24..]);
+            let l = (p.liquidity / 100 * u128::from(pct.clamp(1, 100)))
+                .max(1)
+                .min(p.liquidity);
+            Some(Tx::SpotLiquidity {
+                user,
+                market: mi,
+                tick_lower: k.tick_lower,
+                tick_upper: k.tick_upper,
+                liquidity_delta: -(l.min(i128::MAX as u128) as i128),
+                salt: u64::from_be_bytes(salt),
+            })
+        }
+        Action::List {
+            who,
+            fee,
+            spacing,
+            range,
+            usd,
+            bps,
+        } => {
+            let t = token(COALITION_TOKEN);
+            if s.market_by_token.contains_key(&t) {
+                return None;
+            }
+            let ext = ext_price(t)?;
+            Some(Tx::CreateMarket {
+                user: member(who),
+                base_token: t,
+                base_decimals: 18,
+                fee,
+                tick_spacing: i32::from(spacing),
+                initial_price: ext / 10_000 * (10_000 + i128::from(bps).max(-9_999)) as u128,
+                tick_range: range.min(443_636) as i32,
+                seed_azusd: u128::from(usd) * USD_ONE,
+            })
+        }
+        Action::Liquidate { who, target } => {
+            let ids: Vec<u64> = s.positions.keys().collect();
+            Some(Tx::Liquidate {
+                user: member(who),
+                position: nth(&ids, usize::from(target))?,
+            })
+        }
+        Action::Settle { who, target } => {
+            let ids: Vec<u64> = s
+                .positions
+                .values()
+                .filter(|p| {
+                    matches!(
+                        s.markets[p.market as usize].status,
+                        MarketStatus::Delisted { .. }
+                    )
+                })
+                .map(|p| p.id)
+                .collect();
+            Some(Tx::SettleDelisted {
+                user: member(who),
+                position: nth(&ids, usize::from(target))?,
+            })
+        }
+        Action::Deleverage { who, market } => Some(Tx::Deleverage {
+            user: member(who),
+            market: market_index(w, market)?,
+        }),
+        Action::Relist { who, market } => Some(Tx::Relist {
+            user: member(who),
+            market: market_index(w, market)?,
+        }),
+        Action::Block { .. } => None,
+    }
+}
+
+/// Run one move: whether it changed anything. `Err` only when the chain halted (a block could
+/// not begin or end).
+pub(crate) fn execute(w: &mut World, a: &Action) -> Result<bool, ExchangeError> {
+    if let Action::Block { secs } = a {
+        w.next_block(u64::from((*secs).max(1)))?;
+        return Ok(true);
+    }
+    Ok(match resolve(w, a) {
+        Some(tx) => w.apply(tx, Party::Coalition).is_ok(),
+        None => false,
+    })
+}

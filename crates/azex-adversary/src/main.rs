@@ -1,0 +1,276 @@
+//! `azex-adversary`: long adversary searches and replays (see the crate README).
+
+use azex_adversary::{finding_to_jsonl, scenario, search, Base, SearchConfig};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage:
+  azex-adversary search [--seed N] [--iters N] [--threads N] [--max-len N] [--out DIR] [--quiet]
+                        [--commit HASH]
+      runs THREADS independent searches with seeds N, N+1, ... (default: seed 1, 2000 iterations,
+      1 thread, out/adversary); writes each violation class's best sequence to
+      DIR/<class>-seed<S>.jsonl, headed with the engine commit (git rev-parse HEAD, or HASH)
+  azex-adversary replay FILE...
+      re-checks scenario files written by the search; exit code 1 if any shows a violation
+  azex-adversary trace FILE
+      replays a scenario file and prints, at every block, the vault's NAV and share price and each
+      market's oracle spot, risk price, pool price, depth and open interest";
+
+fn git(args: &[&str]) -> Option<String> {
+    std::process::Command::new("git")
+        .args(args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+}
+
+/// `git rev-parse HEAD`, with `+uncommitted` when the engine's crates differ from it.
+fn engine_commit() -> String {
+    let Some(head) = git(&["rev-parse", "HEAD"]) else {
+        return "unknown".into();
+    };
+    let dirty = git(&[
+        "status",
+        "--porcelain",
+        "--",
+        "crates/azex-exchange/src",
+        "crates/azex-spot/src",
+        "crates/azex-oracle/src",
+        "crates/azex-math/src",
+    ])
+    .is_some_and(|s| !s.is_empty());
+    if dirty {
+        format!("{head}+uncommitted")
+    } else {
+        head
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("search") => cmd_search(&args[1..]),
+        Some("replay") => cmd_replay(&args[1..]),
+        Some("trace") if args.len() == 2 => cmd_trace(&args[1]),
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn cmd_search(args: &[String]) -> ExitCode {
+    let mut cfg = SearchConfig {
+        iterations: 2_000,
+        verbose: true,
+        ..SearchConfig::default()
+    };
+    let mut threads = 1u64;
+    let mut out = PathBuf::from("out/adversary");
+    let mut commit = engine_commit();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut num = |name: &str| -> Option<u64> {
+            let v = it.next().and_then(|v| v.parse().ok());
+            if v.is_none() {
+                eprintln!("{name} needs a number\n{USAGE}");
+            }
+            v
+        };
+        match a.as_str() {
+            "--seed" => match num("--seed") {
+                Some(v) => cfg.seed = v,
+                None => return ExitCode::FAILURE,
+            },
+            "--iters" => match num("--iters") {
+                Some(v) => cfg.iterations = v,
+                None => return ExitCode::FAILURE,
+            },
+            "--threads" => match num("--threads") {
+                Some(v) => threads = v.max(1),
+                None => return ExitCode::FAILURE,
+            },
+            "--max-len" => match num("--max-len") {
+                Some(v) => cfg.max_len = v as usize,
+                None => return ExitCode::FAILURE,
+            },
+            "--out" => match it.next() {
+                Some(v) => out = PathBuf::from(v),
+                None => return ExitCode::FAILURE,
+            },
+            "--quiet" => cfg.verbose = false,
+            "--commit" => match it.next() {
+                Some(v) => commit = v.clone(),
+                None => return ExitCode::FAILURE,
+            },
+            _ => {
+                eprintln!("unknown argument {a}\n{USAGE}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let base = match Base::standard(false) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("cannot build the world: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let t0 = std::time::Instant::now();
+    let reports: Vec<_> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..threads)
+            .map(|i| {
+                let cfg = SearchConfig {
+                    seed: cfg.seed + i,
+                    ..cfg.clone()
+                };
+                let base = &base;
+                s.spawn(move || search(base, &cfg))
+            })
+            .collect();
+        hs.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    eprintln!("searched in {:.1} s", t0.elapsed().as_secs_f64());
+    if let Err(e) = std::fs::create_dir_all(&out) {
+        eprintln!("{}: {e}", out.display());
+        return ExitCode::FAILURE;
+    }
+    let mut any = false;
+    for r in &reports {
+        print!("{}", r.summary());
+        for f in &r.findings {
+            any = true;
+            let path = out.join(format!("{}-seed{}.jsonl", f.kind, r.seed));
+            match finding_to_jsonl(f, r.seed, &commit) {
+                Ok(text) => match std::fs::write(&path, text) {
+                    Ok(()) => println!("  wrote {}", path.display()),
+                    Err(e) => eprintln!("{}: {e}", path.display()),
+                },
+                Err(e) => eprintln!("cannot re-run the {} finding: {e}", f.kind),
+            }
+        }
+    }
+    if any {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn cmd_replay(files: &[String]) -> ExitCode {
+    let mut bad = false;
+    for f in files {
+        let text = match std::fs::read_to_string(f) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("{f}: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        match scenario::replay(&text) {
+            Ok(o) => {
+                println!(
+                    "{f}: coalition gain ${:.2}, honest LP loss ${:.2}, violations {:?}",
+                    o.coalition_gain as f64 / 1e6,
+                    o.vault_loss as f64 / 1e6,
+                    o.kinds()
+                );
+                for v in &o.violations {
+                    println!("  {}", serde_json::to_string(v).unwrap_or_default());
+                }
+                bad |= !o.violations.is_empty();
+            }
+            Err(e) => {
+                eprintln!("{f}: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    if bad {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn cmd_trace(file: &str) -> ExitCode {
+    use azex_adversary::world::{Party, World};
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{file}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut world: Option<World> = None;
+    let usd = |x: u128| x as f64 / 1e6;
+    let px = |x: u128| x as f64 / 1e18;
+    for (i, l) in text.lines().enumerate() {
+        let l = l.trim();
+        if l.starts_with("# coalition:") {
+            println!("{l}");
+        }
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(l) else {
+            eprintln!("line {}: not JSON", i + 1);
+            return ExitCode::FAILURE;
+        };
+        if let Some(g) = v.get("genesis") {
+            let g = serde_json::from_value(g.clone()).ok();
+            world = g.and_then(|g| World::from_genesis(&g, false).ok());
+            continue;
+        }
+        let Some(w) = world.as_mut() else {
+            eprintln!("line {}: no genesis before", i + 1);
+            return ExitCode::FAILURE;
+        };
+        if let Some(b) = v
+            .get("block")
+            .and_then(|b| serde_json::from_value(b.clone()).ok())
+        {
+            if let Err(e) = w.begin(b) {
+                println!("chain halted: {e}");
+                break;
+            }
+            let Ok(s) = azex_exchange::scenario::summarize(&w.state, 0) else {
+                continue;
+            };
+            let ms: Vec<String> = s
+                .markets
+                .iter()
+                .map(|m| {
+                    format!(
+                        "m{} {} spot {:.4} risk {:.4} pool {:.4} depth ${:.0} L ${:.0} S ${:.0}",
+                        m.market,
+                        m.status,
+                        px(m.spot),
+                        px(m.risk_price),
+                        px(m.pool_price),
+                        usd(m.spot_liquidity),
+                        usd(m.long_notional),
+                        usd(m.short_notional)
+                    )
+                })
+                .collect();
+            println!(
+                "block {:>4} t {} · NAV ${:.2} share {} · {}",
+                w.block.height,
+                w.block.timestamp,
+                s.vault_nav as f64 / 1e6,
+                s.share_price,
+                ms.join(" · ")
+            );
+        } else if let Some(tx) = v
+            .get("tx")
+            .and_then(|t| serde_json::from_value(t.clone()).ok())
+        {
+            if let Err(e) = w.apply(tx, Party::Setup) {
+                println!("  line {}: refused: {e}", i + 1);
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
