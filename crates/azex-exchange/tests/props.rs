@@ -233,12 +233,46 @@ fn to_tx(w: &azex_exchange::testkit::World, s: &Step) -> Option<Tx> {
 
 /// Runs the steps; returns the final hash and the number of committed transactions.
 fn run(steps: &[Step]) -> (String, usize) {
-    let mut w = Checked::new(&WorldSpec {
+    let (hash, ok, _) = run_in(
+        &WorldSpec {
+            users: 4,
+            markets: vec![(1, 2_000 * WAD, 2_000_000 * USD_ONE)],
+            ..WorldSpec::default()
+        },
+        1,
+        steps,
+    );
+    (hash, ok)
+}
+
+/// What a run went through: ADL epochs started, drawdown cap hits, rebases.
+#[derive(Debug, Default, Clone, Copy)]
+struct Seen {
+    epochs: u32,
+    cap_hits: usize,
+    rebases: usize,
+}
+
+/// A small vault, a 3 % drawdown cap and a one-hour cool-down: the cap trips, sides are closed entirely
+/// by ADL (new epochs, positions of ended epochs to settle) and the cap rebases, within the
+/// length of a generated sequence.
+fn fragile() -> WorldSpec {
+    let mut spec = WorldSpec {
         users: 4,
         markets: vec![(1, 2_000 * WAD, 2_000_000 * USD_ONE)],
+        lp_capital: 150_000 * USD_ONE,
         ..WorldSpec::default()
-    })
-    .unwrap();
+    };
+    spec.genesis.params.drawdown_cooldown_secs = 3_600;
+    spec.genesis.params.max_drawdown_wad = 3 * WAD / 100;
+    spec
+}
+
+/// `shove_blocks`: blocks a `Shove` lets the oracle follow (the truncated price moves 0.5 % a
+/// block).
+fn run_in(spec: &WorldSpec, shove_blocks: u64, steps: &[Step]) -> (String, usize, Seen) {
+    let mut w = Checked::new(spec).unwrap();
+    let mut seen = Seen::default();
     let mut ok = 0;
     for s in steps {
         if let Step::Blocks { n, secs } = *s {
@@ -254,7 +288,7 @@ fn run(steps: &[Step]) -> (String, usize) {
                 p / 100 * (100 - pct as u128)
             };
             w.block_time = 2;
-            let _ = w.move_price(4, 0, target, 1);
+            let _ = w.move_price(4, 0, target, shove_blocks);
             continue;
         }
         let Some(tx) = to_tx(&w, s) else { continue };
@@ -265,6 +299,7 @@ fn run(steps: &[Step]) -> (String, usize) {
         match applied {
             Ok(ev) => {
                 ok += 1;
+                w.0.events.extend(ev.iter().cloned());
                 let sim = sim.expect("simulate must accept what apply accepts");
                 assert_eq!(sim.events, ev, "simulate and apply emit the same events");
             }
@@ -308,8 +343,23 @@ fn run(steps: &[Step]) -> (String, usize) {
         }
     }
     assert!(w.state.positions.is_empty());
+    for side in [w.state.markets[0].long, w.state.markets[0].short] {
+        assert_eq!(side.positions, 0);
+        assert_eq!(side.ended_claims, alloy_primitives::I256::ZERO);
+        seen.epochs += side.epoch;
+    }
+    for e in &w.events {
+        match e {
+            azex_exchange::Event::DrawdownCapHit { .. } => seen.cap_hits += 1,
+            azex_exchange::Event::DrawdownRecovered {
+                share_price,
+                high_water,
+            } if share_price == high_water => seen.rebases += 1,
+            _ => {}
+        }
+    }
     let _ = w.state.wallet(addr(1), AZUSD);
-    (w.state.hash_hex(), ok)
+    (w.state.hash_hex(), ok, seen)
 }
 
 proptest! {
@@ -319,6 +369,45 @@ proptest! {
     fn random_sequences_keep_invariants(steps in prop::collection::vec(step(), 1..25)) {
         run(&steps);
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, max_shrink_iters: 200, ..ProptestConfig::default() })]
+
+    /// The same properties through the drawdown cap, ADL epochs and rebases (a small vault).
+    #[test]
+    fn random_sequences_through_adl_epochs_and_rebases(steps in prop::collection::vec(step(), 1..40)) {
+        run_in(&fragile(), 30, &steps);
+    }
+}
+
+/// Guards the fragile world: its sequences really reach the cap, new ADL epochs and rebases.
+#[test]
+fn the_fragile_world_reaches_epochs_and_rebases() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, TestRunner};
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        proptest::test_runner::TestRng::deterministic_rng(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+        ),
+    );
+    let mut total = Seen::default();
+    for _ in 0..200 {
+        let steps = prop::collection::vec(step(), 30..40)
+            .new_tree(&mut runner)
+            .unwrap()
+            .current();
+        let (_, _, seen) = run_in(&fragile(), 30, &steps);
+        total.epochs += seen.epochs;
+        total.cap_hits += seen.cap_hits;
+        total.rebases += seen.rebases;
+    }
+    eprintln!("over 200 runs: {total:?}");
+    assert!(
+        total.epochs > 0 && total.cap_hits > 0 && total.rebases > 0,
+        "{total:?}"
+    );
 }
 
 /// Guards the generator itself: most generated transactions must really commit, or the property
