@@ -32,7 +32,9 @@ enum Cmd {
         cmd: SpotCmd,
     },
     /// Run a scenario file (JSON lines of blocks and transactions) through the exchange; print
-    /// events as JSON lines, then the summary and the state hash.
+    /// events as JSON lines, then the summary (accounts, open positions, markets, vault) and the
+    /// state hash. The file is read and the output written one line at a time. A malformed line
+    /// stops the run with `FILE:LINE: message` and exit code 2.
     Run {
         /// The scenario file.
         file: PathBuf,
@@ -152,8 +154,19 @@ fn run(cli: Cli, out: &mut Out) -> Result<ExitCode, Fail> {
         Cmd::Spot {
             cmd: SpotCmd::ReplayChain { state, events },
         } => {
-            let r = azex_spot::chain_replay::replay_chain_files(&state, &events)
-                .map_err(|e| e.to_string())?;
+            use azex_spot::chain_replay::ChainReplayError as E;
+            let r =
+                azex_spot::chain_replay::replay_chain_files(&state, &events).map_err(
+                    |e| match e {
+                        E::State(m) => format!("{}: {m}", state.display()),
+                        E::Snapshot(m) => {
+                            format!("{}: rebuilding the snapshot: {m}", state.display())
+                        }
+                        E::Events(m) if m.starts_with(&*events.to_string_lossy()) => m,
+                        E::Events(m) => format!("{}: {m}", events.display()),
+                        e => e.to_string(),
+                    },
+                )?;
             out.line(&r)?;
             Ok(if r.swaps_differed > 0 || r.skipped_count > 0 {
                 ExitCode::FAILURE

@@ -94,7 +94,10 @@ pub fn run(a: SimArgs, out: &mut Out) -> Result<(), Fail> {
         }
     };
     let prices = match &a.prices {
-        Some(p) => load_prices(p).map_err(|e| e.to_string())?,
+        Some(p) => load_prices(p).map_err(|e| match e {
+            azex_sim::prices::PriceError::Io { .. } => e.to_string(),
+            e => format!("{}: {e}", p.display()),
+        })?,
         None => load_default_prices().map_err(|e| format!("shipped price data: {e}"))?,
     };
     say(format!(
@@ -174,10 +177,23 @@ pub fn run(a: SimArgs, out: &mut Out) -> Result<(), Fail> {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let Some(c) = cfgs.get(i) else { break };
                 let t = Instant::now();
-                let r = match a.venue {
-                    VenueKind::Engine => run_engine(c, &prices, engine_cfg.clone(), &opts),
-                    VenueKind::Mock => run_mock(c, &prices, MockConfig::default(), &opts),
-                }
+                // A panic is a bug; it must not take the other scenarios (or the exit code)
+                // with it: it becomes this scenario's error.
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    match a.venue {
+                        VenueKind::Engine => run_engine(c, &prices, engine_cfg.clone(), &opts),
+                        VenueKind::Mock => run_mock(c, &prices, MockConfig::default(), &opts),
+                    }
+                    .map_err(|e| e.to_string())
+                }))
+                .unwrap_or_else(|p| {
+                    let msg = p
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| p.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    Err(format!("internal error: {msg}"))
+                })
                 .map(|r| (r, t.elapsed().as_secs_f64()))
                 .map_err(|e| format!("scenario {}: {e}", c.name));
                 if let Ok(mut s) = slots[i].lock() {

@@ -15,7 +15,12 @@
 //! token), exactly, rounding half up at the 18th decimal: no float ever touches an input price.
 //!
 //! # Validation (errors carry the CSV line number)
-//! - required columns present; every price parses and is > 0;
+//! - required columns present; every price parses and lies in
+//!   [`MIN_PRICE_WAD`]..=[`MAX_PRICE_WAD`] (1e-8 to 1e9 USD per token: the unit conversions
+//!   between USD amounts and token sizes stay exact within 128 bits for every amount the
+//!   simulator allows);
+//! - timestamps at most [`MAX_TIMESTAMP`] (9999-12-31 23:59:59 UTC); at most [`MAX_SYMBOLS`]
+//!   symbols;
 //! - per symbol, timestamps strictly increasing in file order (a repeat is a `Duplicate` error
 //!   naming both lines, a step back is `Unsorted`);
 //! - OHLC consistency is repaired, not rejected: `high` is raised to `max(open, close)` and `low`
@@ -39,6 +44,15 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::units::{parse_decimal_wad, WAD};
+
+/// Lowest price accepted in a price file: 1e-8 USD per token (WAD).
+pub const MIN_PRICE_WAD: u128 = 10_000_000_000;
+/// Highest price accepted in a price file: 1e9 USD per token (WAD).
+pub const MAX_PRICE_WAD: u128 = 1_000_000_000 * WAD;
+/// Latest timestamp accepted: 9999-12-31 23:59:59 UTC.
+pub const MAX_TIMESTAMP: u64 = 253_402_300_799;
+/// Most symbols in a price file.
+pub const MAX_SYMBOLS: usize = 1_000;
 
 /// One bar, all prices in WAD.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -224,12 +238,20 @@ pub fn parse_prices<R: Read>(reader: R, source: &str) -> Result<PriceSeries, Pri
             })
         };
         let ts_s = get(c_ts, "timestamp")?;
-        let ts = parse_timestamp(ts_s).map_err(|reason| PriceError::BadValue {
-            line,
-            column: "timestamp".into(),
-            value: ts_s.into(),
-            reason,
-        })?;
+        let ts = parse_timestamp(ts_s)
+            .and_then(|t| {
+                if t > MAX_TIMESTAMP {
+                    Err("timestamp after 9999-12-31".to_string())
+                } else {
+                    Ok(t)
+                }
+            })
+            .map_err(|reason| PriceError::BadValue {
+                line,
+                column: "timestamp".into(),
+                value: ts_s.into(),
+                reason,
+            })?;
         let sym = get(c_sym, "symbol")?;
         if sym.is_empty() {
             return Err(PriceError::BadValue {
@@ -255,6 +277,14 @@ pub fn parse_prices<R: Read>(reader: R, source: &str) -> Result<PriceSeries, Pri
                     reason: "price must be positive".into(),
                 });
             }
+            if !(MIN_PRICE_WAD..=MAX_PRICE_WAD).contains(&p) {
+                return Err(PriceError::BadValue {
+                    line,
+                    column: name.into(),
+                    value: v.into(),
+                    reason: "price outside the supported range 1e-8 to 1e9 USD".into(),
+                });
+            }
             Ok(p)
         };
         let close = price(c_close, "close")?;
@@ -267,6 +297,14 @@ pub fn parse_prices<R: Read>(reader: R, source: &str) -> Result<PriceSeries, Pri
             },
             None => Bar::flat(close), // open/high/low filled in after sorting
         };
+        if !by_symbol.contains_key(sym) && by_symbol.len() >= MAX_SYMBOLS {
+            return Err(PriceError::BadValue {
+                line,
+                column: "symbol".into(),
+                value: sym.into(),
+                reason: format!("more than {MAX_SYMBOLS} symbols"),
+            });
+        }
         let rows = by_symbol.entry(sym.to_string()).or_default();
         if let Some(prev) = rows.last() {
             if ts == prev.ts {
@@ -561,7 +599,7 @@ pub fn basket_index(series: &PriceSeries) -> Vec<u128> {
                 .bars
                 .iter()
                 .map(|b| crate::units::mul_div_floor(b[t].close, WAD, b[0].close))
-                .sum::<u128>()
+                .fold(0u128, u128::saturating_add)
                 / n
         })
         .collect()
@@ -573,8 +611,8 @@ pub fn max_decline_bps(v: &[u128]) -> u32 {
     let mut best = 0u128;
     for &x in v {
         peak = peak.max(x);
-        if let Some(d) = ((peak - x) * 10_000).checked_div(peak) {
-            best = best.max(d);
+        if peak > 0 {
+            best = best.max(crate::units::mul_div_floor(peak - x, 10_000, peak));
         }
     }
     best as u32
@@ -619,7 +657,7 @@ pub fn detect_crash_windows(
         }
         let p = *dq.front().unwrap();
         if p < j && idx[p] > idx[j] {
-            let d = ((idx[p] - idx[j]) * 10_000 / idx[p]) as u32;
+            let d = crate::units::mul_div_floor(idx[p] - idx[j], 10_000, idx[p]) as u32;
             cands.push((d, p, j));
         }
     }

@@ -40,38 +40,57 @@ fn mul_div_e30_floor(a: u128, b: u128) -> Option<u128> {
     hi.checked_add(mid / E15)
 }
 
-/// `a * b / d`, rounded down, exact (256-bit intermediate when needed). Panics if the result
-/// does not fit in 128 bits or `d == 0` (simulator values are bounded far below that; a panic
-/// is a bug).
-pub fn mul_div_floor(a: u128, b: u128, d: u128) -> u128 {
+/// `a * b / d`, rounded down, exact (256-bit intermediate when needed), or `None` if the result
+/// does not fit in 128 bits or `d == 0`.
+pub fn checked_mul_div_floor(a: u128, b: u128, d: u128) -> Option<u128> {
+    if d == 0 {
+        return None;
+    }
     if let Some(p) = a.checked_mul(b) {
-        return p / d;
+        return Some(p / d);
     }
     if d == NOTIONAL_DIV {
         if let Some(r) = mul_div_e30_floor(a, b) {
-            return r;
+            return Some(r);
         }
     }
-    let r = mul_div(U256::from(a), U256::from(b), U256::from(d)).expect("mul_div overflow");
-    u128::try_from(r).expect("mul_div result exceeds u128")
+    let r = mul_div(U256::from(a), U256::from(b), U256::from(d)).ok()?;
+    u128::try_from(r).ok()
 }
 
-/// `a * b / d`, rounded up, exact.
-pub fn mul_div_ceil(a: u128, b: u128, d: u128) -> u128 {
-    if let Some(p) = a.checked_mul(b) {
-        return p.div_ceil(d);
+/// `a * b / d`, rounded up, exact, or `None` if the result does not fit or `d == 0`.
+pub fn checked_mul_div_ceil(a: u128, b: u128, d: u128) -> Option<u128> {
+    if d == 0 {
+        return None;
     }
-    let r =
-        mul_div_rounding_up(U256::from(a), U256::from(b), U256::from(d)).expect("mul_div overflow");
-    u128::try_from(r).expect("mul_div result exceeds u128")
+    if let Some(p) = a.checked_mul(b) {
+        return Some(p.div_ceil(d));
+    }
+    let r = mul_div_rounding_up(U256::from(a), U256::from(b), U256::from(d)).ok()?;
+    u128::try_from(r).ok()
 }
 
-/// Signed `a * b / d` with `b, d > 0`, rounded toward negative infinity.
+/// `a * b / d`, rounded down, exact; saturates at `u128::MAX` when the result does not fit in
+/// 128 bits or `d == 0` (never panics). With inputs inside the documented limits (prices in
+/// [`crate::prices::MIN_PRICE_WAD`]..=[`crate::prices::MAX_PRICE_WAD`], amounts ≤
+/// [`crate::agents::MAX_CONFIG_USD`]) the simulator's conversions stay far below saturation;
+/// a hostile price no longer aborts the run inside a unit conversion.
+pub fn mul_div_floor(a: u128, b: u128, d: u128) -> u128 {
+    checked_mul_div_floor(a, b, d).unwrap_or(u128::MAX)
+}
+
+/// `a * b / d`, rounded up, exact; saturates at `u128::MAX` like [`mul_div_floor`].
+pub fn mul_div_ceil(a: u128, b: u128, d: u128) -> u128 {
+    checked_mul_div_ceil(a, b, d).unwrap_or(u128::MAX)
+}
+
+/// Signed `a * b / d` with `b, d > 0`, rounded toward negative infinity; saturates at
+/// `i128::MAX` / `-i128::MAX` like [`mul_div_floor`].
 pub fn mul_div_signed_floor(a: i128, b: u128, d: u128) -> i128 {
     if a >= 0 {
-        mul_div_floor(a as u128, b, d) as i128
+        i128::try_from(mul_div_floor(a.unsigned_abs(), b, d)).unwrap_or(i128::MAX)
     } else {
-        -(mul_div_ceil(a.unsigned_abs(), b, d) as i128)
+        -i128::try_from(mul_div_ceil(a.unsigned_abs(), b, d)).unwrap_or(i128::MAX)
     }
 }
 
@@ -90,7 +109,7 @@ pub fn size_from_notional(usd: u128, price_wad: u128) -> u128 {
     mul_div_floor(usd, NOTIONAL_DIV, price_wad)
 }
 
-/// Whole USD to micro-USD.
+/// Whole USD to micro-USD (exact: u64 × 1e6 fits in u128).
 pub const fn usd(whole: u64) -> u128 {
     whole as u128 * USD
 }
@@ -292,6 +311,24 @@ mod tests {
                 reference(a, b, NOTIONAL_DIV)
             );
         }
+    }
+
+    #[test]
+    fn conversions_saturate_instead_of_panicking() {
+        // issue 9: a price of 5e-12 USD made size_from_notional abort the run
+        assert_eq!(size_from_notional(usd(20_000_000), 5_000_000), u128::MAX);
+        assert_eq!(size_from_notional(usd(u64::MAX), 1), u128::MAX);
+        assert_eq!(mul_div_floor(1, 1, 0), u128::MAX);
+        assert_eq!(mul_div_ceil(u128::MAX, u128::MAX, 1), u128::MAX);
+        assert_eq!(checked_mul_div_floor(u128::MAX, 2, 1), None);
+        assert_eq!(mul_div_signed_floor(i128::MIN, u128::MAX, 1), -i128::MAX);
+        assert_eq!(mul_div_signed_floor(i128::MAX, 2, 1), i128::MAX);
+        // the documented limits stay far from saturation
+        let min_size = size_from_notional(
+            usd(crate::agents::MAX_CONFIG_USD),
+            crate::prices::MIN_PRICE_WAD,
+        );
+        assert!(min_size < u128::MAX / 1_000);
     }
 
     #[test]

@@ -5,12 +5,16 @@
 //! # Inputs
 //! * `STATE.json`: `fee`, `tick_spacing`, `sqrt_price_x96`, `tick`, and `liquidity_by_range`
 //!   (`"tickLower:tickUpper" -> liquidity`); numbers may be JSON integers or decimal strings.
+//!   Any other key is an error (a misspelled field is never silently ignored).
 //!   The pool is initialized at `sqrt_price_x96`; a recorded `tick` one below the price's tick
 //!   (Uniswap's pre-emptive decrement after a zero-for-one swap ending on a tick price) is
 //!   adopted; then every range's liquidity is added as one position of [`SNAPSHOT_OWNER`].
 //! * `EVENTS.csv`: header `timestamp_utc,block,log_index,action,amount0,amount1,
 //!   sqrt_price_x96_after,tick_lower,tick_upper,liquidity,owner`; `action` is `Swap`, `Mint` or
-//!   `Burn`; amounts are signed as in Uniswap's events (positive = into the pool).
+//!   `Burn`; amounts are signed as in Uniswap's events (positive = into the pool). A log file
+//!   with no event row (only the header) is an error for [`replay_chain_files`] (the
+//!   `azex spot replay-chain` command): there is nothing to replay. [`replay_chain`] on text
+//!   accepts it, to check a snapshot alone.
 //!
 //! # How a swap is replayed
 //! The token with a positive amount went in: `zeroForOne = amount0 > 0`. The swap is replayed
@@ -106,6 +110,22 @@ impl ChainSnapshot {
     pub fn from_json(text: &str) -> Result<Self, ChainReplayError> {
         let bad = |m: String| ChainReplayError::State(m);
         let v: Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| bad("not a JSON object".into()))?;
+        const KEYS: [&str; 5] = [
+            "fee",
+            "tick_spacing",
+            "sqrt_price_x96",
+            "tick",
+            "liquidity_by_range",
+        ];
+        if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(bad(format!(
+                "unknown field `{k}` (expected {})",
+                KEYS.join(", ")
+            )));
+        }
         let get = |name: &str| -> Result<String, ChainReplayError> {
             v.get(name)
                 .and_then(json_text)
@@ -694,7 +714,7 @@ impl Replayer {
                 owner: who,
                 tick_lower: lo,
                 tick_upper: hi,
-                liquidity_delta: -(part as i128),
+                liquidity_delta: -(i128::try_from(part).map_err(|_| "liquidity above int128")?),
                 salt: [0; 32],
             };
             let out = self
@@ -753,7 +773,7 @@ pub fn replay_chain(
     Ok(rp.report)
 }
 
-/// [`replay_chain`] on files.
+/// [`replay_chain`] on files; a log without event rows is an error.
 pub fn replay_chain_files(
     state_path: impl AsRef<Path>,
     events_path: impl AsRef<Path>,
@@ -764,5 +784,15 @@ pub fn replay_chain_files(
             source,
         })
     };
-    replay_chain(&read(state_path.as_ref())?, &read(events_path.as_ref())?)
+    let state = read(state_path.as_ref())?;
+    ChainSnapshot::from_json(&state)?;
+    let events = read(events_path.as_ref())?;
+    let (rows, unreadable) = read_rows(&events)?;
+    if rows.is_empty() && unreadable.is_empty() {
+        return Err(ChainReplayError::Events(format!(
+            "{}: no event rows (only a header): nothing to replay",
+            events_path.as_ref().display()
+        )));
+    }
+    replay_chain(&state, &events)
 }

@@ -8,6 +8,11 @@
 //! with one pool (currencies 0x…01 / 0x…02, no hook) and a fixed position owner. A step matches
 //! when the delta, every state field and (for a revert) the exact revert data agree, and a
 //! reverted step left the state unchanged.
+//!
+//! Malformed input is an error naming the line (never a silent pass): a step with nothing to
+//! compare (no `revert`, `delta`, `state` or `result.tick`), a text with no step at all (an
+//! empty file: "no steps compared"), or a number that does not fit its field (fee and lpFee
+//! `uint32`, ticks and tick spacing `int32`; no wrapping `as` casts).
 
 use crate::error::SpotError;
 use crate::hooks::{HookContext, NoHooks};
@@ -42,6 +47,9 @@ pub enum VectorError {
         /// What is wrong.
         message: String,
     },
+    /// Nothing was compared (no scenario line, or scenarios without steps).
+    #[error("no steps compared (an empty vectors file?)")]
+    NothingCompared,
 }
 
 /// The first step that did not match, in full.
@@ -152,6 +160,12 @@ fn as_i64(v: &Value) -> Result<i64, String> {
     t.parse::<i64>().map_err(|e| format!("bad int `{t}`: {e}"))
 }
 
+/// A number that must fit in `T` (`what` names it in the error).
+fn as_int<T: TryFrom<i64>>(v: &Value, what: &str) -> Result<T, String> {
+    let x = as_i64(v)?;
+    T::try_from(x).map_err(|_| format!("{what} {x} out of range"))
+}
+
 /// Parses a signed decimal into i128; `Ok(None)` when it is an integer outside i128 (v4 would
 /// fail the `int128` cast).
 fn as_i128(v: &Value) -> Result<Option<i128>, String> {
@@ -172,9 +186,9 @@ fn as_i128(v: &Value) -> Result<Option<i128>, String> {
 fn parse_state(v: &Value) -> Result<State, String> {
     Ok(State {
         sqrt_price_x96: as_u256(field(v, "sqrtPriceX96")?)?,
-        tick: as_i64(field(v, "tick")?)? as i32,
-        protocol_fee: as_i64(field(v, "protocolFee")?)? as u32,
-        lp_fee: as_i64(field(v, "lpFee")?)? as u32,
+        tick: as_int(field(v, "tick")?, "tick")?,
+        protocol_fee: as_int(field(v, "protocolFee")?, "protocolFee")?,
+        lp_fee: as_int(field(v, "lpFee")?, "lpFee")?,
         fee_growth_global0_x128: as_u256(field(v, "feeGrowthGlobal0X128")?)?,
         fee_growth_global1_x128: as_u256(field(v, "feeGrowthGlobal1X128")?)?,
         liquidity: u128::try_from(as_u256(field(v, "liquidity")?)?)
@@ -242,8 +256,8 @@ impl Scenario {
         let kind = field(op, "op")?.as_str().ok_or("op is not a string")?;
         match kind {
             "init" => {
-                let fee = as_i64(field(op, "fee")?)? as u32;
-                let ts = as_i64(field(op, "tickSpacing")?)? as i32;
+                let fee: u32 = as_int(field(op, "fee")?, "fee")?;
+                let ts: i32 = as_int(field(op, "tickSpacing")?, "tickSpacing")?;
                 let price = as_u256(field(op, "sqrtPriceX96")?)?;
                 let key = Self::pool_key(fee, ts);
                 let r = self.manager.initialize(&self.ctx, &key, price);
@@ -254,8 +268,8 @@ impl Scenario {
             }
             "modify" => {
                 let key = self.key.ok_or("modify before init")?;
-                let tick_lower = as_i64(field(op, "tickLower")?)? as i32;
-                let tick_upper = as_i64(field(op, "tickUpper")?)? as i32;
+                let tick_lower: i32 = as_int(field(op, "tickLower")?, "tickLower")?;
+                let tick_upper: i32 = as_int(field(op, "tickUpper")?, "tickUpper")?;
                 let salt = match op.get("salt") {
                     None | Some(Value::Null) => [0u8; 32],
                     Some(v) => {
@@ -317,6 +331,14 @@ impl Scenario {
 /// Compares one step; returns `(expected, got)` texts on mismatch.
 fn check_step(sc: &mut Scenario, step: &Value) -> Result<Option<(String, String)>, String> {
     let op = field(step, "op")?;
+    let has_tick = step.get("result").and_then(|r| r.get("tick")).is_some();
+    if step.get("revert").is_none()
+        && step.get("delta").is_none()
+        && step.get("state").is_none()
+        && !has_tick
+    {
+        return Err("nothing to compare (no revert, delta, state or result.tick)".into());
+    }
     let before = sc.state();
     // the whole pool (ticks, bitmap, positions) and its balances, to check a revert left no trace
     let whole_before = sc.key.and_then(|k| sc.manager.pool_entry(&k).ok().cloned());
@@ -376,7 +398,7 @@ fn check_step(sc: &mut Scenario, step: &Value) -> Result<Option<(String, String)
         }
     }
     if let Some(r) = step.get("result").and_then(|r| r.get("tick")) {
-        let exp = as_i64(r)? as i32;
+        let exp: i32 = as_int(r, "result.tick")?;
         if tick != Some(exp) {
             want.push(format!("result.tick={exp}"));
             wrong.push(format!("result.tick={tick:?}"));
@@ -401,7 +423,8 @@ fn check_step(sc: &mut Scenario, step: &Value) -> Result<Option<(String, String)
     })
 }
 
-/// Replays vectors given as text (JSON lines).
+/// Replays vectors given as text (JSON lines). An error if a line is malformed, a step has
+/// nothing to compare, or no step was compared at all.
 pub fn replay_vectors_str(text: &str) -> Result<VectorReport, VectorError> {
     let mut report = VectorReport::default();
     for (i, line) in text.lines().enumerate() {
@@ -449,6 +472,9 @@ pub fn replay_vectors_str(text: &str) -> Result<VectorReport, VectorError> {
             }
         }
     }
+    if report.steps == 0 {
+        return Err(VectorError::NothingCompared);
+    }
     Ok(report)
 }
 
@@ -484,6 +510,26 @@ mod tests {
         assert_eq!(m.step, 1);
         assert!(r.to_string().starts_with("1 scenarios, "));
         assert!(r.to_string().contains("first mismatch"));
+    }
+
+    #[test]
+    fn nothing_to_compare_is_an_error() {
+        // issue 9: an empty file or steps without expectations reported "0 mismatches"
+        for text in ["", "\n\n", r#"{"seed":1,"scenario":1,"steps":[]}"#] {
+            assert!(
+                matches!(replay_vectors_str(text), Err(VectorError::NothingCompared)),
+                "{text:?}"
+            );
+        }
+        let bare = r#"{"steps":[{"op":{"op":"init","fee":500,"tickSpacing":10,"sqrtPriceX96":"79228162514264337593543950336"}}]}"#;
+        let e = replay_vectors_str(bare).unwrap_err().to_string();
+        assert!(e.contains("nothing to compare"), "{e}");
+        // out-of-range numbers are errors, not wrapped by `as`
+        let wrapped = r#"{"steps":[{"op":{"op":"init","fee":4294967796,"tickSpacing":10,"sqrtPriceX96":"79228162514264337593543950336"},"result":{"tick":0}}]}"#;
+        let e = replay_vectors_str(wrapped).unwrap_err().to_string();
+        assert!(e.contains("fee 4294967796 out of range"), "{e}");
+        let tick = r#"{"steps":[{"op":{"op":"init","fee":500,"tickSpacing":4294967306,"sqrtPriceX96":"79228162514264337593543950336"},"result":{"tick":0}}]}"#;
+        assert!(replay_vectors_str(tick).is_err());
     }
 
     #[test]
