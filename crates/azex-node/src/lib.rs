@@ -24,6 +24,7 @@ pub mod genesis;
 pub mod index;
 pub mod json;
 pub mod keeper;
+pub mod loadgen;
 pub mod log;
 pub mod mempool;
 pub mod metrics;

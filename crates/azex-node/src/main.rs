@@ -31,6 +31,21 @@ enum Cmd {
         #[arg(long)]
         no_rate_limits: bool,
     },
+    /// Measure: recovery rate, engine alone, node throughput and latency, replay.
+    Loadgen {
+        #[arg(long)]
+        rate: Option<f64>,
+        #[arg(long, default_value_t = 10.0)]
+        secs: f64,
+        #[arg(long, default_value_t = 1000)]
+        accounts: usize,
+        #[arg(long, default_value_t = 100)]
+        block_time_ms: u64,
+        #[arg(long, default_value = "mint")]
+        mix: String,
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
     /// Replay a data directory from genesis and check every block's state hash.
     Verify {
         #[arg(long)]
@@ -59,6 +74,36 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("azex-node: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Cmd::Loadgen {
+            rate,
+            secs,
+            accounts,
+            block_time_ms,
+            mix,
+            data,
+        } => {
+            let mut o = azex_node::loadgen::LoadgenOptions {
+                rate,
+                secs,
+                accounts,
+                block_time_ms,
+                mix,
+                ..Default::default()
+            };
+            if let Some(d) = data {
+                o.data = d;
+            }
+            match azex_node::loadgen::run(&o) {
+                Ok(r) => {
+                    println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("azex-node loadgen: {e}");
                     ExitCode::FAILURE
                 }
             }
