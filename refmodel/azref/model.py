@@ -119,7 +119,8 @@ def margin_tier(p, c_abs):
 
 # state ------------------------------------------------------------------------------------
 class Position:
-    __slots__ = ("id", "owner", "market", "q", "c", "margin", "entry", "debt", "liq_start", "liq_block")
+    __slots__ = ("id", "owner", "market", "q", "c", "margin", "entry", "debt", "liq_start", "liq_block",
+                 "opened_at")
 
     def __init__(self, **kw):
         for k in self.__slots__:
@@ -184,6 +185,27 @@ class State:
         self.height = 0
         self.ts = 0
         self.block_free = 0  # F at the start of the current block (§4.2)
+
+
+def snapshot(st):
+    """A copy of the state deep enough for a rollback (faster than copy.deepcopy)."""
+    c = copy.copy(st)
+    c.wallets = dict(st.wallets)
+    c.unknown_wallets = set(st.unknown_wallets)
+    c.positions = {k: copy.copy(v) for k, v in st.positions.items()}
+    c.lps = {k: list(v) for k, v in st.lps.items()}
+    c.markets = []
+    for m in st.markets:
+        mc = copy.copy(m)
+        mc.I = dict(m.I)
+        mc.p = dict(m.p)
+        c.markets.append(mc)
+    c.strategies = []
+    for x in st.strategies:
+        xc = copy.copy(x)
+        xc.pending = [list(pp) for pp in x.pending]
+        c.strategies.append(xc)
+    return c
 
 
 class Ctx:
@@ -688,7 +710,7 @@ class Model:
         """Run one transaction; returns its events. Raises Reject (state unchanged)."""
         self.ctx = ctx
         self.events = []
-        self._saved = copy.deepcopy(self.s)
+        self._saved = snapshot(self.s)
         try:
             getattr(self, "tx_" + tx["type"])(tx)
         except Reject:
@@ -746,13 +768,7 @@ class Model:
         if "seed_azusd" not in ev:
             s.unknown_wallets.add(u)
         self.check(D < s.g["min_listing_depth"], "InsufficientDepth")
-        p = default_market_params()
-        p["taker_fee"] = max(p["taker_fee"], fee * 10**12)  # R9
-        w = max(1, s.g["twap"] // max(s.g["block_time"], 1))
-        manip = D * (2 * w * p["taker_fee"]) // (BAND_TICKS * BAND_STEP)
-        p["max_oi"] = min(D * s.g["oi_mult"], manip)
-        p["min_spot_liq"] = s.g["min_listing_depth"] // 2
-        uc = pow_down(p["max_premium"] * W // p["alpha"], W * W // p["beta"])
+        p, uc = self.listed_params(D, fee)
         for key, field, cls in (("max_oi", "max_oi_per_side", "§11 OI cap (manipulation bound)"),
                                 ("taker_fee", "taker_fee_wad", "R9 taker fee ≥ fee tier")):
             if field in ev and ev[field] != p[key]:
@@ -760,6 +776,7 @@ class Model:
                 ctx.explained.append((cls, "market_created." + field, p[key], ev[field], ev[field]))
                 p[key] = ev[field]
         m = Market(len(s.markets), base, p, uc, s.ts)
+        m.fee = fee
         m.S = m.R = m.pool = price
         m.D = D
         m.F = s.block_free  # choice C1: the vault's free liquidity at the start of the block
@@ -774,6 +791,31 @@ class Model:
         self.emit(dict(event="market_created", market=m.id, base_token=base, creator=u,
                        spot_liquidity=D, price=price,
                        seed_azusd=ev.get("seed_azusd"), seed_base=ev.get("seed_base")))
+
+    def listed_params(self, D, fee):
+        """§11: the parameters of a market listed (or relisted) at depth D on a pool of fee tier
+        `fee` (pips)."""
+        s = self.s
+        p = default_market_params()
+        p["taker_fee"] = max(p["taker_fee"], fee * 10**12)  # R9
+        w = max(1, s.g["twap"] // max(s.g["block_time"], 1))
+        manip = D * (2 * w * p["taker_fee"]) // (BAND_TICKS * BAND_STEP)
+        p["max_oi"] = min(D * s.g["oi_mult"], manip)
+        p["min_spot_liq"] = s.g["min_listing_depth"] // 2
+        uc = pow_down(p["max_premium"] * W // p["alpha"], W * W // p["beta"])
+        return p, uc
+
+    def tx_relist(self, tx):  # §8.5
+        m = self.market(int(tx["market"]))
+        self.check(m.status != "Delisted", "NotDelisted")
+        self.check(any(p.market == m.id for p in self.s.positions.values()), "RelistRefused")
+        self.check(m.D < self.s.g["min_listing_depth"], "RelistRefused")
+        m.p, m.uc = self.listed_params(m.D, m.fee)
+        m.low = 0
+        m.frozen = 0
+        m.status = "Active"
+        self.emit(dict(event="market_status_changed", market=m.id,
+                       status="Active (relisted by %s)" % tx["user"].lower()))
 
     def tx_lp_deposit(self, tx):  # §8.2
         s = self.s
@@ -834,7 +876,7 @@ class Model:
         self.check_im(m, q, pr["cost"], margin, 0, (pr["n_dn"], pr["n_up"]))
         long = q > 0
         p = Position(id=pid, owner=u, market=mid, q=q, c=pr["cost"], margin=margin,
-                     entry=m.I[long], debt=0, liq_start=0, liq_block=0)
+                     entry=m.I[long], debt=0, liq_start=0, liq_block=0, opened_at=s.ts)
         s.positions[pid] = p
         s.next_id += 1
         self.check_oi(m, long)
@@ -1042,11 +1084,22 @@ class Model:
     def tx_deleverage(self, tx):
         raise OutOfScope("Deleverage transaction")
 
-    def tx_relist(self, tx):
-        raise OutOfScope("Relist transaction")
 
     def tx_spot_liquidity(self, tx):
-        raise OutOfScope("spot liquidity change (depth after it is not an oracle output)")
+        """§8.5 (R10): a removal that leaves the depth below the stop-trading level makes the
+        market reduce-only and freezes its prices in the same transaction. The depth after the
+        removal is the pool's output and is not published: the engine's status change in this
+        transaction is taken as that signal (the only input taken this way)."""
+        m = self.market(int(tx["market"]))
+        self.s.unknown_wallets.add(tx["user"].lower())  # the pool pays its tokens out
+        if int(tx.get("liquidity_delta", -1)) >= 0 or m.status == "Delisted":
+            return
+        ev = self.ctx.find("market_status_changed", market=m.id)
+        if ev is not None and ev.get("status") == "ReduceOnly":
+            if m.frozen == 0:
+                m.frozen = m.R
+                m.S = m.frozen
+            self.set_status(m, "ReduceOnly")
 
     def tx_deposit_via_swap(self, tx):
         raise OutOfScope("deposit via swap")
@@ -1251,7 +1304,26 @@ class Model:
                            short_funding_index=m.I[False], required=r["required"],
                            classic_required=r["classic"],
                            positions=len([p for p in s.positions.values() if p.market == m.id])))
-        return dict(markets=ms, vault_nav=t["nav"], vault_cash=s.cash, vault_shares=s.shares,
+        ps = []
+        for p in sorted(s.positions.values(), key=lambda x: x.id):
+            m = s.markets[p.market]
+            owed = self.funding_owed(p.q, m.I[p.q > 0], p.entry) + p.debt
+            P = self.liq_price(m, p.q > 0)
+            eq, mm = self.health(m, p.q, p.c, p.margin, owed, P)  # §6.2 (R8)
+            ps.append(dict(id=p.id, owner=p.owner, market=p.market, side="long" if p.q > 0 else "short",
+                           size=p.q, cost_basis=p.c, margin=p.margin, funding_owed=owed, adl_pnl_pending=0,
+                           judged_at_price=P, equity=eq, maintenance_margin=mm,
+                           liquidatable=eq < 0 or eq < mm, opened_at=p.opened_at,
+                           liquidation_started_at=p.liq_start))
+        accounts = {}
+        for (owner, token), v in s.wallets.items():
+            if token == AZUSD and owner not in s.unknown_wallets:
+                accounts.setdefault(owner, {})["azUSD"] = v
+            elif token == USDC:
+                accounts.setdefault(owner, {})["USDC"] = v
+        for owner, (sh, unlock) in s.lps.items():
+            accounts.setdefault(owner, {}).update(lp_shares=sh, lp_unlock_time=unlock)
+        return dict(markets=ms, open_positions=ps, accounts=accounts, vault_nav=t["nav"], vault_cash=s.cash, vault_shares=s.shares,
                     share_price=self.share_price(t["nav"]), total_required=t["required"],
                     classic_required=t["classic"], free_liquidity=t["free"], azusd_supply=s.supply,
                     usdc_liquid=s.usdc_liquid,
