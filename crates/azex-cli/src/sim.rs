@@ -93,6 +93,16 @@ pub fn run(a: SimArgs, out: &mut Out) -> Result<(), Fail> {
             say(msg);
         }
     };
+    let engine_cfg: EngineConfig = match &a.engine_config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let c: EngineConfig =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?;
+            validate_engine_config(&c).map_err(|e| format!("{}: {e}", p.display()))?;
+            c
+        }
+        None => EngineConfig::default(),
+    };
     let prices = match &a.prices {
         Some(p) => load_prices(p).map_err(|e| match e {
             azex_sim::prices::PriceError::Io { .. } => e.to_string(),
@@ -147,16 +157,6 @@ pub fn run(a: SimArgs, out: &mut Out) -> Result<(), Fail> {
         validate_run_size(&c, bars)?;
         cfgs.push(c);
     }
-    let engine_cfg: EngineConfig = match &a.engine_config {
-        Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-            let c: EngineConfig =
-                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?;
-            validate_engine_config(&c).map_err(|e| format!("{}: {e}", p.display()))?;
-            c
-        }
-        None => EngineConfig::default(),
-    };
     std::fs::create_dir_all(&a.out).map_err(|e| format!("{}: {e}", a.out.display()))?;
     let jobs = a
         .jobs

@@ -31,9 +31,11 @@
 //!   parameters, balances and strategies, blocks, transactions);
 //! - genesis parameters and strategies are range-checked ([`crate::params`]: e.g. an LP lock-up
 //!   of at most a year, strategy yields of at most 100 % a year);
+//! - a line must be a JSON object (`{…}`);
 //! - `blocks.count` is between 1 and [`MAX_BLOCKS_PER_LINE`]; the heights and timestamps it
 //!   produces are computed with checked arithmetic: a count or spacing that would pass
-//!   `u64::MAX` is an error before any of its blocks runs;
+//!   `u64::MAX` (heights) or [`MAX_TIMESTAMP`] (9999-12-31, timestamps) is an error before any
+//!   of its blocks runs; a `block` line's timestamp is at most [`MAX_TIMESTAMP`] too;
 //! - a line is at most [`MAX_LINE_BYTES`] bytes and must be UTF-8;
 //! - a file with no genesis, block or transaction line is an error.
 //!
@@ -63,6 +65,9 @@ use std::io::BufRead;
 
 /// Most blocks one `{"blocks": …}` line may ask for.
 pub const MAX_BLOCKS_PER_LINE: u64 = 1_000_000;
+
+/// Latest block timestamp a scenario may reach: 9999-12-31 23:59:59 UTC.
+pub const MAX_TIMESTAMP: u64 = 253_402_300_799;
 
 /// Longest line of a scenario file, in bytes (a genesis with thousands of balances fits).
 pub const MAX_LINE_BYTES: usize = 16 << 20;
@@ -503,6 +508,9 @@ impl Runner {
         if t.is_empty() || t.starts_with('#') {
             return Ok(());
         }
+        if !t.starts_with('{') {
+            return Err(parse_err(n, "a line must be one JSON object `{...}`").into());
+        }
         let line: Line = serde_json::from_str(t).map_err(|e| parse_err(n, e.to_string()))?;
         let present = [
             ("genesis", line.genesis.is_some()),
@@ -560,6 +568,16 @@ impl Runner {
         }
         self.anything = true;
         if let Some(b) = line.block {
+            if b.timestamp > MAX_TIMESTAMP {
+                return Err(parse_err(
+                    n,
+                    format!(
+                        "block timestamp {} after {MAX_TIMESTAMP} (9999-12-31 23:59:59 UTC)",
+                        b.timestamp
+                    ),
+                )
+                .into());
+            }
             let b = BlockCtx {
                 height: b.height,
                 timestamp: b.timestamp,
@@ -583,11 +601,11 @@ impl Runner {
                 .count
                 .checked_mul(bl.seconds)
                 .and_then(|d| self.block.timestamp.checked_add(d));
-            if last_height.is_none() || last_time.is_none() {
+            if last_height.is_none() || last_time.is_none_or(|t| t > MAX_TIMESTAMP) {
                 return Err(parse_err(
                     n,
                     format!(
-                        "{} blocks {} s apart after block {} (time {}) would pass the largest height or timestamp (u64)",
+                        "{} blocks {} s apart after block {} (time {}) would pass the largest height (u64) or timestamp ({MAX_TIMESTAMP})",
                         bl.count, bl.seconds, self.block.height, self.block.timestamp
                     ),
                 )
