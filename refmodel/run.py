@@ -103,6 +103,9 @@ def main():
         print("  by class (every mismatch):")
         for cls, n in Counter(m["cls"] for m in st.mismatches).most_common():
             print("    %6d  %s" % (n, cls))
+        if st.rule_scenarios:
+            print("  scenarios with a mismatch a rule explains: " + ", ".join(
+                "%s %d" % kv for kv in sorted(st.rule_scenarios.items(), key=lambda kv: (len(kv[0]), kv[0]))))
         print("  by class (first mismatch of each scenario):")
         for cls, n in Counter(m["cls"] for m in st.first).most_common():
             print("    %6d  %s" % (n, cls))

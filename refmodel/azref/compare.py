@@ -59,6 +59,7 @@ class Stats:
         self.trades = 0
         self.trade_classes = {}  # per mismatching trade, class of the hypotheses that explain it
         self.coverage = {}  # what the scenarios reached (engine events, refusals, trade regions)
+        self.rule_scenarios = {}  # rule -> scenarios with at least one mismatch it explains
 
     def merge(self, o):
         self.scenarios += o.scenarios
@@ -76,12 +77,15 @@ class Stats:
             self.trade_classes[k] = self.trade_classes.get(k, 0) + v
         for k, v in o.coverage.items():
             self.coverage[k] = self.coverage.get(k, 0) + v
+        for k, v in o.rule_scenarios.items():
+            self.rule_scenarios[k] = self.rule_scenarios.get(k, 0) + v
 
     def to_json(self):
         return dict(scenarios=self.scenarios, exact=self.exact, power=self.power, absent=self.absent,
                     mismatches=self.mismatches, first=self.first, out_of_scope=self.out_of_scope,
                     worst=list(self.worst), straddles=self.straddles, trades=self.trades,
-                    trade_classes=self.trade_classes, coverage=self.coverage)
+                    trade_classes=self.trade_classes, coverage=self.coverage,
+                    rule_scenarios=self.rule_scenarios)
 
     @staticmethod
     def from_json(d):
@@ -97,8 +101,12 @@ class Checker:
         self.st = stats
         self.failed = False
         self.trade_diag = {}
+        self.rules = set()
 
     def mismatch(self, line, block, what, model, engine, cls):
+        for rule in cls.replace(" ", "+").split("+"):
+            if len(rule) >= 2 and rule[0] in "RC" and rule[1:].isdigit():
+                self.rules.add(rule)
         rec = dict(file=self.fname, line=line, block=block, what=what, model=str(model),
                    engine=str(engine), cls=cls)
         self.st.mismatches.append(rec)
@@ -379,6 +387,8 @@ def run_scenario(fname, lines, engine_text, stats):
             compare_summary(ck, model.summary(), summary)
     except OutOfScope as e:
         stats.out_of_scope.append((fname, n if 'n' in dir() else 0, str(e)))
+    for rule in ck.rules:
+        stats.rule_scenarios[rule] = stats.rule_scenarios.get(rule, 0) + 1
     return ck.failed
 
 

@@ -1281,7 +1281,7 @@ class Model:
                 C_end = mulW_dn(m.D, m.p["k1"]) + mulW_dn(self.F_end, m.p["k2"])
                 alt = self.rate_iv(m, self.premium_iv(m, self.net(m), m.S, C_end))
                 if alt.contains(e_rate):  # the old rule: the capacity at the block's end
-                    ctx.explained.append(("R2", "funding_rate_set", rate, alt, e_rate))
+                    ctx.explained.append(("R2 funding rate", "funding_rate_set", rate, alt, e_rate))
                     rate = alt
             new = ctx.resolve("funding rate", rate, e_rate)
             if new != m.rate:
