@@ -362,6 +362,7 @@ fn market_json(st: &State, id: u32) -> Option<Value> {
         "id": m.id,
         "base_token": m.base_token,
         "base_decimals": m.base_decimals,
+        "quote_is_token0": m.quote_is_token0,
         "status": jv(&m.status),
         "prices": jv(&m.prices),
         "execution_price_buy": buy.to_string(),

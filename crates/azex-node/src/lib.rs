@@ -19,6 +19,7 @@
 
 pub mod api;
 pub mod chain;
+pub mod devnet;
 pub mod follower;
 pub mod genesis;
 pub mod index;
