@@ -241,7 +241,7 @@ class Gen:
         r = self.r
         if r.random() < 0.7:
             self.big_pair(r.choice([0.8, 0.95, 0.99]), 0.3)  # the dominant side pays
-        self.add({"blocks": {"count": r.randint(2, 9), "seconds": 86_400}})
+        self.add({"blocks": {"count": r.randint(4, 15), "seconds": 86_400}})
         self._resync_height()
         self.block(2)
         for p in r.sample(self.positions, min(len(self.positions), 4)):
