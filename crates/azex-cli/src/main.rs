@@ -2,6 +2,7 @@
 
 mod demo;
 mod fmt;
+mod node;
 mod out;
 mod sim;
 
@@ -46,6 +47,18 @@ enum Cmd {
     /// 2017-2019 data by default), next to classic and reserve-factor baselines; write
     /// JSON, a Markdown report and PNG charts (default `out/sim`).
     Sim(Box<sim::SimArgs>),
+    /// Run a node: sequencer, durable block log, HTTP/WebSocket API (docs/node.md).
+    Node(node::NodeArgs),
+    /// Follow a node: replay its blocks into a local state, checking every state hash.
+    Follow(node::FollowArgs),
+    /// Run a keeper against a node: follow the chain, send signed liquidations and ADL.
+    Keeper(node::KeeperArgs),
+    /// Start a node, three keepers and trading bots in one command.
+    Devnet(node::DevnetArgs),
+    /// Sign and submit (or simulate) a transaction with a key file.
+    Tx(node::TxArgs),
+    /// Measure the node: recovery rate, engine alone, throughput, latency, replay.
+    Loadgen(node::LoadgenArgs),
 }
 
 #[derive(Subcommand)]
@@ -175,5 +188,11 @@ fn run(cli: Cli, out: &mut Out) -> Result<ExitCode, Fail> {
             })
         }
         Cmd::Run { file, summary_only } => run_scenario(&file, summary_only, out),
+        Cmd::Node(a) => Ok(node::node(a)?),
+        Cmd::Follow(a) => Ok(node::follow(a)?),
+        Cmd::Keeper(a) => Ok(node::keeper(a)?),
+        Cmd::Devnet(a) => Ok(node::devnet(a)?),
+        Cmd::Tx(a) => Ok(node::tx(a)?),
+        Cmd::Loadgen(a) => Ok(node::loadgen(a)?),
     }
 }

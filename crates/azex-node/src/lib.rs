@@ -19,6 +19,7 @@
 
 pub mod api;
 pub mod chain;
+pub mod cli;
 pub mod devnet;
 pub mod follower;
 pub mod genesis;
