@@ -367,6 +367,7 @@ pub fn parse_prices<R: Read>(reader: R, source: &str) -> Result<PriceSeries, Pri
         let mut nrep = 0u32;
         let mut i = rows.partition_point(|r| r.ts < start);
         let mut prev_close: Option<u128> = None;
+        let before = i.checked_sub(1).map(|j| rows[j].bar.close);
         for (gi, &t) in grid.iter().enumerate() {
             if i < rows.len() && rows[i].ts == t {
                 let mut b = rows[i].bar;
@@ -387,8 +388,13 @@ pub fn parse_prices<R: Read>(reader: R, source: &str) -> Result<PriceSeries, Pri
                 out.push(b);
                 i += 1;
             } else {
-                // start is this symbol's first timestamp or later, so prev_close exists
-                let p = prev_close.expect("grid starts at or after every symbol's first bar");
+                // A gap: the last close at or before `t`, which exists because the grid starts
+                // at or after this symbol's first bar (possibly a row before the common range,
+                // which is dropped but still carries the price into the range).
+                let p = prev_close.or(before).ok_or_else(|| PriceError::Csv {
+                    line: 0,
+                    msg: "no price before the common range".into(),
+                })?;
                 out.push(Bar::flat(p));
                 at.push(gi as u32);
             }
