@@ -35,10 +35,10 @@ pub struct NodeArgs {
 pub fn node(a: NodeArgs) -> Result<ExitCode, String> {
     if a.verify {
         let (s, h) = azex_node::node::verify_dir(&a.data).map_err(|e| e.to_string())?;
-        println!(
+        crate::out::println_or_exit(format_args!(
             "verified {} blocks, {} transactions in {:.2} s; state {h}",
             s.replayed_blocks, s.replayed_txs, s.replay_secs
-        );
+        ));
         return Ok(ExitCode::SUCCESS);
     }
     let mut o = azex_node::NodeOptions::new(a.data, a.port);
@@ -102,10 +102,10 @@ pub fn keeper(a: KeeperArgs) -> Result<ExitCode, String> {
         &stop,
     )
     .map_err(|e| e.to_string())?;
-    println!(
+    crate::out::println_or_exit(format_args!(
         "keeper stopped at height {}: {} sent, {} send errors",
         r.height, r.sent, r.send_errors
-    );
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -172,7 +172,10 @@ pub fn tx(a: TxArgs) -> Result<ExitCode, String> {
         wait: !a.no_wait,
         simulate: a.simulate,
     })?;
-    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    crate::out::println_or_exit(format_args!(
+        "{}",
+        serde_json::to_string_pretty(&v).unwrap_or_default()
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -208,6 +211,9 @@ pub fn loadgen(a: LoadgenArgs) -> Result<ExitCode, String> {
         o.data = d;
     }
     let r = azex_node::loadgen::run(&o)?;
-    println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+    crate::out::println_or_exit(format_args!(
+        "{}",
+        serde_json::to_string_pretty(&r).unwrap_or_default()
+    ));
     Ok(ExitCode::SUCCESS)
 }

@@ -65,3 +65,19 @@ impl Out {
 pub fn say(x: impl Display) {
     let _ = writeln!(io::stderr().lock(), "{x}");
 }
+
+/// A line on stdout for commands that print outside [`Out`] (the node shells): unbuffered, and
+/// never a panic — a closed stdout ends the process quietly with 0, any other write error with
+/// a message and 2.
+pub fn println_or_exit(x: impl Display) {
+    let mut w = io::stdout().lock();
+    if let Err(e) = writeln!(w, "{x}").and_then(|_| w.flush()) {
+        match write_error(e) {
+            Fail::Pipe => std::process::exit(0),
+            Fail::Msg(m) => {
+                say(format_args!("error: {m}"));
+                std::process::exit(2)
+            }
+        }
+    }
+}
