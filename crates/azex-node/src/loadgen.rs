@@ -98,7 +98,7 @@ fn now_secs() -> u64 {
 fn tx_for(mix: &str, k: &Key, j: u64) -> Tx {
     let user = k.address();
     if mix == "trade" {
-        let long = j % 2 == 0;
+        let long = j.is_multiple_of(2);
         Tx::OpenPosition {
             user,
             market: 0,
@@ -273,10 +273,8 @@ pub fn run(o: &LoadgenOptions) -> Result<LoadReport, String> {
             (rep.recover_per_sec_all_cores * o.block_time_ms as f64 / 1000.0).max(1.0) as usize;
         let t0 = Instant::now();
         let mut n = 0usize;
-        let mut h = st.block.height;
         let ts = st.block.timestamp;
-        for chunk in txs.chunks(per_block) {
-            h += 1;
+        for (h, chunk) in (st.block.height + 1..).zip(txs.chunks(per_block)) {
             let _ = chain::execute(
                 &mut st,
                 BlockCtx {

@@ -37,6 +37,9 @@ pub trait BlockLog: Send {
 pub trait LogReader: Send + Sync {
     fn read(&self, index: u64) -> io::Result<Option<Vec<u8>>>;
     fn len(&self) -> u64;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// What opening the log found.

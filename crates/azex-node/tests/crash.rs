@@ -18,9 +18,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The caller kills and waits for the returned child.
+#[allow(clippy::zombie_processes)]
 fn spawn(data: &Path) -> (Child, String) {
     let _ = std::fs::remove_file(data.join("node.addr"));
-    let child = Command::new(env!("CARGO_BIN_EXE_azex-node"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_azex-node"))
         .args([
             "run",
             "--port",
@@ -43,7 +45,11 @@ fn spawn(data: &Path) -> (Child, String) {
                 return (child, url);
             }
         }
-        assert!(t0.elapsed() < Duration::from_secs(60), "node did not start");
+        if t0.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("node did not start");
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -87,7 +93,7 @@ fn kill_nine_loop() {
                 while !stop.load(Ordering::Relaxed) && i < 10_000 {
                     i += 1;
                     // Every 5th transaction is refused by the engine (still committed).
-                    let tx = if i % 5 == 0 {
+                    let tx = if i.is_multiple_of(5) {
                         Tx::RedeemAzusd {
                             user: me,
                             azusd: u128::MAX / 4,
