@@ -4,7 +4,8 @@
 //!    treasury + insurance + azUSD held by spot pools.
 //! 2. Backing: supply = liquid USDC + strategy assets + withdrawals in transit.
 //! 3. External tokens (USDC, base tokens) conserved: genesis supply (+ minted yield for USDC) =
-//!    wallets + ledger + pools.
+//!    wallets + ledger + pools, and no other token held anywhere. Markets: ids are their indexes,
+//!    the base-token index and the parameter sets agree with them.
 //! 4. OI totals: each side's aggregates equal the sum over its positions — of its current ADL
 //!    epoch for qty, cost, funding entry sum and the two ADL entry sums (`Σ q·A_e`, `Σ c·B_e`),
 //!    of every epoch for margin, funding debt and count; for ended epochs, each slot's count and
@@ -86,6 +87,33 @@ pub fn check(s: &State) -> Result<(), String> {
         if got != expect {
             return Err(format!(
                 "token {t} conservation: expected {expect}, held {got}"
+            ));
+        }
+    }
+    // ... and no external token exists that the genesis did not create.
+    for (t, got) in &held_ext {
+        if *got != 0 && !s.external_supply.contains_key(t) {
+            return Err(format!(
+                "token {t} conservation: {got} held, none created at genesis"
+            ));
+        }
+    }
+    // Markets: ids are their indexes, one per base token, the token index agrees.
+    if s.market_by_token.len() != s.markets.len() || s.market_params.len() != s.markets.len() {
+        return Err(format!(
+            "markets: {} markets, {} in the token index, {} parameter sets",
+            s.markets.len(),
+            s.market_by_token.len(),
+            s.market_params.len()
+        ));
+    }
+    for (i, m) in s.markets.iter().enumerate() {
+        if m.id as usize != i || s.market_by_token.get(&m.base_token) != Some(&m.id) {
+            return Err(format!(
+                "markets: market at index {i} has id {} and token {} (indexed as {:?})",
+                m.id,
+                m.base_token,
+                s.market_by_token.get(&m.base_token)
             ));
         }
     }

@@ -114,7 +114,18 @@ fn every_checked_figure_can_fail_the_check() {
     refuses(&s, "drawdown low", |x| {
         x.vault.drawdown_low_share_price = x.vault.high_water_share_price + 1
     });
+    // External tokens: one appearing from nowhere; the market index.
+    refuses(&s, "none created at genesis", |x| {
+        x.wallets
+            .insert((addr(7), azex_exchange::testkit::token(99)), 1);
+    });
+    refuses(&s, "token index", |x| {
+        x.market_by_token.clear();
+    });
+    refuses(&s, "indexed as", |x| {
+        let t = x.markets[0].base_token;
+        x.market_by_token.insert(t, 1);
+    });
     // And the untouched state passes.
     check(&s).unwrap();
-    let _ = addr(1);
 }

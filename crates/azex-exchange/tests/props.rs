@@ -282,8 +282,9 @@ fn run_in(spec: &WorldSpec, shove_blocks: u64, steps: &[Step]) -> (String, usize
         }
         if let Step::Shove { up, pct } = *s {
             let p = w.state.markets[0].prices.pool;
+            // (A swap can leave the pool at the edge of its range, where the price saturates.)
             let target = if up {
-                p / 100 * (100 + pct as u128)
+                (p / 100).saturating_mul(100 + pct as u128)
             } else {
                 p / 100 * (100 - pct as u128)
             };
