@@ -659,3 +659,92 @@ fn attack_drain_again_right_after_the_rebase_is_stopped_at_half_the_cap() {
     assert!(w.state.vault.drawdown_mode);
     assert_eq!(w.state.markets[0].long.eff_qty().unwrap(), 0);
 }
+
+/// The vault's NAV (azUSD units).
+fn nav(s: &azex_exchange::State) -> u128 {
+    azex_exchange::risk::vault_risk(
+        &s.vault,
+        s.markets.iter().zip(&s.market_params),
+        s.params.max_vault_utilisation_wad,
+    )
+    .unwrap()
+    .nav
+    .max(0) as u128
+}
+
+/// One-sided longs worth 70 % of NAV, the price pushed up until the drawdown cap closes the long
+/// side entirely, the price brought back (the vault is flat then), a cool-down waited out.
+fn drain_and_wait(w: &mut Checked) -> Vec<(u64, u64)> {
+    let price = w.state.markets[0].prices.risk;
+    let each = azex_exchange::units::mul_div_down_u128(
+        nav(&w.state) * 7 / 10 / 6,
+        azex_exchange::units::NOTIONAL_DIVISOR,
+        price,
+    )
+    .unwrap() as i128;
+    let mut longs = vec![];
+    for u in [2, 3] {
+        for _ in 0..3 {
+            longs.push((u, w.open(u, 0, each, 30_000 * USD_ONE).unwrap()));
+        }
+    }
+    let cuts = full_cuts(&w.events);
+    w.block_time = 2;
+    let mut target = price;
+    while full_cuts(&w.events) == cuts {
+        target = target * 105 / 100;
+        w.move_price(4, 0, target, 20).unwrap();
+    }
+    w.move_price(4, 0, 2_000 * WAD, 120).unwrap();
+    w.block_time = 3_600;
+    w.advance(25).unwrap();
+    longs
+}
+
+#[test]
+fn a_side_closed_entirely_with_both_slots_in_use_waits_until_one_is_settled() {
+    let mut w = deep(1_000_000);
+    let first = drain_and_wait(&mut w);
+    drain_and_wait(&mut w);
+    assert_eq!(w.state.markets[0].long.epoch, 2);
+    assert_eq!(w.state.markets[0].status, MarketStatus::Active);
+    // A third full cut while the positions of both ended epochs are still open: no slot.
+    drain_and_wait(&mut w);
+    let side = w.state.markets[0].long;
+    assert!(side.waiting_for_epoch() && side.epoch == 2, "{side:?}");
+    assert!(!w.state.vault.drawdown_mode, "the cap itself has rebased");
+    assert_eq!(w.state.markets[0].status, MarketStatus::ReduceOnly);
+    assert!(matches!(
+        w.open(2, 0, one(), 1_000 * USD_ONE),
+        Err(ExchangeError::ReduceOnly(0))
+    ));
+    // Anyone settles the oldest epoch's positions; at the next block end the side starts afresh.
+    for (_, id) in first {
+        w.tx(Tx::SettleDelisted {
+            user: addr(9),
+            position: id,
+        })
+        .unwrap();
+    }
+    w.next_block().unwrap();
+    let side = w.state.markets[0].long;
+    assert!(!side.waiting_for_epoch() && side.epoch == 3);
+    assert_eq!(w.state.markets[0].status, MarketStatus::Active);
+    let id = w.open(2, 0, one(), 1_000 * USD_ONE).unwrap();
+    w.close(2, id).unwrap();
+    // Every old position still settles.
+    let ids: Vec<(u64, i128)> = w.state.positions.values().map(|p| (p.id, p.qty)).collect();
+    assert!(!ids.is_empty());
+    for (id, _) in ids {
+        w.tx(Tx::SettleDelisted {
+            user: addr(9),
+            position: id,
+        })
+        .unwrap();
+    }
+    let side = w.state.markets[0].long;
+    assert_eq!(
+        (side.positions, side.ended_claims),
+        (0, alloy_primitives::I256::ZERO)
+    );
+}
