@@ -18,8 +18,8 @@
 //!    balanced books and no outside income it may never do that, until it has made no new low
 //!    (beyond [`DRAWDOWN_NEW_LOW_WAD`]) for `drawdown_cooldown_secs` (at least the LP lock-up):
 //!    then the high-water mark is **rebased** to the share price and markets reopen, on
-//!    probation — for one more cool-down the cap is half as wide (docs/risk.md §4 argues why this
-//!    cannot be gamed).
+//!    probation — for one more cool-down the cap (and the recovery band) is half as wide
+//!    (docs/risk.md §4 argues why this cannot be gamed).
 //!
 //! Deleveraged positions are closed at the risk price with their PnL realised exactly, whatever
 //! its sign: ADL removes the vault's exposure, it does not pick winners and losers. A side closed
@@ -264,7 +264,8 @@ fn drawdown(ctx: &mut Ctx) -> Result<bool, ExchangeError> {
         v.drawdown_rebased_at != 0 && now < v.drawdown_rebased_at.saturating_add(cooldown);
     let trip_at = if on_probation { cap / 2 } else { cap };
     let floor = mul_wad_down(v.high_water_share_price, WAD - trip_at)?;
-    let recover = mul_wad_down(v.high_water_share_price, WAD - cap / 2)?;
+    // Back within half the (current) cap: the same hysteresis on probation as off it.
+    let recover = mul_wad_down(v.high_water_share_price, WAD - trip_at / 2)?;
     if !v.drawdown_mode {
         if price < floor {
             v.drawdown_mode = true;
