@@ -21,107 +21,168 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 /// One move of the coalition. Amounts in whole USD, fractions in percent, prices in basis points
-/// away from the external price.
+/// away from the external price. Targets are relative and taken modulo what exists:
+/// `who` (member, mod 3), `market` (mod the markets listed), `slot` (the member's positions or
+/// spot positions in id order), `target` (every open position in id order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "a", rename_all = "snake_case")]
 pub enum Action {
     /// Open a position of `usd` notional at up to `lev`x: margin = the larger of notional / lev
     /// and the tier's initial margin, plus 0.5 % for fees and impact.
     Open {
+        /// Coalition member.
         who: u8,
+        /// Market.
         market: u8,
+        /// Long (else short).
         long: bool,
+        /// Notional, whole USD at the external price.
         usd: u32,
+        /// Leverage wanted (the tier's initial margin caps it).
         lev: u8,
     },
     /// Grow the member's `slot`-th position by `pct` % of its size.
     Grow {
+        /// Coalition member.
         who: u8,
+        /// Which of its positions.
         slot: u8,
+        /// Percent of the position's size.
         pct: u8,
     },
     /// Reduce it by `pct` % (100 % closes through `modify`).
     Reduce {
+        /// Coalition member.
         who: u8,
+        /// Which of its positions.
         slot: u8,
+        /// Percent of the position's size.
         pct: u8,
     },
+    /// Close the member's `slot`-th position.
     Close {
+        /// Coalition member.
         who: u8,
+        /// Which of its positions.
         slot: u8,
     },
+    /// Add `usd` of margin to the member's `slot`-th position.
     AddMargin {
+        /// Coalition member.
         who: u8,
+        /// Which of its positions.
         slot: u8,
+        /// Whole USD (at most the wallet).
         usd: u32,
     },
     /// Take `pct` % of the position's margin out.
     RemoveMargin {
+        /// Coalition member.
         who: u8,
+        /// Which of its positions.
         slot: u8,
+        /// Percent of the margin.
         pct: u8,
     },
+    /// Deposit `usd` into the LP vault.
     LpDeposit {
+        /// Coalition member.
         who: u8,
+        /// Whole USD (at most the wallet).
         usd: u32,
     },
+    /// Withdraw `pct` % of the member's vault shares.
     LpWithdraw {
+        /// Coalition member.
         who: u8,
+        /// Percent of its shares.
         pct: u8,
     },
     /// Swap the market's pool toward `ext × (1 + bps / 10⁴)` with up to `pct` % of what the
     /// member has of the input token (the swap stops at that price).
     Swap {
+        /// Coalition member.
         who: u8,
+        /// Market whose pool is swapped.
         market: u8,
+        /// Target price, basis points from the external price.
         bps: i32,
+        /// Percent of the input token's balance offered.
         #[serde(default = "hundred")]
         pct: u8,
     },
     /// Add liquidity over `[tick − below, tick + above]` around the pool's tick, `usd` of azUSD.
     AddLiquidity {
+        /// Coalition member.
         who: u8,
+        /// Market whose pool gets the liquidity.
         market: u8,
+        /// Ticks below the current tick.
         below: u16,
+        /// Ticks above the current tick.
         above: u16,
+        /// azUSD side of the position, whole USD.
         usd: u32,
+        /// Position salt (separate positions on the same range).
         salt: u8,
     },
     /// Remove `pct` % of the member's `slot`-th spot position in the pool.
     RemoveLiquidity {
+        /// Coalition member.
         who: u8,
+        /// Market whose pool loses the liquidity.
         market: u8,
+        /// Which of the member's spot positions in that pool.
         slot: u8,
+        /// Percent of its liquidity.
         pct: u8,
     },
     /// List the coalition's token with any fee tier (pips), spacing, range, seed and price.
     List {
+        /// Coalition member (the lister).
         who: u8,
+        /// LP fee of the pool, pips.
         fee: u32,
+        /// Tick spacing.
         spacing: u16,
+        /// Seed range: ticks either side of the initial price.
         range: u32,
+        /// Seed azUSD, whole USD.
         usd: u32,
+        /// Initial price, basis points from the external price.
         bps: i32,
     },
     /// Act as keeper on the `target`-th open position (any owner).
     Liquidate {
+        /// Coalition member (the keeper, paid the reward).
         who: u8,
+        /// Which open position.
         target: u16,
     },
+    /// Send a keeper's `deleverage` for a market.
     Deleverage {
+        /// Coalition member.
         who: u8,
+        /// Market.
         market: u8,
     },
+    /// Settle the `target`-th position of a delisted market.
     Settle {
+        /// Coalition member.
         who: u8,
+        /// Which position of a delisted market.
         target: u16,
     },
+    /// Ask for a delisted market to be listed again.
     Relist {
+        /// Coalition member.
         who: u8,
+        /// Market.
         market: u8,
     },
     /// End the block; the next one starts `secs` later (arbitrageur and keeper run).
     Block {
+        /// Seconds to the next block (time jumps up to a day).
         secs: u32,
     },
 }

@@ -26,6 +26,8 @@
 //! | [`search`] | the archive, mutation, minimisation |
 //! | [`scenario`] | counterexamples as scenario files, replay |
 
+#![warn(missing_docs)]
+
 pub mod action;
 pub mod run;
 pub mod scenario;

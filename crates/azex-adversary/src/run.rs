@@ -40,31 +40,54 @@ pub fn tolerance(coalition_txs: usize) -> i128 {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Violation {
     /// The coalition ended with more than it started with (beyond [`tolerance`]).
-    CoalitionGain { gain: i128, tolerance: i128 },
+    CoalitionGain {
+        /// End value − genesis value, azUSD units.
+        gain: i128,
+        /// The dust allowed for this run.
+        tolerance: i128,
+    },
     /// A `DeficitCovered` event: a loss beyond a position's margin.
     Deficit {
+        /// The position whose loss it was.
         position: u64,
+        /// Who covered it (insurance fund or vault).
         payer: String,
+        /// azUSD units.
         amount: u128,
+        /// Block height.
         block: u64,
     },
     /// A simulated close (probe) of an open position would cover a deficit.
-    LatentDeficit { position: u64, amount: u128 },
+    LatentDeficit {
+        /// The position probed.
+        position: u64,
+        /// The deficit its close would cover, azUSD units.
+        amount: u128,
+    },
     /// A small open on a side of a live market fails for no documented reason.
     BrickedSide {
+        /// The market.
         market: u32,
+        /// The side.
         long: bool,
+        /// The engine's refusal.
         error: String,
     },
     /// A small reduce or a close of an open position fails for no documented reason.
     Unreducible {
+        /// The position probed.
         position: u64,
+        /// What was tried (`close`, `reduce 10%`, `settle_delisted`).
         action: String,
+        /// The engine's refusal.
         error: String,
     },
     /// `azex_exchange::invariants::check` failed, a block could not begin or end, or the
     /// engine panicked.
-    EngineFault { message: String },
+    EngineFault {
+        /// What happened.
+        message: String,
+    },
 }
 
 impl Violation {
@@ -81,29 +104,40 @@ impl Violation {
     }
 }
 
-/// What a run measured.
+/// What a run measured. Values in azUSD units at the external prices.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
-    /// Coalition value at genesis and at the end (azUSD units at the external prices).
+    /// Coalition value of its genesis balances.
     pub coalition_start: i128,
+    /// What the coalition holds at the end.
     pub coalition_end: Holdings,
+    /// `coalition_end.total() − coalition_start`.
     pub coalition_gain: i128,
-    /// The honest LP's vault shares, valued at the start of the attack and at the end.
+    /// The honest LP's vault shares valued at the start of the attack.
     pub honest_lp_start: i128,
+    /// … and at the end.
     pub honest_lp_end: i128,
     /// `honest_lp_start − honest_lp_end` (positive: the LP lost).
     pub vault_loss: i128,
-    /// Share price (azUSD units per 1e18 shares) at the start of the attack, the end, the lowest.
+    /// Share price (azUSD units per 1e18 shares) at the start of the attack.
     pub share_price_start: u128,
+    /// … at the end.
     pub share_price_end: u128,
+    /// … at its lowest (at block boundaries and at the end).
     pub share_price_min: u128,
-    /// What the honest arbitrageur and keeper made (azUSD units at the external prices).
+    /// What the honest arbitrageur made.
     pub arbitrageur_gain: i128,
+    /// What the honest keeper made.
     pub keeper_gain: i128,
+    /// Every `DeficitCovered` event of the run.
     pub deficits: Vec<DeficitSeen>,
+    /// Every invariant the run broke (deduplicated).
     pub violations: Vec<Violation>,
+    /// Coalition transactions the engine accepted (moves and unwind).
     pub coalition_txs: usize,
+    /// Coalition transactions the engine refused.
     pub coalition_refused: usize,
+    /// Height of the last block.
     pub end_block: u64,
     /// How far the run pushed the protocol (the search's niches).
     pub reach: crate::world::Reach,
@@ -455,5 +489,40 @@ pub(crate) fn score(start: &Start, w: &World, mut violations: Vec<Violation>) ->
         end_block: w.block.height,
         reach: w.reach,
         effective: w.effective.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use azex_exchange::event::DeficitPayer;
+
+    /// Each check can fail: fed what it looks for, it reports it.
+    #[test]
+    fn every_check_can_fire() {
+        assert!(!is_legit_open_refusal(&ExchangeError::DivisionByZero));
+        assert!(!is_legit_open_refusal(&ExchangeError::Overflow));
+        assert!(is_legit_open_refusal(&ExchangeError::ReduceOnly(0)));
+        let w = World::standard(false).expect("world");
+        let start = Start::now(&w, &genesis());
+        assert!(score(&start, &w, vec![]).violations.is_empty());
+        // A coalition that started poorer than it ends, by more than the dust.
+        let poorer = Start {
+            coalition: start.coalition - tolerance(0) - 10,
+            ..start
+        };
+        assert_eq!(score(&poorer, &w, vec![]).kinds(), vec!["coalition_gain"]);
+        let mut w2 = w.clone();
+        w2.deficits.push(DeficitSeen {
+            position: 1,
+            payer: DeficitPayer::Vault,
+            amount: 1,
+            block: 3,
+        });
+        w2.fault = Some("invariant violated".into());
+        assert_eq!(
+            score(&start, &w2, vec![]).kinds(),
+            vec!["deficit", "engine_fault"]
+        );
     }
 }

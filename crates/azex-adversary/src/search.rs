@@ -27,6 +27,7 @@ pub const NICHE_SIZE: usize = 6;
 /// How to search.
 #[derive(Debug, Clone)]
 pub struct SearchConfig {
+    /// Seed of the search's random generator (printed first when `verbose`).
     pub seed: u64,
     /// Runs of the search proper (minimisation runs come on top).
     pub iterations: u64,
@@ -56,7 +57,9 @@ pub struct Finding {
     /// Violation class (`deficit`, `coalition_gain`, …) or `clean` (the fittest run without
     /// any violation).
     pub kind: String,
+    /// The (minimised) sequence.
     pub genome: Genome,
+    /// Its run.
     pub outcome: Outcome,
     /// Iteration at which the class was first seen.
     pub first_seen: u64,
@@ -65,7 +68,9 @@ pub struct Finding {
 /// What a search found.
 #[derive(Debug, Clone)]
 pub struct SearchReport {
+    /// The seed searched.
     pub seed: u64,
+    /// Iterations of the search proper.
     pub iterations: u64,
     /// Runs made in all (search and minimisation).
     pub runs: u64,

@@ -21,13 +21,18 @@ use azex_exchange::{Genesis, State, Tx, AZUSD, USDC};
 /// What a set of accounts holds, in azUSD units at the external prices.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Holdings {
+    /// azUSD, USDC and base tokens in wallets.
     pub wallets: i128,
+    /// LP vault shares at the share price.
     pub lp_shares: i128,
+    /// Open positions at their equity (capped: see the module documentation).
     pub positions: i128,
+    /// Spot liquidity at what removing it would return.
     pub spot_liquidity: i128,
 }
 
 impl Holdings {
+    /// The sum of the four.
     pub fn total(&self) -> i128 {
         self.wallets + self.lp_shares + self.positions + self.spot_liquidity
     }

@@ -62,35 +62,55 @@ pub fn coalition() -> [Address; 3] {
 /// Who sent a transaction (for the scenario file's comments).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Party {
+    /// The world's set-up (listings, deposits, the honest traders' positions).
     Setup,
+    /// The honest arbitrageur.
     Arbitrageur,
+    /// The honest keeper.
     Keeper,
+    /// A coalition move.
     Coalition,
+    /// The coalition getting out at the end of a run.
     Unwind,
 }
 
 /// One line of a run's transcript: exactly what a scenario file replays.
 #[derive(Debug, Clone)]
 pub enum Line {
+    /// The genesis.
     Genesis(Box<Genesis>),
+    /// End the open block, begin this one.
     Block(BlockCtx),
-    Tx { tx: Tx, party: Party },
+    /// A transaction that succeeded, and who sent it.
+    Tx {
+        /// The transaction.
+        tx: Tx,
+        /// Its sender.
+        party: Party,
+    },
+    /// A comment (the coalition's moves, refusals, markers).
     Note(String),
 }
 
 /// A `DeficitCovered` event seen during a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct DeficitSeen {
+    /// The position whose loss it was.
     pub position: PositionId,
+    /// Who covered it.
     pub payer: DeficitPayer,
+    /// azUSD units.
     pub amount: Usd,
+    /// Block height.
     pub block: u64,
 }
 
 /// A state, its block clock, and what the run has seen so far.
 #[derive(Clone)]
 pub struct World {
+    /// The exchange's state.
     pub state: State,
+    /// The open block.
     pub block: BlockCtx,
     pub(crate) record: bool,
     pub(crate) transcript: Vec<Line>,
