@@ -155,6 +155,9 @@ pub struct TxArgs {
     /// Simulate only (the engine's `simulate` on the node's state).
     #[arg(long)]
     simulate: bool,
+    /// Print the signed transaction (next nonce) instead of sending it, e.g. for curl.
+    #[arg(long)]
+    sign_only: bool,
     /// Transaction type (mint_azusd, open_position, close_position, lp_deposit, spot_swap, …)
     /// or `keygen`.
     kind: String,
@@ -171,6 +174,7 @@ pub fn tx(a: TxArgs) -> Result<ExitCode, String> {
         fields: a.fields,
         wait: !a.no_wait,
         simulate: a.simulate,
+        sign_only: a.sign_only,
     })?;
     crate::out::println_or_exit(format_args!(
         "{}",

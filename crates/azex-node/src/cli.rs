@@ -26,6 +26,9 @@ pub struct TxOptions {
     pub wait: bool,
     /// Only simulate (no signature needed, nothing sent).
     pub simulate: bool,
+    /// Sign with the account's next nonce and print the signed JSON without sending it (to
+    /// POST it with curl).
+    pub sign_only: bool,
 }
 
 /// Build the transaction JSON from the pairs and parse it with the engine's own rules.
@@ -74,6 +77,9 @@ pub fn tx(o: &TxOptions) -> Result<Value, String> {
         return client.simulate(&tx).map_err(|e| e.to_string());
     }
     let mut s = Sender::connect(client, key).map_err(|e| e.to_string())?;
+    if o.sign_only {
+        return serde_json::to_value(s.sign(tx)).map_err(|e| e.to_string());
+    }
     let ack = s.send(tx, o.wait).map_err(|e| e.to_string())?;
     serde_json::to_value(ack).map_err(|e| e.to_string())
 }
