@@ -190,9 +190,16 @@ pub fn run(o: &LoadgenOptions) -> Result<LoadReport, String> {
     let lister = Key::from_seed(999_999);
 
     // 1. Recovery rate.
-    let sample = presign(&ks[..ks.len().min(200)], 0, 20, chain_id, "mint");
-    rep.recover_per_sec_one_core = recover_rate(&sample, chain_id, 1);
-    rep.recover_per_sec_all_cores = recover_rate(&sample, chain_id, cores);
+    // Best of three runs of 2,000 recoveries each (the machine may be shared).
+    let sample = presign(&ks[..ks.len().min(200)], 0, 10, chain_id, "mint");
+    for _ in 0..3 {
+        rep.recover_per_sec_one_core = rep
+            .recover_per_sec_one_core
+            .max(recover_rate(&sample, chain_id, 1));
+        rep.recover_per_sec_all_cores = rep
+            .recover_per_sec_all_cores
+            .max(recover_rate(&sample, chain_id, cores));
+    }
     eprintln!(
         "recover: {:.0}/s on one core, {:.0}/s on {cores}",
         rep.recover_per_sec_one_core, rep.recover_per_sec_all_cores
@@ -314,6 +321,9 @@ pub fn run(o: &LoadgenOptions) -> Result<LoadReport, String> {
         let Ok(rt) = rt else { return };
         rt.block_on(async move {
             loop {
+                if done2.load(Ordering::Relaxed) {
+                    break;
+                }
                 let r = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await;
                 let now = Instant::now();
                 match r {
@@ -336,11 +346,7 @@ pub fn run(o: &LoadgenOptions) -> Result<LoadReport, String> {
                     }
                     Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
                     Ok(Err(_)) => break,
-                    Err(_) => {
-                        if done2.load(Ordering::Relaxed) {
-                            break;
-                        }
-                    }
+                    Err(_) => {}
                 }
             }
         });
