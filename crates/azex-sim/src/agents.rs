@@ -290,7 +290,7 @@ pub const MAX_ADVERSARIES_PER_KIND: u32 = 1_000;
 /// Highest leverage (x) a population may ask for.
 pub const MAX_LEVERAGE: u32 = 1_000;
 /// Largest amount (whole USD) in any sizing range or attack notional.
-pub const MAX_CONFIG_USD: u64 = 1_000_000_000_000;
+pub const MAX_CONFIG_USD: u64 = 10_000_000_000;
 /// Longest mean interval (hours) between activations.
 pub const MAX_INTERVAL_HOURS: u32 = 100_000;
 
