@@ -316,7 +316,10 @@ mod tests {
     #[test]
     fn conversions_saturate_instead_of_panicking() {
         // issue 9: a price of 5e-12 USD made size_from_notional abort the run
-        assert_eq!(size_from_notional(usd(10_000_000_000), 5_000_000), u128::MAX);
+        assert_eq!(
+            size_from_notional(usd(10_000_000_000), 5_000_000),
+            u128::MAX
+        );
         assert_eq!(size_from_notional(usd(u64::MAX), 1), u128::MAX);
         assert_eq!(mul_div_floor(1, 1, 0), u128::MAX);
         assert_eq!(mul_div_ceil(u128::MAX, u128::MAX, 1), u128::MAX);
