@@ -48,6 +48,8 @@ pub struct ApiLimits {
     pub max_ws: u64,
     /// Longest wait a request may ask for (`wait=commit`, long polls).
     pub max_wait_ms: u64,
+    /// Requests waiting for a commit at once.
+    pub max_waiters: u64,
 }
 
 impl Default for ApiLimits {
@@ -62,6 +64,7 @@ impl Default for ApiLimits {
             account_burst: 1_000.0,
             max_ws: 1_024,
             max_wait_ms: 30_000,
+            max_waiters: 10_000,
         }
     }
 }
@@ -733,6 +736,30 @@ fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
+/// A slot among the requests waiting for a commit (released on drop).
+struct WaitSlot(Arc<Shared>);
+
+impl WaitSlot {
+    fn take(sh: &Arc<Shared>) -> Result<Self, ApiErr> {
+        let n = sh.waiters.fetch_add(1, Ordering::SeqCst);
+        if n >= sh.api.max_waiters {
+            sh.waiters.fetch_sub(1, Ordering::SeqCst);
+            return Err(ApiErr(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too_many_waiters",
+                format!("{} requests already wait for a commit; submit without wait and poll /v1/tx/{{hash}}", sh.api.max_waiters),
+            ));
+        }
+        Ok(WaitSlot(sh.clone()))
+    }
+}
+
+impl Drop for WaitSlot {
+    fn drop(&mut self) {
+        self.0.waiters.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 fn sig_err(e: azex_client::SigError) -> ApiErr {
     ApiErr(StatusCode::BAD_REQUEST, e.code(), e.to_string())
 }
@@ -807,6 +834,11 @@ async fn tx_post(
     };
     let signed: SignedTx = parse(&body, "invalid_tx")?;
     let chain_id = sh.chain_id;
+    let _waiting = if wait {
+        Some(WaitSlot::take(&sh)?)
+    } else {
+        None
+    };
     // Signature recovery off the async workers and off the sequencer.
     let (hash, signed) =
         tokio::task::spawn_blocking(move || verify(chain_id, &signed).map(|h| (h, signed)))

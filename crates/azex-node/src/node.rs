@@ -31,8 +31,10 @@ pub struct NodeOptions {
     pub block_time_ms: u64,
     pub mempool: MempoolLimits,
     pub api: crate::api::ApiLimits,
-    /// Blocks kept in memory for the API (older ones are read from the log).
+    /// Blocks kept in memory for the API (older ones are read from the log), at most this many
+    /// and at most `cache_bytes` of their JSON.
     pub cache_blocks: usize,
+    pub cache_bytes: usize,
     /// Stop on Ctrl-C / SIGTERM (processes; not in tests).
     pub handle_signals: bool,
 }
@@ -48,6 +50,7 @@ impl NodeOptions {
             mempool: MempoolLimits::default(),
             api: Default::default(),
             cache_blocks: 2_048,
+            cache_bytes: 128 << 20,
             handle_signals: false,
         }
     }
@@ -90,6 +93,11 @@ pub struct Shared {
     pub head: watch::Sender<(u64, B256)>,
     pub cache: RwLock<VecDeque<Arc<CachedBlock>>>,
     pub cache_blocks: usize,
+    pub cache_bytes: usize,
+    /// JSON bytes of the cached blocks.
+    pub cached_bytes: std::sync::atomic::AtomicUsize,
+    /// Requests waiting for a commit (bounded by `ApiLimits::max_waiters`).
+    pub waiters: std::sync::atomic::AtomicU64,
     pub log: Arc<dyn LogReader>,
     pub index: Index,
     /// Durable but maybe not yet indexed: hash → (height, index).
@@ -322,6 +330,7 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
     let mut cache: VecDeque<Arc<CachedBlock>> = VecDeque::new();
     let mut to_index: Vec<Block> = Vec::new();
     let mut reindexed = 0u64;
+    let mut cache_bytes = 0usize;
     let (state, nonces, mut startup) = replay_dir(&opts.data, &genesis, &*reader, |b, bytes| {
         if b.height > indexed {
             to_index.push(b.clone());
@@ -338,8 +347,12 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
             block: b.clone(),
             json: bytes.to_vec().into(),
         }));
-        while cache.len() > opts.cache_blocks {
-            cache.pop_front();
+        cache_bytes += bytes.len();
+        while cache.len() > opts.cache_blocks || (cache_bytes > opts.cache_bytes && cache.len() > 1)
+        {
+            if let Some(f) = cache.pop_front() {
+                cache_bytes -= f.json.len();
+            }
         }
     })?;
     if !to_index.is_empty() {
@@ -367,6 +380,9 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
         head,
         cache: RwLock::new(cache),
         cache_blocks: opts.cache_blocks.max(1),
+        cache_bytes: opts.cache_bytes,
+        cached_bytes: std::sync::atomic::AtomicUsize::new(cache_bytes),
+        waiters: std::sync::atomic::AtomicU64::new(0),
         log: reader,
         index,
         recent: Mutex::new(HashMap::new()),
@@ -640,9 +656,13 @@ fn writer(
             }
             if let Ok(mut c) = sh.cache.write() {
                 c.push_back(w.cached.clone());
-                while c.len() > sh.cache_blocks {
-                    c.pop_front();
+                let mut bytes = sh.cached_bytes.load(Ordering::Relaxed) + w.cached.json.len();
+                while c.len() > sh.cache_blocks || (bytes > sh.cache_bytes && c.len() > 1) {
+                    if let Some(f) = c.pop_front() {
+                        bytes -= f.json.len();
+                    }
                 }
+                sh.cached_bytes.store(bytes, Ordering::Relaxed);
             }
             sh.head.send_replace((b.height, b.state_hash));
             for (waiters, ack) in w.acks {

@@ -254,3 +254,60 @@ fn vertical_slice() {
     assert!(vs.replayed_blocks >= before.height);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn rate_limits_per_ip_and_per_account() {
+    let dir = tmp("rate");
+    let mut o = NodeOptions::new(dir.clone(), 0);
+    o.block_time_ms = 50;
+    o.api.ip_rps = 5.0;
+    o.api.ip_burst = 20.0;
+    o.api.account_tps = 1.0;
+    o.api.account_burst = 3.0;
+    let node = start(o).unwrap();
+    let client = Client::new(&node.url());
+    // Per account: the 4th transaction of a burst is refused (it was signed correctly).
+    let k = dev_key(6);
+    let chain = azex_node::DEFAULT_CHAIN_ID;
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    let mut codes = Vec::new();
+    for n in 0..5u64 {
+        let s = k.sign(
+            Tx::MintAzusd {
+                user: k.address(),
+                usdc: 1,
+            },
+            n,
+            exp,
+            chain,
+        );
+        codes.push(
+            client
+                .submit(&s, false)
+                .err()
+                .and_then(|e| e.code().map(String::from)),
+        );
+    }
+    assert_eq!(codes.iter().filter(|c| c.is_none()).count(), 3, "{codes:?}");
+    assert!(
+        codes
+            .iter()
+            .any(|c| c.as_deref() == Some("account_rate_limited")),
+        "{codes:?}"
+    );
+    // Per IP: a burst beyond 20 requests is refused with 429 rate_limited.
+    let mut limited = 0;
+    for _ in 0..40 {
+        if let Err(e) = client.status() {
+            assert_eq!(e.code(), Some("rate_limited"));
+            limited += 1;
+        }
+    }
+    assert!(limited > 0);
+    node.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
