@@ -129,3 +129,116 @@ impl SignedTx {
         Ok(h)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eip712::types;
+    use crate::Key;
+    use alloy_sol_types::SolStruct;
+    use azex_exchange::Tx;
+
+    fn open(user: Address) -> Tx {
+        Tx::OpenPosition {
+            user,
+            market: 2,
+            qty: -7,
+            margin: 11,
+            price_bound: 13,
+        }
+    }
+
+    #[test]
+    fn sign_verify_and_refusals() {
+        let k = Key::from_seed(1);
+        let s = k.sign(open(k.address()), 4, 1_000, 31_337);
+        let h = s.verify(31_337).unwrap();
+        assert_eq!(h, s.hash());
+        // JSON round trip keeps it valid.
+        let back: SignedTx = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back.verify(31_337).unwrap(), h);
+        // Wrong chain.
+        assert_eq!(s.verify(1).unwrap_err().code(), "wrong_chain_id");
+        // Any change of content, nonce or expiry changes the signer.
+        let mut t = s.clone();
+        t.nonce = 5;
+        assert!(t.verify(31_337).is_err());
+        let mut t = s.clone();
+        t.expiry = 1_001;
+        assert!(t.verify(31_337).is_err());
+        let mut t = s.clone();
+        t.tx = Tx::OpenPosition {
+            user: k.address(),
+            market: 2,
+            qty: 7,
+            margin: 11,
+            price_bound: 13,
+        };
+        assert!(t.verify(31_337).is_err());
+        // Someone else's transaction signed with our key.
+        let other = Key::from_seed(2);
+        let s2 = k.sign(open(other.address()), 0, 1_000, 31_337);
+        assert_eq!(s2.verify(31_337).unwrap_err().code(), "signer_mismatch");
+        // Malformed signatures.
+        let mut t = s.clone();
+        t.signature = Bytes::from(vec![1u8; 64]);
+        assert_eq!(t.verify(31_337).unwrap_err().code(), "bad_signature");
+        let mut b = s.signature.to_vec();
+        b[64] = 5;
+        t.signature = b.into();
+        assert_eq!(t.verify(31_337).unwrap_err().code(), "bad_signature");
+        // The high-s twin of a valid signature is refused (no malleability).
+        let sig = Signature::from_slice(&s.signature[..64]).unwrap();
+        let (r, s_) = sig.split_scalars();
+        let high = Signature::from_scalars(r, -*s_).unwrap();
+        let mut b = high.to_bytes().to_vec();
+        b.push(if s.signature[64] == 27 { 28 } else { 27 });
+        t.signature = b.into();
+        assert_eq!(t.verify(31_337).unwrap_err().code(), "bad_signature");
+    }
+
+    #[test]
+    fn eip712_types_and_domain() {
+        // The type string a wallet signs (EIP-712 encodeType).
+        assert_eq!(
+            types::OpenPosition::eip712_encode_type(),
+            "OpenPosition(address user,uint32 market,int256 qty,uint256 margin,uint256 priceBound,uint64 nonce,uint64 expiry)"
+        );
+        let d = crate::eip712::domain(31_337);
+        assert_eq!(d.name.as_deref(), Some("AZEx"));
+        assert_eq!(d.version.as_deref(), Some("1"));
+        // Different kinds with the same numbers hash differently.
+        let u = Address::repeat_byte(9);
+        let a = crate::eip712::signing_hash(
+            &Tx::Liquidate {
+                user: u,
+                position: 1,
+            },
+            0,
+            0,
+            &d,
+        );
+        let b = crate::eip712::signing_hash(
+            &Tx::SettleDelisted {
+                user: u,
+                position: 1,
+            },
+            0,
+            0,
+            &d,
+        );
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn key_files() {
+        let p = std::env::temp_dir().join(format!("azex-key-{}.key", std::process::id()));
+        let _ = std::fs::remove_file(&p);
+        let k = Key::load_or_create(&p).unwrap();
+        let again = Key::load_or_create(&p).unwrap();
+        assert_eq!(k.address(), again.address());
+        assert!(Key::parse("0x1234").is_err());
+        assert!(Key::parse(&format!("0x{}", "00".repeat(32))).is_err());
+        let _ = std::fs::remove_file(&p);
+    }
+}
