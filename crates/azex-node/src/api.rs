@@ -654,7 +654,8 @@ async fn blocks(S(sh): S<Arc<Shared>>, Query(q): Query<HashMap<String, String>>)
     body.push(b'[');
     let mut first = true;
     let mut h = from;
-    while h <= to {
+    // At most 32 MiB per answer (always at least one block).
+    while h <= to && (first || body.len() < 32 << 20) {
         let Some(b) = sh.block(h) else { break };
         if !first {
             body.push(b',');
