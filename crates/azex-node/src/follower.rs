@@ -81,22 +81,44 @@ impl Follower {
     /// Replay one block (the next one).
     pub fn apply(&mut self, b: &Block) -> Result<(), FollowError> {
         if self.verify_signatures {
-            for (i, t) in b.txs.iter().enumerate() {
-                let h = t
-                    .signed
-                    .verify(self.chain_id)
-                    .map_err(|e| FollowError::BadTx {
-                        height: b.height,
-                        index: i,
-                        reason: e.to_string(),
-                    })?;
-                if h != t.hash {
-                    return Err(FollowError::BadTx {
-                        height: b.height,
-                        index: i,
-                        reason: "recorded hash differs from the signing hash".into(),
-                    });
-                }
+            // Recovery on every core (the replay itself is sequential).
+            let chain_id = self.chain_id;
+            let cores = std::thread::available_parallelism()
+                .map(|c| c.get())
+                .unwrap_or(2);
+            let per = b.txs.len().div_ceil(cores).max(1);
+            let bad = std::thread::scope(|sc| {
+                let hs: Vec<_> =
+                    b.txs
+                        .chunks(per)
+                        .enumerate()
+                        .map(|(ci, chunk)| {
+                            sc.spawn(move || {
+                                for (j, t) in chunk.iter().enumerate() {
+                                    let r = match t.signed.verify(chain_id) {
+                                        Ok(h) if h == t.hash => Ok(()),
+                                        Ok(_) => Err("recorded hash differs from the signing hash"
+                                            .to_string()),
+                                        Err(e) => Err(e.to_string()),
+                                    };
+                                    if let Err(reason) = r {
+                                        return Some((ci * per + j, reason));
+                                    }
+                                }
+                                None
+                            })
+                        })
+                        .collect();
+                hs.into_iter()
+                    .filter_map(|h| h.join().ok().flatten())
+                    .min_by_key(|(i, _)| *i)
+            });
+            if let Some((index, reason)) = bad {
+                return Err(FollowError::BadTx {
+                    height: b.height,
+                    index,
+                    reason,
+                });
             }
         }
         let exec = chain::replay(&mut self.state, b)?;
