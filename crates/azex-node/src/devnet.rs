@@ -321,7 +321,7 @@ fn trader(i: u64, k: Key, c: Client, stop: &AtomicBool) {
         },
         true,
     );
-    let mut open: Vec<u64> = Vec::new();
+    let mut open: Vec<(u64, bool)> = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         if open.len() < 5 && rng.random_bool(0.6) {
             let m = rng.random_range(0..SYMBOLS.len() as u32);
@@ -362,27 +362,18 @@ fn trader(i: u64, k: Key, c: Client, stop: &AtomicBool) {
                         .and_then(|e| e.iter().find(|e| e["event"] == "position_opened"))
                         .and_then(|e| e["position"].as_u64())
                     {
-                        open.push(id);
+                        open.push((id, long));
                     }
                 }
             }
-        } else if let Some(id) = open.first().copied() {
+        } else if let Some((id, long)) = open.first().copied() {
             open.remove(0);
+            // Closing a long sells: any price above 0; closing a short buys: any price.
             let _ = s.send(
                 Tx::ClosePosition {
                     user: me,
                     position: id,
-                    price_bound: 0,
-                },
-                false,
-            );
-            // The engine refuses a close past the bound for shorts; a second try with the
-            // other bound covers both sides (one of them is refused, harmlessly).
-            let _ = s.send(
-                Tx::ClosePosition {
-                    user: me,
-                    position: id,
-                    price_bound: u128::MAX,
+                    price_bound: if long { 0 } else { u128::MAX },
                 },
                 false,
             );

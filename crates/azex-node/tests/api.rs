@@ -295,7 +295,10 @@ fn rate_limits_per_ip_and_per_account() {
         );
     }
     // The burst of 3 passes (a slow machine may refill a 4th token at 1/s).
-    assert!(codes.iter().filter(|c| c.is_none()).count() >= 3, "{codes:?}");
+    assert!(
+        codes.iter().filter(|c| c.is_none()).count() >= 3,
+        "{codes:?}"
+    );
     assert!(
         codes
             .iter()
