@@ -551,11 +551,19 @@ fn sequencer(sh: Arc<Shared>, w_tx: mpsc::SyncSender<ToWrite>) {
                 height: st.block.height + 1,
                 timestamp: t_secs.max(st.block.timestamp),
             };
-            chain::execute(&mut st, ctx, batch.iter().map(|p| &p.signed.tx))
+            // An engine panic is a bug, but it must not leave a silent node: stop with a fault
+            // (health 503); a restart replays the durable log, which does not hold this block.
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                chain::execute(&mut st, ctx, batch.iter().map(|p| &p.signed.tx))
+            }))
         };
         let exec = match built {
-            Ok(e) => e,
-            Err(e) => {
+            Ok(Ok(e)) => e,
+            Err(_) => {
+                sh.fail("the engine panicked while executing a block".into());
+                break;
+            }
+            Ok(Err(e)) => {
                 sh.fail(format!("engine failed in a block step: {e}"));
                 break;
             }
@@ -735,8 +743,12 @@ pub fn run(mut opts: NodeOptions) -> Result<(), NodeError> {
         s.replayed_txs,
         s.replay_secs
     );
+    let sh = h.shared.clone();
     h.wait();
-    Ok(())
+    match sh.fault.lock().ok().and_then(|f| f.clone()) {
+        Some(f) => Err(NodeError::Config(format!("stopped on a fault: {f}"))),
+        None => Ok(()),
+    }
 }
 
 /// Replay a data directory from genesis, checking every block's outcomes and state hash
