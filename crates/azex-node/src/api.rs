@@ -737,6 +737,23 @@ fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
+impl Shared {
+    /// A permit to run one signature-check task.
+    async fn verifiers_owned(self: Arc<Self>) -> Result<OwnedVerifier, tokio::sync::AcquireError> {
+        self.verifiers.acquire().await?.forget();
+        Ok(OwnedVerifier(self))
+    }
+}
+
+/// Returns its permit to `Shared::verifiers` on drop (usable on a blocking thread).
+struct OwnedVerifier(Arc<Shared>);
+
+impl Drop for OwnedVerifier {
+    fn drop(&mut self) {
+        self.0.verifiers.add_permits(1);
+    }
+}
+
 /// A slot among the requests waiting for a commit (released on drop).
 struct WaitSlot(Arc<Shared>);
 
@@ -841,6 +858,11 @@ async fn tx_post(
         None
     };
     // Signature recovery off the async workers and off the sequencer.
+    let _permit = sh
+        .verifiers
+        .acquire()
+        .await
+        .map_err(|_| internal("verifier pool closed"))?;
     let (hash, signed) =
         tokio::task::spawn_blocking(move || verify(chain_id, &signed).map(|h| (h, signed)))
             .await
@@ -901,7 +923,13 @@ async fn txs_post(S(sh): S<Arc<Shared>>, body: Bytes) -> R {
     let mut handles = Vec::new();
     for start in (0..n).step_by(chunk) {
         let raw = raw.clone();
+        let permit = sh
+            .clone()
+            .verifiers_owned()
+            .await
+            .map_err(|_| internal("verifier pool closed"))?;
         handles.push(tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             raw[start..(start + chunk).min(raw.len())]
                 .iter()
                 .map(|r| {

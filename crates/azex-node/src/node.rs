@@ -107,6 +107,9 @@ pub struct Shared {
     pub stop: AtomicBool,
     pub api: crate::api::ApiLimits,
     pub rate: crate::api::RateLimiter,
+    /// Signature checks running at once: one per core, so that they do not starve the
+    /// sequencer and writer threads.
+    pub verifiers: tokio::sync::Semaphore,
     /// Set if the sequencer or writer failed: the node stops taking transactions.
     pub fault: Mutex<Option<String>>,
 }
@@ -390,6 +393,11 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
         metrics: Metrics::default(),
         stop: AtomicBool::new(false),
         rate: crate::api::RateLimiter::new(&opts.api),
+        verifiers: tokio::sync::Semaphore::new(
+            std::thread::available_parallelism()
+                .map(|c| c.get())
+                .unwrap_or(2),
+        ),
         api: opts.api.clone(),
         fault: Mutex::new(None),
     });
