@@ -779,11 +779,13 @@ class Model:
         m.fee = fee
         m.S = m.R = m.pool = price
         m.D = D
-        m.F = s.block_free  # choice C1: the vault's free liquidity at the start of the block
+        # C1 (settled, protocol.md §4): a market listed mid-block has no block start of its
+        # own; its capacity for the listing block uses the vault's free liquidity at listing.
+        m.F = self.totals()["free"]
         m.C = mulW_dn(D, p["k1"]) + mulW_dn(m.F, p["k2"])
-        # The other reading (the free liquidity at the moment of listing), kept to recognise an
+        # The other reading (free liquidity at the start of the block), kept to recognise an
         # engine that applies it (lockstep, class C1).
-        m.F_alt = self.totals()["free"]
+        m.F_alt = s.block_free
         m.C_alt = mulW_dn(D, p["k1"]) + mulW_dn(m.F_alt, p["k2"])
         m.listed_height = s.height
         self.debit(u, AZUSD, ev.get("seed_azusd", 0))
@@ -874,6 +876,8 @@ class Model:
         self.book_impact(m, pr, pr["charge"])
         margin, fee = self.take_fee(margin_in, pr["fee"])
         self.check_im(m, q, pr["cost"], margin, 0, (pr["n_dn"], pr["n_up"]))
+        L = self.liq_price(m, q > 0)  # §6.2: also at the liquidation price (born healthy)
+        self.check_im(m, q, pr["cost"], margin, 0, (N_dn(q, L), N_up(q, L)))
         long = q > 0
         p = Position(id=pid, owner=u, market=mid, q=q, c=pr["cost"], margin=margin,
                      entry=m.I[long], debt=0, liq_start=0, liq_block=0, opened_at=s.ts)
@@ -917,7 +921,8 @@ class Model:
             q_new, c_new = p.q + delta, p.c - released
         p.margin, fee = self.take_fee(p.margin, pr["fee"])
         if growing:
-            self.check_im(m, q_new, c_new, p.margin, p.debt, (N_dn(q_new, m.S), N_up(q_new, m.S)))
+            L = self.liq_price(m, q_new > 0)  # §6.2: at the liquidation price (born healthy)
+            self.check_im(m, q_new, c_new, p.margin, p.debt, (N_dn(q_new, L), N_up(q_new, L)))
         p.q, p.c = q_new, c_new
         if growing:
             self.check_oi(m, long)

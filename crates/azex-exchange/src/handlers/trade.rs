@@ -585,6 +585,12 @@ pub fn open(
     let mut margin_left = margin_in;
     let fee = books.take_fee(&mut margin_left, priced.fee, ctx.s.params.lp_fee_share_wad)?;
     check_initial_margin_n(&p, qty, priced.cost, margin_left, 0, priced.notional)?;
+    // And at the price it would be judged at for liquidation: a position is never born
+    // liquidatable (a buy executes at the higher of spot and TWAP, is judged at the lower).
+    let judged = m.liquidation_price(qty > 0);
+    if judged != priced.pricing.price {
+        check_initial_margin(&p, qty, priced.cost, margin_left, 0, judged)?;
+    }
     let id = ctx.next_position_id()?;
     let long = qty > 0;
     let side = m.side(long);
@@ -688,7 +694,8 @@ pub fn modify(
     np.margin = mg;
     np.updated_at = ctx.block.timestamp;
     if growing {
-        let price = m.prices.spot;
+        // Judged where liquidation would judge it: never grown into a liquidatable position.
+        let price = m.liquidation_price(long);
         check_initial_margin(&p, q_new, c_new, np.margin, np.funding_debt, price)?;
     }
     let (q_s, c_s) = book::stored(q_new, c_new, m.side(long))?;
