@@ -1,7 +1,9 @@
 //! Every scenario file in `scenarios/` runs, meets its own per-line expectations, replays to the
 //! same hash, and emits the events pinned in `scenarios/expected/NAME.events` (one line per event:
-//! the scenario line that caused it and the event kind; per-block price and funding updates are
-//! left out). Set `BLESS=1` to rewrite the pinned files after an intended change.
+//! the scenario line that caused it, the event kind and the whole event with every amount; the
+//! per-block markers and price/funding-accrual updates are left out, their effects show in the
+//! amounts; the last line is the final state hash). Set `BLESS=1` to rewrite the pinned files
+//! after an intended change.
 
 use azex_exchange::scenario::{run, OutputLine};
 use std::path::PathBuf;
@@ -24,7 +26,7 @@ fn pinned(lines: &[OutputLine]) -> String {
                 ) {
                     continue;
                 }
-                out.push_str(&format!("{line} {kind}\n"));
+                out.push_str(&format!("{line} {kind} {json}\n"));
             }
             OutputLine::Rejected {
                 line, error_kind, ..
@@ -54,7 +56,7 @@ fn scenarios_run_and_emit_their_pinned_events() {
             "{} replays to the same hash",
             path.display()
         );
-        let got = pinned(&r.output);
+        let got = format!("{}state_hash {}\n", pinned(&r.output), r.summary.state_hash);
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
         let exp_path = dir().join("expected").join(format!("{name}.events"));
         if bless {
