@@ -201,9 +201,15 @@ const RANGES: [u32; 7] = [60, 200, 600, 2_000, 6_000, 20_000, 100_000];
 const SECS: [u32; 8] = [2, 2, 2, 2, 6, 60, 3_601, 86_400];
 const BPS: [i32; 10] = [10, 30, 50, 100, 200, 500, 1_000, 2_000, 5_000, 9_000];
 
-fn log_uniform(rng: &mut impl Rng, lo: f64, hi: f64) -> u32 {
-    let x: f64 = rng.random_range(lo.ln()..hi.ln());
-    x.exp().round() as u32
+/// A size spread evenly over orders of magnitude in `lo..=hi`, in integers only (no float, so
+/// the same seed draws the same sizes on every machine): a power-of-two octave first, then a
+/// value inside it.
+fn log_uniform(rng: &mut impl Rng, lo: u32, hi: u32) -> u32 {
+    let (lo, hi) = (lo.max(1), hi.max(lo.max(1)));
+    let octaves = hi.ilog2() - lo.ilog2();
+    let k = lo.ilog2() + rng.random_range(0..=octaves);
+    let (a, b) = ((1u32 << k).max(lo), (1u32 << k).saturating_mul(2).min(hi));
+    rng.random_range(a..=b.max(a))
 }
 
 fn pct(rng: &mut impl Rng) -> u8 {
@@ -228,10 +234,21 @@ fn bps(rng: &mut impl Rng) -> i32 {
     }
 }
 
-/// `x` times a factor log-uniform in [1/4, 4].
+/// `x` times a factor between 1/4 and 4, spread evenly over the octaves (integers only).
 fn scale(rng: &mut impl Rng, x: u32) -> u32 {
-    let f: f64 = rng.random_range(0.25f64.ln()..4f64.ln());
-    ((x.max(1) as f64) * f.exp()).round().clamp(1.0, 4e9) as u32
+    let x = u64::from(x.max(1));
+    // A factor of 2^(k/64) for k in −128..=128, as a rational with denominator 2^16.
+    let k: i32 = rng.random_range(-128..=128);
+    let (whole, frac) = (k.div_euclid(64), k.rem_euclid(64));
+    // 2^(frac/64) ≈ 1 + frac × ln 2 / 64 (within 6 %: a search step, not a measurement).
+    let num = 65_536 + u64::try_from(frac).unwrap_or(0) * 710;
+    let v = x * num;
+    let v = if whole >= 0 {
+        v << whole
+    } else {
+        v >> (-whole)
+    };
+    u32::try_from((v >> 16).clamp(1, 4_000_000_000)).unwrap_or(u32::MAX)
 }
 
 fn pick<T: Copy>(rng: &mut impl Rng, xs: &[T]) -> T {
@@ -249,7 +266,7 @@ impl Action {
                 who,
                 market,
                 long: rng.random_bool(0.5),
-                usd: log_uniform(rng, 500.0, 3_000_000.0),
+                usd: log_uniform(rng, 500, 3_000_000),
                 lev: pick(rng, &LEVS),
             },
             20..=29 => Action::Close { who, slot },
@@ -266,7 +283,7 @@ impl Action {
             38..=39 => Action::AddMargin {
                 who,
                 slot,
-                usd: log_uniform(rng, 10.0, 200_000.0),
+                usd: log_uniform(rng, 10, 200_000),
             },
             40..=42 => Action::RemoveMargin {
                 who,
@@ -275,7 +292,7 @@ impl Action {
             },
             43..=45 => Action::LpDeposit {
                 who,
-                usd: log_uniform(rng, 1_000.0, 2_000_000.0),
+                usd: log_uniform(rng, 1_000, 2_000_000),
             },
             46..=48 => Action::LpWithdraw { who, pct: pct(rng) },
             49..=57 => Action::Swap {
@@ -287,9 +304,9 @@ impl Action {
             58..=61 => Action::AddLiquidity {
                 who,
                 market,
-                below: log_uniform(rng, 1.0, 5_000.0) as u16,
-                above: log_uniform(rng, 1.0, 5_000.0) as u16,
-                usd: log_uniform(rng, 1_000.0, 2_000_000.0),
+                below: log_uniform(rng, 1, 5_000) as u16,
+                above: log_uniform(rng, 1, 5_000) as u16,
+                usd: log_uniform(rng, 1_000, 2_000_000),
                 salt: rng.random_range(0..4),
             },
             62..=67 => Action::RemoveLiquidity {
@@ -303,7 +320,7 @@ impl Action {
                 fee: pick(rng, &FEES),
                 spacing: pick(rng, &SPACINGS),
                 range: pick(rng, &RANGES),
-                usd: log_uniform(rng, 50_000.0, 4_000_000.0),
+                usd: log_uniform(rng, 50_000, 4_000_000),
                 bps: if rng.random_bool(0.5) { 0 } else { bps(rng) },
             },
             71..=73 => Action::Liquidate {
@@ -388,7 +405,7 @@ impl Action {
                 pct: p,
             } => match r {
                 0 => *b = bps(rng),
-                1 => *b = (*b as f64 * rng.random_range(0.5..2.0)) as i32,
+                1 => *b = b.saturating_mul(rng.random_range(50..=200)) / 100,
                 2 => *p = pct(rng),
                 _ => {
                     if rng.random_bool(0.5) {

@@ -100,16 +100,12 @@ pub fn clamped_signed_premium_wad(
     capacity: Usd,
     max_wad: u128,
 ) -> Result<i128, ExchangeError> {
-    if net == 0 {
-        return Ok(0);
-    }
-    let p = if capacity == 0 {
-        max_wad
-    } else {
-        premium_wad(curve, utilisation(net, spot, capacity, false)?)?.min(max_wad)
-    };
-    let p = i128::try_from(p).map_err(|_| ExchangeError::Overflow)?;
-    Ok(if net > 0 { p } else { -p })
+    let max = i128::try_from(max_wad).map_err(|_| ExchangeError::Overflow)?;
+    Ok(match (net, capacity) {
+        (0, _) => 0,
+        (_, 0) => max * net.signum(),
+        _ => signed_premium_wad(curve, net, spot, capacity)?.clamp(-max, max),
+    })
 }
 
 /// `spot × (1 + premium)` for a signed premium in WAD, the adjustment rounded down.
