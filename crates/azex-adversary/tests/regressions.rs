@@ -132,3 +132,13 @@ fn deficit_freeze_release_jump() {
 fn deficit_open_below_liquidation_price() {
     assert_clean("deficit-open-below-liquidation-price.jsonl");
 }
+
+// --- found on engine f864e83 (the end of the issue-9 session, default parameters) --------------
+
+/// (f) Own listing after a push: pool A pushed −0.5 % and −1 % over two hour-long blocks, then a
+/// $144k 8x long on the coalition's own listed market: +$929, honest LP −0.125 %.
+#[test]
+#[ignore = "engine fix pending: (f) oracle pushes pay — a listing whose oracle has not yet converged"]
+fn f_own_listing_after_push_head() {
+    assert_clean("f-own-listing-after-push-head.jsonl");
+}
