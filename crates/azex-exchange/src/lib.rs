@@ -21,6 +21,7 @@
 //! | spot pool and oracle link, price conversions | [`spot_link`] |
 //! | invariants | [`invariants`] |
 //! | canonical hash | [`hash`] |
+//! | state snapshots (encode, decode) | [`snapshot`] |
 //! | liquidation index for keepers (derived data) | [`liq_index`] |
 //! | scenario files (`azex run`) | [`scenario`] |
 
@@ -44,6 +45,7 @@ pub mod positions;
 pub mod risk;
 pub mod scenario;
 pub(crate) mod serde_num;
+pub mod snapshot;
 pub mod spot_link;
 pub mod state;
 pub mod testkit;

@@ -21,7 +21,17 @@ use crate::units::{mul_wad_down, notional_down_up, notional_up, to_i128, Price, 
 use serde::Serialize;
 
 /// Risk figures of one side of a market, at the market's risk price.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, borsh::BorshSerialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub struct SideRisk {
     /// Effective size × risk price, rounded up.
     pub notional: Usd,
@@ -33,7 +43,17 @@ pub struct SideRisk {
 }
 
 /// Risk figures of one market.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, borsh::BorshSerialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub struct MarketRisk {
     pub long_notional: Usd,
     pub short_notional: Usd,

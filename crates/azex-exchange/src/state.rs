@@ -185,7 +185,7 @@ pub struct MarketPrices {
 }
 
 /// A perpetual market on one base token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Market {
     pub id: MarketId,
     pub base_token: Address,

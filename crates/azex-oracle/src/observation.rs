@@ -125,7 +125,7 @@ pub struct PreparedWrite {
 
 /// The ring buffer of one pool (Uniswap's `observations` array plus `index`, `cardinality` and
 /// `cardinalityNext` from slot0).
-#[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize)]
 pub struct ObservationBuffer {
     /// `cardinality_next` slots; slots at or beyond `cardinality` are uninitialized.
     slots: Vec<Observation>,
@@ -135,6 +135,46 @@ pub struct ObservationBuffer {
     cardinality: u16,
     /// Number of slots the ring grows to at its next wrap-around.
     cardinality_next: u16,
+}
+
+/// The derived layout (`slots` as a `u32` count and the observations, then `index`,
+/// `cardinality`, `cardinality_next`), refusing a ring no sequence of writes produces (so that a
+/// decoded buffer never indexes out of its slots): `slots.len() == cardinality_next`,
+/// `cardinality ≤ cardinality_next`, `index < cardinality` (or an empty buffer).
+impl BorshDeserialize for ObservationBuffer {
+    fn deserialize_reader<R: std::io::Read>(r: &mut R) -> std::io::Result<Self> {
+        let n = u32::deserialize_reader(r)?;
+        if n > u32::from(MAX_CARDINALITY) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "observation buffer too large",
+            ));
+        }
+        let mut slots = Vec::new();
+        for _ in 0..n {
+            slots.push(Observation::deserialize_reader(r)?);
+        }
+        let index = u16::deserialize_reader(r)?;
+        let cardinality = u16::deserialize_reader(r)?;
+        let cardinality_next = u16::deserialize_reader(r)?;
+        let ring_ok = if cardinality == 0 {
+            index == 0 && slots.is_empty() && cardinality_next == 0
+        } else {
+            index < cardinality && cardinality <= cardinality_next
+        };
+        if !ring_ok || slots.len() != usize::from(cardinality_next) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "observation ring out of shape",
+            ));
+        }
+        Ok(Self {
+            slots,
+            index,
+            cardinality,
+            cardinality_next,
+        })
+    }
 }
 
 impl ObservationBuffer {

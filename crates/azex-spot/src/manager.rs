@@ -542,6 +542,60 @@ impl<H: Hook> PoolManager<H> {
     }
 }
 
+/// Canonical bytes of a pool manager (for state snapshots): the hook, the pools as a `u32`
+/// count followed by `(key, pool, balance0, balance1)` in key order, then the protocol fees
+/// accrued per currency. Pool ids are derived from the keys and recomputed on decoding; the
+/// swap scratch buffer is not state.
+impl<H: Hook + borsh::BorshSerialize> borsh::BorshSerialize for PoolManager<H> {
+    fn serialize<W: std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
+        self.hook.serialize(w)?;
+        let n = u32::try_from(self.pools.len())
+            .map_err(|_| crate::pool::serial::invalid("too many pools"))?;
+        n.serialize(w)?;
+        for (k, e) in &self.pools {
+            k.serialize(w)?;
+            e.pool.serialize(w)?;
+            e.balance0.serialize(w)?;
+            e.balance1.serialize(w)?;
+        }
+        crate::pool::serial::write_map(&self.protocol_fees_accrued, w)
+    }
+}
+
+impl<H: Hook + borsh::BorshDeserialize> borsh::BorshDeserialize for PoolManager<H> {
+    fn deserialize_reader<R: std::io::Read>(r: &mut R) -> std::io::Result<Self> {
+        let hook = H::deserialize_reader(r)?;
+        let n = u32::deserialize_reader(r)?;
+        let mut pools = BTreeMap::new();
+        for _ in 0..n {
+            let key = PoolKey::deserialize_reader(r)?;
+            let pool = Pool::deserialize_reader(r)?;
+            let balance0 = U256::deserialize_reader(r)?;
+            let balance1 = U256::deserialize_reader(r)?;
+            if key.tick_spacing != pool.tick_spacing() || key.currency0 >= key.currency1 {
+                return Err(crate::pool::serial::invalid(
+                    "pool key does not match its pool",
+                ));
+            }
+            if pools.last_key_value().is_some_and(|(last, _)| *last >= key) {
+                return Err(crate::pool::serial::invalid("pool keys out of order"));
+            }
+            let entry = PoolEntry {
+                id: key.to_id(),
+                pool,
+                balance0,
+                balance1,
+            };
+            pools.insert(key, entry);
+        }
+        let protocol_fees_accrued = crate::pool::serial::read_map(r)?;
+        let mut m = Self::new(hook);
+        m.pools = pools;
+        m.protocol_fees_accrued = protocol_fees_accrued;
+        Ok(m)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

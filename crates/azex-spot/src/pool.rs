@@ -55,7 +55,9 @@ fn tick_after_partial_step(zero_for_one: bool, tick: i32, price: U256) -> Result
 }
 
 /// v4's `Slot0`: the current price and fees of a pool.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize,
+)]
 pub struct Slot0 {
     /// Current sqrt(price) as Q64.96 (price = token1 per token0).
     pub sqrt_price_x96: U256,
@@ -71,7 +73,18 @@ pub struct Slot0 {
 
 /// Identifies a position: v4 hashes `(owner, tickLower, tickUpper, salt)`; here the tuple itself
 /// is the (ordered) key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub struct PositionKey {
     /// The position's owner (v4: the caller of modifyLiquidity).
     pub owner: Address,
@@ -84,7 +97,9 @@ pub struct PositionKey {
 }
 
 /// A position's state (v4's `Position.State`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize,
+)]
 pub struct PositionInfo {
     /// The position's liquidity.
     pub liquidity: u128,
@@ -848,6 +863,106 @@ impl ModifyPlan {
     /// Active liquidity after the change.
     pub fn liquidity_after(&self) -> u128 {
         self.liquidity
+    }
+}
+
+/// Canonical bytes of a pool (for state snapshots): tick spacing, slot0, fee growths, active
+/// liquidity, then the initialized ticks and the positions, each as a `u32` count followed by
+/// the entries in key order. The tick bitmap and the per-tick liquidity cap are derived (from
+/// the ticks and the tick spacing) and rebuilt on decoding, not stored.
+impl borsh::BorshSerialize for Pool {
+    fn serialize<W: std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
+        self.tick_spacing.serialize(w)?;
+        self.slot0.serialize(w)?;
+        self.fee_growth_global0_x128.serialize(w)?;
+        self.fee_growth_global1_x128.serialize(w)?;
+        self.liquidity.serialize(w)?;
+        serial::write_map(&self.ticks, w)?;
+        serial::write_map(&self.positions, w)
+    }
+}
+
+/// The inverse of the encoding above. Refuses (never panics on) bytes that no pool encodes: a
+/// tick spacing or price out of range, ticks out of range or not aligned, keys out of order.
+impl borsh::BorshDeserialize for Pool {
+    fn deserialize_reader<R: std::io::Read>(r: &mut R) -> std::io::Result<Self> {
+        let tick_spacing = i32::deserialize_reader(r)?;
+        if !(MIN_TICK_SPACING..=MAX_TICK_SPACING).contains(&tick_spacing) {
+            return Err(serial::invalid("pool tick spacing out of range"));
+        }
+        let slot0 = Slot0::deserialize_reader(r)?;
+        if slot0.sqrt_price_x96 < MIN_SQRT_PRICE
+            || slot0.sqrt_price_x96 >= MAX_SQRT_PRICE
+            || !(MIN_TICK..=MAX_TICK).contains(&slot0.tick)
+        {
+            return Err(serial::invalid("pool price out of range"));
+        }
+        let fee_growth_global0_x128 = U256::deserialize_reader(r)?;
+        let fee_growth_global1_x128 = U256::deserialize_reader(r)?;
+        let liquidity = u128::deserialize_reader(r)?;
+        let ticks: BTreeMap<i32, TickInfo> = serial::read_map(r)?;
+        let mut bitmap = TickBitmap::new();
+        for t in ticks.keys() {
+            if !(MIN_TICK..=MAX_TICK).contains(t) || t % tick_spacing != 0 {
+                return Err(serial::invalid("pool tick out of range or not aligned"));
+            }
+            bitmap.flip_tick(*t, tick_spacing);
+        }
+        let positions: BTreeMap<PositionKey, PositionInfo> = serial::read_map(r)?;
+        Ok(Self {
+            tick_spacing,
+            max_liquidity_per_tick: max_liquidity_per_tick(tick_spacing),
+            slot0,
+            fee_growth_global0_x128,
+            fee_growth_global1_x128,
+            liquidity,
+            ticks,
+            bitmap,
+            positions,
+        })
+    }
+}
+
+/// Bounded, canonical map encoding shared by the pool and the manager.
+pub(crate) mod serial {
+    use borsh::{BorshDeserialize, BorshSerialize};
+    use std::collections::BTreeMap;
+
+    pub(crate) fn invalid(msg: &'static str) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, msg)
+    }
+
+    /// `u32` count, then the entries in key order (borsh's map layout).
+    pub(crate) fn write_map<W: std::io::Write, K: BorshSerialize, V: BorshSerialize>(
+        m: &BTreeMap<K, V>,
+        w: &mut W,
+    ) -> std::io::Result<()> {
+        let n = u32::try_from(m.len()).map_err(|_| invalid("map too large"))?;
+        n.serialize(w)?;
+        for (k, v) in m {
+            k.serialize(w)?;
+            v.serialize(w)?;
+        }
+        Ok(())
+    }
+
+    /// The inverse of [`write_map`]: entries are read one by one (each consumes input, so a
+    /// hostile count fails at the end of the input instead of allocating), keys must be strictly
+    /// increasing (one encoding per map).
+    pub(crate) fn read_map<R: std::io::Read, K: BorshDeserialize + Ord, V: BorshDeserialize>(
+        r: &mut R,
+    ) -> std::io::Result<BTreeMap<K, V>> {
+        let n = u32::deserialize_reader(r)?;
+        let mut m = BTreeMap::new();
+        for _ in 0..n {
+            let k = K::deserialize_reader(r)?;
+            let v = V::deserialize_reader(r)?;
+            if m.last_key_value().is_some_and(|(last, _)| *last >= k) {
+                return Err(invalid("map keys out of order"));
+            }
+            m.insert(k, v);
+        }
+        Ok(m)
     }
 }
 

@@ -5,7 +5,9 @@ use crate::math::tick_math::{MAX_TICK, MIN_TICK};
 use alloy_primitives::U256;
 
 /// State of an initialized tick (v4's `TickInfo`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize,
+)]
 pub struct TickInfo {
     /// Total liquidity of the positions that use this tick as a bound (the tick is initialized
     /// iff this is non-zero).

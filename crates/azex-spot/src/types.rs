@@ -7,7 +7,19 @@ use alloy_primitives::{Address, U256};
 pub type Currency = Address;
 
 /// Identifies a pool, as v4's PoolKey.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub struct PoolKey {
     /// The lower-sorted currency.
     pub currency0: Currency,
