@@ -4,20 +4,12 @@
 use crate::out::{say, Fail, Out};
 use azex_sim::scenarios::{validate_config, validate_engine_config, validate_run_size};
 use azex_sim::{
-    load_default_prices, load_prices, preset, run_engine, run_mock, write_charts, write_report,
-    EngineConfig, MockConfig, RunOptions, SimConfig, SimResult, PRESET_NAMES,
+    load_default_prices, load_prices, preset, run_engine, write_charts, write_report, EngineConfig,
+    RunOptions, SimConfig, SimResult, PRESET_NAMES,
 };
-use clap::{Args, ValueEnum};
+use clap::Args;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum VenueKind {
-    /// The real AZEx exchange state machine (azex-exchange).
-    Engine,
-    /// The simulator's naive mock exchange (for comparison).
-    Mock,
-}
 
 #[derive(Args, Debug)]
 pub struct SimArgs {
@@ -48,9 +40,6 @@ pub struct SimArgs {
     /// and at most 10 million blocks per run).
     #[arg(long)]
     pub substeps: Option<u32>,
-    /// Which exchange the agents trade on.
-    #[arg(long, value_enum, default_value_t = VenueKind::Engine)]
-    pub venue: VenueKind,
     /// Engine venue settings as JSON (fields of `azex_sim::EngineConfig`; missing = default).
     #[arg(long, value_name = "FILE")]
     pub engine_config: Option<PathBuf>,
@@ -180,11 +169,7 @@ pub fn run(a: SimArgs, out: &mut Out) -> Result<(), Fail> {
                 // A panic is a bug; it must not take the other scenarios (or the exit code)
                 // with it: it becomes this scenario's error.
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    match a.venue {
-                        VenueKind::Engine => run_engine(c, &prices, engine_cfg.clone(), &opts),
-                        VenueKind::Mock => run_mock(c, &prices, MockConfig::default(), &opts),
-                    }
-                    .map_err(|e| e.to_string())
+                    run_engine(c, &prices, engine_cfg.clone(), &opts).map_err(|e| e.to_string())
                 }))
                 .unwrap_or_else(|p| {
                     let msg = p

@@ -7,7 +7,6 @@
 //!   per 30-minute bar (5,952 blocks), everything through `State::apply`. Throughput is counted
 //!   in blocks, so criterion's `elem/s` is blocks per second; the full two-year run is 140,088
 //!   blocks (docs/results.md gives the measured wall time of the full run).
-//! * `sim/mock/...`: the same month on the MockVenue, for comparison.
 //!
 //! Prices are loaded and sliced once, outside the timed loop.
 
@@ -36,12 +35,6 @@ fn bench(c: &mut Criterion) {
     g.bench_function("engine/balanced-high/1000-agents/jan-2018", |b| {
         b.iter(|| {
             let r = run_engine(&cfg, &p, EngineConfig::default(), &quiet).expect("run");
-            black_box(r.data.blocks)
-        })
-    });
-    g.bench_function("mock/balanced-high/1000-agents/jan-2018", |b| {
-        b.iter(|| {
-            let r = run_mock(&cfg, &p, MockConfig::default(), &quiet).expect("run");
             black_box(r.data.blocks)
         })
     });

@@ -163,18 +163,6 @@ pub fn run<V: Venue>(
     run_with(cfg, prices, venue, &RunOptions::default())
 }
 
-/// Runs a scenario on a fresh [`crate::MockVenue`] built from the prices.
-pub fn run_mock(
-    cfg: &SimConfig,
-    prices: &PriceSeries,
-    mock: crate::mock::MockConfig,
-    opts: &RunOptions,
-) -> Result<SimResult, SimError> {
-    let p = prepare_prices(cfg, prices)?;
-    let mut v = crate::mock::MockVenue::for_series(mock, &p);
-    run_with(cfg, &p, &mut v, opts)
-}
-
 /// Runs a scenario on a fresh [`crate::EngineVenue`] (the real exchange state machine) built
 /// from the prices.
 pub fn run_engine(

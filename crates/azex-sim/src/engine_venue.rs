@@ -184,6 +184,9 @@ impl EngineConfig {
         GlobalParams {
             max_abs_tick_move: tick,
             risk_twap_window_secs: twap,
+            // A simulator block stands for `block_secs / chain_block_secs` chain blocks without
+            // a stall: the gap between two simulator blocks is not a sequencer outage.
+            max_block_gap_secs: block_secs.max(d.max_block_gap_secs),
             max_drawdown_wad: self
                 .max_drawdown_bps
                 .map_or(d.max_drawdown_wad, |b| b as u128 * (WAD / 10_000)),

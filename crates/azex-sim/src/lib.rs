@@ -6,7 +6,7 @@
 //! use azex_sim::*;
 //! let prices = load_default_prices().unwrap(); // or load_prices("my.csv.gz")
 //! let cfg = preset("balanced-moderate").unwrap();
-//! let result = run_mock(&cfg, &prices, MockConfig::default(), &RunOptions::default()).unwrap();
+//! let result = run_engine(&cfg, &prices, EngineConfig::default(), &RunOptions::default()).unwrap();
 //! println!("{}", result.to_json());
 //! write_report(std::slice::from_ref(&result), "report.md").unwrap();
 //! write_charts(&result, "charts").unwrap();
@@ -14,7 +14,7 @@
 //!
 //! Modules: [`prices`] (CSV loading, alignment, intrabar paths, crash windows), [`agents`]
 //! (the `Agent` trait, every agent type, `Population`), [`venue`] (the `Venue` trait),
-//! [`mock`] (`MockVenue`), [`baselines`], [`driver`] (`run`), [`metrics`] (`SimResult`),
+//! [`engine_venue`] (`EngineVenue`, the real exchange), [`baselines`], [`driver`] (`run`), [`metrics`] (`SimResult`),
 //! [`report`], [`charts`], [`scenarios`] (presets), [`units`] (fixed point).
 
 pub mod agents;
@@ -23,7 +23,6 @@ pub mod charts;
 pub mod driver;
 pub mod engine_venue;
 pub mod metrics;
-pub mod mock;
 pub mod prices;
 pub mod report;
 pub mod scenarios;
@@ -34,14 +33,12 @@ pub mod venue;
 pub use agents::{AdversaryConfig, Agent, AgentKind, AgentMix, Population, PopulationConfig};
 pub use charts::{write_charts, ChartError};
 pub use driver::{
-    prepare_prices, run, run_engine, run_mock, run_with, CrashConfig, RunOptions, SimConfig,
-    SimError,
+    prepare_prices, run, run_engine, run_with, CrashConfig, RunOptions, SimConfig, SimError,
 };
 pub use engine_venue::{EngineConfig, EngineVenue};
 /// Progress-bar group for runs in parallel ([`RunOptions::progress`]).
 pub use indicatif::MultiProgress;
 pub use metrics::{ModelMetrics, SimResult};
-pub use mock::{MockConfig, MockVenue};
 pub use prices::{
     default_data_path, load_default_prices, load_prices, parse_prices, PriceError, PriceSeries,
 };

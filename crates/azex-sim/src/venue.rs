@@ -178,7 +178,7 @@ pub struct RiskSnapshot {
 
 /// An exchange as the simulator sees it. Keep implementations deterministic.
 pub trait Venue {
-    /// A short label for reports (e.g. `"mock"`, `"azex-exchange"`).
+    /// A short label for reports (e.g. `"azex-exchange"`).
     fn name(&self) -> String {
         "venue".into()
     }
