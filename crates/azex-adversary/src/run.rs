@@ -331,7 +331,9 @@ fn unwind(w: &mut World) -> Result<(), ExchangeError> {
 fn is_legit_open_refusal(e: &ExchangeError) -> bool {
     // Documented refusals of a new exposure: the market takes none (reduce-only, delisted), the
     // vault cannot back it (capacity rule), the side is at its cap (premium cap, OI cap), or
-    // there is no impact capacity at all (no depth and no free vault liquidity).
+    // there is no impact capacity at all (no depth and no free vault liquidity), or its oracle
+    // has not settled (a warm-up, a stall, a lag or a thaw: each ends by itself within a bounded
+    // number of blocks, `price_guard`).
     matches!(
         e,
         ExchangeError::ReduceOnly(_)
@@ -340,6 +342,7 @@ fn is_legit_open_refusal(e: &ExchangeError) -> bool {
             | ExchangeError::ImpactCapExceeded { .. }
             | ExchangeError::OpenInterestCapExceeded { .. }
             | ExchangeError::NoImpactCapacity(_)
+            | ExchangeError::PriceNotSettled { .. }
     )
 }
 

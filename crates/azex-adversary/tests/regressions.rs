@@ -89,7 +89,6 @@ fn c_no_impact_capacity_unreducible() {
 /// arbitrageur moves the pool to the true price at once, the truncated oracle follows at 50 ticks
 /// a block, and the long's gain is the vault's loss.
 #[test]
-#[ignore = "engine fix pending: (f) oracle pushes pay — a listing at a false price converges to the true one at the vault's expense"]
 fn f_false_price_listing() {
     assert_clean("f-false-price-listing.jsonl");
 }
@@ -98,7 +97,6 @@ fn f_false_price_listing() {
 /// start of every next block, after the oracle has seen it) lift the truncated oracle and its
 /// TWAP; a short opened at the lifted price gains as it comes back, more than the pushes cost.
 #[test]
-#[ignore = "engine fix pending: (f) oracle pushes pay — three blocks of pushing a deep pool, then a short"]
 fn f_oracle_push_deep_pool() {
     assert_clean("f-oracle-push-deep-pool.jsonl");
 }
@@ -107,7 +105,6 @@ fn f_oracle_push_deep_pool() {
 /// price, the pool pushed to +50 % by the coalition's own swap (through nothing but its own
 /// liquidity). Honest LP −2.6 %.
 #[test]
-#[ignore = "engine fix pending: (f) oracle pushes pay — a listing at a false price converges to the true one at the vault's expense"]
 fn f_false_price_listing_large() {
     assert_clean("f-false-price-listing-large.jsonl");
 }
@@ -119,7 +116,6 @@ fn f_false_price_listing_large() {
 /// moving underneath; when depth comes back the liquidation price jumps 4.5 % at once, past a
 /// long's margin, and the keeper's liquidation covers a deficit.
 #[test]
-#[ignore = "engine fix pending: a price freeze's release moves the liquidation price by the whole move under the freeze (deficit)"]
 fn deficit_freeze_release_jump() {
     assert_clean("deficit-freeze-release-jump.jsonl");
 }
@@ -128,7 +124,6 @@ fn deficit_freeze_release_jump() {
 /// executes around the higher of the two (and its initial margin is judged there), but is
 /// liquidated at the lower: the keeper's next liquidation covers a deficit.
 #[test]
-#[ignore = "engine fix pending: an open's initial margin is judged at its execution price, not at the liquidation price (deficit)"]
 fn deficit_open_below_liquidation_price() {
     assert_clean("deficit-open-below-liquidation-price.jsonl");
 }
@@ -138,7 +133,6 @@ fn deficit_open_below_liquidation_price() {
 /// (f) Own listing after a push: pool A pushed −0.5 % and −1 % over two hour-long blocks, then a
 /// $144k 8x long on the coalition's own listed market: +$929, honest LP −0.125 %.
 #[test]
-#[ignore = "engine fix pending: (f) oracle pushes pay — a listing whose oracle has not yet converged"]
 fn f_own_listing_after_push_head() {
     assert_clean("f-own-listing-after-push-head.jsonl");
 }

@@ -71,6 +71,13 @@ pub enum ExchangeError {
     ReduceOnly(MarketId),
     #[error("market {0} is delisted")]
     Delisted(MarketId),
+    #[error("market {market}: its price has not settled (settles at {settles_at}, oracle lag {lag_ticks} ticks, thawing {thawing}): no new exposure")]
+    PriceNotSettled {
+        market: MarketId,
+        settles_at: u64,
+        lag_ticks: u32,
+        thawing: bool,
+    },
     #[error("market {market}: price impact {impact_wad} would exceed the cap {cap_wad} (net OI too large for its depth)")]
     ImpactCapExceeded {
         market: MarketId,

@@ -108,6 +108,13 @@ pub enum Event {
         impact_capacity: Usd,
         /// The frozen price in force (0 = none): spot and risk above equal it.
         frozen_price: Price,
+        /// The live oracle's truncated spot and TWAP (before a freeze or a thaw replaces them),
+        /// and how many ticks the truncated spot lags the pool.
+        oracle_spot: Price,
+        oracle_risk: Price,
+        oracle_lag_ticks: u32,
+        /// Whether the market takes new exposure in this block (`handlers::price_guard`).
+        new_exposure: bool,
     },
     /// The funding rate for the interval until the next block (set at the end of a block).
     FundingRateSet {

@@ -386,6 +386,11 @@ pub struct GlobalParams {
     /// (PROTOCOL.md §11).
     #[serde(default = "default_block_time_secs")]
     pub block_time_secs: u32,
+    /// A block more than this many seconds after the previous one (a stall: one observation
+    /// filled the TWAP window) starts one TWAP window in which no market takes new exposure
+    /// (docs/risk.md §8). The chain's block time by default.
+    #[serde(default = "default_max_block_gap_secs")]
+    pub max_block_gap_secs: u64,
     /// LP drawdown cap: when the share price falls this far below its high-water mark, every
     /// market goes reduce-only and winning sides are deleveraged.
     #[serde(with = "crate::serde_num")]
@@ -467,6 +472,10 @@ fn default_block_time_secs() -> u32 {
     2
 }
 
+fn default_max_block_gap_secs() -> u64 {
+    2
+}
+
 fn default_drawdown_cooldown_secs() -> u64 {
     86_400
 }
@@ -484,6 +493,7 @@ impl Default for GlobalParams {
             max_abs_tick_move: 50,
             risk_twap_window_secs: 60,
             block_time_secs: 2,
+            max_block_gap_secs: default_max_block_gap_secs(),
             max_drawdown_wad: 20 * PCT,
             drawdown_cooldown_secs: default_drawdown_cooldown_secs(),
             market_defaults: None,
@@ -498,6 +508,12 @@ impl GlobalParams {
             u128::from(self.block_time_secs),
             1,
             3_600,
+        )?;
+        in_range(
+            "max_block_gap_secs",
+            u128::from(self.max_block_gap_secs),
+            u128::from(self.block_time_secs),
+            86_400,
         )?;
         in_range("lp_fee_share", self.lp_fee_share_wad, 0, WAD)?;
         in_range("lp_yield_share", self.lp_yield_share_wad, 0, WAD)?;

@@ -163,14 +163,22 @@ pub fn read_prices(s: &State, m: &Market, now: u64) -> Result<MarketPrices, Exch
         }
     };
     let slot0 = s.spot.slot0(&m.pool_key).map_err(spot_err)?;
+    // Saturating, like the pool's price: a pool pushed to the edge of the tick range (its
+    // truncated oracle walking there 50 ticks a block) must not stop every block.
+    let at = |t: i32| {
+        tick_math::get_sqrt_price_at_tick(t)
+            .map(|s| price_from_sqrt_saturating(s, q0, dec))
+            .map_err(spot_err)
+    };
     Ok(MarketPrices {
-        spot: price_at_tick(trunc, q0, dec)?,
-        risk: price_at_tick(twap, q0, dec)?,
+        spot: at(trunc)?,
+        risk: at(twap)?,
         pool: price_from_sqrt_saturating(slot0.sqrt_price_x96, q0, dec),
         spot_liquidity: spot_liquidity(s, m)?,
         // Set for the block by `block::begin` once every market's prices are read.
         free_liquidity: m.prices.free_liquidity,
         capacity: m.prices.capacity,
+        oracle_lag_ticks: slot0.tick.abs_diff(trunc),
     })
 }
 

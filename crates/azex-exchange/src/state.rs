@@ -182,6 +182,10 @@ pub struct MarketPrices {
     /// every trade of the block is priced with it, so the price of a trade does not depend on the
     /// trades before it in the block (PROTOCOL.md §4).
     pub capacity: Usd,
+    /// Ticks between the pool's price and the truncated spot at block begin: non-zero when the
+    /// truncation bound held the oracle back (it is catching up, or being pushed); no new
+    /// exposure then (`handlers::price_guard`).
+    pub oracle_lag_ticks: u32,
 }
 
 /// A perpetual market on one base token.
@@ -219,6 +223,14 @@ pub struct Market {
     /// there (0 = not frozen). Trades, liquidations, NAV and delisting settlement use it instead
     /// of the oracle, which an empty pool no longer defends (PROTOCOL.md §8).
     pub frozen_price: Price,
+    /// After a freeze: the spot and risk prices in force while they walk back to the live
+    /// oracle's by at most one truncation bound per block (0 = not thawing;
+    /// `handlers::price_guard`).
+    pub thaw_spot: Price,
+    pub thaw_risk: Price,
+    /// New exposure is refused before this time: one TWAP window after listing, or after a block
+    /// that came more than `max_block_gap_secs` after the previous one (`handlers::price_guard`).
+    pub settled_at: u64,
     /// Where the mark curve is clamped: `u_c` (WAD) with `α u_c^β = max_premium`, rounded down
     /// ([`crate::math::mark::clamp_utilisation`]; derived from the market's parameters whenever
     /// they are set). Beyond it the premium stays at `α u_c^β` (PROTOCOL.md §4).

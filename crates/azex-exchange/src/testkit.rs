@@ -141,6 +141,30 @@ impl World {
         Ok(())
     }
 
+    /// Advance chain-time blocks (`block_time_secs` apart) until every market takes new
+    /// exposure again (after a listing's warm-up or a long block: `handlers::price_guard`).
+    pub fn settle(&mut self) -> Result<(), ExchangeError> {
+        let keep = self.block_time;
+        self.block_time = u64::from(self.state.params.block_time_secs);
+        let r = (|| {
+            for _ in 0..10_000 {
+                let now = self.block.timestamp;
+                if self
+                    .state
+                    .markets
+                    .iter()
+                    .all(|m| crate::handlers::price_guard::takes_new_exposure(m, now))
+                {
+                    return Ok(());
+                }
+                self.next_block()?;
+            }
+            Ok(())
+        })();
+        self.block_time = keep;
+        r
+    }
+
     /// Apply a transaction in the open block.
     pub fn tx(&mut self, tx: Tx) -> Result<Vec<Event>, ExchangeError> {
         let e = self.state.apply(&tx, self.block)?;

@@ -278,6 +278,9 @@ fn run_in(spec: &WorldSpec, shove_blocks: u64, steps: &[Step]) -> (String, usize
         if let Step::Blocks { n, secs } = *s {
             w.block_time = secs;
             w.advance(n).unwrap();
+            // Long blocks hold new exposure back for a TWAP window (`price_guard`): wait it out,
+            // so that the generated trades mostly run.
+            w.settle().unwrap();
             continue;
         }
         if let Step::Shove { up, pct } = *s {

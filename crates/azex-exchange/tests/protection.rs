@@ -368,7 +368,9 @@ fn a_side_closed_entirely_by_adl_trades_again_and_its_old_positions_settle() {
     assert!(!w.state.vault.drawdown_mode);
     assert_eq!(w.state.markets[0].status, MarketStatus::Active);
 
-    // An open on the side that was closed entirely now works, at full size.
+    // An open on the side that was closed entirely now works, at full size (once the oracle
+    // has settled after the hour-long blocks).
+    w.settle().unwrap();
     let fresh = w.open(3, 0, 10 * one(), 10_000 * USD_ONE).unwrap();
     let x = w.state.adl_exposure(fresh).unwrap();
     assert_eq!((x.effective_qty, x.epoch_ended), (10 * one(), false));
@@ -516,6 +518,7 @@ fn the_drawdown_cap_rebases_after_a_cool_down_and_trading_resumes() {
     assert!(rebased.0.abs_diff(low) <= 1, "the rebase moved no money");
     assert_eq!(w.state.vault.high_water_share_price, rebased.0);
     assert_eq!(w.state.markets[0].status, MarketStatus::Active);
+    w.settle().unwrap();
     let id = w.open(2, 0, 5 * one(), 5_000 * USD_ONE).unwrap();
     let id2 = w.open(3, 0, -5 * one(), 5_000 * USD_ONE).unwrap();
     w.close(2, id).unwrap();
@@ -629,6 +632,7 @@ fn attack_drain_again_right_after_the_rebase_is_stopped_at_half_the_cap() {
     assert_eq!(share_price(&w.state), mark);
     // Second drain, within the probation cool-down.
     w.block_time = 2;
+    w.settle().unwrap();
     let price = w.state.markets[0].prices.risk;
     for _ in 0..4 {
         w.open(4, 0, 50 * one(), 60_000 * USD_ONE).unwrap();
@@ -675,6 +679,7 @@ fn nav(s: &azex_exchange::State) -> u128 {
 /// One-sided longs worth 70 % of NAV, the price pushed up until the drawdown cap closes the long
 /// side entirely, the price brought back (the vault is flat then), a cool-down waited out.
 fn drain_and_wait(w: &mut Checked) -> Vec<(u64, u64)> {
+    w.settle().unwrap();
     let price = w.state.markets[0].prices.risk;
     let each = azex_exchange::units::mul_div_down_u128(
         nav(&w.state) * 7 / 10 / 6,
@@ -730,6 +735,7 @@ fn a_side_closed_entirely_with_both_slots_in_use_waits_until_one_is_settled() {
     let side = w.state.markets[0].long;
     assert!(!side.waiting_for_epoch() && side.epoch == 3);
     assert_eq!(w.state.markets[0].status, MarketStatus::Active);
+    w.settle().unwrap();
     let id = w.open(2, 0, one(), 1_000 * USD_ONE).unwrap();
     w.close(2, id).unwrap();
     // Every old position still settles.

@@ -13,23 +13,33 @@
 use crate::ctx::Ctx;
 use crate::error::ExchangeError;
 use crate::event::Event;
+use crate::handlers::price_guard;
 use crate::handlers::trade::{accrue_funding, capacity, premium_now, refresh_funding_rate};
 use crate::state::MarketStatus;
 
 pub fn begin(ctx: &mut Ctx) -> Result<(), ExchangeError> {
     let now = ctx.block.timestamp;
     let n = ctx.market_count() as u32;
+    // The previous block's time (none before the chain's first block).
+    let prev = (ctx.s.block != crate::state::BlockCtx::default() || ctx.s.event_seq != 0)
+        .then_some(ctx.s.block.timestamp);
+    let step = price_guard::bound_ratio_wad(ctx.s.params.max_abs_tick_move)?;
+    let mut live = Vec::with_capacity(n as usize);
     for id in 0..n {
         let mut m = ctx.market(id)?;
         // The cached risk figures hold what traders owe in funding (price-independent).
         let before = m.risk.traders_funding_owed;
         accrue_funding(&mut m, now)?;
         let mut prices = crate::spot_link::read_prices(ctx.s, &m, now)?;
+        live.push((prices.spot, prices.risk));
         if m.frozen_price != 0 {
             // Depth is gone: the oracle is no longer defended by arbitrage (PROTOCOL.md §8).
             prices.spot = m.frozen_price;
             prices.risk = m.frozen_price;
+        } else {
+            price_guard::thaw(&mut m, &mut prices, step)?;
         }
+        price_guard::on_block_gap(&mut m, prev, now, &ctx.s.params);
         m.prices = prices;
         m.risk = crate::risk::market_risk(&m, &*ctx.params_snapshot(id)?)?;
         let vault_share = m.risk.traders_funding_owed.saturating_sub(before);
@@ -61,6 +71,10 @@ pub fn begin(ctx: &mut Ctx) -> Result<(), ExchangeError> {
             free_liquidity: free,
             impact_capacity: m.prices.capacity,
             frozen_price: m.frozen_price,
+            oracle_spot: live[id as usize].0,
+            oracle_risk: live[id as usize].1,
+            oracle_lag_ticks: m.prices.oracle_lag_ticks,
+            new_exposure: price_guard::takes_new_exposure(&m, now),
         });
         ctx.put_market_keep_risk(m)?;
     }

@@ -203,6 +203,15 @@ pub fn create_market(
         pool_base: 0,
         low_depth_blocks: 0,
         frozen_price: 0,
+        thaw_spot: 0,
+        thaw_risk: 0,
+        // One TWAP window of warm-up; listings in the genesis block (height 1, the operator's)
+        // start settled (`handlers::price_guard`).
+        settled_at: if ctx.block.height <= 1 {
+            ctx.block.timestamp
+        } else {
+            crate::handlers::price_guard::settles_at(ctx.block.timestamp, &ctx.s.params)
+        },
         clamp_u_wad: 0,
         premium_wad: 0,
         risk: Default::default(),
@@ -228,6 +237,7 @@ pub fn create_market(
         spot_liquidity: depth,
         free_liquidity: free,
         capacity: crate::math::mark::impact_capacity(mp.k1_wad, depth, mp.k2_wad, free)?,
+        oracle_lag_ticks: 0,
     };
     // The creator pays the seed.
     let (dq, db) = if quote_is_token0 {

@@ -5,6 +5,7 @@ pub mod ledger;
 pub mod liquidation;
 pub mod listing;
 pub mod lp;
+pub mod price_guard;
 pub mod protection;
 pub mod spot;
 pub mod trade;

@@ -220,6 +220,8 @@ fn freeze(m: &mut Market) {
     if m.frozen_price == 0 {
         m.frozen_price = m.prices.risk;
         m.prices.spot = m.frozen_price;
+        m.thaw_spot = 0;
+        m.thaw_risk = 0;
     }
 }
 
@@ -322,7 +324,8 @@ pub fn end_block(ctx: &mut Ctx) -> Result<(), ExchangeError> {
                 freeze(&mut m);
             } else {
                 m.low_depth_blocks = 0;
-                m.frozen_price = 0;
+                // Depth is back: the prices walk back to the live oracle's, one bound a block.
+                crate::handlers::price_guard::start_thaw(&mut m);
             }
             let status = if m.low_depth_blocks >= p.delist_after_blocks {
                 MarketStatus::Delisted {
@@ -402,6 +405,10 @@ pub fn relist(ctx: &mut Ctx, user: Address, id: MarketId) -> Result<(), Exchange
     m.clamp_u_wad = crate::handlers::listing::clamp_of(&p)?;
     m.low_depth_blocks = 0;
     m.frozen_price = 0;
+    m.thaw_spot = 0;
+    m.thaw_risk = 0;
+    // Listed again: a new warm-up, as at listing.
+    m.settled_at = crate::handlers::price_guard::settles_at(ctx.block.timestamp, &ctx.s.params);
     m.status = MarketStatus::Active;
     // Fresh sides: every position has been settled, so nothing refers to the old scales.
     m.long = crate::state::Side {

@@ -509,8 +509,9 @@ fn check_oi_cap(m: &Market, p: &MarketParams, long: bool) -> Result<(), Exchange
     Ok(())
 }
 
-fn check_tradeable(m: &Market, growing: bool) -> Result<(), ExchangeError> {
+fn check_tradeable(m: &Market, growing: bool, now: u64) -> Result<(), ExchangeError> {
     match m.status {
+        MarketStatus::Active if growing => crate::handlers::price_guard::check_new_exposure(m, now),
         MarketStatus::Active => Ok(()),
         MarketStatus::ReduceOnly if !growing => Ok(()),
         MarketStatus::ReduceOnly => Err(ExchangeError::ReduceOnly(m.id)),
@@ -566,7 +567,7 @@ pub fn open(
         return Err(ExchangeError::ZeroAmount);
     }
     let mut m = ctx.market(market)?;
-    check_tradeable(&m, true)?;
+    check_tradeable(&m, true, ctx.block.timestamp)?;
     let p = ctx.params_snapshot(market)?;
     let before = ctx.vault_totals()?;
     ctx.debit(user, crate::state::AZUSD, margin_in)?;
@@ -663,7 +664,7 @@ pub fn modify(
         return close(ctx, user, id, bound);
     }
     let mut m = m0;
-    check_tradeable(&m, growing)?;
+    check_tradeable(&m, growing, ctx.block.timestamp)?;
     let p = ctx.params_snapshot(pos.market)?;
     let before = ctx.vault_totals()?;
     let long = pos.is_long();
@@ -778,7 +779,7 @@ pub fn close(
 ) -> Result<(), ExchangeError> {
     let pos = owned(ctx, user, id)?;
     let mut m = ctx.market(pos.market)?;
-    check_tradeable(&m, false)?;
+    check_tradeable(&m, false, ctx.block.timestamp)?;
     let p = ctx.params_snapshot(pos.market)?;
     let pos_long = pos.is_long();
     let n0 = m.net_qty()?;

@@ -114,6 +114,27 @@ impl Checked {
         Ok(())
     }
 
+    /// Advance chain-time blocks (checked) until every market takes new exposure again.
+    pub fn settle(&mut self) -> Result<(), ExchangeError> {
+        let keep = self.0.block_time;
+        self.0.block_time = u64::from(self.0.state.params.block_time_secs);
+        for _ in 0..10_000 {
+            let now = self.0.block.timestamp;
+            if self
+                .0
+                .state
+                .markets
+                .iter()
+                .all(|m| azex_exchange::handlers::price_guard::takes_new_exposure(m, now))
+            {
+                break;
+            }
+            self.next_block()?;
+        }
+        self.0.block_time = keep;
+        Ok(())
+    }
+
     /// Apply a transaction in the open block; check the state whether it committed or not.
     pub fn tx(&mut self, tx: Tx) -> Result<Vec<Event>, ExchangeError> {
         let r = self.0.state.apply(&tx, self.0.block);
