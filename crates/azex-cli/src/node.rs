@@ -30,6 +30,13 @@ pub struct NodeArgs {
     /// Replay the data directory from genesis, check every state hash, and exit.
     #[arg(long)]
     verify: bool,
+    /// Write a state snapshot every N blocks (0: never); start-up loads the newest valid one
+    /// and replays only the log after it.
+    #[arg(long, default_value_t = azex_node::snapshot::DEFAULT_EVERY)]
+    snapshot_every: u64,
+    /// Snapshots kept.
+    #[arg(long, default_value_t = azex_node::snapshot::DEFAULT_KEEP)]
+    snapshot_keep: usize,
 }
 
 pub fn node(a: NodeArgs) -> Result<ExitCode, String> {
@@ -46,6 +53,8 @@ pub fn node(a: NodeArgs) -> Result<ExitCode, String> {
     o.genesis = a.genesis;
     o.block_time_ms = a.block_time_ms;
     o.chain_id = a.chain_id;
+    o.snapshot_every = a.snapshot_every;
+    o.snapshot_keep = a.snapshot_keep;
     if a.no_rate_limits {
         o.api = ApiLimits::unlimited();
     }

@@ -8,6 +8,7 @@
 //! | [`mempool`] | admission (nonces, expiry, limits) and fair ordering |
 //! | [`log`] | the append-only block log (checksums, one fsync per block, torn-tail recovery) behind [`log::BlockLog`] |
 //! | [`index`] | redb indexes: transactions by hash, events by account and market |
+//! | [`snapshot`] | state snapshots every N blocks (atomic files); start-up loads the newest valid one |
 //! | [`node`] | start-up (replay, checks), sequencer, writer and indexer threads |
 //! | [`api`] | HTTP + WebSocket API (axum) |
 //! | [`follower`] | a read replica replaying the node's blocks and checking every state hash |
@@ -32,6 +33,7 @@ pub mod mempool;
 pub mod metrics;
 pub mod node;
 pub mod setup;
+pub mod snapshot;
 
 pub use node::{start, NodeError, NodeHandle, NodeOptions};
 

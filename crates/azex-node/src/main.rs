@@ -30,6 +30,12 @@ enum Cmd {
         /// No rate limits (benchmarks).
         #[arg(long)]
         no_rate_limits: bool,
+        /// Write a state snapshot every N blocks (0: never).
+        #[arg(long, default_value_t = azex_node::snapshot::DEFAULT_EVERY)]
+        snapshot_every: u64,
+        /// Snapshots kept.
+        #[arg(long, default_value_t = azex_node::snapshot::DEFAULT_KEEP)]
+        snapshot_keep: usize,
     },
     /// Measure: recovery rate, engine alone, node throughput and latency, replay.
     Loadgen {
@@ -62,8 +68,12 @@ fn main() -> ExitCode {
             block_time_ms,
             chain_id,
             no_rate_limits,
+            snapshot_every,
+            snapshot_keep,
         } => {
             let mut o = NodeOptions::new(data, port);
+            o.snapshot_every = snapshot_every;
+            o.snapshot_keep = snapshot_keep;
             o.genesis = genesis;
             o.block_time_ms = block_time_ms;
             o.chain_id = chain_id;

@@ -19,12 +19,18 @@ pub struct Metrics {
     pub last_exec_us: AtomicU64,
     pub last_fsync_us: AtomicU64,
     pub ws_clients: AtomicU64,
+    pub snapshots: AtomicU64,
+    pub last_snapshot_height: AtomicU64,
+    pub last_snapshot_ms: AtomicU64,
+    pub last_snapshot_bytes: AtomicU64,
+    /// Height of the snapshot start-up loaded (0: replayed from genesis).
+    pub startup_snapshot_height: AtomicU64,
 }
 
 impl Metrics {
     pub fn render(&self) -> String {
         let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let rows: [(&str, &str, &str, u64); 15] = [
+        let rows: [(&str, &str, &str, u64); 20] = [
             (
                 "azex_http_requests_total",
                 "counter",
@@ -114,6 +120,36 @@ impl Metrics {
                 "gauge",
                 "open websocket connections",
                 g(&self.ws_clients),
+            ),
+            (
+                "azex_snapshots_total",
+                "counter",
+                "state snapshots written since start",
+                g(&self.snapshots),
+            ),
+            (
+                "azex_snapshot_height",
+                "gauge",
+                "height of the newest snapshot written",
+                g(&self.last_snapshot_height),
+            ),
+            (
+                "azex_snapshot_milliseconds",
+                "gauge",
+                "time to clone, encode and write the newest snapshot (off the sequencer)",
+                g(&self.last_snapshot_ms),
+            ),
+            (
+                "azex_snapshot_bytes",
+                "gauge",
+                "size of the newest snapshot",
+                g(&self.last_snapshot_bytes),
+            ),
+            (
+                "azex_startup_snapshot_height",
+                "gauge",
+                "height of the snapshot start-up loaded (0: replayed from genesis)",
+                g(&self.startup_snapshot_height),
             ),
         ];
         let mut s = String::new();

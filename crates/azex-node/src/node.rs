@@ -37,6 +37,11 @@ pub struct NodeOptions {
     pub cache_bytes: usize,
     /// Stop on Ctrl-C / SIGTERM (processes; not in tests).
     pub handle_signals: bool,
+    /// Write a state snapshot every this many blocks (0: never). Start-up loads the newest
+    /// valid one whatever this is.
+    pub snapshot_every: u64,
+    /// Snapshots kept (the newest).
+    pub snapshot_keep: usize,
 }
 
 impl NodeOptions {
@@ -52,6 +57,8 @@ impl NodeOptions {
             cache_blocks: 2_048,
             cache_bytes: 128 << 20,
             handle_signals: false,
+            snapshot_every: crate::snapshot::DEFAULT_EVERY,
+            snapshot_keep: crate::snapshot::DEFAULT_KEEP,
         }
     }
 }
@@ -225,6 +232,12 @@ fn write_atomic(p: &Path, bytes: &[u8]) -> Result<(), NodeError> {
 /// What start-up found.
 #[derive(Debug, Clone, Default)]
 pub struct Startup {
+    /// The snapshot start-up began from (`None`: genesis).
+    pub snapshot_height: Option<u64>,
+    /// Reading and decoding it (with its state hash check).
+    pub snapshot_secs: f64,
+    /// Newer snapshots that were corrupt or disagreed with the log, skipped.
+    pub snapshots_skipped: u64,
     pub replayed_blocks: u64,
     pub replayed_txs: u64,
     pub truncated_bytes: u64,
@@ -233,19 +246,28 @@ pub struct Startup {
 }
 
 /// Replay a data directory's log from genesis, checking every block's outcomes and state hash.
-/// Used at start-up and by `azex node verify`.
+/// Used by `azex node verify` (start-up begins from a snapshot when there is one).
 pub fn replay_dir(
     data: &Path,
     genesis: &Genesis,
     log: &dyn LogReader,
-    mut each: impl FnMut(&Block, &[u8]),
+    each: impl FnMut(&Block, &[u8]),
 ) -> Result<(State, Nonces, Startup), NodeError> {
     let _ = data;
+    replay_from(State::genesis(genesis)?, Nonces::default(), log, each)
+}
+
+/// Replay the log records after `state`'s height onto it, checking every block's outcomes and
+/// state hash.
+pub fn replay_from(
+    mut state: State,
+    mut nonces: Nonces,
+    log: &dyn LogReader,
+    mut each: impl FnMut(&Block, &[u8]),
+) -> Result<(State, Nonces, Startup), NodeError> {
     let t0 = Instant::now();
-    let mut state = State::genesis(genesis)?;
-    let mut nonces = Nonces::default();
     let mut st = Startup::default();
-    for i in 0..log.len() {
+    for i in state.block.height..log.len() {
         let bytes = log
             .read(i)
             .map_err(io("reading the log"))?
@@ -260,6 +282,47 @@ pub fn replay_dir(
     }
     st.replay_secs = t0.elapsed().as_secs_f64();
     Ok((state, nonces, st))
+}
+
+/// The state hash the log records for block `height` (≥ 1).
+fn logged_hash(log: &dyn LogReader, height: u64) -> Option<B256> {
+    let bytes = log.read(height.checked_sub(1)?).ok()??;
+    #[derive(serde::Deserialize)]
+    struct Head {
+        state_hash: B256,
+    }
+    serde_json::from_slice::<Head>(&bytes)
+        .ok()
+        .map(|h| h.state_hash)
+}
+
+/// The newest snapshot that decodes and whose state hash is the one the log records at its
+/// height; snapshots above the log's length are removed first (they followed blocks that never
+/// became durable). `None`: start from genesis.
+pub fn load_snapshot(
+    data: &Path,
+    log: &dyn LogReader,
+    st: &mut Startup,
+) -> Option<crate::snapshot::Loaded> {
+    let t0 = Instant::now();
+    crate::snapshot::remove_above(data, log.len());
+    for (h, path) in crate::snapshot::list(data) {
+        let why = match std::fs::read(&path)
+            .map_err(crate::snapshot::SnapshotFileError::from)
+            .and_then(|b| crate::snapshot::decode(&b))
+        {
+            Ok(l) if Some(B256::from(l.state.hash())) == logged_hash(log, h) && l.height == h => {
+                st.snapshot_height = Some(h);
+                st.snapshot_secs = t0.elapsed().as_secs_f64();
+                return Some(l);
+            }
+            Ok(_) => "its state hash is not the one the log records at its height".to_string(),
+            Err(e) => e.to_string(),
+        };
+        eprintln!("azex-node: skipping snapshot {}: {why}", path.display());
+        st.snapshots_skipped += 1;
+    }
+    None
 }
 
 /// A running node.
@@ -316,6 +379,14 @@ struct ToWrite {
     exec_us: u64,
 }
 
+/// A snapshot to make: the state after block `height` and the nonces with it.
+struct ToSnapshot {
+    height: u64,
+    state: Box<State>,
+    nonces: Nonces,
+    clone_ms: u64,
+}
+
 /// Start a node: replay, then serve. Returns once the API listens.
 pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
     let (genesis, chain_id) = load_config(&opts)?;
@@ -334,30 +405,57 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
     let mut to_index: Vec<Block> = Vec::new();
     let mut reindexed = 0u64;
     let mut cache_bytes = 0usize;
-    let (state, nonces, mut startup) = replay_dir(&opts.data, &genesis, &*reader, |b, bytes| {
-        if b.height > indexed {
-            to_index.push(b.clone());
-            if to_index.len() >= 256 {
-                reindexed += to_index.len() as u64;
-                let refs: Vec<&Block> = to_index.iter().collect();
-                if let Err(e) = index.add(&refs) {
-                    eprintln!("azex-node: indexing: {e}");
+    let mut loaded_from = Startup::default();
+    let (base_state, base_nonces) = match load_snapshot(&opts.data, &*reader, &mut loaded_from) {
+        Some(l) => (l.state, l.nonces),
+        None => (State::genesis(&genesis)?, Nonces::default()),
+    };
+    // Blocks up to the snapshot that the index has not seen yet: indexed from the log (their
+    // execution is in the snapshot).
+    let base_height = base_state.block.height;
+    let mut h = indexed;
+    while h < base_height {
+        let mut chunk = Vec::new();
+        while h < base_height && chunk.len() < 256 {
+            let bytes = reader
+                .read(h)
+                .map_err(io("reading the log"))?
+                .ok_or_else(|| NodeError::Config(format!("log record {h} missing")))?;
+            let b: Block = serde_json::from_slice(&bytes)
+                .map_err(|e| NodeError::Config(format!("log record {h}: {e}")))?;
+            chunk.push(b);
+            h += 1;
+        }
+        reindexed += chunk.len() as u64;
+        let refs: Vec<&Block> = chunk.iter().collect();
+        index.add(&refs)?;
+    }
+    let (state, nonces, mut startup) =
+        replay_from(base_state, base_nonces, &*reader, |b, bytes| {
+            if b.height > indexed {
+                to_index.push(b.clone());
+                if to_index.len() >= 256 {
+                    reindexed += to_index.len() as u64;
+                    let refs: Vec<&Block> = to_index.iter().collect();
+                    if let Err(e) = index.add(&refs) {
+                        eprintln!("azex-node: indexing: {e}");
+                    }
+                    to_index.clear();
                 }
-                to_index.clear();
             }
-        }
-        cache.push_back(Arc::new(CachedBlock {
-            block: b.clone(),
-            json: bytes.to_vec().into(),
-        }));
-        cache_bytes += bytes.len();
-        while cache.len() > opts.cache_blocks || (cache_bytes > opts.cache_bytes && cache.len() > 1)
-        {
-            if let Some(f) = cache.pop_front() {
-                cache_bytes -= f.json.len();
+            cache.push_back(Arc::new(CachedBlock {
+                block: b.clone(),
+                json: bytes.to_vec().into(),
+            }));
+            cache_bytes += bytes.len();
+            while cache.len() > opts.cache_blocks
+                || (cache_bytes > opts.cache_bytes && cache.len() > 1)
+            {
+                if let Some(f) = cache.pop_front() {
+                    cache_bytes -= f.json.len();
+                }
             }
-        }
-    })?;
+        })?;
     if !to_index.is_empty() {
         reindexed += to_index.len() as u64;
         let refs: Vec<&Block> = to_index.iter().collect();
@@ -365,6 +463,9 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
     }
     startup.truncated_bytes = report.truncated_bytes;
     startup.reindexed_blocks = reindexed;
+    startup.snapshot_height = loaded_from.snapshot_height;
+    startup.snapshot_secs = loaded_from.snapshot_secs;
+    startup.snapshots_skipped = loaded_from.snapshots_skipped;
     let head_hash = B256::from(state.hash());
     let height = state.block.height;
     let mut mempool = Mempool::new(opts.mempool.clone());
@@ -405,6 +506,10 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
         .metrics
         .height
         .store(height, std::sync::atomic::Ordering::Relaxed);
+    shared.metrics.startup_snapshot_height.store(
+        startup.snapshot_height.unwrap_or(0),
+        std::sync::atomic::Ordering::Relaxed,
+    );
 
     // Threads: indexer ← writer ← sequencer.
     let (idx_tx, idx_rx) = mpsc::channel::<Arc<CachedBlock>>();
@@ -428,12 +533,27 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
                 .map_err(io("spawning"))?,
         );
     }
+    let (s_tx, s_rx) = mpsc::sync_channel::<ToSnapshot>(1);
+    let snapshot_busy = Arc::new(AtomicBool::new(false));
     {
         let sh = shared.clone();
+        let (data, keep) = (opts.data.clone(), opts.snapshot_keep);
+        let busy = snapshot_busy.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name("azex-snapshots".into())
+                .spawn(move || snapshotter(sh, &data, keep, s_rx, &busy))
+                .map_err(io("spawning"))?,
+        );
+    }
+    {
+        let sh = shared.clone();
+        let every = opts.snapshot_every;
+        let nonces = nonces.clone();
         threads.push(
             std::thread::Builder::new()
                 .name("azex-sequencer".into())
-                .spawn(move || sequencer(sh, w_tx))
+                .spawn(move || sequencer(sh, w_tx, nonces, every, (s_tx, snapshot_busy)))
                 .map_err(io("spawning"))?,
         );
     }
@@ -506,7 +626,13 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
     })
 }
 
-fn sequencer(sh: Arc<Shared>, w_tx: mpsc::SyncSender<ToWrite>) {
+fn sequencer(
+    sh: Arc<Shared>,
+    w_tx: mpsc::SyncSender<ToWrite>,
+    mut nonces: Nonces,
+    snapshot_every: u64,
+    (s_tx, snapshot_busy): (mpsc::SyncSender<ToSnapshot>, Arc<AtomicBool>),
+) {
     let period = Duration::from_millis(sh.block_time_ms);
     let mut next = Instant::now() + period;
     loop {
@@ -600,6 +726,29 @@ fn sequencer(sh: Arc<Shared>, w_tx: mpsc::SyncSender<ToWrite>) {
             txs.push((hash, signed));
         }
         let block = chain::to_block(&exec, txs);
+        nonces.record(&block);
+        if snapshot_every > 0
+            && block.height.is_multiple_of(snapshot_every)
+            && !snapshot_busy.load(Ordering::SeqCst)
+        {
+            // A copy of the state (memory bandwidth, no encoding) is all the sequencer pays;
+            // the snapshot thread encodes it and writes it once the block is durable. If the
+            // previous snapshot is still being written, this one is skipped.
+            let t = Instant::now();
+            if let Ok(st) = sh.state.read() {
+                let snap = ToSnapshot {
+                    height: block.height,
+                    state: Box::new(st.clone()),
+                    nonces: nonces.clone(),
+                    clone_ms: t.elapsed().as_millis() as u64,
+                };
+                drop(st);
+                snapshot_busy.store(true, Ordering::SeqCst);
+                if s_tx.try_send(snap).is_err() {
+                    snapshot_busy.store(false, Ordering::SeqCst);
+                }
+            }
+        }
         let json = match serde_json::to_vec(&block) {
             Ok(j) => j,
             Err(e) => {
@@ -692,6 +841,61 @@ fn writer(
     }
 }
 
+/// Encodes each snapshot handed over by the sequencer, waits until its block is durable, then
+/// writes it (atomically) and prunes old ones. A failure is reported, not fatal: the log alone
+/// is enough to restart.
+fn snapshotter(
+    sh: Arc<Shared>,
+    data: &Path,
+    keep: usize,
+    rx: mpsc::Receiver<ToSnapshot>,
+    busy: &AtomicBool,
+) {
+    while let Ok(s) = rx.recv() {
+        snapshot_one(&sh, data, keep, s);
+        busy.store(false, Ordering::SeqCst);
+    }
+}
+
+fn snapshot_one(sh: &Shared, data: &Path, keep: usize, s: ToSnapshot) {
+    {
+        let t0 = Instant::now();
+        let bytes = match s.state.try_encode() {
+            Ok(state) => crate::snapshot::encode(s.height, &s.nonces, &state),
+            Err(e) => {
+                eprintln!("azex-node: snapshot {}: {e}", s.height);
+                return;
+            }
+        };
+        drop(s.state);
+        let encode_ms = t0.elapsed().as_millis() as u64;
+        // Only a durable block may have a snapshot.
+        let mut durable = sh.head().0 >= s.height;
+        while !durable && !sh.stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(2));
+            durable = sh.head().0 >= s.height;
+        }
+        if !durable {
+            return;
+        }
+        let t1 = Instant::now();
+        match crate::snapshot::write(data, s.height, &bytes, keep) {
+            Ok(_) => {
+                let m = &sh.metrics;
+                m.snapshots.fetch_add(1, Ordering::Relaxed);
+                m.last_snapshot_height.store(s.height, Ordering::Relaxed);
+                m.last_snapshot_bytes
+                    .store(bytes.len() as u64, Ordering::Relaxed);
+                m.last_snapshot_ms.store(
+                    s.clone_ms + encode_ms + t1.elapsed().as_millis() as u64,
+                    Ordering::Relaxed,
+                );
+            }
+            Err(e) => eprintln!("azex-node: writing snapshot {}: {e}", s.height),
+        }
+    }
+}
+
 fn indexer(sh: Arc<Shared>, rx: mpsc::Receiver<Arc<CachedBlock>>) {
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
@@ -742,8 +946,12 @@ pub fn run(mut opts: NodeOptions) -> Result<(), NodeError> {
     opts.handle_signals = true;
     let h = start(opts)?;
     let s = &h.startup;
+    let from = match s.snapshot_height {
+        Some(sh) => format!("snapshot {sh} loaded in {:.2} s, then", s.snapshot_secs),
+        None => "genesis, then".to_string(),
+    };
     println!(
-        "azex node: API on http://{} (chain {}, height {}; replayed {} blocks / {} txs in {:.2} s)",
+        "azex node: API on http://{} (chain {}, height {}; {from} replayed {} blocks / {} txs in {:.2} s)",
         h.addr,
         h.shared.chain_id,
         h.shared.head().0,
