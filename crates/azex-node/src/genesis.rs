@@ -16,8 +16,15 @@ pub fn dev_key(i: u64) -> Key {
 }
 
 /// Fund `accounts` with `usdc` USDC and `base` of each of the dev base tokens.
+///
+/// Dev chains run without the risk TWAP (`risk_twap_window_secs = 0`: the risk price is the
+/// truncated spot). The engine lets a market take new exposure only one TWAP window after its
+/// listing and after any block gap longer than `max_block_gap_secs` (`price_guard`); on a dev
+/// chain whose block timestamps are wall-clock seconds that would hold every new market (and
+/// every restart of the node) for a minute of real time. A production genesis keeps the window.
 pub fn funded_genesis(accounts: &[alloy_primitives::Address], usdc: u128, base: u128) -> Genesis {
     let mut g = Genesis::default();
+    g.params.risk_twap_window_secs = 0;
     for a in accounts {
         g.balances.push(GenesisBalance {
             owner: *a,

@@ -55,8 +55,9 @@ fn three_keepers_two_killed() {
                 Tx::OpenPosition {
                     user: me,
                     market: 0,
-                    qty: 5 * QTY_ONE as i128,
-                    margin: 1_300 * USD_ONE,
+                    // 1 token (~$2,000): 24 of them stay inside the market's OI cap.
+                    qty: QTY_ONE as i128,
+                    margin: 260 * USD_ONE,
                     price_bound: u128::MAX,
                 },
             )
