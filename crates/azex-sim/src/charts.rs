@@ -26,11 +26,11 @@ pub enum ChartError {
     Draw(String),
 }
 
-fn err<E: std::fmt::Debug>(e: E) -> ChartError {
+pub(crate) fn err<E: std::fmt::Debug>(e: E) -> ChartError {
     ChartError::Draw(format!("{e:?}"))
 }
 
-fn register_font() {
+pub(crate) fn register_font() {
     REGISTER.call_once(|| {
         let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
     });

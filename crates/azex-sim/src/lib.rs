@@ -20,12 +20,15 @@
 pub mod agents;
 pub mod baselines;
 pub mod charts;
+pub mod designs;
 pub mod driver;
 pub mod engine_venue;
 pub mod metrics;
 pub mod prices;
 pub mod report;
 pub mod scenarios;
+pub mod study;
+pub mod study_report;
 pub mod types;
 pub mod units;
 pub mod venue;
@@ -37,6 +40,7 @@ pub use driver::{
 };
 pub use engine_venue::{EngineConfig, EngineVenue};
 /// Progress-bar group for runs in parallel ([`RunOptions::progress`]).
+pub use indicatif;
 pub use indicatif::MultiProgress;
 pub use metrics::{ModelMetrics, SimResult};
 pub use prices::{
@@ -44,5 +48,6 @@ pub use prices::{
 };
 pub use report::{render_report, write_report};
 pub use scenarios::{preset, presets, PRESET_NAMES};
+pub use study::{run_study, StudyConfig, StudyResult};
 pub use types::*;
 pub use venue::*;

@@ -588,6 +588,7 @@ pub struct CrashWindow {
     pub label: String,
     /// `"detected"` (largest basket declines) or `"fixed"` (documented calendar windows).
     pub kind: String,
+    /// Open of the first bar; close (open + duration) of the last bar, inclusive.
     pub start_ts: u64,
     pub end_ts: u64,
     /// Peak-to-trough decline of the equal-weight basket inside the window, bps.
@@ -629,7 +630,8 @@ pub fn max_decline_bps(v: &[u128]) -> u32 {
 ///
 /// For every bar j the peak is the highest basket value in `[j - horizon, j]` (a sliding-window
 /// maximum, O(n)); candidates are ranked by decline (ties: earlier first) and taken greedily.
-/// Windows run from the peak's timestamp to the trough's. Labels are `"crash-1"`, ... in
+/// Windows run from the peak bar's open to the trough bar's close (its open + its duration), so
+/// the blocks of the trough bar are inside the window. Labels are `"crash-1"`, ... in
 /// chronological order.
 pub fn detect_crash_windows(
     series: &PriceSeries,
@@ -689,7 +691,8 @@ pub fn detect_crash_windows(
             label: format!("crash-{}", i + 1),
             kind: "detected".into(),
             start_ts: series.timestamps[p],
-            end_ts: series.timestamps[j],
+            // the end of the trough bar (its close), so the window's blocks include it
+            end_ts: series.timestamps[j] + series.bar_seconds(j),
             basket_drawdown_bps: d,
             symbol_drawdown_bps: series
                 .bars
@@ -732,7 +735,7 @@ pub fn fixed_crash_windows(series: &PriceSeries) -> Vec<CrashWindow> {
             label: label.into(),
             kind: "fixed".into(),
             start_ts: series.timestamps[a],
-            end_ts: series.timestamps[b - 1],
+            end_ts: series.timestamps[b - 1] + series.bar_seconds(b - 1),
             basket_drawdown_bps: max_decline_bps(&idx[a..b]),
             symbol_drawdown_bps: series
                 .bars

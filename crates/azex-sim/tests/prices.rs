@@ -260,11 +260,11 @@ fn crash_windows_on_synthetic_data() {
     assert_eq!(w.len(), 2);
     assert_eq!(
         (w[0].start_ts, w[0].end_ts, w[0].basket_drawdown_bps),
-        (10 * 3600, 20 * 3600, 5000)
+        (10 * 3600, 21 * 3600, 5000) // to the close of the trough bar (20)
     );
     assert_eq!(
         (w[1].start_ts, w[1].end_ts, w[1].basket_drawdown_bps),
-        (60 * 3600, 65 * 3600, 2000)
+        (60 * 3600, 66 * 3600, 2000)
     );
     assert_eq!(w[0].label, "crash-1");
     assert_eq!(w[0].symbol_drawdown_bps, vec![5000]);

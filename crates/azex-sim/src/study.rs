@@ -1,0 +1,1051 @@
+//! The capital study: the smallest LP capital at which each design stays safe on every path.
+//!
+//! For each scenario (a preset's population on its data window), each simulator block length
+//! (`substeps` per bar) and each Monte Carlo path:
+//!
+//! 1. **Path.** A price series of `path_days` built by block bootstrap from the scenario's data
+//!    ([`bootstrap_series`]): whole bars (open/high/low/close as ratios to the previous close,
+//!    every symbol from the same bar, so correlations and intrabar ranges are the data's) are
+//!    drawn in blocks of `bootstrap_block_bars` consecutive bars, and `jumps_per_path` bars are
+//!    replaced by the data's worst basket bar (jump stress calibrated on the worst move). The
+//!    agents' seed is `scenario seed + path`.
+//! 2. **Reference run.** The real engine ([`crate::EngineVenue`]) with a vault of
+//!    `reference_capital_usd` (no LP agents: the vault's capital is the genesis deposit only).
+//!    Its flow (every fill, and every block's prices and funding indexes) is recorded.
+//! 3. **Peers.** Each peer design ([`crate::designs`]) replays the recorded flow; the smallest
+//!    capital that passes the criterion is found by bisection on a log scale.
+//! 4. **AZEx.** The same bisection, but every probe is a new engine run at that vault capital
+//!    (the engine refuses, prices and deleverages according to its own capital, so the flow
+//!    changes with it).
+//!
+//! **The criterion** at a capital `C` on a path: the LP value never reaches zero; its largest
+//! peak-to-trough drawdown is at most `drawdown_cap_bps`; the design serves the flow (open volume
+//! refused by its capital rule, plus for AZEx the ADL volume, is at most
+//! `service_tolerance_bps` of the open volume more than at the reference capital); and bad debt
+//! (deficits borne by LPs) is zero. When a path has bad debt even at the top of the bracket, the
+//! bisection is repeated without the bad-debt condition and the path is flagged: the design then
+//! has no `solvent_capital_usd` (null in the JSON) but a `capital_drawdown_only_usd`.
+//!
+//! The study's capital for a design is the largest over paths (the smallest capital safe on
+//! *every* path, if safety is monotone in capital); per path, capital per $100M of that path's
+//! peak and average gross OI gives the distribution (median, p95, worst).
+
+use std::collections::BTreeMap;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::agents::AgentKind;
+use crate::designs::{drawdown_stats, percentile, replay, Design};
+use crate::driver::{prepare_prices, run_with, RunOptions, SimConfig, SimError};
+use crate::engine_venue::{EngineConfig, EngineVenue};
+use crate::prices::{Bar, PriceSeries};
+use crate::types::*;
+use crate::units::*;
+use crate::venue::*;
+
+/// The study's configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StudyConfig {
+    /// Presets (or scenario names) to study.
+    pub scenarios: Vec<String>,
+    /// Monte Carlo paths per scenario and block length.
+    pub paths: u32,
+    /// Length of each path (days of data time).
+    pub path_days: u32,
+    /// Simulator blocks per data bar to study (4 = 7.5-minute blocks on 30-minute bars).
+    pub substeps: Vec<u32>,
+    /// Bars per bootstrap block.
+    pub bootstrap_block_bars: u32,
+    /// Bars per path replaced by the data's worst basket bar.
+    pub jumps_per_path: u32,
+    /// Regular agents per run (adversaries on top; LP agents are removed).
+    pub agents: u32,
+    /// Vault capital of the reference run (whole USD).
+    pub reference_capital_usd: u64,
+    /// LP drawdown cap of the criterion (bps).
+    pub drawdown_cap_bps: u32,
+    /// Extra refused (and ADL) volume tolerated against the reference run (bps of open volume).
+    pub service_tolerance_bps: u32,
+    /// Utilisation cap of the peers (bps); GMX v2's reserve factor.
+    pub utilisation_cap_bps: u32,
+    pub gmx_reserve_factor_bps: u32,
+    /// Bisection probes per path for AZEx (engine runs) and for the peers (replays).
+    pub azex_probes: u32,
+    pub peer_probes: u32,
+    /// Base seed of the bootstrap.
+    pub seed: u64,
+}
+
+impl Default for StudyConfig {
+    fn default() -> Self {
+        StudyConfig {
+            scenarios: DEFAULT_STUDY_SCENARIOS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            paths: 4,
+            path_days: 7,
+            substeps: vec![4],
+            bootstrap_block_bars: 48,
+            jumps_per_path: 1,
+            agents: 300,
+            reference_capital_usd: 1_000_000_000,
+            drawdown_cap_bps: 2_000,
+            service_tolerance_bps: 100,
+            utilisation_cap_bps: 9_000,
+            gmx_reserve_factor_bps: 9_000,
+            azex_probes: 7,
+            peer_probes: 24,
+            seed: 11,
+        }
+    }
+}
+
+/// The scenarios of the default study.
+pub const DEFAULT_STUDY_SCENARIOS: [&str; 6] = [
+    "balanced-high",
+    "balanced-moderate",
+    "one-sided",
+    "attack-self-liquidation",
+    "attack-spot-manipulation",
+    "attack-stop-hunt",
+];
+
+impl StudyConfig {
+    /// The full study (`azex sim --study full`): every preset, 20 paths of 14 days, 30-, 7.5-
+    /// and 1.9-minute blocks.
+    pub fn full() -> Self {
+        StudyConfig {
+            scenarios: crate::scenarios::PRESET_NAMES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            paths: 20,
+            path_days: 14,
+            substeps: vec![1, 4, 16],
+            ..Default::default()
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        let chk = |n: &str, v: u64, lo: u64, hi: u64| {
+            if v < lo || v > hi {
+                Err(format!("study.{n} {v} outside [{lo}, {hi}]"))
+            } else {
+                Ok(())
+            }
+        };
+        if self.scenarios.is_empty() || self.scenarios.len() > 100 {
+            return Err("study.scenarios: give 1 to 100".into());
+        }
+        chk("paths", self.paths.into(), 1, 10_000)?;
+        chk("path_days", self.path_days.into(), 1, 3_650)?;
+        if self.substeps.is_empty() || self.substeps.len() > 16 {
+            return Err("study.substeps: give 1 to 16 block lengths".into());
+        }
+        for &k in &self.substeps {
+            chk(
+                "substeps",
+                k.into(),
+                1,
+                crate::scenarios::MAX_SUBSTEPS.into(),
+            )?;
+        }
+        chk(
+            "bootstrap_block_bars",
+            self.bootstrap_block_bars.into(),
+            1,
+            1_000_000,
+        )?;
+        chk("jumps_per_path", self.jumps_per_path.into(), 0, 1_000)?;
+        chk(
+            "agents",
+            self.agents.into(),
+            1,
+            crate::agents::MAX_AGENTS.into(),
+        )?;
+        chk(
+            "reference_capital_usd",
+            self.reference_capital_usd,
+            1,
+            crate::agents::MAX_CONFIG_USD,
+        )?;
+        chk("drawdown_cap_bps", self.drawdown_cap_bps.into(), 1, 10_000)?;
+        chk(
+            "service_tolerance_bps",
+            self.service_tolerance_bps.into(),
+            0,
+            10_000,
+        )?;
+        chk(
+            "utilisation_cap_bps",
+            self.utilisation_cap_bps.into(),
+            1,
+            10_000,
+        )?;
+        chk(
+            "gmx_reserve_factor_bps",
+            self.gmx_reserve_factor_bps.into(),
+            1,
+            10_000,
+        )?;
+        chk("azex_probes", self.azex_probes.into(), 1, 40)?;
+        chk("peer_probes", self.peer_probes.into(), 1, 100)?;
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// paths
+
+/// The data's worst bar for an equal-weight basket (lowest mean close / previous close), as
+/// per-symbol (open, high, low, close) ratios to the previous close. `None` for < 2 bars.
+pub fn worst_bar(src: &PriceSeries) -> Option<Vec<[f64; 4]>> {
+    let n = src.len();
+    if n < 2 {
+        return None;
+    }
+    let ns = src.symbols.len();
+    let mut best = (f64::INFINITY, 1usize);
+    for t in 1..n {
+        let mut s = 0.0;
+        for b in &src.bars {
+            s += b[t].close as f64 / b[t - 1].close as f64;
+        }
+        let m = s / ns as f64;
+        if m < best.0 {
+            best = (m, t);
+        }
+    }
+    Some(ratios_at(src, best.1))
+}
+
+fn ratios_at(src: &PriceSeries, t: usize) -> Vec<[f64; 4]> {
+    src.bars
+        .iter()
+        .map(|b| {
+            let c0 = b[t - 1].close as f64;
+            let x = b[t];
+            [
+                x.open as f64 / c0,
+                x.high as f64 / c0,
+                x.low as f64 / c0,
+                x.close as f64 / c0,
+            ]
+        })
+        .collect()
+}
+
+/// A path of `bars` bars by block bootstrap of `src` (see the module docs), starting at `src`'s
+/// first prices and timestamps spaced by its typical bar. Deterministic in `rng`. Prices are
+/// kept inside the loader's accepted range (1e-8 .. 1e9 USD).
+pub fn bootstrap_series(
+    src: &PriceSeries,
+    bars: usize,
+    block_bars: usize,
+    jumps: u32,
+    rng: &mut ChaCha8Rng,
+) -> Result<PriceSeries, String> {
+    let n = src.len();
+    if n < 3 {
+        return Err(format!("{}: need at least 3 bars to bootstrap", src.source));
+    }
+    let ns = src.symbols.len();
+    let block = block_bars.clamp(1, n - 1);
+    let dt = src.typical_bar_seconds().max(1);
+    // draw bar indexes (1..n): each refers to a bar and its previous close
+    let mut idx: Vec<usize> = Vec::with_capacity(bars);
+    while idx.len() < bars {
+        let start = rng.random_range(1..=n - block);
+        for t in start..start + block {
+            if idx.len() == bars {
+                break;
+            }
+            idx.push(t);
+        }
+    }
+    let worst = worst_bar(src);
+    let mut jump_at: Vec<usize> = Vec::new();
+    if worst.is_some() {
+        for _ in 0..jumps.min(bars as u32) {
+            jump_at.push(rng.random_range(0..bars));
+        }
+    }
+    let lo = WAD / 100_000_000;
+    let hi = 1_000_000_000 * WAD;
+    let clamp = |x: f64| -> u128 { (x.max(0.0) as u128).clamp(lo, hi) };
+    let mut out: Vec<Vec<Bar>> = vec![Vec::with_capacity(bars); ns];
+    let mut prev: Vec<f64> = src.bars.iter().map(|b| b[0].open as f64).collect();
+    for (i, &t) in idx.iter().enumerate() {
+        let r = if jump_at.contains(&i) {
+            worst.clone().unwrap_or_else(|| ratios_at(src, t))
+        } else {
+            ratios_at(src, t)
+        };
+        for s in 0..ns {
+            let c0 = prev[s];
+            let [o, h, l, c] = r[s];
+            let (o, c) = (clamp(c0 * o), clamp(c0 * c));
+            let h = clamp(c0 * h).max(o).max(c);
+            let l = clamp(c0 * l).min(o).min(c);
+            out[s].push(Bar {
+                open: o,
+                high: h,
+                low: l,
+                close: c,
+            });
+            prev[s] = c as f64;
+        }
+    }
+    let t0 = src.timestamps[0];
+    Ok(PriceSeries {
+        source: format!("bootstrap of {}", src.source),
+        symbols: src.symbols.clone(),
+        timestamps: (0..bars as u64).map(|i| t0 + i * dt).collect(),
+        bars: out,
+        filled: vec![0; ns],
+        filled_at: vec![Vec::new(); ns],
+        repaired: vec![0; ns],
+        has_ohlc: true,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// recording the flow of an engine run
+
+/// Per block: fills and markets' risk.
+pub type Flow = Vec<(Vec<Fill>, Vec<MarketRisk>)>;
+
+/// An engine venue that records what the study needs.
+struct Recording {
+    inner: EngineVenue,
+    flow: Flow,
+    pending: Vec<Fill>,
+    share_prices: Vec<i128>,
+    open_volume: u128,
+    refused_volume: u128,
+}
+
+impl Venue for Recording {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+    fn markets(&self) -> Vec<MarketInfo> {
+        self.inner.markets()
+    }
+    fn begin_block(&mut self, h: u64, ts: u64) {
+        self.inner.begin_block(h, ts)
+    }
+    fn arbitrage_spot_to(&mut self, m: MarketId, p: u128) -> Result<Outcome, Rejection> {
+        self.inner.arbitrage_spot_to(m, p)
+    }
+    fn observe(&self, m: MarketId) -> MarketObs {
+        self.inner.observe(m)
+    }
+    fn vault(&self) -> VaultObs {
+        self.inner.vault()
+    }
+    fn positions_of(&self, a: AgentId) -> Vec<PositionView> {
+        self.inner.positions_of(a)
+    }
+    fn submit(&mut self, a: AgentId, action: &Action) -> Result<Outcome, Rejection> {
+        let r = self.inner.submit(a, action);
+        if let Action::Open { notional_usd, .. } = action {
+            self.open_volume += notional_usd;
+            if let Err(e) = &r {
+                if matches!(
+                    e.kind,
+                    RejectKind::InsufficientLiquidity | RejectKind::ImpactCap
+                ) {
+                    self.refused_volume += notional_usd;
+                }
+            }
+        }
+        r
+    }
+    fn end_block(&mut self) {
+        self.inner.end_block()
+    }
+    fn take_fills(&mut self) -> Vec<Fill> {
+        let f = self.inner.take_fills();
+        self.pending = f.clone();
+        f
+    }
+    fn risk_snapshot(&self) -> RiskSnapshot {
+        self.inner.risk_snapshot()
+    }
+    fn take_extra_arbitrage(&mut self) -> Vec<(MarketId, Outcome)> {
+        self.inner.take_extra_arbitrage()
+    }
+    fn error(&self) -> Option<String> {
+        self.inner.error()
+    }
+    fn describe(&self) -> BTreeMap<String, String> {
+        self.inner.describe()
+    }
+}
+
+impl Recording {
+    /// Called by [`run_recorded`] after each block (the driver calls `risk_snapshot` once per
+    /// block, after `take_fills`).
+    fn record_block(&mut self) {
+        let r = self.inner.risk_snapshot();
+        self.share_prices
+            .push(share_price_wad(r.vault_nav_usd, r.vault_shares) as i128);
+        self.flow
+            .push((std::mem::take(&mut self.pending), r.markets));
+    }
+}
+
+/// A venue wrapper that calls `record_block` when the driver takes a block's risk snapshot.
+struct Rec(std::cell::RefCell<Recording>);
+
+impl Venue for Rec {
+    fn name(&self) -> String {
+        self.0.borrow().name()
+    }
+    fn markets(&self) -> Vec<MarketInfo> {
+        self.0.borrow().markets()
+    }
+    fn begin_block(&mut self, h: u64, ts: u64) {
+        self.0.get_mut().begin_block(h, ts)
+    }
+    fn arbitrage_spot_to(&mut self, m: MarketId, p: u128) -> Result<Outcome, Rejection> {
+        self.0.get_mut().arbitrage_spot_to(m, p)
+    }
+    fn observe(&self, m: MarketId) -> MarketObs {
+        self.0.borrow().observe(m)
+    }
+    fn vault(&self) -> VaultObs {
+        self.0.borrow().vault()
+    }
+    fn positions_of(&self, a: AgentId) -> Vec<PositionView> {
+        self.0.borrow().positions_of(a)
+    }
+    fn submit(&mut self, a: AgentId, action: &Action) -> Result<Outcome, Rejection> {
+        self.0.get_mut().submit(a, action)
+    }
+    fn end_block(&mut self) {
+        self.0.get_mut().end_block()
+    }
+    fn take_fills(&mut self) -> Vec<Fill> {
+        self.0.get_mut().take_fills()
+    }
+    fn risk_snapshot(&self) -> RiskSnapshot {
+        let mut r = self.0.borrow_mut();
+        r.record_block();
+        r.risk_snapshot()
+    }
+    fn take_extra_arbitrage(&mut self) -> Vec<(MarketId, Outcome)> {
+        self.0.get_mut().take_extra_arbitrage()
+    }
+    fn error(&self) -> Option<String> {
+        self.0.borrow().error()
+    }
+    fn describe(&self) -> BTreeMap<String, String> {
+        self.0.borrow().describe()
+    }
+}
+
+/// One engine run at a vault capital, with what the study needs from it.
+#[derive(Clone, Debug)]
+pub struct EngineProbe {
+    pub capital_usd: u128,
+    pub max_drawdown_bps: u32,
+    pub drawdown_p99_bps: u32,
+    pub bad_debt_usd: u128,
+    pub insolvent: bool,
+    pub open_volume_usd: u128,
+    /// Opens refused for capacity (vault capacity, impact cap) plus ADL volume.
+    pub service_loss_usd: u128,
+    pub oi_peak_usd: u128,
+    pub oi_avg_usd: u128,
+    pub required_peak_usd: u128,
+    pub required_avg_usd: u128,
+    pub imbalance_bps: u32,
+    pub attacker_pnl_usd: BTreeMap<String, i128>,
+    pub flow: Flow,
+}
+
+/// Runs the engine on `prices` with a vault of `capital_usd` (whole USD) and records it.
+pub fn engine_probe(
+    cfg: &SimConfig,
+    prices: &PriceSeries,
+    engine: &EngineConfig,
+    capital_usd: u64,
+    keep_flow: bool,
+) -> Result<EngineProbe, SimError> {
+    let mut c = cfg.clone();
+    c.genesis_vault_usd = capital_usd;
+    let p = prepare_prices(&c, prices)?;
+    let inner = EngineVenue::for_run(engine.clone(), &c, &p).map_err(SimError::Venue)?;
+    let mut v = Rec(std::cell::RefCell::new(Recording {
+        inner,
+        flow: Vec::new(),
+        pending: Vec::new(),
+        share_prices: Vec::new(),
+        open_volume: 0,
+        refused_volume: 0,
+    }));
+    let r = run_with(
+        &c,
+        &p,
+        &mut v,
+        &RunOptions {
+            quiet: true,
+            ..Default::default()
+        },
+    )?;
+    let rec = v.0.into_inner();
+    let az = r
+        .model("azex")
+        .ok_or_else(|| SimError::Venue("no azex model".into()))?;
+    let (max_dd, p99) = drawdown_stats(&rec.share_prices);
+    let util = engine_utilisation_bps();
+    let attacker_pnl_usd = r
+        .agents
+        .iter()
+        .filter(|k| {
+            AgentKind::ALL
+                .iter()
+                .any(|a| a.is_adversary() && a.name() == k.kind)
+        })
+        .map(|k| (k.kind.clone(), k.pnl_usd))
+        .collect();
+    Ok(EngineProbe {
+        capital_usd: usd(capital_usd),
+        max_drawdown_bps: max_dd,
+        drawdown_p99_bps: p99,
+        bad_debt_usd: az.bad_debt_usd,
+        insolvent: rec.share_prices.iter().any(|&s| s <= 0),
+        open_volume_usd: rec.open_volume,
+        service_loss_usd: rec.refused_volume + az.adl_volume_usd,
+        oi_peak_usd: az.oi_peak_usd,
+        oi_avg_usd: az.oi_avg_usd,
+        required_peak_usd: mul_div_ceil(az.required_peak_usd, BPS, util as u128),
+        required_avg_usd: mul_div_ceil(az.required_avg_usd, BPS, util as u128),
+        imbalance_bps: r.headline.imbalance_bps,
+        attacker_pnl_usd,
+        flow: if keep_flow { rec.flow } else { Vec::new() },
+    })
+}
+
+/// The engine's vault utilisation cap (bps).
+pub fn engine_utilisation_bps() -> u32 {
+    let w = azex_exchange::params::GlobalParams::default().max_vault_utilisation_wad;
+    ((w / (WAD / 10_000)) as u32).clamp(1, 10_000)
+}
+
+// ---------------------------------------------------------------------------------------------
+// the criterion and the bisection
+
+/// What the criterion looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Probe {
+    pub insolvent: bool,
+    pub max_drawdown_bps: u32,
+    pub bad_debt_usd: u128,
+    /// Service loss minus the reference's, bps of open volume (≤ 0 counts as 0).
+    pub extra_service_loss_bps: u32,
+}
+
+/// The criterion (module docs); `with_bad_debt`: also require zero bad debt.
+pub fn passes(p: &Probe, cfg: &StudyConfig, with_bad_debt: bool) -> bool {
+    !p.insolvent
+        && p.max_drawdown_bps <= cfg.drawdown_cap_bps
+        && p.extra_service_loss_bps <= cfg.service_tolerance_bps
+        && (!with_bad_debt || p.bad_debt_usd == 0)
+}
+
+fn loss_bps(loss: u128, volume: u128) -> u32 {
+    if volume == 0 {
+        return 0;
+    }
+    (mul_div_floor(loss, BPS, volume)).min(BPS) as u32
+}
+
+/// Smallest capital in `(lo, hi]` (whole USD, log-scale bisection, `probes` evaluations) at
+/// which `ok` holds, assuming it holds at `hi`. Returns `hi` when every probe fails.
+pub fn bisect(lo: u64, hi: u64, probes: u32, mut ok: impl FnMut(u64) -> bool) -> u64 {
+    let (mut lo, mut hi) = (lo.max(1) as f64, hi.max(2) as f64);
+    for _ in 0..probes {
+        let mid = (lo * hi).sqrt();
+        if mid as u64 >= hi as u64 || mid as u64 <= lo as u64 {
+            break;
+        }
+        if ok(mid as u64) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    hi.ceil() as u64
+}
+
+// ---------------------------------------------------------------------------------------------
+// results
+
+/// Median, 95th percentile and worst (largest) of a per-path figure.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Dist {
+    pub median: f64,
+    pub p95: f64,
+    pub worst: f64,
+}
+
+impl Dist {
+    pub fn of(v: &[f64]) -> Dist {
+        if v.is_empty() {
+            return Dist::default();
+        }
+        let mut s = v.to_vec();
+        s.sort_by(|a, b| a.total_cmp(b));
+        let at = |p: usize| s[((p * s.len()).div_ceil(100)).clamp(1, s.len()) - 1];
+        Dist {
+            median: at(50),
+            p95: at(95),
+            worst: *s.last().unwrap(),
+        }
+    }
+}
+
+fn per_100m(capital: u128, oi: u128) -> f64 {
+    if oi == 0 {
+        return 0.0;
+    }
+    (capital as f64 / oi as f64 * 100.0 * 1e6).round()
+}
+
+/// One path's result for one design.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PathResult {
+    pub path: u32,
+    /// Capital found (whole USD) and whether it satisfies the bad-debt condition too.
+    pub capital_usd: u64,
+    pub zero_bad_debt: bool,
+    pub max_drawdown_bps: u32,
+    pub drawdown_p99_bps: u32,
+    pub bad_debt_usd: u128,
+    pub oi_peak_usd: u128,
+    pub oi_avg_usd: u128,
+    /// The design's requirement formula (utilisation cap applied) on the reference flow, per
+    /// $100M of that flow's peak / average gross OI.
+    pub formula_per_100m_peak_oi: f64,
+    pub formula_per_100m_avg_oi: f64,
+    pub extra_service_loss_bps: u32,
+    /// The reference capital itself failed the criterion without bad debt: no capital in the
+    /// bracket is safe on this path.
+    pub unsafe_at_reference: bool,
+}
+
+/// A design's figures over the paths of one scenario and block length.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DesignResult {
+    pub design: String,
+    pub rule: String,
+    /// Smallest capital (whole USD) with zero bad debt and drawdown within the cap on every
+    /// path; `None` when a path has bad debt at every capital tried or no capital is safe.
+    pub solvent_capital_usd: Option<u64>,
+    pub solvent_capital_per_100m_peak_oi: Option<f64>,
+    pub solvent_capital_per_100m_avg_oi: Option<f64>,
+    /// The same without the bad-debt condition.
+    pub capital_drawdown_only_usd: Option<u64>,
+    pub capital_drawdown_only_per_100m_peak_oi: Option<f64>,
+    /// Per path: capital / that path's peak (average) gross OI × $100M.
+    pub per_path_per_100m_peak_oi: Dist,
+    pub per_path_per_100m_avg_oi: Dist,
+    /// The design's formula (its requirement on the reference flow, utilisation cap applied)
+    /// per $100M of peak / average OI, worst path.
+    pub formula_per_100m_peak_oi: f64,
+    pub formula_per_100m_avg_oi: f64,
+    /// At each path's capital, worst path: bad debt, largest drawdown; p99 over paths of the
+    /// per-block drawdown p99.
+    pub bad_debt_usd: u128,
+    pub lp_max_drawdown_bps: u32,
+    pub lp_drawdown_p99_bps: u32,
+    pub paths_with_bad_debt: u32,
+    pub paths_unsafe_at_reference: u32,
+    pub paths: Vec<PathResult>,
+}
+
+/// One scenario at one block length.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioStudy {
+    pub scenario: String,
+    pub substeps: u32,
+    pub block_seconds: u64,
+    pub paths: u32,
+    pub bars_per_path: u64,
+    pub data: String,
+    /// OI-weighted mean imbalance of the reference runs (bps), per path distribution.
+    pub imbalance_bps: Dist,
+    /// Adversaries' PnL per kind in the reference runs (micro-azUSD): sum over paths, and the
+    /// best path for the attacker.
+    pub attacker_pnl_usd: BTreeMap<String, i128>,
+    pub attacker_best_path_pnl_usd: BTreeMap<String, i128>,
+    pub designs: Vec<DesignResult>,
+}
+
+/// The whole study.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StudyResult {
+    pub config: StudyConfig,
+    pub data: String,
+    /// Scenarios skipped, with the reason (e.g. dates not in the data).
+    pub skipped: Vec<String>,
+    pub scenarios: Vec<ScenarioStudy>,
+}
+
+impl StudyResult {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("StudyResult serialises")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// running it
+
+/// One unit of work: a (scenario, block length, path).
+#[derive(Clone, Debug)]
+struct Job {
+    sc: usize,
+    k: usize,
+    path: u32,
+}
+
+/// Per-path results of a job: one per design (AZEx first, then [`Design::ALL`]).
+#[derive(Clone, Debug, Default)]
+struct JobOut {
+    designs: Vec<PathResult>,
+    imbalance_bps: u32,
+    attacker: BTreeMap<String, i128>,
+    bars: u64,
+    block_seconds: u64,
+}
+
+/// The scenario configuration the study runs for `name` (a preset or a JSON file already
+/// loaded by the caller): LP agents removed, `agents` regular agents.
+pub fn study_scenario(mut c: SimConfig, study: &StudyConfig) -> SimConfig {
+    c.population.agents = study.agents;
+    c.population.mix.lp = 0;
+    c.chart_points = 2;
+    c.crash.detect = 0;
+    c
+}
+
+fn job(
+    study: &StudyConfig,
+    base: &SimConfig,
+    src: &PriceSeries,
+    engine: &EngineConfig,
+    j: &Job,
+) -> Result<JobOut, String> {
+    let substeps = study.substeps[j.k];
+    let mut cfg = base.clone();
+    cfg.substeps = substeps;
+    cfg.seed = base.seed.wrapping_add(j.path as u64);
+    cfg.start = None;
+    cfg.end = None;
+    cfg.max_bars = None;
+    let mut rng = ChaCha8Rng::seed_from_u64(study.seed);
+    rng.set_stream(((j.sc as u64) << 32) | j.path as u64);
+    let dt = src.typical_bar_seconds().max(1);
+    let bars = ((study.path_days as u64 * 86_400) / dt).max(2) as usize;
+    let prices = bootstrap_series(
+        src,
+        bars,
+        study.bootstrap_block_bars as usize,
+        study.jumps_per_path,
+        &mut rng,
+    )?;
+    let err = |e: SimError| format!("{} path {}: {e}", base.name, j.path);
+    let reference =
+        engine_probe(&cfg, &prices, engine, study.reference_capital_usd, true).map_err(err)?;
+    let ref_loss = loss_bps(reference.service_loss_usd, reference.open_volume_usd);
+    let mut out = JobOut {
+        imbalance_bps: reference.imbalance_bps,
+        attacker: reference.attacker_pnl_usd.clone(),
+        bars: bars as u64,
+        block_seconds: dt / substeps.max(1) as u64,
+        ..Default::default()
+    };
+    let hi = study.reference_capital_usd;
+    let lo = (hi / 100_000).max(1);
+
+    // AZEx: engine runs
+    let engine_probe_at = |c: u64| -> Option<(Probe, EngineProbe)> {
+        let p = engine_probe(&cfg, &prices, engine, c, false).ok()?;
+        let extra = loss_bps(p.service_loss_usd, p.open_volume_usd.max(1)).saturating_sub(ref_loss);
+        Some((
+            Probe {
+                insolvent: p.insolvent,
+                max_drawdown_bps: p.max_drawdown_bps,
+                bad_debt_usd: p.bad_debt_usd,
+                extra_service_loss_bps: extra,
+            },
+            p,
+        ))
+    };
+    let ref_probe = Probe {
+        insolvent: reference.insolvent,
+        max_drawdown_bps: reference.max_drawdown_bps,
+        bad_debt_usd: reference.bad_debt_usd,
+        extra_service_loss_bps: 0,
+    };
+    {
+        let strict = passes(&ref_probe, study, true);
+        let relaxed = passes(&ref_probe, study, false);
+        let c = if strict || relaxed {
+            bisect(lo, hi, study.azex_probes, |c| {
+                engine_probe_at(c).is_some_and(|(p, _)| passes(&p, study, strict))
+            })
+        } else {
+            hi
+        };
+        let at = if c == hi {
+            Some((ref_probe, reference.clone()))
+        } else {
+            engine_probe_at(c)
+        };
+        let mut pr = PathResult {
+            path: j.path,
+            capital_usd: c,
+            unsafe_at_reference: !relaxed,
+            ..Default::default()
+        };
+        if let Some((p, e)) = at {
+            pr.zero_bad_debt = strict && e.bad_debt_usd == 0;
+            pr.max_drawdown_bps = e.max_drawdown_bps;
+            pr.drawdown_p99_bps = e.drawdown_p99_bps;
+            pr.bad_debt_usd = e.bad_debt_usd;
+            pr.oi_peak_usd = e.oi_peak_usd;
+            pr.oi_avg_usd = e.oi_avg_usd;
+            pr.extra_service_loss_bps = p.extra_service_loss_bps;
+        }
+        pr.formula_per_100m_peak_oi = per_100m(reference.required_peak_usd, reference.oi_peak_usd);
+        pr.formula_per_100m_avg_oi = per_100m(reference.required_avg_usd, reference.oi_avg_usd);
+        out.designs.push(pr);
+    }
+
+    // peers: replays of the reference flow
+    for d in Design::ALL {
+        let util = if d == Design::GmxV2 {
+            study.gmx_reserve_factor_bps
+        } else {
+            study.utilisation_cap_bps
+        };
+        let flow = &reference.flow;
+        let probe_of = |c: u64| {
+            let o = replay(d, usd(c), util, flow);
+            (
+                Probe {
+                    insolvent: o.insolvent,
+                    max_drawdown_bps: o.max_drawdown_bps,
+                    bad_debt_usd: o.bad_debt_usd,
+                    extra_service_loss_bps: loss_bps(o.refused_volume_usd, o.open_volume_usd),
+                },
+                o,
+            )
+        };
+        let (top, _) = probe_of(hi);
+        let strict = passes(&top, study, true);
+        let relaxed = passes(&top, study, false);
+        let c = if strict || relaxed {
+            bisect(lo, hi, study.peer_probes, |c| {
+                passes(&probe_of(c).0, study, strict)
+            })
+        } else {
+            hi
+        };
+        let (p, o) = probe_of(c);
+        let (_, r) = probe_of(hi);
+        out.designs.push(PathResult {
+            path: j.path,
+            capital_usd: c,
+            zero_bad_debt: strict && o.bad_debt_usd == 0,
+            max_drawdown_bps: o.max_drawdown_bps,
+            drawdown_p99_bps: o.drawdown_p99_bps,
+            bad_debt_usd: o.bad_debt_usd,
+            oi_peak_usd: o.oi_peak_usd,
+            oi_avg_usd: o.oi_avg_usd,
+            formula_per_100m_peak_oi: per_100m(r.required_peak_usd, r.oi_peak_usd),
+            formula_per_100m_avg_oi: per_100m(r.required_avg_usd, r.oi_avg_usd),
+            extra_service_loss_bps: p.extra_service_loss_bps,
+            unsafe_at_reference: !relaxed,
+        });
+    }
+    Ok(out)
+}
+
+fn summarise(name: &str, rule: &str, paths: Vec<PathResult>) -> DesignResult {
+    let safe: Vec<&PathResult> = paths.iter().filter(|p| !p.unsafe_at_reference).collect();
+    let all_safe = safe.len() == paths.len() && !paths.is_empty();
+    let all_zero = all_safe && paths.iter().all(|p| p.zero_bad_debt);
+    let cap = paths.iter().map(|p| p.capital_usd).max().unwrap_or(0);
+    let worst_ratio = |f: &dyn Fn(&PathResult) -> u128| -> f64 {
+        paths
+            .iter()
+            .map(|p| per_100m(usd(p.capital_usd), f(p)))
+            .fold(0.0, f64::max)
+    };
+    let peak_ratios: Vec<f64> = paths
+        .iter()
+        .map(|p| per_100m(usd(p.capital_usd), p.oi_peak_usd))
+        .collect();
+    let avg_ratios: Vec<f64> = paths
+        .iter()
+        .map(|p| per_100m(usd(p.capital_usd), p.oi_avg_usd))
+        .collect();
+    let mut p99s: Vec<u32> = paths.iter().map(|p| p.drawdown_p99_bps).collect();
+    DesignResult {
+        design: name.into(),
+        rule: rule.into(),
+        solvent_capital_usd: all_zero.then_some(cap),
+        solvent_capital_per_100m_peak_oi: all_zero.then(|| worst_ratio(&|p| p.oi_peak_usd)),
+        solvent_capital_per_100m_avg_oi: all_zero.then(|| worst_ratio(&|p| p.oi_avg_usd)),
+        capital_drawdown_only_usd: all_safe.then_some(cap),
+        capital_drawdown_only_per_100m_peak_oi: all_safe.then(|| worst_ratio(&|p| p.oi_peak_usd)),
+        per_path_per_100m_peak_oi: Dist::of(&peak_ratios),
+        per_path_per_100m_avg_oi: Dist::of(&avg_ratios),
+        formula_per_100m_peak_oi: paths
+            .iter()
+            .map(|p| p.formula_per_100m_peak_oi)
+            .fold(0.0, f64::max),
+        formula_per_100m_avg_oi: paths
+            .iter()
+            .map(|p| p.formula_per_100m_avg_oi)
+            .fold(0.0, f64::max),
+        bad_debt_usd: paths.iter().map(|p| p.bad_debt_usd).max().unwrap_or(0),
+        lp_max_drawdown_bps: paths.iter().map(|p| p.max_drawdown_bps).max().unwrap_or(0),
+        lp_drawdown_p99_bps: percentile(&mut p99s, 99),
+        paths_with_bad_debt: paths.iter().filter(|p| p.bad_debt_usd > 0).count() as u32,
+        paths_unsafe_at_reference: paths.iter().filter(|p| p.unsafe_at_reference).count() as u32,
+        paths,
+    }
+}
+
+/// Runs the study on `prices` with `jobs` threads. Scenarios whose window has no data are
+/// skipped (listed in `skipped`). `progress`: called after every finished path with (done,
+/// total).
+pub fn run_study(
+    study: &StudyConfig,
+    scenarios: &[SimConfig],
+    prices: &PriceSeries,
+    engine: &EngineConfig,
+    jobs: usize,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<StudyResult, String> {
+    study.validate()?;
+    let mut skipped = Vec::new();
+    let mut bases: Vec<(SimConfig, PriceSeries)> = Vec::new();
+    for c in scenarios {
+        match prepare_prices(c, prices) {
+            Ok(p) if p.len() >= 3 => bases.push((study_scenario(c.clone(), study), p)),
+            Ok(_) | Err(SimError::NoBars) => skipped.push(format!(
+                "{}: its dates ({} .. {}) are not in the data ({} .. {})",
+                c.name,
+                c.start.as_deref().unwrap_or("start"),
+                c.end.as_deref().unwrap_or("end"),
+                crate::prices::format_timestamp(prices.timestamps.first().copied().unwrap_or(0)),
+                crate::prices::format_timestamp(prices.timestamps.last().copied().unwrap_or(0)),
+            )),
+            Err(e) => return Err(format!("{}: {e}", c.name)),
+        }
+    }
+    let mut work = Vec::new();
+    for sc in 0..bases.len() {
+        for k in 0..study.substeps.len() {
+            for path in 0..study.paths {
+                work.push(Job { sc, k, path });
+            }
+        }
+    }
+    let total = work.len() as u64;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::atomic::AtomicU64::new(0);
+    type Slot = std::sync::Mutex<Option<Result<JobOut, String>>>;
+    let slots: Vec<Slot> = work.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(j) = work.get(i) else { break };
+                let (base, src) = &bases[j.sc];
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    job(study, base, src, engine, j)
+                }))
+                .unwrap_or_else(|_| Err(format!("{} path {}: internal error", base.name, j.path)));
+                if let Ok(mut g) = slots[i].lock() {
+                    *g = Some(r);
+                }
+                let d = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                progress(d, total);
+            });
+        }
+    });
+    let mut outs: Vec<JobOut> = Vec::with_capacity(work.len());
+    for s in slots {
+        outs.push(
+            s.into_inner()
+                .map_err(|_| "a worker panicked".to_string())?
+                .ok_or("a path did not run")??,
+        );
+    }
+    let mut scenarios_out = Vec::new();
+    for (sc, (base, src)) in bases.iter().enumerate() {
+        for (k, &substeps) in study.substeps.iter().enumerate() {
+            let mine: Vec<&JobOut> = work
+                .iter()
+                .zip(&outs)
+                .filter(|(j, _)| j.sc == sc && j.k == k)
+                .map(|(_, o)| o)
+                .collect();
+            let mut attacker: BTreeMap<String, i128> = BTreeMap::new();
+            let mut best: BTreeMap<String, i128> = BTreeMap::new();
+            for o in &mine {
+                for (kd, &v) in &o.attacker {
+                    *attacker.entry(kd.clone()).or_default() += v;
+                    let b = best.entry(kd.clone()).or_insert(i128::MIN);
+                    *b = (*b).max(v);
+                }
+            }
+            let mut designs = Vec::new();
+            let names: Vec<(String, String)> = std::iter::once((
+                "azex".to_string(),
+                "engine: vault capacity on the net exposure (docs/protocol.md)".to_string(),
+            ))
+            .chain(
+                Design::ALL
+                    .iter()
+                    .map(|d| (d.name().to_string(), d.rule().to_string())),
+            )
+            .collect();
+            for (di, (n, rule)) in names.iter().enumerate() {
+                let paths: Vec<PathResult> = mine.iter().map(|o| o.designs[di].clone()).collect();
+                designs.push(summarise(n, rule, paths));
+            }
+            let imb: Vec<f64> = mine.iter().map(|o| o.imbalance_bps as f64).collect();
+            scenarios_out.push(ScenarioStudy {
+                scenario: base.name.clone(),
+                substeps,
+                block_seconds: mine.first().map_or(0, |o| o.block_seconds),
+                paths: mine.len() as u32,
+                bars_per_path: mine.first().map_or(0, |o| o.bars),
+                data: src.source.clone(),
+                imbalance_bps: Dist::of(&imb),
+                attacker_pnl_usd: attacker,
+                attacker_best_path_pnl_usd: best,
+                designs,
+            });
+        }
+    }
+    Ok(StudyResult {
+        config: study.clone(),
+        data: prices.source.clone(),
+        skipped,
+        scenarios: scenarios_out,
+    })
+}
