@@ -14,7 +14,9 @@ from .model import Ctx, Model, OutOfScope, Reject, mulW_dn
 IGNORED = {"spot_swapped", "spot_liquidity_changed", "swapped_into_azusd", "fees_distributed"}
 TRADE_EVENTS = {"position_opened", "position_modified", "position_closed"}
 # Fields that are the oracle's / pool's outputs (inputs of the model, not compared).
-INPUT_FIELDS = {("prices_updated", "pool"), ("market_created", "price"),
+INPUT_FIELDS = {("prices_updated", "pool"), ("prices_updated", "oracle_spot"),
+                ("prices_updated", "oracle_risk"), ("prices_updated", "oracle_lag_ticks"),
+                ("market_created", "price"),
                 ("market_created", "spot_liquidity"), ("market_created", "seed_azusd"),
                 ("market_created", "seed_base")}
 SUMMARY_FIELDS = ["vault_nav", "vault_cash", "vault_shares", "share_price", "total_required",
@@ -224,8 +226,10 @@ class Checker:
             return self.trade_diag[key]
         if kind == "prices_updated" and field in ("impact_capacity", "free_liquidity"):
             return "R2 block capacity / NAV"
+        if kind == "prices_updated" and field == "new_exposure":
+            return "R11 settled oracle (new exposure)"
         if kind == "prices_updated":
-            return "R10 frozen price"
+            return "R10 frozen price / thaw"
         if kind == "funding_rate_set":
             return diagnose_rate(model, me, ee)
         if kind == "funding_settled":
@@ -332,7 +336,10 @@ def run_scenario(fname, lines, engine_text, stats):
                 if open_block:
                     depth = {k: v["spot_liquidity"] for k, v in pu.items()}
                     mev += model.end_block(depth, ctx)
-                oracle = {k: (v["spot"], v["risk"], v["pool"], v["spot_liquidity"]) for k, v in pu.items()}
+                # The live oracle's figures (before a freeze or a thaw replaces them); an engine
+                # that does not publish them gives its spot and risk.
+                oracle = {k: (v.get("oracle_spot", v["spot"]), v.get("oracle_risk", v["risk"]), v["pool"],
+                              v["spot_liquidity"], v.get("oracle_lag_ticks", 0)) for k, v in pu.items()}
                 for mk in model.s.markets:
                     if mk.id not in oracle:
                         raise OutOfScope("no oracle read for market %d at block %d" % (mk.id, bh))
@@ -423,6 +430,8 @@ def outcome_class(model, tx, mkind, ekind):
         return "R9 listing bounds"
     if kinds & {"ReduceOnly", "Delisted"}:
         return "R10 status"
+    if "PriceNotSettled" in kinds:
+        return "R11 settled oracle (new exposure)"
     return "outcome %s/%s" % (mkind, ekind)
 
 

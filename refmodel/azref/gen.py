@@ -59,6 +59,12 @@ class Gen:
         self.h += 1
         self.ts += dt
         self.add({"block": {"height": self.h, "timestamp": self.ts}})
+        if dt > 2 and r.random() < 0.85:
+            # A block after a stall holds new exposure back for one TWAP window (protocol.md
+            # §8.6): mostly wait it out (31 blocks of 2 s), sometimes trade into the refusal.
+            self.add({"blocks": {"count": 31, "seconds": 2}})
+            self.h += 31
+            self.ts += 62
 
     def genesis(self):
         r = self.r

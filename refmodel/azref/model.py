@@ -17,6 +17,8 @@ liquidity removals (their depth after the change is not an oracle output).
 """
 import copy
 
+import mpmath as mp
+
 from .iv import Iv, W, cdiv, ipow_down, ipow_up, pow_down
 
 PCT = W // 100
@@ -94,13 +96,30 @@ GLOBAL_KEYS = {  # genesis name -> model name
     "liquid_buffer_wad": "liquid_buffer", "max_vault_utilisation_wad": "max_util",
     "lp_lockup_secs": "lockup", "max_abs_tick_move": "max_tick", "risk_twap_window_secs": "twap",
     "block_time_secs": "block_time", "max_drawdown_wad": "max_drawdown",
+    "max_block_gap_secs": "max_gap",
 }
 
 
 def default_global_params():
     return dict(min_listing_depth=50_000 * U, oi_mult=20, lp_fee_share=70 * PCT,
                 lp_yield_share=80 * PCT, liquid_buffer=20 * PCT, max_util=90 * PCT, lockup=3_600,
-                max_tick=50, twap=60, block_time=2, max_drawdown=20 * PCT)
+                max_tick=50, twap=60, block_time=2, max_drawdown=20 * PCT, max_gap=2)
+
+
+def bound_ratio(max_tick):
+    """§8.6: one truncation bound as a price ratio, WAD: floor(1.0001^(t/2) * 1e9) squared."""
+    with mp.workprec(200):
+        h = int(mp.floor(mp.power(mp.mpf("1.0001"), mp.mpf(max(max_tick, 0)) / 2) * 10**9))
+    return h * h
+
+
+def step_toward(cur, target, r):
+    """§8.6: `cur` moved toward `target` by at most the ratio r (rounded toward cur), at least 1."""
+    if target > cur:
+        return min(max(cur * r // W, cur + 1), target)
+    if target < cur:
+        return max(min(-(-cur * W // r), cur - 1), target)
+    return cur
 
 
 def safety_factor(p, imb):
@@ -138,6 +157,10 @@ class Market:
         self.settle_price = 0
         self.S = self.R = self.pool = self.D = self.F = self.C = 0
         self.frozen = 0
+        # protocol.md §8.6: new exposure waits for a settled oracle
+        self.settled_at = 0
+        self.thaw_s = self.thaw_r = 0
+        self.lag = 0
         self.low = 0
         self.rate = 0
         self.last_funding = ts
@@ -184,6 +207,7 @@ class State:
         self.strategies = []
         self.height = 0
         self.ts = 0
+        self.started = False  # a block has begun (the gap rule needs a previous block)
         self.block_free = 0  # F at the start of the current block (§4.2)
 
 
@@ -678,8 +702,9 @@ class Model:
         im = mulW_up(n_up, margin_tier(m.p, abs(c))[0])
         self.check(eq < im, "InitialMarginNotMet")
 
-    def check_oi(self, m, long):
-        self.check(N_up(self.side_qty(m, long), m.S) > m.p["max_oi"], "OpenInterestCapExceeded")
+    def check_oi(self, m, long):  # §11: the listing's cap and the bound at the block's depth
+        cap = min(m.p["max_oi"], self.manip_cap(m.D, m.p))
+        self.check(N_up(self.side_qty(m, long), m.S) > cap, "OpenInterestCapExceeded")
 
     def check_capacity(self, required_before):  # §5
         t = self.totals()
@@ -687,7 +712,13 @@ class Model:
             usable = mulW_dn(t["nav"], self.s.g["max_util"]) if t["nav"] > 0 else 0
             self.check(t["required"] > usable, "VaultCapacityExceeded")
 
+    def settled(self, m):
+        """§8.6: the market takes new exposure (warm-up/stall over, no lag, not thawing)."""
+        return self.s.ts >= m.settled_at and m.lag == 0 and m.thaw_s == 0
+
     def tradeable(self, m, growing):
+        if m.status == "Active" and growing:
+            self.check(not self.settled(m), "PriceNotSettled")
         if m.status == "Delisted":
             self.check(True, "Delisted")
         elif m.status == "ReduceOnly" and growing:
@@ -788,11 +819,24 @@ class Model:
         m.F_alt = s.block_free
         m.C_alt = mulW_dn(D, p["k1"]) + mulW_dn(m.F_alt, p["k2"])
         m.listed_height = s.height
+        # §8.6 warm-up: one TWAP window; the genesis block's listings (height 1) start settled
+        m.settled_at = s.ts if s.height <= 1 else s.ts + s.g["twap"]
         self.debit(u, AZUSD, ev.get("seed_azusd", 0))
         s.markets.append(m)
         self.emit(dict(event="market_created", market=m.id, base_token=base, creator=u,
                        spot_liquidity=D, price=price,
                        seed_azusd=ev.get("seed_azusd"), seed_base=ev.get("seed_base")))
+
+    def manip_cap(self, D, p):
+        """§11: the largest side a depth D defends against oracle pushes: 2 f W D / b."""
+        s = self.s
+        w = max(1, s.g["twap"] // max(s.g["block_time"], 1))
+        return D * (2 * w * p["taker_fee"]) // (BAND_TICKS * BAND_STEP)
+
+    def depth_defends(self, m, D):
+        """§8.5: the larger side's notional at the risk price within the bound at depth D."""
+        big = max(self.side_qty(m, True), self.side_qty(m, False))
+        return N_dn(big, m.R) <= self.manip_cap(D, m.p)
 
     def listed_params(self, D, fee):
         """§11: the parameters of a market listed (or relisted) at depth D on a pool of fee tier
@@ -800,9 +844,7 @@ class Model:
         s = self.s
         p = default_market_params()
         p["taker_fee"] = max(p["taker_fee"], fee * 10**12)  # R9
-        w = max(1, s.g["twap"] // max(s.g["block_time"], 1))
-        manip = D * (2 * w * p["taker_fee"]) // (BAND_TICKS * BAND_STEP)
-        p["max_oi"] = min(D * s.g["oi_mult"], manip)
+        p["max_oi"] = min(D * s.g["oi_mult"], self.manip_cap(D, p))
         p["min_spot_liq"] = s.g["min_listing_depth"] // 2
         uc = pow_down(p["max_premium"] * W // p["alpha"], W * W // p["beta"])
         return p, uc
@@ -815,6 +857,8 @@ class Model:
         m.p, m.uc = self.listed_params(m.D, m.fee)
         m.low = 0
         m.frozen = 0
+        m.thaw_s = m.thaw_r = 0
+        m.settled_at = self.s.ts + self.s.g["twap"]
         m.status = "Active"
         self.emit(dict(event="market_status_changed", market=m.id,
                        status="Active (relisted by %s)" % tx["user"].lower()))
@@ -1104,6 +1148,7 @@ class Model:
             if m.frozen == 0:
                 m.frozen = m.R
                 m.S = m.frozen
+                m.thaw_s = m.thaw_r = 0
             self.set_status(m, "ReduceOnly")
 
     def tx_deposit_via_swap(self, tx):
@@ -1122,18 +1167,32 @@ class Model:
         m.last_funding = max(m.last_funding, now)
 
     def begin_block(self, height, ts, oracle, ctx):
-        """oracle: {market: (S, R, pool, D)} from prices_updated (the oracle's outputs)."""
+        """oracle: {market: (S, R, pool, D, lag)} from prices_updated (the oracle's outputs: its
+        truncated spot and TWAP before a freeze or thaw replaces them, and the spot's lag)."""
         s = self.s
         self.ctx = ctx
         self.events = []
+        stall = s.started and ts - s.ts > s.g["max_gap"]  # §8.6 rule 2
+        s.started = True
         s.height, s.ts = height, ts
         self.emit(dict(event="block_begun", height=height, timestamp=ts))
         for m in s.markets:
             before = self.market_risk(m)["owed"]
             self.accrue_funding(m, ts)
-            S, R, pool, D = oracle[m.id]
+            S, R, pool, D, lag = oracle[m.id]
+            m.oS, m.oR, m.lag = S, R, lag
             if m.frozen:
                 S = R = m.frozen
+            elif m.thaw_s:  # §8.6 rule 4: one bound a block toward the live oracle
+                r = bound_ratio(s.g["max_tick"])
+                ts_, tr_ = step_toward(m.thaw_s, S, r), step_toward(m.thaw_r, R, r)
+                if ts_ == S and tr_ == R:
+                    m.thaw_s = m.thaw_r = 0
+                else:
+                    m.thaw_s, m.thaw_r = ts_, tr_
+                    S, R = ts_, tr_
+            if stall:
+                m.settled_at = max(m.settled_at, ts + s.g["twap"])
             m.S, m.R, m.pool, m.D = S, R, pool, D
             after = self.market_risk(m)["owed"]
             self.emit(dict(event="funding_accrued", market=m.id, rate_per_day_wad=m.rate,
@@ -1145,7 +1204,8 @@ class Model:
             m.C = mulW_dn(m.D, m.p["k1"]) + mulW_dn(F, m.p["k2"])  # §4.2 (R2)
             self.emit(dict(event="prices_updated", market=m.id, spot=m.S, risk=m.R, pool=m.pool,
                            spot_liquidity=m.D, free_liquidity=F, impact_capacity=m.C,
-                           frozen_price=m.frozen))
+                           frozen_price=m.frozen, oracle_spot=m.oS, oracle_risk=m.oR,
+                           oracle_lag_ticks=m.lag, new_exposure=self.settled(m)))
         self.accrue_yield(ts)
         return self.events
 
@@ -1255,18 +1315,24 @@ class Model:
                 self.emit(dict(event="drawdown_recovered", share_price=price, high_water=s.hwm))
         for m in s.markets:
             if m.status != "Delisted":  # §8.5
-                if depth_after.get(m.id, m.D) < m.p["min_spot_liq"]:
-                    m.low += 1
+                d = depth_after.get(m.id, m.D)
+                if d < m.p["min_spot_liq"] or not self.depth_defends(m, d):
+                    # too little depth, or too little for this OI: frozen (only the first
+                    # counts toward delisting)
+                    m.low = m.low + 1 if d < m.p["min_spot_liq"] else 0
                     if m.frozen == 0:
                         m.frozen = m.R
                         m.S = m.frozen
+                        m.thaw_s = m.thaw_r = 0
                 else:
                     m.low = 0
+                    if m.frozen:  # §8.6 rule 4: depth is back, the prices thaw
+                        m.thaw_s = m.thaw_r = m.frozen
                     m.frozen = 0
                 if m.low >= m.p["delist_after"]:
                     m.settle_price = m.R
                     self.set_status(m, "Delisted")
-                elif s.drawdown or m.low > 0:
+                elif s.drawdown or m.low > 0 or m.frozen:
                     self.set_status(m, "ReduceOnly")
                 else:
                     self.set_status(m, "Active")

@@ -21,7 +21,6 @@ fn env_u64(name: &str, default: u64) -> u64 {
 /// The search proper: no sequence the bounded search finds may break an invariant. On failure
 /// the best sequence of every violation class is written as a scenario file (paths printed).
 #[test]
-#[ignore = "engine fix pending: (f) oracle pushes pay (a listing at a false price, a pushed deep pool); see crates/azex-adversary/FINDINGS.md"]
 fn bounded_search_finds_no_violation() {
     let cfg = SearchConfig {
         seed: env_u64("AZEX_ADVERSARY_SEED", DEFAULT_SEED),

@@ -151,16 +151,12 @@ pub fn read_prices(s: &State, m: &Market, now: u64) -> Result<MarketPrices, Exch
     let twap = if window == 0 {
         trunc
     } else {
-        // Young pools: average over what history exists.
-        let oldest = oracle
-            .oldest_observation_timestamp(&m.pool_key)
-            .map_err(oracle_err)?;
-        let w = window.min(now.saturating_sub(oldest) as u32);
-        if w == 0 {
-            trunc
-        } else {
-            oracle.twap_tick(&m.pool_key, w, now).map_err(oracle_err)?
-        }
+        // Each interval between observations counts for at most the longest ordinary block
+        // gap, so a stall's one observation cannot fill the window (docs/risk.md §8); a young
+        // pool averages over what history exists.
+        oracle
+            .capped_twap_tick(&m.pool_key, window, s.params.max_block_gap_secs, now)
+            .map_err(oracle_err)?
     };
     let slot0 = s.spot.slot0(&m.pool_key).map_err(spot_err)?;
     // Saturating, like the pool's price: a pool pushed to the edge of the tick range (its

@@ -162,6 +162,20 @@ impl OracleHook {
         self.pool(key)?.twap_tick(window_secs, now)
     }
 
+    /// Mean truncated tick of `key` over the last `window_secs` of time, each interval between
+    /// observations counted for at most `max_interval_secs`. See
+    /// [`PoolOracle::capped_twap_tick`].
+    pub fn capped_twap_tick(
+        &self,
+        key: &PoolKey,
+        window_secs: u32,
+        max_interval_secs: u64,
+        now: u64,
+    ) -> OracleResult<i32> {
+        self.pool(key)?
+            .capped_twap_tick(window_secs, max_interval_secs, now)
+    }
+
     /// Harmonic mean liquidity of `key` over `[now - window_secs, now]`.
     pub fn twap_harmonic_mean_liquidity(
         &self,

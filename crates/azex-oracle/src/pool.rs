@@ -236,6 +236,67 @@ impl PoolOracle {
         arithmetic_mean_tick(&c[0], &c[1], window_secs)
     }
 
+    /// The mean truncated tick over the last `window_secs` of *capped* time, rounded toward
+    /// negative infinity: walking back from `now`, each interval between two observations (and
+    /// the one from the latest observation to `now`, at the tick an observation at `now` would
+    /// record) counts for at most `max_interval_secs`. With every interval within the cap this
+    /// is [`twap_tick`](Self::twap_tick) exactly; after a stall, the stalled interval weighs no
+    /// more than one ordinary block, so one observation cannot fill the window; a history shorter
+    /// than the window is completed at its oldest observation's tick (docs/risk.md §8).
+    pub fn capped_twap_tick(
+        &self,
+        window_secs: u32,
+        max_interval_secs: u64,
+        now: u64,
+    ) -> OracleResult<i32> {
+        if window_secs == 0 {
+            return Err(OracleError::ZeroWindow);
+        }
+        let cap = max_interval_secs.max(1);
+        let mut remaining = u64::from(window_secs);
+        let mut sum = 0i128;
+        let mut take = |tick: i32, w: u64, remaining: &mut u64| {
+            let w = w.min(*remaining);
+            sum += i128::from(tick) * i128::from(w);
+            *remaining -= w;
+        };
+        let latest = self.observations.latest()?;
+        let current = self.truncated_tick_at(now)?;
+        if now > latest.block_timestamp {
+            take(
+                current,
+                (now - latest.block_timestamp).min(cap),
+                &mut remaining,
+            );
+        }
+        let ring = &self.observations;
+        let card = ring.cardinality();
+        let mut i = ring.index();
+        // At most `card - 1` steps back: the last `prev` is the oldest slot.
+        for _ in 1..card {
+            if remaining == 0 {
+                break;
+            }
+            let prev_i = if i == 0 { card - 1 } else { i - 1 };
+            let (Some(cur), Some(prev)) = (ring.slot(i), ring.slot(prev_i)) else {
+                break;
+            };
+            if !prev.initialized || prev.block_timestamp >= cur.block_timestamp {
+                break;
+            }
+            let dt = (cur.block_timestamp - prev.block_timestamp).min(cap);
+            take(cur.tick, dt, &mut remaining);
+            i = prev_i;
+        }
+        // A history shorter than the window: the rest of the window at the oldest observation's
+        // tick (for a young pool, its initial tick), so that a young pool's mean moves no faster
+        // than a mature one's: each pushed observation is one interval of a full window.
+        let oldest = ring.slot(i).map_or(current, |o| o.tick);
+        take(oldest, remaining, &mut remaining);
+        let mean = sum.div_euclid(i128::from(window_secs));
+        i32::try_from(mean).map_err(|_| OracleError::Overflow)
+    }
+
     /// The sqrt price (Q64.96, token1 per token0) at [`twap_tick`](Self::twap_tick): the
     /// time-weighted geometric mean of the truncated price.
     pub fn twap_sqrt_price_x96(&self, window_secs: u32, now: u64) -> OracleResult<U256> {

@@ -72,6 +72,41 @@ pub(crate) fn manipulation_oi_cap(
     Ok(u128::try_from(cap).unwrap_or(u128::MAX))
 }
 
+/// The OI cap in force now: the listing's cap, and the manipulation bound at the market's depth
+/// at block begin (a depth that has fallen since listing defends less OI: docs/risk.md §8).
+pub(crate) fn oi_cap_now(
+    m: &Market,
+    p: &MarketParams,
+    band_ticks: i32,
+    g: &crate::params::GlobalParams,
+) -> Result<Usd, ExchangeError> {
+    Ok(p.max_oi_per_side.min(manipulation_oi_cap(
+        m.prices.spot_liquidity,
+        p.taker_fee_wad,
+        band_ticks,
+        g,
+    )?))
+}
+
+/// Whether spot depth `depth` still defends the market's oracle for the OI it has: the larger
+/// side's notional at the risk price within the manipulation bound at that depth (docs/risk.md
+/// §8). When it does not, the oracle is treated as when depth is gone: prices freeze and the
+/// market is reduce-only until it does again.
+pub(crate) fn depth_defends(
+    m: &Market,
+    p: &MarketParams,
+    depth: Usd,
+    band_ticks: i32,
+    g: &crate::params::GlobalParams,
+) -> Result<bool, ExchangeError> {
+    let big = m.long.eff_qty()?.max(m.short.eff_qty()?);
+    let oi = crate::units::notional_down(
+        i128::try_from(big).map_err(|_| ExchangeError::Overflow)?,
+        m.prices.risk,
+    )?;
+    Ok(oi <= manipulation_oi_cap(depth, p.taker_fee_wad, band_ticks, g)?)
+}
+
 /// Where the mark curve of a market with these parameters is clamped.
 pub(crate) fn clamp_of(mp: &MarketParams) -> Result<u128, ExchangeError> {
     crate::math::mark::clamp_utilisation(crate::handlers::trade::curve(mp), mp.max_premium_wad)

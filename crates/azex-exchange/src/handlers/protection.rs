@@ -228,12 +228,24 @@ fn freeze(m: &mut Market) {
 /// A transaction left a market's spot depth at `depth`: below the stop-trading level `min`, the
 /// market becomes reduce-only and its prices freeze at once, in this transaction (the
 /// delisting count starts at this block's end).
-pub(crate) fn on_low_depth(ctx: &mut Ctx, m: &mut Market, depth: Usd, min: Usd) {
-    if depth >= min || matches!(m.status, MarketStatus::Delisted { .. }) {
-        return;
+pub(crate) fn on_low_depth(
+    ctx: &mut Ctx,
+    m: &mut Market,
+    p: &MarketParams,
+    depth: Usd,
+) -> Result<(), ExchangeError> {
+    if matches!(m.status, MarketStatus::Delisted { .. }) {
+        return Ok(());
+    }
+    let band = ctx.s.spot.hook().default_params().depth_band_ticks;
+    if depth >= p.min_spot_liquidity
+        && crate::handlers::listing::depth_defends(m, p, depth, band, &ctx.s.params)?
+    {
+        return Ok(());
     }
     freeze(m);
     set_status(ctx, m, MarketStatus::ReduceOnly);
+    Ok(())
 }
 
 /// The drawdown cap at a block end, against the high-water mark of the share price: trip it
@@ -319,8 +331,15 @@ pub fn end_block(ctx: &mut Ctx) -> Result<(), ExchangeError> {
             }
             // The pool's depth now, after this block's transactions (not the block-start figure).
             let depth = crate::spot_link::spot_liquidity(ctx.s, &m)?;
+            let band = ctx.s.spot.hook().default_params().depth_band_ticks;
             if depth < p.min_spot_liquidity {
                 m.low_depth_blocks = m.low_depth_blocks.saturating_add(1);
+                freeze(&mut m);
+            } else if !crate::handlers::listing::depth_defends(&m, &p, depth, band, &ctx.s.params)?
+            {
+                // Depth left, but too little to defend the oracle for this OI: frozen and
+                // reduce-only as without depth (not counted toward delisting).
+                m.low_depth_blocks = 0;
                 freeze(&mut m);
             } else {
                 m.low_depth_blocks = 0;
@@ -331,7 +350,11 @@ pub fn end_block(ctx: &mut Ctx) -> Result<(), ExchangeError> {
                 MarketStatus::Delisted {
                     settlement_price: m.prices.risk,
                 }
-            } else if drawdown || m.low_depth_blocks > 0 || waiting_for_epoch(&m) {
+            } else if drawdown
+                || m.low_depth_blocks > 0
+                || m.frozen_price != 0
+                || waiting_for_epoch(&m)
+            {
                 MarketStatus::ReduceOnly
             } else {
                 MarketStatus::Active

@@ -151,8 +151,8 @@ pub fn modify_liquidity(
     settle_delta(ctx, user, &mut m, d)?;
     if liquidity_delta < 0 {
         let depth = spot_link::depth_after_modify(ctx.s, &m, &params)?;
-        let min = ctx.params_snapshot(market)?.min_spot_liquidity;
-        crate::handlers::protection::on_low_depth(ctx, &mut m, depth, min);
+        let p = ctx.params_snapshot(market)?.into_owned();
+        crate::handlers::protection::on_low_depth(ctx, &mut m, &p, depth)?;
     }
     ctx.fx.spot_ops.push(SpotOp::Modify {
         key: m.pool_key,

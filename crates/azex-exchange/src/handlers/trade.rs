@@ -494,16 +494,18 @@ fn check_initial_margin_n(
     Ok(())
 }
 
-fn check_oi_cap(m: &Market, p: &MarketParams, long: bool) -> Result<(), ExchangeError> {
+fn check_oi_cap(ctx: &Ctx, m: &Market, p: &MarketParams, long: bool) -> Result<(), ExchangeError> {
     let oi = notional_up(
         i128::try_from(m.side(long).eff_qty()?).map_err(|_| ExchangeError::Overflow)?,
         m.prices.spot,
     )?;
-    if oi > p.max_oi_per_side {
+    let band = ctx.s.spot.hook().default_params().depth_band_ticks;
+    let cap = crate::handlers::listing::oi_cap_now(m, p, band, &ctx.s.params)?;
+    if oi > cap {
         return Err(ExchangeError::OpenInterestCapExceeded {
             market: m.id,
             oi,
-            cap: p.max_oi_per_side,
+            cap,
         });
     }
     Ok(())
@@ -616,7 +618,7 @@ pub fn open(
         funding_debt: 0,
     };
     side_add(m.side_mut(long), &pos)?;
-    check_oi_cap(&m, &p, long)?;
+    check_oi_cap(ctx, &m, &p, long)?;
     books.store(ctx);
     ctx.put_position(pos);
     finish_market(ctx, &mut m, &p, Some(long), Some(before.required))?;
@@ -704,7 +706,7 @@ pub fn modify(
     np.cost = c_s;
     side_add(m.side_mut(long), &np)?;
     if growing {
-        check_oi_cap(&m, &p, long)?;
+        check_oi_cap(ctx, &m, &p, long)?;
     }
     books.store(ctx);
     ctx.put_position(np);
