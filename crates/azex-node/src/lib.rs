@@ -15,6 +15,7 @@
 //! | [`keeper`] | the keeper process: a follower + `azex-keeper`'s logic + signed submissions |
 //! | [`devnet`] | node + keepers + bots in one command |
 //! | [`loadgen`] | load generator and measurements |
+//! | [`snapbench`] | snapshot size and restore time on a big state |
 //!
 //! See docs/node.md.
 
@@ -33,6 +34,7 @@ pub mod mempool;
 pub mod metrics;
 pub mod node;
 pub mod setup;
+pub mod snapbench;
 pub mod snapshot;
 
 pub use node::{start, NodeError, NodeHandle, NodeOptions};

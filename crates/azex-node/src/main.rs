@@ -52,6 +52,20 @@ enum Cmd {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+    /// Snapshot size, encode/decode time and restart from a snapshot vs replay from genesis,
+    /// on a state built with `--positions` open positions.
+    Snapbench {
+        #[arg(long, default_value_t = 1_000_000)]
+        positions: usize,
+        #[arg(long, default_value_t = 5)]
+        markets: u64,
+        #[arg(long, default_value_t = 1_000)]
+        accounts: u64,
+        #[arg(long, default_value_t = 10_000)]
+        per_block: usize,
+        #[arg(long, default_value_t = 10)]
+        tail_blocks: usize,
+    },
     /// Replay a data directory from genesis and check every block's state hash.
     Verify {
         #[arg(long)]
@@ -114,6 +128,32 @@ fn main() -> ExitCode {
                 }
                 Err(e) => {
                     eprintln!("azex-node loadgen: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Cmd::Snapbench {
+            positions,
+            markets,
+            accounts,
+            per_block,
+            tail_blocks,
+        } => {
+            let o = azex_node::snapbench::SnapbenchOptions {
+                positions,
+                markets: markets.max(1),
+                users: accounts.max(2),
+                per_block: per_block.max(1),
+                tail_blocks,
+                ..Default::default()
+            };
+            match azex_node::snapbench::run(&o) {
+                Ok(r) => {
+                    println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("azex-node snapbench: {e}");
                     ExitCode::FAILURE
                 }
             }

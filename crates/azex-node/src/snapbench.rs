@@ -1,0 +1,264 @@
+//! Snapshot measurements (`azex-node snapbench`): build a state with many open positions through
+//! the engine (blocks of `OpenPosition` transactions, the state hash after every block, as the
+//! node executes them), then measure the snapshot's size, encoding, writing (fsync), reading and
+//! decoding (checksum, parse, rebuild of derived data, state-hash check), and restart from the
+//! snapshot against replay from genesis.
+//!
+//! ```sh
+//! cargo build --release -p azex-node
+//! target/release/azex-node snapbench --positions 1000000
+//! ```
+
+use crate::chain::{self, Nonces};
+use azex_exchange::testkit::{addr, token};
+use azex_exchange::units::{QTY_ONE, USD_ONE, WAD};
+use azex_exchange::{BlockCtx, Genesis, GenesisBalance, State, Tx, USDC};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Debug, Clone)]
+pub struct SnapbenchOptions {
+    pub positions: usize,
+    pub markets: u64,
+    pub users: u64,
+    pub per_block: usize,
+    /// Blocks after the snapshot replayed on restart.
+    pub tail_blocks: usize,
+    pub data: PathBuf,
+}
+
+impl Default for SnapbenchOptions {
+    fn default() -> Self {
+        Self {
+            positions: 1_000_000,
+            markets: 5,
+            users: 1_000,
+            per_block: 10_000,
+            tail_blocks: 10,
+            data: std::env::temp_dir().join(format!("azex-snapbench-{}", std::process::id())),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct SnapbenchReport {
+    pub positions: usize,
+    pub markets: u64,
+    pub accounts: u64,
+    pub blocks: usize,
+    pub transactions: usize,
+    /// Executing every block from genesis (begin, apply, end, state hash after each block).
+    pub replay_from_genesis_secs: f64,
+    /// Of which: the state hash after each block.
+    pub replay_hash_secs: f64,
+    /// `State::hash` once on the final state.
+    pub hash_secs: f64,
+    pub snapshot_bytes: usize,
+    pub bytes_per_position: f64,
+    /// `State::encode` (includes one `State::hash` for the header).
+    pub encode_secs: f64,
+    /// Cloning the state (what the sequencer pays; encoding is on the snapshot thread).
+    pub clone_secs: f64,
+    /// Writing the node snapshot file: temp file, fsync, rename.
+    pub write_fsync_secs: f64,
+    /// Reading the file back.
+    pub read_secs: f64,
+    /// `decode`: checksum, parse, rebuild of derived data, and the state-hash check.
+    pub decode_secs: f64,
+    /// Restart from a snapshot taken `tail_blocks` blocks before the end: read + decode + replay
+    /// of the blocks after it.
+    pub restart_from_snapshot_secs: f64,
+    pub tail_blocks: usize,
+    pub tail_replay_secs: f64,
+}
+
+fn genesis(o: &SnapbenchOptions) -> Genesis {
+    let mut g = Genesis::default();
+    g.params.risk_twap_window_secs = 0;
+    for u in 1..=o.users {
+        g.balances.push(GenesisBalance {
+            owner: addr(u),
+            token: USDC,
+            amount: 1_000_000_000 * USD_ONE,
+        });
+        for t in 1..=o.markets {
+            g.balances.push(GenesisBalance {
+                owner: addr(u),
+                token: token(t),
+                amount: 1_000_000 * QTY_ONE,
+            });
+        }
+    }
+    g
+}
+
+/// The blocks: mints, listings and LP capital, then `positions` opens of 0.01 token ($20) with
+/// $5 margin, round-robin over markets and users, long and short alternating in each market.
+fn blocks(o: &SnapbenchOptions) -> Vec<(BlockCtx, Vec<Tx>)> {
+    let mut out = Vec::new();
+    let mut ctx = BlockCtx {
+        height: 1,
+        timestamp: 1_700_000_000,
+    };
+    let mut setup = Vec::new();
+    for u in 1..=o.users {
+        setup.push(Tx::MintAzusd {
+            user: addr(u),
+            usdc: 500_000_000 * USD_ONE,
+        });
+    }
+    for t in 1..=o.markets {
+        setup.push(Tx::CreateMarket {
+            user: addr(1),
+            base_token: token(t),
+            base_decimals: 18,
+            fee: 500,
+            tick_spacing: 10,
+            initial_price: 2_000 * WAD,
+            tick_range: 6_000,
+            seed_azusd: 20_000_000 * USD_ONE,
+        });
+    }
+    setup.push(Tx::LpDeposit {
+        user: addr(1),
+        amount: 50_000_000 * USD_ONE,
+    });
+    out.push((ctx, setup));
+    let qty = (QTY_ONE / 100) as i128;
+    let mut cur = Vec::with_capacity(o.per_block);
+    for i in 0..o.positions {
+        let market = (i as u64 % o.markets) as u32;
+        let long = (i as u64 / o.markets).is_multiple_of(2);
+        let user = 2 + (i as u64 % (o.users - 1));
+        cur.push(Tx::OpenPosition {
+            user: addr(user),
+            market,
+            qty: if long { qty } else { -qty },
+            margin: 5 * USD_ONE,
+            price_bound: if long { u128::MAX } else { 0 },
+        });
+        if cur.len() == o.per_block {
+            ctx = BlockCtx {
+                height: ctx.height + 1,
+                timestamp: ctx.timestamp + 2,
+            };
+            out.push((ctx, std::mem::take(&mut cur)));
+        }
+    }
+    if !cur.is_empty() {
+        ctx = BlockCtx {
+            height: ctx.height + 1,
+            timestamp: ctx.timestamp + 2,
+        };
+        out.push((ctx, cur));
+    }
+    out
+}
+
+pub fn run(o: &SnapbenchOptions) -> Result<SnapbenchReport, String> {
+    let g = genesis(o);
+    let bl = blocks(o);
+    let mut r = SnapbenchReport {
+        markets: o.markets,
+        accounts: o.users,
+        blocks: bl.len(),
+        transactions: bl.iter().map(|b| b.1.len()).sum(),
+        tail_blocks: o.tail_blocks.min(bl.len()),
+        ..Default::default()
+    };
+    let snap_at = bl.len() - r.tail_blocks;
+    eprintln!(
+        "snapbench: executing {} blocks / {} transactions from genesis",
+        r.blocks, r.transactions
+    );
+    let mut s = State::genesis(&g).map_err(|e| e.to_string())?;
+    let mut at_snap: Option<State> = None;
+    let t0 = Instant::now();
+    let mut refused = 0usize;
+    for (i, (ctx, txs)) in bl.iter().enumerate() {
+        // `chain::execute` step by step, to time the state hash apart.
+        s.begin_block(*ctx).map_err(|e| e.to_string())?;
+        for tx in txs {
+            if let Err(err) = s.apply(tx, *ctx) {
+                if i == 0 {
+                    return Err(format!("setup refused: {err}"));
+                }
+                refused += 1;
+            }
+        }
+        s.end_block().map_err(|e| e.to_string())?;
+        let th = Instant::now();
+        std::hint::black_box(s.hash());
+        r.replay_hash_secs += th.elapsed().as_secs_f64();
+        if i + 1 == snap_at {
+            at_snap = Some(s.clone());
+        }
+    }
+    r.replay_from_genesis_secs = t0.elapsed().as_secs_f64();
+    r.positions = s.positions.len();
+    if refused > 0 {
+        eprintln!("snapbench: {refused} opens refused by the engine");
+    }
+    let t = Instant::now();
+    let final_hash = s.hash();
+    r.hash_secs = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let c = s.clone();
+    r.clone_secs = t.elapsed().as_secs_f64();
+    drop(c);
+    let t = Instant::now();
+    let bytes = s.encode();
+    r.encode_secs = t.elapsed().as_secs_f64();
+    r.snapshot_bytes = bytes.len();
+    r.bytes_per_position = bytes.len() as f64 / r.positions.max(1) as f64;
+    std::fs::create_dir_all(&o.data).map_err(|e| e.to_string())?;
+    let file = crate::snapshot::encode(s.block.height, &Nonces::default(), &bytes);
+    drop(bytes);
+    let t = Instant::now();
+    let path =
+        crate::snapshot::write(&o.data, s.block.height, &file, 3).map_err(|e| e.to_string())?;
+    r.write_fsync_secs = t.elapsed().as_secs_f64();
+    drop(file);
+    let t = Instant::now();
+    let back = std::fs::read(&path).map_err(|e| e.to_string())?;
+    r.read_secs = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let loaded = crate::snapshot::decode(&back).map_err(|e| e.to_string())?;
+    r.decode_secs = t.elapsed().as_secs_f64();
+    if loaded.state.hash() != final_hash {
+        return Err("decoded state differs".into());
+    }
+    drop((loaded, back));
+
+    // Restart from the snapshot `tail_blocks` before the end.
+    let snap_state = at_snap.ok_or("no snapshot state")?;
+    let file = crate::snapshot::encode(
+        snap_state.block.height,
+        &Nonces::default(),
+        &snap_state.encode(),
+    );
+    drop(snap_state);
+    let path = crate::snapshot::write(&o.data, s.block.height - r.tail_blocks as u64, &file, 3)
+        .map_err(|e| e.to_string())?;
+    drop(file);
+    drop(s);
+    let t = Instant::now();
+    let back = std::fs::read(&path).map_err(|e| e.to_string())?;
+    let mut restored = crate::snapshot::decode(&back)
+        .map_err(|e| e.to_string())?
+        .state;
+    drop(back);
+    let t_tail = Instant::now();
+    for (ctx, txs) in &bl[snap_at..] {
+        chain::execute(&mut restored, *ctx, txs.iter()).map_err(|e| e.to_string())?;
+    }
+    r.tail_replay_secs = t_tail.elapsed().as_secs_f64();
+    r.restart_from_snapshot_secs = t.elapsed().as_secs_f64();
+    if restored.hash() != final_hash {
+        return Err("restart from the snapshot reached another state".into());
+    }
+    let _ = std::fs::remove_dir_all(&o.data);
+    Ok(r)
+}
