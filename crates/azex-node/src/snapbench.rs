@@ -76,6 +76,9 @@ pub struct SnapbenchReport {
 fn genesis(o: &SnapbenchOptions) -> Genesis {
     let mut g = Genesis::default();
     g.params.risk_twap_window_secs = 0;
+    // The most open interest per unit of spot depth the parameters allow: the book is balanced
+    // (net ≈ 0), but the cap counts each side's open interest.
+    g.params.oi_cap_depth_multiple = 1_000;
     for u in 1..=o.users {
         g.balances.push(GenesisBalance {
             owner: addr(u),
@@ -116,8 +119,10 @@ fn blocks(o: &SnapbenchOptions) -> Vec<(BlockCtx, Vec<Tx>)> {
             fee: 500,
             tick_spacing: 10,
             initial_price: 2_000 * WAD,
-            tick_range: 6_000,
-            seed_azusd: 20_000_000 * USD_ONE,
+            // Concentrated: the manipulation-bound OI cap grows with the depth inside the
+            // oracle's band, and 1M positions of $20 need $2M of OI per side and market.
+            tick_range: 300,
+            seed_azusd: 40_000_000 * USD_ONE,
         });
     }
     setup.push(Tx::LpDeposit {
@@ -183,6 +188,9 @@ pub fn run(o: &SnapbenchOptions) -> Result<SnapbenchReport, String> {
             if let Err(err) = s.apply(tx, *ctx) {
                 if i == 0 {
                     return Err(format!("setup refused: {err}"));
+                }
+                if refused == 0 {
+                    eprintln!("snapbench: first refusal (block {}): {err}", ctx.height);
                 }
                 refused += 1;
             }
