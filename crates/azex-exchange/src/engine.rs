@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 
 /// An external token balance at genesis (USDC or a base token; azUSD only exists by minting).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GenesisBalance {
     pub owner: Address,
     pub token: Address,
@@ -48,6 +49,7 @@ impl State {
     /// Build the genesis state.
     pub fn genesis(g: &Genesis) -> Result<Self, ExchangeError> {
         g.params.validate()?;
+        crate::params::validate_strategies(&g.strategies)?;
         let mut wallets = BTreeMap::new();
         let mut external_supply: BTreeMap<Address, u128> = BTreeMap::new();
         for b in &g.balances {

@@ -342,6 +342,9 @@ pub struct PositionSummary {
     pub equity: Option<SignedUsd>,
     pub maintenance_margin: Option<Usd>,
     pub liquidatable: Option<bool>,
+    /// The price at which it becomes liquidatable ([`State::liquidation_price`]); `null` if
+    /// there is none.
+    pub liquidation_price: Option<Price>,
     pub opened_at: u64,
     /// When its stepwise liquidation began (0 = never).
     pub liquidation_started_at: u64,
@@ -858,6 +861,7 @@ fn positions(s: &State) -> Vec<PositionSummary> {
             equity: health.map(|h| h.0),
             maintenance_margin: health.map(|h| h.1),
             liquidatable: health.map(|(eq, mm)| q != 0 && (eq < 0 || (eq as u128) < mm)),
+            liquidation_price: s.liquidation_price(id).ok().flatten(),
             opened_at: p.opened_at,
             liquidation_started_at: p.liquidation_started_at,
         });

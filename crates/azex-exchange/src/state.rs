@@ -28,6 +28,7 @@ pub const USDC: Address = address!("00000000000000000000000000000000005dc000");
     BorshSerialize,
     BorshDeserialize,
 )]
+#[serde(deny_unknown_fields)]
 pub struct BlockCtx {
     pub height: u64,
     /// Unix seconds.
@@ -384,6 +385,7 @@ pub struct PendingWithdrawal {
 /// A yield strategy adapter (Aave, Ethena, Morpho, Fluid in the seeds), modelled by its rate,
 /// capacity and withdrawal delay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StrategyConfig {
     pub name: String,
     /// Simple yearly rate, WAD.

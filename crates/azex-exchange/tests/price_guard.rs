@@ -278,3 +278,35 @@ fn a_pool_pushed_to_the_edge_of_its_range_does_not_stop_the_chain() {
     })
     .unwrap();
 }
+
+/// `State::liquidation_price` is where the engine's own liquidation check flips.
+#[test]
+fn the_liquidation_price_is_where_the_check_flips() {
+    use azex_exchange::handlers::liquidation::is_liquidatable;
+    let mut w = world();
+    let long = w.open(2, 0, tokens(45), 10_000 * USD_ONE).unwrap();
+    let short = w.open(3, 0, tokens(-45), 10_000 * USD_ONE).unwrap();
+    let safe = w.open(4, 0, tokens(1), 5_000 * USD_ONE).unwrap();
+    w.next_block().unwrap();
+    let s = &w.state;
+    let p = &s.market_params[0];
+    let m = &s.markets[0];
+    let check = |id: u64, price: u128| {
+        let pos = s.position(id).unwrap();
+        is_liquidatable(p, m.side(pos.is_long()), pos, price).unwrap()
+    };
+    let l = s.liquidation_price(long).unwrap().unwrap();
+    assert!(check(long, l) && !check(long, l + 1), "long flips at {l}");
+    assert!(
+        l < m.prices.spot && l > m.prices.spot * 8 / 10,
+        "a 9x long: some 8 % below"
+    );
+    let h = s.liquidation_price(short).unwrap().unwrap();
+    assert!(
+        check(short, h) && !check(short, h - 1),
+        "short flips at {h}"
+    );
+    assert!(h > m.prices.spot && h < m.prices.spot * 12 / 10);
+    // A long margined beyond its notional is never liquidatable.
+    assert_eq!(s.liquidation_price(safe).unwrap(), None);
+}

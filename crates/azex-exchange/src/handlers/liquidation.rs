@@ -67,6 +67,73 @@ pub fn is_liquidatable(
     Ok(eq < 0 || (eq as u128) < mm)
 }
 
+impl crate::state::State {
+    /// The price at which a position becomes liquidatable, funding and ADL as of the current
+    /// block, with the engine's own roundings: for a long the highest liquidation price (see
+    /// [`crate::state::Market::liquidation_price`]) at which [`is_liquidatable`] holds, for a short
+    /// the lowest. `None` when there is none (a long margined beyond its cost; a short whose
+    /// liquidation price would be above 10^6 times the current one), or the position is empty.
+    /// Found by bisection (at most 128 steps) on [`is_liquidatable`]: exact, since the check is
+    /// monotonic in the price.
+    pub fn liquidation_price(&self, id: PositionId) -> Result<Option<Price>, ExchangeError> {
+        let pos = self
+            .position(id)
+            .ok_or(ExchangeError::UnknownPosition(id))?;
+        let m = self
+            .market(pos.market)
+            .ok_or(ExchangeError::UnknownMarket(pos.market))?;
+        let p = &self.market_params[pos.market as usize];
+        let side = m.side(pos.is_long());
+        if book::effective(pos, side)?.0 == 0 {
+            return Ok(None);
+        }
+        let now = m.liquidation_price(pos.is_long()).max(1);
+        // A figure that overflows at an absurd price counts as liquidatable there.
+        let liq = |x: Price| is_liquidatable(p, side, pos, x).unwrap_or(true);
+        let long = pos.is_long();
+        let (mut lo, mut hi) = if long {
+            (0, now)
+        } else {
+            (now, now.saturating_mul(1_000_000))
+        };
+        if long {
+            if !liq(lo) {
+                return Ok(None);
+            }
+            if liq(hi) {
+                // Liquidatable now: search upward for where it stops.
+                hi = now.saturating_mul(1_000_000);
+                if liq(hi) {
+                    return Ok(Some(hi));
+                }
+            }
+        } else {
+            if !liq(hi) {
+                return Ok(None);
+            }
+            if liq(lo) {
+                lo = 0;
+                if liq(lo) {
+                    return Ok(Some(0));
+                }
+            }
+        }
+        // Invariant: long: liq(lo) && !liq(hi); short: !liq(lo) && liq(hi).
+        for _ in 0..128 {
+            if hi - lo <= 1 {
+                break;
+            }
+            let mid = lo + (hi - lo) / 2;
+            if liq(mid) == long {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(Some(if long { lo } else { hi }))
+    }
+}
+
 /// Liquidate (one step of) a position.
 pub fn liquidate(ctx: &mut Ctx, keeper: Address, id: PositionId) -> Result<(), ExchangeError> {
     let pos = ctx.position(id)?;
