@@ -136,3 +136,30 @@ fn deficit_open_below_liquidation_price() {
 fn f_own_listing_after_push_head() {
     assert_clean("f-own-listing-after-push-head.jsonl");
 }
+
+// --- found on engine 406101f (settling rules in), while fixing (f); fixed in 0a45d4e ----------
+
+/// (f) A push across stalls: the coalition holds a $114k long on B, removes half the lister's
+/// depth, pushes B up over 2 s blocks and then 60 s blocks (one pushed observation filled the
+/// uncapped TWAP window) and closes: +$970, honest LP −0.22 %. Fixed by the capped TWAP.
+#[test]
+fn f_stall_push_then_close() {
+    assert_clean("f-stall-push-then-close.jsonl");
+}
+
+/// (f) Depth removed under open OI: after a $114k long on B, the lister removes 42 % and 50 % of
+/// its liquidity (caps were sized at listing depth), pushes the thinner pool +2 % over a few
+/// blocks and closes: +$1,131, honest LP −0.17 %. Fixed by the OI cap at the current depth and
+/// the freeze of a market whose depth no longer defends its OI.
+#[test]
+fn f_depth_removed_under_open_oi() {
+    assert_clean("f-depth-removed-under-open-oi.jsonl");
+}
+
+/// (f) A young pool's TWAP: three pushes in the first seconds of a genesis market moved its
+/// TWAP (over a few seconds of history) 0.4 %; a 10x long at the depressed TWAP: +$375, honest
+/// LP −0.08 %. Fixed by completing a short history at the pool's initial tick.
+#[test]
+fn f_young_pool_push() {
+    assert_clean("f-young-pool-push.jsonl");
+}
