@@ -38,10 +38,11 @@ pub enum AgentKind {
     SelfLiquidator,
     SpotManipulator,
     StopHunter,
+    FundingArbitrageur,
 }
 
 impl AgentKind {
-    pub const ALL: [AgentKind; 10] = [
+    pub const ALL: [AgentKind; 11] = [
         AgentKind::Noise,
         AgentKind::TrendFollower,
         AgentKind::MeanReverter,
@@ -52,6 +53,7 @@ impl AgentKind {
         AgentKind::SelfLiquidator,
         AgentKind::SpotManipulator,
         AgentKind::StopHunter,
+        AgentKind::FundingArbitrageur,
     ];
 
     pub fn name(self) -> &'static str {
@@ -66,6 +68,7 @@ impl AgentKind {
             AgentKind::SelfLiquidator => "self_liquidator",
             AgentKind::SpotManipulator => "spot_manipulator",
             AgentKind::StopHunter => "stop_hunter",
+            AgentKind::FundingArbitrageur => "funding_arbitrageur",
         }
     }
 
@@ -171,6 +174,8 @@ pub struct AgentMix {
     pub whale: u32,
     pub lp: u32,
     pub keeper: u32,
+    /// Funding/premium arbitrageurs ([`FundingArbitrageur`]): balancing flow for profit.
+    pub funding_arb: u32,
 }
 
 impl Default for AgentMix {
@@ -183,6 +188,7 @@ impl Default for AgentMix {
             whale: 15,
             lp: 95,
             keeper: 10,
+            funding_arb: 0,
         }
     }
 }
@@ -405,6 +411,7 @@ impl PopulationConfig {
             (AgentKind::Whale, m.whale),
             (AgentKind::Lp, m.lp),
             (AgentKind::Keeper, m.keeper),
+            (AgentKind::FundingArbitrageur, m.funding_arb),
         ];
         let total: u64 = w.iter().map(|x| x.1 as u64).sum();
         if total == 0 {
@@ -1112,6 +1119,125 @@ impl Agent for StopHunter {
     }
 }
 
+/// Funding and premium arbitrageur on one market: a profit-seeking trader, not a balancer told to
+/// hold a ratio. At each activation it estimates the edge of taking the side that *receives*
+/// funding, delta-hedged on spot: `|funding rate per day| × expected holding time + the mark
+/// premium in its favour − its round-trip cost` (perp fees both ways, spot fees and impact both
+/// ways: `cost_bps`, drawn per agent). Above `min_edge_bps` it opens that side (size: its
+/// capital limit `max_usd`, 3x) and the opposite spot trade (buys spot against a short perp,
+/// sells spot against a long perp). It unwinds both when the edge is gone (funding below its
+/// cost over the holding time, or paying instead of receiving) or after `2 × hold_hours`.
+/// Whatever balance results is an outcome of prices, funding and costs.
+#[derive(Clone, Debug)]
+pub struct FundingArbitrageur {
+    pub id: AgentId,
+    pub market: MarketId,
+    pub max_usd: u64,
+    pub leverage_x100: u32,
+    pub hold_hours: u32,
+    pub cost_bps: u32,
+    pub min_edge_bps: u32,
+    pub opened_step: u64,
+    pub mean_interval: u64,
+}
+
+impl FundingArbitrageur {
+    /// Funding (bps/day, > 0: longs pay) and the mark premium (bps, > 0: mark above spot).
+    fn signals(m: &MarketObs) -> (i64, i64) {
+        let rate = (m.funding_rate_per_day.clamp(-(WAD as i128), WAD as i128) * 10_000
+            / WAD as i128) as i64;
+        (rate, ratio_bps(m.mark_price, m.spot_price))
+    }
+
+    /// Edge (bps) of receiving funding on `side` now.
+    fn edge_bps(&self, m: &MarketObs, side: Side) -> i64 {
+        let (rate, premium) = Self::signals(m);
+        let carry = -side.sign() as i64 * rate * self.hold_hours as i64 / 24;
+        // a short sells at the mark: a positive premium is in its favour (and vice versa)
+        let prem = -side.sign() as i64 * premium;
+        carry + prem.max(0) - self.cost_bps as i64
+    }
+}
+
+impl Agent for FundingArbitrageur {
+    fn id(&self) -> AgentId {
+        self.id
+    }
+    fn kind(&self) -> AgentKind {
+        AgentKind::FundingArbitrageur
+    }
+    fn decide(&mut self, obs: &Observation<'_>, _rng: &mut ChaCha8Rng) -> Vec<Action> {
+        let mut out = Vec::new();
+        let Some(m) = obs.markets.get(self.market) else {
+            return out;
+        };
+        let mine: Vec<&PositionView> = obs
+            .own_positions
+            .iter()
+            .filter(|p| p.market == self.market)
+            .collect();
+        if let Some(p) = mine.first() {
+            let (rate, _) = Self::signals(m);
+            // still receiving enough to cover what unwinding later would cost anyway?
+            let receiving = -p.side.sign() as i64 * rate;
+            let stale = obs.step.saturating_sub(self.opened_step)
+                > 2 * self.hold_hours as u64 * obs.steps_per_hour as u64;
+            if receiving * (self.hold_hours as i64) / 24 < self.min_edge_bps as i64 || stale {
+                for p in &mine {
+                    out.push(Action::close(p.id));
+                }
+                let b = obs.wallet.base.get(self.market).copied().unwrap_or(0);
+                if b > 0 {
+                    out.push(Action::SpotSwap {
+                        market: self.market,
+                        kind: SwapKind::SellAll,
+                    });
+                } else if b < 0 {
+                    out.push(Action::SpotSwap {
+                        market: self.market,
+                        kind: SwapKind::Cover,
+                    });
+                }
+            }
+            return out;
+        }
+        if !usable(m) {
+            return out;
+        }
+        let side = if m.funding_rate_per_day > 0 {
+            Side::Short
+        } else if m.funding_rate_per_day < 0 {
+            Side::Long
+        } else {
+            return out;
+        };
+        if self.edge_bps(m, side) < self.min_edge_bps as i64 {
+            return out;
+        }
+        let notional = usd(self.max_usd);
+        out.push(Action::Open {
+            market: self.market,
+            side,
+            notional_usd: notional,
+            leverage_x100: self.leverage_x100,
+        });
+        out.push(Action::SpotSwap {
+            market: self.market,
+            kind: match side {
+                Side::Short => SwapKind::BuyWithUsd { usd_in: notional },
+                Side::Long => SwapKind::SellBase {
+                    base_in: size_from_notional(notional, m.spot_price.max(1)),
+                },
+            },
+        });
+        self.opened_step = obs.step;
+        out
+    }
+    fn next_wake(&mut self, rng: &mut ChaCha8Rng) -> u64 {
+        jittered_interval(rng, self.mean_interval)
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // population
 
@@ -1220,6 +1346,17 @@ impl Population {
                         id: id(),
                         max_per_block: 32,
                         fail_bps: cfg.keeper_fail_bps,
+                    }),
+                    AgentKind::FundingArbitrageur => Box::new(FundingArbitrageur {
+                        id: id(),
+                        market,
+                        max_usd: cfg.trade_usd[1].saturating_mul(4),
+                        leverage_x100: 300,
+                        hold_hours: rng.random_range(24..=96),
+                        cost_bps: rng.random_range(20..=40),
+                        min_edge_bps: rng.random_range(5..=20),
+                        opened_step: 0,
+                        mean_interval: hours(iv.hedger),
                     }),
                     _ => unreachable!("counts() lists regular kinds only"),
                 };

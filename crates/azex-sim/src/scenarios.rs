@@ -4,7 +4,9 @@ use crate::agents::{AdversaryConfig, PopulationConfig};
 use crate::driver::SimConfig;
 
 /// Names of the presets, in report order.
-pub const PRESET_NAMES: [&str; 7] = [
+pub const PRESET_NAMES: [&str; 9] = [
+    "organic",
+    "organic-one-sided",
     "balanced-high",
     "balanced-moderate",
     "one-sided",
@@ -26,6 +28,14 @@ fn with(name: &str, description: &str, balance: f64) -> SimConfig {
     }
 }
 
+/// Hedgers (told to hold a ratio) replaced by funding arbitrageurs (trading for profit).
+fn organic(name: &str, description: &str, balance: f64) -> SimConfig {
+    let mut c = with(name, description, balance);
+    c.population.mix.funding_arb = c.population.mix.hedger;
+    c.population.mix.hedger = 0;
+    c
+}
+
 fn attack(name: &str, description: &str, adv: AdversaryConfig) -> SimConfig {
     let mut c = with(name, description, 0.6);
     c.population.adversaries = adv;
@@ -35,12 +45,26 @@ fn attack(name: &str, description: &str, adv: AdversaryConfig) -> SimConfig {
 /// A preset by name.
 pub fn preset(name: &str) -> Option<SimConfig> {
     Some(match name {
+        "organic" => organic(
+            name,
+            "Balance as an outcome: directional flow leaning 0.6, no hedgers; funding/premium arbitrageurs (delta-hedged on spot, with costs and a capital limit) take the receiving side when it pays.",
+            0.6,
+        ),
+        "organic-one-sided" => organic(
+            name,
+            "One-sided directional flow (balance 0) with funding/premium arbitrageurs as the only balancing flow.",
+            0.0,
+        ),
         "balanced-high" => with(
             name,
-            "Highly balanced flow (balance 0.95): hedgers keep each market within 5% imbalance.",
+            "What-if, forced balance (balance 0.95): hedgers told to keep each market within 5% imbalance.",
             0.95,
         ),
-        "balanced-moderate" => with(name, "Moderately balanced flow (balance 0.6).", 0.6),
+        "balanced-moderate" => with(
+            name,
+            "What-if, forced balance (balance 0.6): hedgers told to keep each market within 40% imbalance.",
+            0.6,
+        ),
         "one-sided" => with(
             name,
             "One-sided flow (balance 0): undirected traders all go long, no hedging.",

@@ -72,7 +72,8 @@ pub struct StudyConfig {
     /// Utilisation cap of the peers (bps); GMX v2's reserve factor.
     pub utilisation_cap_bps: u32,
     pub gmx_reserve_factor_bps: u32,
-    /// Bisection probes per path for AZEx (engine runs) and for the peers (replays).
+    /// Bisection probes per path for AZEx (engine runs) and for the peers (replays), the first
+    /// bracketing the design's own requirement ([`bracketed`]).
     pub azex_probes: u32,
     pub peer_probes: u32,
     /// Base seed of the bootstrap.
@@ -105,26 +106,29 @@ impl Default for StudyConfig {
 }
 
 /// The scenarios of the default study.
-pub const DEFAULT_STUDY_SCENARIOS: [&str; 6] = [
+pub const DEFAULT_STUDY_SCENARIOS: [&str; 7] = [
+    "organic",
     "balanced-high",
     "balanced-moderate",
-    "one-sided",
+    "organic-one-sided",
     "attack-self-liquidation",
     "attack-spot-manipulation",
     "attack-stop-hunt",
 ];
 
 impl StudyConfig {
-    /// The full study (`azex sim --study full`): every preset, 20 paths of 14 days, 30-, 7.5-
-    /// and 1.9-minute blocks.
+    /// The full study (`azex sim --study full`): the default scenarios plus `crash-replay`,
+    /// 20 paths of 4 days each, 30-, 7.5- and 1.9-minute blocks (1, 4 and 16 per 30-minute bar).
     pub fn full() -> Self {
+        let mut scenarios: Vec<String> = DEFAULT_STUDY_SCENARIOS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        scenarios.push("crash-replay".into());
         StudyConfig {
-            scenarios: crate::scenarios::PRESET_NAMES
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            scenarios,
             paths: 20,
-            path_days: 14,
+            path_days: 4,
             substeps: vec![1, 4, 16],
             ..Default::default()
         }
@@ -585,6 +589,21 @@ pub fn bisect(lo: u64, hi: u64, probes: u32, mut ok: impl FnMut(u64) -> bool) ->
     hi.ceil() as u64
 }
 
+/// [`bisect`] in a bracket around `hint` (the design's own requirement on the reference flow):
+/// one probe at `4 × hint` decides between `[hint / 16, 4 × hint]` and `[4 × hint, hi]`, so
+/// the remaining probes narrow a factor 64 (7 probes: within 3.3 %) instead of `hi / lo`.
+pub fn bracketed(hint: u64, lo: u64, hi: u64, probes: u32, mut ok: impl FnMut(u64) -> bool) -> u64 {
+    let top = hint.saturating_mul(4);
+    if hint == 0 || top >= hi || probes < 2 {
+        return bisect(lo, hi, probes, ok);
+    }
+    if ok(top) {
+        bisect((hint / 16).max(lo), top, probes - 1, ok)
+    } else {
+        bisect(top, hi, probes - 1, ok)
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // results
 
@@ -629,8 +648,13 @@ pub struct PathResult {
     pub max_drawdown_bps: u32,
     pub drawdown_p99_bps: u32,
     pub bad_debt_usd: u128,
+    /// Peak and average gross OI of the demand: the reference run's flow (the denominator of
+    /// every "per $100M" figure, the same for every design on a path).
     pub oi_peak_usd: u128,
     pub oi_avg_usd: u128,
+    /// Peak gross OI the design actually carried at its capital (AZEx: its own run, whose flow
+    /// reacts to the capital through prices, funding and refusals; peers: the accepted replay).
+    pub served_oi_peak_usd: u128,
     /// The design's requirement formula (utilisation cap applied) on the reference flow, per
     /// $100M of that flow's peak / average gross OI.
     pub formula_per_100m_peak_oi: f64,
@@ -799,7 +823,8 @@ fn job(
         let strict = passes(&ref_probe, study, true);
         let relaxed = passes(&ref_probe, study, false);
         let c = if strict || relaxed {
-            bisect(lo, hi, study.azex_probes, |c| {
+            let hint = (reference.required_peak_usd / USD) as u64;
+            bracketed(hint, lo, hi, study.azex_probes, |c| {
                 engine_probe_at(c).is_some_and(|(p, _)| passes(&p, study, strict))
             })
         } else {
@@ -821,10 +846,11 @@ fn job(
             pr.max_drawdown_bps = e.max_drawdown_bps;
             pr.drawdown_p99_bps = e.drawdown_p99_bps;
             pr.bad_debt_usd = e.bad_debt_usd;
-            pr.oi_peak_usd = e.oi_peak_usd;
-            pr.oi_avg_usd = e.oi_avg_usd;
+            pr.served_oi_peak_usd = e.oi_peak_usd;
             pr.extra_service_loss_bps = p.extra_service_loss_bps;
         }
+        pr.oi_peak_usd = reference.oi_peak_usd;
+        pr.oi_avg_usd = reference.oi_avg_usd;
         pr.formula_per_100m_peak_oi = per_100m(reference.required_peak_usd, reference.oi_peak_usd);
         pr.formula_per_100m_avg_oi = per_100m(reference.required_avg_usd, reference.oi_avg_usd);
         out.designs.push(pr);
@@ -854,7 +880,8 @@ fn job(
         let strict = passes(&top, study, true);
         let relaxed = passes(&top, study, false);
         let c = if strict || relaxed {
-            bisect(lo, hi, study.peer_probes, |c| {
+            let hint = (probe_of(hi).1.required_peak_usd / USD) as u64;
+            bracketed(hint, lo, hi, study.peer_probes, |c| {
                 passes(&probe_of(c).0, study, strict)
             })
         } else {
@@ -869,8 +896,9 @@ fn job(
             max_drawdown_bps: o.max_drawdown_bps,
             drawdown_p99_bps: o.drawdown_p99_bps,
             bad_debt_usd: o.bad_debt_usd,
-            oi_peak_usd: o.oi_peak_usd,
-            oi_avg_usd: o.oi_avg_usd,
+            oi_peak_usd: reference.oi_peak_usd,
+            oi_avg_usd: reference.oi_avg_usd,
+            served_oi_peak_usd: o.oi_peak_usd,
             formula_per_100m_peak_oi: per_100m(r.required_peak_usd, r.oi_peak_usd),
             formula_per_100m_avg_oi: per_100m(r.required_avg_usd, r.oi_avg_usd),
             extra_service_loss_bps: p.extra_service_loss_bps,
@@ -1048,4 +1076,36 @@ pub fn run_study(
         skipped,
         scenarios: scenarios_out,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bracketed_bisection_finds_the_threshold() {
+        for threshold in [3_000u64, 250_000, 7_700_000, 90_000_000] {
+            let mut calls = 0;
+            let c = bracketed(threshold / 2, 10, 1_000_000_000, 7, |c| {
+                calls += 1;
+                c >= threshold
+            });
+            assert!(calls <= 7);
+            assert!(c >= threshold, "{c} < {threshold}");
+            // a factor 64 narrowed by 6 probes: within 7 %
+            assert!(c as f64 <= threshold as f64 * 1.07, "{c} vs {threshold}");
+        }
+        assert_eq!(
+            bisect(1, 1_000, 20, |_| false),
+            1_000,
+            "nothing passes: the top"
+        );
+    }
+
+    #[test]
+    fn dist_median_p95_worst() {
+        let v: Vec<f64> = (1..=20).map(|x| x as f64).collect();
+        let d = Dist::of(&v);
+        assert_eq!((d.median, d.p95, d.worst), (10.0, 19.0, 20.0));
+    }
 }

@@ -105,6 +105,10 @@ fn check(actions: &[Action], obs: &Observation<'_>) {
 fn every_agent_type_produces_valid_actions() {
     let cfg = PopulationConfig {
         agents: 200,
+        mix: AgentMix {
+            funding_arb: 20,
+            ..Default::default()
+        },
         adversaries: AdversaryConfig {
             self_liquidators: 2,
             spot_manipulators: 2,
@@ -334,4 +338,70 @@ fn push_sizing_for_constant_product_pool() {
     let x = 200_000.0 * 1e18;
     let ratio = (x / (x + b as f64)).powi(2);
     assert!((ratio - 0.95).abs() < 1e-6);
+}
+
+#[test]
+fn funding_arbitrageur_takes_the_receiving_side_only_when_it_pays() {
+    let mut a = azex_sim::agents::FundingArbitrageur {
+        id: 1,
+        market: 0,
+        max_usd: 100_000,
+        leverage_x100: 300,
+        hold_hours: 48,
+        cost_bps: 30,
+        min_edge_bps: 10,
+        opened_step: 0,
+        mean_interval: 4,
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let vault = VaultObs::default();
+    let wallet = Wallet {
+        base: vec![0],
+        ..Default::default()
+    };
+    let run =
+        |a: &mut azex_sim::agents::FundingArbitrageur, rng: &mut ChaCha8Rng, rate_bps_day: i128| {
+            let mut m = market(0, 2_000_000, 1_000_000);
+            m.funding_rate_per_day = rate_bps_day * (WAD as i128) / 10_000;
+            let ms = [m];
+            let obs = Observation {
+                height: 1,
+                timestamp: 0,
+                step: 0,
+                steps_per_hour: 2,
+                phase: Phase::Trade,
+                markets: &ms,
+                vault: &vault,
+                own_positions: &[],
+                wallet: &wallet,
+            };
+            a.decide(&obs, rng)
+        };
+    // longs pay 1 bp/day: 2 bp over 48 h does not cover 30 bp of costs
+    assert!(run(&mut a, &mut rng, 1).is_empty());
+    // longs pay 50 bp/day: 100 bp over 48 h: short the perp, buy spot
+    let acts = run(&mut a, &mut rng, 50);
+    assert!(matches!(
+        acts[0],
+        Action::Open {
+            side: Side::Short,
+            ..
+        }
+    ));
+    assert!(matches!(
+        acts[1],
+        Action::SpotSwap {
+            kind: SwapKind::BuyWithUsd { .. },
+            ..
+        }
+    ));
+    // shorts pay: long the perp, sell spot
+    let acts = run(&mut a, &mut rng, -50);
+    assert!(matches!(
+        acts[0],
+        Action::Open {
+            side: Side::Long,
+            ..
+        }
+    ));
 }
