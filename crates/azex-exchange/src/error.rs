@@ -141,9 +141,88 @@ pub enum ExchangeError {
 
     // --- spot / oracle ----------------------------------------------------------------------
     #[error("spot pool: {0}")]
-    Spot(String),
+    Spot(#[from] azex_spot::SpotError),
     #[error("oracle: {0}")]
-    Oracle(String),
+    Oracle(#[from] azex_oracle::OracleError),
+    /// A check of the engine against itself failed (e.g. a pool action executed differently
+    /// from its quote): a bug, never the sender's fault.
+    #[error("internal fault: {0}")]
+    Internal(String),
+}
+
+impl ExchangeError {
+    /// The variant's name (`"NotLiquidatable"`, `"PriceNotSettled"`, …): a stable code for
+    /// refusals in events, APIs and logs (no parsing of the message).
+    pub fn kind(&self) -> &'static str {
+        use ExchangeError::*;
+        match self {
+            Overflow => "Overflow",
+            Underflow => "Underflow",
+            DivisionByZero => "DivisionByZero",
+            MathDomain => "MathDomain",
+            InvalidParameter { .. } => "InvalidParameter",
+            ZeroAmount => "ZeroAmount",
+            UnknownMarket(_) => "UnknownMarket",
+            UnknownPosition(_) => "UnknownPosition",
+            NotPositionOwner { .. } => "NotPositionOwner",
+            Unauthorised(_) => "Unauthorised",
+            BadBlock { .. } => "BadBlock",
+            NoOpenBlock => "NoOpenBlock",
+            BlockAlreadyOpen => "BlockAlreadyOpen",
+            InsufficientBalance { .. } => "InsufficientBalance",
+            InsufficientShares { .. } => "InsufficientShares",
+            InsufficientLiquidBuffer { .. } => "InsufficientLiquidBuffer",
+            PriceBoundExceeded { .. } => "PriceBoundExceeded",
+            Slippage { .. } => "Slippage",
+            WouldFlip => "WouldFlip",
+            ReduceTooLarge { .. } => "ReduceTooLarge",
+            InitialMarginNotMet { .. } => "InitialMarginNotMet",
+            LeverageTooHigh { .. } => "LeverageTooHigh",
+            PositionTooSmall { .. } => "PositionTooSmall",
+            ReduceOnly(_) => "ReduceOnly",
+            Delisted(_) => "Delisted",
+            PriceNotSettled { .. } => "PriceNotSettled",
+            ImpactCapExceeded { .. } => "ImpactCapExceeded",
+            OpenInterestCapExceeded { .. } => "OpenInterestCapExceeded",
+            NoImpactCapacity(_) => "NoImpactCapacity",
+            NotLiquidatable { .. } => "NotLiquidatable",
+            LiquidationCooldown { .. } => "LiquidationCooldown",
+            NothingToDeleverage(_) => "NothingToDeleverage",
+            NotDelisted(_) => "NotDelisted",
+            RelistRefused { .. } => "RelistRefused",
+            VaultCapacityExceeded { .. } => "VaultCapacityExceeded",
+            WithdrawalExceedsFreeLiquidity { .. } => "WithdrawalExceedsFreeLiquidity",
+            VaultCashShort { .. } => "VaultCashShort",
+            VaultInsolvent => "VaultInsolvent",
+            WithdrawalLocked { .. } => "WithdrawalLocked",
+            MarketExists(_) => "MarketExists",
+            InsufficientDepth { .. } => "InsufficientDepth",
+            UnknownStrategy(_) => "UnknownStrategy",
+            StrategyCapacity { .. } => "StrategyCapacity",
+            Spot(_) => "Spot",
+            Oracle(_) => "Oracle",
+            Internal(_) => "Internal",
+        }
+    }
+
+    /// Whether this is a fault (an arithmetic limit reached, a block out of order, the vault
+    /// insolvent: a bug or an input outside what the engine is built for) rather than a refusal
+    /// of the sender's transaction under the protocol's rules. Both change nothing.
+    pub fn is_fault(&self) -> bool {
+        use ExchangeError::*;
+        matches!(
+            self,
+            Overflow
+                | Underflow
+                | DivisionByZero
+                | MathDomain
+                | BadBlock { .. }
+                | NoOpenBlock
+                | BlockAlreadyOpen
+                | VaultInsolvent
+                | Internal(_)
+        )
+    }
 }
 
 /// [`ExchangeError::Overflow`], for `ok_or_else` (an eagerly built error is dropped on the
@@ -160,5 +239,127 @@ impl From<azex_math::MathError> for ExchangeError {
             azex_math::MathError::Domain => ExchangeError::MathDomain,
             azex_math::MathError::Overflow => ExchangeError::Overflow,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ExchangeError::*;
+    use super::*;
+
+    /// `kind()` is the variant's name for every variant (what `Debug` prints first).
+    #[test]
+    fn kind_is_the_variant_name() {
+        let a = Address::ZERO;
+        let all = [
+            Overflow,
+            Underflow,
+            DivisionByZero,
+            MathDomain,
+            InvalidParameter {
+                name: "x",
+                reason: String::new(),
+            },
+            ZeroAmount,
+            UnknownMarket(0),
+            UnknownPosition(0),
+            NotPositionOwner {
+                caller: a,
+                position: 0,
+            },
+            Unauthorised("x"),
+            BadBlock { last: 0, got: 0 },
+            NoOpenBlock,
+            BlockAlreadyOpen,
+            InsufficientBalance {
+                token: a,
+                have: 0,
+                need: 0,
+            },
+            InsufficientShares { have: 0, need: 0 },
+            InsufficientLiquidBuffer { liquid: 0, need: 0 },
+            PriceBoundExceeded { price: 0, bound: 0 },
+            Slippage {
+                received: 0,
+                minimum: 0,
+            },
+            WouldFlip,
+            ReduceTooLarge { reduce: 0, size: 0 },
+            InitialMarginNotMet {
+                equity: 0,
+                required: 0,
+            },
+            LeverageTooHigh {
+                leverage_wad: 0,
+                max_wad: 0,
+            },
+            PositionTooSmall {
+                notional: 0,
+                minimum: 0,
+            },
+            ReduceOnly(0),
+            Delisted(0),
+            PriceNotSettled {
+                market: 0,
+                settles_at: 0,
+                lag_ticks: 0,
+                thawing: false,
+            },
+            ImpactCapExceeded {
+                market: 0,
+                impact_wad: 0,
+                cap_wad: 0,
+            },
+            OpenInterestCapExceeded {
+                market: 0,
+                oi: 0,
+                cap: 0,
+            },
+            NoImpactCapacity(0),
+            NotLiquidatable {
+                position: 0,
+                equity: 0,
+                maintenance: 0,
+            },
+            LiquidationCooldown { position: 0 },
+            NothingToDeleverage(0),
+            NotDelisted(0),
+            RelistRefused {
+                market: 0,
+                reason: String::new(),
+            },
+            VaultCapacityExceeded {
+                required: 0,
+                available: 0,
+            },
+            WithdrawalExceedsFreeLiquidity {
+                requested: 0,
+                free: 0,
+            },
+            VaultCashShort { cash: 0, need: 0 },
+            VaultInsolvent,
+            WithdrawalLocked { unlock_time: 0 },
+            MarketExists(a),
+            InsufficientDepth {
+                depth: 0,
+                minimum: 0,
+            },
+            UnknownStrategy(0),
+            StrategyCapacity {
+                id: 0,
+                requested: 0,
+                available: 0,
+            },
+            Spot(azex_spot::SpotError::PoolNotInitialized),
+            Oracle(azex_oracle::OracleError::ZeroWindow),
+            Internal(String::new()),
+        ];
+        for e in &all {
+            let debug = format!("{e:?}");
+            let name: String = debug.chars().take_while(|c| c.is_alphanumeric()).collect();
+            assert_eq!(e.kind(), name, "{debug}");
+        }
+        assert!(Overflow.is_fault() && Internal(String::new()).is_fault());
+        assert!(!ZeroAmount.is_fault() && !ReduceOnly(0).is_fault());
     }
 }

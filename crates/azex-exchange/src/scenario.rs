@@ -392,11 +392,7 @@ pub struct Finished {
 }
 
 fn error_kind(e: &ExchangeError) -> String {
-    format!("{e:?}")
-        .split([' ', '(', '{'])
-        .next()
-        .unwrap_or("")
-        .to_string()
+    e.kind().to_string()
 }
 
 fn parse_err(line: usize, msg: impl Into<String>) -> ScenarioError {

@@ -19,11 +19,11 @@ use azex_spot::{BalanceDelta, HookContext, ModifyLiquidityParams, PoolKey, SwapP
 pub const ORACLE_HOOK: Address =
     alloy_primitives::address!("000000000000000000000000000000000000a0c1");
 
-pub(crate) fn spot_err(e: impl std::fmt::Display) -> ExchangeError {
-    ExchangeError::Spot(e.to_string())
+pub(crate) fn spot_err(e: azex_spot::SpotError) -> ExchangeError {
+    ExchangeError::Spot(e)
 }
-pub(crate) fn oracle_err(e: impl std::fmt::Display) -> ExchangeError {
-    ExchangeError::Oracle(e.to_string())
+pub(crate) fn oracle_err(e: azex_oracle::OracleError) -> ExchangeError {
+    ExchangeError::Oracle(e)
 }
 
 /// A fresh pool manager whose oracle hook uses the protocol's truncation bound. A bound the
@@ -293,8 +293,8 @@ pub fn execute(s: &mut State, op: &SpotOp) -> Result<(), ExchangeError> {
                 .swap(&hook_ctx(b, *sender), key, params)
                 .map_err(spot_err)?;
             if d != *expected {
-                return Err(ExchangeError::Spot(format!(
-                    "internal: swap executed {d:?}, quoted {expected:?}"
+                return Err(ExchangeError::Internal(format!(
+                    "swap executed {d:?}, quoted {expected:?}"
                 )));
             }
         }
@@ -309,8 +309,8 @@ pub fn execute(s: &mut State, op: &SpotOp) -> Result<(), ExchangeError> {
                 .modify_liquidity(&hook_ctx(b, *sender), key, params)
                 .map_err(spot_err)?;
             if d.caller_delta != *expected {
-                return Err(ExchangeError::Spot(format!(
-                    "internal: modify executed {:?}, quoted {expected:?}",
+                return Err(ExchangeError::Internal(format!(
+                    "modify executed {:?}, quoted {expected:?}",
                     d.caller_delta
                 )));
             }

@@ -96,8 +96,7 @@ pub fn tx_kind(tx: &Tx) -> &'static str {
 
 /// The variant name of an engine error (`"NotLiquidatable"`, `"UnknownPosition"`, …).
 pub fn error_kind(e: &ExchangeError) -> String {
-    let s = format!("{e:?}");
-    s.chars().take_while(|c| c.is_alphanumeric()).collect()
+    e.kind().to_string()
 }
 
 /// The in-process chain. See the module docs.

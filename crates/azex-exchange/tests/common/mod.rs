@@ -191,7 +191,7 @@ impl Checked {
             .state
             .spot
             .slot0(&m.pool_key)
-            .map_err(|e| ExchangeError::Spot(format!("{e:?}")))?
+            .map_err(ExchangeError::Spot)?
             .sqrt_price_x96;
         if sqrt != cur {
             let now = azex_exchange::spot_link::price_from_sqrt_saturating(
