@@ -1,11 +1,11 @@
-//! Typed events: every state change emits one (PROTOCOL.md §1).
+//! Typed events: every state change emits one (docs/protocol.md §12).
 
 use crate::ids::{MarketId, PositionId};
 use crate::units::{Price, Qty, SignedUsd, Usd};
 use alloy_primitives::Address;
 use serde::Serialize;
 
-/// Why a loss left a position's margin (the loss waterfall, PROTOCOL.md §6).
+/// Why a loss left a position's margin (the loss waterfall, docs/protocol.md §6.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeficitPayer {
@@ -13,9 +13,9 @@ pub enum DeficitPayer {
     Vault,
 }
 
-/// What an auditor needs to recompute a trade's price (PROTOCOL.md §4): the base price the
-/// trade executed around, the block's impact capacity and the free liquidity it came from, the
-/// market's net before and after, the premium and mark on each side of the trade, and the
+/// What an auditor needs to recompute a trade's price (docs/protocol.md §4.10): the base price
+/// the trade executed around, the block's impact capacity and the free liquidity it came from,
+/// the market's net before and after, the premium and mark on each side of the trade, and the
 /// impact pool after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct TradePricing {

@@ -102,7 +102,7 @@ pub fn entry(s: &State, p: &Position) -> Result<Option<(Book, i128)>, ExchangeEr
         i(WAD * WAD),
     );
     let cm = I256::try_from(c).expect("fits");
-    // Margin net of the position's funding debt (one equity everywhere, PROTOCOL.md §6).
+    // Margin net of the position's funding debt (one equity everywhere, docs/protocol.md §6.2).
     let m_ = i(p.margin) - i(p.funding_debt);
     // X = (c − M − q_s·J_e/1e36) × 1e30 / q × WAD / k, rounded up (longs; flags earlier);
     // Y = (M − c + a_s·J_e/1e36) × 1e30 / a × WAD / k', rounded down (shorts). On overflow the

@@ -383,7 +383,7 @@ pub struct GlobalParams {
     pub risk_twap_window_secs: u32,
     /// The chain's block time, seconds: how many blocks (oracle observations, each an
     /// arbitrage round) a TWAP window spans. Sizes the OI caps against oracle manipulation
-    /// (PROTOCOL.md §11).
+    /// (docs/protocol.md §11).
     #[serde(default = "default_block_time_secs")]
     pub block_time_secs: u32,
     /// A block more than this many seconds after the previous one (a stall: one observation

@@ -1,4 +1,5 @@
-//! Vault accounting and risk figures (PROTOCOL.md §5, §8): NAV, requirements, free liquidity.
+//! Vault accounting and risk figures (docs/protocol.md §5, §8.1): NAV, requirements, free
+//! liquidity.
 //!
 //! The vault is the counterparty of every trader, so
 //! ```text
@@ -103,8 +104,8 @@ pub fn side_risk(side: &Side, price: Price) -> Result<SideRisk, ExchangeError> {
         .ok_or_else(crate::error::overflow)?;
     // Funding the side owes: accrued since each position's last settlement plus the debts its
     // margins could not pay. The vault counts only what the side can pay — its margin plus its
-    // unrealised profit — so funding that can never be collected is not in the NAV (PROTOCOL.md
-    // §8). What the vault owes the side (negative) counts in full.
+    // unrealised profit — so funding that can never be collected is not in the NAV
+    // (docs/protocol.md §8.1). What the vault owes the side (negative) counts in full.
     let owed = funding::side_owed(side.qty, side.funding_index, side.funding_entry_sum)?
         .checked_add(to_i128(side.funding_debt)?)
         .ok_or_else(crate::error::overflow)?;

@@ -181,7 +181,7 @@ pub struct MarketPrices {
     pub free_liquidity: Usd,
     /// Impact capacity `C = k1 × spot_liquidity + k2 × free_liquidity` for this whole block:
     /// every trade of the block is priced with it, so the price of a trade does not depend on the
-    /// trades before it in the block (PROTOCOL.md §4).
+    /// trades before it in the block (docs/protocol.md §4.2).
     pub capacity: Usd,
     /// Ticks between the pool's price and the truncated spot at block begin: non-zero when the
     /// truncation bound held the oracle back (it is catching up, or being pushed); no new
@@ -222,7 +222,7 @@ pub struct Market {
     pub low_depth_blocks: u64,
     /// While spot depth is below the stop-trading level: the risk price frozen when it fell
     /// there (0 = not frozen). Trades, liquidations, NAV and delisting settlement use it instead
-    /// of the oracle, which an empty pool no longer defends (PROTOCOL.md §8).
+    /// of the oracle, which an empty pool no longer defends (docs/protocol.md §8.5).
     pub frozen_price: Price,
     /// After a freeze: the spot and risk prices in force while they walk back to the live
     /// oracle's by at most one truncation bound per block (0 = not thawing;
@@ -234,11 +234,11 @@ pub struct Market {
     pub settled_at: u64,
     /// Where the mark curve is clamped: `u_c` (WAD) with `α u_c^β = max_premium`, rounded down
     /// ([`crate::math::mark::clamp_utilisation`]; derived from the market's parameters whenever
-    /// they are set). Beyond it the premium stays at `α u_c^β` (PROTOCOL.md §4).
+    /// they are set). Beyond it the premium stays at `α u_c^β` (docs/protocol.md §4.4).
     pub clamp_u_wad: u128,
     /// The signed mark premium at the market's current net, spot and block capacity (clamped),
     /// refreshed whenever the net or the block's prices change: the mark is
-    /// `spot × (1 + premium)` (PROTOCOL.md §4).
+    /// `spot × (1 + premium)` (docs/protocol.md §4.10).
     pub premium_wad: i128,
     /// This market's risk figures, recomputed whenever the market is written (derived data; the
     /// invariant check recomputes it from scratch). Lets the vault's NAV and requirement be a sum
@@ -258,7 +258,7 @@ impl Market {
         }
     }
 
-    /// The base price of a trade (PROTOCOL.md §4): the less favourable to the trader of the
+    /// The base price of a trade (docs/protocol.md §4.3): the less favourable to the trader of the
     /// truncated spot and its TWAP — the higher for a buy, the lower for a sell (the same rule
     /// as the liquidation price, so moving the spot alone for a few blocks does not pay).
     pub fn execution_price(&self, buy: bool) -> Price {
@@ -324,7 +324,7 @@ pub struct Position {
     pub last_liquidation_block: u64,
     /// Funding owed beyond the margin at its last settlement: still owed, counted in its
     /// equity, paid from PnL when the position is reduced, closed or liquidated
-    /// (PROTOCOL.md §9). Never written off while the position lives.
+    /// (docs/protocol.md §9.4). Never written off while the position lives.
     #[serde(with = "crate::serde_num")]
     pub funding_debt: Usd,
 }
@@ -410,7 +410,7 @@ pub struct Strategy {
     pub last_accrual: u64,
 }
 
-/// The azUSD ledger (PROTOCOL.md §10): supply = liquid USDC + strategy assets (+ in transit).
+/// The azUSD ledger (docs/protocol.md §10): supply = liquid USDC + strategy assets (+ in transit).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, BorshSerialize, BorshDeserialize)]
 pub struct Ledger {
     #[serde(with = "crate::serde_num")]

@@ -1,10 +1,10 @@
 //! # AZEx keepers
 //!
-//! Keepers are the protocol's outside hands (PROTOCOL.md §6–§8): separate processes that watch
-//! the chain and send the transactions the engine cannot send itself — `Liquidate` for
+//! Keepers are the protocol's outside hands (docs/protocol.md §6.5, §7, §8.5): separate processes
+//! that watch the chain and send the transactions the engine cannot send itself — `Liquidate` for
 //! under-margined positions, `Deleverage` when the vault needs it, `SettleDelisted` for the
-//! positions of delisted markets. Anyone may run one; the keeper's reward (a Dutch-auction share
-//! of the liquidation penalty) pays for it.
+//! positions of delisted markets. Anyone may run one; the keeper's reward (a Dutch-auction share of
+//! the liquidation penalty) pays for it.
 //!
 //! ## Pieces
 //!

@@ -33,7 +33,7 @@ pub fn begin(ctx: &mut Ctx) -> Result<(), ExchangeError> {
         let mut prices = crate::spot_link::read_prices(ctx.s, &m, now)?;
         live.push((prices.spot, prices.risk));
         if m.frozen_price != 0 {
-            // Depth is gone: the oracle is no longer defended by arbitrage (PROTOCOL.md §8).
+            // Depth is gone: the oracle is no longer defended by arbitrage (docs/protocol.md §8.5).
             prices.spot = m.frozen_price;
             prices.risk = m.frozen_price;
         } else {
@@ -54,7 +54,7 @@ pub fn begin(ctx: &mut Ctx) -> Result<(), ExchangeError> {
     }
     // Every market's impact capacity for this block, from the vault's free liquidity now
     // (after accrual and the new prices, before any transaction): the price of a trade does not
-    // depend on the trades before it in the block (PROTOCOL.md §4).
+    // depend on the trades before it in the block (docs/protocol.md §4.2).
     let free = ctx.vault_totals()?.free_liquidity;
     for id in 0..n {
         let mut m = ctx.market(id)?;

@@ -1,4 +1,4 @@
-//! The azUSD ledger (PROTOCOL.md §10): mint and redeem 1:1 against USDC, reserves in yield
+//! The azUSD ledger (docs/protocol.md §10): mint and redeem 1:1 against USDC, reserves in yield
 //! strategies with a liquid buffer, yield split between LPs and the treasury.
 //!
 //! Double entry: `azUSD supply = liquid USDC + Σ strategy assets + Σ withdrawals in transit`

@@ -1,6 +1,6 @@
-//! Liquidation (PROTOCOL.md §6): anyone (a keeper) may liquidate a position whose equity, judged at
-//! its **liquidation price** — the less favourable to the position of the truncated spot and its
-//! TWAP ([`crate::state::Market::liquidation_price`]) — is below its maintenance margin.
+//! Liquidation (docs/protocol.md §6.5): anyone (a keeper) may liquidate a position whose equity,
+//! judged at its **liquidation price** — the less favourable to the position of the truncated spot
+//! and its TWAP ([`crate::state::Market::liquidation_price`]) — is below its maintenance margin.
 //!
 //! - The engine re-checks everything; a duplicate or stale keeper transaction is refused with
 //!   `NotLiquidatable` / `UnknownPosition` and changes nothing.
@@ -34,7 +34,7 @@ use alloy_primitives::Address;
 
 /// Equity and maintenance margin of a position at `price` (effective values).
 /// `funding_owed`: funding the position owes and has not paid (its funding debt, plus any not
-/// yet settled): one equity everywhere (PROTOCOL.md §6).
+/// yet settled): one equity everywhere (docs/protocol.md §6.2).
 pub fn health(
     p: &MarketParams,
     qty: Qty,

@@ -1,5 +1,5 @@
-//! Permissionless listing (PROTOCOL.md §11): anyone creates a market for any token by creating its
-//! azUSD/BASE pool with the oracle hook and seeding liquidity from their own wallet.
+//! Permissionless listing (docs/protocol.md §11): anyone creates a market for any token by creating
+//! its azUSD/BASE pool with the oracle hook and seeding liquidity from their own wallet.
 //!
 //! Rules (the Drift Apr-2026 and Mango lessons): the seeded pool must hold at least
 //! `min_listing_depth` of value within the oracle's depth band; the market's OI caps are tied to
@@ -30,7 +30,7 @@ const PIPS_TO_WAD: u128 = 1_000_000_000_000;
 /// A market's parameters at listing (and relisting) with spot depth `depth` on a pool of LP fee
 /// tier `fee_pips`: the defaults, OI caps from the depth, and a taker fee of at least the fee
 /// tier — a round trip must cost at least the width of the pool's fee band, inside which the pool
-/// price can sit without being arbitraged (PROTOCOL.md §11).
+/// price can sit without being arbitraged (docs/protocol.md §11).
 pub(crate) fn listed_params(
     depth: Usd,
     fee_pips: u32,
@@ -46,13 +46,13 @@ pub(crate) fn listed_params(
     Ok(mp)
 }
 
-/// The largest position on one side that cannot profit from moving the oracle
-/// (PROTOCOL.md §11): `N ≤ 2 f W D / b`, with `D` the spot depth within the band `±b`, `f` the
-/// taker fee and `W` the blocks in the TWAP window. Trades execute at the less favourable of the
-/// truncated spot and its TWAP, so moving the price a position trades at by `x` means holding
-/// the pool `x` away for the whole window, against an arbitrageur who brings it back every
-/// block: at least `W × D x² / (4b)`. The gain is at most `N x − 2 f N` (a round trip's fees);
-/// its maximum over `x`, `N² b / (W D) − 2 f N`, is ≤ 0 exactly when `N ≤ 2 f W D / b`.
+/// The largest position on one side that cannot profit from moving the oracle (docs/protocol.md
+/// §11; derivation in docs/risk.md §8): `N ≤ 2 f W D / b`, with `D` the spot depth within the band
+/// `±b`, `f` the taker fee and `W` the blocks in the TWAP window. Trades execute at the less
+/// favourable of the truncated spot and its TWAP, so moving the price a position trades at by `x`
+/// means holding the pool `x` away for the whole window, against an arbitrageur who brings it back
+/// every block: at least `W × D x² / (4b)`. The gain is at most `N x − 2 f N` (a round trip's
+/// fees); its maximum over `x`, `N² b / (W D) − 2 f N`, is ≤ 0 exactly when `N ≤ 2 f W D / b`.
 /// `b` is taken from above (`1.03e-4` per tick, true up to 290 ticks), rounded down overall.
 pub(crate) fn manipulation_oi_cap(
     depth: Usd,
@@ -147,7 +147,7 @@ pub fn create_market(
     }
     if fee > MAX_LISTING_FEE_PIPS {
         // Inside its fee band no arbitrageur corrects a pool, so a wide band would let the
-        // lister hold the oracle where it likes (PROTOCOL.md §11). This also refuses v4's
+        // lister hold the oracle where it likes (docs/protocol.md §11). This also refuses v4's
         // dynamic-fee flag.
         return Err(ExchangeError::InvalidParameter {
             name: "fee",

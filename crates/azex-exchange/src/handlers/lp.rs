@@ -1,4 +1,4 @@
-//! LP vault deposits and withdrawals (PROTOCOL.md §8).
+//! LP vault deposits and withdrawals (docs/protocol.md §8.2).
 //!
 //! Shares are priced at NAV (valued at risk prices, see [`crate::risk`]). Deposits mint
 //! `amount × shares / NAV` rounded down; withdrawals pay `shares × NAV / shares_total` rounded

@@ -1,4 +1,5 @@
-//! LP protection (PROTOCOL.md §7, §8): auto-deleveraging, the drawdown cap, auto-delisting.
+//! LP protection (docs/protocol.md §7, §8.4–§8.5): auto-deleveraging, the drawdown cap,
+//! auto-delisting.
 //!
 //! Run automatically at every block end for every market (so protection never waits for a
 //! keeper), and on demand by a keeper's `Deleverage` transaction (refused if nothing is needed).
@@ -215,7 +216,8 @@ fn set_status(ctx: &mut Ctx, m: &mut Market, status: MarketStatus) {
 }
 
 /// Freeze a market's prices at its risk price, if not frozen yet: once spot depth is gone,
-/// arbitrage no longer defends the oracle, so nothing may be priced from it (PROTOCOL.md §8).
+/// arbitrage no longer defends the oracle, so nothing may be priced from it (docs/protocol.md
+/// §8.5).
 fn freeze(m: &mut Market) {
     if m.frozen_price == 0 {
         m.frozen_price = m.prices.risk;

@@ -1,4 +1,4 @@
-//! Perpetual positions: open, grow, reduce, close, margin (PROTOCOL.md §4–§6, §9).
+//! Perpetual positions: open, grow, reduce, close, margin (docs/protocol.md §4–§6, §9).
 //!
 //! Every trade, in order:
 //! 1. bring the position up to date: ADL PnL, then funding (what the margin cannot pay stays as
@@ -153,7 +153,8 @@ impl Books {
     }
 
     /// Collect up to `charge` of impact from a margin into the vault (traders' PnL); returns what
-    /// was collected. What the margin cannot pay is waived: never a deficit (PROTOCOL.md §4).
+    /// was collected. What the margin cannot pay is waived: never a deficit (docs/protocol.md
+    /// §4.7).
     pub fn collect_charge(&mut self, margin: &mut Usd, charge: Usd) -> Result<Usd, ExchangeError> {
         let got = charge.min(*margin);
         *margin -= got;
@@ -182,7 +183,7 @@ impl Books {
 /// Bring a position up to date with its side: credit any ADL PnL it has not received yet, then
 /// settle its funding, both against the vault. Funding the margin cannot pay is not written off:
 /// it stays on the position as `funding_debt` (counted in its equity everywhere) and is paid
-/// from the margin as soon as there is some (PROTOCOL.md §9). Call with the position removed
+/// from the margin as soon as there is some (docs/protocol.md §9.4). Call with the position removed
 /// from the side's aggregates (and add it back afterwards).
 pub(crate) fn sync_position(
     ctx: &mut Ctx,
@@ -326,8 +327,8 @@ struct Priced {
     pricing: TradePricing,
 }
 
-/// Price a trade of `delta` on market `m` whose net before the trade is `n0` (every open
-/// position included, the trading one too: PROTOCOL.md §4). Does not touch the impact pool: the
+/// Price a trade of `delta` on market `m` whose net before the trade is `n0` (every open position
+/// included, the trading one too: docs/protocol.md §4.5). Does not touch the impact pool: the
 /// caller books what is collected ([`book_impact`]).
 /// `growing`: the trade grows a position. Only such trades are held to the premium cap; reducing
 /// or closing is always priced, on the clamped curve (at most the capped premium per unit).

@@ -1,4 +1,4 @@
-//! Funding (PROTOCOL.md §9): a rate from the skew, accrued per second through cumulative
+//! Funding (docs/protocol.md §9): a rate from the skew, accrued per second through cumulative
 //! per-side indexes, O(1) per position.
 //!
 //! ```text

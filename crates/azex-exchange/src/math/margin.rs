@@ -1,4 +1,4 @@
-//! Margin (PROTOCOL.md §6): equity, initial and maintenance requirements, leverage.
+//! Margin (docs/protocol.md §6.1–§6.3): equity, initial and maintenance requirements, leverage.
 //!
 //! `equity = margin + uPnL − funding owed − close fee`. A position may be opened or grown only if
 //! `equity ≥ initial margin`; it is liquidatable when `equity < maintenance margin`.

@@ -1,4 +1,4 @@
-//! Mark price and execution price (PROTOCOL.md §4, seed 001).
+//! Mark price and execution price (docs/protocol.md §4, seed 001).
 //!
 //! ```text
 //! markPrice      = spot × (1 + sign(net) × α × u^β),   u = |net| × spot / impactCapacity
@@ -91,7 +91,7 @@ pub fn signed_premium_wad(
     Ok(if net > 0 { p } else { -p })
 }
 
-/// The signed premium clamped at `max_wad` (PROTOCOL.md §4): `sign(net) × min(α u^β, max)`,
+/// The signed premium clamped at `max_wad` (docs/protocol.md §4.10): `sign(net) × min(α u^β, max)`,
 /// rounded toward zero; with no capacity any non-zero net is at the clamp.
 pub fn clamped_signed_premium_wad(
     curve: ImpactCurve,
@@ -345,10 +345,10 @@ fn clamped_integral_xw(
     head.checked_add(tail).ok_or_else(crate::error::overflow)
 }
 
-/// [`impact`] on the clamped curve (PROTOCOL.md §4): the premium never exceeds `α u_c^β`, so a
-/// trade that reduces exposure pays at most that per unit however thin the market, and a trade
-/// at zero capacity pays exactly that. Charges are rounded up, rebates down, from bounds of the
-/// integral taken in the protocol's favour.
+/// [`impact`] on the clamped curve (docs/protocol.md §4.4–§4.5): the premium never exceeds
+/// `α u_c^β`, so a trade that reduces exposure pays at most that per unit however thin the market,
+/// and a trade at zero capacity pays exactly that. Charges are rounded up, rebates down, from bounds of
+/// the integral taken in the protocol's favour.
 pub fn impact_clamped(
     curve: ImpactCurve,
     n0: Qty,

@@ -1,4 +1,4 @@
-//! Net-exposure accounting (PROTOCOL.md §5, seed 000): how much LP capital a market needs.
+//! Net-exposure accounting (docs/protocol.md §5, seed 000): how much LP capital a market needs.
 //!
 //! ```text
 //! required(market) = min( |L − S| × safetyFactor(imbalance) + stressFactor × min(L, S),  max(L, S) )
