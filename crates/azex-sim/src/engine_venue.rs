@@ -185,8 +185,10 @@ impl EngineConfig {
             max_abs_tick_move: tick,
             risk_twap_window_secs: twap,
             // A simulator block stands for `block_secs / chain_block_secs` chain blocks without
-            // a stall: the gap between two simulator blocks is not a sequencer outage.
-            max_block_gap_secs: block_secs.max(d.max_block_gap_secs),
+            // a stall: the gap between two simulator blocks is not a sequencer outage. Twice the
+            // block length: block timestamps are whole seconds, so 1800 s / 16 alternates 112
+            // and 113 s gaps.
+            max_block_gap_secs: (2 * block_secs).max(d.max_block_gap_secs),
             max_drawdown_wad: self
                 .max_drawdown_bps
                 .map_or(d.max_drawdown_wad, |b| b as u128 * (WAD / 10_000)),

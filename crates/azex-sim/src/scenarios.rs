@@ -252,6 +252,8 @@ mod tests {
             validate_config(&c).unwrap();
         }
         validate_engine_config(&EngineConfig::default()).unwrap();
+        crate::study::StudyConfig::default().validate().unwrap();
+        crate::study::StudyConfig::full().validate().unwrap();
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
@@ -263,6 +265,9 @@ mod tests {
             } else if name.starts_with("engine-") {
                 let c: EngineConfig = serde_json::from_str(&text).unwrap();
                 validate_engine_config(&c).unwrap_or_else(|e| panic!("{name}: {e}"));
+            } else if name.starts_with("study-") {
+                let c: crate::study::StudyConfig = serde_json::from_str(&text).unwrap();
+                c.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
             }
         }
     }

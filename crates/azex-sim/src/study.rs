@@ -118,7 +118,7 @@ pub const DEFAULT_STUDY_SCENARIOS: [&str; 7] = [
 
 impl StudyConfig {
     /// The full study (`azex sim --study full`): the default scenarios plus `crash-replay`,
-    /// 20 paths of 4 days each, 30-, 7.5- and 1.9-minute blocks (1, 4 and 16 per 30-minute bar).
+    /// 20 paths of 3 days each, 30-, 7.5- and 3.75-minute blocks (1, 4 and 8 per 30-minute bar).
     pub fn full() -> Self {
         let mut scenarios: Vec<String> = DEFAULT_STUDY_SCENARIOS
             .iter()
@@ -128,8 +128,8 @@ impl StudyConfig {
         StudyConfig {
             scenarios,
             paths: 20,
-            path_days: 4,
-            substeps: vec![1, 4, 16],
+            path_days: 3,
+            substeps: vec![1, 4, 8],
             ..Default::default()
         }
     }

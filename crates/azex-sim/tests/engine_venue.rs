@@ -268,3 +268,20 @@ fn attack_presets_run_on_the_engine() {
         );
     }
 }
+
+#[test]
+fn short_blocks_trade_too() {
+    // 1800 s / 16 gives block gaps of 112 and 113 s: none may count as a stall (which would hold
+    // every market's new exposure for a TWAP window, block after block)
+    let mut cfg = small("balanced-high", 6, 40);
+    cfg.substeps = 16;
+    let r = engine_run(&cfg);
+    assert!(r.actions.accepted > 0);
+    let other = r.actions.rejected.get("other").copied().unwrap_or(0);
+    assert!(
+        other * 4 < r.actions.submitted,
+        "{other} of {} refused as other",
+        r.actions.submitted
+    );
+    assert!(r.model("azex").unwrap().oi_peak_usd > 0);
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Markdown tables of a capital study (`azex sim --study ...` writes <out>/study.json).
+
+    python3 crates/azex-sim/tools/study_tables.py out/sim-full/study.json
+
+Prints, per block length, capital per $100M of the demand's peak OI at the study's criterion
+for every design and scenario ("*": bad debt on some path at every capital, so the figure is
+the drawdown-and-service-only capital; "none": no capital up to the reference is safe), then
+per design the formula figure, drawdowns, bad debt and the per-path distribution.
+"""
+import json
+import sys
+
+
+def m(v):
+    return "none" if v is None else f"${v / 1e6:.1f}M"
+
+
+def cell(d):
+    if d["solvent_capital_per_100m_peak_oi"] is not None:
+        return m(d["solvent_capital_per_100m_peak_oi"])
+    if d["capital_drawdown_only_per_100m_peak_oi"] is not None:
+        return m(d["capital_drawdown_only_per_100m_peak_oi"]) + "*"
+    return "none"
+
+
+def main(path):
+    r = json.load(open(path))
+    names = [d["design"] for d in r["scenarios"][0]["designs"]]
+    blocks = sorted({s["block_seconds"] for s in r["scenarios"]}, reverse=True)
+    for b in blocks:
+        rows = [s for s in r["scenarios"] if s["block_seconds"] == b]
+        print(f"\n**{b}-second blocks** ({rows[0]['paths']} paths x {rows[0]['bars_per_path']} bars each)\n")
+        print("| scenario | imbalance (median / worst) | " + " | ".join(names) + " |")
+        print("|---|---|" + "---|" * len(names))
+        for s in rows:
+            i = s["imbalance_bps"]
+            print(f"| {s['scenario']} | {i['median'] / 100:.1f} % / {i['worst'] / 100:.1f} % | "
+                  + " | ".join(cell(d) for d in s["designs"]) + " |")
+    print("\nPer design (worst path unless stated):\n")
+    print("| scenario | block | design | per $100M peak OI: median / p95 / worst path | per $100M avg OI (worst) | formula per $100M peak / avg | max DD | DD p99 | bad debt | paths with bad debt |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for s in r["scenarios"]:
+        for d in s["designs"]:
+            p = d["per_path_per_100m_peak_oi"]
+            a = d["per_path_per_100m_avg_oi"]
+            print(f"| {s['scenario']} | {s['block_seconds']} s | {d['design']} | "
+                  f"{m(p['median'])} / {m(p['p95'])} / {m(p['worst'])} | {m(a['worst'])} | "
+                  f"{m(d['formula_per_100m_peak_oi'])} / {m(d['formula_per_100m_avg_oi'])} | "
+                  f"{d['lp_max_drawdown_bps'] / 100:.1f} % | {d['lp_drawdown_p99_bps'] / 100:.1f} % | "
+                  f"${d['bad_debt_usd'] / 1e6:,.0f} | {d['paths_with_bad_debt']}/{s['paths']} |")
+    print("\nAdversaries (reference runs, sum over paths / best path for the attacker):\n")
+    print("| scenario | block | adversary | PnL, all paths | best path |")
+    print("|---|---|---|---|---|")
+    for s in r["scenarios"]:
+        for k, v in s["attacker_pnl_usd"].items():
+            best = s["attacker_best_path_pnl_usd"][k]
+            print(f"| {s['scenario']} | {s['block_seconds']} s | {k} | ${v / 1e6:,.0f} | ${best / 1e6:,.0f} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "out/sim/study.json")
