@@ -257,3 +257,42 @@ pub enum Event {
         amount: u128,
     },
 }
+
+impl Event {
+    /// The event's name as serialised (`"position_opened"`, …): its `event` tag in JSON.
+    pub fn kind(&self) -> &'static str {
+        use Event::*;
+        match self {
+            BlockBegun { .. } => "block_begun",
+            BlockEnded { .. } => "block_ended",
+            AzusdMinted { .. } => "azusd_minted",
+            AzusdRedeemed { .. } => "azusd_redeemed",
+            SwappedIntoAzusd { .. } => "swapped_into_azusd",
+            SpotSwapped { .. } => "spot_swapped",
+            SpotLiquidityChanged { .. } => "spot_liquidity_changed",
+            MarketCreated { .. } => "market_created",
+            MarketStatusChanged { .. } => "market_status_changed",
+            PricesUpdated { .. } => "prices_updated",
+            FundingRateSet { .. } => "funding_rate_set",
+            FundingAccrued { .. } => "funding_accrued",
+            LpDeposited { .. } => "lp_deposited",
+            LpWithdrawn { .. } => "lp_withdrawn",
+            PositionOpened { .. } => "position_opened",
+            PositionModified { .. } => "position_modified",
+            PositionClosed { .. } => "position_closed",
+            PositionLiquidated { .. } => "position_liquidated",
+            Deleveraged { .. } => "deleveraged",
+            DrawdownCapHit { .. } => "drawdown_cap_hit",
+            DrawdownRecovered { .. } => "drawdown_recovered",
+            PositionSettled { .. } => "position_settled",
+            AdlSettled { .. } => "adl_settled",
+            FundingSettled { .. } => "funding_settled",
+            MarginChanged { .. } => "margin_changed",
+            DeficitCovered { .. } => "deficit_covered",
+            FeesDistributed { .. } => "fees_distributed",
+            YieldAccrued { .. } => "yield_accrued",
+            StrategyRebalanced { .. } => "strategy_rebalanced",
+            StrategyWithdrawalArrived { .. } => "strategy_withdrawal_arrived",
+        }
+    }
+}

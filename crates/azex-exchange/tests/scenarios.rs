@@ -17,11 +17,15 @@ fn pinned(lines: &[OutputLine]) -> String {
     for l in lines {
         match l {
             OutputLine::Event { line, event, .. } => {
-                // `{"event":"kind",…}`: the tag comes first.
                 let json = serde_json::to_string(event).unwrap();
-                let kind = json.split('"').nth(3).unwrap().to_string();
+                let kind = event.kind();
+                // The kind is the event's JSON tag.
+                let tag = serde_json::from_str::<serde_json::Value>(&json).unwrap()["event"]
+                    .as_str()
+                    .map(str::to_string);
+                assert_eq!(tag.as_deref(), Some(kind), "{json}");
                 if matches!(
-                    kind.as_str(),
+                    kind,
                     "prices_updated" | "funding_accrued" | "block_begun" | "block_ended"
                 ) {
                     continue;
