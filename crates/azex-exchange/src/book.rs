@@ -187,11 +187,11 @@ impl Side {
 }
 
 fn div_floor_i256(x: I256, d: I256) -> Result<i128, ExchangeError> {
-    crate::units::div_i256_round(x, d, false)
+    crate::units::div_i256_down(x, d)
 }
 
 fn div_ceil_i256(x: I256, d: I256) -> Result<i128, ExchangeError> {
-    crate::units::div_i256_round(x, d, true)
+    crate::units::div_i256_up(x, d)
 }
 
 /// Whether a position belongs to an ended epoch of its side: effective size 0 for ever; it can
@@ -528,9 +528,16 @@ pub fn new_epoch(side: &mut Side, next_id: crate::ids::PositionId) -> Result<boo
     Ok(true)
 }
 
-/// Funding index increment per stored unit for an effective increment `d`, rounded up or down.
-pub fn funding_step(d: i128, scale: u128, up: bool) -> Result<i128, ExchangeError> {
-    scale_signed(d, scale, up)
+/// Funding index increment per stored unit for an effective increment `d`, its magnitude
+/// rounded up (away from zero): what the paying side owes.
+pub fn funding_step_up(d: i128, scale: u128) -> Result<i128, ExchangeError> {
+    scale_signed(d, scale, true)
+}
+
+/// Funding index increment per stored unit for an effective increment `d`, its magnitude
+/// rounded down (toward zero): what the receiving side is owed.
+pub fn funding_step_down(d: i128, scale: u128) -> Result<i128, ExchangeError> {
+    scale_signed(d, scale, false)
 }
 
 /// What a position holder can see of auto-deleveraging: its current effective size, the size it

@@ -278,7 +278,7 @@ impl MarketParams {
         )?;
         in_range(
             "delist_after_blocks",
-            self.delist_after_blocks as u128,
+            u128::from(self.delist_after_blocks),
             1,
             100_000,
         )?;
@@ -532,13 +532,14 @@ impl GlobalParams {
         )?;
         in_range(
             "max_abs_tick_move",
-            self.max_abs_tick_move as u128,
+            // A negative move is out of range: reported as u128::MAX.
+            u128::try_from(self.max_abs_tick_move).unwrap_or(u128::MAX),
             1,
             9_116,
         )?;
         in_range(
             "risk_twap_window",
-            self.risk_twap_window_secs as u128,
+            u128::from(self.risk_twap_window_secs),
             0,
             86_400,
         )?;

@@ -10,8 +10,14 @@
 //!
 //! Rounding rule: every conversion names its direction. What a trader owes rounds toward +∞,
 //! what a trader receives rounds toward −∞; figures used as safety limits round the safe way.
+//!
+//! This module is the home of the engine's unit *types and constants* and of the conversions
+//! that need them (notional, signed value). The integer arithmetic underneath is `azex-math`'s
+//! (one fixed-point layer, property-tested there): the `u128` products are
+//! [`azex_math::mul_wad_down_u128`] and friends, re-exported here with the engine's error type.
 
 use crate::error::ExchangeError;
+pub use azex_math::Rounding;
 use azex_math::{mul_div, mul_div_rounding_up, U256};
 
 /// azUSD amount in its smallest unit (1e-6 USD).
@@ -45,23 +51,10 @@ pub(crate) fn to_i128(x: u128) -> Result<i128, ExchangeError> {
     i128::try_from(x).map_err(|_| ExchangeError::Overflow)
 }
 
-const E15: u128 = 1_000_000_000_000_000;
-
-/// Exact `(floor(a × b / 1e30), remainder == 0)` in u128 arithmetic when the pieces fit (every
-/// realistic notional): with `a = A·1e15 + a0`, `b = B·1e15 + b0`,
-/// `a·b = A·B·1e30 + (A·b0 + a0·B)·1e15 + a0·b0`; flooring `a0·b0 / 1e15` first does not change
-/// the outer floor, and the product divides exactly iff both partial remainders are zero.
+/// `(floor(a × b / 1e30), exact)` in `u128` when the pieces fit: [`azex_math::mul_div_e30_u128`].
 #[inline]
 fn mul_e30(a: u128, b: u128) -> Option<(u128, bool)> {
-    let (ah, al) = (a / E15, a % E15);
-    let (bh, bl) = (b / E15, b % E15);
-    let hi = ah.checked_mul(bh)?;
-    let low = al * bl; // < 1e30
-    let mid = ah
-        .checked_mul(bl)?
-        .checked_add(al.checked_mul(bh)?)?
-        .checked_add(low / E15)?;
-    Some((hi.checked_add(mid / E15)?, low % E15 == 0 && mid % E15 == 0))
+    azex_math::mul_div_e30_u128(a, b)
 }
 
 /// Notional value of `|qty|` at `price`, in azUSD units, rounded down.
@@ -130,75 +123,48 @@ pub fn signed_value_floor(qty: Qty, price: Price) -> Result<SignedUsd, ExchangeE
     }
 }
 
-/// `amount × ratio / WAD`, rounded down.
+/// `amount × ratio / WAD`, rounded down ([`azex_math::mul_wad_down_u128`]).
 #[inline]
 pub fn mul_wad_down(amount: u128, ratio_wad: u128) -> Result<u128, ExchangeError> {
-    match amount.checked_mul(ratio_wad) {
-        Some(p) => Ok(p / WAD),
-        None => to_u128(mul_div(u(amount), u(ratio_wad), u(WAD))?),
-    }
+    Ok(azex_math::wad::mul_wad_down_u128(amount, ratio_wad)?)
 }
 
-/// `amount × ratio / WAD`, rounded up.
+/// `amount × ratio / WAD`, rounded up ([`azex_math::mul_wad_up_u128`]).
 #[inline]
 pub fn mul_wad_up(amount: u128, ratio_wad: u128) -> Result<u128, ExchangeError> {
-    match amount.checked_mul(ratio_wad) {
-        Some(p) => Ok(p.div_ceil(WAD)),
-        None => to_u128(mul_div_rounding_up(u(amount), u(ratio_wad), u(WAD))?),
-    }
+    Ok(azex_math::wad::mul_wad_up_u128(amount, ratio_wad)?)
 }
 
-/// `a × b / d`, rounded down, u128 in and out.
+/// `a × b / d`, rounded down, u128 in and out ([`azex_math::mul_div_down_u128`]).
 #[inline]
 pub fn mul_div_down_u128(a: u128, b: u128, d: u128) -> Result<u128, ExchangeError> {
-    if d == 0 {
-        return Err(ExchangeError::DivisionByZero);
-    }
-    match a.checked_mul(b) {
-        Some(p) => Ok(p / d),
-        None => to_u128(mul_div(u(a), u(b), u(d))?),
-    }
+    Ok(azex_math::mul_div_down_u128(a, b, d)?)
 }
 
-/// `a × b / d`, rounded up, u128 in and out.
+/// `a × b / d`, rounded up, u128 in and out ([`azex_math::mul_div_up_u128`]).
 #[inline]
 pub fn mul_div_up_u128(a: u128, b: u128, d: u128) -> Result<u128, ExchangeError> {
-    if d == 0 {
-        return Err(ExchangeError::DivisionByZero);
-    }
-    match a.checked_mul(b) {
-        Some(p) => Ok(p.div_ceil(d)),
-        None => to_u128(mul_div_rounding_up(u(a), u(b), u(d))?),
-    }
+    Ok(azex_math::mul_div_up_u128(a, b, d)?)
 }
 
-/// `x / d` for signed 256-bit values, rounded toward +∞ (`up`) or −∞, as an `i128`. One unsigned
-/// division of the magnitudes (the generic signed `/` and `%` would divide twice).
+/// `x / d` for signed 256-bit values, rounded toward −∞, as an `i128`
+/// ([`azex_math::div_i256_down`]).
 #[inline]
-pub(crate) fn div_i256_round(
+pub(crate) fn div_i256_down(
     x: alloy_primitives::I256,
     d: alloy_primitives::I256,
-    up: bool,
 ) -> Result<i128, ExchangeError> {
-    if d.is_zero() {
-        return Err(ExchangeError::DivisionByZero);
-    }
-    let neg = x.is_negative() != d.is_negative();
-    let (q, r) = x.unsigned_abs().div_rem(d.unsigned_abs());
-    // Rounding away from zero: the floor of a negative quotient, the ceiling of a positive one.
-    let q = if !r.is_zero() && neg != up {
-        q.checked_add(U256::from(1u8))
-            .ok_or_else(crate::error::overflow)?
-    } else {
-        q
-    };
-    let q = u128::try_from(q).map_err(|_| ExchangeError::Overflow)?;
-    if neg {
-        0i128.checked_sub_unsigned(q) // reaches i128::MIN exactly
-    } else {
-        i128::try_from(q).ok()
-    }
-    .ok_or_else(crate::error::overflow)
+    Ok(azex_math::div_i256_down(x, d)?)
+}
+
+/// `x / d` for signed 256-bit values, rounded toward +∞, as an `i128`
+/// ([`azex_math::div_i256_up`]).
+#[inline]
+pub(crate) fn div_i256_up(
+    x: alloy_primitives::I256,
+    d: alloy_primitives::I256,
+) -> Result<i128, ExchangeError> {
+    Ok(azex_math::div_i256_up(x, d)?)
 }
 
 /// Checked helpers that turn overflow into [`ExchangeError::Overflow`].
@@ -231,23 +197,6 @@ checked_impl!(i128, ExchangeError::Overflow);
 mod tests {
     use super::*;
 
-    #[test]
-    fn signed_division_reaches_the_extremes() {
-        use alloy_primitives::I256;
-        let min = I256::try_from(i128::MIN).unwrap();
-        assert_eq!(div_i256_round(min, I256::ONE, false), Ok(i128::MIN));
-        assert_eq!(
-            div_i256_round(min, -I256::ONE, true),
-            Err(ExchangeError::Overflow)
-        );
-        let max = I256::try_from(i128::MAX).unwrap();
-        assert_eq!(div_i256_round(max, I256::ONE, true), Ok(i128::MAX));
-        assert_eq!(
-            div_i256_round(max, I256::ZERO, true),
-            Err(ExchangeError::DivisionByZero)
-        );
-    }
-
     proptest::proptest! {
         /// One multiplication for both roundings gives what the two separate conversions give.
         #[test]
@@ -256,25 +205,6 @@ mod tests {
             match (notional_down(q, p), notional_up(q, p)) {
                 (Ok(d), Ok(u)) => proptest::prop_assert_eq!(pair, Ok((d, u))),
                 _ => proptest::prop_assert!(pair.is_err()),
-            }
-        }
-
-        /// Signed 256-bit division with one unsigned division of the magnitudes agrees with
-        /// the generic signed `/` and `%` (floor and ceiling).
-        #[test]
-        fn signed_division_rounds_like_the_generic_one(x in proptest::prelude::any::<i128>(), sh in 0usize..100, d in proptest::prelude::any::<i64>()) {
-            use alloy_primitives::I256;
-            proptest::prop_assume!(d != 0);
-            let x = I256::try_from(x).unwrap() << sh;
-            let d = I256::try_from(d).unwrap();
-            let (q, r) = (x / d, x % d);
-            let floor = if !r.is_zero() && (r.is_negative() != d.is_negative()) { q - I256::ONE } else { q };
-            let ceil = if !r.is_zero() && (r.is_negative() == d.is_negative()) { q + I256::ONE } else { q };
-            for (up, want) in [(false, floor), (true, ceil)] {
-                match i128::try_from(want) {
-                    Ok(w) => proptest::prop_assert_eq!(div_i256_round(x, d, up), Ok(w)),
-                    Err(_) => proptest::prop_assert!(div_i256_round(x, d, up).is_err()),
-                }
             }
         }
 
@@ -288,15 +218,6 @@ mod tests {
                 proptest::prop_assert_eq!(f + u128::from(!exact), wc);
             }
         }
-    }
-
-    #[test]
-    fn fast_notional_exactness_edges() {
-        let e30 = NOTIONAL_DIVISOR;
-        assert_eq!(mul_e30(e30, 7), Some((7, true)));
-        assert_eq!(mul_e30(e30 + 1, 1), Some((1, false)));
-        assert_eq!(mul_e30(E15 * 3, E15 * 5), Some((15, true)));
-        assert_eq!(mul_e30(E15 * 3 + 1, E15 * 5), Some((15, false)));
     }
 
     #[test]

@@ -20,6 +20,8 @@
 //! value never above the exact real result (usually its floor), `_up` one never below it
 //! (usually its ceil), `_exact` cannot round (it errors instead). Older helpers keep their
 //! Uniswap names: [`mul_div`] floors, [`mul_div_rounding_up`] and [`div_rounding_up`] ceil.
+//! Where one routine computes both bounds of an enclosure it takes a [`Rounding`] (never a
+//! `bool`): [`pow_wad_rounded`], [`mul_div_rounded`], [`div_rounded`], [`div_i256`].
 //! Callers choose the direction that favours the protocol: **what a trader pays rounds up,
 //! what a trader receives rounds down**. A value that feeds a later subtraction needs the
 //! opposite direction from the one it is subtracted from; spell it out at the call site.
@@ -28,6 +30,9 @@
 //!
 //! - [`full_math`]: `mul_div` with a 512-bit intermediate (Uniswap FullMath semantics).
 //! - [`wad`]: WAD products, quotients and conversions (`U256` and `u128` variants).
+//! - [`int`]: `u128` / `i128` products and quotients (`mul_div_{down,up}_u128`, the `10^30`
+//!   split, signed 256-bit division to `i128`) and the [`Rounding`] direction for code that
+//!   computes both bounds of one figure with the same steps.
 //! - [`pow`]: `log2`, `exp2` and `x^y` in WAD with a proven enclosure
 //!   `pow_wad_down(x, y) <= x^y <= pow_wad_up(x, y)` and a stated gap
 //!   (`<= ceil((y + 16) 2^-60 x^y) + 1` units; relative `<= 1.74e-17` for `y <= 4`,
@@ -57,6 +62,7 @@
 //! exponent above [`pow::POW_MAX_EXPONENT`]).
 
 pub mod full_math;
+pub mod int;
 pub mod pow;
 pub mod wad;
 
@@ -65,9 +71,13 @@ pub(crate) mod reference;
 
 pub use alloy_primitives::{I256, U256};
 pub use full_math::{div_rounding_up, mul_div, mul_div_rounding_up};
+pub use int::{
+    div_i256, div_i256_down, div_i256_up, div_rounded, mul_div_down_u128, mul_div_e30_u128,
+    mul_div_rounded, mul_div_up_u128, Rounding,
+};
 pub use pow::{
-    exp2_wad_down, exp2_wad_up, log2_wad_down, log2_wad_up, pow_wad_down, pow_wad_up,
-    POW_MAX_EXPONENT,
+    exp2_wad_down, exp2_wad_up, log2_wad_down, log2_wad_up, pow_wad_down, pow_wad_rounded,
+    pow_wad_up, POW_MAX_EXPONENT,
 };
 pub use wad::{div_wad_down, div_wad_up, mul_wad_down, mul_wad_up, WAD, WAD_U128};
 

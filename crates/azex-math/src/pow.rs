@@ -133,12 +133,8 @@ const LOG_RECIP_Q64: [u64; 256] = {
     t
 };
 
-/// Rounding direction of an internal computation.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Dir {
-    Down,
-    Up,
-}
+/// Rounding direction of an internal computation: the crate's one [`crate::Rounding`].
+use crate::Rounding as Dir;
 
 // ---------------------------------------------------------------------------------------------
 // Cores
@@ -389,6 +385,16 @@ fn exp2_wad(t: i128, dir: Dir) -> Result<U256, MathError> {
 /// [`MathError::Domain`]). [`MathError::Overflow`] if the result exceeds `U256`.
 pub fn pow_wad_down(x: U256, y: U256) -> Result<U256, MathError> {
     pow_wad(x, y, Dir::Down)
+}
+
+/// [`pow_wad_down`] or [`pow_wad_up`], by `r`: one routine for code that takes both bounds of an
+/// enclosure with the same steps.
+#[inline]
+pub fn pow_wad_rounded(x: U256, y: U256, r: crate::Rounding) -> Result<U256, MathError> {
+    match r {
+        crate::Rounding::Down => pow_wad_down(x, y),
+        crate::Rounding::Up => pow_wad_up(x, y),
+    }
 }
 
 /// Upper bound of `x^y` in WAD: `pow_wad_up(x, y) >= 1e18 * (x/1e18)^(y/1e18)`; see

@@ -262,14 +262,12 @@ pub(crate) fn accrue_funding(m: &mut Market, now: u64) -> Result<(), ExchangeErr
         } else {
             (&mut m.short, &mut m.long)
         };
-        payer.funding_index =
-            payer
-                .funding_index
-                .add_c(book::funding_step(up, payer.scale, true)?)?;
-        receiver.funding_index =
-            receiver
-                .funding_index
-                .sub_c(book::funding_step(down, receiver.scale, false)?)?;
+        payer.funding_index = payer
+            .funding_index
+            .add_c(book::funding_step_up(up, payer.scale)?)?;
+        receiver.funding_index = receiver
+            .funding_index
+            .sub_c(book::funding_step_down(down, receiver.scale)?)?;
     }
     m.last_funding_time = m.last_funding_time.max(now);
     Ok(())
@@ -359,7 +357,10 @@ fn price_trade(
         imp
     } else {
         if held_to_cap {
-            let prem = mark::premium_wad(curve(p), mark::utilisation(n1, b, cap, true)?)?;
+            let prem = mark::premium_wad(
+                curve(p),
+                mark::utilisation(n1, b, cap, azex_math::Rounding::Up)?,
+            )?;
             if prem > p.max_premium_wad {
                 return Err(cap_exceeded(m, p, prem));
             }

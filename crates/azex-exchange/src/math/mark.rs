@@ -28,7 +28,7 @@
 
 use crate::error::ExchangeError;
 use crate::units::{mul_wad_down, notional_down, Price, Qty, SignedUsd, Usd, WAD};
-use azex_math::{mul_div, mul_div_rounding_up, U256};
+use azex_math::{mul_div, mul_div_rounding_up, Rounding, U256};
 
 /// α and β of one market.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,24 +49,15 @@ pub fn impact_capacity(
         .ok_or_else(crate::error::overflow)
 }
 
-/// `u = |n| × S / C` in WAD. `round_up` picks the direction.
-pub fn utilisation(
-    n: Qty,
-    spot: Price,
-    capacity: Usd,
-    round_up: bool,
-) -> Result<U256, ExchangeError> {
+/// `u = |n| × S / C` in WAD, rounded in direction `r`.
+pub fn utilisation(n: Qty, spot: Price, capacity: Usd, r: Rounding) -> Result<U256, ExchangeError> {
     if capacity == 0 {
         return Err(ExchangeError::DivisionByZero);
     }
     // |n| (1e18) × S (1e18) / (1e12 × C (1e6)) = WAD
     let num = U256::from(n.unsigned_abs()) * U256::from(spot); // < 2^256: both < 2^128
     let den = U256::from(capacity) * U256::from(1_000_000_000_000u128);
-    Ok(if round_up {
-        azex_math::div_rounding_up(num, den)?
-    } else {
-        num / den
-    })
+    Ok(azex_math::div_rounded(num, den, r)?)
 }
 
 /// `α × u^β` (the premium of the mark over spot), rounded down (display and funding).
@@ -86,7 +77,7 @@ pub fn signed_premium_wad(
     if net == 0 {
         return Ok(0);
     }
-    let u = utilisation(net, spot, capacity, false)?;
+    let u = utilisation(net, spot, capacity, Rounding::Down)?;
     let p = i128::try_from(premium_wad(curve, u)?).map_err(|_| ExchangeError::Overflow)?;
     Ok(if net > 0 { p } else { -p })
 }
@@ -168,18 +159,19 @@ fn f_up(curve: ImpactCurve, u: U256) -> Result<U256, ExchangeError> {
     )?)
 }
 
-/// `α × C / (β+1) × x` with `x` in WAD, rounded `up` or down.
-fn scale(curve: ImpactCurve, capacity: Usd, x_wad: U256, up: bool) -> Result<Usd, ExchangeError> {
+/// `α × C / (β+1) × x` with `x` in WAD, rounded in direction `r`.
+fn scale(
+    curve: ImpactCurve,
+    capacity: Usd,
+    x_wad: U256,
+    r: Rounding,
+) -> Result<Usd, ExchangeError> {
     // x × α / WAD × C / (β+1) — in one mulDiv: x × (α × C) / (WAD × (β+1)/WAD × WAD)
     let num = U256::from(curve.alpha_wad) * U256::from(capacity);
     let den = U256::from(curve.beta_wad + WAD); // × WAD (β+1 is WAD) → /WAD cancels one WAD of x
                                                 // x_wad × α_wad × C / (WAD × (β+1)_wad) → result in C's unit (azUSD)
     let den = den * U256::from(WAD);
-    let v = if up {
-        mul_div_rounding_up(x_wad, num, den)?
-    } else {
-        mul_div(x_wad, num, den)?
-    };
+    let v = azex_math::mul_div_rounded(x_wad, num, den, r)?;
     u128::try_from(v).map_err(|_| ExchangeError::Overflow)
 }
 
@@ -221,7 +213,7 @@ pub fn impact_with_end(
     if capacity == 0 {
         return Err(ExchangeError::DivisionByZero);
     }
-    let u1_up = utilisation(n1, spot, capacity, true)?;
+    let u1_up = utilisation(n1, spot, capacity, Rounding::Up)?;
     let f1_up = f_up(curve, u1_up)?;
     let end = CurveEnd {
         u_up: u1_up,
@@ -231,27 +223,32 @@ pub fn impact_with_end(
         return Err(ExchangeError::DivisionByZero);
     }
     let same_side = (n0 >= 0 && n1 >= 0) || (n0 <= 0 && n1 <= 0);
-    let f0_down = f_down(curve, utilisation(n0, spot, capacity, false)?)?;
+    let f0_down = f_down(curve, utilisation(n0, spot, capacity, Rounding::Down)?)?;
     let imp = if same_side {
         let (a, b) = (n0.unsigned_abs(), n1.unsigned_abs());
         if b > a {
             // Charge: F(u1)_up − F(u0)_down, scaled up.
             Impact {
-                charge: scale(curve, capacity, f1_up.saturating_sub(f0_down), true)?,
+                charge: scale(curve, capacity, f1_up.saturating_sub(f0_down), Rounding::Up)?,
                 rebate: 0,
             }
         } else {
             // Rebate: F(u0)_down − F(u1)_up (a lower bound), scaled down.
             Impact {
                 charge: 0,
-                rebate: scale(curve, capacity, f0_down.saturating_sub(f1_up), false)?,
+                rebate: scale(
+                    curve,
+                    capacity,
+                    f0_down.saturating_sub(f1_up),
+                    Rounding::Down,
+                )?,
             }
         }
     } else {
         // Crossing zero: rebate from n0 down to 0, charge from 0 to n1.
         Impact {
-            charge: scale(curve, capacity, f1_up, true)?,
-            rebate: scale(curve, capacity, f0_down, false)?,
+            charge: scale(curve, capacity, f1_up, Rounding::Up)?,
+            rebate: scale(curve, capacity, f0_down, Rounding::Down)?,
         }
     };
     Ok((imp, end))
@@ -298,7 +295,7 @@ fn clamped_integral_xw(
     b: Price,
     capacity: Usd,
     clamp_u_wad: u128,
-    up: bool,
+    r: Rounding,
 ) -> Result<U256, ExchangeError> {
     if n == 0 {
         return Ok(U256::ZERO);
@@ -307,21 +304,13 @@ fn clamped_integral_xw(
     let b1 = U256::from(curve.beta_wad + WAD);
     let cap = U256::from(capacity);
     let pow = |x: U256, y: U256| -> Result<U256, ExchangeError> {
-        Ok(if up {
-            azex_math::pow::pow_wad_up(x, y)?
-        } else {
-            azex_math::pow::pow_wad_down(x, y)?
-        })
+        Ok(azex_math::pow_wad_rounded(x, y, r)?)
     };
     let div = |a: U256, m: U256, d: U256| -> Result<U256, ExchangeError> {
-        Ok(if up {
-            mul_div_rounding_up(a, m, d)?
-        } else {
-            mul_div(a, m, d)?
-        })
+        Ok(azex_math::mul_div_rounded(a, m, d, r)?)
     };
     if !beyond_clamp(n, b, capacity, clamp_u_wad) {
-        let u = utilisation(n, b, capacity, up)?;
+        let u = utilisation(n, b, capacity, r)?;
         let f = pow(u, b1)?;
         return div(alpha * cap, f, b1);
     }
@@ -335,11 +324,7 @@ fn clamped_integral_xw(
     };
     // |n| × b / 1e12 = N in azUSD × WAD, bounded in the same direction; C × u_c is exact.
     let nb = U256::from(n.unsigned_abs()) * U256::from(b);
-    let notional_xw = if up {
-        azex_math::div_rounding_up(nb, U256::from(1_000_000_000_000u128))?
-    } else {
-        nb / U256::from(1_000_000_000_000u128)
-    };
+    let notional_xw = azex_math::div_rounded(nb, U256::from(1_000_000_000_000u128), r)?;
     let excess = notional_xw.saturating_sub(cap * uc);
     let tail = div(alpha * g, excess, U256::from(WAD) * U256::from(WAD))?;
     head.checked_add(tail).ok_or_else(crate::error::overflow)
@@ -360,33 +345,29 @@ pub fn impact_clamped(
     if n0 == n1 {
         return Ok(Impact::default());
     }
-    let i = |n: Qty, up: bool| clamped_integral_xw(curve, n, b, capacity, clamp_u_wad, up);
-    let to_usd = |x: U256, up: bool| -> Result<Usd, ExchangeError> {
-        let w = U256::from(WAD);
-        let v = if up {
-            azex_math::div_rounding_up(x, w)?
-        } else {
-            x / w
-        };
+    let i = |n: Qty, r: Rounding| clamped_integral_xw(curve, n, b, capacity, clamp_u_wad, r);
+    let to_usd = |x: U256, r: Rounding| -> Result<Usd, ExchangeError> {
+        let v = azex_math::div_rounded(x, U256::from(WAD), r)?;
         u128::try_from(v).map_err(|_| ExchangeError::Overflow)
     };
+    use Rounding::{Down, Up};
     let same_side = (n0 >= 0 && n1 >= 0) || (n0 <= 0 && n1 <= 0);
     Ok(if same_side {
         if n1.unsigned_abs() > n0.unsigned_abs() {
             Impact {
-                charge: to_usd(i(n1, true)?.saturating_sub(i(n0, false)?), true)?,
+                charge: to_usd(i(n1, Up)?.saturating_sub(i(n0, Down)?), Up)?,
                 rebate: 0,
             }
         } else {
             Impact {
                 charge: 0,
-                rebate: to_usd(i(n0, false)?.saturating_sub(i(n1, true)?), false)?,
+                rebate: to_usd(i(n0, Down)?.saturating_sub(i(n1, Up)?), Down)?,
             }
         }
     } else {
         Impact {
-            charge: to_usd(i(n1, true)?, true)?,
-            rebate: to_usd(i(n0, false)?, false)?,
+            charge: to_usd(i(n1, Up)?, Up)?,
+            rebate: to_usd(i(n0, Down)?, Down)?,
         }
     })
 }
@@ -521,7 +502,7 @@ mod tests {
             let n1 = if short { -q(n) } else { q(n) };
             let c = cap_m * 1_000_000 * USD_ONE;
             let (_, end) = impact_with_end(curve, 0, n1, S, c).unwrap();
-            let direct = premium_wad(curve, utilisation(n1, S, c, true).unwrap()).unwrap();
+            let direct = premium_wad(curve, utilisation(n1, S, c, Rounding::Up).unwrap()).unwrap();
             for max in [direct.saturating_add_signed(d), direct / 2, direct.saturating_mul(2), WAD / 50] {
                 prop_assert_eq!(
                     premium_above_cap(curve, end, max).unwrap(),
