@@ -105,13 +105,13 @@ pub fn run(o: &DevnetOptions) -> Result<(), String> {
     let node = start(opts).map_err(|e| e.to_string())?;
     let url = node.url();
     let client = Client::new(&url);
-    println!("azex devnet");
-    println!("  API        {url}/v1/status");
-    println!("  WebSocket  ws://{}/v1/ws", node.addr);
-    println!("  OpenAPI    {url}/v1/openapi.json");
-    println!("  metrics    {url}/metrics");
-    println!("  keys       {}", keys_dir.display());
-    println!("  data       {}", node_dir.display());
+    crate::say!("azex devnet");
+    crate::say!("  API        {url}/v1/status");
+    crate::say!("  WebSocket  ws://{}/v1/ws", node.addr);
+    crate::say!("  OpenAPI    {url}/v1/openapi.json");
+    crate::say!("  metrics    {url}/metrics");
+    crate::say!("  keys       {}", keys_dir.display());
+    crate::say!("  data       {}", node_dir.display());
 
     let mut ls = Sender::connect(client.clone(), lister).map_err(|e| e.to_string())?;
     let specs: Vec<MarketSpec> = sym_idx
@@ -124,7 +124,7 @@ pub fn run(o: &DevnetOptions) -> Result<(), String> {
         })
         .collect();
     let n = bootstrap(&mut ls, &specs, 50_000_000 * USD_ONE).map_err(|e| e.to_string())?;
-    println!(
+    crate::say!(
         "  markets    {} listed now ({} in all): {}",
         n,
         specs.len(),
@@ -144,7 +144,7 @@ pub fn run(o: &DevnetOptions) -> Result<(), String> {
                     .arg(&kf)
                     .spawn()
                     .map_err(|e| format!("starting keeper {i}: {e}"))?;
-                println!("  keeper {i}   pid {} ({})", c.id(), kf.display());
+                crate::say!("  keeper {i}   pid {} ({})", c.id(), kf.display());
                 children.push(c);
             }
             None => {
@@ -157,7 +157,7 @@ pub fn run(o: &DevnetOptions) -> Result<(), String> {
                         quiet: true,
                     };
                     if let Err(e) = run_keeper(&ko, &stop) {
-                        eprintln!("keeper {i}: {e}");
+                        crate::warn_line!("keeper {i}: {e}");
                     }
                 }));
             }
@@ -215,7 +215,7 @@ pub fn run(o: &DevnetOptions) -> Result<(), String> {
             }
         }));
     }
-    println!("running; Ctrl-C or SIGTERM stops everything");
+    crate::say!("running; Ctrl-C or SIGTERM stops everything");
     let t0 = std::time::Instant::now();
     while !node.shared.stop.load(Ordering::SeqCst) {
         if let Some(d) = o.run_for {
@@ -239,7 +239,7 @@ pub fn run(o: &DevnetOptions) -> Result<(), String> {
     }
     let h = node.shared.head();
     node.stop();
-    println!("stopped at height {} state {}", h.0, h.1);
+    crate::say!("stopped at height {} state {}", h.0, h.1);
     Ok(())
 }
 

@@ -216,7 +216,7 @@ pub fn follow(
         match f.poll(1_000) {
             Ok(_) => {}
             Err(FollowError::Client(e)) => {
-                eprintln!("azex follow: {e}; retrying");
+                crate::warn_line!("azex follow: {e}; retrying");
                 std::thread::sleep(std::time::Duration::from_millis(500));
                 continue;
             }
@@ -224,7 +224,7 @@ pub fn follow(
         }
         if f.height() >= last_print + 100 {
             last_print = f.height();
-            println!(
+            crate::say!(
                 "height {} state {} ({} txs replayed, {:.0} blocks/s)",
                 f.height(),
                 f.state().hash_hex(),
@@ -238,7 +238,7 @@ pub fn follow(
             }
         }
     }
-    println!(
+    crate::say!(
         "followed to height {} state {}",
         f.height(),
         f.state().hash_hex()

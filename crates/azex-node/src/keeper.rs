@@ -50,7 +50,7 @@ pub fn run_keeper(
         match Follower::connect(&opts.node) {
             Ok(f) => break f,
             Err(FollowError::Client(e)) if !stop.load(Ordering::Relaxed) => {
-                eprintln!("azex keeper: {e}; retrying");
+                crate::warn_line!("azex keeper: {e}; retrying");
                 std::thread::sleep(Duration::from_millis(500));
             }
             Err(e) => return Err(e.into()),
@@ -60,14 +60,14 @@ pub fn run_keeper(
     let mut keeper = Keeper::new(KeeperConfig::new(addr));
     let mut rep = KeeperReport::default();
     if !opts.quiet {
-        println!("keeper {addr} following {}", opts.node);
+        crate::say!("keeper {addr} following {}", opts.node);
     }
     while !stop.load(Ordering::Relaxed) {
         match follower.poll(500) {
             Ok(0) => continue,
             Ok(_) => {}
             Err(FollowError::Client(e)) => {
-                eprintln!("azex keeper: {e}; retrying");
+                crate::warn_line!("azex keeper: {e}; retrying");
                 std::thread::sleep(Duration::from_millis(300));
                 continue;
             }
@@ -81,7 +81,7 @@ pub fn run_keeper(
                 match Sender::connect(Client::new(&opts.node), key.clone()) {
                     Ok(s) => sender = Some(s),
                     Err(e) => {
-                        eprintln!("azex keeper: {e}");
+                        crate::warn_line!("azex keeper: {e}");
                         continue;
                     }
                 }
@@ -93,7 +93,7 @@ pub fn run_keeper(
                         Err(e) => {
                             rep.send_errors += 1;
                             if !opts.quiet {
-                                eprintln!("azex keeper: send: {e}");
+                                crate::warn_line!("azex keeper: send: {e}");
                             }
                         }
                     }
@@ -101,7 +101,7 @@ pub fn run_keeper(
             }
         }
         if !opts.quiet && !step.submitted.is_empty() {
-            println!(
+            crate::say!(
                 "height {}: {} candidates, {} sent",
                 step.height,
                 step.candidates,

@@ -19,6 +19,24 @@
 //!
 //! See docs/node.md.
 
+/// `println!` that never panics: a closed or full stdout (`azex devnet | head`) drops the line.
+#[macro_export]
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
+/// `eprintln!` that never panics.
+#[macro_export]
+macro_rules! warn_line {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($t)*);
+    }};
+}
+
 pub mod api;
 pub mod chain;
 pub mod cli;

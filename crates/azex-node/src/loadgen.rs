@@ -200,9 +200,10 @@ pub fn run(o: &LoadgenOptions) -> Result<LoadReport, String> {
             .recover_per_sec_all_cores
             .max(recover_rate(&sample, chain_id, cores));
     }
-    eprintln!(
+    crate::warn_line!(
         "recover: {:.0}/s on one core, {:.0}/s on {cores}",
-        rep.recover_per_sec_one_core, rep.recover_per_sec_all_cores
+        rep.recover_per_sec_one_core,
+        rep.recover_per_sec_all_cores
     );
 
     // Transactions: enough for the run at the offered (or a generous) rate.
@@ -210,7 +211,7 @@ pub fn run(o: &LoadgenOptions) -> Result<LoadReport, String> {
     let per_account = ((target / ks.len() as f64).ceil() as u64).max(1);
     let first_nonce = if o.mix == "trade" { 1 } else { 0 };
     let txs = presign(&ks, first_nonce, per_account, chain_id, &o.mix);
-    eprintln!("signed {} transactions", txs.len());
+    crate::warn_line!("signed {} transactions", txs.len());
 
     // Genesis: every account funded; the lister lists one market for `trade`.
     let mut addrs: Vec<_> = ks.iter().map(|k| k.address()).collect();
@@ -297,7 +298,7 @@ pub fn run(o: &LoadgenOptions) -> Result<LoadReport, String> {
             }
         }
         rep.engine_tx_per_sec = n as f64 / t0.elapsed().as_secs_f64();
-        eprintln!("engine alone: {:.0} tx/s", rep.engine_tx_per_sec);
+        crate::warn_line!("engine alone: {:.0} tx/s", rep.engine_tx_per_sec);
     }
 
     // 3. The node under load.

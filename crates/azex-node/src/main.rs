@@ -97,7 +97,7 @@ fn main() -> ExitCode {
             match azex_node::node::run(o) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("azex-node: {e}");
+                    azex_node::warn_line!("azex-node: {e}");
                     ExitCode::FAILURE
                 }
             }
@@ -123,11 +123,11 @@ fn main() -> ExitCode {
             }
             match azex_node::loadgen::run(&o) {
                 Ok(r) => {
-                    println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+                    azex_node::say!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    eprintln!("azex-node loadgen: {e}");
+                    azex_node::warn_line!("azex-node loadgen: {e}");
                     ExitCode::FAILURE
                 }
             }
@@ -149,25 +149,27 @@ fn main() -> ExitCode {
             };
             match azex_node::snapbench::run(&o) {
                 Ok(r) => {
-                    println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+                    azex_node::say!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    eprintln!("azex-node snapbench: {e}");
+                    azex_node::warn_line!("azex-node snapbench: {e}");
                     ExitCode::FAILURE
                 }
             }
         }
         Cmd::Verify { data } => match azex_node::node::verify_dir(&data) {
             Ok((s, h)) => {
-                println!(
+                azex_node::say!(
                     "verified {} blocks, {} transactions in {:.2} s; state {h}",
-                    s.replayed_blocks, s.replayed_txs, s.replay_secs
+                    s.replayed_blocks,
+                    s.replayed_txs,
+                    s.replay_secs
                 );
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("azex-node verify: {e}");
+                azex_node::warn_line!("azex-node verify: {e}");
                 ExitCode::FAILURE
             }
         },

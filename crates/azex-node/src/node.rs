@@ -150,7 +150,7 @@ impl Shared {
     }
 
     pub fn fail(&self, why: String) {
-        eprintln!("azex-node: FATAL: {why}");
+        crate::warn_line!("azex-node: FATAL: {why}");
         if let Ok(mut f) = self.fault.lock() {
             f.get_or_insert(why);
         }
@@ -319,7 +319,7 @@ pub fn load_snapshot(
             Ok(_) => "its state hash is not the one the log records at its height".to_string(),
             Err(e) => e.to_string(),
         };
-        eprintln!("azex-node: skipping snapshot {}: {why}", path.display());
+        crate::warn_line!("azex-node: skipping snapshot {}: {why}", path.display());
         st.snapshots_skipped += 1;
     }
     None
@@ -393,7 +393,7 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
     let genesis_hash = B256::from(State::genesis(&genesis)?.hash());
     let (mut log, report) = FileLog::open(&opts.data).map_err(io("opening the block log"))?;
     if report.truncated_bytes > 0 {
-        eprintln!(
+        crate::warn_line!(
             "azex-node: cut a torn tail of {} bytes off the block log",
             report.truncated_bytes
         );
@@ -438,7 +438,7 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
                     reindexed += to_index.len() as u64;
                     let refs: Vec<&Block> = to_index.iter().collect();
                     if let Err(e) = index.add(&refs) {
-                        eprintln!("azex-node: indexing: {e}");
+                        crate::warn_line!("azex-node: indexing: {e}");
                     }
                     to_index.clear();
                 }
@@ -594,7 +594,7 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
                     let sig_sh = sh.clone();
                     tokio::spawn(async move {
                         wait_signal().await;
-                        eprintln!("azex-node: stopping");
+                        crate::warn_line!("azex-node: stopping");
                         sig_sh.stop.store(true, Ordering::SeqCst);
                     });
                 }
@@ -863,7 +863,7 @@ fn snapshot_one(sh: &Shared, data: &Path, keep: usize, s: ToSnapshot) {
         let bytes = match s.state.try_encode() {
             Ok(state) => crate::snapshot::encode(s.height, &s.nonces, &state),
             Err(e) => {
-                eprintln!("azex-node: snapshot {}: {e}", s.height);
+                crate::warn_line!("azex-node: snapshot {}: {e}", s.height);
                 return;
             }
         };
@@ -891,7 +891,7 @@ fn snapshot_one(sh: &Shared, data: &Path, keep: usize, s: ToSnapshot) {
                     Ordering::Relaxed,
                 );
             }
-            Err(e) => eprintln!("azex-node: writing snapshot {}: {e}", s.height),
+            Err(e) => crate::warn_line!("azex-node: writing snapshot {}: {e}", s.height),
         }
     }
 }
@@ -907,7 +907,7 @@ fn indexer(sh: Arc<Shared>, rx: mpsc::Receiver<Arc<CachedBlock>>) {
         }
         let refs: Vec<&Block> = group.iter().map(|c| &c.block).collect();
         if let Err(e) = sh.index.add(&refs) {
-            eprintln!("azex-node: indexing: {e}");
+            crate::warn_line!("azex-node: indexing: {e}");
             continue;
         }
         if let Ok(mut r) = sh.recent.lock() {
@@ -950,7 +950,7 @@ pub fn run(mut opts: NodeOptions) -> Result<(), NodeError> {
         Some(sh) => format!("snapshot {sh} loaded in {:.2} s, then", s.snapshot_secs),
         None => "genesis, then".to_string(),
     };
-    println!(
+    crate::say!(
         "azex node: API on http://{} (chain {}, height {}; {from} replayed {} blocks / {} txs in {:.2} s)",
         h.addr,
         h.shared.chain_id,

@@ -173,9 +173,10 @@ pub fn run(o: &SnapbenchOptions) -> Result<SnapbenchReport, String> {
         ..Default::default()
     };
     let snap_at = bl.len() - r.tail_blocks;
-    eprintln!(
+    crate::warn_line!(
         "snapbench: executing {} blocks / {} transactions from genesis",
-        r.blocks, r.transactions
+        r.blocks,
+        r.transactions
     );
     let mut s = State::genesis(&g).map_err(|e| e.to_string())?;
     let mut at_snap: Option<State> = None;
@@ -190,7 +191,7 @@ pub fn run(o: &SnapbenchOptions) -> Result<SnapbenchReport, String> {
                     return Err(format!("setup refused: {err}"));
                 }
                 if refused == 0 {
-                    eprintln!("snapbench: first refusal (block {}): {err}", ctx.height);
+                    crate::warn_line!("snapbench: first refusal (block {}): {err}", ctx.height);
                 }
                 refused += 1;
             }
@@ -206,7 +207,7 @@ pub fn run(o: &SnapbenchOptions) -> Result<SnapbenchReport, String> {
     r.replay_from_genesis_secs = t0.elapsed().as_secs_f64();
     r.positions = s.positions.len();
     if refused > 0 {
-        eprintln!("snapbench: {refused} opens refused by the engine");
+        crate::warn_line!("snapbench: {refused} opens refused by the engine");
     }
     let t = Instant::now();
     let final_hash = s.hash();
