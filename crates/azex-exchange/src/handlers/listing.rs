@@ -112,156 +112,59 @@ pub(crate) fn clamp_of(mp: &MarketParams) -> Result<u128, ExchangeError> {
     crate::math::mark::clamp_utilisation(crate::handlers::trade::curve(mp), mp.max_premium_wad)
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn create_market(
-    ctx: &mut Ctx,
-    user: Address,
-    base_token: Address,
-    base_decimals: u8,
-    fee: u32,
-    tick_spacing: i32,
-    initial_price: Price,
-    tick_range: i32,
-    seed_azusd: Usd,
-) -> Result<MarketId, ExchangeError> {
-    if base_token == AZUSD || base_token == USDC || base_token == Address::ZERO {
-        return Err(ExchangeError::InvalidParameter {
-            name: "base_token",
-            reason: "not a listable token".into(),
-        });
-    }
-    if base_decimals > 30 {
-        return Err(ExchangeError::InvalidParameter {
-            name: "base_decimals",
-            reason: "above 30".into(),
-        });
-    }
-    if !(1..=16_384).contains(&tick_spacing) || !(1..=443_636).contains(&tick_range) {
-        return Err(ExchangeError::InvalidParameter {
-            name: "tick_spacing/tick_range",
-            reason: "out of range".into(),
-        });
-    }
-    if seed_azusd == 0 {
-        return Err(ExchangeError::ZeroAmount);
-    }
-    if fee > MAX_LISTING_FEE_PIPS {
-        // Inside its fee band no arbitrageur corrects a pool, so a wide band would let the
-        // lister hold the oracle where it likes (docs/protocol.md §11). This also refuses v4's
-        // dynamic-fee flag.
-        return Err(ExchangeError::InvalidParameter {
-            name: "fee",
-            reason: format!("above {MAX_LISTING_FEE_PIPS} pips (1 %)"),
-        });
-    }
-    let taken = ctx.s.market_by_token.contains_key(&base_token)
-        || ctx
-            .fx
-            .new_markets
-            .iter()
-            .any(|(m, _)| m.base_token == base_token);
-    if taken {
-        return Err(ExchangeError::MarketExists(base_token));
-    }
-    let quote_is_token0 = AZUSD < base_token;
+/// A listing request: the fields of `Tx::CreateMarket`.
+#[derive(Debug, Clone, Copy)]
+pub struct Listing {
+    pub user: Address,
+    pub base_token: Address,
+    pub base_decimals: u8,
+    /// LP fee of the spot pool, pips.
+    pub fee: u32,
+    pub tick_spacing: i32,
+    /// USD per whole base token (WAD).
+    pub initial_price: Price,
+    /// The seed covers `±tick_range` ticks around the initial price.
+    pub tick_range: i32,
+    pub seed_azusd: Usd,
+}
+
+/// Permissionless listing (docs/protocol.md §11): validate the request, quote the seeded pool,
+/// check its depth, derive the market's parameters, charge the seed; the pool is created and
+/// seeded at commit.
+pub fn create_market(ctx: &mut Ctx, l: &Listing) -> Result<MarketId, ExchangeError> {
+    check_listing(ctx, l)?;
+    let quote_is_token0 = AZUSD < l.base_token;
     let (currency0, currency1) = if quote_is_token0 {
-        (AZUSD, base_token)
+        (AZUSD, l.base_token)
     } else {
-        (base_token, AZUSD)
+        (l.base_token, AZUSD)
     };
     let key = PoolKey {
         currency0,
         currency1,
-        fee,
-        tick_spacing,
+        fee: l.fee,
+        tick_spacing: l.tick_spacing,
         hooks: ORACLE_HOOK,
     };
-    let sqrt_p = spot_link::sqrt_from_price(initial_price, quote_is_token0, base_decimals)?;
-    let tick = get_tick_at_sqrt_price(sqrt_p).map_err(spot_err)?;
-    let lower = (tick - tick_range).div_euclid(tick_spacing) * tick_spacing;
-    let upper = (tick + tick_range).div_euclid(tick_spacing) * tick_spacing + tick_spacing;
-    let min_usable = MIN_TICK.div_euclid(tick_spacing) * tick_spacing + tick_spacing;
-    let max_usable = MAX_TICK.div_euclid(tick_spacing) * tick_spacing;
-    let (lower, upper) = (lower.max(min_usable), upper.min(max_usable));
-    let sa = get_sqrt_price_at_tick(lower).map_err(spot_err)?;
-    let sb = get_sqrt_price_at_tick(upper).map_err(spot_err)?;
-    let q96 = U256::from(1u8) << 96;
-    // Liquidity from the azUSD side of the range (rounded down).
-    let liquidity = if quote_is_token0 {
-        // amount0 = L × (sb − sp) × 2^96 / (sp × sb)
-        mul_div(
-            mul_div(U256::from(seed_azusd), sqrt_p, q96)?,
-            sb,
-            sb - sqrt_p,
-        )?
-    } else {
-        // amount1 = L × (sp − sa) / 2^96
-        mul_div(U256::from(seed_azusd), q96, sqrt_p - sa)?
-    };
-    let liquidity = i128::try_from(liquidity).map_err(|_| ExchangeError::Overflow)?;
-    let params = ModifyLiquidityParams {
-        owner: user,
-        tick_lower: lower,
-        tick_upper: upper,
-        liquidity_delta: liquidity,
-        salt: [0u8; 32],
-    };
+    let sqrt_p = spot_link::sqrt_from_price(l.initial_price, quote_is_token0, l.base_decimals)?;
+    let params = seed_position(l, sqrt_p, quote_is_token0)?;
     // Quote on a fresh pool: exactly what the manager will do after initialising it.
-    let mut pool = Pool::new(tick_spacing, sqrt_p, fee).map_err(spot_err)?;
+    let mut pool = Pool::new(l.tick_spacing, sqrt_p, l.fee).map_err(spot_err)?;
     let plan = pool.compute_modify_liquidity(&params).map_err(spot_err)?;
     let delta = plan.outcome.caller_delta;
     pool.commit_modify_liquidity(&plan);
-    let id = ctx.market_count() as MarketId;
-    let mut m = Market {
-        id,
-        base_token,
-        base_decimals,
-        pool_key: key,
-        quote_is_token0,
-        status: MarketStatus::Active,
-        long: Side {
-            is_long: true,
-            ..Side::new()
-        },
-        short: Side {
-            is_long: false,
-            ..Side::new()
-        },
-        funding_rate_per_day_wad: 0,
-        last_funding_time: ctx.block.timestamp,
-        impact_pool: 0,
-        prices: MarketPrices::default(),
-        creator: user,
-        listed_at: ctx.block.timestamp,
-        volume: 0,
-        pool_azusd: 0,
-        pool_base: 0,
-        low_depth_blocks: 0,
-        frozen_price: 0,
-        thaw_spot: 0,
-        thaw_risk: 0,
-        // One TWAP window of warm-up; listings in the genesis block (height 1, the operator's)
-        // start settled (`handlers::price_guard`).
-        settled_at: if ctx.block.height <= 1 {
-            ctx.block.timestamp
-        } else {
-            crate::handlers::price_guard::settles_at(ctx.block.timestamp, &ctx.s.params)
-        },
-        clamp_u_wad: 0,
-        premium_wad: 0,
-        risk: Default::default(),
-    };
     // Depth within the oracle band, valued at the pool price.
     let band = ctx.s.spot.hook().default_params().depth_band_ticks;
     let depth = spot_link::pool_depth(&pool, quote_is_token0, band)?;
-    let price = spot_link::price_from_sqrt(sqrt_p, quote_is_token0, base_decimals)?;
+    let price = spot_link::price_from_sqrt(sqrt_p, quote_is_token0, l.base_decimals)?;
     if depth < ctx.s.params.min_listing_depth {
         return Err(ExchangeError::InsufficientDepth {
             depth,
             minimum: ctx.s.params.min_listing_depth,
         });
     }
-    let mp = listed_params(depth, fee, band, &ctx.s.params)?;
+    let mp = listed_params(depth, l.fee, band, &ctx.s.params)?;
+    let mut m = new_market(ctx, l, key, quote_is_token0);
     m.clamp_u_wad = clamp_of(&mp)?;
     // Trades in the listing block are priced with the vault's free liquidity now.
     let free = ctx.vault_totals()?.free_liquidity;
@@ -281,14 +184,15 @@ pub fn create_market(
         (delta.amount1, delta.amount0)
     };
     let (pay_q, pay_b) = (dq.unsigned_abs(), db.unsigned_abs());
-    ctx.debit(user, AZUSD, pay_q)?;
-    ctx.debit(user, base_token, pay_b)?;
+    ctx.debit(l.user, AZUSD, pay_q)?;
+    ctx.debit(l.user, l.base_token, pay_b)?;
     m.pool_azusd = m.pool_azusd.add_c(pay_q)?;
     m.pool_base = m.pool_base.add_c(pay_b)?;
+    let id = m.id;
     ctx.emit(Event::MarketCreated {
         market: id,
-        base_token,
-        creator: user,
+        base_token: l.base_token,
+        creator: l.user,
         spot_liquidity: depth,
         max_oi_per_side: mp.max_oi_per_side,
         price,
@@ -303,9 +207,123 @@ pub fn create_market(
     ctx.fx.spot_ops.push(SpotOp::Modify {
         key,
         params,
-        sender: user,
+        sender: l.user,
         expected: delta,
     });
     ctx.fx.new_markets.push((m, mp));
     Ok(id)
+}
+
+/// The request's own bounds (docs/protocol.md §11), and the token not listed yet.
+fn check_listing(ctx: &Ctx, l: &Listing) -> Result<(), ExchangeError> {
+    let bad = |name: &'static str, reason: String| ExchangeError::InvalidParameter { name, reason };
+    if l.base_token == AZUSD || l.base_token == USDC || l.base_token == Address::ZERO {
+        return Err(bad("base_token", "not a listable token".into()));
+    }
+    if l.base_decimals > 30 {
+        return Err(bad("base_decimals", "above 30".into()));
+    }
+    if !(1..=16_384).contains(&l.tick_spacing) || !(1..=443_636).contains(&l.tick_range) {
+        return Err(bad("tick_spacing/tick_range", "out of range".into()));
+    }
+    if l.seed_azusd == 0 {
+        return Err(ExchangeError::ZeroAmount);
+    }
+    if l.fee > MAX_LISTING_FEE_PIPS {
+        // Inside its fee band no arbitrageur corrects a pool, so a wide band would let the
+        // lister hold the oracle where it likes (docs/protocol.md §11). This also refuses v4's
+        // dynamic-fee flag.
+        return Err(bad(
+            "fee",
+            format!("above {MAX_LISTING_FEE_PIPS} pips (1 %)"),
+        ));
+    }
+    let taken = ctx.s.market_by_token.contains_key(&l.base_token)
+        || ctx
+            .fx
+            .new_markets
+            .iter()
+            .any(|(m, _)| m.base_token == l.base_token);
+    if taken {
+        return Err(ExchangeError::MarketExists(l.base_token));
+    }
+    Ok(())
+}
+
+/// The creator's seed position: `±tick_range` around the initial tick (on the spacing, inside
+/// the usable range), its liquidity from the azUSD side of the range (rounded down).
+fn seed_position(
+    l: &Listing,
+    sqrt_p: U256,
+    quote_is_token0: bool,
+) -> Result<ModifyLiquidityParams, ExchangeError> {
+    let (spacing, range) = (l.tick_spacing, l.tick_range);
+    let tick = get_tick_at_sqrt_price(sqrt_p).map_err(spot_err)?;
+    let lower = (tick - range).div_euclid(spacing) * spacing;
+    let upper = (tick + range).div_euclid(spacing) * spacing + spacing;
+    let min_usable = MIN_TICK.div_euclid(spacing) * spacing + spacing;
+    let max_usable = MAX_TICK.div_euclid(spacing) * spacing;
+    let (lower, upper) = (lower.max(min_usable), upper.min(max_usable));
+    let sa = get_sqrt_price_at_tick(lower).map_err(spot_err)?;
+    let sb = get_sqrt_price_at_tick(upper).map_err(spot_err)?;
+    let q96 = U256::from(1u8) << 96;
+    let seed = U256::from(l.seed_azusd);
+    let liquidity = if quote_is_token0 {
+        // amount0 = L × (sb − sp) × 2^96 / (sp × sb)
+        mul_div(mul_div(seed, sqrt_p, q96)?, sb, sb - sqrt_p)?
+    } else {
+        // amount1 = L × (sp − sa) / 2^96
+        mul_div(seed, q96, sqrt_p - sa)?
+    };
+    Ok(ModifyLiquidityParams {
+        owner: l.user,
+        tick_lower: lower,
+        tick_upper: upper,
+        liquidity_delta: i128::try_from(liquidity).map_err(|_| ExchangeError::Overflow)?,
+        salt: [0u8; 32],
+    })
+}
+
+/// A new, empty market for the request (prices and parameters are set by the caller).
+fn new_market(ctx: &Ctx, l: &Listing, key: PoolKey, quote_is_token0: bool) -> Market {
+    let now = ctx.block.timestamp;
+    Market {
+        id: ctx.market_count() as MarketId,
+        base_token: l.base_token,
+        base_decimals: l.base_decimals,
+        pool_key: key,
+        quote_is_token0,
+        status: MarketStatus::Active,
+        long: Side {
+            is_long: true,
+            ..Side::new()
+        },
+        short: Side {
+            is_long: false,
+            ..Side::new()
+        },
+        funding_rate_per_day_wad: 0,
+        last_funding_time: now,
+        impact_pool: 0,
+        prices: MarketPrices::default(),
+        creator: l.user,
+        listed_at: now,
+        volume: 0,
+        pool_azusd: 0,
+        pool_base: 0,
+        low_depth_blocks: 0,
+        frozen_price: 0,
+        thaw_spot: 0,
+        thaw_risk: 0,
+        // One TWAP window of warm-up; listings in the genesis block (height 1, the operator's)
+        // start settled (`handlers::price_guard`).
+        settled_at: if ctx.block.height <= 1 {
+            now
+        } else {
+            crate::handlers::price_guard::settles_at(now, &ctx.s.params)
+        },
+        clamp_u_wad: 0,
+        premium_wad: 0,
+        risk: Default::default(),
+    }
 }
