@@ -395,6 +395,48 @@ fn error_kind(e: &ExchangeError) -> String {
     e.kind().to_string()
 }
 
+/// Exactly one kind per line, `expect` only on transaction lines. `Ok(false)`: a comment line
+/// (nothing to run).
+fn line_kind_ok(n: usize, line: &Line) -> Result<bool, ScenarioError> {
+    let present = [
+        ("genesis", line.genesis.is_some()),
+        ("block", line.block.is_some()),
+        ("blocks", line.blocks.is_some()),
+        ("tx", line.tx.is_some()),
+        ("swap_to_price", line.swap_to_price.is_some()),
+        ("remove_spot_position", line.remove_spot_position.is_some()),
+    ];
+    let kinds: Vec<&str> = present.iter().filter(|x| x.1).map(|x| x.0).collect();
+    const ONE_OF: &str = "one of genesis, block, blocks, tx, swap_to_price, remove_spot_position";
+    match kinds.as_slice() {
+        [] if line.expect.is_some() => Err(parse_err(
+            n,
+            format!("`expect` without a transaction (give {ONE_OF})"),
+        )),
+        [] if line.comment.is_some() => Ok(false),
+        [] => Err(parse_err(
+            n,
+            format!("nothing to do on this line: give {ONE_OF}"),
+        )),
+        [_] if line.expect.is_some()
+            && (line.genesis.is_some() || line.block.is_some() || line.blocks.is_some()) =>
+        {
+            Err(parse_err(
+                n,
+                format!(
+                    "`expect` is only checked on tx, swap_to_price and remove_spot_position lines, not on {}",
+                    kinds[0]
+                ),
+            ))
+        }
+        [_] => Ok(true),
+        _ => Err(parse_err(
+            n,
+            format!("{} on one line: give exactly {ONE_OF}", kinds.join(" and ")),
+        )),
+    }
+}
+
 fn parse_err(line: usize, msg: impl Into<String>) -> ScenarioError {
     ScenarioError::Parse {
         line,
@@ -511,59 +553,11 @@ impl Runner {
             return Err(parse_err(n, "a line must be one JSON object `{...}`").into());
         }
         let line: Line = serde_json::from_str(t).map_err(|e| parse_err(n, e.to_string()))?;
-        let present = [
-            ("genesis", line.genesis.is_some()),
-            ("block", line.block.is_some()),
-            ("blocks", line.blocks.is_some()),
-            ("tx", line.tx.is_some()),
-            ("swap_to_price", line.swap_to_price.is_some()),
-            ("remove_spot_position", line.remove_spot_position.is_some()),
-        ];
-        let kinds: Vec<&str> = present.iter().filter(|x| x.1).map(|x| x.0).collect();
-        const ONE_OF: &str =
-            "one of genesis, block, blocks, tx, swap_to_price, remove_spot_position";
-        match kinds.as_slice() {
-            [] if line.expect.is_some() => {
-                return Err(
-                    parse_err(n, format!("`expect` without a transaction (give {ONE_OF})")).into(),
-                )
-            }
-            [] if line.comment.is_some() => return Ok(()),
-            [] => {
-                return Err(
-                    parse_err(n, format!("nothing to do on this line: give {ONE_OF}")).into(),
-                )
-            }
-            [_] => {}
-            _ => {
-                return Err(parse_err(
-                    n,
-                    format!("{} on one line: give exactly {ONE_OF}", kinds.join(" and ")),
-                )
-                .into())
-            }
+        if !line_kind_ok(n, &line)? {
+            return Ok(()); // a comment line
         }
-        if line.expect.is_some()
-            && (line.genesis.is_some() || line.block.is_some() || line.blocks.is_some())
-        {
-            return Err(parse_err(
-                n,
-                format!(
-                    "`expect` is only checked on tx, swap_to_price and remove_spot_position lines, not on {}",
-                    kinds[0]
-                ),
-            )
-            .into());
-        }
-        if let Some(g) = line.genesis {
-            if self.state.is_some() {
-                return Err(parse_err(n, "genesis must be the first line").into());
-            }
-            checked_genesis(n, t, &g)?;
-            self.state =
-                Some(State::genesis(&g).map_err(|err| ScenarioError::Engine { line: n, err })?);
-            self.anything = true;
-            return Ok(());
+        if let Some(g) = &line.genesis {
+            return self.genesis_line(n, t, g);
         }
         self.anything = true;
         if let Some(b) = line.block {
@@ -583,43 +577,74 @@ impl Runner {
             };
             return self.next_block(n, b, sink);
         }
-        if let Some(bl) = line.blocks {
-            if bl.count == 0 || bl.count > MAX_BLOCKS_PER_LINE {
-                return Err(parse_err(
-                    n,
-                    format!(
-                        "blocks.count {} outside [1, {MAX_BLOCKS_PER_LINE}]",
-                        bl.count
-                    ),
-                )
-                .into());
-            }
-            // The last block's height and time, checked before any block runs.
-            let last_height = self.block.height.checked_add(bl.count);
-            let last_time = bl
-                .count
-                .checked_mul(bl.seconds)
-                .and_then(|d| self.block.timestamp.checked_add(d));
-            if last_height.is_none() || last_time.is_none_or(|t| t > MAX_TIMESTAMP) {
-                return Err(parse_err(
-                    n,
-                    format!(
-                        "{} blocks {} s apart after block {} (time {}) would pass the largest height (u64) or timestamp ({MAX_TIMESTAMP})",
-                        bl.count, bl.seconds, self.block.height, self.block.timestamp
-                    ),
-                )
-                .into());
-            }
-            for _ in 0..bl.count {
-                // Cannot overflow: bounded by the last block's height and time checked above.
-                let b = BlockCtx {
-                    height: self.block.height + 1,
-                    timestamp: self.block.timestamp + bl.seconds,
-                };
-                self.next_block(n, b, sink)?;
-            }
-            return Ok(());
+        if let Some(bl) = &line.blocks {
+            return self.blocks_line(n, bl, sink);
         }
+        self.tx_line(n, line, sink)
+    }
+
+    fn genesis_line<E>(&mut self, n: usize, t: &str, g: &Genesis) -> Result<(), RunError<E>> {
+        if self.state.is_some() {
+            return Err(parse_err(n, "genesis must be the first line").into());
+        }
+        checked_genesis(n, t, g)?;
+        self.state = Some(State::genesis(g).map_err(|err| ScenarioError::Engine { line: n, err })?);
+        self.anything = true;
+        Ok(())
+    }
+
+    /// `{"blocks": {count, seconds}}`: `count` empty blocks `seconds` apart, all checked first.
+    fn blocks_line<E>(
+        &mut self,
+        n: usize,
+        bl: &Blocks,
+        sink: &mut impl FnMut(OutputLine) -> Result<(), E>,
+    ) -> Result<(), RunError<E>> {
+        if bl.count == 0 || bl.count > MAX_BLOCKS_PER_LINE {
+            return Err(parse_err(
+                n,
+                format!(
+                    "blocks.count {} outside [1, {MAX_BLOCKS_PER_LINE}]",
+                    bl.count
+                ),
+            )
+            .into());
+        }
+        // The last block's height and time, checked before any block runs.
+        let last_height = self.block.height.checked_add(bl.count);
+        let last_time = bl
+            .count
+            .checked_mul(bl.seconds)
+            .and_then(|d| self.block.timestamp.checked_add(d));
+        if last_height.is_none() || last_time.is_none_or(|t| t > MAX_TIMESTAMP) {
+            return Err(parse_err(
+                n,
+                format!(
+                    "{} blocks {} s apart after block {} (time {}) would pass the largest height (u64) or timestamp ({MAX_TIMESTAMP})",
+                    bl.count, bl.seconds, self.block.height, self.block.timestamp
+                ),
+            )
+            .into());
+        }
+        for _ in 0..bl.count {
+            // Cannot overflow: bounded by the last block's height and time checked above.
+            let b = BlockCtx {
+                height: self.block.height + 1,
+                timestamp: self.block.timestamp + bl.seconds,
+            };
+            self.next_block(n, b, sink)?;
+        }
+        Ok(())
+    }
+
+    /// A transaction line (`tx`, `swap_to_price` or `remove_spot_position`): apply it, check
+    /// its `expect`, write its events or its refusal.
+    fn tx_line<E>(
+        &mut self,
+        n: usize,
+        line: Line,
+        sink: &mut impl FnMut(OutputLine) -> Result<(), E>,
+    ) -> Result<(), RunError<E>> {
         let block = self.block;
         let s = self.state(n)?;
         let eng = |err| ScenarioError::Engine { line: n, err };
@@ -627,7 +652,7 @@ impl Runner {
             (Some(tx), _, _) => tx,
             (_, Some(w), _) => swap_to_price_tx(s, &w).map_err(eng)?,
             (_, _, Some(r)) => remove_spot_position_tx(s, &r).map_err(eng)?,
-            _ => unreachable!("exactly one kind, checked above"),
+            _ => unreachable!("exactly one kind, checked by line_kind_ok"),
         };
         if !s.block_open {
             return Err(parse_err(n, "transaction before the first block").into());
