@@ -14,7 +14,7 @@
 //! | the open positions (slab + hash index by id, id-ordered iteration) | [`positions`] |
 //! | position book: stored vs effective sizes, O(1) ADL scaling | [`book`] |
 //! | transactions and events | [`tx`], [`event`] |
-//! | transaction overlay (reads through, writes buffered) | [`ctx`] |
+//! | transaction overlay (reads through, writes buffered; crate-private) | `ctx` |
 //! | handlers: trading, LP vault, azUSD ledger, listing, spot, block steps | [`handlers`] |
 //! | vault NAV, requirements, capacity rule | [`risk`] |
 //! | entry points: genesis, begin/end block, apply, simulate, the one commit | [`engine`] |
@@ -30,7 +30,7 @@
 #![allow(clippy::unnecessary_lazy_evaluations)]
 
 pub mod book;
-pub mod ctx;
+pub(crate) mod ctx;
 pub mod engine;
 pub mod error;
 pub mod event;
@@ -48,6 +48,7 @@ pub(crate) mod serde_num;
 pub mod snapshot;
 pub mod spot_link;
 pub mod state;
+#[cfg(any(test, feature = "test-utils"))]
 pub mod testkit;
 pub mod tx;
 pub mod units;

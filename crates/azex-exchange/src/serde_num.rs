@@ -11,11 +11,11 @@ enum Num {
     S(String),
 }
 
-pub fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&v.to_string())
 }
 
-pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
     match Num::deserialize(d)? {
         Num::U(x) => Ok(x as u128),
         Num::I(x) => u128::try_from(x).map_err(|_| de::Error::custom("negative amount")),
@@ -27,12 +27,12 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
     }
 }
 
-pub mod signed {
+pub(crate) mod signed {
     use super::*;
-    pub fn serialize<S: Serializer>(v: &i128, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(v: &i128, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&v.to_string())
     }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i128, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i128, D::Error> {
         match Num::deserialize(d)? {
             Num::U(x) => Ok(x as i128),
             Num::I(x) => Ok(x as i128),

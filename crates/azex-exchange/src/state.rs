@@ -127,10 +127,10 @@ pub struct EndedEpoch {
 
 mod borsh_u256 {
     use alloy_primitives::U256;
-    pub fn ser<W: std::io::Write>(v: &U256, w: &mut W) -> std::io::Result<()> {
+    pub(super) fn ser<W: std::io::Write>(v: &U256, w: &mut W) -> std::io::Result<()> {
         w.write_all(&v.to_le_bytes::<32>())
     }
-    pub fn de<R: std::io::Read>(r: &mut R) -> std::io::Result<U256> {
+    pub(super) fn de<R: std::io::Read>(r: &mut R) -> std::io::Result<U256> {
         let mut b = [0u8; 32];
         r.read_exact(&mut b)?;
         Ok(U256::from_le_bytes(b))
@@ -139,10 +139,10 @@ mod borsh_u256 {
 
 mod borsh_i256 {
     use alloy_primitives::I256;
-    pub fn ser<W: std::io::Write>(v: &I256, w: &mut W) -> std::io::Result<()> {
+    pub(super) fn ser<W: std::io::Write>(v: &I256, w: &mut W) -> std::io::Result<()> {
         w.write_all(&v.to_le_bytes::<32>())
     }
-    pub fn de<R: std::io::Read>(r: &mut R) -> std::io::Result<I256> {
+    pub(super) fn de<R: std::io::Read>(r: &mut R) -> std::io::Result<I256> {
         let mut b = [0u8; 32];
         r.read_exact(&mut b)?;
         Ok(I256::from_le_bytes(b))

@@ -53,7 +53,7 @@ fn mixed(c: &mut Criterion) {
     let inputs: Vec<(U256, U256)> = (0..64)
         .map(|_| {
             let x = U256::from(1_000_000u64 + (next() >> 20)) << ((next() % 60) as usize);
-            let y = U256::from(next() % (5 * WAD_U128 as u64));
+            let y = U256::from(next() % (5 * 1_000_000_000_000_000_000u64)); // y < 5.0
             (x, y)
         })
         .collect();

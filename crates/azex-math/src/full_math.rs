@@ -93,6 +93,12 @@ fn narrow(q: U512) -> Result<U256, MathError> {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -141,6 +141,12 @@ pub fn div_i256(x: I256, d: I256, r: Rounding) -> Result<i128, MathError> {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

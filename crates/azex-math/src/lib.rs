@@ -67,6 +67,12 @@ pub mod pow;
 pub mod wad;
 
 #[cfg(test)]
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)]
 pub(crate) mod reference;
 
 pub use alloy_primitives::{I256, U256};

@@ -16,15 +16,15 @@ use num_traits::{One, Signed, ToPrimitive, Zero};
 use std::sync::OnceLock;
 
 /// Fractional bits of the reference fixed point.
-pub const P: u32 = 384;
+pub(crate) const P: u32 = 384;
 
 /// `10^18` as a big integer.
-pub fn wad_big() -> BigInt {
+pub(crate) fn wad_big() -> BigInt {
     BigInt::from(1_000_000_000_000_000_000u64)
 }
 
 /// `1.0` in the reference fixed point.
-pub fn one() -> BigInt {
+pub(crate) fn one() -> BigInt {
     BigInt::one() << P
 }
 
@@ -34,12 +34,12 @@ fn mul(a: &BigInt, b: &BigInt) -> BigInt {
 }
 
 /// Converts a `U256` to a big integer.
-pub fn big(x: U256) -> BigInt {
+pub(crate) fn big(x: U256) -> BigInt {
     BigInt::from_bytes_le(Sign::Plus, &x.to_le_bytes::<32>())
 }
 
 /// Converts a non-negative big integer that fits into a `U256`.
-pub fn to_u256(x: &BigInt) -> U256 {
+pub(crate) fn to_u256(x: &BigInt) -> U256 {
     assert!(!x.is_negative());
     let (_, bytes) = x.to_bytes_le();
     assert!(bytes.len() <= 32, "does not fit in U256");
@@ -67,7 +67,7 @@ fn atanh(s: &BigInt) -> BigInt {
 }
 
 /// `ln 2 * 2^P`, error at most 2^10 ulps.
-pub fn ln2() -> &'static BigInt {
+pub(crate) fn ln2() -> &'static BigInt {
     static LN2: OnceLock<BigInt> = OnceLock::new();
     LN2.get_or_init(|| {
         let third = one() / 3u32;
@@ -77,7 +77,7 @@ pub fn ln2() -> &'static BigInt {
 
 /// `ln(x) * 2^P` for an integer `x >= 1` below `2^P`; error at most 2^19 ulps
 /// (`k * err(ln 2) + err(atanh)` with `k < 2^8` for `x < 2^256`, and more slack above).
-pub fn ln_int(x: &BigInt) -> BigInt {
+pub(crate) fn ln_int(x: &BigInt) -> BigInt {
     assert!(x.is_positive());
     let k = x.bits() - 1;
     assert!(k < u64::from(P));
@@ -87,14 +87,14 @@ pub fn ln_int(x: &BigInt) -> BigInt {
 }
 
 /// `ln(10^18) * 2^P`.
-pub fn ln_wad() -> &'static BigInt {
+pub(crate) fn ln_wad() -> &'static BigInt {
     static LNW: OnceLock<BigInt> = OnceLock::new();
     LNW.get_or_init(|| ln_int(&wad_big()))
 }
 
 /// An enclosure `lo <= v * 2^P <= hi` of a real value `v`.
 #[derive(Debug, Clone)]
-pub struct Encl {
+pub(crate) struct Encl {
     /// Lower end (scaled by `2^P`).
     pub lo: BigInt,
     /// Upper end (scaled by `2^P`).
@@ -103,7 +103,7 @@ pub struct Encl {
 
 impl Encl {
     /// An exact value `n / d` (rational), enclosed by floor and ceil at scale `2^P`.
-    pub fn ratio(n: &BigInt, d: &BigInt) -> Self {
+    pub(crate) fn ratio(n: &BigInt, d: &BigInt) -> Self {
         let scaled = n << P;
         let lo = &scaled / d; // non-negative operands in every caller
         let hi = if (&lo * d) == scaled {
@@ -116,24 +116,24 @@ impl Encl {
 
     /// True when the integer `v` is `<= ` the true value for certain... or at least not
     /// provably above it: `v * 2^P <= hi`.
-    pub fn not_below(&self, v: &BigInt) -> bool {
+    pub(crate) fn not_below(&self, v: &BigInt) -> bool {
         (v << P) <= self.hi
     }
 
     /// `v * 2^P >= lo`: `v` is not provably below the true value.
-    pub fn not_above(&self, v: &BigInt) -> bool {
+    pub(crate) fn not_above(&self, v: &BigInt) -> bool {
         (v << P) >= self.lo
     }
 
     /// `floor(true value)` when the enclosure decides it.
-    pub fn floor(&self) -> Option<BigInt> {
+    pub(crate) fn floor(&self) -> Option<BigInt> {
         let a = &self.lo >> P;
         let b = &self.hi >> P;
         (a == b).then_some(a)
     }
 
     /// `ceil(true value)` when the enclosure decides it.
-    pub fn ceil(&self) -> Option<BigInt> {
+    pub(crate) fn ceil(&self) -> Option<BigInt> {
         let a = -((-&self.lo) >> P);
         let b = -((-&self.hi) >> P);
         (a == b).then_some(a)
@@ -141,12 +141,12 @@ impl Encl {
 
     /// Integer floor of `mult * hi / 2^(P + shift)` (rounded up): used to evaluate
     /// `eps * value` bounds with `eps = mult / 2^shift`.
-    pub fn scaled_hi_ceil(&self, mult: &BigInt, shift: u32) -> BigInt {
+    pub(crate) fn scaled_hi_ceil(&self, mult: &BigInt, shift: u32) -> BigInt {
         -((-(&self.hi * mult)) >> (P + shift))
     }
 
     /// Approximate value as f64, for diagnostics only.
-    pub fn approx_f64(&self) -> f64 {
+    pub(crate) fn approx_f64(&self) -> f64 {
         big_to_f64(&self.hi, P)
     }
 }
@@ -157,7 +157,7 @@ impl Encl {
 /// `r = l - q ln2` then carries `l_err + |q| * 2^10` ulps of error, the Taylor series adds at
 /// most ~2^8 ulps, and the final shift at most 1 absolute ulp. The enclosure uses a relative
 /// margin `2 * (r_err + 2^9)` ulps plus 4 absolute ulps.
-pub fn exp_encl(l: &BigInt, l_err: &BigInt) -> Encl {
+pub(crate) fn exp_encl(l: &BigInt, l_err: &BigInt) -> Encl {
     let ln2 = ln2();
     // floor division for signed l
     let mut q = l / ln2;
@@ -204,7 +204,7 @@ fn ln_err() -> BigInt {
 
 /// Enclosure of `x^y` in WAD units, for `x = X / 1e18`, `y = Y / 1e18` (the true result is
 /// `1e18 * x^y`). `0^0 = 1`, `0^y = 0`.
-pub fn pow_wad(x: U256, y: U256) -> Encl {
+pub(crate) fn pow_wad(x: U256, y: U256) -> Encl {
     let xb = big(x);
     let yb = big(y);
     let w = wad_big();
@@ -223,7 +223,7 @@ pub fn pow_wad(x: U256, y: U256) -> Encl {
 }
 
 /// Enclosure of `2^t` in WAD units for `t = T / 1e18` (signed): `R = 1e18 * 2^t`.
-pub fn exp2_wad(t: i128) -> Encl {
+pub(crate) fn exp2_wad(t: i128) -> Encl {
     let w = wad_big();
     let l = (BigInt::from(t) * ln2()) / &w + ln_wad();
     let mult = BigInt::from(t.unsigned_abs()) / &w + 2u32;
@@ -232,7 +232,7 @@ pub fn exp2_wad(t: i128) -> Encl {
 }
 
 /// Enclosure of `log2(x)` for a positive integer `x` (no WAD scaling), scaled by `2^P`.
-pub fn log2_int(x: &BigInt) -> Encl {
+pub(crate) fn log2_int(x: &BigInt) -> Encl {
     let ln = ln_int(x);
     let v = (&ln << P) / ln2();
     // ln has <= 2^19 ulps error, ln2 has <= 2^10 ulps relative: quotient error < 2^22 ulps
@@ -245,7 +245,7 @@ pub fn log2_int(x: &BigInt) -> Encl {
 }
 
 /// Enclosure of `log2(X / 1e18)` scaled by `2^P`.
-pub fn log2_wad(x: U256) -> Encl {
+pub(crate) fn log2_wad(x: U256) -> Encl {
     let a = log2_int(&big(x));
     let b = log2_int(&wad_big());
     Encl {
@@ -255,26 +255,26 @@ pub fn log2_wad(x: U256) -> Encl {
 }
 
 /// `floor(v * 2^bits)` for an enclosed value, if decided.
-pub fn floor_scaled(e: &Encl, bits: u32) -> Option<BigInt> {
+pub(crate) fn floor_scaled(e: &Encl, bits: u32) -> Option<BigInt> {
     let a = &e.lo >> (P - bits);
     let b = &e.hi >> (P - bits);
     (a == b).then_some(a)
 }
 
 /// `v / 2^frac_bits` as f64, for diagnostics only (never used as a reference).
-pub fn big_to_f64(v: &BigInt, frac_bits: u32) -> f64 {
+pub(crate) fn big_to_f64(v: &BigInt, frac_bits: u32) -> f64 {
     let shift = v.bits().saturating_sub(60);
     let top = (v >> shift).to_f64().unwrap_or(f64::NAN);
     top * 2f64.powi(shift as i32 - frac_bits as i32)
 }
 
 /// Helper: the big integer as a `u128`/`i128` (panics if it does not fit; tests only).
-pub fn to_i128(x: &BigInt) -> i128 {
+pub(crate) fn to_i128(x: &BigInt) -> i128 {
     x.to_i128().expect("fits i128")
 }
 
 /// Exact `x^n / 1e18^(n-1)` as a rational (numerator, denominator) for integer powers.
-pub fn int_pow_ratio(x: U256, n: u32) -> (BigInt, BigInt) {
+pub(crate) fn int_pow_ratio(x: U256, n: u32) -> (BigInt, BigInt) {
     let xb = big(x);
     let num = num_traits::pow(xb, n as usize);
     let den = num_traits::pow(wad_big(), (n as usize).saturating_sub(1));
@@ -343,7 +343,7 @@ mod tests {
 }
 
 /// Table generation and verification helpers (shared by `pow`'s tests and the generator).
-pub mod tables {
+pub(crate) mod tables {
     use super::*;
 
     fn sym(v: BigInt, err_bits: u32) -> Encl {
@@ -355,17 +355,17 @@ pub mod tables {
     }
 
     /// `1 / ln 2`.
-    pub fn log2_e() -> Encl {
+    pub(crate) fn log2_e() -> Encl {
         sym((one() << P) / ln2(), 14)
     }
 
     /// `1 / (n ln 2)`.
-    pub fn inv_n_ln2(n: u32) -> Encl {
+    pub(crate) fn inv_n_ln2(n: u32) -> Encl {
         sym((one() << P) / (ln2() * n), 14)
     }
 
     /// `(ln 2)^n / n!`.
-    pub fn ln2_pow_over_fact(n: u32) -> Encl {
+    pub(crate) fn ln2_pow_over_fact(n: u32) -> Encl {
         let mut v = one();
         for k in 1..=n {
             v = mul(&v, ln2()) / k;
@@ -374,7 +374,7 @@ pub mod tables {
     }
 
     /// `2^(i / 256)`.
-    pub fn exp2_frac(i: u32) -> Encl {
+    pub(crate) fn exp2_frac(i: u32) -> Encl {
         if i == 0 {
             return Encl::ratio(&BigInt::one(), &BigInt::one());
         }
@@ -383,7 +383,7 @@ pub mod tables {
     }
 
     /// `-log2(r / 2^64)` for an integer `r`.
-    pub fn neg_log2_q64(r: u64) -> Encl {
+    pub(crate) fn neg_log2_q64(r: u64) -> Encl {
         let e = log2_int(&BigInt::from(r));
         let sixty_four = BigInt::from(64u32) << P;
         Encl {
@@ -393,12 +393,12 @@ pub mod tables {
     }
 
     /// `log2(1e18)`.
-    pub fn log2_wad_const() -> Encl {
+    pub(crate) fn log2_wad_const() -> Encl {
         log2_int(&wad_big())
     }
 
     /// `floor(v * 2^bits)` as i128, asserting the reference decides it.
-    pub fn fl(e: &Encl, bits: u32) -> i128 {
+    pub(crate) fn fl(e: &Encl, bits: u32) -> i128 {
         to_i128(&floor_scaled(e, bits).expect("reference decides the floor"))
     }
 }

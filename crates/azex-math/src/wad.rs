@@ -29,6 +29,7 @@ type U512 = Uint<512, 8>;
 pub const WAD_U128: u128 = 1_000_000_000_000_000_000;
 
 /// `10^18` as [`U256`]: the WAD scale (`1.0` in WAD).
+#[allow(clippy::cast_possible_truncation)] // 10^18 < 2^64 (a const: no `try_from`)
 pub const WAD: U256 = U256::from_limbs([WAD_U128 as u64, 0, 0, 0]);
 
 /// Number of decimals of the WAD scale.
@@ -267,6 +268,12 @@ pub fn div_wad_up_u128(a: u128, b: u128) -> Result<u128, MathError> {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)]
 mod tests {
     use super::*;
     use num_bigint::BigInt;

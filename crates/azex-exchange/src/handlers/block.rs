@@ -17,7 +17,7 @@ use crate::handlers::price_guard;
 use crate::handlers::trade::{accrue_funding, capacity, premium_now, refresh_funding_rate};
 use crate::state::MarketStatus;
 
-pub fn begin(ctx: &mut Ctx) -> Result<(), ExchangeError> {
+pub(crate) fn begin(ctx: &mut Ctx) -> Result<(), ExchangeError> {
     let now = ctx.block.timestamp;
     let n = ctx.market_count() as u32;
     // The previous block's time (none before the chain's first block).
@@ -83,7 +83,7 @@ pub fn begin(ctx: &mut Ctx) -> Result<(), ExchangeError> {
 
 /// End of block: set every live market's funding rate for the coming interval, from its final
 /// skew at the block's capacity.
-pub fn end(ctx: &mut Ctx) -> Result<(), ExchangeError> {
+pub(crate) fn end(ctx: &mut Ctx) -> Result<(), ExchangeError> {
     for id in 0..ctx.market_count() as u32 {
         let mut m = ctx.market(id)?;
         if matches!(m.status, MarketStatus::Delisted { .. }) {

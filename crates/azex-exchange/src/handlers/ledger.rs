@@ -15,7 +15,7 @@ use alloy_primitives::Address;
 const SECONDS_PER_YEAR: u128 = 365 * 86_400;
 
 /// Mint azUSD 1:1 for USDC.
-pub fn mint(ctx: &mut Ctx, user: Address, usdc: u128) -> Result<(), ExchangeError> {
+pub(crate) fn mint(ctx: &mut Ctx, user: Address, usdc: u128) -> Result<(), ExchangeError> {
     if usdc == 0 {
         return Err(ExchangeError::ZeroAmount);
     }
@@ -30,7 +30,7 @@ pub fn mint(ctx: &mut Ctx, user: Address, usdc: u128) -> Result<(), ExchangeErro
 }
 
 /// Redeem azUSD 1:1 for USDC from the liquid buffer.
-pub fn redeem(ctx: &mut Ctx, user: Address, azusd: u128) -> Result<(), ExchangeError> {
+pub(crate) fn redeem(ctx: &mut Ctx, user: Address, azusd: u128) -> Result<(), ExchangeError> {
     if azusd == 0 {
         return Err(ExchangeError::ZeroAmount);
     }
@@ -55,7 +55,7 @@ pub fn redeem(ctx: &mut Ctx, user: Address, azusd: u128) -> Result<(), ExchangeE
 
 /// Block begin: accrue strategy yield up to now (simple interest on assets, rounded down), mint it
 /// as azUSD (LP share to the vault, the rest to the treasury), and land matured withdrawals.
-pub fn accrue_yield(ctx: &mut Ctx) -> Result<(), ExchangeError> {
+pub(crate) fn accrue_yield(ctx: &mut Ctx) -> Result<(), ExchangeError> {
     let now = ctx.block.timestamp;
     let mut l = ctx.ledger();
     if l.strategies.is_empty() {
@@ -115,7 +115,7 @@ pub fn accrue_yield(ctx: &mut Ctx) -> Result<(), ExchangeError> {
 /// Block end: keep `liquid_buffer` of the backing liquid; deploy any excess into strategies by
 /// their target shares (within capacity), or request withdrawals (which arrive after each
 /// strategy's delay) when the buffer is short.
-pub fn rebalance(ctx: &mut Ctx) -> Result<(), ExchangeError> {
+pub(crate) fn rebalance(ctx: &mut Ctx) -> Result<(), ExchangeError> {
     let mut l = ctx.ledger();
     if l.strategies.is_empty() {
         return Ok(());

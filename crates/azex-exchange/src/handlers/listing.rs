@@ -23,7 +23,7 @@ use azex_spot::math::tick_math::{
 use azex_spot::{ModifyLiquidityParams, Pool, PoolKey};
 
 /// The highest LP fee tier a listing may choose: 1 % (Uniswap's highest standard tier).
-pub const MAX_LISTING_FEE_PIPS: u32 = 10_000;
+pub(crate) const MAX_LISTING_FEE_PIPS: u32 = 10_000;
 /// One pip (1e-6) in WAD.
 const PIPS_TO_WAD: u128 = 1_000_000_000_000;
 
@@ -114,7 +114,7 @@ pub(crate) fn clamp_of(mp: &MarketParams) -> Result<u128, ExchangeError> {
 
 /// A listing request: the fields of `Tx::CreateMarket`.
 #[derive(Debug, Clone, Copy)]
-pub struct Listing {
+pub(crate) struct Listing {
     pub user: Address,
     pub base_token: Address,
     pub base_decimals: u8,
@@ -131,7 +131,7 @@ pub struct Listing {
 /// Permissionless listing (docs/protocol.md §11): validate the request, quote the seeded pool,
 /// check its depth, derive the market's parameters, charge the seed; the pool is created and
 /// seeded at commit.
-pub fn create_market(ctx: &mut Ctx, l: &Listing) -> Result<MarketId, ExchangeError> {
+pub(crate) fn create_market(ctx: &mut Ctx, l: &Listing) -> Result<MarketId, ExchangeError> {
     check_listing(ctx, l)?;
     let quote_is_token0 = AZUSD < l.base_token;
     let (currency0, currency1) = if quote_is_token0 {

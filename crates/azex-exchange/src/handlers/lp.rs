@@ -14,9 +14,9 @@ use crate::units::{mul_div_down_u128, mul_wad_down, Checked, Usd};
 use alloy_primitives::Address;
 
 /// Shares minted for the very first deposit per azUSD unit (1 share = 1e-18; $1 = 1e18 shares).
-pub const INITIAL_SHARES_PER_UNIT: u128 = 1_000_000_000_000;
+pub(crate) const INITIAL_SHARES_PER_UNIT: u128 = 1_000_000_000_000;
 
-pub fn deposit(ctx: &mut Ctx, user: Address, amount: Usd) -> Result<u128, ExchangeError> {
+pub(crate) fn deposit(ctx: &mut Ctx, user: Address, amount: Usd) -> Result<u128, ExchangeError> {
     if amount == 0 {
         return Err(ExchangeError::ZeroAmount);
     }
@@ -54,7 +54,7 @@ pub fn deposit(ctx: &mut Ctx, user: Address, amount: Usd) -> Result<u128, Exchan
     Ok(shares)
 }
 
-pub fn withdraw(ctx: &mut Ctx, user: Address, shares: u128) -> Result<Usd, ExchangeError> {
+pub(crate) fn withdraw(ctx: &mut Ctx, user: Address, shares: u128) -> Result<Usd, ExchangeError> {
     if shares == 0 {
         return Err(ExchangeError::ZeroAmount);
     }

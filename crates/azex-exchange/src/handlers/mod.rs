@@ -1,14 +1,16 @@
 //! Transaction handlers, one module per concern. Each reads and writes only through [`Ctx`].
 
-pub mod block;
-pub mod ledger;
+// Internals (they read and write through the crate-private `Ctx`), except the two read-only
+// checks the keepers and the node call from outside: `liquidation` and `price_guard`.
+pub(crate) mod block;
+pub(crate) mod ledger;
 pub mod liquidation;
-pub mod listing;
-pub mod lp;
+pub(crate) mod listing;
+pub(crate) mod lp;
 pub mod price_guard;
-pub mod protection;
-pub mod spot;
-pub mod trade;
+pub(crate) mod protection;
+pub(crate) mod spot;
+pub(crate) mod trade;
 
 use crate::ctx::Ctx;
 use crate::error::ExchangeError;

@@ -56,7 +56,7 @@ const MIN_CUT: u128 = 1_000_000_000;
 /// from is a new low: the vault is still losing and the cool-down starts again. Smaller dips
 /// (rounding, a small rebate) do not restart it, so nobody can hold the markets shut for ever
 /// with dust.
-pub const DRAWDOWN_NEW_LOW_WAD: u128 = WAD / 1_000;
+pub(crate) const DRAWDOWN_NEW_LOW_WAD: u128 = WAD / 1_000;
 
 /// Unrealised PnL of one side at the market's risk price (effective values).
 fn side_upnl(m: &Market, long: bool) -> Result<SignedUsd, ExchangeError> {
@@ -140,7 +140,7 @@ fn adl_need(ctx: &Ctx, m: &Market, p: &MarketParams) -> Result<(u128, u128), Exc
 }
 
 /// Deleverage one market if any trigger asks for it. Returns whether anything was done.
-pub fn deleverage(ctx: &mut Ctx, id: MarketId) -> Result<bool, ExchangeError> {
+pub(crate) fn deleverage(ctx: &mut Ctx, id: MarketId) -> Result<bool, ExchangeError> {
     let mut m = ctx.market(id)?;
     if let MarketStatus::Delisted { .. } = m.status {
         return Ok(false);
@@ -197,7 +197,7 @@ fn waiting_for_epoch(m: &Market) -> bool {
 }
 
 /// The keeper's `Deleverage` transaction.
-pub fn deleverage_tx(ctx: &mut Ctx, id: MarketId) -> Result<(), ExchangeError> {
+pub(crate) fn deleverage_tx(ctx: &mut Ctx, id: MarketId) -> Result<(), ExchangeError> {
     if deleverage(ctx, id)? {
         Ok(())
     } else {
@@ -319,7 +319,7 @@ fn drawdown(ctx: &mut Ctx) -> Result<bool, ExchangeError> {
 }
 
 /// Block end: drawdown cap, delisting, ADL for every market.
-pub fn end_block(ctx: &mut Ctx) -> Result<(), ExchangeError> {
+pub(crate) fn end_block(ctx: &mut Ctx) -> Result<(), ExchangeError> {
     let drawdown = drawdown(ctx)?;
     let next_id = next_position_id(ctx);
     for id in 0..ctx.market_count() as MarketId {
@@ -376,7 +376,7 @@ pub fn end_block(ctx: &mut Ctx) -> Result<(), ExchangeError> {
 /// position of a delisted market, at the settlement price (no fee, no impact), or a position
 /// whose ADL epoch ended (ADL closed its side entirely: size 0, its ADL PnL and funding up to
 /// the epoch's end are credited, its margin paid out).
-pub fn settle_delisted(ctx: &mut Ctx, id: PositionId) -> Result<(), ExchangeError> {
+pub(crate) fn settle_delisted(ctx: &mut Ctx, id: PositionId) -> Result<(), ExchangeError> {
     let pos = ctx.position(id)?;
     let mut m = ctx.market(pos.market)?;
     let settlement_price = match m.status {
@@ -404,7 +404,7 @@ pub fn settle_delisted(ctx: &mut Ctx, id: PositionId) -> Result<(), ExchangeErro
 }
 
 /// List a delisted market again.
-pub fn relist(ctx: &mut Ctx, user: Address, id: MarketId) -> Result<(), ExchangeError> {
+pub(crate) fn relist(ctx: &mut Ctx, user: Address, id: MarketId) -> Result<(), ExchangeError> {
     let mut m = ctx.market(id)?;
     if !matches!(m.status, MarketStatus::Delisted { .. }) {
         return Err(ExchangeError::NotDelisted(id));

@@ -48,7 +48,7 @@ fn settle_delta(
 }
 
 /// A spot swap. Returns the caller's delta.
-pub fn swap(
+pub(crate) fn swap(
     ctx: &mut Ctx,
     user: Address,
     market: MarketId,
@@ -91,7 +91,7 @@ pub fn swap(
 }
 
 /// Deposit a base token by selling it for azUSD (exact input) with a minimum out.
-pub fn deposit_via_swap(
+pub(crate) fn deposit_via_swap(
     ctx: &mut Ctx,
     user: Address,
     market: MarketId,
@@ -123,14 +123,14 @@ pub fn deposit_via_swap(
 }
 
 /// The salt of a spot position from a small integer (big-endian in the last 8 bytes).
-pub fn salt_bytes(salt: u64) -> [u8; 32] {
+pub(crate) fn salt_bytes(salt: u64) -> [u8; 32] {
     let mut s = [0u8; 32];
     s[24..].copy_from_slice(&salt.to_be_bytes());
     s
 }
 
 /// Add or remove spot liquidity (fees owed to the position are paid out with it, as in v4).
-pub fn modify_liquidity(
+pub(crate) fn modify_liquidity(
     ctx: &mut Ctx,
     user: Address,
     market: MarketId,

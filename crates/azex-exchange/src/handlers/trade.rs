@@ -41,13 +41,13 @@ pub(crate) struct Books {
 }
 
 impl Books {
-    pub fn load(ctx: &Ctx) -> Self {
+    pub(crate) fn load(ctx: &Ctx) -> Self {
         Books {
             vault: ctx.vault(),
             funds: ctx.funds(),
         }
     }
-    pub fn store(self, ctx: &mut Ctx) {
+    pub(crate) fn store(self, ctx: &mut Ctx) {
         ctx.put_vault(self.vault);
         ctx.put_funds(self.funds);
     }
@@ -55,7 +55,7 @@ impl Books {
     /// Settle a signed PnL between a position's margin and the vault. A loss beyond the margin
     /// goes down the waterfall: insurance fund, then the vault absorbs it.
     /// `trading_pnl`: book it as traders' PnL (false for funding, which is booked separately).
-    pub fn settle_pnl(
+    pub(crate) fn settle_pnl(
         &mut self,
         ctx: &mut Ctx,
         position: PositionId,
@@ -94,7 +94,7 @@ impl Books {
     }
 
     /// The loss waterfall after the position's margin: insurance fund, then the vault.
-    pub fn cover_deficit(
+    pub(crate) fn cover_deficit(
         &mut self,
         ctx: &mut Ctx,
         position: PositionId,
@@ -123,7 +123,7 @@ impl Books {
     }
 
     /// Pay a position's funding debt from its margin, as far as the margin goes.
-    pub fn pay_debt(&mut self, p: &mut Position) -> Result<(), ExchangeError> {
+    pub(crate) fn pay_debt(&mut self, p: &mut Position) -> Result<(), ExchangeError> {
         let pay = p.funding_debt.min(p.margin);
         if pay > 0 {
             p.margin -= pay;
@@ -135,7 +135,7 @@ impl Books {
 
     /// At a position's end (closed, liquidated to zero, settled): pay its funding debt from the
     /// margin, and what the margin cannot pay goes down the loss waterfall.
-    pub fn clear_debt(
+    pub(crate) fn clear_debt(
         &mut self,
         ctx: &mut Ctx,
         p: &mut Position,
@@ -155,7 +155,11 @@ impl Books {
     /// Collect up to `charge` of impact from a margin into the vault (traders' PnL); returns what
     /// was collected. What the margin cannot pay is waived: never a deficit (docs/protocol.md
     /// §4.7).
-    pub fn collect_charge(&mut self, margin: &mut Usd, charge: Usd) -> Result<Usd, ExchangeError> {
+    pub(crate) fn collect_charge(
+        &mut self,
+        margin: &mut Usd,
+        charge: Usd,
+    ) -> Result<Usd, ExchangeError> {
         let got = charge.min(*margin);
         *margin -= got;
         self.vault.cash = self.vault.cash.add_c(got)?;
@@ -164,7 +168,7 @@ impl Books {
     }
 
     /// Take a fee from a margin (capped at the margin) and split it between vault and treasury.
-    pub fn take_fee(
+    pub(crate) fn take_fee(
         &mut self,
         margin: &mut Usd,
         fee: Usd,
@@ -559,7 +563,7 @@ pub(crate) fn finish_market(
 }
 
 /// Open a new isolated position.
-pub fn open(
+pub(crate) fn open(
     ctx: &mut Ctx,
     user: Address,
     market: MarketId,
@@ -643,7 +647,7 @@ pub fn open(
 
 /// Grow (same sign as the position) or reduce (opposite sign) a position. Reducing to zero closes.
 /// `delta` is in effective units.
-pub fn modify(
+pub(crate) fn modify(
     ctx: &mut Ctx,
     user: Address,
     id: PositionId,
@@ -775,7 +779,7 @@ pub(crate) fn released_cost(
 }
 
 /// Close a position: realise all PnL, pay margin to the owner's wallet.
-pub fn close(
+pub(crate) fn close(
     ctx: &mut Ctx,
     user: Address,
     id: PositionId,
@@ -851,7 +855,7 @@ fn idle_pricing(m: &Market, n: Qty) -> Result<TradePricing, ExchangeError> {
 }
 
 /// Move azUSD from the wallet into a position's margin (paying its funding debt first).
-pub fn add_margin(
+pub(crate) fn add_margin(
     ctx: &mut Ctx,
     user: Address,
     id: PositionId,
@@ -882,7 +886,7 @@ pub fn add_margin(
 
 /// Move azUSD from a position's margin to the wallet; the rest must still cover initial margin,
 /// judged at the less favourable of the spot and the risk price, funding debt counted.
-pub fn remove_margin(
+pub(crate) fn remove_margin(
     ctx: &mut Ctx,
     user: Address,
     id: PositionId,

@@ -10,14 +10,14 @@ use azex_exchange::{BlockCtx, Event, ExchangeError, GenesisBalance, Tx, AZUSD, U
 use std::ops::{Deref, DerefMut};
 
 /// Panics with the violation if the state breaks an invariant.
-pub fn check(s: &State) {
+pub(crate) fn check(s: &State) {
     if let Err(v) = azex_exchange::invariants::check(s) {
         panic!("invariant violated: {v}");
     }
 }
 
 /// A world that checks every invariant after every state transition.
-pub struct Checked(pub World);
+pub(crate) struct Checked(pub World);
 
 impl Deref for Checked {
     type Target = World;
@@ -34,7 +34,7 @@ impl DerefMut for Checked {
 
 impl Checked {
     /// [`World::new`], step by step, checked after each step.
-    pub fn new(spec: &WorldSpec) -> Result<Self, ExchangeError> {
+    pub(crate) fn new(spec: &WorldSpec) -> Result<Self, ExchangeError> {
         let mut g = spec.genesis.clone();
         for u in 1..=spec.users {
             g.balances.push(GenesisBalance {
@@ -91,7 +91,7 @@ impl Checked {
     }
 
     /// End the open block (checked), begin the next (checked).
-    pub fn next_block(&mut self) -> Result<(), ExchangeError> {
+    pub(crate) fn next_block(&mut self) -> Result<(), ExchangeError> {
         if self.0.state.block_open {
             let e = self.0.state.end_block()?;
             check(&self.0.state);
@@ -107,7 +107,7 @@ impl Checked {
         Ok(())
     }
 
-    pub fn advance(&mut self, n: u64) -> Result<(), ExchangeError> {
+    pub(crate) fn advance(&mut self, n: u64) -> Result<(), ExchangeError> {
         for _ in 0..n {
             self.next_block()?;
         }
@@ -115,7 +115,7 @@ impl Checked {
     }
 
     /// Advance chain-time blocks (checked) until every market takes new exposure again.
-    pub fn settle(&mut self) -> Result<(), ExchangeError> {
+    pub(crate) fn settle(&mut self) -> Result<(), ExchangeError> {
         let keep = self.0.block_time;
         self.0.block_time = u64::from(self.0.state.params.block_time_secs);
         for _ in 0..10_000 {
@@ -136,7 +136,7 @@ impl Checked {
     }
 
     /// Apply a transaction in the open block; check the state whether it committed or not.
-    pub fn tx(&mut self, tx: Tx) -> Result<Vec<Event>, ExchangeError> {
+    pub(crate) fn tx(&mut self, tx: Tx) -> Result<Vec<Event>, ExchangeError> {
         let r = self.0.state.apply(&tx, self.0.block);
         check(&self.0.state);
         let e = r?;
@@ -144,7 +144,7 @@ impl Checked {
         Ok(e)
     }
 
-    pub fn open(
+    pub(crate) fn open(
         &mut self,
         user: u64,
         market: u32,
@@ -166,7 +166,7 @@ impl Checked {
             .ok_or(ExchangeError::Overflow)
     }
 
-    pub fn close(&mut self, user: u64, position: u64) -> Result<Vec<Event>, ExchangeError> {
+    pub(crate) fn close(&mut self, user: u64, position: u64) -> Result<Vec<Event>, ExchangeError> {
         let qty = self.0.state.position(position).map(|p| p.qty).unwrap_or(0);
         self.tx(Tx::ClosePosition {
             user: addr(user),
@@ -176,7 +176,7 @@ impl Checked {
     }
 
     /// [`World::move_price`]: one swap by `mover` toward `target`, then `blocks` blocks.
-    pub fn move_price(
+    pub(crate) fn move_price(
         &mut self,
         mover: u64,
         market: u32,
@@ -218,7 +218,11 @@ impl Checked {
     }
 
     /// [`World::keeper_pass`], each liquidation checked.
-    pub fn keeper_pass(&mut self, keeper: u64, market: u32) -> Result<Vec<Event>, ExchangeError> {
+    pub(crate) fn keeper_pass(
+        &mut self,
+        keeper: u64,
+        market: u32,
+    ) -> Result<Vec<Event>, ExchangeError> {
         let ix = azex_exchange::liq_index::LiqIndex::build(&self.0.state)?;
         let mut out = vec![];
         for id in ix.candidates(&self.0.state, market)? {
