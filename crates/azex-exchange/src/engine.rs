@@ -120,7 +120,9 @@ impl State {
                 got: b.height,
             });
         }
-        // The oracle writes this block's observation first (it is part of the block's state).
+        // The oracle writes this block's observation first (it is part of the block's state),
+        // outside the overlay: the block-begin steps below read it, and the overlay has no view
+        // of the oracle ring (ARCHITECTURE.md, "One commit path"). All pools or none.
         crate::spot_link::observe_block(self, b)?;
         let events = {
             let mut ctx = Ctx::new(self);

@@ -131,11 +131,34 @@ fn hook_ctx(b: BlockCtx, sender: Address) -> HookContext {
 
 /// Block begin: each pool's oracle records this block's observation from the current pool tick
 /// (truncated), even when nobody trades the pool, so the truncated price keeps converging.
+///
+/// All or nothing across pools: every pool's write is first computed without writing
+/// (`PoolOracle::prepare_observation`, the check `poke` itself starts with), so a pool that
+/// refuses its observation fails the call before any pool is written. Why this write is not
+/// deferred to the overlay's commit: ARCHITECTURE.md, "One commit path".
 pub fn observe_block(s: &mut State, b: BlockCtx) -> Result<(), ExchangeError> {
+    let ctx = hook_ctx(b, Address::ZERO);
     let keys: Vec<PoolKey> = s.markets.iter().map(|m| m.pool_key).collect();
-    for key in keys {
-        OracleHook::poke_pool(&mut s.spot, &hook_ctx(b, Address::ZERO), &key)
+    for key in &keys {
+        let snap = s
+            .spot
+            .pool_snapshot(key)
+            .map_err(|e| oracle_err(e.into()))?;
+        s.spot
+            .hook()
+            .pool(key)
+            .and_then(|p| {
+                p.prepare_observation(
+                    ctx.block_number,
+                    ctx.block_timestamp,
+                    snap.tick,
+                    snap.liquidity,
+                )
+            })
             .map_err(oracle_err)?;
+    }
+    for key in keys {
+        OracleHook::poke_pool(&mut s.spot, &ctx, &key).map_err(oracle_err)?;
     }
     Ok(())
 }
