@@ -45,7 +45,7 @@
 use crate::error::ExchangeError;
 use crate::math::funding;
 use crate::state::{EndedEpoch, Position, Side};
-use crate::units::{Checked, Price, Qty, SignedUsd, WAD};
+use crate::units::{Checked, Price, Qty, Rounding, SignedUsd, WAD};
 use alloy_primitives::{I256, U256};
 
 /// The unit scale of a side: `S = RAY` means "no ADL yet".
@@ -98,15 +98,15 @@ fn add(a: I256, b: I256) -> Result<I256, ExchangeError> {
     a.checked_add(b).ok_or_else(crate::error::overflow)
 }
 
-/// `x × S / RAY` for a signed value, rounded toward zero (`up = false`) or away from zero.
-fn scale_signed(x: i128, s: u128, up: bool) -> Result<i128, ExchangeError> {
+/// `x × S / RAY` for a signed value, its magnitude rounded in direction `r` (`Down`: toward
+/// zero, `Up`: away from zero); the sign is kept.
+fn scale_signed(x: i128, s: u128, r: Rounding) -> Result<i128, ExchangeError> {
     if s == RAY {
         return Ok(x);
     }
-    let m = if up {
-        crate::units::mul_div_up_u128(x.unsigned_abs(), s, RAY)?
-    } else {
-        crate::units::mul_div_down_u128(x.unsigned_abs(), s, RAY)?
+    let m = match r {
+        Rounding::Up => crate::units::mul_div_up_u128(x.unsigned_abs(), s, RAY)?,
+        Rounding::Down => crate::units::mul_div_down_u128(x.unsigned_abs(), s, RAY)?,
     };
     let m = i128::try_from(m).map_err(ovf)?;
     Ok(if x < 0 { -m } else { m })
@@ -125,7 +125,7 @@ fn unscale_signed(x: i128, s: u128) -> Result<i128, ExchangeError> {
 /// Round a signed cost toward +∞ when scaling (what the trader paid counts fully).
 fn scale_cost(c: i128, s: u128) -> Result<i128, ExchangeError> {
     // toward +∞: positive costs round up, negative ones toward zero
-    scale_signed(c, s, c > 0)
+    scale_signed(c, s, Rounding::up_if(c > 0))
 }
 
 impl Side {
@@ -283,7 +283,7 @@ pub fn effective(p: &Position, side: &Side) -> Result<(Qty, SignedUsd), Exchange
         return Ok((0, 0));
     }
     Ok((
-        scale_signed(p.qty, side.scale, false)?,
+        scale_signed(p.qty, side.scale, Rounding::Down)?,
         scale_cost(p.cost, side.scale)?,
     ))
 }
@@ -531,13 +531,13 @@ pub fn new_epoch(side: &mut Side, next_id: crate::ids::PositionId) -> Result<boo
 /// Funding index increment per stored unit for an effective increment `d`, its magnitude
 /// rounded up (away from zero): what the paying side owes.
 pub fn funding_step_up(d: i128, scale: u128) -> Result<i128, ExchangeError> {
-    scale_signed(d, scale, true)
+    scale_signed(d, scale, Rounding::Up)
 }
 
 /// Funding index increment per stored unit for an effective increment `d`, its magnitude
 /// rounded down (toward zero): what the receiving side is owed.
 pub fn funding_step_down(d: i128, scale: u128) -> Result<i128, ExchangeError> {
-    scale_signed(d, scale, false)
+    scale_signed(d, scale, Rounding::Down)
 }
 
 /// What a position holder can see of auto-deleveraging: its current effective size, the size it
