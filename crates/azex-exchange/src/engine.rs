@@ -23,8 +23,11 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GenesisBalance {
+    /// The holder.
     pub owner: Address,
+    /// The token held.
     pub token: Address,
+    /// The balance, in the token's smallest unit.
     #[serde(with = "crate::serde_num")]
     pub amount: u128,
 }
@@ -33,15 +36,20 @@ pub struct GenesisBalance {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Genesis {
+    /// The protocol's parameters (market defaults included).
     pub params: GlobalParams,
+    /// External token balances.
     pub balances: Vec<GenesisBalance>,
+    /// The azUSD reserve's yield strategies.
     pub strategies: Vec<StrategyConfig>,
 }
 
 /// What `simulate` reports: the events the transaction would emit and the vault's risk after it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Simulation {
+    /// The events the transaction would emit.
     pub events: Vec<Event>,
+    /// The vault's risk figures after it.
     pub risk_after: VaultRisk,
 }
 

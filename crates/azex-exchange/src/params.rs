@@ -20,8 +20,10 @@ const BP: u128 = WAD / 10_000;
 )]
 #[serde(deny_unknown_fields)]
 pub struct SafetyTier {
+    /// The tier applies up to this imbalance `|L − S| / (L + S)` (WAD).
     #[serde(with = "crate::serde_num")]
     pub max_imbalance_wad: u128,
+    /// Safety factor on the net exposure `|L − S|` in this tier (WAD).
     #[serde(with = "crate::serde_num")]
     pub safety_factor_wad: u128,
 }
@@ -32,10 +34,13 @@ pub struct SafetyTier {
 )]
 #[serde(deny_unknown_fields)]
 pub struct MarginTier {
+    /// The tier applies to positions whose entry size `|cost basis|` is at most this (azUSD units).
     #[serde(with = "crate::serde_num")]
     pub max_notional: Usd,
+    /// Initial margin, a fraction of the notional (WAD).
     #[serde(with = "crate::serde_num")]
     pub initial_margin_wad: u128,
+    /// Maintenance margin, a fraction of the notional (WAD).
     #[serde(with = "crate::serde_num")]
     pub maintenance_margin_wad: u128,
 }
@@ -69,6 +74,7 @@ pub struct MarketParams {
     /// Funding: rate per day = clamp(funding_factor × premium, ±max_funding_rate_per_day).
     #[serde(with = "crate::serde_num")]
     pub funding_factor_wad: u128,
+    /// The largest funding rate per day either way (WAD).
     #[serde(with = "crate::serde_num")]
     pub max_funding_rate_per_day_wad: u128,
     /// Net-exposure safety tiers (ascending `max_imbalance`, last one = 100 %).
@@ -97,14 +103,17 @@ pub struct MarketParams {
     /// (a Dutch auction on the keeper's reward; the rest goes to the insurance fund).
     #[serde(with = "crate::serde_num")]
     pub keeper_share_start_wad: u128,
+    /// Growth of the keeper's share per second since the liquidation began (WAD).
     #[serde(with = "crate::serde_num")]
     pub keeper_share_growth_per_sec_wad: u128,
+    /// The keeper's share never exceeds this (WAD).
     #[serde(with = "crate::serde_num")]
     pub keeper_share_max_wad: u128,
     /// Positions larger than this (notional) are liquidated stepwise, `liquidation_step_wad` of
     /// the size per block.
     #[serde(with = "crate::serde_num")]
     pub liquidation_step_notional: Usd,
+    /// Fraction of the size a stepwise liquidation closes per block (WAD).
     #[serde(with = "crate::serde_num")]
     pub liquidation_step_wad: u128,
     /// ADL when a side's unrealised profit exceeds this share of vault NAV ...
@@ -418,6 +427,7 @@ pub const MAX_STRATEGY_WITHDRAWAL_DELAY_SECS: u64 = 90 * 86_400;
 
 /// Most yield strategies at genesis, and the longest strategy name (bytes).
 pub const MAX_STRATEGIES: usize = 16;
+/// The longest strategy name, in bytes.
 pub const MAX_STRATEGY_NAME_BYTES: usize = 64;
 
 /// Checks genesis yield strategies: at most [`MAX_STRATEGIES`]; each named (≤
@@ -502,6 +512,8 @@ impl Default for GlobalParams {
 }
 
 impl GlobalParams {
+    /// Checks every field against its allowed range (`InvalidParameter` naming the first one
+    /// outside it).
     pub fn validate(&self) -> Result<(), ExchangeError> {
         in_range(
             "block_time_secs",

@@ -28,10 +28,13 @@ pub fn token(n: u64) -> Address {
 
 /// A state plus a block clock.
 pub struct World {
+    /// The exchange's state.
     pub state: State,
+    /// The current block.
     pub block: BlockCtx,
     /// Seconds per block.
     pub block_time: u64,
+    /// Every event emitted so far.
     pub events: Vec<Event>,
 }
 
@@ -40,12 +43,15 @@ pub struct World {
 pub struct WorldSpec {
     /// Users 1..=users each get `usdc_each` USDC and `base_each` of every base token.
     pub users: u64,
+    /// USDC per user (azUSD units).
     pub usdc_each: u128,
+    /// Of every base token, per user (1e-18 token).
     pub base_each: u128,
     /// Markets: (base token number, initial price WAD, seed azUSD).
     pub markets: Vec<(u64, Price, Usd)>,
     /// LP capital deposited by user 1.
     pub lp_capital: Usd,
+    /// The genesis the users' balances are added to.
     pub genesis: Genesis,
 }
 
@@ -63,6 +69,9 @@ impl Default for WorldSpec {
 }
 
 impl World {
+    /// Genesis with the spec's users and balances; in the first block each user mints half of
+    /// its USDC into azUSD and user 1 lists the markets and deposits the LP capital; then the
+    /// next block.
     pub fn new(spec: &WorldSpec) -> Result<Self, ExchangeError> {
         let mut g = spec.genesis.clone();
         for u in 1..=spec.users {

@@ -29,12 +29,15 @@ pub type Qty = i128;
 /// USD per whole base token, WAD (1e18) scaled.
 pub type Price = u128;
 
+/// One azUSD in its smallest unit (1e6).
 pub const USD_ONE: u128 = 1_000_000;
+/// One whole base token as a [`Qty`] (1e18).
 pub const QTY_ONE: u128 = 1_000_000_000_000_000_000;
 /// `10^18`: the WAD scale of prices and ratios (azex-math's [`azex_math::WAD_U128`]).
 pub const WAD: u128 = azex_math::WAD_U128;
 /// `Qty (1e18) × Price (1e18) / NOTIONAL_DIVISOR = Usd (1e6)`.
 pub const NOTIONAL_DIVISOR: u128 = 1_000_000_000_000_000_000_000_000_000_000; // 1e30
+/// Seconds in a day (funding rates are per day).
 pub const SECONDS_PER_DAY: u128 = 86_400;
 
 #[inline]

@@ -33,7 +33,9 @@ use azex_math::{mul_div, mul_div_rounding_up, Rounding, U256};
 /// α and β of one market.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ImpactCurve {
+    /// α, the premium at utilisation 1 (WAD).
     pub alpha_wad: u128,
+    /// β, the curve's exponent (WAD).
     pub beta_wad: u128,
 }
 
@@ -139,7 +141,9 @@ pub fn mark_price(
 /// charge (growing |net|, rounded up) and the rebate (shrinking |net|, rounded down), both ≥ 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Impact {
+    /// What the trade pays for growing |net| (azUSD units, rounded up).
     pub charge: Usd,
+    /// What the curve returns for shrinking |net| (azUSD units, rounded down).
     pub rebate: Usd,
 }
 
@@ -190,7 +194,9 @@ pub fn impact(
 /// upper bound of `u1^(β+1)`. Lets the premium cap be checked without another power.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CurveEnd {
+    /// `u1`, rounded up (WAD).
     pub u_up: U256,
+    /// An upper bound of `u1^(β+1)` (WAD).
     pub f_up: U256,
 }
 
