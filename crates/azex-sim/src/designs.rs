@@ -104,7 +104,8 @@ pub struct ReplayOutcome {
     pub bad_debt_usd: u128,
     /// `V` fell to zero or below (winners could not be paid).
     pub insolvent: bool,
-    /// Open volume replayed and refused by the admission rule (micro-azUSD).
+    /// Open volume replayed and refused by the admission rule (micro-azUSD; honest owners only
+    /// with [`replay_with`]).
     pub open_volume_usd: u128,
     pub refused_volume_usd: u128,
     /// Gross OI peak and mean over blocks (accepted positions, at spot).
@@ -132,6 +133,8 @@ pub struct DesignPool {
     deficits: u128,
     open_volume: u128,
     refused_volume: u128,
+    /// Owners at or above this id (the adversaries) are left out of the service figures.
+    pub honest_below: crate::types::AgentId,
 }
 
 impl DesignPool {
@@ -150,6 +153,7 @@ impl DesignPool {
             deficits: 0,
             open_volume: 0,
             refused_volume: 0,
+            honest_below: crate::types::AgentId::MAX,
         }
     }
 
@@ -264,10 +268,15 @@ impl DesignPool {
 
     fn apply(&mut self, f: &Fill) {
         if f.kind == FillKind::Open {
-            self.open_volume += f.notional_usd;
+            let honest = f.owner < self.honest_below;
+            if honest {
+                self.open_volume += f.notional_usd;
+            }
             if !self.admits(f) {
                 self.refused.insert(f.position);
-                self.refused_volume += f.notional_usd;
+                if honest {
+                    self.refused_volume += f.notional_usd;
+                }
                 return;
             }
             let en = notional_floor(f.size, f.price);
@@ -356,8 +365,27 @@ pub fn replay(
     util_bps: u32,
     blocks: &[(Vec<Fill>, Vec<MarketRisk>)],
 ) -> ReplayOutcome {
+    replay_with(
+        design,
+        capital_usd,
+        util_bps,
+        crate::types::AgentId::MAX,
+        blocks,
+    )
+}
+
+/// [`replay`], counting in the open and refused volumes only owners below `honest_below`
+/// (adversaries' refused opens are not a loss of service).
+pub fn replay_with(
+    design: Design,
+    capital_usd: u128,
+    util_bps: u32,
+    honest_below: crate::types::AgentId,
+    blocks: &[(Vec<Fill>, Vec<MarketRisk>)],
+) -> ReplayOutcome {
     let nm = blocks.first().map_or(0, |b| b.1.len());
     let mut pool = DesignPool::new(design, capital_usd, util_bps, nm);
+    pool.honest_below = honest_below;
     let mut values = Vec::with_capacity(blocks.len());
     let (mut oi_peak, mut oi_sum, mut req_peak, mut req_sum) = (0u128, 0u128, 0u128, 0u128);
     let mut insolvent = false;

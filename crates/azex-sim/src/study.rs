@@ -19,9 +19,10 @@
 //!    changes with it).
 //!
 //! **The criterion** at a capital `C` on a path: the LP value never reaches zero; its largest
-//! peak-to-trough drawdown is at most `drawdown_cap_bps`; the design serves the flow (open volume
-//! refused by its capital rule, plus for AZEx the ADL volume, is at most
-//! `service_tolerance_bps` of the open volume more than at the reference capital); and bad debt
+//! peak-to-trough drawdown is at most `drawdown_cap_bps`; the design serves the flow (honest
+//! traders' open volume refused by its capital rule, plus for AZEx the ADL volume, is at most
+//! `service_tolerance_bps` of their open volume more than at the reference capital; refusing an
+//! adversary's open is not a loss of service); and bad debt
 //! (deficits borne by LPs) is zero. When a path has bad debt even at the top of the bracket, the
 //! bisection is repeated without the bad-debt condition and the path is flagged: the design then
 //! has no `solvent_capital_usd` (null in the JSON) but a `capital_drawdown_only_usd`.
@@ -37,7 +38,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::agents::AgentKind;
-use crate::designs::{drawdown_stats, percentile, replay, Design};
+use crate::designs::{drawdown_stats, percentile, replay_with, Design};
 use crate::driver::{prepare_prices, run_with, RunOptions, SimConfig, SimError};
 use crate::engine_venue::{EngineConfig, EngineVenue};
 use crate::prices::{Bar, PriceSeries};
@@ -331,6 +332,9 @@ struct Recording {
     share_prices: Vec<i128>,
     open_volume: u128,
     refused_volume: u128,
+    /// Agents at or above this id are adversaries: their opens are not counted in the service
+    /// figures (refusing an attacker is not a loss of service).
+    honest_below: AgentId,
 }
 
 impl Venue for Recording {
@@ -357,7 +361,7 @@ impl Venue for Recording {
     }
     fn submit(&mut self, a: AgentId, action: &Action) -> Result<Outcome, Rejection> {
         let r = self.inner.submit(a, action);
-        if let Action::Open { notional_usd, .. } = action {
+        if let (Action::Open { notional_usd, .. }, true) = (action, a < self.honest_below) {
             self.open_volume += notional_usd;
             if let Err(e) = &r {
                 if matches!(
@@ -493,6 +497,7 @@ pub fn engine_probe(
         share_prices: Vec::new(),
         open_volume: 0,
         refused_volume: 0,
+        honest_below: c.population.agents,
     }));
     let r = run_with(
         &c,
@@ -865,7 +870,7 @@ fn job(
         };
         let flow = &reference.flow;
         let probe_of = |c: u64| {
-            let o = replay(d, usd(c), util, flow);
+            let o = replay_with(d, usd(c), util, cfg.population.agents, flow);
             (
                 Probe {
                     insolvent: o.insolvent,

@@ -205,16 +205,17 @@ pub fn write_charts(r: &StudyResult, dir: impl AsRef<Path>) -> Result<Vec<PathBu
                     .collect()
             })
             .collect();
-        let max = vals.iter().flatten().copied().fold(1.0, f64::max) * 1.1;
+        let bar_max = vals.iter().flatten().copied().fold(1.0, f64::max) * 1.05;
+        let max = bar_max * 1.45;
         let n = labels.len();
         let mut ch = ChartBuilder::on(&root)
             .caption(
-                "LP capital per $100M of peak OI at equal safety ($M; hatched = bad debt unavoidable)",
+                "LP capital per $100M of peak OI at equal safety ($M; pale = bad debt on some path at every capital)",
                 ("sans-serif", 16),
             )
             .margin(10)
             .x_label_area_size(30)
-            .y_label_area_size(230)
+            .y_label_area_size(20)
             .build_cartesian_2d(0f64..max, 0f64..n as f64)
             .map_err(err)?;
         let lab = labels.clone();
@@ -231,6 +232,14 @@ pub fn write_charts(r: &StudyResult, dir: impl AsRef<Path>) -> Result<Vec<PathBu
             .label_style(("sans-serif", 11))
             .draw()
             .map_err(err)?;
+        ch.draw_series(labels.iter().enumerate().map(|(i, l)| {
+            Text::new(
+                l.clone(),
+                (bar_max * 1.02, i as f64 + 0.5),
+                ("sans-serif", 12),
+            )
+        }))
+        .map_err(err)?;
         for (di, dn) in designs.iter().enumerate() {
             let c = COLORS[di % COLORS.len()];
             let bars: Vec<Rectangle<(f64, f64)>> = vals
@@ -277,8 +286,8 @@ pub fn write_charts(r: &StudyResult, dir: impl AsRef<Path>) -> Result<Vec<PathBu
             )
             .margin(10)
             .x_label_area_size(30)
-            .y_label_area_size(230)
-            .build_cartesian_2d(0f64..100f64, 0f64..n as f64)
+            .y_label_area_size(20)
+            .build_cartesian_2d(0f64..145f64, 0f64..n as f64)
             .map_err(err)?;
         let lab = labels.clone();
         ch.configure_mesh()
@@ -294,6 +303,13 @@ pub fn write_charts(r: &StudyResult, dir: impl AsRef<Path>) -> Result<Vec<PathBu
             .label_style(("sans-serif", 11))
             .draw()
             .map_err(err)?;
+        ch.draw_series(
+            labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| Text::new(l.clone(), (102.0, i as f64 + 0.5), ("sans-serif", 12))),
+        )
+        .map_err(err)?;
         let cap = r.config.drawdown_cap_bps as f64 / 100.0;
         ch.draw_series(DashedLineSeries::new(
             vec![(cap, 0.0), (cap, n as f64)],
@@ -364,8 +380,8 @@ pub fn write_charts(r: &StudyResult, dir: impl AsRef<Path>) -> Result<Vec<PathBu
             )
             .margin(10)
             .x_label_area_size(30)
-            .y_label_area_size(330)
-            .build_cartesian_2d(lo..hi, 0f64..n as f64)
+            .y_label_area_size(20)
+            .build_cartesian_2d(lo..(hi + (hi - lo) * 0.8), 0f64..n as f64)
             .map_err(err)?;
         let lab: Vec<String> = att.iter().map(|a| a.0.clone()).collect();
         ch.configure_mesh()
@@ -381,6 +397,14 @@ pub fn write_charts(r: &StudyResult, dir: impl AsRef<Path>) -> Result<Vec<PathBu
             .label_style(("sans-serif", 11))
             .draw()
             .map_err(err)?;
+        ch.draw_series(att.iter().enumerate().map(|(i, (l, _))| {
+            Text::new(
+                l.clone(),
+                (hi + (hi - lo) * 0.02, i as f64 + 0.5),
+                ("sans-serif", 12),
+            )
+        }))
+        .map_err(err)?;
         ch.draw_series(att.iter().enumerate().map(|(i, (_, v))| {
             let c = if *v > 0.0 { COLORS[1] } else { COLORS[0] };
             Rectangle::new([(0.0, i as f64 + 0.2), (*v, i as f64 + 0.8)], c.filled())
