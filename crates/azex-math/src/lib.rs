@@ -67,6 +67,9 @@ pub mod pow;
 pub mod wad;
 
 #[cfg(test)]
+// The exact-rational reference the property tests check the integer math against (floats only
+// in its test error messages): test code, not part of the library.
+#[cfg(test)]
 #[allow(
     clippy::cast_possible_truncation,
     clippy::cast_possible_wrap,
