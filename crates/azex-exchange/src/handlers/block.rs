@@ -23,7 +23,6 @@ pub(crate) fn begin(ctx: &mut Ctx) -> Result<(), ExchangeError> {
     // The previous block's time (none before the chain's first block).
     let prev = (ctx.s.block != crate::state::BlockCtx::default() || ctx.s.event_seq != 0)
         .then_some(ctx.s.block.timestamp);
-    let step = price_guard::bound_ratio_wad(ctx.s.params.max_abs_tick_move)?;
     let mut live = Vec::with_capacity(n as usize);
     for id in 0..n {
         let mut m = ctx.market(id)?;
@@ -37,7 +36,7 @@ pub(crate) fn begin(ctx: &mut Ctx) -> Result<(), ExchangeError> {
             prices.spot = m.frozen_price;
             prices.risk = m.frozen_price;
         } else {
-            price_guard::thaw(&mut m, &mut prices, step)?;
+            price_guard::thaw(&mut m, &mut prices, ctx.s.params.max_abs_tick_move)?;
         }
         price_guard::on_block_gap(&mut m, prev, now, &ctx.s.params);
         m.prices = prices;

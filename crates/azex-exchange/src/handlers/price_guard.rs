@@ -63,11 +63,12 @@ pub(crate) fn check_new_exposure(m: &Market, now: u64) -> Result<(), ExchangeErr
 pub(crate) fn thaw(
     m: &mut Market,
     live: &mut MarketPrices,
-    step_wad: u128,
+    max_abs_tick_move: i32,
 ) -> Result<(), ExchangeError> {
     if m.thaw_spot == 0 {
         return Ok(());
     }
+    let step_wad = bound_ratio_wad(max_abs_tick_move)?;
     let spot = step_toward(m.thaw_spot, live.spot, step_wad)?;
     let risk = step_toward(m.thaw_risk, live.risk, step_wad)?;
     if spot == live.spot && risk == live.risk {
