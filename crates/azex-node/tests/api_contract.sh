@@ -27,10 +27,13 @@ ADDR="$(cat "$DATA/node.addr")"
 URL="http://$ADDR"
 curl -sf "$URL/health" >/dev/null
 # not_a_server_error: no 5xx on any input; status_code_conformance / content_type_conformance /
-# response_schema_conformance: answers match the document.
+# response_schema_conformance: answers match the document. GET /v1/blocks long-polls up to
+# 30 s (the document's maximum for wait_ms), so the client's timeout is above that: schemathesis's
+# default of 10 s turned a legitimate long poll into a "Network Error".
 schemathesis run "$URL/v1/openapi.json" --url "$URL" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --exclude-path /v1/ws \
   --max-examples "$EXAMPLES" \
   --max-response-time 35 \
+  --request-timeout 40 \
   --generation-deterministic
