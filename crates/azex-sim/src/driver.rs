@@ -306,6 +306,19 @@ pub fn run_with<V: Venue>(
     venue: &mut V,
     opts: &RunOptions,
 ) -> Result<SimResult, SimError> {
+    run_with_agents(cfg, prices, venue, opts, Vec::new())
+}
+
+/// [`run_with`] with `extra` agents after the scenario's population (e.g. the optimising
+/// attackers of the attack search); `extra[i]` must have id `population size + i`, and the
+/// venue must fund those accounts too.
+pub fn run_with_agents<V: Venue>(
+    cfg: &SimConfig,
+    prices: &PriceSeries,
+    venue: &mut V,
+    opts: &RunOptions,
+    extra: Vec<Box<dyn Agent>>,
+) -> Result<SimResult, SimError> {
     let series = prepare_prices(cfg, prices)?;
     let vm = venue.markets();
     if vm.is_empty() {
@@ -328,6 +341,16 @@ pub fn run_with<V: Venue>(
 
     let mut agents: Vec<Box<dyn Agent>> =
         Population::build(&cfg.population, nm, steps_per_hour, total_steps, cfg.seed);
+    for (i, a) in extra.into_iter().enumerate() {
+        if a.id() as usize != agents.len() {
+            return Err(SimError::Config(format!(
+                "extra agent {i} has id {}, expected {}",
+                a.id(),
+                agents.len()
+            )));
+        }
+        agents.push(a);
+    }
     let na = agents.len();
     let mut rngs: Vec<ChaCha8Rng> = (0..na)
         .map(|i| {
