@@ -165,6 +165,9 @@ impl State {
         };
         let ev = self.commit(fx)?;
         self.block_open = false;
+        // Cache the digests of the book's changed buckets: the state hash after the block then
+        // costs what the block changed.
+        self.positions.refresh_digests();
         Ok(ev)
     }
 

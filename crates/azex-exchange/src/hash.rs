@@ -1,5 +1,7 @@
 //! The canonical state hash: SHA-256 over a canonical byte encoding (borsh, whose maps are
-//! written in key order) of every part of the state, pools and oracle included. Replaying the same
+//! written in key order) of every part of the state, pools and oracle included. The open
+//! positions enter through their incremental digest ([`crate::positions::Positions::digest`]),
+//! so the hash after a block costs what the block changed, not the size of the book. Replaying the same
 //! transactions from the same genesis gives the same hash on any machine.
 
 use crate::state::State;
@@ -73,7 +75,9 @@ impl State {
             w.0.update(key_bytes(&m.pool_key));
         }
         put(&mut w, "market_params", market_params);
-        put(&mut w, "positions", positions);
+        // The book by its incremental digest (`Positions::digest`: buckets of 64 ids).
+        w.0.update(b"positions");
+        w.0.update(positions.digest());
         put(&mut w, "next_position", next_position_id);
         put(&mut w, "events", event_seq);
         put(&mut w, "external", external_supply);

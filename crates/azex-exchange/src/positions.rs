@@ -12,10 +12,17 @@
 //! whole-book reads: the canonical hash, invariant checks, a keeper's index rebuild), and the
 //! canonical bytes are those of a `BTreeMap<PositionId, Position>`. Slot layout and table
 //! layout never leak into the hash or any result.
+//!
+//! The state hash reads the book through [`Positions::digest`], which is incremental: ids are
+//! grouped in buckets of [`BUCKET_IDS`] consecutive ids, each bucket's SHA-256 is kept, and an
+//! insert or remove only marks its bucket dirty. A block that touches `k` positions re-hashes at
+//! most `k` buckets (64 positions each) plus one 40-byte line per non-empty bucket, instead of the
+//! whole book (0.31 s per block at 1M positions before).
 
 use crate::ids::PositionId;
 use crate::state::Position;
-use std::collections::HashMap;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// A seedless hasher for sequential ids. The table picks a start bucket from the hash's low bits
@@ -54,12 +61,26 @@ type Index = HashMap<PositionId, u32, BuildHasherDefault<IdHasher>>;
 /// Compaction only pays off for big books: below this many free slots it never runs.
 const COMPACT_MIN_FREE: usize = 1024;
 
+/// Ids per digest bucket: bucket `b` holds ids `b × 64 ..= b × 64 + 63`.
+pub const BUCKET_IDS: u64 = 64;
+
+/// A 32-byte SHA-256 digest.
+type Hash32 = [u8; 32];
+
 /// Open positions by id.
 #[derive(Clone, Default)]
 pub struct Positions {
     index: Index,
     slots: Vec<Position>,
     free: Vec<u32>,
+    /// Digest of every non-empty bucket that is not dirty (cache; not state).
+    digests: BTreeMap<u64, Hash32>,
+    /// Buckets changed since the last [`Positions::refresh_digests`] (may repeat; cache; not state).
+    dirty: Vec<u64>,
+}
+
+fn bucket_of(id: PositionId) -> u64 {
+    id / BUCKET_IDS
 }
 
 impl Positions {
@@ -86,6 +107,7 @@ impl Positions {
     #[inline]
     pub fn insert(&mut self, id: PositionId, p: Position) -> Option<Position> {
         use std::collections::hash_map::Entry;
+        self.mark_dirty(id);
         match self.index.entry(id) {
             Entry::Occupied(e) => Some(std::mem::replace(&mut self.slots[*e.get() as usize], p)),
             Entry::Vacant(e) => {
@@ -109,12 +131,92 @@ impl Positions {
     #[inline]
     pub fn remove(&mut self, id: &PositionId) -> Option<Position> {
         let slot = self.index.remove(id)?;
+        self.mark_dirty(*id);
         self.free.push(slot);
         let p = self.slots[slot as usize];
         if self.free.len() > COMPACT_MIN_FREE && self.free.len() > 3 * self.index.len() {
             self.compact();
         }
         Some(p)
+    }
+
+    /// Note that `id`'s bucket must be re-hashed. Consecutive changes to one bucket (a block's
+    /// new positions) are recorded once; the list is deduplicated when it outgrows the book.
+    #[inline]
+    fn mark_dirty(&mut self, id: PositionId) {
+        let b = bucket_of(id);
+        if self.dirty.last() != Some(&b) {
+            self.dirty.push(b);
+            if self.dirty.len() > 64 + 2 * self.index.len() {
+                self.dirty.sort_unstable();
+                self.dirty.dedup();
+            }
+        }
+    }
+
+    /// SHA-256 of one bucket: `borsh(id) ‖ borsh(position)` for its positions in id order;
+    /// `None` when the bucket is empty.
+    fn bucket_digest(&self, b: u64) -> Option<Hash32> {
+        let mut h = Sha256::new();
+        let mut any = false;
+        let first = b.saturating_mul(BUCKET_IDS);
+        for id in first..first.saturating_add(BUCKET_IDS) {
+            if let Some(p) = self.get(&id) {
+                any = true;
+                let mut w = HashInto(&mut h);
+                // Writing into a hasher cannot fail.
+                let _ = borsh::BorshSerialize::serialize(&id, &mut w);
+                let _ = borsh::BorshSerialize::serialize(p, &mut w);
+            }
+        }
+        any.then(|| h.finalize().into())
+    }
+
+    /// The dirty buckets, sorted and without repeats.
+    fn dirty_sorted(&self) -> Vec<u64> {
+        let mut d = self.dirty.clone();
+        d.sort_unstable();
+        d.dedup();
+        d
+    }
+
+    /// Re-hash the dirty buckets into the cache. Changes nothing observable; makes the next
+    /// [`Positions::digest`] cost one line per bucket. The engine calls it at the end of each
+    /// block.
+    pub fn refresh_digests(&mut self) {
+        for b in self.dirty_sorted() {
+            match self.bucket_digest(b) {
+                Some(d) => self.digests.insert(b, d),
+                None => self.digests.remove(&b),
+            };
+        }
+        self.dirty.clear();
+    }
+
+    /// The book's canonical digest: SHA-256 over `u32 count ‖ (u64 bucket ‖ bucket digest)` for
+    /// every non-empty bucket in order (little-endian). Dirty buckets are hashed afresh (without
+    /// storing them: `&self`), clean ones read from the cache.
+    pub fn digest(&self) -> Hash32 {
+        let mut h = Sha256::new();
+        // A count above u32::MAX cannot be reached (slots are u32-indexed).
+        h.update(u32::try_from(self.len()).unwrap_or(u32::MAX).to_le_bytes());
+        let mut line = |b: &u64, d: &Hash32| {
+            h.update(b.to_le_bytes());
+            h.update(d);
+        };
+        if self.dirty.is_empty() {
+            self.digests.iter().for_each(|(b, d)| line(b, d));
+        } else {
+            let mut all = self.digests.clone();
+            for b in self.dirty_sorted() {
+                match self.bucket_digest(b) {
+                    Some(d) => all.insert(b, d),
+                    None => all.remove(&b),
+                };
+            }
+            all.iter().for_each(|(b, d)| line(b, d));
+        }
+        h.finalize().into()
     }
 
     /// Give back the memory of a book that shrank: move the live positions to a fresh slab (in
@@ -153,6 +255,19 @@ impl Positions {
         self.sorted()
             .into_iter()
             .map(|(k, s)| (k, &self.slots[s as usize]))
+    }
+}
+
+/// Lets borsh write straight into a SHA-256.
+struct HashInto<'a>(&'a mut Sha256);
+
+impl std::io::Write for HashInto<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -231,6 +346,69 @@ mod tests {
             // Slots are reused: never more slots than the peak number of open positions ≤ 64.
             prop_assert!(a.slots.len() <= 64);
         }
+    }
+
+    /// The digest written from its definition, over a plain map (no cache, no buckets kept).
+    fn digest_by_definition(b: &BTreeMap<PositionId, Position>) -> Hash32 {
+        let mut buckets: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+        for (id, p) in b {
+            let bytes = buckets.entry(id / 64).or_default();
+            bytes.extend(borsh::to_vec(id).unwrap());
+            bytes.extend(borsh::to_vec(p).unwrap());
+        }
+        let mut h = Sha256::new();
+        h.update((b.len() as u32).to_le_bytes());
+        for (k, bytes) in buckets {
+            h.update(k.to_le_bytes());
+            h.update(Sha256::digest(&bytes));
+        }
+        h.finalize().into()
+    }
+
+    proptest! {
+        /// The incremental digest equals the digest computed from its definition after any
+        /// sequence of inserts, removes and cache refreshes, whether or not the cache is fresh.
+        #[test]
+        fn incremental_digest_matches_its_definition(
+            ops in proptest::collection::vec((0u8..3, 0u64..300, any::<u128>()), 0..300),
+        ) {
+            let mut a = Positions::new();
+            let mut b: BTreeMap<PositionId, Position> = BTreeMap::new();
+            for (op, id, m) in ops {
+                match op {
+                    0 => { a.insert(id, pos(id, m)); b.insert(id, pos(id, m)); }
+                    1 => { a.remove(&id); b.remove(&id); }
+                    _ => a.refresh_digests(),
+                }
+                prop_assert_eq!(a.digest(), digest_by_definition(&b));
+            }
+            a.refresh_digests();
+            prop_assert!(a.dirty.is_empty());
+            prop_assert_eq!(a.digest(), digest_by_definition(&b));
+        }
+    }
+
+    #[test]
+    fn every_field_of_every_position_moves_the_digest() {
+        let mut a = Positions::new();
+        for id in 0..200u64 {
+            a.insert(id, pos(id, 7));
+        }
+        a.refresh_digests();
+        let before = a.digest();
+        for id in [0u64, 63, 64, 199] {
+            let mut p = pos(id, 7);
+            p.funding_debt = 1;
+            a.insert(id, p);
+            assert_ne!(a.digest(), before, "position {id}");
+            a.refresh_digests();
+            assert_ne!(a.digest(), before, "position {id}, cached");
+            a.insert(id, pos(id, 7));
+            a.refresh_digests();
+            assert_eq!(a.digest(), before);
+        }
+        a.remove(&5);
+        assert_ne!(a.digest(), before);
     }
 
     #[test]

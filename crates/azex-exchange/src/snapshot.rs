@@ -391,6 +391,7 @@ fn decode_payload(payload: &[u8]) -> Result<State, SnapshotError> {
         }
         positions.insert(id, p);
     }
+    positions.refresh_digests();
     let next_position_id: PositionId = r.get("next position id")?;
     if last.is_some_and(|l| l >= next_position_id) {
         return Err(malformed("a position id at or beyond the next one"));
