@@ -32,7 +32,18 @@ fn sum<'a>(mut xs: impl Iterator<Item = &'a u128>) -> Option<u128> {
 
 /// Check every invariant; the error names the first violation.
 pub fn check(s: &State) -> Result<(), String> {
-    // 1. azUSD conservation
+    let backing = azusd_conserved(s)?;
+    external_tokens_conserved(s, backing)?;
+    markets_indexed(s)?;
+    oi_totals_match(s)?;
+    risk_cache_fresh(s)?;
+    crate::spot_link::check_pool_balances(s)?;
+    lp_shares_match(s)
+}
+
+/// 1 and 2: azUSD held everywhere equals the supply, and the supply is backed by USDC. Returns
+/// the backing.
+fn azusd_conserved(s: &State) -> Result<u128, String> {
     let wallets_azusd = sum(s
         .wallets
         .iter()
@@ -58,7 +69,6 @@ pub fn check(s: &State) -> Result<(), String> {
             s.ledger.azusd_supply, held, s.vault.cash, s.funds.treasury, s.funds.insurance
         ));
     }
-    // 2. backing
     let backing = s.ledger.backing().ok_or("overflow")?;
     if backing != s.ledger.azusd_supply {
         return Err(format!(
@@ -66,7 +76,12 @@ pub fn check(s: &State) -> Result<(), String> {
             s.ledger.azusd_supply
         ));
     }
-    // 3. external tokens
+    Ok(backing)
+}
+
+/// 3: every external token's genesis supply (+ minted yield for USDC) is held somewhere, and no
+/// token exists that the genesis did not create.
+fn external_tokens_conserved(s: &State, backing: u128) -> Result<(), String> {
     let mut held_ext: BTreeMap<Address, u128> = BTreeMap::new();
     for ((_, t), v) in &s.wallets {
         if *t != AZUSD {
@@ -90,7 +105,6 @@ pub fn check(s: &State) -> Result<(), String> {
             ));
         }
     }
-    // ... and no external token exists that the genesis did not create.
     for (t, got) in &held_ext {
         if *got != 0 && !s.external_supply.contains_key(t) {
             return Err(format!(
@@ -98,7 +112,11 @@ pub fn check(s: &State) -> Result<(), String> {
             ));
         }
     }
-    // Markets: ids are their indexes, one per base token, the token index agrees.
+    Ok(())
+}
+
+/// 3 (markets): ids are their indexes, one per base token, the token index agrees.
+fn markets_indexed(s: &State) -> Result<(), String> {
     if s.market_by_token.len() != s.markets.len() || s.market_params.len() != s.markets.len() {
         return Err(format!(
             "markets: {} markets, {} in the token index, {} parameter sets",
@@ -117,7 +135,22 @@ pub fn check(s: &State) -> Result<(), String> {
             ));
         }
     }
-    // 4. OI totals
+    Ok(())
+}
+
+/// 4: each side's aggregates equal the sums over its positions.
+fn oi_totals_match(s: &State) -> Result<(), String> {
+    let agg = aggregate_positions(s)?;
+    for (m, (l, sh)) in s.markets.iter().zip(agg) {
+        for (name, want, got) in [("long", l, m.long), ("short", sh, m.short)] {
+            side_matches(s, m.id, name, &want, &got)?;
+        }
+    }
+    Ok(())
+}
+
+/// Rebuild every side's aggregates from the positions (checking each position on the way).
+fn aggregate_positions(s: &State) -> Result<Vec<(Side, Side)>, String> {
     let mut agg: Vec<(Side, Side)> = vec![(Side::new(), Side::new()); s.markets.len()];
     for p in s.positions.values() {
         if p.qty == 0 {
@@ -140,90 +173,97 @@ pub fn check(s: &State) -> Result<(), String> {
         } else {
             (&mut a.1, &m.short)
         };
-        side.margin += p.margin;
-        side.funding_debt += p.funding_debt;
-        side.positions += 1;
-        match book::ended_claim(p, real).map_err(|e| format!("position {}: {e}", p.id))? {
-            Some((slot, claim)) => {
-                let e = &real.ended[slot];
-                if p.adl_a_entry > e.adl_a || p.adl_b_entry > e.adl_b {
-                    return Err(format!(
-                        "position {} has ADL entries past the end of its epoch",
-                        p.id
-                    ));
-                }
-                side.ended[slot].positions += 1;
-                side.ended_claims += claim;
+        add_position(side, real, p)?;
+    }
+    Ok(agg)
+}
+
+/// Add one position to its side's rebuilt aggregates: to an ended epoch's slot, or to the
+/// current epoch's sums.
+fn add_position(side: &mut Side, real: &Side, p: &crate::state::Position) -> Result<(), String> {
+    side.margin += p.margin;
+    side.funding_debt += p.funding_debt;
+    side.positions += 1;
+    match book::ended_claim(p, real).map_err(|e| format!("position {}: {e}", p.id))? {
+        Some((slot, claim)) => {
+            let e = &real.ended[slot];
+            if p.adl_a_entry > e.adl_a || p.adl_b_entry > e.adl_b {
+                return Err(format!(
+                    "position {} has ADL entries past the end of its epoch",
+                    p.id
+                ));
             }
-            None => {
-                if p.adl_a_entry > real.adl_a || p.adl_b_entry > real.adl_b {
-                    return Err(format!(
-                        "position {} has ADL entries ahead of its side's accumulators",
-                        p.id
-                    ));
-                }
-                side.qty += p.qty.unsigned_abs();
-                side.cost += p.cost;
-                side.funding_entry_sum +=
-                    entry_term(p.qty, p.funding_entry).map_err(|e| e.to_string())?;
-                let (qa, cb) = book::adl_terms(p).map_err(|e| e.to_string())?;
-                side.adl_qa_sum += qa;
-                side.adl_cb_sum += cb;
+            side.ended[slot].positions += 1;
+            side.ended_claims += claim;
+        }
+        None => {
+            if p.adl_a_entry > real.adl_a || p.adl_b_entry > real.adl_b {
+                return Err(format!(
+                    "position {} has ADL entries ahead of its side's accumulators",
+                    p.id
+                ));
             }
+            side.qty += p.qty.unsigned_abs();
+            side.cost += p.cost;
+            side.funding_entry_sum +=
+                entry_term(p.qty, p.funding_entry).map_err(|e| e.to_string())?;
+            let (qa, cb) = book::adl_terms(p).map_err(|e| e.to_string())?;
+            side.adl_qa_sum += qa;
+            side.adl_cb_sum += cb;
         }
     }
-    for (m, (l, sh)) in s.markets.iter().zip(agg) {
-        for (name, want, got) in [("long", l, m.long), ("short", sh, m.short)] {
-            let counts = |x: &Side| x.ended.map(|e| e.positions);
-            if (
-                want.qty,
-                want.cost,
-                want.margin,
-                want.funding_debt,
-                want.funding_entry_sum,
-                want.adl_qa_sum,
-                want.adl_cb_sum,
-                want.positions,
-                counts(&want),
-                want.ended_claims,
-            ) != (
-                got.qty,
-                got.cost,
-                got.margin,
-                got.funding_debt,
-                got.funding_entry_sum,
-                got.adl_qa_sum,
-                got.adl_cb_sum,
-                got.positions,
-                counts(&got),
-                got.ended_claims,
-            ) {
-                return Err(format!(
-                    "market {} {name} aggregates differ from its positions: {got:?} vs {want:?}",
-                    m.id
-                ));
-            }
-            if got.scale != 0 && !(MIN_SCALE..=RAY).contains(&got.scale) {
-                return Err(format!(
-                    "market {} {name}: ADL scale {} outside [MIN_SCALE, RAY]",
-                    m.id, got.scale
-                ));
-            }
-            if got.epoch_first_id > s.next_position_id {
-                return Err(format!(
-                    "market {} {name}: epoch starts at id {} beyond the next id {}",
-                    m.id, got.epoch_first_id, s.next_position_id
-                ));
-            }
-            if got.ended_claims != I256::ZERO && got.ended.iter().all(|e| e.positions == 0) {
-                return Err(format!(
-                    "market {} {name}: claims of ended epochs without their positions",
-                    m.id
-                ));
-            }
-        }
+    Ok(())
+}
+
+/// One side's stored aggregates against the rebuilt ones, and its ADL bookkeeping bounds.
+fn side_matches(
+    s: &State,
+    market: crate::ids::MarketId,
+    name: &str,
+    want: &Side,
+    got: &Side,
+) -> Result<(), String> {
+    let key = |x: &Side| {
+        (
+            x.qty,
+            x.cost,
+            x.margin,
+            x.funding_debt,
+            x.funding_entry_sum,
+            x.adl_qa_sum,
+            x.adl_cb_sum,
+            x.positions,
+            x.ended.map(|e| e.positions),
+            x.ended_claims,
+        )
+    };
+    if key(want) != key(got) {
+        return Err(format!(
+            "market {market} {name} aggregates differ from its positions: {got:?} vs {want:?}"
+        ));
     }
-    // 5. cached risk figures equal a fresh computation
+    if got.scale != 0 && !(MIN_SCALE..=RAY).contains(&got.scale) {
+        return Err(format!(
+            "market {market} {name}: ADL scale {} outside [MIN_SCALE, RAY]",
+            got.scale
+        ));
+    }
+    if got.epoch_first_id > s.next_position_id {
+        return Err(format!(
+            "market {market} {name}: epoch starts at id {} beyond the next id {}",
+            got.epoch_first_id, s.next_position_id
+        ));
+    }
+    if got.ended_claims != I256::ZERO && got.ended.iter().all(|e| e.positions == 0) {
+        return Err(format!(
+            "market {market} {name}: claims of ended epochs without their positions"
+        ));
+    }
+    Ok(())
+}
+
+/// 5: each market's cached risk figures equal a fresh computation.
+fn risk_cache_fresh(s: &State) -> Result<(), String> {
     for (m, p) in s.markets.iter().zip(&s.market_params) {
         let fresh = crate::risk::market_risk(m, p).map_err(|e| e.to_string())?;
         if fresh != m.risk {
@@ -233,9 +273,11 @@ pub fn check(s: &State) -> Result<(), String> {
             ));
         }
     }
-    // 6. pool balances
-    crate::spot_link::check_pool_balances(s)?;
-    // 7. LP shares and the drawdown state
+    Ok(())
+}
+
+/// 7: LP shares add up, and the drawdown low is not above the high-water mark.
+fn lp_shares_match(s: &State) -> Result<(), String> {
     let lp_shares = s
         .lps
         .values()

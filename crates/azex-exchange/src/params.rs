@@ -219,6 +219,14 @@ fn in_range(name: &'static str, v: u128, lo: u128, hi: u128) -> Result<(), Excha
 impl MarketParams {
     /// Checks every field against its allowed range.
     pub fn validate(&self) -> Result<(), ExchangeError> {
+        self.validate_pricing()?;
+        self.validate_safety_tiers()?;
+        self.validate_liquidation()?;
+        self.validate_margin_tiers()
+    }
+
+    /// Mark price, impact, fees and funding.
+    fn validate_pricing(&self) -> Result<(), ExchangeError> {
         in_range("alpha", self.alpha_wad, BP, WAD)?;
         in_range("beta", self.beta_wad, WAD / 2, 3 * WAD)?;
         in_range("k1", self.k1_wad, 0, 10 * WAD)?;
@@ -237,6 +245,11 @@ impl MarketParams {
             10 * PCT,
         )?;
         in_range("stress_factor", self.stress_factor_wad, PCT, WAD)?;
+        Ok(())
+    }
+
+    /// Safety tiers: imbalance bounds increasing to 100 %, factors ≥ 1 and not decreasing.
+    fn validate_safety_tiers(&self) -> Result<(), ExchangeError> {
         if self.safety_tiers.is_empty() {
             return Err(bad("safety_tiers", "empty"));
         }
@@ -258,6 +271,11 @@ impl MarketParams {
         if prev_imb != WAD {
             return Err(bad("safety_tiers", "last tier must cover imbalance 100%"));
         }
+        Ok(())
+    }
+
+    /// Liquidation, keeper shares, ADL, delisting and the OI cap.
+    fn validate_liquidation(&self) -> Result<(), ExchangeError> {
         in_range(
             "liquidation_penalty",
             self.liquidation_penalty_wad,
@@ -294,6 +312,11 @@ impl MarketParams {
         if self.max_oi_per_side == 0 {
             return Err(bad("max_oi_per_side", "zero"));
         }
+        Ok(())
+    }
+
+    /// Margin tiers: growing in size and margin, the last unbounded.
+    fn validate_margin_tiers(&self) -> Result<(), ExchangeError> {
         if self.margin_tiers.is_empty()
             || self.margin_tiers.last().map(|t| t.max_notional) != Some(u128::MAX)
         {

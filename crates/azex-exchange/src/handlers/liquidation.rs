@@ -162,17 +162,11 @@ pub fn liquidate(ctx: &mut Ctx, keeper: Address, id: PositionId) -> Result<(), E
             maintenance: mm,
         });
     }
-    // Size of this step.
-    let notional = notional_up(q, price)?;
-    let close_abs = if notional <= p.liquidation_step_notional {
-        q.unsigned_abs()
-    } else {
-        mul_div_up_u128(q.unsigned_abs(), p.liquidation_step_wad, WAD)?.min(q.unsigned_abs())
-    };
+    let close_abs = step_size(&p, q, price)?;
     let close_q = if long {
-        -(close_abs as i128)
+        -to_i128(close_abs)?
     } else {
-        close_abs as i128
+        to_i128(close_abs)?
     };
     // The vault takes the part over at the risk price.
     let released = released_cost(c, close_abs, q.unsigned_abs())?;
@@ -184,47 +178,17 @@ pub fn liquidate(ctx: &mut Ctx, keeper: Address, id: PositionId) -> Result<(), E
     np.margin = mg;
     books.pay_debt(&mut np)?;
     mg = np.margin;
-    // Penalty from what is left; keeper's share by the Dutch auction.
     if np.liquidation_started_at == 0 {
         np.liquidation_started_at = now;
     }
-    let penalty = mul_wad_up(notional_up(close_q, price)?, p.liquidation_penalty_wad)?.min(mg);
-    mg -= penalty;
-    let elapsed = now.saturating_sub(np.liquidation_started_at) as u128;
-    let share = p
-        .keeper_share_start_wad
-        .saturating_add(p.keeper_share_growth_per_sec_wad.saturating_mul(elapsed))
-        .min(p.keeper_share_max_wad);
-    let keeper_reward = mul_wad_down(penalty, share)?;
-    let to_insurance = penalty - keeper_reward;
-    books.funds.insurance = books.funds.insurance.add_c(to_insurance)?;
-    ctx.credit(keeper, AZUSD, keeper_reward)?;
+    let elapsed = now.saturating_sub(np.liquidation_started_at);
+    let pen = penalty(&p, notional_up(close_q, price)?, mg, elapsed)?;
+    mg -= pen.penalty;
+    books.funds.insurance = books.funds.insurance.add_c(pen.to_insurance)?;
+    ctx.credit(keeper, AZUSD, pen.keeper_reward)?;
     let q_left = q.add_c(close_q)?;
     let c_left = c.sub_c(released)?;
-    let closed_fully = q_left == 0;
-    let mut payout = 0;
-    if closed_fully {
-        books.clear_debt(ctx, &mut np, &mut mg)?;
-        ctx.credit(np.owner, AZUSD, mg)?;
-        payout = mg;
-        ctx.remove_position(id);
-    } else {
-        let (qs, cs) = book::stored(q_left, c_left, m.side(long))?;
-        np.qty = qs;
-        np.cost = cs;
-        np.margin = mg;
-        np.last_liquidation_block = ctx.block.height;
-        np.updated_at = now;
-        if np.qty == 0 {
-            books.clear_debt(ctx, &mut np, &mut mg)?;
-            ctx.credit(np.owner, AZUSD, mg)?;
-            payout = mg;
-            ctx.remove_position(id);
-        } else {
-            side_add(m.side_mut(long), &np)?;
-            ctx.put_position(np);
-        }
-    }
+    let payout = leave_or_close(ctx, &mut books, &mut m, np, (q_left, c_left), mg)?;
     books.store(ctx);
     finish_market(ctx, &mut m, &p, Some(long), None)?;
     ctx.emit(Event::PositionLiquidated {
@@ -234,12 +198,84 @@ pub fn liquidate(ctx: &mut Ctx, keeper: Address, id: PositionId) -> Result<(), E
         closed_qty: close_q,
         remaining_qty: q_left,
         realised_pnl: realised,
-        penalty,
-        keeper_reward,
-        to_insurance,
+        penalty: pen.penalty,
+        keeper_reward: pen.keeper_reward,
+        to_insurance: pen.to_insurance,
         equity_before: eq,
         maintenance_before: mm,
         payout,
     });
     Ok(())
+}
+
+/// Size of one liquidation step: the whole position when its notional is at most the step
+/// notional, else `liquidation_step` of it (rounded up, at most the position).
+fn step_size(p: &MarketParams, q: i128, price: u128) -> Result<u128, ExchangeError> {
+    let notional = notional_up(q, price)?;
+    Ok(if notional <= p.liquidation_step_notional {
+        q.unsigned_abs()
+    } else {
+        mul_div_up_u128(q.unsigned_abs(), p.liquidation_step_wad, WAD)?.min(q.unsigned_abs())
+    })
+}
+
+/// The liquidation penalty and its split.
+struct Penalty {
+    penalty: u128,
+    keeper_reward: u128,
+    to_insurance: u128,
+}
+
+/// The penalty on the closed notional, from what the margin has left, split by the Dutch
+/// auction: the keeper's share grows with the seconds since the liquidation started.
+fn penalty(
+    p: &MarketParams,
+    closed_notional: u128,
+    margin: u128,
+    elapsed_secs: u64,
+) -> Result<Penalty, ExchangeError> {
+    let penalty = mul_wad_up(closed_notional, p.liquidation_penalty_wad)?.min(margin);
+    let share = p
+        .keeper_share_start_wad
+        .saturating_add(
+            p.keeper_share_growth_per_sec_wad
+                .saturating_mul(u128::from(elapsed_secs)),
+        )
+        .min(p.keeper_share_max_wad);
+    let keeper_reward = mul_wad_down(penalty, share)?;
+    Ok(Penalty {
+        penalty,
+        keeper_reward,
+        to_insurance: penalty - keeper_reward,
+    })
+}
+
+/// After a step: close the position (debts cleared, the rest of the margin paid to its owner)
+/// if nothing is left of it, else store what is left. Returns the payout.
+fn leave_or_close(
+    ctx: &mut Ctx,
+    books: &mut crate::handlers::trade::Books,
+    m: &mut crate::state::Market,
+    mut np: Position,
+    (q_left, c_left): (i128, i128),
+    mut mg: u128,
+) -> Result<u128, ExchangeError> {
+    let long = np.is_long();
+    if q_left != 0 {
+        let (qs, cs) = book::stored(q_left, c_left, m.side(long))?;
+        np.qty = qs;
+        np.cost = cs;
+        np.margin = mg;
+        np.last_liquidation_block = ctx.block.height;
+        np.updated_at = ctx.block.timestamp;
+        if np.qty != 0 {
+            side_add(m.side_mut(long), &np)?;
+            ctx.put_position(np);
+            return Ok(0);
+        }
+    }
+    books.clear_debt(ctx, &mut np, &mut mg)?;
+    ctx.credit(np.owner, AZUSD, mg)?;
+    ctx.remove_position(np.id);
+    Ok(mg)
 }

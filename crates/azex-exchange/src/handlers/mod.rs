@@ -21,6 +21,50 @@ pub fn dispatch(ctx: &mut Ctx, tx: &Tx) -> Result<(), ExchangeError> {
     match *tx {
         Tx::MintAzusd { user, usdc } => ledger::mint(ctx, user, usdc),
         Tx::RedeemAzusd { user, azusd } => ledger::redeem(ctx, user, azusd),
+        Tx::DepositViaSwap { .. }
+        | Tx::SpotSwap { .. }
+        | Tx::SpotLiquidity { .. }
+        | Tx::CreateMarket { .. } => spot_or_listing(ctx, tx),
+        Tx::LpDeposit { user, amount } => lp::deposit(ctx, user, amount).map(|_| ()),
+        Tx::LpWithdraw { user, shares } => lp::withdraw(ctx, user, shares).map(|_| ()),
+        Tx::OpenPosition {
+            user,
+            market,
+            qty,
+            margin,
+            price_bound,
+        } => trade::open(ctx, user, market, qty, margin, price_bound).map(|_| ()),
+        Tx::ModifyPosition {
+            user,
+            position,
+            qty_delta,
+            price_bound,
+        } => trade::modify(ctx, user, position, qty_delta, price_bound),
+        Tx::ClosePosition {
+            user,
+            position,
+            price_bound,
+        } => trade::close(ctx, user, position, price_bound),
+        Tx::AddMargin {
+            user,
+            position,
+            amount,
+        } => trade::add_margin(ctx, user, position, amount),
+        Tx::RemoveMargin {
+            user,
+            position,
+            amount,
+        } => trade::remove_margin(ctx, user, position, amount),
+        Tx::Liquidate { user, position } => liquidation::liquidate(ctx, user, position),
+        Tx::Deleverage { market, .. } => protection::deleverage_tx(ctx, market),
+        Tx::SettleDelisted { position, .. } => protection::settle_delisted(ctx, position),
+        Tx::Relist { user, market } => protection::relist(ctx, user, market),
+    }
+}
+
+/// The spot pool's transactions and listings.
+fn spot_or_listing(ctx: &mut Ctx, tx: &Tx) -> Result<(), ExchangeError> {
+    match *tx {
         Tx::DepositViaSwap {
             user,
             market,
@@ -82,39 +126,8 @@ pub fn dispatch(ctx: &mut Ctx, tx: &Tx) -> Result<(), ExchangeError> {
             },
         )
         .map(|_| ()),
-        Tx::LpDeposit { user, amount } => lp::deposit(ctx, user, amount).map(|_| ()),
-        Tx::LpWithdraw { user, shares } => lp::withdraw(ctx, user, shares).map(|_| ()),
-        Tx::OpenPosition {
-            user,
-            market,
-            qty,
-            margin,
-            price_bound,
-        } => trade::open(ctx, user, market, qty, margin, price_bound).map(|_| ()),
-        Tx::ModifyPosition {
-            user,
-            position,
-            qty_delta,
-            price_bound,
-        } => trade::modify(ctx, user, position, qty_delta, price_bound),
-        Tx::ClosePosition {
-            user,
-            position,
-            price_bound,
-        } => trade::close(ctx, user, position, price_bound),
-        Tx::AddMargin {
-            user,
-            position,
-            amount,
-        } => trade::add_margin(ctx, user, position, amount),
-        Tx::RemoveMargin {
-            user,
-            position,
-            amount,
-        } => trade::remove_margin(ctx, user, position, amount),
-        Tx::Liquidate { user, position } => liquidation::liquidate(ctx, user, position),
-        Tx::Deleverage { market, .. } => protection::deleverage_tx(ctx, market),
-        Tx::SettleDelisted { position, .. } => protection::settle_delisted(ctx, position),
-        Tx::Relist { user, market } => protection::relist(ctx, user, market),
+        _ => Err(ExchangeError::Internal(
+            "spot_or_listing: not a spot or listing transaction".into(),
+        )),
     }
 }
