@@ -6,6 +6,7 @@
 use alloy_primitives::{B256, I256, U256};
 use alloy_sol_types::{eip712_domain, Eip712Domain, SolStruct};
 use azex_exchange::Tx;
+use types as t;
 
 /// The domain name every signature is bound to.
 pub const DOMAIN_NAME: &str = "AZEx";
@@ -71,45 +72,105 @@ fn i(v: i128) -> I256 {
 }
 
 /// The EIP-712 signing hash of `tx` with `nonce` and `expiry` under `domain`: what is signed,
-/// and the transaction's hash on this chain.
+/// and the transaction's hash on this chain. One typed struct per kind, built by the function
+/// of the kind's group.
 pub fn signing_hash(tx: &Tx, nonce: u64, expiry: u64, domain: &Eip712Domain) -> B256 {
-    use types as t;
+    let s = Stamp {
+        nonce,
+        expiry,
+        domain,
+    };
     match tx {
-        Tx::MintAzusd { user, usdc } => t::MintAzusd {
+        Tx::MintAzusd { .. }
+        | Tx::RedeemAzusd { .. }
+        | Tx::DepositViaSwap { .. }
+        | Tx::LpDeposit { .. }
+        | Tx::LpWithdraw { .. } => funds_hash(tx, &s),
+        Tx::SpotSwap { .. } | Tx::SpotLiquidity { .. } | Tx::CreateMarket { .. } => {
+            spot_hash(tx, &s)
+        }
+        Tx::OpenPosition { .. }
+        | Tx::ModifyPosition { .. }
+        | Tx::ClosePosition { .. }
+        | Tx::AddMargin { .. }
+        | Tx::RemoveMargin { .. } => position_hash(tx, &s),
+        Tx::Liquidate { .. }
+        | Tx::Deleverage { .. }
+        | Tx::SettleDelisted { .. }
+        | Tx::Relist { .. } => keeper_hash(tx, &s),
+    }
+}
+
+/// What every typed struct carries besides the transaction's own fields, and the domain.
+struct Stamp<'a> {
+    nonce: u64,
+    expiry: u64,
+    domain: &'a Eip712Domain,
+}
+
+impl Stamp<'_> {
+    /// alloy's EIP-712 signing hash of one typed struct.
+    fn hash(&self, typed: impl SolStruct) -> B256 {
+        typed.eip712_signing_hash(self.domain)
+    }
+}
+
+/// azUSD and the LP vault: mint, redeem, deposit via a swap, LP deposit and withdrawal.
+fn funds_hash(tx: &Tx, s: &Stamp<'_>) -> B256 {
+    let (nonce, expiry) = (s.nonce, s.expiry);
+    match tx {
+        Tx::MintAzusd { user, usdc } => s.hash(t::MintAzusd {
             user: *user,
             usdc: u(*usdc),
             nonce,
             expiry,
-        }
-        .eip712_signing_hash(domain),
-        Tx::RedeemAzusd { user, azusd } => t::RedeemAzusd {
+        }),
+        Tx::RedeemAzusd { user, azusd } => s.hash(t::RedeemAzusd {
             user: *user,
             azusd: u(*azusd),
             nonce,
             expiry,
-        }
-        .eip712_signing_hash(domain),
+        }),
         Tx::DepositViaSwap {
             user,
             market,
             amount_in,
             min_azusd_out,
-        } => t::DepositViaSwap {
+        } => s.hash(t::DepositViaSwap {
             user: *user,
             market: *market,
             amountIn: u(*amount_in),
             minAzusdOut: u(*min_azusd_out),
             nonce,
             expiry,
-        }
-        .eip712_signing_hash(domain),
+        }),
+        Tx::LpDeposit { user, amount } => s.hash(t::LpDeposit {
+            user: *user,
+            amount: u(*amount),
+            nonce,
+            expiry,
+        }),
+        Tx::LpWithdraw { user, shares } => s.hash(t::LpWithdraw {
+            user: *user,
+            shares: u(*shares),
+            nonce,
+            expiry,
+        }),
+        other => unreachable!("only azUSD and vault transactions come here: {other:?}"),
+    }
+}
+
+/// The spot pools: swap, liquidity, listing.
+fn spot_hash(tx: &Tx, s: &Stamp<'_>) -> B256 {
+    let (nonce, expiry) = (s.nonce, s.expiry);
+    match tx {
         Tx::SpotSwap {
             user,
             market,
             base_for_quote,
             amount_specified,
             sqrt_price_limit_x96,
-        } => t::SpotSwap {
+        } => s.hash(t::SpotSwap {
             user: *user,
             market: *market,
             baseForQuote: *base_for_quote,
@@ -118,8 +179,7 @@ pub fn signing_hash(tx: &Tx, nonce: u64, expiry: u64, domain: &Eip712Domain) -> 
             sqrtPriceLimitX96: sqrt_price_limit_x96.unwrap_or_default(),
             nonce,
             expiry,
-        }
-        .eip712_signing_hash(domain),
+        }),
         Tx::SpotLiquidity {
             user,
             market,
@@ -127,7 +187,7 @@ pub fn signing_hash(tx: &Tx, nonce: u64, expiry: u64, domain: &Eip712Domain) -> 
             tick_upper,
             liquidity_delta,
             salt,
-        } => t::SpotLiquidity {
+        } => s.hash(t::SpotLiquidity {
             user: *user,
             market: *market,
             tickLower: *tick_lower,
@@ -136,8 +196,7 @@ pub fn signing_hash(tx: &Tx, nonce: u64, expiry: u64, domain: &Eip712Domain) -> 
             salt: *salt,
             nonce,
             expiry,
-        }
-        .eip712_signing_hash(domain),
+        }),
         Tx::CreateMarket {
             user,
             base_token,
@@ -147,7 +206,7 @@ pub fn signing_hash(tx: &Tx, nonce: u64, expiry: u64, domain: &Eip712Domain) -> 
             initial_price,
             tick_range,
             seed_azusd,
-        } => t::CreateMarket {
+        } => s.hash(t::CreateMarket {
             user: *user,
             baseToken: *base_token,
             baseDecimals: *base_decimals,
@@ -158,29 +217,22 @@ pub fn signing_hash(tx: &Tx, nonce: u64, expiry: u64, domain: &Eip712Domain) -> 
             seedAzusd: u(*seed_azusd),
             nonce,
             expiry,
-        }
-        .eip712_signing_hash(domain),
-        Tx::LpDeposit { user, amount } => t::LpDeposit {
-            user: *user,
-            amount: u(*amount),
-            nonce,
-            expiry,
-        }
-        .eip712_signing_hash(domain),
-        Tx::LpWithdraw { user, shares } => t::LpWithdraw {
-            user: *user,
-            shares: u(*shares),
-            nonce,
-            expiry,
-        }
-        .eip712_signing_hash(domain),
+        }),
+        other => unreachable!("only spot transactions come here: {other:?}"),
+    }
+}
+
+/// Positions: open, modify, close, add and remove margin.
+fn position_hash(tx: &Tx, s: &Stamp<'_>) -> B256 {
+    let (nonce, expiry) = (s.nonce, s.expiry);
+    match tx {
         Tx::OpenPosition {
             user,
             market,
             qty,
             margin,
             price_bound,
-        } => t::OpenPosition {
+        } => s.hash(t::OpenPosition {
             user: *user,
             market: *market,
             qty: i(*qty),
@@ -188,86 +240,86 @@ pub fn signing_hash(tx: &Tx, nonce: u64, expiry: u64, domain: &Eip712Domain) -> 
             priceBound: u(*price_bound),
             nonce,
             expiry,
-        }
-        .eip712_signing_hash(domain),
+        }),
         Tx::ModifyPosition {
             user,
             position,
             qty_delta,
             price_bound,
-        } => t::ModifyPosition {
+        } => s.hash(t::ModifyPosition {
             user: *user,
             position: *position,
             qtyDelta: i(*qty_delta),
             priceBound: u(*price_bound),
             nonce,
             expiry,
-        }
-        .eip712_signing_hash(domain),
+        }),
         Tx::ClosePosition {
             user,
             position,
             price_bound,
-        } => t::ClosePosition {
+        } => s.hash(t::ClosePosition {
             user: *user,
             position: *position,
             priceBound: u(*price_bound),
             nonce,
             expiry,
-        }
-        .eip712_signing_hash(domain),
+        }),
         Tx::AddMargin {
             user,
             position,
             amount,
-        } => t::AddMargin {
+        } => s.hash(t::AddMargin {
             user: *user,
             position: *position,
             amount: u(*amount),
             nonce,
             expiry,
-        }
-        .eip712_signing_hash(domain),
+        }),
         Tx::RemoveMargin {
             user,
             position,
             amount,
-        } => t::RemoveMargin {
+        } => s.hash(t::RemoveMargin {
             user: *user,
             position: *position,
             amount: u(*amount),
             nonce,
             expiry,
-        }
-        .eip712_signing_hash(domain),
-        Tx::Liquidate { user, position } => t::Liquidate {
+        }),
+        other => unreachable!("only position transactions come here: {other:?}"),
+    }
+}
+
+/// Keepers and protection: liquidate, deleverage, settle a delisted position, relist.
+fn keeper_hash(tx: &Tx, s: &Stamp<'_>) -> B256 {
+    let (nonce, expiry) = (s.nonce, s.expiry);
+    match tx {
+        Tx::Liquidate { user, position } => s.hash(t::Liquidate {
             user: *user,
             position: *position,
             nonce,
             expiry,
-        }
-        .eip712_signing_hash(domain),
-        Tx::Deleverage { user, market } => t::Deleverage {
+        }),
+        Tx::Deleverage { user, market } => s.hash(t::Deleverage {
             user: *user,
             market: *market,
             nonce,
             expiry,
-        }
-        .eip712_signing_hash(domain),
-        Tx::SettleDelisted { user, position } => t::SettleDelisted {
+        }),
+        Tx::SettleDelisted { user, position } => s.hash(t::SettleDelisted {
             user: *user,
             position: *position,
             nonce,
             expiry,
-        }
-        .eip712_signing_hash(domain),
-        Tx::Relist { user, market } => t::Relist {
+        }),
+        Tx::Relist { user, market } => s.hash(t::Relist {
             user: *user,
             market: *market,
             nonce,
             expiry,
-        }
-        .eip712_signing_hash(domain),
+        }),
+        other => unreachable!("only keeper transactions come here: {other:?}"),
     }
 }
 
