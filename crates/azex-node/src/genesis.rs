@@ -1,14 +1,34 @@
 //! Development genesis: deterministic, publicly known keys (never for real value).
 
+use alloy_primitives::Address;
 use azex_client::Key;
-use azex_exchange::testkit::token;
 use azex_exchange::units::{QTY_ONE, USD_ONE};
 use azex_exchange::{Genesis, GenesisBalance, USDC};
 
 /// Number of dev accounts funded by [`dev_genesis`].
 pub const DEV_ACCOUNTS: u64 = 16;
-/// Base tokens funded (token(1..=DEV_TOKENS), see `azex_exchange::testkit::token`).
+/// Base tokens funded: [`dev_token`]`(1..=DEV_TOKENS)`.
 pub const DEV_TOKENS: u64 = 5;
+
+/// `prefix`, eleven zero bytes, then `n` big-endian in the last eight bytes.
+fn numbered_address(prefix: u8, n: u64) -> Address {
+    let mut b = [0u8; 20];
+    b[12..].copy_from_slice(&n.to_be_bytes());
+    b[0] = prefix;
+    Address::from(b)
+}
+
+/// Dev base token `n` (`0xb0…0n`): the token addresses the engine's tests use
+/// (`azex_exchange::testkit::token`), so dev genesis files and their hashes are the same.
+pub fn dev_token(n: u64) -> Address {
+    numbered_address(0xB0, n)
+}
+
+/// Numbered account `n` (`0xaa…0n`, as `azex_exchange::testkit::addr`): the users of the
+/// snapshot benchmark, which needs many accounts and no keys.
+pub fn numbered_account(n: u64) -> Address {
+    numbered_address(0xAA, n)
+}
 
 /// Dev key `i` (1-based): `Key::from_seed(i)`.
 pub fn dev_key(i: u64) -> Key {
@@ -34,7 +54,7 @@ pub fn funded_genesis(accounts: &[alloy_primitives::Address], usdc: u128, base: 
         for t in 1..=DEV_TOKENS {
             g.balances.push(GenesisBalance {
                 owner: *a,
-                token: token(t),
+                token: dev_token(t),
                 amount: base,
             });
         }
@@ -47,4 +67,26 @@ pub fn funded_genesis(accounts: &[alloy_primitives::Address], usdc: u128, base: 
 pub fn dev_genesis() -> Genesis {
     let accounts: Vec<_> = (1..=DEV_ACCOUNTS).map(|i| dev_key(i).address()).collect();
     funded_genesis(&accounts, 1_000_000_000 * USD_ONE, 1_000_000 * QTY_ONE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_addresses_are_the_engine_test_addresses() {
+        // Pinned: dev genesis files (and their hashes) name these tokens.
+        assert_eq!(
+            dev_token(1).to_string().to_lowercase(),
+            "0xb000000000000000000000000000000000000001"
+        );
+        assert_eq!(
+            numbered_account(0x0102).to_string().to_lowercase(),
+            "0xaa00000000000000000000000000000000000102"
+        );
+        assert_eq!(
+            dev_token(u64::MAX).to_string().to_lowercase(),
+            "0xb00000000000000000000000ffffffffffffffff"
+        );
+    }
 }

@@ -27,133 +27,153 @@ pub struct Metrics {
     pub startup_snapshot_height: AtomicU64,
 }
 
+const COUNTER: &str = "counter";
+const GAUGE: &str = "gauge";
+
+/// One exported figure: its Prometheus name, type and help text, and the counter it reads.
+struct Row {
+    name: &'static str,
+    kind: &'static str,
+    help: &'static str,
+    value: fn(&Metrics) -> &AtomicU64,
+}
+
+/// Every figure `/metrics` exports, in the order it prints them.
+const ROWS: [Row; 20] = [
+    Row {
+        name: "azex_http_requests_total",
+        kind: COUNTER,
+        help: "HTTP requests",
+        value: |m| &m.http_requests,
+    },
+    Row {
+        name: "azex_http_errors_total",
+        kind: COUNTER,
+        help: "HTTP answers with an error",
+        value: |m| &m.http_errors,
+    },
+    Row {
+        name: "azex_rate_limited_total",
+        kind: COUNTER,
+        help: "requests refused by a rate limit",
+        value: |m| &m.rate_limited,
+    },
+    Row {
+        name: "azex_tx_accepted_total",
+        kind: COUNTER,
+        help: "transactions admitted to the mempool",
+        value: |m| &m.tx_accepted,
+    },
+    Row {
+        name: "azex_tx_rejected_total",
+        kind: COUNTER,
+        help: "transactions refused at admission",
+        value: |m| &m.tx_rejected,
+    },
+    Row {
+        name: "azex_tx_expired_total",
+        kind: COUNTER,
+        help: "transactions dropped at expiry",
+        value: |m| &m.tx_expired,
+    },
+    Row {
+        name: "azex_blocks_total",
+        kind: COUNTER,
+        help: "blocks made durable since start",
+        value: |m| &m.blocks,
+    },
+    Row {
+        name: "azex_height",
+        kind: GAUGE,
+        help: "newest durable block",
+        value: |m| &m.height,
+    },
+    Row {
+        name: "azex_txs_committed_total",
+        kind: COUNTER,
+        help: "transactions in durable blocks",
+        value: |m| &m.txs_committed,
+    },
+    Row {
+        name: "azex_txs_applied_total",
+        kind: COUNTER,
+        help: "committed transactions the engine applied",
+        value: |m| &m.txs_applied,
+    },
+    Row {
+        name: "azex_txs_refused_total",
+        kind: COUNTER,
+        help: "committed transactions the engine refused",
+        value: |m| &m.txs_refused,
+    },
+    Row {
+        name: "azex_mempool_size",
+        kind: GAUGE,
+        help: "pending transactions",
+        value: |m| &m.mempool,
+    },
+    Row {
+        name: "azex_block_exec_microseconds",
+        kind: GAUGE,
+        help: "execution time of the last block",
+        value: |m| &m.last_exec_us,
+    },
+    Row {
+        name: "azex_log_fsync_microseconds",
+        kind: GAUGE,
+        help: "append + fsync time of the last group commit",
+        value: |m| &m.last_fsync_us,
+    },
+    Row {
+        name: "azex_ws_clients",
+        kind: GAUGE,
+        help: "open websocket connections",
+        value: |m| &m.ws_clients,
+    },
+    Row {
+        name: "azex_snapshots_total",
+        kind: COUNTER,
+        help: "state snapshots written since start",
+        value: |m| &m.snapshots,
+    },
+    Row {
+        name: "azex_snapshot_height",
+        kind: GAUGE,
+        help: "height of the newest snapshot written",
+        value: |m| &m.last_snapshot_height,
+    },
+    Row {
+        name: "azex_snapshot_milliseconds",
+        kind: GAUGE,
+        help: "time to clone, encode and write the newest snapshot (off the sequencer)",
+        value: |m| &m.last_snapshot_ms,
+    },
+    Row {
+        name: "azex_snapshot_bytes",
+        kind: GAUGE,
+        help: "size of the newest snapshot",
+        value: |m| &m.last_snapshot_bytes,
+    },
+    Row {
+        name: "azex_startup_snapshot_height",
+        kind: GAUGE,
+        help: "height of the snapshot start-up loaded (0: replayed from genesis)",
+        value: |m| &m.startup_snapshot_height,
+    },
+];
+
 impl Metrics {
+    /// The Prometheus text exposition of every counter: `# HELP`, `# TYPE` and the value.
     pub fn render(&self) -> String {
-        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let rows: [(&str, &str, &str, u64); 20] = [
-            (
-                "azex_http_requests_total",
-                "counter",
-                "HTTP requests",
-                g(&self.http_requests),
-            ),
-            (
-                "azex_http_errors_total",
-                "counter",
-                "HTTP answers with an error",
-                g(&self.http_errors),
-            ),
-            (
-                "azex_rate_limited_total",
-                "counter",
-                "requests refused by a rate limit",
-                g(&self.rate_limited),
-            ),
-            (
-                "azex_tx_accepted_total",
-                "counter",
-                "transactions admitted to the mempool",
-                g(&self.tx_accepted),
-            ),
-            (
-                "azex_tx_rejected_total",
-                "counter",
-                "transactions refused at admission",
-                g(&self.tx_rejected),
-            ),
-            (
-                "azex_tx_expired_total",
-                "counter",
-                "transactions dropped at expiry",
-                g(&self.tx_expired),
-            ),
-            (
-                "azex_blocks_total",
-                "counter",
-                "blocks made durable since start",
-                g(&self.blocks),
-            ),
-            (
-                "azex_height",
-                "gauge",
-                "newest durable block",
-                g(&self.height),
-            ),
-            (
-                "azex_txs_committed_total",
-                "counter",
-                "transactions in durable blocks",
-                g(&self.txs_committed),
-            ),
-            (
-                "azex_txs_applied_total",
-                "counter",
-                "committed transactions the engine applied",
-                g(&self.txs_applied),
-            ),
-            (
-                "azex_txs_refused_total",
-                "counter",
-                "committed transactions the engine refused",
-                g(&self.txs_refused),
-            ),
-            (
-                "azex_mempool_size",
-                "gauge",
-                "pending transactions",
-                g(&self.mempool),
-            ),
-            (
-                "azex_block_exec_microseconds",
-                "gauge",
-                "execution time of the last block",
-                g(&self.last_exec_us),
-            ),
-            (
-                "azex_log_fsync_microseconds",
-                "gauge",
-                "append + fsync time of the last group commit",
-                g(&self.last_fsync_us),
-            ),
-            (
-                "azex_ws_clients",
-                "gauge",
-                "open websocket connections",
-                g(&self.ws_clients),
-            ),
-            (
-                "azex_snapshots_total",
-                "counter",
-                "state snapshots written since start",
-                g(&self.snapshots),
-            ),
-            (
-                "azex_snapshot_height",
-                "gauge",
-                "height of the newest snapshot written",
-                g(&self.last_snapshot_height),
-            ),
-            (
-                "azex_snapshot_milliseconds",
-                "gauge",
-                "time to clone, encode and write the newest snapshot (off the sequencer)",
-                g(&self.last_snapshot_ms),
-            ),
-            (
-                "azex_snapshot_bytes",
-                "gauge",
-                "size of the newest snapshot",
-                g(&self.last_snapshot_bytes),
-            ),
-            (
-                "azex_startup_snapshot_height",
-                "gauge",
-                "height of the snapshot start-up loaded (0: replayed from genesis)",
-                g(&self.startup_snapshot_height),
-            ),
-        ];
         let mut s = String::new();
-        for (name, kind, help, v) in rows {
+        for Row {
+            name,
+            kind,
+            help,
+            value,
+        } in &ROWS
+        {
+            let v = value(self).load(Ordering::Relaxed);
             s.push_str(&format!(
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
             ));

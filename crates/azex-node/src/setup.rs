@@ -2,11 +2,11 @@
 //! markets, deposit LP capital. Plain signed transactions, nothing privileged.
 
 use azex_client::{ClientError, Outcome, Sender, TxAck};
-use azex_exchange::testkit::token;
+use crate::genesis::dev_token;
 use azex_exchange::units::USD_ONE;
 use azex_exchange::Tx;
 
-/// One market to list: base token number (`testkit::token(n)`) and initial price (WAD).
+/// One market to list: base token number ([`dev_token`]`(n)`) and initial price (WAD).
 #[derive(Debug, Clone, Copy)]
 pub struct MarketSpec {
     pub token: u64,
@@ -59,7 +59,7 @@ pub fn bootstrap(
         .unwrap_or_default();
     let todo: Vec<&MarketSpec> = markets
         .iter()
-        .filter(|m| !have.contains(&token(m.token).to_string().to_lowercase()))
+        .filter(|m| !have.contains(&dev_token(m.token).to_string().to_lowercase()))
         .collect();
     if todo.is_empty() {
         return Ok(0);
@@ -78,7 +78,7 @@ pub fn bootstrap(
             lister,
             Tx::CreateMarket {
                 user: me,
-                base_token: token(m.token),
+                base_token: dev_token(m.token),
                 base_decimals: 18,
                 fee: 500,
                 tick_spacing: 10,

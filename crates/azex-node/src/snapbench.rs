@@ -10,7 +10,7 @@
 //! ```
 
 use crate::chain::{self, Nonces};
-use azex_exchange::testkit::{addr, token};
+use crate::genesis::{dev_token, numbered_account};
 use azex_exchange::units::{QTY_ONE, USD_ONE, WAD};
 use azex_exchange::{BlockCtx, Genesis, GenesisBalance, State, Tx, USDC};
 use serde::Serialize;
@@ -81,14 +81,14 @@ fn genesis(o: &SnapbenchOptions) -> Genesis {
     g.params.oi_cap_depth_multiple = 1_000;
     for u in 1..=o.users {
         g.balances.push(GenesisBalance {
-            owner: addr(u),
+            owner: numbered_account(u),
             token: USDC,
             amount: 1_000_000_000 * USD_ONE,
         });
         for t in 1..=o.markets {
             g.balances.push(GenesisBalance {
-                owner: addr(u),
-                token: token(t),
+                owner: numbered_account(u),
+                token: dev_token(t),
                 amount: 1_000_000 * QTY_ONE,
             });
         }
@@ -107,14 +107,14 @@ fn blocks(o: &SnapbenchOptions) -> Vec<(BlockCtx, Vec<Tx>)> {
     let mut setup = Vec::new();
     for u in 1..=o.users {
         setup.push(Tx::MintAzusd {
-            user: addr(u),
+            user: numbered_account(u),
             usdc: 500_000_000 * USD_ONE,
         });
     }
     for t in 1..=o.markets {
         setup.push(Tx::CreateMarket {
-            user: addr(1),
-            base_token: token(t),
+            user: numbered_account(1),
+            base_token: dev_token(t),
             base_decimals: 18,
             fee: 500,
             tick_spacing: 10,
@@ -126,7 +126,7 @@ fn blocks(o: &SnapbenchOptions) -> Vec<(BlockCtx, Vec<Tx>)> {
         });
     }
     setup.push(Tx::LpDeposit {
-        user: addr(1),
+        user: numbered_account(1),
         amount: 50_000_000 * USD_ONE,
     });
     out.push((ctx, setup));
@@ -137,7 +137,7 @@ fn blocks(o: &SnapbenchOptions) -> Vec<(BlockCtx, Vec<Tx>)> {
         let long = (i as u64 / o.markets).is_multiple_of(2);
         let user = 2 + (i as u64 % (o.users - 1));
         cur.push(Tx::OpenPosition {
-            user: addr(user),
+            user: numbered_account(user),
             market,
             qty: if long { qty } else { -qty },
             margin: 5 * USD_ONE,
@@ -161,6 +161,7 @@ fn blocks(o: &SnapbenchOptions) -> Vec<(BlockCtx, Vec<Tx>)> {
     out
 }
 
+/// Build the state, then measure the snapshot and the restart from it (see the module docs).
 pub fn run(o: &SnapbenchOptions) -> Result<SnapbenchReport, String> {
     let g = genesis(o);
     let bl = blocks(o);
@@ -178,12 +179,37 @@ pub fn run(o: &SnapbenchOptions) -> Result<SnapbenchReport, String> {
         r.blocks,
         r.transactions
     );
-    let mut s = State::genesis(&g).map_err(|e| e.to_string())?;
+    let (s, at_snap) = execute_from_genesis(&g, &bl, snap_at, &mut r)?;
+    let t = Instant::now();
+    let final_hash = s.hash();
+    r.hash_secs = t.elapsed().as_secs_f64();
+    measure_snapshot(o, &s, final_hash, &mut r)?;
+    let restart = Restart {
+        state: at_snap.ok_or("no snapshot state")?,
+        height: s.block.height - r.tail_blocks as u64,
+        tail: &bl[snap_at..],
+        final_hash,
+    };
+    drop(s);
+    measure_restart(o, restart, &mut r)?;
+    let _ = std::fs::remove_dir_all(&o.data);
+    Ok(r)
+}
+
+/// Execute every block from genesis as the node does (`chain::execute` step by step, to time
+/// the state hash after each block apart). Returns the final state and the state after block
+/// `snap_at` (1-based count of blocks).
+fn execute_from_genesis(
+    g: &Genesis,
+    bl: &[(BlockCtx, Vec<Tx>)],
+    snap_at: usize,
+    r: &mut SnapbenchReport,
+) -> Result<(State, Option<State>), String> {
+    let mut s = State::genesis(g).map_err(|e| e.to_string())?;
     let mut at_snap: Option<State> = None;
     let t0 = Instant::now();
     let mut refused = 0usize;
     for (i, (ctx, txs)) in bl.iter().enumerate() {
-        // `chain::execute` step by step, to time the state hash apart.
         s.begin_block(*ctx).map_err(|e| e.to_string())?;
         for tx in txs {
             if let Err(err) = s.apply(tx, *ctx) {
@@ -209,10 +235,17 @@ pub fn run(o: &SnapbenchOptions) -> Result<SnapbenchReport, String> {
     if refused > 0 {
         crate::warn_line!("snapbench: {refused} opens refused by the engine");
     }
-    let t = Instant::now();
-    let final_hash = s.hash();
-    r.hash_secs = t.elapsed().as_secs_f64();
+    Ok((s, at_snap))
+}
 
+/// Clone, encode, write (fsync), read back and decode the final state's snapshot; the decoded
+/// state must have the final state's hash.
+fn measure_snapshot(
+    o: &SnapbenchOptions,
+    s: &State,
+    final_hash: [u8; 32],
+    r: &mut SnapbenchReport,
+) -> Result<(), String> {
     let t = Instant::now();
     let c = s.clone();
     r.clone_secs = t.elapsed().as_secs_f64();
@@ -239,20 +272,35 @@ pub fn run(o: &SnapbenchOptions) -> Result<SnapbenchReport, String> {
     if loaded.state.hash() != final_hash {
         return Err("decoded state differs".into());
     }
-    drop((loaded, back));
+    Ok(())
+}
 
-    // Restart from the snapshot `tail_blocks` before the end.
-    let snap_state = at_snap.ok_or("no snapshot state")?;
-    let file = crate::snapshot::encode(
-        snap_state.block.height,
-        &Nonces::default(),
-        &snap_state.encode(),
-    );
-    drop(snap_state);
-    let path = crate::snapshot::write(&o.data, s.block.height - r.tail_blocks as u64, &file, 3)
-        .map_err(|e| e.to_string())?;
+/// A restart to measure: the state `tail.len()` blocks before the end, the height its snapshot
+/// file is written under, the blocks after it and the hash they must reach.
+struct Restart<'a> {
+    state: State,
+    height: u64,
+    tail: &'a [(BlockCtx, Vec<Tx>)],
+    final_hash: [u8; 32],
+}
+
+/// Write the earlier state's snapshot, then restart from it: read, decode, replay the tail;
+/// the restarted state must reach the final hash.
+fn measure_restart(
+    o: &SnapbenchOptions,
+    restart: Restart<'_>,
+    r: &mut SnapbenchReport,
+) -> Result<(), String> {
+    let Restart {
+        state,
+        height,
+        tail,
+        final_hash,
+    } = restart;
+    let file = crate::snapshot::encode(state.block.height, &Nonces::default(), &state.encode());
+    drop(state);
+    let path = crate::snapshot::write(&o.data, height, &file, 3).map_err(|e| e.to_string())?;
     drop(file);
-    drop(s);
     let t = Instant::now();
     let back = std::fs::read(&path).map_err(|e| e.to_string())?;
     let mut restored = crate::snapshot::decode(&back)
@@ -260,7 +308,7 @@ pub fn run(o: &SnapbenchOptions) -> Result<SnapbenchReport, String> {
         .state;
     drop(back);
     let t_tail = Instant::now();
-    for (ctx, txs) in &bl[snap_at..] {
+    for (ctx, txs) in tail {
         chain::execute(&mut restored, *ctx, txs.iter()).map_err(|e| e.to_string())?;
     }
     r.tail_replay_secs = t_tail.elapsed().as_secs_f64();
@@ -268,6 +316,5 @@ pub fn run(o: &SnapbenchOptions) -> Result<SnapbenchReport, String> {
     if restored.hash() != final_hash {
         return Err("restart from the snapshot reached another state".into());
     }
-    let _ = std::fs::remove_dir_all(&o.data);
-    Ok(r)
+    Ok(())
 }
