@@ -14,6 +14,7 @@
 //! No floats, clocks, randomness or hash-map iteration: everything is deterministic integer
 //! math; overflow is a named error except where Uniswap wraps on purpose (Q128 fee growth).
 
+#[cfg(feature = "replay")]
 pub mod chain_replay;
 pub mod error;
 pub mod hooks;
@@ -23,6 +24,7 @@ pub mod pool;
 pub mod tick;
 pub mod tick_bitmap;
 pub mod types;
+#[cfg(feature = "replay")]
 pub mod vectors;
 
 pub use error::SpotError;

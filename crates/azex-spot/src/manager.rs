@@ -464,6 +464,7 @@ impl<H: Hook> PoolManager<H> {
     }
 
     /// The pool, mutably, for crate-internal set-up (snapshot import).
+    #[cfg(feature = "replay")]
     pub(crate) fn pool_mut(&mut self, key: &PoolKey) -> Option<&mut Pool> {
         self.pools.get_mut(key).map(|e| &mut e.pool)
     }

@@ -16,7 +16,9 @@ use crate::math::safe_cast::{i256_to_i128, u256_to_i128};
 use crate::math::sqrt_price_math::{
     get_amount0_delta, get_amount0_delta_signed, get_amount1_delta, get_amount1_delta_signed,
 };
-use crate::math::swap_math::{compute_swap_step_abs, get_sqrt_price_target, MAX_SWAP_FEE};
+use crate::math::swap_math::{
+    compute_swap_step_abs, get_sqrt_price_target, SwapStep, MAX_SWAP_FEE,
+};
 use crate::math::tick_math::{
     get_sqrt_price_at_tick, get_tick_at_sqrt_price, sqrt_price_at_tick_le, MAX_SQRT_PRICE,
     MAX_TICK, MAX_TICK_SPACING, MIN_SQRT_PRICE, MIN_TICK, MIN_TICK_SPACING,
@@ -259,6 +261,7 @@ impl Pool {
     /// zero-for-one swap that ends exactly on tick `t`'s price, Uniswap stores tick `t - 1`
     /// (and the liquidity of `[t, ..)` ranges is already out). Only allowed on a pool without
     /// liquidity; returns whether `tick` is consistent with the price (and was adopted).
+    #[cfg(feature = "replay")]
     pub(crate) fn adopt_snapshot_tick(&mut self, tick: i32) -> bool {
         if tick == self.slot0.tick {
             return true;
@@ -528,17 +531,7 @@ impl Pool {
         crossings.clear();
         let zero_for_one = params.zero_for_one;
         let start = self.slot0;
-        let protocol_fee = if zero_for_one {
-            zero_for_one_protocol_fee(start.protocol_fee)
-        } else {
-            one_for_zero_protocol_fee(start.protocol_fee)
-        };
-        let lp_fee = lp_fee_override.unwrap_or(start.lp_fee);
-        let swap_fee = if protocol_fee == 0 {
-            lp_fee
-        } else {
-            calculate_swap_fee(protocol_fee, lp_fee)
-        };
+        let (protocol_fee, swap_fee) = self.swap_fees(zero_for_one, lp_fee_override);
         let exact_out = params.amount_specified > 0;
         if swap_fee >= MAX_SWAP_FEE && exact_out {
             return Err(SpotError::InvalidFeeForExactOut);
@@ -557,169 +550,134 @@ impl Pool {
         if params.amount_specified == 0 {
             return Ok(out);
         }
-        let limit = params.sqrt_price_limit_x96;
-        if zero_for_one {
-            if limit >= start.sqrt_price_x96 {
-                return Err(SpotError::PriceLimitAlreadyExceeded {
-                    sqrt_price_current_x96: start.sqrt_price_x96,
-                    sqrt_price_limit_x96: limit,
-                });
-            }
-            if limit <= MIN_SQRT_PRICE {
-                return Err(SpotError::PriceLimitOutOfBounds(limit));
-            }
-        } else {
-            if limit <= start.sqrt_price_x96 {
-                return Err(SpotError::PriceLimitAlreadyExceeded {
-                    sqrt_price_current_x96: start.sqrt_price_x96,
-                    sqrt_price_limit_x96: limit,
-                });
-            }
-            if limit >= MAX_SQRT_PRICE {
-                return Err(SpotError::PriceLimitOutOfBounds(limit));
-            }
-        }
-
+        check_price_limit(
+            zero_for_one,
+            start.sqrt_price_x96,
+            params.sqrt_price_limit_x96,
+        )?;
         // amounts as magnitudes: |amountSpecified| <= 2^127, so the remaining amount always
         // fits; the calculated amount is bounded like v4's int256 (checked) and cast to int128
         // at the end
-        let exact_in = !exact_out;
         let specified_abs = U256::from(params.amount_specified.unsigned_abs());
-        let mut remaining = specified_abs;
-        let mut calculated = U256::ZERO;
-        const I256_MAX: U256 = U256::from_limbs([u64::MAX, u64::MAX, u64::MAX, u64::MAX >> 1]);
-        // fee growth of the input token, updated step by step
-        let mut fee_growth = if zero_for_one {
-            self.fee_growth_global0_x128
-        } else {
-            self.fee_growth_global1_x128
-        };
-        let mut price = start.sqrt_price_x96;
-        let mut tick = start.tick;
-        let mut liquidity = self.liquidity;
-        let mut to_protocol = U256::ZERO;
-        let pips = U256::from(1_000_000u32);
-
-        while !remaining.is_zero() && price != limit {
-            let step_start = price;
-            let (next, initialized) = self.bitmap.next_initialized_tick_within_one_word(
-                tick,
-                self.tick_spacing,
-                zero_for_one,
-            );
-            // the bitmap knows nothing of the tick bounds
-            let next = next.clamp(MIN_TICK, MAX_TICK);
-            let next_price = get_sqrt_price_at_tick(next)?;
-            let step = compute_swap_step_abs(
-                price,
-                get_sqrt_price_target(zero_for_one, next_price, limit),
-                liquidity,
-                exact_in,
-                remaining,
-                swap_fee,
-            )?;
-            price = step.sqrt_price_next_x96;
-            // v4 casts each step amount to int256 (SafeCast, in this order) and accumulates the
-            // calculated amount in checked int256 (a negative one may reach -2^255)
-            if exact_out && step.amount_out > I256_MAX {
-                return Err(SpotError::SafeCastOverflow);
-            }
-            let paid = step
-                .amount_in
-                .checked_add(step.fee_amount)
-                .ok_or(SpotError::ArithmeticOverflow)?;
-            if paid > I256_MAX || step.amount_out > I256_MAX {
-                return Err(SpotError::SafeCastOverflow);
-            }
-            let (used, gained, bound) = if exact_out {
-                (step.amount_out, paid, I256_MAX + U256::from(1u8))
+        let mut run = SwapRun {
+            zero_for_one,
+            exact_out,
+            limit: params.sqrt_price_limit_x96,
+            protocol_fee,
+            swap_fee,
+            remaining: specified_abs,
+            calculated: U256::ZERO,
+            // fee growth of the input token, updated step by step
+            fee_growth: if zero_for_one {
+                self.fee_growth_global0_x128
             } else {
-                (paid, step.amount_out, I256_MAX)
-            };
-            // the step never uses more than remains (SwapMath's invariant)
-            remaining = remaining
-                .checked_sub(used)
-                .ok_or(SpotError::ArithmeticOverflow)?;
-            calculated = calculated
-                .checked_add(gained)
-                .filter(|c| *c <= bound)
-                .ok_or(SpotError::ArithmeticOverflow)?;
-            let mut lp_fee_amount = step.fee_amount;
-            if protocol_fee > 0 {
-                // the protocol's share of the input (rounded down, in favour of LPs)
-                let share = if swap_fee == protocol_fee {
-                    step.fee_amount
-                } else {
-                    paid.wrapping_mul(U256::from(protocol_fee)) / pips
-                };
-                lp_fee_amount = lp_fee_amount.wrapping_sub(share);
-                to_protocol = to_protocol.wrapping_add(share);
-            }
-            if liquidity > 0 {
-                // Q128 fee growth per unit of liquidity; wraps mod 2^256 by design
-                fee_growth = fee_growth.wrapping_add(fee_growth_delta(lp_fee_amount, liquidity));
-            }
-            if price == next_price {
-                if initialized {
-                    let (g0, g1) = if zero_for_one {
-                        (fee_growth, self.fee_growth_global1_x128)
-                    } else {
-                        (self.fee_growth_global0_x128, fee_growth)
-                    };
-                    crossings.push(Crossing {
-                        tick: next,
-                        fee_growth_global0_x128: g0,
-                        fee_growth_global1_x128: g1,
-                    });
-                    let net = self.ticks.get(&next).map_or(0, |t| t.liquidity_net);
-                    // moving down crosses the tick right to left: subtract its net liquidity
-                    let net = if zero_for_one {
-                        net.wrapping_neg()
-                    } else {
-                        net
-                    };
-                    liquidity = add_delta(liquidity, net)?;
-                }
-                tick = if zero_for_one { next - 1 } else { next };
-            } else if price != step_start {
-                tick = tick_after_partial_step(zero_for_one, tick, price)?;
-            }
+                self.fee_growth_global1_x128
+            },
+            price: start.sqrt_price_x96,
+            tick: start.tick,
+            liquidity: self.liquidity,
+            to_protocol: U256::ZERO,
+        };
+        while !run.remaining.is_zero() && run.price != run.limit {
+            self.swap_step(&mut run, crossings)?;
         }
-
-        // int128 casts of the specified amount used (<= |amountSpecified|) and the calculated one
-        let used = (specified_abs - remaining).to::<u128>() as i128;
-        let used = if exact_in { used.wrapping_neg() } else { used };
-        let calculated = if exact_in {
-            u256_to_i128(calculated)?
-        } else if calculated == U256::from(1u128 << 127) {
-            i128::MIN
-        } else {
-            -u256_to_i128(calculated)?
-        };
-        // token0 is the specified token iff (zero_for_one and exact input) or
-        // (one_for_zero and exact output)
-        out.delta = if zero_for_one != exact_out {
-            BalanceDelta {
-                amount0: used,
-                amount1: calculated,
-            }
-        } else {
-            BalanceDelta {
-                amount0: calculated,
-                amount1: used,
-            }
-        };
-        out.sqrt_price_x96 = price;
-        out.tick = tick;
-        out.liquidity = liquidity;
+        out.delta = swap_delta(&run, specified_abs)?;
+        out.sqrt_price_x96 = run.price;
+        out.tick = run.tick;
+        out.liquidity = run.liquidity;
         if zero_for_one {
-            out.fee_growth_global0_x128 = fee_growth;
+            out.fee_growth_global0_x128 = run.fee_growth;
         } else {
-            out.fee_growth_global1_x128 = fee_growth;
+            out.fee_growth_global1_x128 = run.fee_growth;
         }
-        out.amount_to_protocol = to_protocol;
-        out.ticks_crossed = crossings.len() as u32;
+        out.amount_to_protocol = run.to_protocol;
+        out.ticks_crossed = u32::try_from(crossings.len()).unwrap_or(u32::MAX);
         Ok(out)
+    }
+
+    /// The protocol fee of the swap's direction and the total swap fee (pips).
+    fn swap_fees(&self, zero_for_one: bool, lp_fee_override: Option<u32>) -> (u32, u32) {
+        let protocol_fee = if zero_for_one {
+            zero_for_one_protocol_fee(self.slot0.protocol_fee)
+        } else {
+            one_for_zero_protocol_fee(self.slot0.protocol_fee)
+        };
+        let lp_fee = lp_fee_override.unwrap_or(self.slot0.lp_fee);
+        let swap_fee = if protocol_fee == 0 {
+            lp_fee
+        } else {
+            calculate_swap_fee(protocol_fee, lp_fee)
+        };
+        (protocol_fee, swap_fee)
+    }
+
+    /// One step of a swap: to the next initialized tick (within one bitmap word), the price
+    /// limit, or until the amount is used up; crosses the tick if it reaches it.
+    fn swap_step(&self, run: &mut SwapRun, crossings: &mut Vec<Crossing>) -> Result<(), SpotError> {
+        let zero_for_one = run.zero_for_one;
+        let step_start = run.price;
+        let (next, initialized) = self.bitmap.next_initialized_tick_within_one_word(
+            run.tick,
+            self.tick_spacing,
+            zero_for_one,
+        );
+        // the bitmap knows nothing of the tick bounds
+        let next = next.clamp(MIN_TICK, MAX_TICK);
+        let next_price = get_sqrt_price_at_tick(next)?;
+        let step = compute_swap_step_abs(
+            run.price,
+            get_sqrt_price_target(zero_for_one, next_price, run.limit),
+            run.liquidity,
+            !run.exact_out,
+            run.remaining,
+            run.swap_fee,
+        )?;
+        run.price = step.sqrt_price_next_x96;
+        let paid = run.account_amounts(&step)?;
+        let lp_fee_amount = run.take_protocol_share(step.fee_amount, paid);
+        if run.liquidity > 0 {
+            // Q128 fee growth per unit of liquidity; wraps mod 2^256 by design
+            run.fee_growth = run
+                .fee_growth
+                .wrapping_add(fee_growth_delta(lp_fee_amount, run.liquidity));
+        }
+        if run.price == next_price {
+            if initialized {
+                self.cross(run, next, crossings)?;
+            }
+            run.tick = if zero_for_one { next - 1 } else { next };
+        } else if run.price != step_start {
+            run.tick = tick_after_partial_step(zero_for_one, run.tick, run.price)?;
+        }
+        Ok(())
+    }
+
+    /// Cross the initialized tick `next`: record the fee growth to flip at commit and apply its
+    /// net liquidity (moving down crosses it right to left: subtract).
+    fn cross(
+        &self,
+        run: &mut SwapRun,
+        next: i32,
+        crossings: &mut Vec<Crossing>,
+    ) -> Result<(), SpotError> {
+        let (g0, g1) = if run.zero_for_one {
+            (run.fee_growth, self.fee_growth_global1_x128)
+        } else {
+            (self.fee_growth_global0_x128, run.fee_growth)
+        };
+        crossings.push(Crossing {
+            tick: next,
+            fee_growth_global0_x128: g0,
+            fee_growth_global1_x128: g1,
+        });
+        let net = self.ticks.get(&next).map_or(0, |t| t.liquidity_net);
+        let net = if run.zero_for_one {
+            net.wrapping_neg()
+        } else {
+            net
+        };
+        run.liquidity = add_delta(run.liquidity, net)?;
+        Ok(())
     }
 
     /// Commit phase of a swap: flips the crossed ticks' fee growth outside
@@ -964,6 +922,128 @@ pub(crate) mod serial {
         }
         Ok(m)
     }
+}
+
+/// Largest int256, as v4 bounds step amounts and the calculated amount.
+const I256_MAX: U256 = U256::from_limbs([u64::MAX, u64::MAX, u64::MAX, u64::MAX >> 1]);
+
+/// The running state of a swap between steps.
+struct SwapRun {
+    zero_for_one: bool,
+    exact_out: bool,
+    limit: U256,
+    protocol_fee: u32,
+    swap_fee: u32,
+    /// Magnitude of the specified amount not used yet.
+    remaining: U256,
+    /// Magnitude of the other token's amount so far.
+    calculated: U256,
+    /// Fee growth of the input token.
+    fee_growth: U256,
+    price: U256,
+    tick: i32,
+    liquidity: u128,
+    to_protocol: U256,
+}
+
+impl SwapRun {
+    /// Use the step's amounts: v4 casts each step amount to int256 (SafeCast, in this order) and
+    /// accumulates the calculated amount in checked int256 (a negative one may reach -2^255).
+    /// Returns what the step paid in (amount in + fee).
+    fn account_amounts(&mut self, step: &SwapStep) -> Result<U256, SpotError> {
+        if self.exact_out && step.amount_out > I256_MAX {
+            return Err(SpotError::SafeCastOverflow);
+        }
+        let paid = step
+            .amount_in
+            .checked_add(step.fee_amount)
+            .ok_or(SpotError::ArithmeticOverflow)?;
+        if paid > I256_MAX || step.amount_out > I256_MAX {
+            return Err(SpotError::SafeCastOverflow);
+        }
+        let (used, gained, bound) = if self.exact_out {
+            (step.amount_out, paid, I256_MAX + U256::from(1u8))
+        } else {
+            (paid, step.amount_out, I256_MAX)
+        };
+        // the step never uses more than remains (SwapMath's invariant)
+        self.remaining = self
+            .remaining
+            .checked_sub(used)
+            .ok_or(SpotError::ArithmeticOverflow)?;
+        self.calculated = self
+            .calculated
+            .checked_add(gained)
+            .filter(|c| *c <= bound)
+            .ok_or(SpotError::ArithmeticOverflow)?;
+        Ok(paid)
+    }
+
+    /// Take the protocol's share of the step's fee (of the input, rounded down, in favour of
+    /// LPs); returns the LPs' part.
+    fn take_protocol_share(&mut self, fee_amount: U256, paid: U256) -> U256 {
+        if self.protocol_fee == 0 {
+            return fee_amount;
+        }
+        let share = if self.swap_fee == self.protocol_fee {
+            fee_amount
+        } else {
+            paid.wrapping_mul(U256::from(self.protocol_fee)) / U256::from(1_000_000u32)
+        };
+        self.to_protocol = self.to_protocol.wrapping_add(share);
+        fee_amount.wrapping_sub(share)
+    }
+}
+
+/// The price limit must lie beyond the current price in the swap's direction and inside the
+/// price range.
+fn check_price_limit(zero_for_one: bool, current: U256, limit: U256) -> Result<(), SpotError> {
+    let (already, out_of_bounds) = if zero_for_one {
+        (limit >= current, limit <= MIN_SQRT_PRICE)
+    } else {
+        (limit <= current, limit >= MAX_SQRT_PRICE)
+    };
+    if already {
+        return Err(SpotError::PriceLimitAlreadyExceeded {
+            sqrt_price_current_x96: current,
+            sqrt_price_limit_x96: limit,
+        });
+    }
+    if out_of_bounds {
+        return Err(SpotError::PriceLimitOutOfBounds(limit));
+    }
+    Ok(())
+}
+
+/// The caller's token deltas: int128 casts of the specified amount used (<= |amountSpecified|)
+/// and of the calculated one. token0 is the specified token iff (zero_for_one and exact input)
+/// or (one_for_zero and exact output).
+fn swap_delta(run: &SwapRun, specified_abs: U256) -> Result<BalanceDelta, SpotError> {
+    // used <= |amountSpecified| <= 2^127
+    let used = (specified_abs - run.remaining).to::<u128>() as i128;
+    let used = if run.exact_out {
+        used
+    } else {
+        used.wrapping_neg()
+    };
+    let calculated = if !run.exact_out {
+        u256_to_i128(run.calculated)?
+    } else if run.calculated == U256::from(1u128 << 127) {
+        i128::MIN
+    } else {
+        -u256_to_i128(run.calculated)?
+    };
+    Ok(if run.zero_for_one != run.exact_out {
+        BalanceDelta {
+            amount0: used,
+            amount1: calculated,
+        }
+    } else {
+        BalanceDelta {
+            amount0: calculated,
+            amount1: used,
+        }
+    })
 }
 
 #[cfg(test)]
