@@ -8,7 +8,7 @@ use crate::log::{BlockLog, FileLog, LogReader};
 use crate::mempool::{Mempool, MempoolLimits, Pending, Waiter};
 use crate::metrics::Metrics;
 use alloy_primitives::B256;
-use azex_client::{Block, Outcome, TxAck};
+use azex_client::{Block, Outcome, SignedTx, TxAck};
 use azex_exchange::{BlockCtx, Genesis, State};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -268,12 +268,7 @@ pub fn replay_from(
     let t0 = Instant::now();
     let mut st = Startup::default();
     for i in state.block.height..log.len() {
-        let bytes = log
-            .read(i)
-            .map_err(io("reading the log"))?
-            .ok_or_else(|| NodeError::Config(format!("log record {i} missing")))?;
-        let b: Block = serde_json::from_slice(&bytes)
-            .map_err(|e| NodeError::Config(format!("log record {i}: {e}")))?;
+        let (bytes, b) = read_record(log, i)?;
         chain::replay(&mut state, &b)?;
         nonces.record(&b);
         st.replayed_blocks += 1;
@@ -373,9 +368,13 @@ impl Drop for NodeHandle {
     }
 }
 
+/// A transaction's acknowledgement and the requests waiting for it.
+type Ack = (Vec<Waiter>, TxAck);
+
+/// A block for the writer: its acknowledgements are sent once it is durable.
 struct ToWrite {
     cached: Arc<CachedBlock>,
-    acks: Vec<(Vec<Waiter>, TxAck)>,
+    acks: Vec<Ack>,
     exec_us: u64,
 }
 
@@ -391,7 +390,7 @@ struct ToSnapshot {
 pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
     let (genesis, chain_id) = load_config(&opts)?;
     let genesis_hash = B256::from(State::genesis(&genesis)?.hash());
-    let (mut log, report) = FileLog::open(&opts.data).map_err(io("opening the block log"))?;
+    let (log, report) = FileLog::open(&opts.data).map_err(io("opening the block log"))?;
     if report.truncated_bytes > 0 {
         crate::warn_line!(
             "azex-node: cut a torn tail of {} bytes off the block log",
@@ -400,72 +399,209 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
     }
     let reader = log.reader();
     let index = Index::open(&opts.data)?;
+    let mut recovered = recover(&opts, &genesis, &*reader, &index)?;
+    recovered.startup.truncated_bytes = report.truncated_bytes;
+    let chain = ChainConfig {
+        genesis,
+        chain_id,
+        genesis_hash,
+    };
+    let store = Store { log: reader, index };
+    let (shared, nonces, startup) = new_shared(&opts, chain, store, recovered);
+    let threads = spawn_threads(&shared, &opts, log, nonces)?;
+    let api = serve_api(&shared, &opts)?;
+    Ok(NodeHandle {
+        addr: api.addr,
+        shared,
+        startup,
+        threads,
+        server: Some(api.server),
+        shutdown: Some(api.shutdown),
+    })
+}
+
+/// What start-up recovered: the state and nonces after the log's last block, what it did, and
+/// the newest blocks for the API's cache.
+struct Recovered {
+    state: State,
+    nonces: Nonces,
+    startup: Startup,
+    cache: VecDeque<Arc<CachedBlock>>,
+    /// JSON bytes of the cached blocks.
+    cache_bytes: usize,
+}
+
+/// Load the newest valid snapshot (or genesis), index the blocks up to it that the index has
+/// not seen, then replay the log after it (indexing and caching the replayed blocks).
+fn recover(
+    opts: &NodeOptions,
+    genesis: &Genesis,
+    log: &dyn LogReader,
+    index: &Index,
+) -> Result<Recovered, NodeError> {
     let indexed = index.height()?;
-    let mut cache: VecDeque<Arc<CachedBlock>> = VecDeque::new();
-    let mut to_index: Vec<Block> = Vec::new();
-    let mut reindexed = 0u64;
-    let mut cache_bytes = 0usize;
     let mut loaded_from = Startup::default();
-    let (base_state, base_nonces) = match load_snapshot(&opts.data, &*reader, &mut loaded_from) {
+    let (base_state, base_nonces) = match load_snapshot(&opts.data, log, &mut loaded_from) {
         Some(l) => (l.state, l.nonces),
-        None => (State::genesis(&genesis)?, Nonces::default()),
+        None => (State::genesis(genesis)?, Nonces::default()),
     };
     // Blocks up to the snapshot that the index has not seen yet: indexed from the log (their
     // execution is in the snapshot).
-    let base_height = base_state.block.height;
-    let mut h = indexed;
-    while h < base_height {
-        let mut chunk = Vec::new();
-        while h < base_height && chunk.len() < 256 {
-            let bytes = reader
-                .read(h)
-                .map_err(io("reading the log"))?
-                .ok_or_else(|| NodeError::Config(format!("log record {h} missing")))?;
-            let b: Block = serde_json::from_slice(&bytes)
-                .map_err(|e| NodeError::Config(format!("log record {h}: {e}")))?;
-            chunk.push(b);
-            h += 1;
-        }
-        reindexed += chunk.len() as u64;
-        let refs: Vec<&Block> = chunk.iter().collect();
-        index.add(&refs)?;
-    }
+    let reindexed = index_from_log(index, log, indexed, base_state.block.height)?;
+    let mut sink = ReplaySink {
+        index,
+        indexed,
+        to_index: Vec::new(),
+        reindexed,
+        cache: VecDeque::new(),
+        cache_bytes: 0,
+        cache_limits: (opts.cache_blocks, opts.cache_bytes),
+    };
     let (state, nonces, mut startup) =
-        replay_from(base_state, base_nonces, &*reader, |b, bytes| {
-            if b.height > indexed {
-                to_index.push(b.clone());
-                if to_index.len() >= 256 {
-                    reindexed += to_index.len() as u64;
-                    let refs: Vec<&Block> = to_index.iter().collect();
-                    if let Err(e) = index.add(&refs) {
-                        crate::warn_line!("azex-node: indexing: {e}");
-                    }
-                    to_index.clear();
-                }
-            }
-            cache.push_back(Arc::new(CachedBlock {
-                block: b.clone(),
-                json: bytes.to_vec().into(),
-            }));
-            cache_bytes += bytes.len();
-            while cache.len() > opts.cache_blocks
-                || (cache_bytes > opts.cache_bytes && cache.len() > 1)
-            {
-                if let Some(f) = cache.pop_front() {
-                    cache_bytes -= f.json.len();
-                }
-            }
-        })?;
-    if !to_index.is_empty() {
-        reindexed += to_index.len() as u64;
-        let refs: Vec<&Block> = to_index.iter().collect();
-        index.add(&refs)?;
-    }
-    startup.truncated_bytes = report.truncated_bytes;
-    startup.reindexed_blocks = reindexed;
+        replay_from(base_state, base_nonces, log, |b, bytes| sink.take(b, bytes))?;
+    sink.flush()?;
+    startup.reindexed_blocks = sink.reindexed;
     startup.snapshot_height = loaded_from.snapshot_height;
     startup.snapshot_secs = loaded_from.snapshot_secs;
     startup.snapshots_skipped = loaded_from.snapshots_skipped;
+    Ok(Recovered {
+        state,
+        nonces,
+        startup,
+        cache: sink.cache,
+        cache_bytes: sink.cache_bytes,
+    })
+}
+
+/// Log record `i` (block `i + 1`): its bytes and the block.
+fn read_record(log: &dyn LogReader, i: u64) -> Result<(Vec<u8>, Block), NodeError> {
+    let bytes = log
+        .read(i)
+        .map_err(io("reading the log"))?
+        .ok_or_else(|| NodeError::Config(format!("log record {i} missing")))?;
+    let b: Block = serde_json::from_slice(&bytes)
+        .map_err(|e| NodeError::Config(format!("log record {i}: {e}")))?;
+    Ok((bytes, b))
+}
+
+/// Index the log's records `from..to` (blocks `from + 1..=to`) in groups of 256. Returns how
+/// many were indexed.
+fn index_from_log(
+    index: &Index,
+    log: &dyn LogReader,
+    from: u64,
+    to: u64,
+) -> Result<u64, NodeError> {
+    let mut h = from;
+    let mut n = 0u64;
+    while h < to {
+        let mut chunk = Vec::new();
+        while h < to && chunk.len() < 256 {
+            chunk.push(read_record(log, h)?.1);
+            h += 1;
+        }
+        n += chunk.len() as u64;
+        let refs: Vec<&Block> = chunk.iter().collect();
+        index.add(&refs)?;
+    }
+    Ok(n)
+}
+
+/// Where start-up's replay puts each block: the index (blocks above `indexed`, in groups of 256)
+/// and the API's cache (bounded by `cache_limits`: blocks, JSON bytes).
+struct ReplaySink<'a> {
+    index: &'a Index,
+    indexed: u64,
+    to_index: Vec<Block>,
+    reindexed: u64,
+    cache: VecDeque<Arc<CachedBlock>>,
+    cache_bytes: usize,
+    cache_limits: (usize, usize),
+}
+
+impl ReplaySink<'_> {
+    fn take(&mut self, b: &Block, bytes: &[u8]) {
+        if b.height > self.indexed {
+            self.to_index.push(b.clone());
+            if self.to_index.len() >= 256 {
+                if let Err(e) = self.flush() {
+                    crate::warn_line!("azex-node: indexing: {e}");
+                }
+            }
+        }
+        let cached = Arc::new(CachedBlock {
+            block: b.clone(),
+            json: bytes.to_vec().into(),
+        });
+        let (max_blocks, max_bytes) = self.cache_limits;
+        push_bounded(
+            &mut self.cache,
+            &mut self.cache_bytes,
+            cached,
+            max_blocks,
+            max_bytes,
+        );
+    }
+
+    /// Index the blocks waiting (counted as re-indexed even if indexing fails).
+    fn flush(&mut self) -> Result<(), crate::index::IndexError> {
+        if self.to_index.is_empty() {
+            return Ok(());
+        }
+        self.reindexed += self.to_index.len() as u64;
+        let refs: Vec<&Block> = self.to_index.iter().collect();
+        let r = self.index.add(&refs);
+        self.to_index.clear();
+        r
+    }
+}
+
+/// Append a block to a cache, then drop the oldest while there are more than `max_blocks` or
+/// more than `max_bytes` of JSON (always keeping one). `bytes` is the cache's JSON size.
+fn push_bounded(
+    cache: &mut VecDeque<Arc<CachedBlock>>,
+    bytes: &mut usize,
+    block: Arc<CachedBlock>,
+    max_blocks: usize,
+    max_bytes: usize,
+) {
+    *bytes += block.json.len();
+    cache.push_back(block);
+    while cache.len() > max_blocks || (*bytes > max_bytes && cache.len() > 1) {
+        if let Some(f) = cache.pop_front() {
+            *bytes -= f.json.len();
+        }
+    }
+}
+
+/// The chain a node serves.
+struct ChainConfig {
+    genesis: Genesis,
+    chain_id: u64,
+    genesis_hash: B256,
+}
+
+/// The durable store the API reads: the block log and the indexes.
+struct Store {
+    log: Arc<dyn LogReader>,
+    index: Index,
+}
+
+/// What the API and the threads share, from what start-up recovered; returns it with the
+/// nonces (for the sequencer) and the start-up report.
+fn new_shared(
+    opts: &NodeOptions,
+    chain: ChainConfig,
+    store: Store,
+    recovered: Recovered,
+) -> (Arc<Shared>, Nonces, Startup) {
+    let Recovered {
+        state,
+        nonces,
+        startup,
+        cache,
+        cache_bytes,
+    } = recovered;
     let head_hash = B256::from(state.hash());
     let height = state.block.height;
     let mut mempool = Mempool::new(opts.mempool.clone());
@@ -475,9 +611,9 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
     let (head, _) = watch::channel((height, head_hash));
     let (blocks_tx, _) = broadcast::channel(256);
     let shared = Arc::new(Shared {
-        chain_id,
-        genesis,
-        genesis_hash,
+        chain_id: chain.chain_id,
+        genesis: chain.genesis,
+        genesis_hash: chain.genesis_hash,
         block_time_ms: opts.block_time_ms.max(1),
         state: RwLock::new(state),
         mempool: Mutex::new(mempool),
@@ -487,8 +623,8 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
         cache_bytes: opts.cache_bytes,
         cached_bytes: std::sync::atomic::AtomicUsize::new(cache_bytes),
         waiters: std::sync::atomic::AtomicU64::new(0),
-        log: reader,
-        index,
+        log: store.log,
+        index: store.index,
         recent: Mutex::new(HashMap::new()),
         blocks_tx,
         metrics: Metrics::default(),
@@ -502,183 +638,238 @@ pub fn start(opts: NodeOptions) -> Result<NodeHandle, NodeError> {
         api: opts.api.clone(),
         fault: Mutex::new(None),
     });
+    shared.metrics.height.store(height, Ordering::Relaxed);
     shared
         .metrics
-        .height
-        .store(height, std::sync::atomic::Ordering::Relaxed);
-    shared.metrics.startup_snapshot_height.store(
-        startup.snapshot_height.unwrap_or(0),
-        std::sync::atomic::Ordering::Relaxed,
-    );
+        .startup_snapshot_height
+        .store(startup.snapshot_height.unwrap_or(0), Ordering::Relaxed);
+    (shared, nonces, startup)
+}
 
-    // Threads: indexer ← writer ← sequencer.
+fn spawn(
+    name: &str,
+    f: impl FnOnce() + Send + 'static,
+) -> Result<std::thread::JoinHandle<()>, NodeError> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map_err(io("spawning"))
+}
+
+/// The node's threads: indexer ← writer ← sequencer, and the snapshot thread.
+fn spawn_threads(
+    shared: &Arc<Shared>,
+    opts: &NodeOptions,
+    mut log: FileLog,
+    nonces: Nonces,
+) -> Result<Vec<std::thread::JoinHandle<()>>, NodeError> {
     let (idx_tx, idx_rx) = mpsc::channel::<Arc<CachedBlock>>();
     let (w_tx, w_rx) = mpsc::sync_channel::<ToWrite>(2);
-    let mut threads = Vec::new();
-    {
-        let sh = shared.clone();
-        threads.push(
-            std::thread::Builder::new()
-                .name("azex-indexer".into())
-                .spawn(move || indexer(sh, idx_rx))
-                .map_err(io("spawning"))?,
-        );
-    }
-    {
-        let sh = shared.clone();
-        threads.push(
-            std::thread::Builder::new()
-                .name("azex-writer".into())
-                .spawn(move || writer(sh, &mut log, w_rx, idx_tx))
-                .map_err(io("spawning"))?,
-        );
-    }
     let (s_tx, s_rx) = mpsc::sync_channel::<ToSnapshot>(1);
     let snapshot_busy = Arc::new(AtomicBool::new(false));
-    {
-        let sh = shared.clone();
-        let (data, keep) = (opts.data.clone(), opts.snapshot_keep);
-        let busy = snapshot_busy.clone();
-        threads.push(
-            std::thread::Builder::new()
-                .name("azex-snapshots".into())
-                .spawn(move || snapshotter(sh, &data, keep, s_rx, &busy))
-                .map_err(io("spawning"))?,
-        );
-    }
-    {
-        let sh = shared.clone();
-        let every = opts.snapshot_every;
-        let nonces = nonces.clone();
-        threads.push(
-            std::thread::Builder::new()
-                .name("azex-sequencer".into())
-                .spawn(move || sequencer(sh, w_tx, nonces, every, (s_tx, snapshot_busy)))
-                .map_err(io("spawning"))?,
-        );
-    }
+    let mut threads = Vec::new();
+    let sh = shared.clone();
+    threads.push(spawn("azex-indexer", move || indexer(sh, idx_rx))?);
+    let sh = shared.clone();
+    threads.push(spawn("azex-writer", move || {
+        writer(sh, &mut log, w_rx, idx_tx)
+    })?);
+    let (sh, data, keep) = (shared.clone(), opts.data.clone(), opts.snapshot_keep);
+    let busy = snapshot_busy.clone();
+    threads.push(spawn("azex-snapshots", move || {
+        snapshotter(sh, &data, keep, s_rx, &busy)
+    })?);
+    let sequencer = Sequencer {
+        sh: shared.clone(),
+        w_tx,
+        nonces,
+        snapshots: SnapshotHandoff {
+            every: opts.snapshot_every,
+            tx: s_tx,
+            busy: snapshot_busy,
+        },
+    };
+    threads.push(spawn("azex-sequencer", move || sequencer.run())?);
+    Ok(threads)
+}
 
-    // The API on its own runtime thread.
-    let std_listener = std::net::TcpListener::bind(opts.listen).map_err(io("binding the API"))?;
-    std_listener
+/// The API server: its address, its thread, and the sender that stops it.
+struct Api {
+    addr: SocketAddr,
+    server: std::thread::JoinHandle<()>,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Bind the API (the bound address is written to `DATA/node.addr`) and serve it on its own
+/// runtime thread.
+fn serve_api(shared: &Arc<Shared>, opts: &NodeOptions) -> Result<Api, NodeError> {
+    let listener = std::net::TcpListener::bind(opts.listen).map_err(io("binding the API"))?;
+    listener
         .set_nonblocking(true)
         .map_err(io("binding the API"))?;
-    let addr = std_listener.local_addr().map_err(io("binding the API"))?;
+    let addr = listener.local_addr().map_err(io("binding the API"))?;
     let _ = write_atomic(&opts.data.join("node.addr"), addr.to_string().as_bytes());
-    let (sd_tx, sd_rx) = tokio::sync::oneshot::channel::<()>();
+    let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let sh = shared.clone();
     let handle_signals = opts.handle_signals;
-    let server = std::thread::Builder::new()
-        .name("azex-api".into())
-        .spawn(move || {
-            let rt = match tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    sh.fail(format!("tokio runtime: {e}"));
-                    return;
-                }
-            };
-            rt.block_on(async move {
-                let listener = match tokio::net::TcpListener::from_std(std_listener) {
-                    Ok(l) => l,
-                    Err(e) => {
-                        sh.fail(format!("listener: {e}"));
-                        return;
-                    }
-                };
-                if handle_signals {
-                    let sig_sh = sh.clone();
-                    tokio::spawn(async move {
-                        wait_signal().await;
-                        crate::warn_line!("azex-node: stopping");
-                        sig_sh.stop.store(true, Ordering::SeqCst);
-                    });
-                }
-                let app = crate::api::router(sh.clone());
-                let stop_sh = sh.clone();
-                let r = axum::serve(
-                    listener,
-                    app.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(async move {
-                    let _ = sd_rx.await;
-                    stop_sh.stop.store(true, Ordering::SeqCst);
-                })
-                .await;
-                if let Err(e) = r {
-                    sh.fail(format!("server: {e}"));
-                }
-            });
-            rt.shutdown_timeout(Duration::from_millis(500));
-        })
-        .map_err(io("spawning"))?;
-    Ok(NodeHandle {
+    let server = spawn("azex-api", move || {
+        let rt = match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                sh.fail(format!("tokio runtime: {e}"));
+                return;
+            }
+        };
+        rt.block_on(serve(sh, listener, handle_signals, shutdown_rx));
+        rt.shutdown_timeout(Duration::from_millis(500));
+    })?;
+    Ok(Api {
         addr,
-        shared,
-        startup,
-        threads,
-        server: Some(server),
-        shutdown: Some(sd_tx),
+        server,
+        shutdown,
     })
 }
 
-fn sequencer(
+/// Serve the API until `shutdown` fires (or, with `handle_signals`, Ctrl-C / SIGTERM stops the
+/// node); a server error is a fault.
+async fn serve(
+    sh: Arc<Shared>,
+    listener: std::net::TcpListener,
+    handle_signals: bool,
+    shutdown: tokio::sync::oneshot::Receiver<()>,
+) {
+    let listener = match tokio::net::TcpListener::from_std(listener) {
+        Ok(l) => l,
+        Err(e) => {
+            sh.fail(format!("listener: {e}"));
+            return;
+        }
+    };
+    if handle_signals {
+        let sig_sh = sh.clone();
+        tokio::spawn(async move {
+            wait_signal().await;
+            crate::warn_line!("azex-node: stopping");
+            sig_sh.stop.store(true, Ordering::SeqCst);
+        });
+    }
+    let app = crate::api::router(sh.clone());
+    let stop_sh = sh.clone();
+    let r = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = shutdown.await;
+        stop_sh.stop.store(true, Ordering::SeqCst);
+    })
+    .await;
+    if let Err(e) = r {
+        sh.fail(format!("server: {e}"));
+    }
+}
+
+/// Hands the state to the snapshot thread every `every` blocks (0: never) unless it is `busy`.
+struct SnapshotHandoff {
+    every: u64,
+    tx: mpsc::SyncSender<ToSnapshot>,
+    busy: Arc<AtomicBool>,
+}
+
+/// The sequencer thread: every block time, a block from the mempool, executed on the state and
+/// handed to the writer.
+struct Sequencer {
     sh: Arc<Shared>,
     w_tx: mpsc::SyncSender<ToWrite>,
-    mut nonces: Nonces,
-    snapshot_every: u64,
-    (s_tx, snapshot_busy): (mpsc::SyncSender<ToSnapshot>, Arc<AtomicBool>),
-) {
-    let period = Duration::from_millis(sh.block_time_ms);
-    let mut next = Instant::now() + period;
-    loop {
-        if sh.stop.load(Ordering::SeqCst) {
-            break;
-        }
-        let now = Instant::now();
-        if now < next {
-            std::thread::sleep((next - now).min(Duration::from_millis(20)));
-            continue;
-        }
-        next += period;
-        if next < now {
-            next = now + period; // fell behind: do not burst
-        }
-        let t_secs = now_secs();
-        let (batch, expired) = match sh.mempool.lock() {
-            Ok(mut m) => {
-                let r = m.take_block(t_secs);
-                sh.metrics.mempool.store(m.len() as u64, Ordering::Relaxed);
-                r
+    nonces: Nonces,
+    snapshots: SnapshotHandoff,
+}
+
+impl Sequencer {
+    /// Until the node stops, a fault, or the writer is gone.
+    fn run(mut self) {
+        let period = Duration::from_millis(self.sh.block_time_ms);
+        let mut next = Instant::now() + period;
+        while !self.sh.stop.load(Ordering::SeqCst) {
+            let now = Instant::now();
+            if now < next {
+                std::thread::sleep((next - now).min(Duration::from_millis(20)));
+                continue;
             }
-            Err(_) => {
-                sh.fail("mempool lock poisoned".into());
+            next += period;
+            if next < now {
+                next = now + period; // fell behind: do not burst
+            }
+            let Some(block) = self.make_block() else {
+                break;
+            };
+            if self.w_tx.send(block).is_err() {
                 break;
             }
+        }
+    }
+
+    /// Take a block from the mempool, execute it and make it ready for the writer. `None`: a
+    /// fault (reported), the sequencer stops.
+    fn make_block(&mut self) -> Option<ToWrite> {
+        let t_secs = now_secs();
+        let (batch, expired) = self.take_from_mempool(t_secs)?;
+        ack_expired(&self.sh, expired);
+        let t0 = Instant::now();
+        let exec = self.execute(&batch, t_secs)?;
+        let exec_us = t0.elapsed().as_micros() as u64;
+        let (acks, txs) = receipts(&exec, batch);
+        let block = chain::to_block(&exec, txs);
+        self.nonces.record(&block);
+        self.maybe_snapshot(block.height);
+        let json = match serde_json::to_vec(&block) {
+            Ok(j) => j,
+            Err(e) => {
+                self.sh.fail(format!("encoding block: {e}"));
+                return None;
+            }
         };
-        for p in expired {
-            sh.metrics.tx_expired.fetch_add(1, Ordering::Relaxed);
-            for w in p.waiters {
-                let _ = w.send(TxAck {
-                    hash: p.hash,
-                    status: "expired".into(),
-                    height: None,
-                    index: None,
-                    outcome: None,
-                });
+        let cached = Arc::new(CachedBlock {
+            block,
+            json: json.into(),
+        });
+        Some(ToWrite {
+            cached,
+            acks,
+            exec_us,
+        })
+    }
+
+    /// This block's transactions and the expired ones.
+    fn take_from_mempool(&self, t_secs: u64) -> Option<(Vec<Pending>, Vec<Pending>)> {
+        match self.sh.mempool.lock() {
+            Ok(mut m) => {
+                let r = m.take_block(t_secs);
+                self.sh
+                    .metrics
+                    .mempool
+                    .store(m.len() as u64, Ordering::Relaxed);
+                Some(r)
+            }
+            Err(_) => {
+                self.sh.fail("mempool lock poisoned".into());
+                None
             }
         }
-        let t0 = Instant::now();
+    }
+
+    /// Execute the block on the shared state (under its write lock).
+    fn execute(&self, batch: &[Pending], t_secs: u64) -> Option<chain::Exec> {
         let built = {
-            let mut st = match sh.state.write() {
+            let mut st = match self.sh.state.write() {
                 Ok(s) => s,
                 Err(_) => {
-                    sh.fail("state lock poisoned".into());
-                    break;
+                    self.sh.fail("state lock poisoned".into());
+                    return None;
                 }
             };
             let ctx = BlockCtx {
@@ -691,86 +882,87 @@ fn sequencer(
                 chain::execute(&mut st, ctx, batch.iter().map(|p| &p.signed.tx))
             }))
         };
-        let exec = match built {
-            Ok(Ok(e)) => e,
+        match built {
+            Ok(Ok(e)) => Some(e),
             Err(_) => {
-                sh.fail("the engine panicked while executing a block".into());
-                break;
+                self.sh
+                    .fail("the engine panicked while executing a block".into());
+                None
             }
             Ok(Err(e)) => {
-                sh.fail(format!("engine failed in a block step: {e}"));
-                break;
+                self.sh.fail(format!("engine failed in a block step: {e}"));
+                None
             }
-        };
-        let exec_us = t0.elapsed().as_micros() as u64;
-        let mut acks = Vec::with_capacity(batch.len());
-        let mut txs = Vec::with_capacity(batch.len());
-        for (i, p) in batch.into_iter().enumerate() {
-            let Pending {
-                hash,
-                signed,
-                waiters,
-                ..
-            } = p;
-            let outcome = chain::outcome_of(&exec.results[i]);
-            acks.push((
-                waiters,
-                TxAck {
-                    hash,
-                    status: "committed".into(),
-                    height: Some(exec.ctx.height),
-                    index: Some(i as u32),
-                    outcome: Some(outcome),
-                },
-            ));
-            txs.push((hash, signed));
-        }
-        let block = chain::to_block(&exec, txs);
-        nonces.record(&block);
-        if snapshot_every > 0
-            && block.height.is_multiple_of(snapshot_every)
-            && !snapshot_busy.load(Ordering::SeqCst)
-        {
-            // A copy of the state (memory bandwidth, no encoding) is all the sequencer pays;
-            // the snapshot thread encodes it and writes it once the block is durable. If the
-            // previous snapshot is still being written, this one is skipped.
-            let t = Instant::now();
-            if let Ok(st) = sh.state.read() {
-                let snap = ToSnapshot {
-                    height: block.height,
-                    state: Box::new(st.clone()),
-                    nonces: nonces.clone(),
-                    clone_ms: t.elapsed().as_millis() as u64,
-                };
-                drop(st);
-                snapshot_busy.store(true, Ordering::SeqCst);
-                if s_tx.try_send(snap).is_err() {
-                    snapshot_busy.store(false, Ordering::SeqCst);
-                }
-            }
-        }
-        let json = match serde_json::to_vec(&block) {
-            Ok(j) => j,
-            Err(e) => {
-                sh.fail(format!("encoding block: {e}"));
-                break;
-            }
-        };
-        let cached = Arc::new(CachedBlock {
-            block,
-            json: json.into(),
-        });
-        if w_tx
-            .send(ToWrite {
-                cached,
-                acks,
-                exec_us,
-            })
-            .is_err()
-        {
-            break;
         }
     }
+
+    /// Every `every` blocks, a copy of the state (memory bandwidth, no encoding) is all the
+    /// sequencer pays; the snapshot thread encodes it and writes it once the block is durable.
+    /// If the previous snapshot is still being written, this one is skipped.
+    fn maybe_snapshot(&self, height: u64) {
+        let s = &self.snapshots;
+        if s.every == 0 || !height.is_multiple_of(s.every) || s.busy.load(Ordering::SeqCst) {
+            return;
+        }
+        let t = Instant::now();
+        if let Ok(st) = self.sh.state.read() {
+            let snap = ToSnapshot {
+                height,
+                state: Box::new(st.clone()),
+                nonces: self.nonces.clone(),
+                clone_ms: t.elapsed().as_millis() as u64,
+            };
+            drop(st);
+            s.busy.store(true, Ordering::SeqCst);
+            if s.tx.try_send(snap).is_err() {
+                s.busy.store(false, Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+/// Tell the waiters of expired transactions.
+fn ack_expired(sh: &Shared, expired: Vec<Pending>) {
+    for p in expired {
+        sh.metrics.tx_expired.fetch_add(1, Ordering::Relaxed);
+        for w in p.waiters {
+            let _ = w.send(TxAck {
+                hash: p.hash,
+                status: "expired".into(),
+                height: None,
+                index: None,
+                outcome: None,
+            });
+        }
+    }
+}
+
+/// Each transaction's acknowledgement (sent once the block is durable) with its waiters, and
+/// the block's transactions.
+fn receipts(exec: &chain::Exec, batch: Vec<Pending>) -> (Vec<Ack>, Vec<(B256, SignedTx)>) {
+    let mut acks = Vec::with_capacity(batch.len());
+    let mut txs = Vec::with_capacity(batch.len());
+    for (i, p) in batch.into_iter().enumerate() {
+        let Pending {
+            hash,
+            signed,
+            waiters,
+            ..
+        } = p;
+        let outcome = chain::outcome_of(&exec.results[i]);
+        acks.push((
+            waiters,
+            TxAck {
+                hash,
+                status: "committed".into(),
+                height: Some(exec.ctx.height),
+                index: Some(i as u32),
+                outcome: Some(outcome),
+            },
+        ));
+        txs.push((hash, signed));
+    }
+    (acks, txs)
 }
 
 fn writer(
@@ -820,13 +1012,9 @@ fn writer(
                 }
             }
             if let Ok(mut c) = sh.cache.write() {
-                c.push_back(w.cached.clone());
-                let mut bytes = sh.cached_bytes.load(Ordering::Relaxed) + w.cached.json.len();
-                while c.len() > sh.cache_blocks || (bytes > sh.cache_bytes && c.len() > 1) {
-                    if let Some(f) = c.pop_front() {
-                        bytes -= f.json.len();
-                    }
-                }
+                let mut bytes = sh.cached_bytes.load(Ordering::Relaxed);
+                let (max_blocks, max_bytes) = (sh.cache_blocks, sh.cache_bytes);
+                push_bounded(&mut c, &mut bytes, w.cached.clone(), max_blocks, max_bytes);
                 sh.cached_bytes.store(bytes, Ordering::Relaxed);
             }
             sh.head.send_replace((b.height, b.state_hash));
