@@ -129,7 +129,7 @@ pub struct ModifyPlan {
     pub(crate) position_key: PositionKey,
     pub(crate) position: PositionInfo,
     /// The two bound ticks' new state and whether each flipped (None when `liquidity_delta == 0`).
-    pub(crate) ticks: Option<[(i32, TickInfo, bool); 2]>,
+    pub(crate) ticks: Option<TickWrites>,
     pub(crate) removing: bool,
     pub(crate) liquidity: u128,
     pub(crate) tick_spacing: i32,
@@ -341,53 +341,9 @@ impl Pool {
         params: &ModifyLiquidityParams,
     ) -> Result<ModifyPlan, SpotError> {
         let (tick_lower, tick_upper) = (params.tick_lower, params.tick_upper);
-        if tick_lower >= tick_upper {
-            return Err(SpotError::TicksMisordered {
-                tick_lower,
-                tick_upper,
-            });
-        }
-        if tick_lower < MIN_TICK {
-            return Err(SpotError::TickLowerOutOfBounds(tick_lower));
-        }
-        if tick_upper > MAX_TICK {
-            return Err(SpotError::TickUpperOutOfBounds(tick_upper));
-        }
+        check_ticks(tick_lower, tick_upper)?;
         let ld = params.liquidity_delta;
-
-        let (lower_info, upper_info, ticks) = if ld != 0 {
-            let (lower, flipped_lower) = self.updated_tick(tick_lower, ld, false)?;
-            let (upper, flipped_upper) = self.updated_tick(tick_upper, ld, true)?;
-            if ld > 0 {
-                if lower.liquidity_gross > self.max_liquidity_per_tick {
-                    return Err(SpotError::TickLiquidityOverflow(tick_lower));
-                }
-                if upper.liquidity_gross > self.max_liquidity_per_tick {
-                    return Err(SpotError::TickLiquidityOverflow(tick_upper));
-                }
-            }
-            if flipped_lower {
-                TickBitmap::check_aligned(tick_lower, self.tick_spacing)?;
-            }
-            if flipped_upper {
-                TickBitmap::check_aligned(tick_upper, self.tick_spacing)?;
-            }
-            (
-                lower,
-                upper,
-                Some([
-                    (tick_lower, lower, flipped_lower),
-                    (tick_upper, upper, flipped_upper),
-                ]),
-            )
-        } else {
-            (
-                self.ticks.get(&tick_lower).copied().unwrap_or_default(),
-                self.ticks.get(&tick_upper).copied().unwrap_or_default(),
-                None,
-            )
-        };
-
+        let (lower_info, upper_info, ticks) = self.updated_ticks(tick_lower, tick_upper, ld)?;
         let (inside0, inside1) = fee_growth_inside(
             &lower_info,
             &upper_info,
@@ -397,7 +353,6 @@ impl Pool {
             self.fee_growth_global0_x128,
             self.fee_growth_global1_x128,
         );
-
         let position_key = PositionKey {
             owner: params.owner,
             tick_lower,
@@ -417,48 +372,13 @@ impl Pool {
         } else {
             add_delta(old.liquidity, ld)?
         };
-        let liq = U256::from(old.liquidity);
-        let fees0 = mul_div(
-            inside0.wrapping_sub(old.fee_growth_inside0_last_x128),
-            liq,
-            Q128,
-        )?;
-        let fees1 = mul_div(
-            inside1.wrapping_sub(old.fee_growth_inside1_last_x128),
-            liq,
-            Q128,
-        )?;
-        let fees_accrued = BalanceDelta {
-            amount0: u256_to_i128(fees0)?,
-            amount1: u256_to_i128(fees1)?,
-        };
+        let fees_accrued = fees_owed(&old, inside0, inside1)?;
         let position = PositionInfo {
             liquidity: new_liquidity,
             fee_growth_inside0_last_x128: inside0,
             fee_growth_inside1_last_x128: inside1,
         };
-
-        let mut principal = BalanceDelta::default();
-        let mut liquidity = self.liquidity;
-        if ld != 0 {
-            let tick = self.slot0.tick;
-            let sqrt_lower = get_sqrt_price_at_tick(tick_lower)?;
-            let sqrt_upper = get_sqrt_price_at_tick(tick_upper)?;
-            if tick < tick_lower {
-                // range above the price: all token0
-                principal.amount0 =
-                    i256_to_i128(get_amount0_delta_signed(sqrt_lower, sqrt_upper, ld)?)?;
-            } else if tick < tick_upper {
-                let price = self.slot0.sqrt_price_x96;
-                principal.amount0 = i256_to_i128(get_amount0_delta_signed(price, sqrt_upper, ld)?)?;
-                principal.amount1 = i256_to_i128(get_amount1_delta_signed(sqrt_lower, price, ld)?)?;
-                liquidity = add_delta(liquidity, ld)?;
-            } else {
-                // range below the price: all token1
-                principal.amount1 =
-                    i256_to_i128(get_amount1_delta_signed(sqrt_lower, sqrt_upper, ld)?)?;
-            }
-        }
+        let (principal, liquidity) = self.principal(tick_lower, tick_upper, ld)?;
         let caller_delta = BalanceDelta {
             amount0: principal
                 .amount0
@@ -482,6 +402,79 @@ impl Pool {
                 fees_accrued,
             },
         })
+    }
+
+    /// The two boundary ticks after the change (with whether each flips), checked against the
+    /// per-tick liquidity cap and the spacing; unchanged (and nothing to write) for a poke.
+    fn updated_ticks(
+        &self,
+        tick_lower: i32,
+        tick_upper: i32,
+        ld: i128,
+    ) -> Result<(TickInfo, TickInfo, Option<TickWrites>), SpotError> {
+        if ld == 0 {
+            return Ok((
+                self.ticks.get(&tick_lower).copied().unwrap_or_default(),
+                self.ticks.get(&tick_upper).copied().unwrap_or_default(),
+                None,
+            ));
+        }
+        let (lower, flipped_lower) = self.updated_tick(tick_lower, ld, false)?;
+        let (upper, flipped_upper) = self.updated_tick(tick_upper, ld, true)?;
+        if ld > 0 {
+            if lower.liquidity_gross > self.max_liquidity_per_tick {
+                return Err(SpotError::TickLiquidityOverflow(tick_lower));
+            }
+            if upper.liquidity_gross > self.max_liquidity_per_tick {
+                return Err(SpotError::TickLiquidityOverflow(tick_upper));
+            }
+        }
+        if flipped_lower {
+            TickBitmap::check_aligned(tick_lower, self.tick_spacing)?;
+        }
+        if flipped_upper {
+            TickBitmap::check_aligned(tick_upper, self.tick_spacing)?;
+        }
+        Ok((
+            lower,
+            upper,
+            Some([
+                (tick_lower, lower, flipped_lower),
+                (tick_upper, upper, flipped_upper),
+            ]),
+        ))
+    }
+
+    /// The tokens the change moves (signed, caller's view before fees) and the active liquidity
+    /// after it: all token0 for a range above the price, all token1 below it, both (and the
+    /// active liquidity changes) when the range holds the price.
+    fn principal(
+        &self,
+        tick_lower: i32,
+        tick_upper: i32,
+        ld: i128,
+    ) -> Result<(BalanceDelta, u128), SpotError> {
+        let mut principal = BalanceDelta::default();
+        let mut liquidity = self.liquidity;
+        if ld == 0 {
+            return Ok((principal, liquidity));
+        }
+        let tick = self.slot0.tick;
+        let sqrt_lower = get_sqrt_price_at_tick(tick_lower)?;
+        let sqrt_upper = get_sqrt_price_at_tick(tick_upper)?;
+        if tick < tick_lower {
+            principal.amount0 =
+                i256_to_i128(get_amount0_delta_signed(sqrt_lower, sqrt_upper, ld)?)?;
+        } else if tick < tick_upper {
+            let price = self.slot0.sqrt_price_x96;
+            principal.amount0 = i256_to_i128(get_amount0_delta_signed(price, sqrt_upper, ld)?)?;
+            principal.amount1 = i256_to_i128(get_amount1_delta_signed(sqrt_lower, price, ld)?)?;
+            liquidity = add_delta(liquidity, ld)?;
+        } else {
+            principal.amount1 =
+                i256_to_i128(get_amount1_delta_signed(sqrt_lower, sqrt_upper, ld)?)?;
+        }
+        Ok((principal, liquidity))
     }
 
     /// Commit phase of a liquidity change: writes ticks (clearing ticks that became
@@ -922,6 +915,46 @@ pub(crate) mod serial {
         }
         Ok(m)
     }
+}
+
+/// The two boundary ticks a liquidity change writes: `(tick, new info, flips in the bitmap)`.
+pub(crate) type TickWrites = [(i32, TickInfo, bool); 2];
+
+/// A range must be ordered and inside the tick bounds.
+fn check_ticks(tick_lower: i32, tick_upper: i32) -> Result<(), SpotError> {
+    if tick_lower >= tick_upper {
+        return Err(SpotError::TicksMisordered {
+            tick_lower,
+            tick_upper,
+        });
+    }
+    if tick_lower < MIN_TICK {
+        return Err(SpotError::TickLowerOutOfBounds(tick_lower));
+    }
+    if tick_upper > MAX_TICK {
+        return Err(SpotError::TickUpperOutOfBounds(tick_upper));
+    }
+    Ok(())
+}
+
+/// Fees a position accrued since its last update: its liquidity × the growth of the fee growth
+/// inside its range (wrapping, Q128, rounded down).
+fn fees_owed(old: &PositionInfo, inside0: U256, inside1: U256) -> Result<BalanceDelta, SpotError> {
+    let liq = U256::from(old.liquidity);
+    let fees0 = mul_div(
+        inside0.wrapping_sub(old.fee_growth_inside0_last_x128),
+        liq,
+        Q128,
+    )?;
+    let fees1 = mul_div(
+        inside1.wrapping_sub(old.fee_growth_inside1_last_x128),
+        liq,
+        Q128,
+    )?;
+    Ok(BalanceDelta {
+        amount0: u256_to_i128(fees0)?,
+        amount1: u256_to_i128(fees1)?,
+    })
 }
 
 /// Largest int256, as v4 bounds step amounts and the calculated amount.
