@@ -70,6 +70,10 @@ pub struct SimArgs {
     /// Study: days of data per path.
     #[arg(long)]
     pub path_days: Option<u32>,
+    /// Study: chain-resolution stress windows per scenario (2-second blocks around the data's
+    /// worst bars; default study 1, full study 4); 0 leaves the chain-resolution mode out.
+    #[arg(long)]
+    pub chain_windows: Option<u32>,
 }
 
 fn load_scenario(s: &str) -> Result<SimConfig, String> {
@@ -288,6 +292,11 @@ fn study(
     if let Some(d) = a.path_days {
         st.path_days = d;
     }
+    match a.chain_windows {
+        Some(0) => st.chain = None,
+        Some(n) => st.chain.get_or_insert_with(Default::default).windows = n,
+        None => {}
+    }
     st.validate()?;
     let mut cfgs = Vec::new();
     for n in &st.scenarios {
@@ -318,11 +327,15 @@ fn study(
         pb
     };
     say(format!(
-        "study: {} scenario(s) x {} block length(s) x {} paths of {} days, {} agents, {} thread(s)",
+        "study: {} scenario(s) x {} block length(s) x {} paths of {} days{}, {} agents, {} thread(s)",
         cfgs.len(),
         st.substeps.len(),
         st.paths,
         st.path_days,
+        st.chain.as_ref().map_or(String::new(), |c| format!(
+            " + {} chain-resolution window(s) (2-s blocks)",
+            c.windows
+        )),
         st.agents,
         jobs
     ));

@@ -85,6 +85,55 @@ pub struct SimConfig {
     pub crash: CrashConfig,
     /// Points per chart series.
     pub chart_points: u32,
+    /// Spot depth of this scenario's pools, replacing the engine configuration's (e.g. a
+    /// long-tail listing with a concentrated-liquidity profile). `None`: the engine's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub depth: Option<crate::engine_venue::DepthConfig>,
+    /// Chain-resolution stress window ([`ChainMode`]). `None`: every bar at `substeps`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<ChainMode>,
+}
+
+/// The chain-resolution stress mode of a run: bars `window_start_bar .. window_start_bar +
+/// window_bars` run at `substeps` blocks per bar (900 = 2-second chain blocks on 30-minute bars),
+/// the other bars (the warm-up) at the scenario's `substeps` (which must divide it). The engine
+/// then runs with the production per-block parameters ([`crate::EngineConfig::chain_params`]:
+/// 50 ticks of oracle move per block, the 60 s TWAP window). Inside the window:
+///
+/// - **keeper latency**: keepers act on the liquidatable lists they saw `keeper_latency_blocks`
+///   blocks earlier (a position that became liquidatable since is not yet seen);
+/// - **keeper transactions per block**: at most `keeper_txs_per_block` liquidation transactions
+///   in a block, all keepers together (rejected ones count: they take block space);
+/// - **adversarial ordering** (`adversarial_ordering`): after the block's opening arbitrage,
+///   adversaries' transactions come first, then the other traders', keepers' last, and nobody
+///   arbitrages the pools back before the block ends (the venue's `arbitrage_at_block_end` is
+///   off for the whole run), so a push survives into the next block's oracle reading.
+///
+/// Agents' clocks run at the window's resolution throughout (a warm-up block covers
+/// `substeps / scenario substeps` agent steps), so their activity per hour is the same in and out
+/// of the window.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChainMode {
+    pub substeps: u32,
+    pub window_start_bar: u64,
+    pub window_bars: u64,
+    pub keeper_latency_blocks: u32,
+    pub keeper_txs_per_block: u32,
+    pub adversarial_ordering: bool,
+}
+
+impl Default for ChainMode {
+    fn default() -> Self {
+        ChainMode {
+            substeps: 900,
+            window_start_bar: 0,
+            window_bars: 1,
+            keeper_latency_blocks: 3,
+            keeper_txs_per_block: 8,
+            adversarial_ordering: true,
+        }
+    }
 }
 
 impl Default for SimConfig {
@@ -104,6 +153,8 @@ impl Default for SimConfig {
             reserve_pool_capital_usd: None,
             crash: CrashConfig::default(),
             chart_points: 1500,
+            depth: None,
+            chain: None,
         }
     }
 }
@@ -335,9 +386,35 @@ pub fn run_with_agents<V: Venue>(
     let nm = vm.len();
     let k = cfg.substeps.max(1);
     let nbars = series.len();
-    let total_steps = nbars as u64 * k as u64;
+    // Chain-resolution window: bars [w0, w1) at `kf` blocks per bar; agents' clock at `kf`
+    // steps per bar everywhere (a block of a bar at `k` covers `kf / k` steps).
+    let (kf, w0, w1) = match &cfg.chain {
+        Some(c) => {
+            let kf = c.substeps.max(1);
+            if kf % k != 0 {
+                return Err(SimError::Config(format!(
+                    "chain.substeps {kf} is not a multiple of substeps {k}"
+                )));
+            }
+            let w0 = (c.window_start_bar as usize).min(nbars);
+            (kf, w0, w0.saturating_add(c.window_bars as usize).min(nbars))
+        }
+        None => (k, 0, 0),
+    };
+    let in_window = |t: usize| t >= w0 && t < w1;
+    let total_steps = nbars as u64 * kf as u64;
+    let total_blocks = (nbars - (w1 - w0)) as u64 * k as u64 + (w1 - w0) as u64 * kf as u64;
     let bar_secs = series.typical_bar_seconds().max(1);
-    let steps_per_hour = ((3600 * k as u64) / bar_secs).max(1) as u32;
+    let steps_per_hour = ((3600 * kf as u64) / bar_secs).max(1) as u32;
+    let latency = cfg
+        .chain
+        .as_ref()
+        .map_or(0, |c| c.keeper_latency_blocks as usize);
+    let keeper_budget = cfg
+        .chain
+        .as_ref()
+        .map_or(usize::MAX, |c| c.keeper_txs_per_block as usize);
+    let adversarial = cfg.chain.as_ref().is_some_and(|c| c.adversarial_ordering);
 
     let mut agents: Vec<Box<dyn Agent>> =
         Population::build(&cfg.population, nm, steps_per_hour, total_steps, cfg.seed);
@@ -413,7 +490,7 @@ pub fn run_with_agents<V: Venue>(
     let mut t_azex = ModelTrack::default();
     let mut t_classic = ModelTrack::default();
     let mut t_rf = ModelTrack::default();
-    let mut step_ts: Vec<u64> = Vec::with_capacity(total_steps as usize);
+    let mut step_ts: Vec<u64> = Vec::with_capacity(total_blocks as usize);
     let mut azex_nav0: Option<i128> = None;
     let mut share0: Option<i128> = None;
 
@@ -427,7 +504,7 @@ pub fn run_with_agents<V: Venue>(
     let (mut h_req_peak, mut h_classic_peak) = (0u128, 0u128);
 
     // charts
-    let stride = (total_steps / cfg.chart_points.max(1) as u64).max(1);
+    let stride = (total_blocks / cfg.chart_points.max(1) as u64).max(1);
     let mut ch = ChartSeries {
         data_price: vec![Vec::new(); nm],
         mark_price: vec![Vec::new(); nm],
@@ -445,7 +522,7 @@ pub fn run_with_agents<V: Venue>(
     let pb = if opts.quiet || !std::io::stderr().is_terminal() {
         indicatif::ProgressBar::hidden()
     } else {
-        let pb = indicatif::ProgressBar::new(total_steps);
+        let pb = indicatif::ProgressBar::new(total_blocks);
         if let Ok(style) = indicatif::ProgressStyle::with_template(
             "{prefix:>18} [{elapsed_precise}] {wide_bar} {pos}/{len} blocks ({eta})",
         ) {
@@ -463,17 +540,27 @@ pub fn run_with_agents<V: Venue>(
     let mut last_risk = RiskSnapshot::default();
     let mut height = 0u64;
     let mut keeper_order = keepers.clone();
+    let mut woken: Vec<usize> = Vec::new();
+    let mut keeper_hist: std::collections::VecDeque<Vec<MarketObs>> = Default::default();
+    let mut block_ix = 0u64;
     for t in 0..nbars {
+        let win = in_window(t);
+        let kt = if win { kf } else { k };
+        let span = (kf / kt) as u64;
         for (m, path) in paths.iter_mut().enumerate() {
-            intrabar_path_into(&series.bars[data_ix[m]][t], k, path);
+            intrabar_path_into(&series.bars[data_ix[m]][t], kt, path);
+        }
+        if !win {
+            keeper_hist.clear();
         }
         let dt = series.bar_seconds(t);
-        for j in 0..k as usize {
-            let step = t as u64 * k as u64 + j as u64;
+        for j in 0..kt as usize {
+            // the last agent step this block covers
+            let step = t as u64 * kf as u64 + (j as u64 + 1) * span - 1;
             height += 1;
-            let ts = series.timestamps[t] + (j as u64 + 1) * dt / k as u64;
+            let ts = series.timestamps[t] + (j as u64 + 1) * dt / kt as u64;
             venue.begin_block(height, ts);
-            if step == 0 && cfg.genesis_vault_usd > 0 {
+            if block_ix == 0 && cfg.genesis_vault_usd > 0 {
                 execute(
                     venue,
                     GENESIS_OWNER,
@@ -497,13 +584,20 @@ pub fn run_with_agents<V: Venue>(
             }
             let mut vault = venue.vault();
             let submitted_before = ex.stats.submitted;
-            // trading phase
+            // trading phase: agents whose wake-up step has come, in (step, id) order; in the
+            // chain window with adversarial ordering, adversaries first
+            woken.clear();
             while let Some(&Reverse((s, i))) = heap.peek() {
                 if s > step {
                     break;
                 }
                 heap.pop();
-                let i = i as usize;
+                woken.push(i as usize);
+            }
+            if win && adversarial {
+                woken.sort_by_key(|&i| !kinds[i].is_adversary());
+            }
+            for &i in &woken {
                 let own = venue.positions_of(i as AgentId);
                 let obs = Observation {
                     height,
@@ -536,8 +630,23 @@ pub fn run_with_agents<V: Venue>(
                     }
                     vault = venue.vault();
                 }
+                // chain window: keepers see the lists of `latency` blocks ago and share a
+                // per-block transaction budget
+                let seen: &[MarketObs] = if win && latency > 0 {
+                    keeper_hist.push_back(obs_m.clone());
+                    while keeper_hist.len() > latency + 1 {
+                        keeper_hist.pop_front();
+                    }
+                    keeper_hist.front().map_or(&obs_m, |v| v.as_slice())
+                } else {
+                    &obs_m
+                };
+                let mut budget = if win { keeper_budget } else { usize::MAX };
                 keeper_order.shuffle(&mut driver_rng);
                 for &i in &keeper_order {
+                    if budget == 0 {
+                        break;
+                    }
                     let own = venue.positions_of(i as AgentId);
                     let obs = Observation {
                         height,
@@ -545,12 +654,14 @@ pub fn run_with_agents<V: Venue>(
                         step,
                         steps_per_hour,
                         phase: Phase::Keep,
-                        markets: &obs_m,
+                        markets: seen,
                         vault: &vault,
                         own_positions: &own,
                         wallet: &wallets[i],
                     };
-                    let actions = agents[i].decide(&obs, &mut rngs[i]);
+                    let mut actions = agents[i].decide(&obs, &mut rngs[i]);
+                    actions.truncate(budget);
+                    budget -= actions.len();
                     let acc = kind_acc.get_mut(&kinds[i]).unwrap();
                     acc.activations += 1;
                     if !actions.is_empty() {
@@ -646,7 +757,7 @@ pub fn run_with_agents<V: Venue>(
                 }
             }
             step_ts.push(ts);
-            if step % stride == 0 || step + 1 == total_steps {
+            if block_ix % stride == 0 || block_ix + 1 == total_blocks {
                 ch.timestamps.push(ts);
                 for (m, r) in risk.markets.iter().enumerate() {
                     ch.data_price[m].push(wad_to_f64(paths[m][j]));
@@ -654,15 +765,16 @@ pub fn run_with_agents<V: Venue>(
                     ch.long_oi[m].push(usd_to_f64(r.long_notional_usd as i128));
                     ch.short_oi[m].push(usd_to_f64(r.short_notional_usd as i128));
                 }
-                chart_raw.push((step as usize, [risk.vault_nav_usd, c_pnl, r_val]));
+                chart_raw.push((block_ix as usize, [risk.vault_nav_usd, c_pnl, r_val]));
                 ch.required[0].push(usd_to_f64(risk.required_usd as i128));
                 ch.required[1].push(usd_to_f64(c_req as i128));
                 ch.required[2].push(usd_to_f64(r_req as i128));
             }
             last_risk = risk;
-            if step % 512 == 0 {
-                pb.set_position(step);
+            if block_ix % 512 == 0 {
+                pb.set_position(block_ix);
             }
+            block_ix += 1;
         }
     }
     pb.finish_and_clear();
@@ -858,7 +970,7 @@ pub fn run_with_agents<V: Venue>(
             symbols: vm.iter().map(|m| m.symbol.clone()).collect(),
             bars: nbars as u64,
             substeps_per_bar: k,
-            blocks: total_steps,
+            blocks: total_blocks,
             first: format_timestamp(series.timestamps[0]),
             last: format_timestamp(*series.timestamps.last().unwrap()),
             bar_seconds: bar_secs,

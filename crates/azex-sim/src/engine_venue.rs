@@ -122,6 +122,97 @@ pub struct EngineConfig {
     pub agent_usdc_usd: u64,
     pub agent_base_usd: u64,
     pub mint_chunk_usd: u64,
+    /// Shape of every spot pool's liquidity (module docs, "Concentrated liquidity"). Empty (the
+    /// default): one full-range position.
+    pub liquidity_profile: Vec<LiquidityBand>,
+}
+
+/// One band of a concentrated-liquidity profile: a position from `P / (1 + w)` to `P × (1 + w)`
+/// around the listing price `P` (`w = half_width_bps / 10 000`; `None`: full range) holding
+/// `share_bps` of the pool's capital (value of both tokens at listing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiquidityBand {
+    #[serde(default)]
+    pub half_width_bps: Option<u32>,
+    pub share_bps: u32,
+}
+
+/// A pool's depth for one scenario (overrides the engine configuration's `depth_usd`,
+/// `default_depth_usd` and `liquidity_profile`): e.g. a long-tail listing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DepthConfig {
+    pub depth_usd: BTreeMap<String, u64>,
+    pub default_depth_usd: u64,
+    pub liquidity_profile: Vec<LiquidityBand>,
+}
+
+impl Default for DepthConfig {
+    fn default() -> Self {
+        let e = EngineConfig::default();
+        DepthConfig {
+            depth_usd: e.depth_usd,
+            default_depth_usd: e.default_depth_usd,
+            liquidity_profile: e.liquidity_profile,
+        }
+    }
+}
+
+/// The concentrated profile of the `long-tail` preset: 40 % of the capital within ±2 %, 30 %
+/// within ±10 %, 20 % within ±50 %, 10 % full range (a rough shape of Uniswap v3 pools of small
+/// tokens, where most liquidity sits near the price; an assumption, not a measurement).
+pub fn concentrated_profile() -> Vec<LiquidityBand> {
+    [
+        (Some(200), 4_000),
+        (Some(1_000), 3_000),
+        (Some(5_000), 2_000),
+        (None, 1_000),
+    ]
+    .into_iter()
+    .map(|(half_width_bps, share_bps)| LiquidityBand {
+        half_width_bps,
+        share_bps,
+    })
+    .collect()
+}
+
+/// The oracle's depth band (ticks either side of the price).
+pub const DEPTH_BAND_TICKS: i32 = 198;
+/// Highest usable tick (Uniswap's `MAX_TICK`).
+const MAX_TICK: i32 = 887_272;
+
+/// Ticks of a band's half width: `ln(1 + w) / ln(1.0001)`, rounded; full range: `MAX_TICK`.
+pub fn band_ticks(b: &LiquidityBand) -> i32 {
+    match b.half_width_bps {
+        None => MAX_TICK,
+        Some(w) => {
+            let t = libm::log(1.0 + w as f64 / 10_000.0) / libm::log(1.0001);
+            (libm::round(t) as i64).clamp(1, MAX_TICK as i64) as i32
+        }
+    }
+}
+
+/// Fraction of a symmetric band's capital that lies within `±DEPTH_BAND_TICKS` of the price:
+/// `f(min(t, 198)) / f(t)` with `f(t) = 1 − 1.0001^(−t/2)` (a position of liquidity `L` over
+/// `±t` ticks is worth `2 L √P f(t)`, half in each token).
+pub fn band_depth_fraction(ticks: i32) -> f64 {
+    let f = |t: i32| 1.0 - libm::pow(1.0001, -(t as f64) / 2.0);
+    f(ticks.min(DEPTH_BAND_TICKS)) / f(ticks)
+}
+
+/// azUSD (micro-USD) each band of `profile` holds so that the pool's ±2 % depth is
+/// `depth_usd` (whole USD). Each band holds half its capital in azUSD.
+pub fn band_azusd(profile: &[LiquidityBand], depth_usd: u64) -> Vec<u128> {
+    let total: f64 = profile
+        .iter()
+        .map(|b| b.share_bps as f64 / 10_000.0 * band_depth_fraction(band_ticks(b)))
+        .sum();
+    let capital = depth_usd as f64 / total.max(1e-12);
+    profile
+        .iter()
+        .map(|b| (capital * b.share_bps as f64 / 10_000.0 / 2.0 * 1e6) as u128)
+        .collect()
 }
 
 impl Default for EngineConfig {
@@ -153,6 +244,7 @@ impl Default for EngineConfig {
             agent_usdc_usd: 1_000_000_000,
             agent_base_usd: 20_000_000,
             mint_chunk_usd: 10_000_000,
+            liquidity_profile: Vec::new(),
         }
     }
 }
@@ -189,6 +281,26 @@ impl EngineConfig {
             // block length: block timestamps are whole seconds, so 1800 s / 16 alternates 112
             // and 113 s gaps.
             max_block_gap_secs: (2 * block_secs).max(d.max_block_gap_secs),
+            max_drawdown_wad: self
+                .max_drawdown_bps
+                .map_or(d.max_drawdown_wad, |b| b as u128 * (WAD / 10_000)),
+            ..d
+        }
+    }
+
+    /// The engine's global parameters at chain resolution (the chain-resolution stress mode,
+    /// [`crate::driver::ChainMode`]): production values, not converted — the oracle moves at
+    /// most `chain_max_abs_tick_move` ticks per block (50) and the risk TWAP window is the
+    /// protocol default (60 s = 30 chain blocks). The `max_abs_tick_move` and
+    /// `risk_twap_window_secs` overrides are for coarse blocks and are not used. The stall rule
+    /// (`max_block_gap_secs`) allows the warm-up blocks of `warmup_block_secs` before the window
+    /// (inside the window blocks are 2 s apart and it never fires).
+    pub fn chain_params(&self, warmup_block_secs: u64) -> GlobalParams {
+        let d = GlobalParams::default();
+        GlobalParams {
+            max_abs_tick_move: self.chain_max_abs_tick_move,
+            block_time_secs: self.chain_block_secs.clamp(1, 3_600) as u32,
+            max_block_gap_secs: (2 * warmup_block_secs).max(d.max_block_gap_secs),
             max_drawdown_wad: self
                 .max_drawdown_bps
                 .map_or(d.max_drawdown_wad, |b| b as u128 * (WAD / 10_000)),
@@ -358,17 +470,40 @@ impl EngineVenue {
         if nm == 0 || series.is_empty() {
             return Err("no price data".into());
         }
+        let params = cfg.global_params(block_secs);
+        EngineVenue::with_params(cfg, series, block_secs, n_agents, params)
+    }
+
+    /// [`EngineVenue::new`] with the engine's global parameters given.
+    pub fn with_params(
+        cfg: EngineConfig,
+        series: &PriceSeries,
+        block_secs: u64,
+        n_agents: u32,
+        params: GlobalParams,
+    ) -> Result<EngineVenue, String> {
+        let nm = series.symbols.len();
+        if nm == 0 || series.is_empty() {
+            return Err("no price data".into());
+        }
         let p0: Vec<u128> = series.bars.iter().map(|b| b[0].open.max(1)).collect();
-        // seeds: depth / 1.97 %
-        let seeds: Vec<u128> = series
+        // Per market, azUSD of each liquidity position: full range (no profile): one position,
+        // depth / 1.97 %; a profile: one per band (`band_azusd`), the first one the listing seed.
+        let bands: Vec<Vec<u128>> = series
             .symbols
             .iter()
-            .map(|s| usd(cfg.depth_for(s)) * 10_000 / 197)
+            .map(|s| {
+                if cfg.liquidity_profile.is_empty() {
+                    vec![usd(cfg.depth_for(s)) * 10_000 / 197]
+                } else {
+                    band_azusd(&cfg.liquidity_profile, cfg.depth_for(s))
+                }
+            })
             .collect();
+        let seeds: Vec<u128> = bands.iter().map(|b| b.iter().sum()).collect();
         let seed_sum: u128 = seeds.iter().sum();
         let base_of = |usd_amount: u128, m: usize| size_from_notional(usd_amount, p0[m]);
 
-        let params = cfg.global_params(block_secs);
         params
             .validate()
             .map_err(|e| format!("engine parameters: {e}"))?;
@@ -445,10 +580,15 @@ impl EngineVenue {
         let lp = spot_lp_address();
         v.exec(&Tx::MintAzusd {
             user: lp,
-            usdc: seed_sum + nm as u128,
+            // a profile's band amounts round up in the pool: a margin of $1 per band
+            usdc: seed_sum + nm as u128 + usd(v.cfg.liquidity_profile.len() as u64) * nm as u128,
         })
         .map_err(|e| format!("setup mint: {e}"))?;
+        let profile = v.cfg.liquidity_profile.clone();
         for (m, sym) in series.symbols.iter().enumerate() {
+            let range = profile
+                .first()
+                .map_or(443_636, |b| band_ticks(b).min(443_636));
             let ev = v
                 .exec(&Tx::CreateMarket {
                     user: lp,
@@ -457,14 +597,29 @@ impl EngineVenue {
                     fee: v.cfg.spot_fee_pips,
                     tick_spacing: v.cfg.tick_spacing,
                     initial_price: p0[m],
-                    tick_range: 443_636,
-                    seed_azusd: seeds[m],
+                    tick_range: range,
+                    seed_azusd: bands[m][0],
                 })
                 .map_err(|e| format!("listing {sym}: {e}"))?;
             for e in &ev {
                 if let Event::MarketCreated { spot_liquidity, .. } = e {
                     v.listing_depth_usd.push(*spot_liquidity);
                 }
+            }
+            // the profile's other bands: liquidity positions of the spot LP
+            for (b, &amount) in profile.iter().zip(&bands[m]).skip(1) {
+                let (lo, hi, liq) = v
+                    .band_position(m, band_ticks(b), amount)
+                    .map_err(|e| format!("liquidity band of {sym}: {e}"))?;
+                v.exec(&Tx::SpotLiquidity {
+                    user: lp,
+                    market: m as u32,
+                    tick_lower: lo,
+                    tick_upper: hi,
+                    liquidity_delta: liq,
+                    salt: 0,
+                })
+                .map_err(|e| format!("liquidity band of {sym}: {e}"))?;
             }
         }
         v.state
@@ -477,10 +632,52 @@ impl EngineVenue {
         Ok(v)
     }
 
+    /// A position of ±`ticks` around market `m`'s current tick (on the tick spacing, inside the
+    /// usable range) holding `azusd` of azUSD: (lower tick, upper tick, liquidity), with the
+    /// listing's formula (azUSD is token0: `L = amount0 × √P × √Pb / (√Pb − √P) / 2^96`).
+    fn band_position(&self, m: usize, ticks: i32, azusd: u128) -> Result<(i32, i32, i128), String> {
+        let mk = &self.state.markets[m];
+        let (q0, dec) = (mk.quote_is_token0, mk.base_decimals);
+        let slot = self
+            .state
+            .spot
+            .slot0(&mk.pool_key)
+            .map_err(|e| e.to_string())?;
+        let sp = (self.cfg.tick_spacing).max(1);
+        let max_usable = (MAX_TICK / sp) * sp;
+        let lower = ((slot.tick - ticks).div_euclid(sp) * sp).max(-max_usable);
+        let upper = ((slot.tick + ticks).div_euclid(sp) * sp + sp).min(max_usable);
+        let sqrt_at = |t: i32| -> Result<U256, String> {
+            let p = spot_link::price_at_tick(t, q0, dec).map_err(|e| e.to_string())?;
+            spot_link::sqrt_from_price(p.max(1), q0, dec).map_err(|e| e.to_string())
+        };
+        let s = slot.sqrt_price_x96;
+        let q96 = U256::from(1u8) << 96;
+        let amount = U256::from(azusd);
+        let liq = if q0 {
+            let sb = sqrt_at(upper)?;
+            if sb <= s {
+                return Err("band above the price is empty".into());
+            }
+            let a = azex_math::mul_div(amount, s, q96).map_err(|e| format!("{e:?}"))?;
+            azex_math::mul_div(a, sb, sb - s).map_err(|e| format!("{e:?}"))?
+        } else {
+            let sa = sqrt_at(lower)?;
+            if sa >= s {
+                return Err("band below the price is empty".into());
+            }
+            azex_math::mul_div(amount, q96, s - sa).map_err(|e| format!("{e:?}"))?
+        };
+        let liq = i128::try_from(liq).map_err(|_| "liquidity overflows".to_string())?;
+        Ok((lower, upper, liq))
+    }
+
     /// A venue for a run of `cfg` on `series` (already passed through
-    /// [`crate::prepare_prices`]).
+    /// [`crate::prepare_prices`]). The scenario's `depth` replaces the engine configuration's
+    /// depths and profile; its `chain` mode sets the chain-resolution parameters
+    /// ([`EngineConfig::chain_params`]) and, with adversarial ordering, no arbitrage at block end.
     pub fn for_run(
-        engine: EngineConfig,
+        mut engine: EngineConfig,
         cfg: &crate::SimConfig,
         series: &PriceSeries,
     ) -> Result<EngineVenue, String> {
@@ -492,7 +689,21 @@ impl EngineVenue {
             .saturating_add(adv.self_liquidators)
             .saturating_add(adv.spot_manipulators)
             .saturating_add(adv.stop_hunters);
-        EngineVenue::new(engine, series, block_secs, n)
+        if let Some(d) = &cfg.depth {
+            engine.depth_usd = d.depth_usd.clone();
+            engine.default_depth_usd = d.default_depth_usd;
+            engine.liquidity_profile = d.liquidity_profile.clone();
+        }
+        match &cfg.chain {
+            Some(ch) => {
+                if ch.adversarial_ordering {
+                    engine.arbitrage_at_block_end = false;
+                }
+                let params = engine.chain_params(block_secs);
+                EngineVenue::with_params(engine, series, block_secs, n, params)
+            }
+            None => EngineVenue::new(engine, series, block_secs, n),
+        }
     }
 
     /// The engine state (read-only).

@@ -4,7 +4,7 @@ use crate::agents::{AdversaryConfig, PopulationConfig};
 use crate::driver::SimConfig;
 
 /// Names of the presets, in report order.
-pub const PRESET_NAMES: [&str; 9] = [
+pub const PRESET_NAMES: [&str; 10] = [
     "organic",
     "organic-one-sided",
     "balanced-high",
@@ -14,7 +14,11 @@ pub const PRESET_NAMES: [&str; 9] = [
     "attack-self-liquidation",
     "attack-spot-manipulation",
     "attack-stop-hunt",
+    "long-tail",
 ];
+
+/// ±2 % spot depth of every market in the `long-tail` preset (whole USD).
+pub const LONG_TAIL_DEPTH_USD: u64 = 300_000;
 
 fn with(name: &str, description: &str, balance: f64) -> SimConfig {
     SimConfig {
@@ -96,6 +100,21 @@ pub fn preset(name: &str) -> Option<SimConfig> {
             "Moderate flow plus 5 attackers dumping spot 5% to trigger long liquidations, then covering.",
             AdversaryConfig { stop_hunters: 5, ..Default::default() },
         ),
+        "long-tail" => {
+            let mut c = organic(
+                name,
+                "Long-tail listings: every market listed with $300k of +-2% spot depth from a concentrated-liquidity profile (40% of the pool's capital within +-2%, 30% +-10%, 20% +-50%, 10% full range; static, not re-centred), so the engine's depth-derived OI caps and depth rules bind; flow as in organic with larger trades ($5k-$150k, whales $1M-$5M) against the small depth.",
+                0.6,
+            );
+            c.depth = Some(crate::engine_venue::DepthConfig {
+                depth_usd: Default::default(),
+                default_depth_usd: LONG_TAIL_DEPTH_USD,
+                liquidity_profile: crate::engine_venue::concentrated_profile(),
+            });
+            c.population.trade_usd = [5_000, 150_000];
+            c.population.whale_usd = [1_000_000, 5_000_000];
+            c
+        }
         _ => return None,
     })
 }
@@ -167,6 +186,42 @@ pub fn validate_config(c: &SimConfig) -> Result<(), String> {
         2,
         MAX_CHART_POINTS.into(),
     )?;
+    if let Some(d) = &c.depth {
+        for (k, &v) in &d.depth_usd {
+            if k.is_empty() {
+                return Err("depth.depth_usd: empty symbol".into());
+            }
+            check(&format!("depth.depth_usd.{k}"), v, 1, MAX_CONFIG_USD)?;
+        }
+        check(
+            "depth.default_depth_usd",
+            d.default_depth_usd,
+            1,
+            MAX_CONFIG_USD,
+        )?;
+        validate_profile(&d.liquidity_profile)?;
+    }
+    if let Some(ch) = &c.chain {
+        check("chain.substeps", ch.substeps.into(), 1, MAX_SUBSTEPS.into())?;
+        if ch.substeps % c.substeps.max(1) != 0 {
+            return Err(format!(
+                "chain.substeps {} is not a multiple of substeps {}",
+                ch.substeps, c.substeps
+            ));
+        }
+        check(
+            "chain.keeper_txs_per_block",
+            ch.keeper_txs_per_block.into(),
+            1,
+            100_000,
+        )?;
+        check(
+            "chain.keeper_latency_blocks",
+            ch.keeper_latency_blocks.into(),
+            0,
+            100_000,
+        )?;
+    }
     if let Some(s) = &c.symbols {
         if s.is_empty() || s.len() > MAX_SYMBOLS {
             return Err(format!(
@@ -178,9 +233,38 @@ pub fn validate_config(c: &SimConfig) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks a concentrated-liquidity profile: empty (full range) or bands whose shares add up to
+/// 10 000 bps, each share ≥ 1 bps, at most 16 bands, half widths 1..=1 000 000 bps.
+pub fn validate_profile(p: &[crate::engine_venue::LiquidityBand]) -> Result<(), String> {
+    if p.is_empty() {
+        return Ok(());
+    }
+    if p.len() > 16 {
+        return Err("liquidity_profile: at most 16 bands".into());
+    }
+    let mut sum = 0u64;
+    for b in p {
+        check("liquidity_profile.share_bps", b.share_bps.into(), 1, 10_000)?;
+        if let Some(w) = b.half_width_bps {
+            check("liquidity_profile.half_width_bps", w.into(), 1, 1_000_000)?;
+        }
+        sum += b.share_bps as u64;
+    }
+    if sum != 10_000 {
+        return Err(format!(
+            "liquidity_profile: shares add up to {sum} bps, not 10000"
+        ));
+    }
+    Ok(())
+}
+
 /// Checks that a run of `bars` data bars stays within [`MAX_TOTAL_BLOCKS`].
 pub fn validate_run_size(c: &SimConfig, bars: usize) -> Result<(), String> {
-    let blocks = (bars as u64).saturating_mul(c.substeps.max(1).into());
+    let per_bar = c
+        .chain
+        .as_ref()
+        .map_or(c.substeps, |ch| ch.substeps.max(c.substeps));
+    let blocks = (bars as u64).saturating_mul(per_bar.max(1).into());
     if blocks > MAX_TOTAL_BLOCKS {
         return Err(format!(
             "scenario {}: {bars} bars x {} substeps = {blocks} blocks, above the limit {MAX_TOTAL_BLOCKS} (use --max-bars, --start/--end or fewer --substeps)",
@@ -239,6 +323,7 @@ pub fn validate_engine_config(e: &EngineConfig) -> Result<(), String> {
     check("agent_usdc_usd", e.agent_usdc_usd, 0, MAX_CONFIG_USD)?;
     check("agent_base_usd", e.agent_base_usd, 0, MAX_CONFIG_USD)?;
     check("mint_chunk_usd", e.mint_chunk_usd, 1, MAX_CONFIG_USD)?;
+    validate_profile(&e.liquidity_profile)?;
     Ok(())
 }
 

@@ -79,6 +79,46 @@ pub struct StudyConfig {
     pub peer_probes: u32,
     /// Base seed of the bootstrap.
     pub seed: u64,
+    /// The chain-resolution stress mode ([`ChainStudy`]); `None`: not run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<ChainStudy>,
+}
+
+/// The chain-resolution stress mode of the study: per scenario, `windows` paths, each the
+/// scenario's data around one of its worst bars ([`worst_bars`]: the largest equal-weight
+/// basket declines, at least a day apart; the first is the jump-stress bar when the scenario's
+/// data holds it), replayed as they happened (no bootstrap): `warmup_days` before the window at
+/// `warmup_substeps` blocks per bar, then the window (`window_bars_before` bars, the worst bar,
+/// `window_bars_after` bars) at 2-second chain blocks (`bar / chain_block_secs` blocks per bar)
+/// with the production per-block parameters, keeper latency, a keeper transaction budget per
+/// block and adversarial ordering ([`crate::driver::ChainMode`]). Every design is judged by the
+/// same criterion as at coarse block lengths; the result is a block length "2 s" in the tables.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChainStudy {
+    pub windows: u32,
+    pub warmup_days: u32,
+    pub warmup_substeps: u32,
+    pub window_bars_before: u32,
+    pub window_bars_after: u32,
+    pub keeper_latency_blocks: u32,
+    pub keeper_txs_per_block: u32,
+    pub adversarial_ordering: bool,
+}
+
+impl Default for ChainStudy {
+    fn default() -> Self {
+        ChainStudy {
+            windows: 1,
+            warmup_days: 2,
+            warmup_substeps: 90,
+            window_bars_before: 1,
+            window_bars_after: 1,
+            keeper_latency_blocks: 3,
+            keeper_txs_per_block: 8,
+            adversarial_ordering: true,
+        }
+    }
 }
 
 impl Default for StudyConfig {
@@ -102,6 +142,10 @@ impl Default for StudyConfig {
             azex_probes: 7,
             peer_probes: 24,
             seed: 11,
+            chain: Some(ChainStudy {
+                warmup_days: 1,
+                ..Default::default()
+            }),
         }
     }
 }
@@ -118,19 +162,26 @@ pub const DEFAULT_STUDY_SCENARIOS: [&str; 7] = [
 ];
 
 impl StudyConfig {
-    /// The full study (`azex sim --study full`): the default scenarios plus `crash-replay`,
-    /// 20 paths of 3 days each, 30-, 7.5- and 3.75-minute blocks (1, 4 and 8 per 30-minute bar).
+    /// The full study (`azex sim --study full`): the default scenarios plus `crash-replay` and
+    /// `long-tail`, 20 paths of 3 days each, 30-, 7.5- and 3.75-minute blocks (1, 4 and 8 per
+    /// 30-minute bar), and the chain-resolution stress mode on the 4 worst bars of each
+    /// scenario's data (2 days of warm-up).
     pub fn full() -> Self {
         let mut scenarios: Vec<String> = DEFAULT_STUDY_SCENARIOS
             .iter()
             .map(|s| s.to_string())
             .collect();
         scenarios.push("crash-replay".into());
+        scenarios.push("long-tail".into());
         StudyConfig {
             scenarios,
             paths: 20,
             path_days: 3,
             substeps: vec![1, 4, 8],
+            chain: Some(ChainStudy {
+                windows: 4,
+                ..Default::default()
+            }),
             ..Default::default()
         }
     }
@@ -199,6 +250,35 @@ impl StudyConfig {
         )?;
         chk("azex_probes", self.azex_probes.into(), 1, 40)?;
         chk("peer_probes", self.peer_probes.into(), 1, 100)?;
+        if let Some(c) = &self.chain {
+            chk("chain.windows", c.windows.into(), 1, 1_000)?;
+            chk("chain.warmup_days", c.warmup_days.into(), 0, 365)?;
+            chk(
+                "chain.warmup_substeps",
+                c.warmup_substeps.into(),
+                1,
+                crate::scenarios::MAX_SUBSTEPS.into(),
+            )?;
+            chk(
+                "chain.window_bars_before",
+                c.window_bars_before.into(),
+                0,
+                48,
+            )?;
+            chk("chain.window_bars_after", c.window_bars_after.into(), 0, 48)?;
+            chk(
+                "chain.keeper_latency_blocks",
+                c.keeper_latency_blocks.into(),
+                0,
+                1_000,
+            )?;
+            chk(
+                "chain.keeper_txs_per_block",
+                c.keeper_txs_per_block.into(),
+                1,
+                100_000,
+            )?;
+        }
         Ok(())
     }
 }
@@ -316,6 +396,70 @@ pub fn bootstrap_series(
         repaired: vec![0; ns],
         has_ohlc: true,
     })
+}
+
+/// Up to `n` of the data's worst bars for an equal-weight basket (lowest mean close / previous
+/// close, declines only), each at least `apart` bars from the others, worst first.
+pub fn worst_bars(src: &PriceSeries, n: usize, apart: usize) -> Vec<usize> {
+    let len = src.len();
+    if len < 2 {
+        return Vec::new();
+    }
+    let ns = src.symbols.len().max(1) as f64;
+    let mut r: Vec<(f64, usize)> = (1..len)
+        .map(|t| {
+            let s: f64 = src
+                .bars
+                .iter()
+                .map(|b| b[t].close as f64 / b[t - 1].close as f64)
+                .sum();
+            (s / ns, t)
+        })
+        .filter(|(m, _)| *m < 1.0)
+        .collect();
+    r.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut out: Vec<usize> = Vec::new();
+    for (_, t) in r {
+        if out.len() == n {
+            break;
+        }
+        if out.iter().all(|&o| o.abs_diff(t) >= apart) {
+            out.push(t);
+        }
+    }
+    out
+}
+
+/// The chain-mode path `w` of a scenario: the data slice around its `w`-th worst bar and the
+/// run's [`crate::driver::ChainMode`] (window start relative to the slice). `None` when the data
+/// has fewer worst bars.
+pub fn chain_window(
+    src: &PriceSeries,
+    c: &ChainStudy,
+    engine: &EngineConfig,
+    w: usize,
+) -> Option<(PriceSeries, crate::driver::ChainMode, u64)> {
+    let dt = src.typical_bar_seconds().max(1);
+    let day = (86_400 / dt).max(1) as usize;
+    let t = *worst_bars(src, w + 1, day).get(w)?;
+    let warm = c.warmup_days as usize * day;
+    let first = t.saturating_sub(c.window_bars_before as usize);
+    let a = first.saturating_sub(warm);
+    let b = (t + 1 + c.window_bars_after as usize).min(src.len());
+    let slice = src.slice(Some(src.timestamps[a]), None, Some(b - a));
+    let substeps = (dt / engine.chain_block_secs.max(1)).max(1) as u32;
+    Some((
+        slice,
+        crate::driver::ChainMode {
+            substeps,
+            window_start_bar: (first - a) as u64,
+            window_bars: (b - first) as u64,
+            keeper_latency_blocks: c.keeper_latency_blocks,
+            keeper_txs_per_block: c.keeper_txs_per_block,
+            adversarial_ordering: c.adversarial_ordering,
+        },
+        src.timestamps[t],
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -716,6 +860,23 @@ pub struct ScenarioStudy {
     pub attacker_pnl_usd: BTreeMap<String, i128>,
     pub attacker_best_path_pnl_usd: BTreeMap<String, i128>,
     pub designs: Vec<DesignResult>,
+    /// Chain-resolution stress mode only: how the paths were run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<ChainInfo>,
+}
+
+/// How the chain-resolution paths of a scenario were run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChainInfo {
+    /// Per path: the worst bar's open time (UTC), and the warm-up's block length.
+    pub stress_bars: Vec<String>,
+    pub warmup_block_seconds: u64,
+    pub window_bars: u64,
+    pub keeper_latency_blocks: u32,
+    pub keeper_txs_per_block: u32,
+    pub adversarial_ordering: bool,
+    /// Blocks per path at chain resolution (the window) and in all.
+    pub chain_blocks_per_path: u64,
 }
 
 /// The whole study.
@@ -772,24 +933,37 @@ fn job(
     engine: &EngineConfig,
     j: &Job,
 ) -> Result<JobOut, String> {
-    let substeps = study.substeps[j.k];
     let mut cfg = base.clone();
-    cfg.substeps = substeps;
     cfg.seed = base.seed.wrapping_add(j.path as u64);
     cfg.start = None;
     cfg.end = None;
     cfg.max_bars = None;
-    let mut rng = ChaCha8Rng::seed_from_u64(study.seed);
-    rng.set_stream(((j.sc as u64) << 32) | j.path as u64);
     let dt = src.typical_bar_seconds().max(1);
-    let bars = ((study.path_days as u64 * 86_400) / dt).max(2) as usize;
-    let prices = bootstrap_series(
-        src,
-        bars,
-        study.bootstrap_block_bars as usize,
-        study.jumps_per_path,
-        &mut rng,
-    )?;
+    let (prices, block_seconds) = match (study.substeps.get(j.k), &study.chain) {
+        (Some(&substeps), _) => {
+            cfg.substeps = substeps;
+            let mut rng = ChaCha8Rng::seed_from_u64(study.seed);
+            rng.set_stream(((j.sc as u64) << 32) | j.path as u64);
+            let bars = ((study.path_days as u64 * 86_400) / dt).max(2) as usize;
+            let p = bootstrap_series(
+                src,
+                bars,
+                study.bootstrap_block_bars as usize,
+                study.jumps_per_path,
+                &mut rng,
+            )?;
+            (p, dt / substeps.max(1) as u64)
+        }
+        (None, Some(c)) => {
+            let (p, mode, _) = chain_window(src, c, engine, j.path as usize)
+                .ok_or_else(|| format!("{}: no chain window {}", base.name, j.path))?;
+            cfg.substeps = c.warmup_substeps;
+            cfg.chain = Some(mode);
+            (p, engine.chain_block_secs.max(1))
+        }
+        (None, None) => return Err("no such block length".into()),
+    };
+    let bars = prices.len();
     let err = |e: SimError| format!("{} path {}: {e}", base.name, j.path);
     let reference =
         engine_probe(&cfg, &prices, engine, study.reference_capital_usd, true).map_err(err)?;
@@ -798,7 +972,7 @@ fn job(
         imbalance_bps: reference.imbalance_bps,
         attacker: reference.attacker_pnl_usd.clone(),
         bars: bars as u64,
-        block_seconds: dt / substeps.max(1) as u64,
+        block_seconds,
         ..Default::default()
     };
     let hi = study.reference_capital_usd;
@@ -988,10 +1162,30 @@ pub fn run_study(
             Err(e) => return Err(format!("{}: {e}", c.name)),
         }
     }
+    // block lengths: the coarse ones, then (index `substeps.len()`) chain resolution, whose
+    // paths are the scenario's worst bars
+    let nk = study.substeps.len() + usize::from(study.chain.is_some());
+    let chain_paths: Vec<u32> = bases
+        .iter()
+        .map(|(_, src)| match &study.chain {
+            Some(c) => {
+                let day = (86_400 / src.typical_bar_seconds().max(1)).max(1) as usize;
+                worst_bars(src, c.windows as usize, day).len() as u32
+            }
+            None => 0,
+        })
+        .collect();
+    let paths_of = |sc: usize, k: usize| {
+        if k < study.substeps.len() {
+            study.paths
+        } else {
+            chain_paths[sc]
+        }
+    };
     let mut work = Vec::new();
     for sc in 0..bases.len() {
-        for k in 0..study.substeps.len() {
-            for path in 0..study.paths {
+        for k in 0..nk {
+            for path in 0..paths_of(sc, k) {
                 work.push(Job { sc, k, path });
             }
         }
@@ -1029,7 +1223,35 @@ pub fn run_study(
     }
     let mut scenarios_out = Vec::new();
     for (sc, (base, src)) in bases.iter().enumerate() {
-        for (k, &substeps) in study.substeps.iter().enumerate() {
+        for k in 0..nk {
+            if paths_of(sc, k) == 0 {
+                continue;
+            }
+            let (substeps, chain) = match study.substeps.get(k) {
+                Some(&s) => (s, None),
+                None => {
+                    let c = study.chain.clone().unwrap_or_default();
+                    let windows: Vec<_> = (0..paths_of(sc, k) as usize)
+                        .filter_map(|w| chain_window(src, &c, engine, w))
+                        .collect();
+                    let first = windows.first();
+                    let dt = src.typical_bar_seconds().max(1);
+                    let info = ChainInfo {
+                        stress_bars: windows
+                            .iter()
+                            .map(|(_, _, ts)| crate::prices::format_timestamp(*ts))
+                            .collect(),
+                        warmup_block_seconds: dt / c.warmup_substeps.max(1) as u64,
+                        window_bars: first.map_or(0, |w| w.1.window_bars),
+                        keeper_latency_blocks: c.keeper_latency_blocks,
+                        keeper_txs_per_block: c.keeper_txs_per_block,
+                        adversarial_ordering: c.adversarial_ordering,
+                        chain_blocks_per_path: first
+                            .map_or(0, |w| w.1.window_bars * w.1.substeps as u64),
+                    };
+                    (first.map_or(0, |w| w.1.substeps), Some(info))
+                }
+            };
             let mine: Vec<&JobOut> = work
                 .iter()
                 .zip(&outs)
@@ -1072,6 +1294,7 @@ pub fn run_study(
                 attacker_pnl_usd: attacker,
                 attacker_best_path_pnl_usd: best,
                 designs,
+                chain,
             });
         }
     }

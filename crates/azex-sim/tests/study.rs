@@ -2,8 +2,10 @@
 //! and dates that are not in the shipped data (a geometric random walk with fat-tailed jumps,
 //! generated here from a seed). Small and fast: a day per path, a few dozen agents.
 
-use azex_sim::prices::detect_crash_windows;
-use azex_sim::study::{bootstrap_series, run_study, worst_bar, StudyConfig};
+use azex_sim::prices::{detect_crash_windows, format_timestamp};
+use azex_sim::study::{
+    bootstrap_series, run_study, worst_bar, worst_bars, ChainStudy, StudyConfig,
+};
 use azex_sim::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -94,6 +96,7 @@ fn study_on_unseen_data_skips_presets_outside_it_and_reports_every_design() {
         azex_probes: 3,
         peer_probes: 12,
         reference_capital_usd: 100_000_000,
+        chain: None,
         ..Default::default()
     };
     let cfgs: Vec<SimConfig> = study.scenarios.iter().map(|n| preset(n).unwrap()).collect();
@@ -177,4 +180,73 @@ fn study_on_unseen_data_skips_presets_outside_it_and_reports_every_design() {
     )
     .unwrap();
     assert_eq!(again.to_json(), j, "thread count does not change results");
+}
+
+#[test]
+fn chain_resolution_mode_is_a_2s_block_length_judged_like_the_others() {
+    let prices = synthetic(24 * 6, 7);
+    let study = StudyConfig {
+        scenarios: vec!["balanced-moderate".into()],
+        paths: 1,
+        path_days: 1,
+        substeps: vec![2],
+        agents: 40,
+        azex_probes: 2,
+        peer_probes: 8,
+        reference_capital_usd: 100_000_000,
+        chain: Some(ChainStudy {
+            windows: 1,
+            warmup_days: 1,
+            warmup_substeps: 60,
+            window_bars_before: 0,
+            window_bars_after: 0,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let cfgs: Vec<SimConfig> = study.scenarios.iter().map(|n| preset(n).unwrap()).collect();
+    let run = |jobs| {
+        run_study(
+            &study,
+            &cfgs,
+            &prices,
+            &EngineConfig::default(),
+            jobs,
+            &|_, _| {},
+        )
+        .unwrap()
+    };
+    let r = run(2);
+    assert_eq!(
+        r.scenarios.len(),
+        2,
+        "a coarse and a chain-resolution block length"
+    );
+    let s = &r.scenarios[1];
+    // hourly bars: 1800 two-second blocks per bar; up to a day of warm-up and the worst bar
+    let worst = worst_bars(&prices, 1, 24)[0];
+    let bars = worst.min(24) as u64 + 1;
+    assert_eq!(
+        (s.block_seconds, s.substeps, s.bars_per_path),
+        (2, 1800, bars)
+    );
+    let info = s.chain.as_ref().unwrap();
+    assert_eq!(
+        info.stress_bars,
+        vec![format_timestamp(prices.timestamps[worst])]
+    );
+    assert_eq!(
+        (info.warmup_block_seconds, info.chain_blocks_per_path),
+        (60, 1800)
+    );
+    assert_eq!(s.designs.len(), 5);
+    for d in &s.designs {
+        assert!(d.paths[0].oi_peak_usd > 0, "{}: the flow traded", d.design);
+        assert_eq!(
+            d.solvent_capital_usd.is_some(),
+            d.paths_with_bad_debt == 0 && d.paths_unsafe_at_reference == 0
+        );
+    }
+    assert!(r.scenarios[0].chain.is_none());
+    assert_eq!(run(1).to_json(), r.to_json(), "deterministic");
 }
