@@ -255,6 +255,30 @@ fn pick<T: Copy>(rng: &mut impl Rng, xs: &[T]) -> T {
     xs[rng.random_range(0..xs.len())]
 }
 
+/// A coalition member, as the search draws it.
+fn draw_who(rng: &mut impl Rng) -> u8 {
+    rng.random_range(0..3)
+}
+
+/// A position slot, as the search draws it.
+fn draw_slot(rng: &mut impl Rng) -> u8 {
+    rng.random_range(0..8)
+}
+
+/// A market, as the search draws it.
+fn draw_market(rng: &mut impl Rng) -> u8 {
+    rng.random_range(0..4)
+}
+
+/// Redraw the member or (as often) the market.
+fn who_or_market(rng: &mut impl Rng, who: &mut u8, market: &mut u8) {
+    if rng.random_bool(0.5) {
+        *who = draw_who(rng)
+    } else {
+        *market = draw_market(rng)
+    }
+}
+
 impl Action {
     /// A random move, drawn with weights that favour trading and blocks.
     pub fn random(rng: &mut impl Rng) -> Action {
@@ -347,6 +371,29 @@ impl Action {
         }
         let r = rng.random_range(0..4);
         match self {
+            Action::Open { .. }
+            | Action::Grow { .. }
+            | Action::Reduce { .. }
+            | Action::RemoveMargin { .. }
+            | Action::Close { .. }
+            | Action::AddMargin { .. }
+            | Action::LpDeposit { .. }
+            | Action::LpWithdraw { .. } => self.tweak_trade(r, rng),
+            Action::Swap { .. }
+            | Action::AddLiquidity { .. }
+            | Action::RemoveLiquidity { .. }
+            | Action::List { .. } => self.tweak_pool(r, rng),
+            Action::Liquidate { .. }
+            | Action::Settle { .. }
+            | Action::Deleverage { .. }
+            | Action::Relist { .. }
+            | Action::Block { .. } => self.tweak_keeper(r, rng),
+        }
+    }
+
+    /// [`Action::tweak`] of a position or vault move; `r` (0..4) picks the parameter.
+    fn tweak_trade(&mut self, r: i32, rng: &mut impl Rng) {
+        match self {
             Action::Open {
                 who,
                 market,
@@ -357,47 +404,39 @@ impl Action {
                 0 => *usd = scale(rng, *usd),
                 1 => *lev = pick(rng, &LEVS),
                 2 => *long = !*long,
-                _ => {
-                    if rng.random_bool(0.5) {
-                        *who = rng.random_range(0..3)
-                    } else {
-                        *market = rng.random_range(0..4)
-                    }
-                }
+                _ => who_or_market(rng, who, market),
             },
             Action::Grow { who, slot, pct: p }
             | Action::Reduce { who, slot, pct: p }
             | Action::RemoveMargin { who, slot, pct: p } => match r {
                 0 | 1 => *p = pct(rng),
-                2 => *slot = rng.random_range(0..8),
-                _ => *who = rng.random_range(0..3),
+                2 => *slot = draw_slot(rng),
+                _ => *who = draw_who(rng),
             },
-            Action::Close { who, slot } => {
-                if r < 2 {
-                    *slot = rng.random_range(0..8)
-                } else {
-                    *who = rng.random_range(0..3)
-                }
-            }
+            Action::Close { who, slot } => match r {
+                0 | 1 => *slot = draw_slot(rng),
+                _ => *who = draw_who(rng),
+            },
             Action::AddMargin { who, slot, usd } => match r {
                 0 | 1 => *usd = scale(rng, *usd),
-                2 => *slot = rng.random_range(0..8),
-                _ => *who = rng.random_range(0..3),
+                2 => *slot = draw_slot(rng),
+                _ => *who = draw_who(rng),
             },
-            Action::LpDeposit { who, usd } => {
-                if r < 3 {
-                    *usd = scale(rng, *usd)
-                } else {
-                    *who = rng.random_range(0..3)
-                }
-            }
-            Action::LpWithdraw { who, pct: p } => {
-                if r < 3 {
-                    *p = pct(rng)
-                } else {
-                    *who = rng.random_range(0..3)
-                }
-            }
+            Action::LpDeposit { who, usd } => match r {
+                0..=2 => *usd = scale(rng, *usd),
+                _ => *who = draw_who(rng),
+            },
+            Action::LpWithdraw { who, pct: p } => match r {
+                0..=2 => *p = pct(rng),
+                _ => *who = draw_who(rng),
+            },
+            other => unreachable!("tweak routes only trading moves here: {other:?}"),
+        }
+    }
+
+    /// [`Action::tweak`] of a spot pool move; `r` (0..4) picks the parameter.
+    fn tweak_pool(&mut self, r: i32, rng: &mut impl Rng) {
+        match self {
             Action::Swap {
                 who,
                 market,
@@ -407,13 +446,7 @@ impl Action {
                 0 => *b = bps(rng),
                 1 => *b = b.saturating_mul(rng.random_range(50..=200)) / 100,
                 2 => *p = pct(rng),
-                _ => {
-                    if rng.random_bool(0.5) {
-                        *who = rng.random_range(0..3)
-                    } else {
-                        *market = rng.random_range(0..4)
-                    }
-                }
+                _ => who_or_market(rng, who, market),
             },
             Action::AddLiquidity {
                 who,
@@ -428,9 +461,9 @@ impl Action {
                     *below = scale(rng, u32::from(*below)).min(60_000) as u16;
                     *above = scale(rng, u32::from(*above)).min(60_000) as u16;
                 }
-                2 => *market = rng.random_range(0..4),
+                2 => *market = draw_market(rng),
                 _ => {
-                    *who = rng.random_range(0..3);
+                    *who = draw_who(rng);
                     *salt = rng.random_range(0..4);
                 }
             },
@@ -441,9 +474,9 @@ impl Action {
                 pct: p,
             } => match r {
                 0 => *p = pct(rng),
-                1 => *slot = rng.random_range(0..8),
-                2 => *market = rng.random_range(0..4),
-                _ => *who = rng.random_range(0..3),
+                1 => *slot = draw_slot(rng),
+                2 => *market = draw_market(rng),
+                _ => *who = draw_who(rng),
             },
             Action::List {
                 fee,
@@ -461,17 +494,22 @@ impl Action {
                 2 => *usd = scale(rng, *usd),
                 _ => *b = bps(rng),
             },
-            Action::Liquidate { who, target } | Action::Settle { who, target } => {
-                if r < 3 {
-                    *target = rng.random_range(0..64)
-                } else {
-                    *who = rng.random_range(0..3)
-                }
-            }
+            other => unreachable!("tweak routes only pool moves here: {other:?}"),
+        }
+    }
+
+    /// [`Action::tweak`] of a keeper move or a block; `r` (0..4) picks the parameter.
+    fn tweak_keeper(&mut self, r: i32, rng: &mut impl Rng) {
+        match self {
+            Action::Liquidate { who, target } | Action::Settle { who, target } => match r {
+                0..=2 => *target = rng.random_range(0..64),
+                _ => *who = draw_who(rng),
+            },
             Action::Deleverage { market, .. } | Action::Relist { market, .. } => {
-                *market = rng.random_range(0..4)
+                *market = draw_market(rng)
             }
             Action::Block { secs } => *secs = pick(rng, &SECS),
+            other => unreachable!("tweak routes only keeper moves and blocks here: {other:?}"),
         }
     }
 
@@ -545,7 +583,6 @@ fn liquidity_for(sp: U256, sa: U256, sb: U256, usd: u32, quote_is_token0: bool) 
 
 /// Resolve a move against the world into a transaction (`None`: nothing to do).
 pub(crate) fn resolve(w: &World, a: &Action) -> Option<Tx> {
-    let s = &w.state;
     match *a {
         Action::Open {
             who,
@@ -553,128 +590,20 @@ pub(crate) fn resolve(w: &World, a: &Action) -> Option<Tx> {
             long,
             usd,
             lev,
-        } => {
-            let mi = market_index(w, market)?;
-            let m = &s.markets[mi as usize];
-            let price = ext_price(m.base_token)?;
-            let q = qty_of(usd, price);
-            let notional = u128::from(usd) * USD_ONE;
-            let im = s.market_params[mi as usize]
-                .margin_tier(notional)
-                .initial_margin_wad;
-            let margin = (notional / u128::from(lev.max(1)))
-                .max(notional / 1_000 * (im / 1_000_000_000_000_000))
-                + notional / 200;
-            Some(Tx::OpenPosition {
-                user: member(who),
-                market: mi,
-                qty: if long { q } else { -q },
-                margin: margin.min(s.wallet(member(who), AZUSD)),
-                price_bound: bound(long),
-            })
-        }
-        Action::Grow { who, slot, pct } | Action::Reduce { who, slot, pct } => {
-            let user = member(who);
-            let id = nth(&positions_of(w, user), usize::from(slot))?;
-            let p = s.position(id)?;
-            let m = &s.markets[p.market as usize];
-            let (q, _) = book::effective(p, m.side(p.is_long())).ok()?;
-            let d = (q.unsigned_abs() * u128::from(pct.clamp(1, 100)) / 100).max(1) as i128;
-            let grow = matches!(a, Action::Grow { .. });
-            let delta = if grow == p.is_long() { d } else { -d };
-            Some(Tx::ModifyPosition {
-                user,
-                position: id,
-                qty_delta: delta,
-                price_bound: bound(delta > 0),
-            })
-        }
-        Action::Close { who, slot } => {
-            let user = member(who);
-            let id = nth(&positions_of(w, user), usize::from(slot))?;
-            let p = s.position(id)?;
-            Some(Tx::ClosePosition {
-                user,
-                position: id,
-                price_bound: bound(!p.is_long()),
-            })
-        }
-        Action::AddMargin { who, slot, usd } => {
-            let user = member(who);
-            let id = nth(&positions_of(w, user), usize::from(slot))?;
-            let amount = (u128::from(usd) * USD_ONE).min(s.wallet(user, AZUSD));
-            Some(Tx::AddMargin {
-                user,
-                position: id,
-                amount,
-            })
-        }
-        Action::RemoveMargin { who, slot, pct } => {
-            let user = member(who);
-            let id = nth(&positions_of(w, user), usize::from(slot))?;
-            let p = s.position(id)?;
-            Some(Tx::RemoveMargin {
-                user,
-                position: id,
-                amount: p.margin * u128::from(pct.clamp(1, 100)) / 100,
-            })
-        }
-        Action::LpDeposit { who, usd } => {
-            let user = member(who);
-            Some(Tx::LpDeposit {
-                user,
-                amount: (u128::from(usd) * USD_ONE).min(s.wallet(user, AZUSD)),
-            })
-        }
-        Action::LpWithdraw { who, pct } => {
-            let user = member(who);
-            let shares = s.lps.get(&user)?.shares;
-            Some(Tx::LpWithdraw {
-                user,
-                shares: (shares / 100 * u128::from(pct.clamp(1, 100))).max(1),
-            })
-        }
+        } => open(w, member(who), market, long, usd, lev),
+        Action::Grow { who, slot, pct } => resize(w, member(who), slot, pct, true),
+        Action::Reduce { who, slot, pct } => resize(w, member(who), slot, pct, false),
+        Action::Close { who, slot } => close(w, member(who), slot),
+        Action::AddMargin { who, slot, usd } => add_margin(w, member(who), slot, usd),
+        Action::RemoveMargin { who, slot, pct } => remove_margin(w, member(who), slot, pct),
+        Action::LpDeposit { who, usd } => lp_deposit(w, member(who), usd),
+        Action::LpWithdraw { who, pct } => lp_withdraw(w, member(who), pct),
         Action::Swap {
             who,
             market,
             bps,
             pct,
-        } => {
-            let user = member(who);
-            let mi = market_index(w, market)?;
-            let m = &s.markets[mi as usize];
-            let ext = ext_price(m.base_token)?;
-            let target = ext / 10_000 * (10_000 + i128::from(bps).max(-9_999)) as u128;
-            let sqrt = azex_exchange::spot_link::sqrt_from_price(
-                target,
-                m.quote_is_token0,
-                m.base_decimals,
-            )
-            .ok()?;
-            let cur = s.spot.slot0(&m.pool_key).ok()?.sqrt_price_x96;
-            let now = azex_exchange::spot_link::price_from_sqrt_saturating(
-                cur,
-                m.quote_is_token0,
-                m.base_decimals,
-            );
-            if target == now {
-                return None;
-            }
-            let sell_base = target < now;
-            let input = if sell_base { m.base_token } else { AZUSD };
-            let amount = (s.wallet(user, input) / 100 * u128::from(pct.clamp(1, 100)))
-                .min(i128::MAX as u128) as i128;
-            if amount == 0 {
-                return None;
-            }
-            Some(Tx::SpotSwap {
-                user,
-                market: mi,
-                base_for_quote: sell_base,
-                amount_specified: -amount,
-                sqrt_price_limit_x96: Some(sqrt),
-            })
-        }
+        } => swap(w, member(who), market, bps, pct),
         Action::AddLiquidity {
             who,
             market,
@@ -682,65 +611,13 @@ pub(crate) fn resolve(w: &World, a: &Action) -> Option<Tx> {
             above,
             usd,
             salt,
-        } => {
-            let mi = market_index(w, market)?;
-            let m = &s.markets[mi as usize];
-            let pool = s.spot.pool(&m.pool_key).ok()?;
-            let slot0 = pool.slot0();
-            let sp = pool.tick_spacing();
-            let lo_lim = MIN_TICK.div_euclid(sp) * sp + sp;
-            let hi_lim = MAX_TICK.div_euclid(sp) * sp;
-            let lower = (slot0.tick - i32::from(below))
-                .div_euclid(sp)
-                .saturating_mul(sp)
-                .max(lo_lim);
-            let upper = ((slot0.tick + i32::from(above)).div_euclid(sp) + 1)
-                .saturating_mul(sp)
-                .min(hi_lim);
-            if lower >= upper {
-                return None;
-            }
-            let sa = get_sqrt_price_at_tick(lower).ok()?;
-            let sb = get_sqrt_price_at_tick(upper).ok()?;
-            let l = liquidity_for(slot0.sqrt_price_x96, sa, sb, usd, m.quote_is_token0)?;
-            Some(Tx::SpotLiquidity {
-                user: member(who),
-                market: mi,
-                tick_lower: lower,
-                tick_upper: upper,
-                liquidity_delta: l,
-                salt: u64::from(salt),
-            })
-        }
+        } => add_liquidity(w, member(who), market, (below, above), usd, salt),
         Action::RemoveLiquidity {
             who,
             market,
             slot,
             pct,
-        } => {
-            let user = member(who);
-            let mi = market_index(w, market)?;
-            let m = &s.markets[mi as usize];
-            let pool = s.spot.pool(&m.pool_key).ok()?;
-            let mine: Vec<_> = pool
-                .positions()
-                .filter(|(k, p)| k.owner == user && p.liquidity > 0)
-                .collect();
-            let (k, p) = nth(&mine, usize::from(slot))?;
-            let mut salt = [0u8; 8];
-            salt.copy_from_slice(&k.salt[24..]);
-            let l = (p.liquidity / 100 * u128::from(pct.clamp(1, 100)))
-                .max(1)
-                .min(p.liquidity);
-            Some(Tx::SpotLiquidity {
-                user,
-                market: mi,
-                tick_lower: k.tick_lower,
-                tick_upper: k.tick_upper,
-                liquidity_delta: -(l.min(i128::MAX as u128) as i128),
-                salt: u64::from_be_bytes(salt),
-            })
-        }
+        } => remove_liquidity(w, member(who), market, slot, pct),
         Action::List {
             who,
             fee,
@@ -748,47 +625,9 @@ pub(crate) fn resolve(w: &World, a: &Action) -> Option<Tx> {
             range,
             usd,
             bps,
-        } => {
-            let t = token(COALITION_TOKEN);
-            if s.market_by_token.contains_key(&t) {
-                return None;
-            }
-            let ext = ext_price(t)?;
-            Some(Tx::CreateMarket {
-                user: member(who),
-                base_token: t,
-                base_decimals: 18,
-                fee,
-                tick_spacing: i32::from(spacing),
-                initial_price: ext / 10_000 * (10_000 + i128::from(bps).max(-9_999)) as u128,
-                tick_range: range.min(443_636) as i32,
-                seed_azusd: u128::from(usd) * USD_ONE,
-            })
-        }
-        Action::Liquidate { who, target } => {
-            let ids: Vec<u64> = s.positions.keys().collect();
-            Some(Tx::Liquidate {
-                user: member(who),
-                position: nth(&ids, usize::from(target))?,
-            })
-        }
-        Action::Settle { who, target } => {
-            let ids: Vec<u64> = s
-                .positions
-                .values()
-                .filter(|p| {
-                    matches!(
-                        s.markets[p.market as usize].status,
-                        MarketStatus::Delisted { .. }
-                    )
-                })
-                .map(|p| p.id)
-                .collect();
-            Some(Tx::SettleDelisted {
-                user: member(who),
-                position: nth(&ids, usize::from(target))?,
-            })
-        }
+        } => list(w, member(who), (fee, spacing, range), usd, bps),
+        Action::Liquidate { who, target } => liquidate(w, member(who), target),
+        Action::Settle { who, target } => settle(w, member(who), target),
         Action::Deleverage { who, market } => Some(Tx::Deleverage {
             user: member(who),
             market: market_index(w, market)?,
@@ -799,6 +638,255 @@ pub(crate) fn resolve(w: &World, a: &Action) -> Option<Tx> {
         }),
         Action::Block { .. } => None,
     }
+}
+
+/// `usd` of notional at the external price, margin = the larger of notional / `lev` and the
+/// tier's initial margin, plus 0.5 % (at most the wallet).
+fn open(w: &World, user: Address, market: u8, long: bool, usd: u32, lev: u8) -> Option<Tx> {
+    let s = &w.state;
+    let mi = market_index(w, market)?;
+    let m = &s.markets[mi as usize];
+    let price = ext_price(m.base_token)?;
+    let q = qty_of(usd, price);
+    let notional = u128::from(usd) * USD_ONE;
+    let im = s.market_params[mi as usize]
+        .margin_tier(notional)
+        .initial_margin_wad;
+    let margin = (notional / u128::from(lev.max(1)))
+        .max(notional / 1_000 * (im / 1_000_000_000_000_000))
+        + notional / 200;
+    Some(Tx::OpenPosition {
+        user,
+        market: mi,
+        qty: if long { q } else { -q },
+        margin: margin.min(s.wallet(user, AZUSD)),
+        price_bound: bound(long),
+    })
+}
+
+/// The member's `slot`-th position.
+fn own_position(w: &World, user: Address, slot: u8) -> Option<u64> {
+    nth(&positions_of(w, user), usize::from(slot))
+}
+
+/// Grow (or reduce) the `slot`-th position by `pct` % of its effective size (at least one unit).
+fn resize(w: &World, user: Address, slot: u8, pct: u8, grow: bool) -> Option<Tx> {
+    let s = &w.state;
+    let id = own_position(w, user, slot)?;
+    let p = s.position(id)?;
+    let m = &s.markets[p.market as usize];
+    let (q, _) = book::effective(p, m.side(p.is_long())).ok()?;
+    let d = (q.unsigned_abs() * u128::from(pct.clamp(1, 100)) / 100).max(1) as i128;
+    let delta = if grow == p.is_long() { d } else { -d };
+    Some(Tx::ModifyPosition {
+        user,
+        position: id,
+        qty_delta: delta,
+        price_bound: bound(delta > 0),
+    })
+}
+
+fn close(w: &World, user: Address, slot: u8) -> Option<Tx> {
+    let id = own_position(w, user, slot)?;
+    let p = w.state.position(id)?;
+    Some(Tx::ClosePosition {
+        user,
+        position: id,
+        price_bound: bound(!p.is_long()),
+    })
+}
+
+fn add_margin(w: &World, user: Address, slot: u8, usd: u32) -> Option<Tx> {
+    let id = own_position(w, user, slot)?;
+    let amount = (u128::from(usd) * USD_ONE).min(w.state.wallet(user, AZUSD));
+    Some(Tx::AddMargin {
+        user,
+        position: id,
+        amount,
+    })
+}
+
+fn remove_margin(w: &World, user: Address, slot: u8, pct: u8) -> Option<Tx> {
+    let id = own_position(w, user, slot)?;
+    let p = w.state.position(id)?;
+    Some(Tx::RemoveMargin {
+        user,
+        position: id,
+        amount: p.margin * u128::from(pct.clamp(1, 100)) / 100,
+    })
+}
+
+fn lp_deposit(w: &World, user: Address, usd: u32) -> Option<Tx> {
+    Some(Tx::LpDeposit {
+        user,
+        amount: (u128::from(usd) * USD_ONE).min(w.state.wallet(user, AZUSD)),
+    })
+}
+
+fn lp_withdraw(w: &World, user: Address, pct: u8) -> Option<Tx> {
+    let shares = w.state.lps.get(&user)?.shares;
+    Some(Tx::LpWithdraw {
+        user,
+        shares: (shares / 100 * u128::from(pct.clamp(1, 100))).max(1),
+    })
+}
+
+/// `ext × (1 + bps / 10⁴)`, the price at most 99.99 % below the external price.
+fn off_external(ext: u128, bps: i32) -> u128 {
+    ext / 10_000 * (10_000 + i128::from(bps).max(-9_999)) as u128
+}
+
+/// Swap the pool toward `bps` from the external price with `pct` % of the input token held
+/// (exact input, the target as the price limit).
+fn swap(w: &World, user: Address, market: u8, bps: i32, pct: u8) -> Option<Tx> {
+    let s = &w.state;
+    let mi = market_index(w, market)?;
+    let m = &s.markets[mi as usize];
+    let ext = ext_price(m.base_token)?;
+    let target = off_external(ext, bps);
+    let sqrt =
+        azex_exchange::spot_link::sqrt_from_price(target, m.quote_is_token0, m.base_decimals)
+            .ok()?;
+    let cur = s.spot.slot0(&m.pool_key).ok()?.sqrt_price_x96;
+    let now = azex_exchange::spot_link::price_from_sqrt_saturating(
+        cur,
+        m.quote_is_token0,
+        m.base_decimals,
+    );
+    if target == now {
+        return None;
+    }
+    let sell_base = target < now;
+    let input = if sell_base { m.base_token } else { AZUSD };
+    let amount = (s.wallet(user, input) / 100 * u128::from(pct.clamp(1, 100)))
+        .min(i128::MAX as u128) as i128;
+    if amount == 0 {
+        return None;
+    }
+    Some(Tx::SpotSwap {
+        user,
+        market: mi,
+        base_for_quote: sell_base,
+        amount_specified: -amount,
+        sqrt_price_limit_x96: Some(sqrt),
+    })
+}
+
+/// `usd` of azUSD as liquidity over `[tick − below, tick + above]` around the pool's tick,
+/// widened to the spacing and kept inside the usable ticks.
+fn add_liquidity(
+    w: &World,
+    user: Address,
+    market: u8,
+    (below, above): (u16, u16),
+    usd: u32,
+    salt: u8,
+) -> Option<Tx> {
+    let s = &w.state;
+    let mi = market_index(w, market)?;
+    let m = &s.markets[mi as usize];
+    let pool = s.spot.pool(&m.pool_key).ok()?;
+    let slot0 = pool.slot0();
+    let sp = pool.tick_spacing();
+    let lo_lim = MIN_TICK.div_euclid(sp) * sp + sp;
+    let hi_lim = MAX_TICK.div_euclid(sp) * sp;
+    let lower = (slot0.tick - i32::from(below))
+        .div_euclid(sp)
+        .saturating_mul(sp)
+        .max(lo_lim);
+    let upper = ((slot0.tick + i32::from(above)).div_euclid(sp) + 1)
+        .saturating_mul(sp)
+        .min(hi_lim);
+    if lower >= upper {
+        return None;
+    }
+    let sa = get_sqrt_price_at_tick(lower).ok()?;
+    let sb = get_sqrt_price_at_tick(upper).ok()?;
+    let l = liquidity_for(slot0.sqrt_price_x96, sa, sb, usd, m.quote_is_token0)?;
+    Some(Tx::SpotLiquidity {
+        user,
+        market: mi,
+        tick_lower: lower,
+        tick_upper: upper,
+        liquidity_delta: l,
+        salt: u64::from(salt),
+    })
+}
+
+/// Take `pct` % (at least one unit) of the member's `slot`-th spot position in the pool.
+fn remove_liquidity(w: &World, user: Address, market: u8, slot: u8, pct: u8) -> Option<Tx> {
+    let s = &w.state;
+    let mi = market_index(w, market)?;
+    let m = &s.markets[mi as usize];
+    let pool = s.spot.pool(&m.pool_key).ok()?;
+    let mine: Vec<_> = pool
+        .positions()
+        .filter(|(k, p)| k.owner == user && p.liquidity > 0)
+        .collect();
+    let (k, p) = nth(&mine, usize::from(slot))?;
+    let mut salt = [0u8; 8];
+    salt.copy_from_slice(&k.salt[24..]);
+    let l = (p.liquidity / 100 * u128::from(pct.clamp(1, 100)))
+        .max(1)
+        .min(p.liquidity);
+    Some(Tx::SpotLiquidity {
+        user,
+        market: mi,
+        tick_lower: k.tick_lower,
+        tick_upper: k.tick_upper,
+        liquidity_delta: -(l.min(i128::MAX as u128) as i128),
+        salt: u64::from_be_bytes(salt),
+    })
+}
+
+/// List the coalition's token (once) with the pool `(fee, spacing, range)`, `usd` of seed, at
+/// `bps` from its external price.
+fn list(w: &World, user: Address, pool: (u32, u16, u32), usd: u32, bps: i32) -> Option<Tx> {
+    let (fee, spacing, range) = pool;
+    let t = token(COALITION_TOKEN);
+    if w.state.market_by_token.contains_key(&t) {
+        return None;
+    }
+    let ext = ext_price(t)?;
+    Some(Tx::CreateMarket {
+        user,
+        base_token: t,
+        base_decimals: 18,
+        fee,
+        tick_spacing: i32::from(spacing),
+        initial_price: off_external(ext, bps),
+        tick_range: range.min(443_636) as i32,
+        seed_azusd: u128::from(usd) * USD_ONE,
+    })
+}
+
+/// Keeper on the `target`-th open position (any owner).
+fn liquidate(w: &World, user: Address, target: u16) -> Option<Tx> {
+    let ids: Vec<u64> = w.state.positions.keys().collect();
+    Some(Tx::Liquidate {
+        user,
+        position: nth(&ids, usize::from(target))?,
+    })
+}
+
+/// Settle the `target`-th position of a delisted market.
+fn settle(w: &World, user: Address, target: u16) -> Option<Tx> {
+    let s = &w.state;
+    let ids: Vec<u64> = s
+        .positions
+        .values()
+        .filter(|p| {
+            matches!(
+                s.markets[p.market as usize].status,
+                MarketStatus::Delisted { .. }
+            )
+        })
+        .map(|p| p.id)
+        .collect();
+    Some(Tx::SettleDelisted {
+        user,
+        position: nth(&ids, usize::from(target))?,
+    })
 }
 
 /// Run one move: whether it changed anything. `Err` only when the chain halted (a block could

@@ -208,8 +208,7 @@ fn offer_one(archive: &mut BTreeMap<String, Vec<Entry>>, niche: &str, e: &Entry)
 /// Search from the base world.
 pub fn search(base: &Base, cfg: &SearchConfig) -> SearchReport {
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    let mut archive: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
-    let mut first_seen: BTreeMap<String, u64> = BTreeMap::new();
+    let mut archive = Archive::default();
     let mut runs = 0u64;
     if cfg.verbose {
         eprintln!(
@@ -218,27 +217,7 @@ pub fn search(base: &Base, cfg: &SearchConfig) -> SearchReport {
         );
     }
     for it in 0..cfg.iterations {
-        let genome = if archive.is_empty() || rng.random_bool(0.15) {
-            random_genome(&mut rng)
-        } else {
-            let niches: Vec<&String> = archive.keys().collect();
-            let n = niches[rng.random_range(0..niches.len())].clone();
-            let pool = &archive[&n];
-            let k = rng
-                .random_range(0..pool.len())
-                .min(rng.random_range(0..pool.len()));
-            let mut g = pool[k].genome.clone();
-            if rng.random_bool(1.0 / 6.0) {
-                let n2 = niches[rng.random_range(0..niches.len())].clone();
-                let p2 = &archive[&n2];
-                let other = &p2[rng.random_range(0..p2.len())].genome;
-                g = splice(&g, other, &mut rng, cfg.max_len);
-            }
-            for _ in 0..rng.random_range(1..=3) {
-                mutate(&mut g, &mut rng, cfg.max_len);
-            }
-            g
-        };
+        let genome = archive.next_genome(&mut rng, cfg.max_len);
         let (outcome, _) = run(base, &genome, false);
         runs += 1;
         let e = Entry {
@@ -246,11 +225,65 @@ pub fn search(base: &Base, cfg: &SearchConfig) -> SearchReport {
             genome,
             outcome,
         };
+        archive.record(it, &e, cfg.verbose);
+        if cfg.verbose && (it + 1) % 500 == 0 {
+            archive.print_progress(it + 1);
+        }
+    }
+    let (findings, used) = archive.minimized_findings(base, cfg.minimize_runs);
+    runs += used;
+    SearchReport {
+        seed: cfg.seed,
+        iterations: cfg.iterations,
+        runs,
+        findings,
+        best_clean: archive.best_clean(),
+    }
+}
+
+/// The search's archive: the niches, and the iteration at which each violation class was
+/// first seen.
+#[derive(Default)]
+struct Archive {
+    niches: BTreeMap<String, Vec<Entry>>,
+    first_seen: BTreeMap<String, u64>,
+}
+
+impl Archive {
+    /// The next sequence to run: a fresh random one with probability 15 % (or while the archive
+    /// is empty), else a parent from a random niche (biased to its best), spliced one time in
+    /// six with another archived sequence, mutated 1–3 times.
+    fn next_genome(&self, rng: &mut ChaCha8Rng, max_len: usize) -> Genome {
+        if self.niches.is_empty() || rng.random_bool(0.15) {
+            return random_genome(rng);
+        }
+        let niches: Vec<&String> = self.niches.keys().collect();
+        let n = niches[rng.random_range(0..niches.len())].clone();
+        let pool = &self.niches[&n];
+        let k = rng
+            .random_range(0..pool.len())
+            .min(rng.random_range(0..pool.len()));
+        let mut g = pool[k].genome.clone();
+        if rng.random_bool(1.0 / 6.0) {
+            let n2 = niches[rng.random_range(0..niches.len())].clone();
+            let p2 = &self.niches[&n2];
+            let other = &p2[rng.random_range(0..p2.len())].genome;
+            g = splice(&g, other, rng, max_len);
+        }
+        for _ in 0..rng.random_range(1..=3) {
+            mutate(&mut g, rng, max_len);
+        }
+        g
+    }
+
+    /// Offer run `it` to every niche it belongs to: its violation classes (noting the first
+    /// sighting of each), `clean` if it has none, `any`, and its reach niche.
+    fn record(&mut self, it: u64, e: &Entry, verbose: bool) {
         let kinds = e.outcome.kinds();
         for k in &kinds {
-            if !first_seen.contains_key(*k) {
-                first_seen.insert(k.to_string(), it);
-                if cfg.verbose {
+            if !self.first_seen.contains_key(*k) {
+                self.first_seen.insert(k.to_string(), it);
+                if verbose {
                     eprintln!(
                         "  iteration {it}: first {k} (gain ${:.2}, LP loss ${:.2})",
                         usd(e.outcome.coalition_gain),
@@ -258,62 +291,64 @@ pub fn search(base: &Base, cfg: &SearchConfig) -> SearchReport {
                     );
                 }
             }
-            offer(&mut archive, k, &e);
+            offer(&mut self.niches, k, e);
         }
         if kinds.is_empty() {
-            offer(&mut archive, "clean", &e);
+            offer(&mut self.niches, "clean", e);
         }
-        offer(&mut archive, "any", &e);
+        offer(&mut self.niches, "any", e);
         let r = e.outcome.reach;
-        offer_one(
-            &mut archive,
-            &format!(
-                "reach u{:02} c{} f{:02}",
-                r.utilisation, r.capacity, r.flags
-            ),
-            &e,
+        let reach = format!(
+            "reach u{:02} c{} f{:02}",
+            r.utilisation, r.capacity, r.flags
         );
-        if cfg.verbose && (it + 1) % 500 == 0 {
-            let best = archive.get("any").and_then(|v| v.first());
-            eprintln!(
-                "  {} iterations, classes {:?}, best fitness ${:.2}",
-                it + 1,
-                first_seen.keys().collect::<Vec<_>>(),
-                best.map(|b| usd(b.fitness)).unwrap_or(0.0)
-            );
+        offer_one(&mut self.niches, &reach, e);
+    }
+
+    fn print_progress(&self, iterations: u64) {
+        let best = self.niches.get("any").and_then(|v| v.first());
+        eprintln!(
+            "  {} iterations, classes {:?}, best fitness ${:.2}",
+            iterations,
+            self.first_seen.keys().collect::<Vec<_>>(),
+            best.map(|b| usd(b.fitness)).unwrap_or(0.0)
+        );
+    }
+
+    /// The best sequence of every violation class, minimised (at most `budget` runs each) and
+    /// run again; with the runs used.
+    fn minimized_findings(&self, base: &Base, budget: usize) -> (Vec<Finding>, u64) {
+        let mut runs = 0u64;
+        let mut findings = vec![];
+        for (kind, first) in &self.first_seen {
+            let Some(best) = self.niches.get(kind.as_str()).and_then(|v| v.first()) else {
+                continue;
+            };
+            let (genome, used) = minimize(base, &best.genome, kind, budget);
+            runs += used;
+            let (outcome, _) = run(base, &genome, false);
+            runs += 1;
+            findings.push(Finding {
+                kind: kind.clone(),
+                genome,
+                outcome,
+                first_seen: *first,
+            });
         }
+        (findings, runs)
     }
-    let mut findings = vec![];
-    for (kind, first) in &first_seen {
-        let Some(best) = archive.get(kind.as_str()).and_then(|v| v.first()) else {
-            continue;
-        };
-        let (genome, used) = minimize(base, &best.genome, kind, cfg.minimize_runs);
-        runs += used;
-        let (outcome, _) = run(base, &genome, false);
-        runs += 1;
-        findings.push(Finding {
-            kind: kind.clone(),
-            genome,
-            outcome,
-            first_seen: *first,
-        });
-    }
-    let best_clean = archive
-        .get("clean")
-        .and_then(|v| v.first())
-        .map(|e| Finding {
-            kind: "clean".into(),
-            genome: e.genome.clone(),
-            outcome: e.outcome.clone(),
-            first_seen: 0,
-        });
-    SearchReport {
-        seed: cfg.seed,
-        iterations: cfg.iterations,
-        runs,
-        findings,
-        best_clean,
+
+    /// The fittest run without violations.
+    fn best_clean(&self) -> Option<Finding> {
+        self.niches
+            .get("clean")
+            .and_then(|v| v.first())
+            .map(|e| Finding {
+                kind: "clean".into(),
+                genome: e.genome.clone(),
+                outcome: e.outcome.clone(),
+                first_seen: 0,
+            })
     }
 }
 
