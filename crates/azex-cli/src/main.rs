@@ -1,5 +1,6 @@
 //! `azex`: the command-line front end. Each subcommand is a thin shell over a library call.
 
+mod attack;
 mod demo;
 mod fmt;
 mod node;
@@ -47,6 +48,9 @@ enum Cmd {
     /// 2017-2019 data by default), next to classic and reserve-factor baselines; write
     /// JSON, a Markdown report and PNG charts (default `out/sim`).
     Sim(Box<sim::SimArgs>),
+    /// Optimising adversaries: each attack kind searches its parameters for the largest LP loss
+    /// (then its own PnL) on real price windows through the real engine; JSON and Markdown.
+    AttackSearch(Box<attack::AttackArgs>),
     /// Run a node: sequencer, durable block log, HTTP/WebSocket API (docs/node.md).
     Node(node::NodeArgs),
     /// Follow a node: replay its blocks into a local state, checking every state hash.
@@ -136,6 +140,7 @@ fn run(cli: Cli, out: &mut Out) -> Result<ExitCode, Fail> {
     match cli.cmd {
         Cmd::Demo => demo::run(out).map(|_| ExitCode::SUCCESS),
         Cmd::Sim(a) => sim::run(*a, out).map(|_| ExitCode::SUCCESS),
+        Cmd::AttackSearch(a) => attack::run(*a, out).map(|_| ExitCode::SUCCESS),
         Cmd::Spot {
             cmd: SpotCmd::ReplayVectors { files },
         } => {

@@ -39,9 +39,25 @@ pub enum AgentKind {
     SpotManipulator,
     StopHunter,
     FundingArbitrageur,
+    /// The optimising attackers of [`crate::attackers`] (not built by [`Population`]).
+    Jelly,
+    FundingDefault,
+    PatientStopHunter,
+    MultiBlockManipulator,
+    KeeperSandwich,
 }
 
 impl AgentKind {
+    /// The optimising attackers ([`crate::attackers`]); [`AgentKind::ALL`] lists the kinds a
+    /// [`Population`] builds.
+    pub const ATTACKERS: [AgentKind; 5] = [
+        AgentKind::Jelly,
+        AgentKind::FundingDefault,
+        AgentKind::PatientStopHunter,
+        AgentKind::MultiBlockManipulator,
+        AgentKind::KeeperSandwich,
+    ];
+
     pub const ALL: [AgentKind; 11] = [
         AgentKind::Noise,
         AgentKind::TrendFollower,
@@ -69,6 +85,11 @@ impl AgentKind {
             AgentKind::SpotManipulator => "spot_manipulator",
             AgentKind::StopHunter => "stop_hunter",
             AgentKind::FundingArbitrageur => "funding_arbitrageur",
+            AgentKind::Jelly => "jelly",
+            AgentKind::FundingDefault => "funding_default",
+            AgentKind::PatientStopHunter => "stop_hunt_patient",
+            AgentKind::MultiBlockManipulator => "multi_block_manipulation",
+            AgentKind::KeeperSandwich => "keeper_sandwich",
         }
     }
 
@@ -76,7 +97,7 @@ impl AgentKind {
         matches!(
             self,
             AgentKind::SelfLiquidator | AgentKind::SpotManipulator | AgentKind::StopHunter
-        )
+        ) || AgentKind::ATTACKERS.contains(&self)
     }
 }
 
@@ -152,7 +173,8 @@ fn ratio_bps(a: u128, b: u128) -> i64 {
     (d * 10_000 / b as i128) as i64
 }
 
-fn usable(m: &MarketObs) -> bool {
+/// A market that takes new exposure and has a price.
+pub fn usable(m: &MarketObs) -> bool {
     !m.reduce_only && m.mark_price > 0
 }
 
@@ -850,7 +872,8 @@ pub struct Keeper {
     pub fail_bps: u32,
 }
 
-fn liquidations(obs: &Observation<'_>, rng: &mut ChaCha8Rng, max: usize) -> Vec<Action> {
+/// Up to `max` `Liquidate` actions from the markets' `liquidatable` lists, from a random offset.
+pub fn liquidations(obs: &Observation<'_>, rng: &mut ChaCha8Rng, max: usize) -> Vec<Action> {
     let all: Vec<PositionId> = obs
         .markets
         .iter()

@@ -18,6 +18,8 @@
 //! [`report`], [`charts`], [`scenarios`] (presets), [`units`] (fixed point).
 
 pub mod agents;
+pub mod attack_search;
+pub mod attackers;
 pub mod baselines;
 pub mod charts;
 pub mod designs;
@@ -34,6 +36,8 @@ pub mod units;
 pub mod venue;
 
 pub use agents::{AdversaryConfig, Agent, AgentKind, AgentMix, Population, PopulationConfig};
+pub use attack_search::{run_attack_search, AttackSearchConfig, AttackSearchResult};
+pub use attackers::{AttackKind, AttackSpec};
 pub use charts::{write_charts, ChartError};
 pub use driver::{
     prepare_prices, run, run_engine, run_with, CrashConfig, RunOptions, SimConfig, SimError,

@@ -1,0 +1,176 @@
+//! The attack search (crates/azex-sim/src/attack_search.rs) and its attackers
+//! (src/attackers.rs), on the shipped data with a tiny budget: 1-day windows, 40 agents.
+
+use std::sync::OnceLock;
+
+use azex_sim::attack_search::{
+    attack_windows, background, env_config, render_attack_markdown, run_one, RunOut,
+};
+use azex_sim::*;
+
+fn prices() -> &'static PriceSeries {
+    static P: OnceLock<PriceSeries> = OnceLock::new();
+    P.get_or_init(|| load_default_prices().expect("shipped data"))
+}
+
+fn tiny() -> AttackSearchConfig {
+    AttackSearchConfig {
+        agents: 40,
+        window_days: 1,
+        bootstrap_windows: 0,
+        holdout_windows: 1,
+        budget: 3,
+        ..Default::default()
+    }
+}
+
+/// The worst-day-down window (22 Dec 2017 in the shipped data) with the tiny background.
+fn stress_window() -> (SimConfig, PriceSeries) {
+    let cfg = tiny();
+    let w = attack_windows(prices(), &cfg).unwrap().remove(0);
+    assert!(w.label.starts_with("worst day down"), "{}", w.label);
+    (background(&cfg).unwrap(), w.prices)
+}
+
+fn run(kind: AttackKind, env: &str, f: impl Fn(&mut AttackSpec)) -> RunOut {
+    let (cfg, p) = stress_window();
+    let mut s = AttackSpec::default_for(kind);
+    f(&mut s);
+    run_one(&cfg, &p, &env_config(env).unwrap(), Some(&s)).unwrap()
+}
+
+#[test]
+fn the_search_is_deterministic_and_never_ends_below_its_start() {
+    let mut cfg = tiny();
+    cfg.kinds = vec!["multi_block_manipulation".into(), "keeper_sandwich".into()];
+    let a = run_attack_search(&cfg, prices(), 2, &|_, _| {}).unwrap();
+    let b = run_attack_search(&cfg, prices(), 1, &|_, _| {}).unwrap();
+    assert_eq!(a.to_json(), b.to_json(), "same seed, any jobs: same bytes");
+    assert_eq!(a.results.len(), 4, "2 kinds x 2 environments");
+    for r in &a.results {
+        assert_eq!(r.evaluations, cfg.budget, "{} {}", r.kind, r.environment);
+        let key = |e: &azex_sim::attack_search::Eval| {
+            (e.lp_loss_usd.div_euclid(1_000), e.attacker_pnl_usd)
+        };
+        assert!(
+            key(&r.best) >= key(&r.start),
+            "{} {}: best {:?} below start {:?}",
+            r.kind,
+            r.environment,
+            key(&r.best),
+            key(&r.start)
+        );
+        assert!(r.best_for_attacker.attacker_pnl_usd >= r.start.attacker_pnl_usd);
+        assert_eq!(r.windows_len(), a.windows.len());
+        assert_eq!(
+            r.control.is_some(),
+            r.kind == "multi_block_manipulation",
+            "controls only for pushing kinds"
+        );
+    }
+    assert_eq!(a.baselines.len(), 2 * (a.windows.len() + a.holdout.len()));
+    assert!(a.results.iter().all(|r| r.holdout_best.is_some()));
+    let md = render_attack_markdown(&a);
+    assert!(md.contains("| keeper_sandwich | worst_case |"), "{md}");
+    // another seed searches other points
+    cfg.seed += 1;
+    cfg.kinds.truncate(1);
+    let c = run_attack_search(&cfg, prices(), 2, &|_, _| {}).unwrap();
+    assert_ne!(a.to_json(), c.to_json());
+}
+
+trait WindowsLen {
+    fn windows_len(&self) -> usize;
+}
+impl WindowsLen for azex_sim::attack_search::KindResult {
+    fn windows_len(&self) -> usize {
+        self.best.windows.len()
+    }
+}
+
+#[test]
+fn every_attacker_kind_trades() {
+    for env in ["defended", "worst_case"] {
+        for k in AttackKind::ALL {
+            let r = run(k, env, |s| {
+                s.market = 3; // LTC: $2M of depth
+                s.notional_usd = 500_000;
+                s.push_bps = 300;
+            });
+            assert!(
+                r.attacker_volume_usd > 0 && r.attacker_actions > 0,
+                "{env} {k:?} did not trade: {r:?}"
+            );
+            assert!(r.log.rounds > 0, "{env} {k:?}: {r:?}");
+        }
+    }
+}
+
+#[test]
+fn a_coalition_splits_its_legs_across_accounts() {
+    let one = run(AttackKind::Jelly, "worst_case", |s| {
+        s.market = 3;
+        s.notional_usd = 400_000;
+        s.accounts = 1;
+    });
+    let four = run(AttackKind::Jelly, "worst_case", |s| {
+        s.market = 3;
+        s.notional_usd = 400_000;
+        s.accounts = 4;
+    });
+    // 2 opens by member 0 (+ spot) vs 2 opens by each of 4 members
+    assert!(
+        four.attacker_actions >= one.attacker_actions + 6,
+        "{one:?} {four:?}"
+    );
+    assert!(four.attacker_volume_usd > 0);
+}
+
+#[test]
+fn the_stop_hunter_stops_after_a_refusal() {
+    // defended: the arbitrageur trades the push back before the oracle reads it, so the first
+    // hunt's push is not followed; with max_refusals 1 the hunter gives up for good
+    let d = run(AttackKind::StopHunt, "defended", |s| {
+        s.threshold = 1;
+        s.hold_blocks = 4;
+    });
+    assert_eq!(d.log.refusals, 1, "{d:?}");
+    assert!(d.log.stopped_at_step.is_some(), "{d:?}");
+    assert_eq!(d.log.rounds, 1, "no hunt after the stop: {d:?}");
+    assert_eq!(d.log.pushes, 1, "{d:?}");
+    assert_eq!(d.log.pushes_after_stop, 0);
+    assert_eq!(d.log.pushes_followed, 0);
+    // with 3 refusals allowed it tries exactly 3 times
+    let d3 = run(AttackKind::StopHunt, "defended", |s| {
+        s.threshold = 3;
+        s.hold_blocks = 4;
+    });
+    assert_eq!((d3.log.refusals, d3.log.rounds), (3, 3), "{d3:?}");
+    // worst case: the oracle follows its pushes, so it keeps hunting until something is refused
+    let w = run(AttackKind::StopHunt, "worst_case", |s| {
+        s.threshold = 1;
+        s.hold_blocks = 4;
+    });
+    assert!(w.log.pushes_followed > 0, "{w:?}");
+    assert!(w.log.rounds > 1, "{w:?}");
+    assert!(w.log.refusals <= 1 && w.log.pushes_after_stop == 0, "{w:?}");
+}
+
+#[test]
+fn pushes_reach_the_oracle_only_without_block_end_arbitrage() {
+    for k in [AttackKind::Jelly, AttackKind::MultiBlock] {
+        let d = run(k, "defended", |s| {
+            s.market = 3;
+            s.notional_usd = 500_000;
+            s.push_bps = 300;
+        });
+        let w = run(k, "worst_case", |s| {
+            s.market = 3;
+            s.notional_usd = 500_000;
+            s.push_bps = 300;
+        });
+        assert!(d.log.pushes > 0 && w.log.pushes > 0, "{d:?} {w:?}");
+        assert_eq!(d.log.pushes_followed, 0, "{k:?} defended: {d:?}");
+        assert!(w.log.pushes_followed > 0, "{k:?} worst case: {w:?}");
+    }
+}
