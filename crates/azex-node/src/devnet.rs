@@ -7,17 +7,19 @@
 
 use crate::api::ApiLimits;
 use crate::keeper::{run_keeper, KeeperOptions};
-use crate::node::{start, NodeOptions};
+use crate::node::{start, NodeHandle, NodeOptions};
 use crate::setup::{bootstrap, MarketSpec};
 use azex_client::{Client, Key, Sender};
 use azex_exchange::units::{QTY_ONE, USD_ONE, WAD};
 use azex_exchange::Tx;
+use azex_sim::prices::PriceSeries;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -56,53 +58,69 @@ fn key(dir: &Path, name: &str) -> Result<Key, String> {
     Key::load_or_create(&dir.join(format!("{name}.key"))).map_err(|e| e.to_string())
 }
 
-/// Run a devnet (blocks until stopped).
-pub fn run(o: &DevnetOptions) -> Result<(), String> {
-    let keys_dir = o.data.join("keys");
-    std::fs::create_dir_all(&keys_dir).map_err(|e| e.to_string())?;
-    let lister = key(&keys_dir, "lister")?;
-    let lp = key(&keys_dir, "market-maker")?;
-    let arb = key(&keys_dir, "arbitrageur")?;
-    let traders: Vec<Key> = (1..=o.traders)
-        .map(|i| key(&keys_dir, &format!("trader-{i}")))
-        .collect::<Result<_, _>>()?;
-    let prices = azex_sim::prices::load_default_prices().map_err(|e| e.to_string())?;
-    let sym_idx: Vec<usize> = SYMBOLS
-        .iter()
-        .map(|s| {
-            prices
-                .symbol_index(&format!("{s}USD"))
-                .or_else(|| prices.symbol_index(s))
-                .ok_or(format!("no {s} in the price data"))
-        })
-        .collect::<Result<_, _>>()?;
+/// The devnet's own accounts, their key files in `DATA/keys/`.
+struct Accounts {
+    lister: Key,
+    market_maker: Key,
+    arbitrageur: Key,
+    traders: Vec<Key>,
+}
 
-    // Genesis (first start only): bots and the dev keys funded.
-    let node_dir = o.data.join("node");
-    let mut opts = NodeOptions::new(node_dir.clone(), o.port);
-    opts.block_time_ms = o.block_time_ms;
-    opts.handle_signals = true;
-    opts.api = ApiLimits::default();
-    if !node_dir.join("genesis.json").exists() {
-        let mut addrs = vec![lister.address(), lp.address(), arb.address()];
-        addrs.extend(traders.iter().map(|k| k.address()));
+impl Accounts {
+    fn load(keys_dir: &Path, traders: usize) -> Result<Accounts, String> {
+        std::fs::create_dir_all(keys_dir).map_err(|e| e.to_string())?;
+        Ok(Accounts {
+            lister: key(keys_dir, "lister")?,
+            market_maker: key(keys_dir, "market-maker")?,
+            arbitrageur: key(keys_dir, "arbitrageur")?,
+            traders: (1..=traders)
+                .map(|i| key(keys_dir, &format!("trader-{i}")))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// The bots and the dev keys, funded by the genesis.
+    fn funded(&self) -> Vec<alloy_primitives::Address> {
+        let mut addrs = vec![
+            self.lister.address(),
+            self.market_maker.address(),
+            self.arbitrageur.address(),
+        ];
+        addrs.extend(self.traders.iter().map(|k| k.address()));
         addrs.extend(
             (1..=crate::genesis::DEV_ACCOUNTS).map(|i| crate::genesis::dev_key(i).address()),
         );
-        let g = crate::genesis::funded_genesis(
-            &addrs,
-            10_000_000_000 * USD_ONE,
-            1_000_000_000_000 * QTY_ONE,
-        );
-        let gp = o.data.join("genesis.json");
-        std::fs::write(
-            &gp,
-            serde_json::to_vec_pretty(&g).map_err(|e| e.to_string())?,
-        )
-        .map_err(|e| e.to_string())?;
-        opts.genesis = Some(gp);
+        addrs
     }
-    let node = start(opts).map_err(|e| e.to_string())?;
+}
+
+/// The shipped price data and, for each of [`SYMBOLS`], its series in it.
+struct Prices {
+    series: PriceSeries,
+    columns: Vec<usize>,
+}
+
+fn load_prices() -> Result<Prices, String> {
+    let series = azex_sim::prices::load_default_prices().map_err(|e| e.to_string())?;
+    let columns = SYMBOLS
+        .iter()
+        .map(|s| {
+            series
+                .symbol_index(&format!("{s}USD"))
+                .or_else(|| series.symbol_index(s))
+                .ok_or(format!("no {s} in the price data"))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Prices { series, columns })
+}
+
+/// Run a devnet (blocks until stopped).
+pub fn run(o: &DevnetOptions) -> Result<(), String> {
+    let keys_dir = o.data.join("keys");
+    let accounts = Accounts::load(&keys_dir, o.traders)?;
+    let prices = load_prices()?;
+    let node_dir = o.data.join("node");
+    let node = start(node_options(o, &node_dir, &accounts)?).map_err(|e| e.to_string())?;
     let url = node.url();
     let client = Client::new(&url);
     crate::say!("azex devnet");
@@ -112,119 +130,24 @@ pub fn run(o: &DevnetOptions) -> Result<(), String> {
     crate::say!("  metrics    {url}/metrics");
     crate::say!("  keys       {}", keys_dir.display());
     crate::say!("  data       {}", node_dir.display());
-
-    let mut ls = Sender::connect(client.clone(), lister).map_err(|e| e.to_string())?;
-    let specs: Vec<MarketSpec> = sym_idx
-        .iter()
-        .enumerate()
-        .map(|(i, &s)| MarketSpec {
-            token: i as u64 + 1,
-            price_wad: prices.bars[s][0].close,
-            seed_azusd: 20_000_000 * USD_ONE,
-        })
-        .collect();
-    let n = bootstrap(&mut ls, &specs, 50_000_000 * USD_ONE).map_err(|e| e.to_string())?;
-    crate::say!(
-        "  markets    {} listed now ({} in all): {}",
-        n,
-        specs.len(),
-        SYMBOLS.join(", ")
-    );
+    list_markets(&client, accounts.lister, &prices)?;
 
     let stop = Arc::new(AtomicBool::new(false));
-    let mut threads = Vec::new();
-    let mut children: Vec<Child> = Vec::new();
-    // Keepers.
-    for i in 1..=o.keepers {
-        let kf = keys_dir.join(format!("keeper-{i}.key"));
-        match &o.keeper_exe {
-            Some(exe) => {
-                let c = Command::new(exe)
-                    .args(["keeper", "--node", &url, "--key"])
-                    .arg(&kf)
-                    .spawn()
-                    .map_err(|e| format!("starting keeper {i}: {e}"))?;
-                crate::say!("  keeper {i}   pid {} ({})", c.id(), kf.display());
-                children.push(c);
-            }
-            None => {
-                let (stop, url) = (stop.clone(), url.clone());
-                threads.push(std::thread::spawn(move || {
-                    let ko = KeeperOptions {
-                        node: url,
-                        key: kf,
-                        until_height: None,
-                        quiet: true,
-                    };
-                    if let Err(e) = run_keeper(&ko, &stop) {
-                        crate::warn_line!("keeper {i}: {e}");
-                    }
-                }));
-            }
-        }
-    }
-    // Market maker: backs the vault.
-    {
-        let (stop, c) = (stop.clone(), client.clone());
-        threads.push(std::thread::spawn(move || {
-            let Ok(mut s) = Sender::connect(c, lp) else {
-                return;
-            };
-            let me = s.address();
-            let _ = s.send(
-                Tx::MintAzusd {
-                    user: me,
-                    usdc: 100_000_000 * USD_ONE,
-                },
-                true,
-            );
-            let _ = s.send(
-                Tx::LpDeposit {
-                    user: me,
-                    amount: 50_000_000 * USD_ONE,
-                },
-                true,
-            );
-            while !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(500));
-            }
-        }));
-    }
-    // Traders.
-    for (i, k) in traders.into_iter().enumerate() {
+    let (mut threads, children) = start_keepers(o, &keys_dir, &url, &stop)?;
+    let (mm, c) = (stop.clone(), client.clone());
+    threads.push(std::thread::spawn(move || {
+        market_maker(accounts.market_maker, c, &mm)
+    }));
+    for (i, k) in accounts.traders.into_iter().enumerate() {
         let (stop, c) = (stop.clone(), client.clone());
         threads.push(std::thread::spawn(move || trader(i as u64, k, c, &stop)));
     }
-    // Arbitrageur.
-    {
-        let (stop, c) = (stop.clone(), client.clone());
-        let bar_ms = o.bar_ms;
-        threads.push(std::thread::spawn(move || {
-            let Ok(mut s) = Sender::connect(c.clone(), arb) else {
-                return;
-            };
-            let me = s.address();
-            let mut t = 0usize;
-            while !stop.load(Ordering::Relaxed) {
-                t = (t + 1) % prices.len();
-                for (m, &si) in sym_idx.iter().enumerate() {
-                    let target = prices.bars[si][t].close;
-                    let _ = arbitrage(&mut s, &c, me, m as u32, target);
-                }
-                sleep_while(&stop, Duration::from_millis(bar_ms));
-            }
-        }));
-    }
+    let (arb, c, bar_ms) = (stop.clone(), client.clone(), o.bar_ms);
+    threads.push(std::thread::spawn(move || {
+        arbitrageur(accounts.arbitrageur, c, &prices, bar_ms, &arb)
+    }));
     crate::say!("running; Ctrl-C or SIGTERM stops everything");
-    let t0 = std::time::Instant::now();
-    while !node.shared.stop.load(Ordering::SeqCst) {
-        if let Some(d) = o.run_for {
-            if t0.elapsed() >= d {
-                break;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_stop(&node, o.run_for);
     stop.store(true, Ordering::SeqCst);
     for mut c in children {
         // SIGTERM to our own child, by its id.
@@ -241,6 +164,152 @@ pub fn run(o: &DevnetOptions) -> Result<(), String> {
     node.stop();
     crate::say!("stopped at height {} state {}", h.0, h.1);
     Ok(())
+}
+
+/// The node's options; on the first start, a genesis (`DATA/genesis.json`) funding the bots
+/// and the dev keys.
+fn node_options(
+    o: &DevnetOptions,
+    node_dir: &Path,
+    accounts: &Accounts,
+) -> Result<NodeOptions, String> {
+    let mut opts = NodeOptions::new(node_dir.to_path_buf(), o.port);
+    opts.block_time_ms = o.block_time_ms;
+    opts.handle_signals = true;
+    opts.api = ApiLimits::default();
+    if !node_dir.join("genesis.json").exists() {
+        let g = crate::genesis::funded_genesis(
+            &accounts.funded(),
+            10_000_000_000 * USD_ONE,
+            1_000_000_000_000 * QTY_ONE,
+        );
+        let gp = o.data.join("genesis.json");
+        std::fs::write(
+            &gp,
+            serde_json::to_vec_pretty(&g).map_err(|e| e.to_string())?,
+        )
+        .map_err(|e| e.to_string())?;
+        opts.genesis = Some(gp);
+    }
+    Ok(opts)
+}
+
+/// List a market per symbol at its first price (those not listed yet).
+fn list_markets(client: &Client, lister: Key, prices: &Prices) -> Result<(), String> {
+    let mut ls = Sender::connect(client.clone(), lister).map_err(|e| e.to_string())?;
+    let specs: Vec<MarketSpec> = prices
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| MarketSpec {
+            token: i as u64 + 1,
+            price_wad: prices.series.bars[s][0].close,
+            seed_azusd: 20_000_000 * USD_ONE,
+        })
+        .collect();
+    let n = bootstrap(&mut ls, &specs, 50_000_000 * USD_ONE).map_err(|e| e.to_string())?;
+    crate::say!(
+        "  markets    {} listed now ({} in all): {}",
+        n,
+        specs.len(),
+        SYMBOLS.join(", ")
+    );
+    Ok(())
+}
+
+/// The keepers: `azex keeper` processes when the binary is given, else threads.
+fn start_keepers(
+    o: &DevnetOptions,
+    keys_dir: &Path,
+    url: &str,
+    stop: &Arc<AtomicBool>,
+) -> Result<(Vec<JoinHandle<()>>, Vec<Child>), String> {
+    let mut threads = Vec::new();
+    let mut children: Vec<Child> = Vec::new();
+    for i in 1..=o.keepers {
+        let kf = keys_dir.join(format!("keeper-{i}.key"));
+        match &o.keeper_exe {
+            Some(exe) => {
+                let c = Command::new(exe)
+                    .args(["keeper", "--node", url, "--key"])
+                    .arg(&kf)
+                    .spawn()
+                    .map_err(|e| format!("starting keeper {i}: {e}"))?;
+                crate::say!("  keeper {i}   pid {} ({})", c.id(), kf.display());
+                children.push(c);
+            }
+            None => {
+                let (stop, url) = (stop.clone(), url.to_string());
+                threads.push(std::thread::spawn(move || {
+                    let ko = KeeperOptions {
+                        node: url,
+                        key: kf,
+                        until_height: None,
+                        quiet: true,
+                    };
+                    if let Err(e) = run_keeper(&ko, &stop) {
+                        crate::warn_line!("keeper {i}: {e}");
+                    }
+                }));
+            }
+        }
+    }
+    Ok((threads, children))
+}
+
+/// Until the node stops (Ctrl-C / SIGTERM or a fault) or `run_for` has passed.
+fn wait_for_stop(node: &NodeHandle, run_for: Option<Duration>) {
+    let t0 = std::time::Instant::now();
+    while !node.shared.stop.load(Ordering::SeqCst) {
+        if let Some(d) = run_for {
+            if t0.elapsed() >= d {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The market maker backs the vault: mints azUSD and deposits it, then waits.
+fn market_maker(k: Key, c: Client, stop: &AtomicBool) {
+    let Ok(mut s) = Sender::connect(c, k) else {
+        return;
+    };
+    let me = s.address();
+    let _ = s.send(
+        Tx::MintAzusd {
+            user: me,
+            usdc: 100_000_000 * USD_ONE,
+        },
+        true,
+    );
+    let _ = s.send(
+        Tx::LpDeposit {
+            user: me,
+            amount: 50_000_000 * USD_ONE,
+        },
+        true,
+    );
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The arbitrageur drives each market's pool along the price data, one bar every `bar_ms`.
+fn arbitrageur(k: Key, c: Client, prices: &Prices, bar_ms: u64, stop: &AtomicBool) {
+    let Ok(mut s) = Sender::connect(c.clone(), k) else {
+        return;
+    };
+    let me = s.address();
+    let mut t = 0usize;
+    while !stop.load(Ordering::Relaxed) {
+        t = (t + 1) % prices.series.len();
+        for (m, &si) in prices.columns.iter().enumerate() {
+            let target = prices.series.bars[si][t].close;
+            let _ = arbitrage(&mut s, &c, me, m as u32, target);
+        }
+        sleep_while(stop, Duration::from_millis(bar_ms));
+    }
 }
 
 fn sleep_while(stop: &AtomicBool, d: Duration) {

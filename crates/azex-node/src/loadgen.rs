@@ -13,15 +13,15 @@
 
 use crate::api::ApiLimits;
 use crate::chain;
-use crate::node::{start, NodeOptions};
+use crate::node::{start, CachedBlock, NodeHandle, NodeOptions, Shared};
 use alloy_primitives::B256;
-use azex_client::{Client, Key, SignedTx};
+use azex_client::{Block, Client, ClientError, Key, SignedTx};
 use azex_exchange::units::{QTY_ONE, USD_ONE, WAD};
 use azex_exchange::{BlockCtx, State, Tx};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
@@ -190,21 +190,7 @@ pub fn run(o: &LoadgenOptions) -> Result<LoadReport, String> {
     let lister = Key::from_seed(999_999);
 
     // 1. Recovery rate.
-    // Best of three runs of 2,000 recoveries each (the machine may be shared).
-    let sample = presign(&ks[..ks.len().min(200)], 0, 10, chain_id, "mint");
-    for _ in 0..3 {
-        rep.recover_per_sec_one_core = rep
-            .recover_per_sec_one_core
-            .max(recover_rate(&sample, chain_id, 1));
-        rep.recover_per_sec_all_cores = rep
-            .recover_per_sec_all_cores
-            .max(recover_rate(&sample, chain_id, cores));
-    }
-    crate::warn_line!(
-        "recover: {:.0}/s on one core, {:.0}/s on {cores}",
-        rep.recover_per_sec_one_core,
-        rep.recover_per_sec_all_cores
-    );
+    measure_recovery(&ks, chain_id, &mut rep);
 
     // Transactions: enough for the run at the offered (or a generous) rate.
     let target = o.rate.unwrap_or(rep.recover_per_sec_all_cores * 1.2) * o.secs;
@@ -213,13 +199,56 @@ pub fn run(o: &LoadgenOptions) -> Result<LoadReport, String> {
     let txs = presign(&ks, first_nonce, per_account, chain_id, &o.mix);
     crate::warn_line!("signed {} transactions", txs.len());
 
-    // Genesis: every account funded; the lister lists one market for `trade`.
+    // 2. The engine alone on the same transactions (after the same set-up).
+    let node = start_node(o, &ks, &lister)?;
+    let client = Client::new(&node.url());
+    if o.mix == "trade" {
+        set_up_trading(o, &client, &lister, &ks, chain_id)?;
+    }
+    measure_engine_alone(o, &node, &txs, &mut rep)?;
+
+    // 3. The node under load.
+    measure_node(o, &node, &client, &txs, &mut rep)?;
+    node.stop();
+
+    // 4. Replay from the log.
+    rep.log_bytes = std::fs::metadata(o.data.join("blocks.log"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    let (st, _) = crate::node::verify_dir(&o.data).map_err(|e| e.to_string())?;
+    rep.replay_blocks = st.replayed_blocks;
+    rep.replay_txs = st.replayed_txs;
+    rep.replay_secs = st.replay_secs;
+    Ok(rep)
+}
+
+/// Best of three runs of 2,000 recoveries each, on one core and on all (the machine may be
+/// shared).
+fn measure_recovery(ks: &[Key], chain_id: u64, rep: &mut LoadReport) {
+    let sample = presign(&ks[..ks.len().min(200)], 0, 10, chain_id, "mint");
+    for _ in 0..3 {
+        rep.recover_per_sec_one_core = rep
+            .recover_per_sec_one_core
+            .max(recover_rate(&sample, chain_id, 1));
+        rep.recover_per_sec_all_cores = rep
+            .recover_per_sec_all_cores
+            .max(recover_rate(&sample, chain_id, rep.cores));
+    }
+    crate::warn_line!(
+        "recover: {:.0}/s on one core, {:.0}/s on {}",
+        rep.recover_per_sec_one_core,
+        rep.recover_per_sec_all_cores,
+        rep.cores
+    );
+}
+
+/// A node on an emptied `o.data`, without rate limits, whose genesis funds every account and
+/// the lister.
+fn start_node(o: &LoadgenOptions, ks: &[Key], lister: &Key) -> Result<NodeHandle, String> {
     let mut addrs: Vec<_> = ks.iter().map(|k| k.address()).collect();
     addrs.push(lister.address());
     let genesis =
         crate::genesis::funded_genesis(&addrs, 1_000_000_000 * USD_ONE, 1_000_000 * QTY_ONE);
-
-    // 2. The engine alone on the same transactions (after the same set-up).
     let _ = std::fs::remove_dir_all(&o.data);
     std::fs::create_dir_all(&o.data).map_err(|e| e.to_string())?;
     let gpath = o.data.join("genesis.in.json");
@@ -234,248 +263,309 @@ pub fn run(o: &LoadgenOptions) -> Result<LoadReport, String> {
     opts.api = ApiLimits::unlimited();
     opts.mempool.max_total = 1_000_000;
     opts.mempool.max_per_block = 200_000;
-    let node = start(opts).map_err(|e| e.to_string())?;
-    let url = node.url();
-    let client = Client::new(&url);
-    if o.mix == "trade" {
-        let mut s = azex_client::Sender::connect(client.clone(), lister.clone())
-            .map_err(|e| e.to_string())?;
-        crate::setup::bootstrap(
-            &mut s,
-            &[crate::setup::MarketSpec {
-                token: 1,
-                price_wad: 2_000 * WAD,
-                seed_azusd: 200_000_000 * USD_ONE,
-            }],
-            500_000_000 * USD_ONE,
-        )
-        .map_err(|e| e.to_string())?;
-        // Each trader mints azUSD first (nonce 0).
-        let expiry = now_secs() + 3_600;
-        let mints: Vec<SignedTx> = ks
-            .iter()
-            .map(|k| {
-                k.sign(
-                    Tx::MintAzusd {
-                        user: k.address(),
-                        usdc: 1_000_000 * USD_ONE,
-                    },
-                    0,
-                    expiry,
-                    chain_id,
-                )
-            })
-            .collect();
-        for c in mints.chunks(o.batch.max(1)) {
-            client.submit_batch(c).map_err(|e| e.to_string())?;
-        }
-        let want = client.status().map_err(|e| e.to_string())?.height + 3;
-        while client.status().map_err(|e| e.to_string())?.height < want {
-            std::thread::sleep(Duration::from_millis(20));
+    start(opts).map_err(|e| e.to_string())
+}
+
+/// The `trade` mix: the lister lists one market, each trader mints azUSD first (nonce 0);
+/// returns three blocks later.
+fn set_up_trading(
+    o: &LoadgenOptions,
+    client: &Client,
+    lister: &Key,
+    ks: &[Key],
+    chain_id: u64,
+) -> Result<(), String> {
+    let mut s =
+        azex_client::Sender::connect(client.clone(), lister.clone()).map_err(|e| e.to_string())?;
+    let market = crate::setup::MarketSpec {
+        token: 1,
+        price_wad: 2_000 * WAD,
+        seed_azusd: 200_000_000 * USD_ONE,
+    };
+    crate::setup::bootstrap(&mut s, &[market], 500_000_000 * USD_ONE).map_err(|e| e.to_string())?;
+    let expiry = now_secs() + 3_600;
+    let mints: Vec<SignedTx> = ks
+        .iter()
+        .map(|k| {
+            let usdc = 1_000_000 * USD_ONE;
+            k.sign(
+                Tx::MintAzusd {
+                    user: k.address(),
+                    usdc,
+                },
+                0,
+                expiry,
+                chain_id,
+            )
+        })
+        .collect();
+    for c in mints.chunks(o.batch.max(1)) {
+        client.submit_batch(c).map_err(|e| e.to_string())?;
+    }
+    let want = client.status().map_err(|e| e.to_string())?.height + 3;
+    while client.status().map_err(|e| e.to_string())?.height < want {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// The engine alone: a copy of the node's state now (same set-up) runs the transactions in
+/// blocks of what all cores recover in a block time, for at most `o.secs`.
+fn measure_engine_alone(
+    o: &LoadgenOptions,
+    node: &NodeHandle,
+    txs: &[SignedTx],
+    rep: &mut LoadReport,
+) -> Result<(), String> {
+    let mut st: State = node.shared.state.read().map_err(|_| "lock")?.clone();
+    let per_block =
+        (rep.recover_per_sec_all_cores * o.block_time_ms as f64 / 1000.0).max(1.0) as usize;
+    let t0 = Instant::now();
+    let mut n = 0usize;
+    let ts = st.block.timestamp;
+    for (h, chunk) in (st.block.height + 1..).zip(txs.chunks(per_block)) {
+        let ctx = BlockCtx {
+            height: h,
+            timestamp: ts,
+        };
+        let _ =
+            chain::execute(&mut st, ctx, chunk.iter().map(|t| &t.tx)).map_err(|e| e.to_string())?;
+        n += chunk.len();
+        if t0.elapsed().as_secs_f64() > o.secs {
+            break;
         }
     }
-    {
-        // Engine alone: copy the node's state now (same set-up) and run the transactions.
-        let mut st: State = node.shared.state.read().map_err(|_| "lock")?.clone();
-        let per_block =
-            (rep.recover_per_sec_all_cores * o.block_time_ms as f64 / 1000.0).max(1.0) as usize;
-        let t0 = Instant::now();
-        let mut n = 0usize;
-        let ts = st.block.timestamp;
-        for (h, chunk) in (st.block.height + 1..).zip(txs.chunks(per_block)) {
-            let _ = chain::execute(
-                &mut st,
-                BlockCtx {
-                    height: h,
-                    timestamp: ts,
-                },
-                chunk.iter().map(|t| &t.tx),
-            )
-            .map_err(|e| e.to_string())?;
-            n += chunk.len();
-            if t0.elapsed().as_secs_f64() > o.secs {
-                break;
+    rep.engine_tx_per_sec = n as f64 / t0.elapsed().as_secs_f64();
+    crate::warn_line!("engine alone: {:.0} tx/s", rep.engine_tx_per_sec);
+    Ok(())
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What the observer counted of the submitted transactions.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    committed: u64,
+    applied: u64,
+    blocks: u64,
+    first_commit: Option<Instant>,
+    last_commit: Option<Instant>,
+}
+
+/// The load phase's shared figures: the senders' side and the observer's.
+#[derive(Default)]
+struct Load {
+    /// Submitted and not yet committed: when.
+    sent_at: Mutex<HashMap<B256, Instant>>,
+    /// Submit → durable commit, milliseconds.
+    latencies: Mutex<Vec<f64>>,
+    counts: Mutex<Counts>,
+    submitted: AtomicU64,
+    rejected: AtomicU64,
+    /// A sender's failure (the run stops).
+    error: Mutex<Option<String>>,
+    /// Stops the observer.
+    done: AtomicBool,
+}
+
+impl Load {
+    /// A published (durable) block: the latency of each of our transactions in it.
+    fn record_block(&self, b: &Block, now: Instant) {
+        let mut sent = lock(&self.sent_at);
+        let mut l = lock(&self.latencies);
+        let mut c = lock(&self.counts);
+        c.blocks += 1;
+        for t in &b.txs {
+            if let Some(s) = sent.remove(&t.hash) {
+                l.push(now.duration_since(s).as_secs_f64() * 1e3);
+                c.committed += 1;
+                if t.outcome.is_applied() {
+                    c.applied += 1;
+                }
+                c.first_commit.get_or_insert(now);
+                c.last_commit = Some(now);
             }
         }
-        rep.engine_tx_per_sec = n as f64 / t0.elapsed().as_secs_f64();
-        crate::warn_line!("engine alone: {:.0} tx/s", rep.engine_tx_per_sec);
     }
+}
 
-    // 3. The node under load.
-    let sent_at: Arc<Mutex<HashMap<B256, Instant>>> = Arc::default();
-    let lat: Arc<Mutex<Vec<f64>>> = Arc::default();
-    let done = Arc::new(AtomicBool::new(false));
-    let mut rx = node.shared.blocks_tx.subscribe();
-    let (lat2, sent2, done2) = (lat.clone(), sent_at.clone(), done.clone());
-    let counts = Arc::new(Mutex::new((
-        0u64,
-        0u64,
-        0u64,
-        None::<Instant>,
-        None::<Instant>,
-    )));
-    let counts2 = counts.clone();
-    let observer = std::thread::spawn(move || {
+/// The node under load: the observer takes each published block, the senders submit the
+/// transactions at the offered rate (or as fast as the node takes them) for `o.secs`, then the
+/// pending ones get up to 30 s to commit.
+fn measure_node(
+    o: &LoadgenOptions,
+    node: &NodeHandle,
+    client: &Client,
+    txs: &[SignedTx],
+    rep: &mut LoadReport,
+) -> Result<(), String> {
+    let load = Arc::new(Load::default());
+    let observer = observe(node.shared.blocks_tx.subscribe(), load.clone());
+    let t0 = Instant::now();
+    send_all(o, node, client, txs, t0, &load);
+    if let Some(e) = lock(&load.error).take() {
+        return Err(e);
+    }
+    // Let the pending ones commit (bounded).
+    let t_end = Instant::now();
+    while !lock(&load.sent_at).is_empty() && t_end.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    load.done.store(true, Ordering::Relaxed);
+    let _ = observer.join();
+    node_figures(&load, t0, rep);
+    Ok(())
+}
+
+/// A thread that records every published block in `load` until `load.done`.
+fn observe(
+    mut rx: tokio::sync::broadcast::Receiver<Arc<CachedBlock>>,
+    load: Arc<Load>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build();
         let Ok(rt) = rt else { return };
         rt.block_on(async move {
-            loop {
-                if done2.load(Ordering::Relaxed) {
-                    break;
-                }
+            while !load.done.load(Ordering::Relaxed) {
                 let r = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await;
                 let now = Instant::now();
                 match r {
-                    Ok(Ok(b)) => {
-                        let mut sent = sent2.lock().unwrap_or_else(|e| e.into_inner());
-                        let mut l = lat2.lock().unwrap_or_else(|e| e.into_inner());
-                        let mut c = counts2.lock().unwrap_or_else(|e| e.into_inner());
-                        c.2 += 1;
-                        for t in &b.block.txs {
-                            if let Some(s) = sent.remove(&t.hash) {
-                                l.push(now.duration_since(s).as_secs_f64() * 1e3);
-                                c.0 += 1;
-                                if t.outcome.is_applied() {
-                                    c.1 += 1;
-                                }
-                                c.3.get_or_insert(now);
-                                c.4 = Some(now);
-                            }
-                        }
-                    }
+                    Ok(Ok(b)) => load.record_block(&b.block, now),
                     Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
                     Ok(Err(_)) => break,
                     Err(_) => {}
                 }
             }
         });
-    });
-    let t0 = Instant::now();
+    })
+}
+
+/// How a sender paces itself.
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    t0: Instant,
+    /// This sender's share of the offered rate (None: as fast as possible).
+    rate: Option<f64>,
+    batch: usize,
+    deadline: Duration,
+}
+
+/// `o.senders` threads; sender `w` owns the accounts `a` with `a % senders == w`, so that each
+/// account's nonces stay in order.
+fn send_all(
+    o: &LoadgenOptions,
+    node: &NodeHandle,
+    client: &Client,
+    txs: &[SignedTx],
+    t0: Instant,
+    load: &Load,
+) {
     let senders = o.senders.max(1);
-    let n_acc = ks.len();
-    let submitted_c = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let rejected_c = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let error: Arc<Mutex<Option<String>>> = Arc::default();
+    let n_acc = o.accounts.max(1);
+    let pace = Pace {
+        t0,
+        rate: o.rate.map(|r| r / senders as f64),
+        batch: o.batch.max(1),
+        deadline: Duration::from_secs_f64(o.secs),
+    };
     std::thread::scope(|sc| {
         for w in 0..senders {
-            // Each sender owns the accounts a with a % senders == w: per-account nonce order holds.
             let mine: Vec<&SignedTx> = txs
                 .iter()
                 .enumerate()
                 .filter(|(g, _)| (g % n_acc) % senders == w)
                 .map(|(_, t)| t)
                 .collect();
-            let (client, sent_at, submitted_c, rejected_c, error) = (
-                client.clone(),
-                sent_at.clone(),
-                submitted_c.clone(),
-                rejected_c.clone(),
-                error.clone(),
-            );
-            let shared = node.shared.clone();
-            let rate = o.rate.map(|r| r / senders as f64);
-            let batch = o.batch.max(1);
-            let deadline = Duration::from_secs_f64(o.secs);
-            sc.spawn(move || {
-                let mut i = 0usize;
-                while i < mine.len() && t0.elapsed() < deadline {
-                    if let Some(rate) = rate {
-                        let due = (t0.elapsed().as_secs_f64() * rate) as usize;
-                        if due <= i {
-                            std::thread::sleep(Duration::from_millis(2));
-                            continue;
-                        }
-                    }
-                    let end = if rate.is_some() {
-                        let due = (t0.elapsed().as_secs_f64() * rate.unwrap_or(0.0)) as usize;
-                        due.min(i + batch).min(mine.len()).max(i + 1)
-                    } else {
-                        (i + batch).min(mine.len())
-                    };
-                    let chunk: Vec<SignedTx> = mine[i..end].iter().map(|t| (*t).clone()).collect();
-                    let now = Instant::now();
-                    {
-                        let mut s = sent_at.lock().unwrap_or_else(|e| e.into_inner());
-                        for t in &chunk {
-                            s.insert(t.hash(), now);
-                        }
-                    }
-                    match client.submit_batch(&chunk) {
-                        Ok(items) => {
-                            for (t, it) in chunk.iter().zip(items) {
-                                submitted_c.fetch_add(1, Ordering::Relaxed);
-                                if it.error.is_some() {
-                                    rejected_c.fetch_add(1, Ordering::Relaxed);
-                                    sent_at
-                                        .lock()
-                                        .unwrap_or_else(|e| e.into_inner())
-                                        .remove(&t.hash());
-                                }
-                            }
-                        }
-                        Err(e) => {
-                            *error.lock().unwrap_or_else(|e| e.into_inner()) =
-                                Some(format!("submit: {e}"));
-                            return;
-                        }
-                    }
-                    i = end;
-                    if rate.is_none() {
-                        while shared.metrics.mempool.load(Ordering::Relaxed) > 100_000 {
-                            std::thread::sleep(Duration::from_millis(5));
-                        }
-                    }
-                }
-            });
+            let (client, shared) = (client.clone(), node.shared.clone());
+            sc.spawn(move || send_share(&mine, &client, &shared, load, pace));
         }
     });
-    if let Some(e) = error.lock().unwrap_or_else(|e| e.into_inner()).take() {
-        return Err(e);
+}
+
+/// One sender: its transactions in batches, each marked sent before it goes; at a fixed rate
+/// only what is due, else as fast as the node takes them (waiting while its mempool holds more
+/// than 100,000).
+fn send_share(mine: &[&SignedTx], client: &Client, shared: &Shared, load: &Load, pace: Pace) {
+    let Pace {
+        t0,
+        rate,
+        batch,
+        deadline,
+    } = pace;
+    let mut i = 0usize;
+    while i < mine.len() && t0.elapsed() < deadline {
+        if let Some(rate) = rate {
+            let due = (t0.elapsed().as_secs_f64() * rate) as usize;
+            if due <= i {
+                std::thread::sleep(Duration::from_millis(2));
+                continue;
+            }
+        }
+        let end = if rate.is_some() {
+            let due = (t0.elapsed().as_secs_f64() * rate.unwrap_or(0.0)) as usize;
+            due.min(i + batch).min(mine.len()).max(i + 1)
+        } else {
+            (i + batch).min(mine.len())
+        };
+        let chunk: Vec<SignedTx> = mine[i..end].iter().map(|t| (*t).clone()).collect();
+        if let Err(e) = submit(client, &chunk, load) {
+            *lock(&load.error) = Some(format!("submit: {e}"));
+            return;
+        }
+        i = end;
+        if rate.is_none() {
+            while shared.metrics.mempool.load(Ordering::Relaxed) > 100_000 {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
     }
-    let submitted = submitted_c.load(Ordering::Relaxed);
-    let rejected = rejected_c.load(Ordering::Relaxed);
-    // Let the pending ones commit (bounded).
-    let t_end = Instant::now();
-    while !sent_at.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
-        && t_end.elapsed() < Duration::from_secs(30)
+}
+
+/// Submit one batch: each transaction marked sent now; a refused one is counted and unmarked.
+fn submit(client: &Client, chunk: &[SignedTx], load: &Load) -> Result<(), ClientError> {
+    let now = Instant::now();
     {
-        std::thread::sleep(Duration::from_millis(20));
+        let mut s = lock(&load.sent_at);
+        for t in chunk {
+            s.insert(t.hash(), now);
+        }
     }
-    done.store(true, Ordering::Relaxed);
-    let _ = observer.join();
-    let (committed, applied, blocks, first, last) =
-        *counts.lock().unwrap_or_else(|e| e.into_inner());
-    rep.submitted = submitted;
-    rep.rejected = rejected;
-    rep.committed = committed;
-    rep.applied = applied;
-    rep.blocks = blocks;
-    // Throughput over the time the load lasted (first submission to last commit).
-    let span = match (first, last) {
+    let items = client.submit_batch(chunk)?;
+    for (t, it) in chunk.iter().zip(items) {
+        load.submitted.fetch_add(1, Ordering::Relaxed);
+        if it.error.is_some() {
+            load.rejected.fetch_add(1, Ordering::Relaxed);
+            lock(&load.sent_at).remove(&t.hash());
+        }
+    }
+    Ok(())
+}
+
+/// The node's figures: counts, throughput over the time the load lasted (first submission to
+/// last commit), its ratios to recovery and to the engine alone, latency percentiles.
+fn node_figures(load: &Load, t0: Instant, rep: &mut LoadReport) {
+    let c = *lock(&load.counts);
+    rep.submitted = load.submitted.load(Ordering::Relaxed);
+    rep.rejected = load.rejected.load(Ordering::Relaxed);
+    rep.committed = c.committed;
+    rep.applied = c.applied;
+    rep.blocks = c.blocks;
+    let span = match (c.first_commit, c.last_commit) {
         (Some(_), Some(l)) => l.duration_since(t0).as_secs_f64(),
         _ => t0.elapsed().as_secs_f64(),
     };
     rep.secs = span;
-    rep.committed_per_sec = committed as f64 / span.max(1e-9);
+    rep.committed_per_sec = c.committed as f64 / span.max(1e-9);
     rep.ratio_to_recover_all_cores =
         rep.committed_per_sec / rep.recover_per_sec_all_cores.max(1e-9);
     rep.ratio_to_engine = rep.committed_per_sec / rep.engine_tx_per_sec.max(1e-9);
-    let mut l = lat.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut l = lock(&load.latencies).clone();
     l.sort_by(|a, b| a.total_cmp(b));
     rep.latency_p50_ms = percentile(&l, 0.50);
     rep.latency_p99_ms = percentile(&l, 0.99);
     rep.latency_max_ms = l.last().copied().unwrap_or(0.0);
-    node.stop();
-
-    // 4. Replay from the log.
-    rep.log_bytes = std::fs::metadata(o.data.join("blocks.log"))
-        .map(|m| m.len())
-        .unwrap_or(0);
-    let (st, _) = crate::node::verify_dir(&o.data).map_err(|e| e.to_string())?;
-    rep.replay_blocks = st.replayed_blocks;
-    rep.replay_txs = st.replayed_txs;
-    rep.replay_secs = st.replay_secs;
-    Ok(rep)
 }

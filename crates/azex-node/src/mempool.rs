@@ -69,6 +69,71 @@ fn reject(code: &'static str, message: String) -> Reject {
     Reject { code, message }
 }
 
+/// `expired` before `now`, `expiry_too_far` more than `max_secs` after it.
+fn check_expiry(expiry: u64, now: u64, max_secs: u64) -> Result<(), Reject> {
+    if expiry < now {
+        return Err(reject(
+            "expired",
+            format!("expiry {expiry} is before now {now}"),
+        ));
+    }
+    if expiry > now.saturating_add(max_secs) {
+        return Err(reject(
+            "expiry_too_far",
+            format!("expiry {expiry} is more than {max_secs} s ahead"),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the account (and the mempool, `full`) can take a new transaction with `nonce`:
+/// not used, not pending, at most `max_nonce_gap` ahead, the account's queue and the mempool
+/// not full.
+fn check_room(acc: &Account, nonce: u64, limits: &MempoolLimits, full: bool) -> Result<(), Reject> {
+    let (limit_total, limit_acc, gap) = (
+        limits.max_total,
+        limits.max_per_account,
+        limits.max_nonce_gap,
+    );
+    if nonce < acc.next {
+        return Err(reject(
+            "nonce_used",
+            format!(
+                "nonce {nonce} is used; the account's next nonce is {}",
+                acc.next
+            ),
+        ));
+    }
+    if acc.pending.contains_key(&nonce) {
+        return Err(reject(
+            "nonce_pending",
+            format!("another transaction with nonce {nonce} is pending"),
+        ));
+    }
+    if nonce - acc.next > gap {
+        return Err(reject(
+            "nonce_too_far",
+            format!(
+                "nonce {nonce} is more than {gap} above the next nonce {}",
+                acc.next
+            ),
+        ));
+    }
+    if acc.pending.len() >= limit_acc {
+        return Err(reject(
+            "account_queue_full",
+            format!("the account has {limit_acc} pending transactions"),
+        ));
+    }
+    if full {
+        return Err(reject(
+            "mempool_full",
+            format!("the mempool holds {limit_total} transactions"),
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Default)]
 pub struct Mempool {
     pub limits: MempoolLimits,
@@ -130,22 +195,9 @@ impl Mempool {
     ) -> Result<bool, Reject> {
         let user = signed.tx.user();
         let nonce = signed.nonce;
-        if signed.expiry < now {
-            return Err(reject(
-                "expired",
-                format!("expiry {} is before now {now}", signed.expiry),
-            ));
-        }
-        if signed.expiry > now.saturating_add(self.limits.max_expiry_secs) {
-            return Err(reject(
-                "expiry_too_far",
-                format!(
-                    "expiry {} is more than {} s ahead",
-                    signed.expiry, self.limits.max_expiry_secs
-                ),
-            ));
-        }
+        check_expiry(signed.expiry, now, self.limits.max_expiry_secs)?;
         if let Some(&(a, n)) = self.by_hash.get(&hash) {
+            // The same transaction again: one more waiter for it.
             if let Some(w) = waiter {
                 if let Some(p) = self
                     .accounts
@@ -157,49 +209,9 @@ impl Mempool {
             }
             return Ok(false);
         }
-        let (limit_total, limit_acc, gap) = (
-            self.limits.max_total,
-            self.limits.max_per_account,
-            self.limits.max_nonce_gap,
-        );
-        let full = self.total >= limit_total;
+        let full = self.total >= self.limits.max_total;
         let acc = self.accounts.entry(user).or_default();
-        if nonce < acc.next {
-            return Err(reject(
-                "nonce_used",
-                format!(
-                    "nonce {nonce} is used; the account's next nonce is {}",
-                    acc.next
-                ),
-            ));
-        }
-        if acc.pending.contains_key(&nonce) {
-            return Err(reject(
-                "nonce_pending",
-                format!("another transaction with nonce {nonce} is pending"),
-            ));
-        }
-        if nonce - acc.next > gap {
-            return Err(reject(
-                "nonce_too_far",
-                format!(
-                    "nonce {nonce} is more than {gap} above the next nonce {}",
-                    acc.next
-                ),
-            ));
-        }
-        if acc.pending.len() >= limit_acc {
-            return Err(reject(
-                "account_queue_full",
-                format!("the account has {limit_acc} pending transactions"),
-            ));
-        }
-        if full {
-            return Err(reject(
-                "mempool_full",
-                format!("the mempool holds {limit_total} transactions"),
-            ));
-        }
+        check_room(acc, nonce, &self.limits, full)?;
         self.seq += 1;
         let arrival = self.seq;
         acc.pending.insert(
