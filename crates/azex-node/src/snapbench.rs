@@ -23,7 +23,7 @@ pub struct SnapbenchOptions {
     pub markets: u64,
     pub users: u64,
     pub per_block: usize,
-    /// Blocks after the snapshot replayed on restart.
+    /// Blocks after the snapshot replayed on restart (at most all but the set-up block).
     pub tail_blocks: usize,
     pub data: PathBuf,
 }
@@ -170,7 +170,8 @@ pub fn run(o: &SnapbenchOptions) -> Result<SnapbenchReport, String> {
         accounts: o.users,
         blocks: bl.len(),
         transactions: bl.iter().map(|b| b.1.len()).sum(),
-        tail_blocks: o.tail_blocks.min(bl.len()),
+        // The snapshot follows at least the set-up block (block 1).
+        tail_blocks: o.tail_blocks.min(bl.len() - 1),
         ..Default::default()
     };
     let snap_at = bl.len() - r.tail_blocks;
