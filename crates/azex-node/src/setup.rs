@@ -1,8 +1,8 @@
 //! Setting a fresh chain up over the API (devnet, load generator, tests): mint azUSD, list
 //! markets, deposit LP capital. Plain signed transactions, nothing privileged.
 
-use azex_client::{ClientError, Outcome, Sender, TxAck};
 use crate::genesis::dev_token;
+use azex_client::{ClientError, Outcome, Sender, TxAck};
 use azex_exchange::units::USD_ONE;
 use azex_exchange::Tx;
 
