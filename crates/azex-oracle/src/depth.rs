@@ -50,7 +50,8 @@ pub fn depth_band(tick: i32, band_ticks: i32) -> OracleResult<(i32, i32)> {
     let lo = (i64::from(tick) - i64::from(band_ticks)).max(i64::from(MIN_TICK));
     let hi = (i64::from(tick) + i64::from(band_ticks)).min(i64::from(MAX_TICK));
     // Both within [MIN_TICK, MAX_TICK], and lo < hi because band_ticks >= 1.
-    Ok((lo as i32, hi as i32))
+    let narrow = |t: i64| i32::try_from(t).map_err(|_| OracleError::Overflow);
+    Ok((narrow(lo)?, narrow(hi)?))
 }
 
 /// Values in-band amounts `(amount0, amount1)` at `sqrt_price_x96`: the azUSD side at face

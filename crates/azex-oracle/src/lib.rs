@@ -105,6 +105,16 @@
 //! Prices returned as amounts ([`OracleHook::twap_price`], [`base_to_quote`]) are azUSD smallest
 //! units for a given amount of BASE smallest units, rounded down; pass `10^base_decimals` to get
 //! the price of one BASE.
+// Test data is built with plain casts; the library itself is held to the cast lints.
+#![cfg_attr(
+    test,
+    allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_possible_wrap,
+        clippy::cast_sign_loss,
+        clippy::cast_lossless
+    )
+)]
 
 pub mod depth;
 pub mod error;

@@ -52,7 +52,9 @@ pub struct Observation {
 /// (Uniswap's `(tickCumulative, secondsPerLiquidityCumulativeX128)` pair).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cumulative {
+    /// Σ tick × seconds since the first observation.
     pub tick_cumulative: i64,
+    /// Σ seconds / max(1, liquidity), Q128.
     pub seconds_per_liquidity_cumulative_x128: U256,
 }
 
@@ -67,6 +69,10 @@ impl From<&Observation> for Cumulative {
 
 /// Clamps `tick` to `prev_tick ± max_abs_tick_move` (TruncatedOracle's truncation).
 /// `max_abs_tick_move` is expected non-negative (parameters are validated as `1..=9116`).
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "the moved tick lies between prev_tick and tick, both i32"
+)]
 pub fn truncate_tick(tick: i32, prev_tick: i32, max_abs_tick_move: i32) -> i32 {
     let m = i64::from(max_abs_tick_move.max(0));
     let diff = i64::from(tick) - i64::from(prev_tick);
@@ -251,7 +257,10 @@ impl ObservationBuffer {
                 requested: cardinality_next,
             });
         }
-        let next = cardinality_next as u16;
+        let next =
+            u16::try_from(cardinality_next).map_err(|_| OracleError::CardinalityTooLarge {
+                requested: cardinality_next,
+            })?;
         if next > self.cardinality_next {
             self.slots.resize(usize::from(next), Observation::default());
             self.cardinality_next = next;
@@ -281,7 +290,8 @@ impl ObservationBuffer {
             } else {
                 self.cardinality
             };
-        let index = ((u32::from(self.index) + 1) % u32::from(cardinality)) as u16;
+        let index = u16::try_from((u32::from(self.index) + 1) % u32::from(cardinality))
+            .map_err(|_| OracleError::Overflow)?;
         Ok(Some(PreparedWrite {
             index,
             cardinality,

@@ -1,6 +1,12 @@
 //! The capped TWAP (`PoolOracle::capped_twap_tick`): equal to the Uniswap-style TWAP when no
 //! interval between observations exceeds the cap, and a stalled interval weighs no more than the
 //! cap (docs/risk.md §8).
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
 
 use azex_oracle::params::OracleParams;
 use azex_oracle::pool::PoolOracle;

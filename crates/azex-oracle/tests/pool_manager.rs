@@ -1,4 +1,10 @@
 //! Integration: a real `azex_spot::PoolManager<OracleHook>` with liquidity and swaps.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
 
 use alloy_primitives::{Address, U256};
 use azex_math::mul_div;

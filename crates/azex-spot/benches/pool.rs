@@ -3,6 +3,12 @@
 //! crate lives in `crates/azex-spot-bench` (kept out of this crate so its build stays light).
 //!
 //! Run: `CARGO_TARGET_DIR=/work/target-spot cargo bench -p azex-spot --bench pool`
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
 
 use alloy_primitives::Address;
 use azex_spot::math::tick_math::get_sqrt_price_at_tick;

@@ -13,6 +13,16 @@
 //!
 //! No floats, clocks, randomness or hash-map iteration: everything is deterministic integer
 //! math; overflow is a named error except where Uniswap wraps on purpose (Q128 fee growth).
+// Test data is built with plain casts; the library itself is held to the cast lints.
+#![cfg_attr(
+    test,
+    allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_possible_wrap,
+        clippy::cast_sign_loss,
+        clippy::cast_lossless
+    )
+)]
 
 #[cfg(feature = "replay")]
 pub mod chain_replay;

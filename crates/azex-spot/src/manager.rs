@@ -65,7 +65,7 @@ fn apply_delta(balance: U256, delta: i128, currency: Currency) -> Result<U256, S
             .ok_or(SpotError::ArithmeticOverflow)
     } else {
         balance
-            .checked_sub(U256::from(delta as u128))
+            .checked_sub(U256::from(delta.unsigned_abs()))
             .ok_or(SpotError::PoolBalanceUnderflow { currency })
     }
 }

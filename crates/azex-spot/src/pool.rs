@@ -1051,6 +1051,10 @@ fn check_price_limit(zero_for_one: bool, current: U256, limit: U256) -> Result<(
 /// The caller's token deltas: int128 casts of the specified amount used (<= |amountSpecified|)
 /// and of the calculated one. token0 is the specified token iff (zero_for_one and exact input)
 /// or (one_for_zero and exact output).
+#[expect(
+    clippy::cast_possible_wrap,
+    reason = "used ≤ 2^127; 2^127 wraps to i128::MIN, which is its own negation, as v4's int128 cast of −2^127"
+)]
 fn swap_delta(run: &SwapRun, specified_abs: U256) -> Result<BalanceDelta, SpotError> {
     // used <= |amountSpecified| <= 2^127
     let used = (specified_abs - run.remaining).to::<u128>() as i128;

@@ -27,9 +27,9 @@ pub struct TickInfo {
 /// the usable ticks from `floor(MIN_TICK / spacing)` to `trunc(MAX_TICK / spacing)` (v4's
 /// rounding, which differs from v3's by one tick).
 pub fn max_liquidity_per_tick(tick_spacing: i32) -> u128 {
-    let min_tick = MIN_TICK.div_euclid(tick_spacing) as i64;
-    let max_tick = (MAX_TICK / tick_spacing) as i64;
-    let num_ticks = (max_tick - min_tick + 1) as u128;
+    let min_tick = i64::from(MIN_TICK.div_euclid(tick_spacing));
+    let max_tick = i64::from(MAX_TICK / tick_spacing);
+    let num_ticks = u128::from((max_tick - min_tick + 1).unsigned_abs()); // > 0: max ≥ min
     u128::MAX / num_ticks
 }
 

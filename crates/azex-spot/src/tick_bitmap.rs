@@ -15,6 +15,11 @@ pub fn compress(tick: i32, tick_spacing: i32) -> i32 {
 
 /// `TickBitmap.position`: word index (`compressed >> 8`) and bit index (`compressed & 0xff`).
 #[inline]
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "word = compressed >> 8 fits i16 for ticks in range; bit = low 8 bits"
+)]
 pub fn position(compressed: i32) -> (i16, u8) {
     ((compressed >> 8) as i16, (compressed & 0xff) as u8)
 }
@@ -92,8 +97,8 @@ impl TickBitmap {
             let mask = U256::MAX >> (255 - bit_pos as usize);
             let masked = self.word(word_pos) & mask;
             match bit_math::most_significant_bit(masked) {
-                Some(msb) => ((compressed - (bit_pos - msb) as i32) * tick_spacing, true),
-                None => ((compressed - bit_pos as i32) * tick_spacing, false),
+                Some(msb) => ((compressed - i32::from(bit_pos - msb)) * tick_spacing, true),
+                None => ((compressed - i32::from(bit_pos)) * tick_spacing, false),
             }
         } else {
             // start from the next tick's word: the current tick's own state does not matter
@@ -103,8 +108,11 @@ impl TickBitmap {
             let mask = !((U256::from(1u8) << bit_pos as usize) - U256::from(1u8));
             let masked = self.word(word_pos) & mask;
             match bit_math::least_significant_bit(masked) {
-                Some(lsb) => ((compressed + (lsb - bit_pos) as i32) * tick_spacing, true),
-                None => ((compressed + (255 - bit_pos) as i32) * tick_spacing, false),
+                Some(lsb) => ((compressed + i32::from(lsb - bit_pos)) * tick_spacing, true),
+                None => (
+                    (compressed + i32::from(255 - bit_pos)) * tick_spacing,
+                    false,
+                ),
             }
         }
     }

@@ -1,6 +1,12 @@
 //! Chain replay on logs produced by our own pool: a generator runs random swaps (exact input,
 //! exact output, with and without limits), mints and burns, and writes STATE.json + EVENTS.csv
 //! the way Uniswap's events record them; replaying must reproduce every swap.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
 
 use alloy_primitives::{Address, U256};
 use azex_spot::chain_replay::{replay_chain, ChainSnapshot, SNAPSHOT_OWNER};

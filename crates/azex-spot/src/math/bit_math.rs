@@ -5,6 +5,10 @@ use alloy_primitives::U256;
 /// Index of the most significant set bit (`x > 0`), as `BitMath.mostSignificantBit`.
 /// Returns `None` for zero, where v4 reverts (`require(x > 0)`).
 #[inline]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "a bit index of a U256 is < 256"
+)]
 pub fn most_significant_bit(x: U256) -> Option<u8> {
     let len = x.bit_len();
     if len == 0 {
@@ -17,6 +21,10 @@ pub fn most_significant_bit(x: U256) -> Option<u8> {
 /// Index of the least significant set bit (`x > 0`), as `BitMath.leastSignificantBit`.
 /// Returns `None` for zero, where v4 reverts.
 #[inline]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "a bit index of a U256 is < 256"
+)]
 pub fn least_significant_bit(x: U256) -> Option<u8> {
     if x.is_zero() {
         None

@@ -78,10 +78,14 @@ pub fn is_valid_protocol_fee(protocol_fee: u32) -> bool {
 /// `ProtocolFeeLibrary.calculateSwapFee`: the total swap fee when the protocol fee is taken
 /// first and the LP fee from the rest: `p + l - floor(p * l / 1e6)`.
 #[inline]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "p + l − p·l/10⁶ < 2^24 for 12- and 24-bit fees"
+)]
 pub fn calculate_swap_fee(protocol_fee: u32, lp_fee: u32) -> u32 {
-    let p = (protocol_fee & 0xfff) as u64;
-    let l = (lp_fee & 0xff_ffff) as u64;
-    (p + l - p * l / PIPS_DENOMINATOR as u64) as u32
+    let p = u64::from(protocol_fee & 0xfff);
+    let l = u64::from(lp_fee & 0xff_ffff);
+    (p + l - p * l / u64::from(PIPS_DENOMINATOR)) as u32
 }
 
 #[cfg(test)]

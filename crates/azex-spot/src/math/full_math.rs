@@ -29,6 +29,10 @@ fn div_limbs(u: &mut [u64], v: &mut [u64]) {
 /// `u128 / 1e6` and `u128 % 1e6` without a 128-bit division (three 64-bit divisions by a
 /// constant, which compile to multiplications).
 #[inline(always)]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "splitting a u128 into its two 64-bit limbs"
+)]
 pub(crate) fn div_rem_pips(x: u128) -> (u128, u64) {
     const D: u64 = 1_000_000;
     let hi = (x >> 64) as u64;
@@ -39,7 +43,7 @@ pub(crate) fn div_rem_pips(x: u128) -> (u128, u64) {
     let t2 = (r2 << 32) | (lo & 0xffff_ffff);
     let (q2, r3) = (t2 / D, t2 % D);
     (
-        ((q_hi as u128) << 64) | ((q1 as u128) << 32) | q2 as u128,
+        (u128::from(q_hi) << 64) | (u128::from(q1) << 32) | u128::from(q2),
         r3,
     )
 }
@@ -47,6 +51,10 @@ pub(crate) fn div_rem_pips(x: u128) -> (u128, u64) {
 /// `(a * b / d, a * b % d != 0)` with a 512-bit product; `None` when `d == 0` or the quotient
 /// does not fit in 256 bits.
 #[inline]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "the low 64-bit limb of a limb product; the carry is kept"
+)]
 fn mul_div_rem(a: U256, b: U256, d: U256) -> Option<(U256, bool)> {
     let (al, bl, dl) = (a.as_limbs(), b.as_limbs(), d.as_limbs());
     let (na, nb, nd) = (limb_len(al), limb_len(bl), limb_len(dl));
@@ -69,9 +77,9 @@ fn mul_div_rem(a: U256, b: U256, d: U256) -> Option<(U256, bool)> {
     let mut p = [0u64; 8];
     for i in 0..na {
         let mut carry: u128 = 0;
-        let ai = al[i] as u128;
+        let ai = u128::from(al[i]);
         for j in 0..nb {
-            let t = ai * bl[j] as u128 + p[i + j] as u128 + carry;
+            let t = ai * u128::from(bl[j]) + u128::from(p[i + j]) + carry;
             p[i + j] = t as u64;
             carry = t >> 64;
         }

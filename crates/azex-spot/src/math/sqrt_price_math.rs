@@ -199,7 +199,7 @@ pub fn get_amount0_delta_signed(
         Ok(-to_i256(get_amount0_delta(
             sqrt_a,
             sqrt_b,
-            liquidity as u128,
+            liquidity.unsigned_abs(),
             true,
         )?)?)
     }
@@ -222,7 +222,7 @@ pub fn get_amount1_delta_signed(
         Ok(-to_i256(get_amount1_delta(
             sqrt_a,
             sqrt_b,
-            liquidity as u128,
+            liquidity.unsigned_abs(),
             true,
         ))?)
     }

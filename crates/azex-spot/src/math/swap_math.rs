@@ -66,12 +66,14 @@ pub fn compute_swap_step(
 /// `floor(x * (1e6 - fee) / 1e6)`, v4's `amountRemainingLessFee`.
 #[inline]
 fn less_fee(x: U256, fee_pips: u32) -> Result<U256, SpotError> {
-    let m = (MAX_SWAP_FEE - fee_pips) as u64;
+    let m = u64::from(MAX_SWAP_FEE - fee_pips);
     let l = x.as_limbs();
     if l[2] == 0 && l[3] == 0 {
         // x = q * 1e6 + r  =>  floor(x * m / 1e6) = q * m + floor(r * m / 1e6), all in 128 bits
-        let (q, r) = div_rem_pips(l[0] as u128 | (l[1] as u128) << 64);
-        return Ok(U256::from(q * m as u128 + (r * m / 1_000_000) as u128));
+        let (q, r) = div_rem_pips(u128::from(l[0]) | u128::from(l[1]) << 64);
+        return Ok(U256::from(
+            q * u128::from(m) + u128::from(r * m / 1_000_000),
+        ));
     }
     mul_div(x, U256::from(m), U256::from(MAX_SWAP_FEE))
 }
@@ -79,6 +81,10 @@ fn less_fee(x: U256, fee_pips: u32) -> Result<U256, SpotError> {
 /// Product of two little-endian limb slices into 8 limbs (the operands' significant limbs must
 /// total at most 8).
 #[inline]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "the low 64-bit limb of a limb product; the carry is kept"
+)]
 fn mul_limbs(a: &[u64], b: &[u64]) -> [u64; 8] {
     let mut p = [0u64; 8];
     for (i, &ai) in a.iter().enumerate() {
@@ -87,7 +93,7 @@ fn mul_limbs(a: &[u64], b: &[u64]) -> [u64; 8] {
         }
         let mut carry: u128 = 0;
         for (j, &bj) in b.iter().enumerate() {
-            let t = ai as u128 * bj as u128 + p[i + j] as u128 + carry;
+            let t = u128::from(ai) * u128::from(bj) + u128::from(p[i + j]) + carry;
             p[i + j] = t as u64;
             carry = t >> 64;
         }
@@ -112,6 +118,7 @@ fn sig(x: &U256) -> &[u64] {
 /// Whether `x < L * 2^96 * (b - a) / (a * b)` exactly (`0 < a <= b < 2^160`), i.e.
 /// `x * a * b < (L << 96) * (b - a)`: bit lengths decide most cases, 512-bit products the rest.
 #[inline]
+#[expect(clippy::cast_possible_wrap, reason = "bit lengths are ≤ 512")]
 fn below_amount0(x: U256, a: U256, b: U256, liquidity: u128) -> bool {
     let n1 = U256::from(liquidity) << 96usize;
     let n2 = b - a;

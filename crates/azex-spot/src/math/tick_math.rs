@@ -96,8 +96,8 @@ pub fn get_sqrt_price_at_tick(tick: i32) -> Result<U256, SpotError> {
         Ok((q + U256::from(u32::MAX)) >> 32usize)
     } else {
         // p < 2^128: the rounding up stays within 128 bits + 1
-        let (sum, carry) = p.overflowing_add(u32::MAX as u128);
-        Ok(U256::from((sum >> 32) | ((carry as u128) << 96)))
+        let (sum, carry) = p.overflowing_add(u128::from(u32::MAX));
+        Ok(U256::from((sum >> 32) | (u128::from(carry) << 96)))
     }
 }
 
@@ -122,19 +122,27 @@ pub fn sqrt_price_at_tick_le(tick: i32, sqrt_price_x96: U256) -> Result<bool, Sp
 
 /// `TickMath.getTickAtSqrtPrice`: the greatest tick whose sqrt price is `<= sqrt_price_x96`.
 /// Fails with `InvalidSqrtPrice` unless `MIN_SQRT_PRICE <= sqrt_price_x96 < MAX_SQRT_PRICE`.
+#[expect(
+    clippy::cast_possible_wrap,
+    reason = "a 0/1 bit, a 128-bit high word below 2^127 (log2 × factor), ticks checked in range below"
+)]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "the price is checked in [MIN_SQRT_PRICE, MAX_SQRT_PRICE), so both tick candidates are in the tick range"
+)]
 pub fn get_tick_at_sqrt_price(sqrt_price_x96: U256) -> Result<i32, SpotError> {
     if sqrt_price_x96 < MIN_SQRT_PRICE || sqrt_price_x96 >= MAX_SQRT_PRICE {
         return Err(SpotError::InvalidSqrtPrice(sqrt_price_x96));
     }
     let price = sqrt_price_x96 << 32; // < 2^192
-    let msb = bit_math::most_significant_bit(price).unwrap_or(0) as u32; // in [64, 191]
-                                                                         // Normalise to [2^127, 2^128).
+    let msb = u32::from(bit_math::most_significant_bit(price).unwrap_or(0)); // in [64, 191]
+                                                                             // Normalise to [2^127, 2^128).
     let mut r: u128 = if msb >= 128 {
         (price >> (msb - 127) as usize).to::<u128>()
     } else {
         (price << (127 - msb) as usize).to::<u128>()
     };
-    let mut log_2: i128 = (msb as i128 - 128) << 64;
+    let mut log_2: i128 = (i128::from(msb) - 128) << 64;
     // 14 squarings give fraction bits 63..50: r := (r*r) >> 127 (up to 129 bits), the bit
     // above 128 is the next log bit, and r is halved when it is set.
     for shift in (50..=63).rev() {
@@ -154,13 +162,13 @@ pub fn get_tick_at_sqrt_price(sqrt_price_x96: U256) -> Result<i32, SpotError> {
         // two's complement negation of (hi, lo)
         let (nl, carry) = (!lo).overflowing_add(1);
         lo = nl;
-        hi = (!hi).wrapping_add(carry as i128);
+        hi = (!hi).wrapping_add(i128::from(carry));
     }
     const ERR_LOW: u128 = 3_402_992_956_809_132_418_596_140_100_660_247_210;
     const ERR_HIGH: u128 = 291_339_464_771_989_622_907_027_621_153_398_088_495;
     // (x - ERR_LOW) >> 128 and (x + ERR_HIGH) >> 128, arithmetic shifts: the high halves.
-    let tick_low = hi - (lo < ERR_LOW) as i128;
-    let tick_high = hi + lo.overflowing_add(ERR_HIGH).1 as i128;
+    let tick_low = hi - i128::from(lo < ERR_LOW);
+    let tick_high = hi + i128::from(lo.overflowing_add(ERR_HIGH).1);
     let (tick_low, tick_high) = (tick_low as i32, tick_high as i32);
     if tick_low == tick_high {
         Ok(tick_low)
