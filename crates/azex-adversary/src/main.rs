@@ -1,7 +1,7 @@
 //! `azex-adversary`: long adversary searches and replays (see the crate README).
 
-use azex_adversary::{finding_to_jsonl, scenario, search, Base, SearchConfig};
-use std::path::PathBuf;
+use azex_adversary::{finding_to_jsonl, scenario, search, Base, SearchConfig, SearchReport};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
@@ -64,17 +64,28 @@ fn main() -> ExitCode {
     }
 }
 
-fn cmd_search(args: &[String]) -> ExitCode {
-    let mut cfg = SearchConfig {
-        iterations: 2_000,
-        verbose: true,
-        ..SearchConfig::default()
+/// `azex-adversary search`'s options.
+struct SearchArgs {
+    cfg: SearchConfig,
+    threads: u64,
+    out: PathBuf,
+    commit: String,
+}
+
+/// Parse `search`'s arguments (`None`: a bad argument, already reported).
+fn parse_search_args(args: &[String]) -> Option<SearchArgs> {
+    let mut a = SearchArgs {
+        cfg: SearchConfig {
+            iterations: 2_000,
+            verbose: true,
+            ..SearchConfig::default()
+        },
+        threads: 1,
+        out: PathBuf::from("out/adversary"),
+        commit: engine_commit(),
     };
-    let mut threads = 1u64;
-    let mut out = PathBuf::from("out/adversary");
-    let mut commit = engine_commit();
     let mut it = args.iter();
-    while let Some(a) = it.next() {
+    while let Some(arg) = it.next() {
         let mut num = |name: &str| -> Option<u64> {
             let v = it.next().and_then(|v| v.parse().ok());
             if v.is_none() {
@@ -82,38 +93,27 @@ fn cmd_search(args: &[String]) -> ExitCode {
             }
             v
         };
-        match a.as_str() {
-            "--seed" => match num("--seed") {
-                Some(v) => cfg.seed = v,
-                None => return ExitCode::FAILURE,
-            },
-            "--iters" => match num("--iters") {
-                Some(v) => cfg.iterations = v,
-                None => return ExitCode::FAILURE,
-            },
-            "--threads" => match num("--threads") {
-                Some(v) => threads = v.max(1),
-                None => return ExitCode::FAILURE,
-            },
-            "--max-len" => match num("--max-len") {
-                Some(v) => cfg.max_len = v as usize,
-                None => return ExitCode::FAILURE,
-            },
-            "--out" => match it.next() {
-                Some(v) => out = PathBuf::from(v),
-                None => return ExitCode::FAILURE,
-            },
-            "--quiet" => cfg.verbose = false,
-            "--commit" => match it.next() {
-                Some(v) => commit = v.clone(),
-                None => return ExitCode::FAILURE,
-            },
+        match arg.as_str() {
+            "--seed" => a.cfg.seed = num("--seed")?,
+            "--iters" => a.cfg.iterations = num("--iters")?,
+            "--threads" => a.threads = num("--threads")?.max(1),
+            "--max-len" => a.cfg.max_len = num("--max-len")? as usize,
+            "--out" => a.out = PathBuf::from(it.next()?),
+            "--quiet" => a.cfg.verbose = false,
+            "--commit" => a.commit = it.next()?.clone(),
             _ => {
-                eprintln!("unknown argument {a}\n{USAGE}");
-                return ExitCode::FAILURE;
+                eprintln!("unknown argument {arg}\n{USAGE}");
+                return None;
             }
         }
     }
+    Some(a)
+}
+
+fn cmd_search(args: &[String]) -> ExitCode {
+    let Some(a) = parse_search_args(args) else {
+        return ExitCode::FAILURE;
+    };
     let base = match Base::standard(false) {
         Ok(b) => b,
         Err(e) => {
@@ -122,31 +122,45 @@ fn cmd_search(args: &[String]) -> ExitCode {
         }
     };
     let t0 = std::time::Instant::now();
-    let reports: Vec<_> = std::thread::scope(|s| {
+    let reports = search_threads(&base, &a.cfg, a.threads);
+    eprintln!("searched in {:.1} s", t0.elapsed().as_secs_f64());
+    if let Err(e) = std::fs::create_dir_all(&a.out) {
+        eprintln!("{}: {e}", a.out.display());
+        return ExitCode::FAILURE;
+    }
+    if write_findings(&reports, &a.out, &a.commit) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `threads` independent searches with seeds `cfg.seed`, `cfg.seed + 1`, …
+fn search_threads(base: &Base, cfg: &SearchConfig, threads: u64) -> Vec<SearchReport> {
+    std::thread::scope(|s| {
         let hs: Vec<_> = (0..threads)
             .map(|i| {
                 let cfg = SearchConfig {
                     seed: cfg.seed + i,
                     ..cfg.clone()
                 };
-                let base = &base;
                 s.spawn(move || search(base, &cfg))
             })
             .collect();
         hs.into_iter().filter_map(|h| h.join().ok()).collect()
-    });
-    eprintln!("searched in {:.1} s", t0.elapsed().as_secs_f64());
-    if let Err(e) = std::fs::create_dir_all(&out) {
-        eprintln!("{}: {e}", out.display());
-        return ExitCode::FAILURE;
-    }
+    })
+}
+
+/// Print each report's summary and write each finding to `out/<class>-seed<S>.jsonl`. Returns
+/// whether there was any finding.
+fn write_findings(reports: &[SearchReport], out: &Path, commit: &str) -> bool {
     let mut any = false;
-    for r in &reports {
+    for r in reports {
         print!("{}", r.summary());
         for f in &r.findings {
             any = true;
             let path = out.join(format!("{}-seed{}.jsonl", f.kind, r.seed));
-            match finding_to_jsonl(f, r.seed, &commit) {
+            match finding_to_jsonl(f, r.seed, commit) {
                 Ok(text) => match std::fs::write(&path, text) {
                     Ok(()) => println!("  wrote {}", path.display()),
                     Err(e) => eprintln!("{}: {e}", path.display()),
@@ -155,11 +169,7 @@ fn cmd_search(args: &[String]) -> ExitCode {
             }
         }
     }
-    if any {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    any
 }
 
 fn cmd_replay(args: &[String]) -> ExitCode {
