@@ -644,13 +644,19 @@ pub struct KindResult {
     /// Pushing kinds: `best` and `best_for_attacker` again with `push_bps = 0`.
     pub control: Option<Eval>,
     pub control_for_attacker: Option<Eval>,
-    /// `best` and `best_for_attacker` (and the latter's control) on the held-out windows.
+    /// Two-legged kinds (Jelly, FundingDefault): `best_for_attacker`'s net directional exposure
+    /// alone (one position of |main − second leg| on the larger leg's side, 2x/3x, no push),
+    /// held as long: what the path paid, whatever the attack did.
+    pub net_control_for_attacker: Option<Eval>,
+    /// `best` and `best_for_attacker` (and the latter's controls) on the held-out windows.
     pub holdout_best: Option<Eval>,
     pub holdout_best_for_attacker: Option<Eval>,
     pub holdout_control_for_attacker: Option<Eval>,
-    /// The attacker ended ahead at some point of the search (in sample).
+    pub holdout_net_control_for_attacker: Option<Eval>,
+    /// The attacker traded and ended ahead at some point of the search (in sample); a
+    /// non-trading point (an open refused, a keeper collecting only rewards) does not count.
     pub pays: bool,
-    /// ... and its most profitable point still ends ahead on the held-out windows.
+    /// ... and its most profitable point still trades and ends ahead on the held-out windows.
     pub pays_out_of_sample: bool,
 }
 
@@ -818,8 +824,17 @@ fn search_kind(
     } else {
         control(&best_pnl, &mut runs)?
     };
-    let pays = seen.values().any(|e| e.attacker_pnl_usd > 0);
-    let (mut hb, mut hp, mut hc) = (None, None, None);
+    let trades_and_wins = |e: &Eval| e.attacker_pnl_usd > 0 && e.attacker_volume_usd > 0;
+    let pays = seen.values().any(trades_and_wins);
+    let net_spec = net_control(&spec_at(kind, &dims, &best_pnl));
+    let net = match &net_spec {
+        Some(s) => {
+            runs += ctx.windows.len() as u64;
+            Some(evaluate(ctx, s, &dims)?)
+        }
+        None => None,
+    };
+    let (mut hb, mut hp, mut hc, mut hn) = (None, None, None, None);
     if !hold.windows.is_empty() {
         let b = evaluate(hold, &spec_at(kind, &dims, &best), &dims)?;
         let p = if best_pnl == best {
@@ -834,10 +849,14 @@ fn search_kind(
             hc = Some(evaluate(hold, &s, &dims)?);
             runs += hold.windows.len() as u64;
         }
+        if let Some(s) = &net_spec {
+            hn = Some(evaluate(hold, s, &dims)?);
+            runs += hold.windows.len() as u64;
+        }
         hb = Some(b);
         hp = Some(p);
     }
-    let pays_out_of_sample = pays && hp.as_ref().is_some_and(|e| e.attacker_pnl_usd > 0);
+    let pays_out_of_sample = pays && hp.as_ref().is_some_and(trades_and_wins);
     Ok(KindResult {
         kind: kind.name().into(),
         environment: env.into(),
@@ -848,12 +867,39 @@ fn search_kind(
         best_for_attacker: seen[&best_pnl].clone(),
         control: c_best,
         control_for_attacker: c_pnl,
+        net_control_for_attacker: net,
         holdout_best: hb,
         holdout_best_for_attacker: hp,
         holdout_control_for_attacker: hc,
+        holdout_net_control_for_attacker: hn,
         pays,
         pays_out_of_sample,
     })
+}
+
+/// The net-exposure control of a two-legged spec (see [`KindResult::net_control_for_attacker`]).
+pub fn net_control(s: &AttackSpec) -> Option<AttackSpec> {
+    let net_bps = s.hedge_bps.abs_diff(10_000);
+    let main_is_larger = s.hedge_bps < 10_000;
+    let mut c = s.clone();
+    c.notional_usd = (s.notional_usd as u128 * net_bps as u128 / BPS) as u64;
+    c.hedge_bps = 0;
+    c.accounts = 1;
+    c.push_bps = 0;
+    match s.kind {
+        // main leg = the dying leg (short when `up`); the winning leg is the other side
+        AttackKind::Jelly => {
+            c.leverage_x100 = 300;
+            c.up = if main_is_larger { s.up } else { !s.up };
+        }
+        // main leg = the paying leg (long when `up`)
+        AttackKind::FundingDefault => {
+            c.leverage_x100 = 200;
+            c.up = if main_is_larger { s.up } else { !s.up };
+        }
+        _ => return None,
+    }
+    Some(c)
 }
 
 /// Runs `f` on every item with `jobs` threads; results in item order.
@@ -1083,14 +1129,16 @@ pub fn render_attack_markdown(r: &AttackSearchResult) -> String {
         ));
     }
     s.push_str("\nMost profitable point found for the attacker, in sample and on the held-out windows:\n\n");
-    s.push_str("| kind | environment | attacker PnL | LP loss | bad debt (added) | control: attacker PnL | held out: attacker PnL / LP loss / bad debt added | held out control: attacker PnL | pays in sample / held out | evaluations | params |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    s.push_str("\"net control\" = the same net directional exposure as one plain position, no push (two-legged kinds).\n\n");
+    s.push_str("| kind | environment | attacker PnL | LP loss | bad debt (added) | attacker volume | control / net control: attacker PnL | held out: attacker PnL / LP loss / bad debt added | held out control / net control: attacker PnL | pays in sample / held out | evaluations | params |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     let dash = || "–".to_string();
     for k in &r.results {
         let b = &k.best_for_attacker;
-        let ctl = k
-            .control_for_attacker
-            .as_ref()
-            .map_or_else(dash, |c| money(c.attacker_pnl_usd));
+        let pair = |a: &Option<Eval>, b: &Option<Eval>| {
+            let f = |e: &Option<Eval>| e.as_ref().map_or_else(dash, |c| money(c.attacker_pnl_usd));
+            format!("{} / {}", f(a), f(b))
+        };
+        let ctl = pair(&k.control_for_attacker, &k.net_control_for_attacker);
         let h = k.holdout_best_for_attacker.as_ref().map_or_else(dash, |h| {
             format!(
                 "{} / {} / {}",
@@ -1099,19 +1147,20 @@ pub fn render_attack_markdown(r: &AttackSearchResult) -> String {
                 money(h.bad_debt_added_usd)
             )
         });
-        let hc = k
-            .holdout_control_for_attacker
-            .as_ref()
-            .map_or_else(dash, |c| money(c.attacker_pnl_usd));
+        let hc = pair(
+            &k.holdout_control_for_attacker,
+            &k.holdout_net_control_for_attacker,
+        );
         let yn = |b: bool| if b { "yes" } else { "no" };
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {} ({}) | {} | {} | {} | {} / {} | {} | `{}` |\n",
+            "| {} | {} | {} | {} | {} ({}) | {} | {} | {} | {} | {} / {} | {} | `{}` |\n",
             k.kind,
             k.environment,
             money(b.attacker_pnl_usd),
             money(b.lp_loss_usd),
             money(b.bad_debt_usd),
             money(b.bad_debt_added_usd),
+            money(b.attacker_volume_usd),
             ctl,
             h,
             hc,

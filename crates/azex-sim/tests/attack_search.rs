@@ -174,3 +174,24 @@ fn pushes_reach_the_oracle_only_without_block_end_arbitrage() {
         assert!(w.log.pushes_followed > 0, "{k:?} worst case: {w:?}");
     }
 }
+
+#[test]
+fn the_net_control_is_the_legs_net_exposure() {
+    use azex_sim::attack_search::net_control;
+    let mut f = AttackSpec::default_for(AttackKind::FundingDefault);
+    (f.notional_usd, f.hedge_bps, f.up, f.accounts) = (2_000_000, 7_500, false, 3);
+    let c = net_control(&f).unwrap();
+    assert_eq!(
+        (c.notional_usd, c.up, c.hedge_bps, c.accounts),
+        (500_000, false, 0, 1)
+    );
+    let mut j = AttackSpec::default_for(AttackKind::Jelly);
+    (j.notional_usd, j.hedge_bps, j.up) = (1_000_000, 12_500, true);
+    // the winning leg (long when pumping) is the larger: the control is a long, i.e. a Jelly
+    // whose main leg is long (up = false)
+    let c = net_control(&j).unwrap();
+    assert_eq!((c.notional_usd, c.up, c.push_bps), (250_000, false, 0));
+    j.hedge_bps = 10_000;
+    assert_eq!(net_control(&j).unwrap().notional_usd, 0, "hedged: nothing");
+    assert!(net_control(&AttackSpec::default_for(AttackKind::StopHunt)).is_none());
+}
