@@ -31,6 +31,12 @@
 //! builds one world, runs `N` iterations in `profile_loop` (`kind` = `trade`, `churn`, `block`,
 //! `adl`) and prints ns/iteration; made for `perf record` and
 //! `valgrind --tool=callgrind --toggle-collect='*profile_*loop*'`.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
 
 use azex_exchange::event::Event;
 use azex_exchange::state::{BlockCtx, State};

@@ -586,9 +586,10 @@ impl crate::state::State {
         let profit = value
             .checked_sub(side.eff_cost()?)
             .ok_or_else(crate::error::overflow)?
-            .max(0) as u128;
+            .max(0)
+            .unsigned_abs();
         let ratio = if totals.nav > 0 {
-            crate::units::mul_div_down_u128(profit, WAD, totals.nav as u128)?
+            crate::units::mul_div_down_u128(profit, WAD, totals.nav.unsigned_abs())?
         } else {
             u128::MAX
         };

@@ -293,7 +293,7 @@ impl<'s> Ctx<'s> {
     }
     /// Every market as the transaction sees it, in id order.
     pub fn all_markets(&self) -> Result<Vec<Market>, ExchangeError> {
-        (0..self.market_count() as MarketId)
+        crate::ids::market_ids(self.market_count())
             .map(|i| self.market(i))
             .collect()
     }

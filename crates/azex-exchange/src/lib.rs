@@ -24,7 +24,16 @@
 //! | state snapshots (encode, decode) | [`snapshot`] |
 //! | liquidation index for keepers (derived data) | [`liq_index`] |
 //! | scenario files (`azex run`) | [`scenario`] |
-
+// Test data is built with plain casts; the library itself is held to the cast lints.
+#![cfg_attr(
+    test,
+    allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_possible_wrap,
+        clippy::cast_sign_loss,
+        clippy::cast_lossless
+    )
+)]
 // Errors are built lazily (`ok_or_else`) on purpose: `ExchangeError` has variants owning
 // strings, so an eagerly built, unused error runs its drop glue on every success path.
 #![allow(clippy::unnecessary_lazy_evaluations)]

@@ -124,7 +124,8 @@ pub fn entry(s: &State, p: &Position) -> Result<Option<(Book, i128)>, ExchangeEr
             .map(|x| clamp(div_floor(x, k)))
             .unwrap_or(i128::MIN)
     };
-    Ok(Some(((p.market, long, tier_idx as u8), key)))
+    let tier = u8::try_from(tier_idx).map_err(|_| crate::error::overflow())?;
+    Ok(Some(((p.market, long, tier), key)))
 }
 
 impl LiqIndex {
@@ -223,7 +224,8 @@ impl LiqIndex {
                 if only.is_some_and(|o| o != long) {
                     continue;
                 }
-                let Some(set) = self.books.get(&(market, long, tier_idx as u8)) else {
+                let tier = u8::try_from(tier_idx).map_err(|_| crate::error::overflow())?;
+                let Some(set) = self.books.get(&(market, long, tier)) else {
                     continue;
                 };
                 let side = m.side(long);

@@ -227,8 +227,8 @@ impl Positions {
         let mut slots = Vec::with_capacity(order.len());
         for (i, (id, s)) in order.into_iter().enumerate() {
             slots.push(self.slots[s as usize]);
-            // i < old slot count ≤ u32::MAX
-            self.index.insert(id, i as u32);
+            // i < old slot count ≤ u32::MAX + 1 (slots are u32-indexed)
+            self.index.insert(id, u32::try_from(i).unwrap_or(u32::MAX));
         }
         self.slots = slots;
         self.free = Vec::new();

@@ -204,7 +204,7 @@ pub fn fold<'a>(
             .ok_or_else(crate::error::overflow)?;
     }
     let usable = if t.nav > 0 {
-        mul_wad_down(t.nav as u128, max_utilisation_wad)?
+        mul_wad_down(t.nav.unsigned_abs(), max_utilisation_wad)?
     } else {
         0
     };
@@ -245,7 +245,7 @@ impl Ctx<'_> {
         &self,
         pending: Option<&crate::state::Market>,
     ) -> Result<VaultTotals, ExchangeError> {
-        let n = self.market_count() as u32;
+        let n = crate::ids::market_ids(self.market_count()).end;
         let risks = (0..n).map(|i| match pending {
             Some(m) if m.id == i => Some(&m.risk),
             _ => self.market_ref(i).map(|m| &m.risk),
@@ -268,7 +268,7 @@ impl Ctx<'_> {
     /// Vault risk with the per-market breakdown, from the cached figures.
     pub fn vault_risk(&self) -> Result<VaultRisk, ExchangeError> {
         let t = self.vault_totals()?;
-        let markets = (0..self.market_count() as u32)
+        let markets = crate::ids::market_ids(self.market_count())
             .filter_map(|i| self.market_ref(i).map(|m| m.risk))
             .collect();
         Ok(VaultRisk {
@@ -290,7 +290,10 @@ impl Ctx<'_> {
     ) -> Result<(), ExchangeError> {
         if r.required > required_before {
             let usable = if r.nav > 0 {
-                mul_wad_down(r.nav as u128, self.s.params.max_vault_utilisation_wad)?
+                mul_wad_down(
+                    r.nav.unsigned_abs(),
+                    self.s.params.max_vault_utilisation_wad,
+                )?
             } else {
                 0
             };

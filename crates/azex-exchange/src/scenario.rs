@@ -881,7 +881,7 @@ fn positions(s: &State) -> Vec<PositionSummary> {
             judged_at_price: price,
             equity: health.map(|h| h.0),
             maintenance_margin: health.map(|h| h.1),
-            liquidatable: health.map(|(eq, mm)| q != 0 && (eq < 0 || (eq as u128) < mm)),
+            liquidatable: health.map(|(eq, mm)| q != 0 && (eq < 0 || eq.unsigned_abs() < mm)),
             liquidation_price: s.liquidation_price(id).ok().flatten(),
             opened_at: p.opened_at,
             liquidation_started_at: p.liquidation_started_at,
@@ -939,7 +939,7 @@ pub fn summarize(s: &State, rejected: usize) -> Result<Summary, ExchangeError> {
     let share_price = if s.vault.shares == 0 || r.nav <= 0 {
         0
     } else {
-        crate::units::mul_div_down_u128(r.nav as u128, WAD, s.vault.shares)?
+        crate::units::mul_div_down_u128(r.nav.unsigned_abs(), WAD, s.vault.shares)?
     };
     let strategy_assets = s
         .ledger

@@ -17,7 +17,7 @@ pub(crate) fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error
 
 pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
     match Num::deserialize(d)? {
-        Num::U(x) => Ok(x as u128),
+        Num::U(x) => Ok(u128::from(x)),
         Num::I(x) => u128::try_from(x).map_err(|_| de::Error::custom("negative amount")),
         Num::S(s) => s
             .trim()
@@ -34,8 +34,8 @@ pub(crate) mod signed {
     }
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i128, D::Error> {
         match Num::deserialize(d)? {
-            Num::U(x) => Ok(x as i128),
-            Num::I(x) => Ok(x as i128),
+            Num::U(x) => Ok(i128::from(x)),
+            Num::I(x) => Ok(i128::from(x)),
             Num::S(s) => s
                 .trim()
                 .replace('_', "")

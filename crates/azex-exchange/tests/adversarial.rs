@@ -6,6 +6,12 @@
 //! allows — the pool is pushed far away every block so the truncated price moves the full bound
 //! every block, in runs of either direction — against positions opened at the maximum leverage,
 //! with one keeper liquidating every block, and finds zero deficits.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
 
 use azex_exchange::testkit::{addr, World, WorldSpec};
 use azex_exchange::units::{QTY_ONE, USD_ONE, WAD};

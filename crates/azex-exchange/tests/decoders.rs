@@ -1,6 +1,12 @@
 //! Fuzz-style property tests of the scenario decoder (issue 9): any bytes, any JSON-ish line, any
 //! hostile field value — the runner returns a result (usually an error naming a line) and never
 //! panics.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
 
 use azex_exchange::scenario::{run, ScenarioError};
 use proptest::prelude::*;

@@ -1,6 +1,12 @@
 //! Regression tests for the economic defects found by the outside review (issue 9): each test
 //! states the rule, drives the engine through it, and checks the figures the engine reports
 //! against the rule (not against the engine's own pricing of something else).
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
 
 use azex_exchange::event::{Event, TradePricing};
 use azex_exchange::math::mark;

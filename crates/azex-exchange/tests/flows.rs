@@ -1,4 +1,10 @@
 //! End-to-end flows through the real state machine (pools, oracle hook, vault, ledger).
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
 
 mod common;
 

@@ -1,5 +1,11 @@
 //! The invariant check can fail: a state corrupted in each figure it checks is reported, with
 //! the figure named. (Every other test only ever sees it pass.)
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
 
 mod common;
 

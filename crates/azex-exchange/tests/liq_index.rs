@@ -1,5 +1,11 @@
 //! The liquidation index against the engine's own exact rule, over random books and prices:
 //! it never misses a liquidatable position, and it names (almost) nothing else.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
 
 use azex_exchange::handlers::liquidation::is_liquidatable;
 use azex_exchange::liq_index::LiqIndex;

@@ -2,6 +2,12 @@
 //! listing's warm-up, a stall, a lagging truncated spot and a thaw after a depth-loss freeze each
 //! hold opens and grows back; reductions, closes and liquidations are never held. Found by the
 //! adversary search (class (f) and the freeze-release jump, crates/azex-adversary/FINDINGS.md).
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
 
 mod common;
 

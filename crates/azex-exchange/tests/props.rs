@@ -5,6 +5,12 @@
 //! this is what makes `cargo test --release` check anything). On top of that these properties
 //! check that a refused transaction changes nothing (same hash), that replaying a sequence gives
 //! the same hash, and that `simulate` agrees with `apply`.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
 
 mod common;
 

@@ -1,4 +1,10 @@
 //! Liquidation, the loss waterfall, ADL, the drawdown cap and delisting, end to end.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
 
 use azex_exchange::liq_index::LiqIndex;
 use azex_exchange::state::MarketStatus;

@@ -4,6 +4,12 @@
 //! per-block markers and price/funding-accrual updates are left out, their effects show in the
 //! amounts; the last line is the final state hash). Set `BLESS=1` to rewrite the pinned files
 //! after an intended change.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
 
 use azex_exchange::scenario::{run, OutputLine};
 use std::path::PathBuf;

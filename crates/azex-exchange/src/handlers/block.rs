@@ -19,7 +19,7 @@ use crate::state::MarketStatus;
 
 pub(crate) fn begin(ctx: &mut Ctx) -> Result<(), ExchangeError> {
     let now = ctx.block.timestamp;
-    let n = ctx.market_count() as u32;
+    let n = crate::ids::market_ids(ctx.market_count()).end;
     // The previous block's time (none before the chain's first block).
     let prev = (ctx.s.block != crate::state::BlockCtx::default() || ctx.s.event_seq != 0)
         .then_some(ctx.s.block.timestamp);
@@ -83,7 +83,7 @@ pub(crate) fn begin(ctx: &mut Ctx) -> Result<(), ExchangeError> {
 /// End of block: set every live market's funding rate for the coming interval, from its final
 /// skew at the block's capacity.
 pub(crate) fn end(ctx: &mut Ctx) -> Result<(), ExchangeError> {
-    for id in 0..ctx.market_count() as u32 {
+    for id in crate::ids::market_ids(ctx.market_count()) {
         let mut m = ctx.market(id)?;
         if matches!(m.status, MarketStatus::Delisted { .. }) {
             continue; // no funding after delisting (the rate was zeroed then)

@@ -65,7 +65,7 @@ pub(crate) fn accrue_yield(ctx: &mut Ctx) -> Result<(), ExchangeError> {
     let mut funds = ctx.funds();
     let lp_share = ctx.s.params.lp_yield_share_wad;
     for (i, s) in l.strategies.iter_mut().enumerate() {
-        let dt = now.saturating_sub(s.last_accrual) as u128;
+        let dt = u128::from(now.saturating_sub(s.last_accrual));
         s.last_accrual = s.last_accrual.max(now);
         if dt > 0 && s.assets > 0 {
             let y = mul_div_down_u128(
@@ -82,7 +82,7 @@ pub(crate) fn accrue_yield(ctx: &mut Ctx) -> Result<(), ExchangeError> {
                 vault.yield_earned = vault.yield_earned.add_c(to_vault)?;
                 funds.treasury = funds.treasury.add_c(y - to_vault)?;
                 ctx.fx.events.push(Event::YieldAccrued {
-                    strategy: i as u32,
+                    strategy: crate::ids::strategy_id(i),
                     amount: y,
                     to_vault,
                     to_treasury: y - to_vault,
@@ -101,7 +101,7 @@ pub(crate) fn accrue_yield(ctx: &mut Ctx) -> Result<(), ExchangeError> {
         if arrived > 0 {
             l.usdc_liquid = l.usdc_liquid.add_c(arrived)?;
             ctx.fx.events.push(Event::StrategyWithdrawalArrived {
-                strategy: i as u32,
+                strategy: crate::ids::strategy_id(i),
                 amount: arrived,
             });
         }
@@ -139,7 +139,7 @@ pub(crate) fn rebalance(ctx: &mut Ctx) -> Result<(), ExchangeError> {
                 s.assets += amount;
                 l.usdc_liquid -= amount;
                 ctx.fx.events.push(Event::StrategyRebalanced {
-                    strategy: i as u32,
+                    strategy: crate::ids::strategy_id(i),
                     deposited: amount,
                     withdrawal_requested: 0,
                 });
@@ -160,7 +160,7 @@ pub(crate) fn rebalance(ctx: &mut Ctx) -> Result<(), ExchangeError> {
                 });
                 short -= amount;
                 ctx.fx.events.push(Event::StrategyRebalanced {
-                    strategy: i as u32,
+                    strategy: crate::ids::strategy_id(i),
                     deposited: 0,
                     withdrawal_requested: amount,
                 });

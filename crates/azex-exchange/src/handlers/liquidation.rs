@@ -64,7 +64,7 @@ pub fn is_liquidatable(
         .add_c(to_i128(pos.funding_debt)?)?;
     let adl = book::adl_owed_to(pos, side)?;
     let (eq, mm) = health(p, q, c, pos.margin, owed.sub_c(adl)?, price)?;
-    Ok(eq < 0 || (eq as u128) < mm)
+    Ok(eq < 0 || eq.unsigned_abs() < mm)
 }
 
 impl crate::state::State {
@@ -155,7 +155,7 @@ pub fn liquidate(ctx: &mut Ctx, keeper: Address, id: PositionId) -> Result<(), E
     } else {
         health(&p, q, c, np.margin, debt, price)?
     };
-    if q == 0 || (eq >= 0 && eq as u128 >= mm) {
+    if q == 0 || (eq >= 0 && eq.unsigned_abs() >= mm) {
         return Err(ExchangeError::NotLiquidatable {
             position: id,
             equity: eq,

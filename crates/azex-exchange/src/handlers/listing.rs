@@ -164,7 +164,7 @@ pub(crate) fn create_market(ctx: &mut Ctx, l: &Listing) -> Result<MarketId, Exch
         });
     }
     let mp = listed_params(depth, l.fee, band, &ctx.s.params)?;
-    let mut m = new_market(ctx, l, key, quote_is_token0);
+    let mut m = new_market(ctx, l, key, quote_is_token0)?;
     m.clamp_u_wad = clamp_of(&mp)?;
     // Trades in the listing block are priced with the vault's free liquidity now.
     let free = ctx.vault_totals()?.free_liquidity;
@@ -285,10 +285,15 @@ fn seed_position(
 }
 
 /// A new, empty market for the request (prices and parameters are set by the caller).
-fn new_market(ctx: &Ctx, l: &Listing, key: PoolKey, quote_is_token0: bool) -> Market {
+fn new_market(
+    ctx: &Ctx,
+    l: &Listing,
+    key: PoolKey,
+    quote_is_token0: bool,
+) -> Result<Market, ExchangeError> {
     let now = ctx.block.timestamp;
-    Market {
-        id: ctx.market_count() as MarketId,
+    Ok(Market {
+        id: MarketId::try_from(ctx.market_count()).map_err(|_| crate::error::overflow())?,
         base_token: l.base_token,
         base_decimals: l.base_decimals,
         pool_key: key,
@@ -325,5 +330,5 @@ fn new_market(ctx: &Ctx, l: &Listing, key: PoolKey, quote_is_token0: bool) -> Ma
         clamp_u_wad: 0,
         premium_wad: 0,
         risk: Default::default(),
-    }
+    })
 }

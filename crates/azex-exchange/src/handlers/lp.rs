@@ -30,7 +30,7 @@ pub(crate) fn deposit(ctx: &mut Ctx, user: Address, amount: Usd) -> Result<u128,
         if risk.nav <= 0 {
             return Err(ExchangeError::VaultInsolvent);
         }
-        mul_div_down_u128(amount, v.shares, risk.nav as u128)?
+        mul_div_down_u128(amount, v.shares, risk.nav.unsigned_abs())?
     };
     if shares == 0 {
         return Err(ExchangeError::ZeroAmount);
@@ -72,7 +72,11 @@ pub(crate) fn withdraw(ctx: &mut Ctx, user: Address, shares: u128) -> Result<Usd
     }
     let risk = ctx.vault_totals()?;
     let mut v = ctx.vault();
-    let nav = if risk.nav > 0 { risk.nav as u128 } else { 0 };
+    let nav = if risk.nav > 0 {
+        risk.nav.unsigned_abs()
+    } else {
+        0
+    };
     let amount = mul_div_down_u128(shares, nav, v.shares)?;
     // The rest must still back the requirement.
     let nav_after = nav - amount;

@@ -77,13 +77,13 @@ fn side_notional(m: &Market, long: bool) -> Result<Usd, ExchangeError> {
 /// Kept fractions `(long, short)` the triggers ask for (WAD = keep all).
 fn adl_need(ctx: &Ctx, m: &Market, p: &MarketParams) -> Result<(u128, u128), ExchangeError> {
     let r = ctx.vault_risk()?;
-    let nav = r.nav.max(0) as u128;
+    let nav = r.nav.max(0).unsigned_abs();
     let mut keep = [WAD, WAD];
     let (ln, sn) = (side_notional(m, true)?, side_notional(m, false)?);
     for (i, long) in [(0usize, true), (1, false)] {
         let profit = side_upnl(m, long)?;
         if profit > 0 {
-            let profit = profit as u128;
+            let profit = profit.unsigned_abs();
             if profit > mul_wad_down(nav, p.adl_profit_cap_wad)? {
                 let target = mul_wad_down(nav, p.adl_profit_target_wad)?;
                 keep[i] = keep[i].min(mul_div_down_u128(target, WAD, profit)?);
@@ -262,7 +262,7 @@ fn drawdown(ctx: &mut Ctx) -> Result<bool, ExchangeError> {
     }
     let now = ctx.block.timestamp;
     let price = if r.nav > 0 {
-        mul_div_down_u128(r.nav as u128, WAD, v.shares)?
+        mul_div_down_u128(r.nav.unsigned_abs(), WAD, v.shares)?
     } else {
         0
     };
@@ -322,7 +322,7 @@ fn drawdown(ctx: &mut Ctx) -> Result<bool, ExchangeError> {
 pub(crate) fn end_block(ctx: &mut Ctx) -> Result<(), ExchangeError> {
     let drawdown = drawdown(ctx)?;
     let next_id = next_position_id(ctx);
-    for id in 0..ctx.market_count() as MarketId {
+    for id in crate::ids::market_ids(ctx.market_count()) {
         let mut m = ctx.market(id)?;
         let p = ctx.params_snapshot(id)?;
         if !matches!(m.status, MarketStatus::Delisted { .. }) {

@@ -39,7 +39,7 @@ fn settle_delta(
             ctx.debit(user, token, a)?;
             *pool_bal = pool_bal.add_c(a)?;
         } else if amount > 0 {
-            let a = amount as u128;
+            let a = amount.unsigned_abs();
             *pool_bal = pool_bal.sub_c(a)?;
             ctx.credit(user, token, a)?;
         }

@@ -64,7 +64,7 @@ impl Books {
         trading_pnl: bool,
     ) -> Result<(), ExchangeError> {
         if pnl >= 0 {
-            let gain = pnl as u128;
+            let gain = pnl.unsigned_abs();
             if self.vault.cash < gain {
                 return Err(ExchangeError::VaultCashShort {
                     cash: self.vault.cash,
@@ -83,7 +83,7 @@ impl Books {
             self.vault.cash = self.vault.cash.add_c(from_margin)?;
             if trading_pnl {
                 self.vault.trader_pnl_paid =
-                    self.vault.trader_pnl_paid.sub_c(from_margin as i128)?;
+                    self.vault.trader_pnl_paid.sub_c(to_i128(from_margin)?)?;
             }
             let shortfall = loss - from_margin;
             if shortfall > 0 {
@@ -491,7 +491,7 @@ fn check_initial_margin_n(
     let close_fee = mul_wad_up(n_up, p.taker_fee_wad)?;
     let eq = margin::equity(margin_amt, upnl, to_i128(debt)?, close_fee)?;
     let im = margin::initial_margin_of_notional(p, n_up, cost)?;
-    if eq < 0 || (eq as u128) < im {
+    if eq < 0 || eq.unsigned_abs() < im {
         return Err(ExchangeError::InitialMarginNotMet {
             equity: eq,
             required: im,
