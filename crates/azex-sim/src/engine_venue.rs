@@ -22,8 +22,9 @@
 //! # Markets and spot pools
 //! One market per data symbol, listed in a setup block (height 0, at the first bar's time) by a
 //! real `CreateMarket` at the first bar's open, base token with 18 decimals, fee tier
-//! `spot_fee_pips` (default 0.05 %), **full-range** liquidity (the data's prices move 30× over
-//! two years; a concentrated range would fall out of range). A full-range pool is a
+//! `spot_fee_pips` (default 0.05 %), **full-range** liquidity by default (the data's prices move
+//! 30× over two years; a concentrated range would fall out of range; a concentrated profile is
+//! [`EngineConfig::liquidity_profile`], see `crates/azex-sim/README.md`). A full-range pool is a
 //! constant-product pool: its ±2 % depth (what the oracle hook reports as `spot_liquidity`) is
 //! about 1.97 % of its azUSD reserve, so the seed is `depth / 0.0197`. Depths at listing
 //! ([`EngineConfig::depth_usd`]) are rough 2017–2019 aggregate ±2 % order-book depths of each

@@ -114,6 +114,23 @@ pub fn render(r: &StudyResult) -> String {
             "\n## `{}`, {}-second blocks ({} paths of {} bars; {})\n",
             s.scenario, s.block_seconds, s.paths, s.bars_per_path, s.data
         );
+        if let Some(c) = &s.chain {
+            let _ = writeln!(
+                o,
+                "Chain-resolution stress: the data around its worst bar(s) {} replayed as they \
+                 happened; {} bar(s) at {}-s blocks ({} blocks) after a warm-up at {}-s blocks; \
+                 oracle bound and TWAP window as in production; keeper latency {} blocks, at most \
+                 {} keeper transactions per block; adversarial ordering {}.\n",
+                c.stress_bars.join(", "),
+                c.window_bars,
+                s.block_seconds,
+                c.chain_blocks_per_path,
+                c.warmup_block_seconds,
+                c.keeper_latency_blocks,
+                c.keeper_txs_per_block,
+                if c.adversarial_ordering { "on" } else { "off" },
+            );
+        }
         let _ = writeln!(
             o,
             "| design | solvent capital | per $100M peak OI | per $100M avg OI | drawdown-only per $100M peak | per path (median / p95 / worst) | formula per $100M peak / avg | bad debt (worst path) | max DD | DD p99 | paths with bad debt |"

@@ -30,7 +30,15 @@ def main(path):
     blocks = sorted({s["block_seconds"] for s in r["scenarios"]}, reverse=True)
     for b in blocks:
         rows = [s for s in r["scenarios"] if s["block_seconds"] == b]
-        print(f"\n**{b}-second blocks** ({rows[0]['paths']} paths x {rows[0]['bars_per_path']} bars each)\n")
+        c = rows[0].get("chain")
+        if c:
+            print(f"\n**{b}-second blocks: chain-resolution stress** ({rows[0]['paths']} windows per scenario, "
+                  f"{c['window_bars']} bars at {b}-s blocks after {rows[0]['bars_per_path'] - c['window_bars']} bars of "
+                  f"{c['warmup_block_seconds']}-s warm-up blocks; keeper latency {c['keeper_latency_blocks']} blocks, "
+                  f"{c['keeper_txs_per_block']} keeper txs per block, adversarial ordering "
+                  f"{'on' if c['adversarial_ordering'] else 'off'}; worst bars {', '.join(c['stress_bars'])})\n")
+        else:
+            print(f"\n**{b}-second blocks** ({rows[0]['paths']} paths x {rows[0]['bars_per_path']} bars each)\n")
         print("| scenario | imbalance (median / worst) | " + " | ".join(names) + " |")
         print("|---|---|" + "---|" * len(names))
         for s in rows:
