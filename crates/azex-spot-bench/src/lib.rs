@@ -1,7 +1,8 @@
 //! Fixtures for the side-by-side benchmark `benches/spot_vs_v3sdk.rs`: the same pool built in
 //! azex-spot and handed (as a tick list) to the `uniswap-v3-sdk` crate's swap simulation.
 //!
-//! Run: `CARGO_TARGET_DIR=/work/target-spot cargo bench -p azex-spot-bench`
+//! Run: `cargo bench -p azex-spot-bench` (it builds the `uniswap-v3-sdk` crate and its
+//! dependencies, which is why it is a crate of its own).
 
 use alloy_primitives::{Address, U256};
 use azex_spot::math::tick_math::get_sqrt_price_at_tick;
