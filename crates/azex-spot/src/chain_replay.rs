@@ -494,119 +494,77 @@ impl Replayer {
     }
 
     fn swap(&mut self, r: &Row) -> Result<(), String> {
-        let a0: i128 = r.parse("amount0")?;
-        let a1: i128 = r.parse("amount1")?;
-        let after: U256 = r.parse("sqrt_price_x96_after")?;
-        let liq = r.get("liquidity");
-        let recorded_liquidity = if liq.is_empty() {
-            None
-        } else {
-            Some(r.parse::<u128>("liquidity")?)
-        };
-        let (zero_for_one, amount_in) = if a0 > 0 && a1 <= 0 {
-            (true, a0)
-        } else if a1 > 0 && a0 <= 0 {
-            (false, a1)
-        } else {
-            return Err(format!(
-                "amounts {a0}/{a1} do not show one token going in and the other out"
-            ));
-        };
+        let rec = RecordedSwap::parse(r)?;
         let current = self
             .manager
             .slot0(&self.key)
             .map_err(|e| e.to_string())?
             .sqrt_price_x96;
-        let limit_usable = if zero_for_one {
-            after < current && after > MIN_SQRT_PRICE
-        } else {
-            after > current && after < MAX_SQRT_PRICE
-        };
-        let no_limit = if zero_for_one {
-            MIN_SQRT_PRICE + U256::from(1u8)
-        } else {
-            MAX_SQRT_PRICE - U256::from(1u8)
-        };
-        let mut attempts: Vec<(SwapParams, bool)> = Vec::with_capacity(2);
-        if limit_usable {
-            attempts.push((
-                SwapParams {
-                    zero_for_one,
-                    amount_specified: -amount_in,
-                    sqrt_price_limit_x96: after,
-                },
-                true,
-            ));
-        }
-        attempts.push((
-            SwapParams {
-                zero_for_one,
-                amount_specified: -amount_in,
-                sqrt_price_limit_x96: no_limit,
-            },
-            false,
-        ));
+        let attempts = rec.attempts(current);
         let pool = self.manager.pool(&self.key).map_err(|e| e.to_string())?;
         let mut fallback: Option<(SwapParams, SwapOutcome)> = None;
         let mut errors = Vec::new();
         let mut matched: Option<(SwapParams, bool)> = None;
         for (params, at_limit) in &attempts {
             match pool.compute_swap(params, None, &mut self.scratch) {
+                Ok(out) if rec.matches(&out) => {
+                    matched = Some((*params, *at_limit));
+                    break;
+                }
                 Ok(out) => {
-                    let ok = event_amounts(out.delta) == (a0, a1)
-                        && out.sqrt_price_x96 == after
-                        && recorded_liquidity.is_none_or(|l| l == out.liquidity);
-                    if ok {
-                        matched = Some((*params, *at_limit));
-                        break;
-                    }
-                    if fallback.is_none() {
-                        fallback = Some((*params, out));
-                    }
+                    fallback.get_or_insert((*params, out));
                 }
                 Err(e) => errors.push(e.to_string()),
             }
         }
-        self.report.swaps += 1;
         let params = match (matched, fallback) {
             (Some((params, at_limit)), _) => {
-                self.report.swaps_matched += 1;
-                if at_limit {
-                    self.report.swaps_matched_at_limit += 1;
-                } else {
-                    self.report.swaps_matched_without_limit += 1;
-                }
+                self.count_match(at_limit);
                 params
             }
             (None, Some((params, out))) => {
-                self.report.swaps_differed += 1;
-                if self.report.differences.len() < MAX_DETAILS {
-                    let (r0, r1) = event_amounts(out.delta);
-                    self.report.differences.push(SwapDifference {
-                        row: r.row,
-                        block: r.block,
-                        log_index: r.log_index,
-                        recorded_amount0: a0,
-                        recorded_amount1: a1,
-                        recorded_sqrt_price_x96: after,
-                        recorded_liquidity,
-                        replayed_amount0: r0,
-                        replayed_amount1: r1,
-                        replayed_sqrt_price_x96: out.sqrt_price_x96,
-                        replayed_liquidity: out.liquidity,
-                    });
-                }
+                self.record_difference(r, &rec, &out);
                 params
             }
-            (None, None) => {
-                self.report.swaps -= 1;
-                return Err(format!("swap fails: {}", errors.join("; ")));
-            }
+            (None, None) => return Err(format!("swap fails: {}", errors.join("; "))),
         };
         self.manager
             .swap(&self.ctx, &self.key, &params)
             .map(|_| ())
             .map_err(|e| e.to_string())
+    }
+
+    /// A swap replayed exactly, with or without the recorded price as its limit.
+    fn count_match(&mut self, at_limit: bool) {
+        self.report.swaps += 1;
+        self.report.swaps_matched += 1;
+        if at_limit {
+            self.report.swaps_matched_at_limit += 1;
+        } else {
+            self.report.swaps_matched_without_limit += 1;
+        }
+    }
+
+    /// A swap that replayed but differs from the log (the first `MAX_DETAILS` are kept).
+    fn record_difference(&mut self, r: &Row, rec: &RecordedSwap, out: &SwapOutcome) {
+        self.report.swaps += 1;
+        self.report.swaps_differed += 1;
+        if self.report.differences.len() < MAX_DETAILS {
+            let (r0, r1) = event_amounts(out.delta);
+            self.report.differences.push(SwapDifference {
+                row: r.row,
+                block: r.block,
+                log_index: r.log_index,
+                recorded_amount0: rec.amount0,
+                recorded_amount1: rec.amount1,
+                recorded_sqrt_price_x96: rec.price_after,
+                recorded_liquidity: rec.liquidity,
+                replayed_amount0: r0,
+                replayed_amount1: r1,
+                replayed_sqrt_price_x96: out.sqrt_price_x96,
+                replayed_liquidity: out.liquidity,
+            });
+        }
     }
 
     fn principal_differs(r: &Row, principal: BalanceDelta) -> bool {
@@ -795,4 +753,79 @@ pub fn replay_chain_files(
         )));
     }
     replay_chain(&state, &events)
+}
+
+/// A swap as the log records it.
+struct RecordedSwap {
+    amount0: i128,
+    amount1: i128,
+    price_after: U256,
+    liquidity: Option<u128>,
+    zero_for_one: bool,
+    amount_in: i128,
+}
+
+impl RecordedSwap {
+    fn parse(r: &Row) -> Result<Self, String> {
+        let amount0: i128 = r.parse("amount0")?;
+        let amount1: i128 = r.parse("amount1")?;
+        let price_after: U256 = r.parse("sqrt_price_x96_after")?;
+        let liquidity = if r.get("liquidity").is_empty() {
+            None
+        } else {
+            Some(r.parse::<u128>("liquidity")?)
+        };
+        let (zero_for_one, amount_in) = if amount0 > 0 && amount1 <= 0 {
+            (true, amount0)
+        } else if amount1 > 0 && amount0 <= 0 {
+            (false, amount1)
+        } else {
+            return Err(format!(
+                "amounts {amount0}/{amount1} do not show one token going in and the other out"
+            ));
+        };
+        Ok(Self {
+            amount0,
+            amount1,
+            price_after,
+            liquidity,
+            zero_for_one,
+            amount_in,
+        })
+    }
+
+    /// Exact-input swaps to try, in order: limited at the recorded price (when it is a usable
+    /// limit from `current`), then without a limit. The flag says "at the recorded limit".
+    fn attempts(&self, current: U256) -> Vec<(SwapParams, bool)> {
+        let zero_for_one = self.zero_for_one;
+        let after = self.price_after;
+        let limit_usable = if zero_for_one {
+            after < current && after > MIN_SQRT_PRICE
+        } else {
+            after > current && after < MAX_SQRT_PRICE
+        };
+        let no_limit = if zero_for_one {
+            MIN_SQRT_PRICE + U256::from(1u8)
+        } else {
+            MAX_SQRT_PRICE - U256::from(1u8)
+        };
+        let with = |limit| SwapParams {
+            zero_for_one,
+            amount_specified: -self.amount_in,
+            sqrt_price_limit_x96: limit,
+        };
+        let mut v = Vec::with_capacity(2);
+        if limit_usable {
+            v.push((with(after), true));
+        }
+        v.push((with(no_limit), false));
+        v
+    }
+
+    /// The replay gives the recorded amounts, price and (when recorded) liquidity.
+    fn matches(&self, out: &SwapOutcome) -> bool {
+        event_amounts(out.delta) == (self.amount0, self.amount1)
+            && out.sqrt_price_x96 == self.price_after
+            && self.liquidity.is_none_or(|l| l == out.liquidity)
+    }
 }
