@@ -494,6 +494,8 @@ impl Venue for Tally {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RunOut {
     pub lp_pnl_usd: i128,
+    /// The spot arbitrageur's PnL (it trades every push back at the next block's start).
+    pub arbitrageur_pnl_usd: i128,
     pub bad_debt_usd: u128,
     pub attacker_pnl_usd: i128,
     pub attacker_volume_usd: u128,
@@ -564,6 +566,7 @@ pub fn run_one(
     let kind = spec.map(|s| s.kind.name());
     Ok(RunOut {
         lp_pnl_usd: az.lp_pnl_usd,
+        arbitrageur_pnl_usd: r.arbitrageur_pnl_usd,
         bad_debt_usd: az.bad_debt_usd,
         attacker_pnl_usd: r
             .agents
@@ -592,6 +595,7 @@ pub struct WindowEval {
     pub window: String,
     pub lp_loss_usd: i64,
     pub attacker_pnl_usd: i64,
+    pub arbitrage_gain_usd: i64,
     pub bad_debt_usd: i64,
     pub attacker_volume_usd: i64,
     pub log: AttackLog,
@@ -603,6 +607,11 @@ pub struct Eval {
     pub params: BTreeMap<String, i64>,
     pub lp_loss_usd: i64,
     pub attacker_pnl_usd: i64,
+    /// The arbitrageur's PnL minus the baseline's: what it earned trading the attacker's pushes
+    /// back. `attacker_pnl_usd + arbitrage_gain_usd` bounds an attacker that also orders the
+    /// next block's first trade and takes the reversion itself (it would then pay little more
+    /// than the pool fee per push).
+    pub arbitrage_gain_usd: i64,
     pub bad_debt_usd: i64,
     pub bad_debt_added_usd: i64,
     pub attacker_volume_usd: i64,
@@ -639,7 +648,7 @@ pub struct KindResult {
     /// The starting point and the best by LP loss (then attacker PnL).
     pub start: Eval,
     pub best: Eval,
-    /// The point with the highest attacker PnL found.
+    /// The point with the highest attacker PnL found among those that traded (if any did).
     pub best_for_attacker: Eval,
     /// Pushing kinds: `best` and `best_for_attacker` again with `push_bps = 0`.
     pub control: Option<Eval>,
@@ -701,12 +710,14 @@ fn evaluate(ctx: &Ctx<'_>, spec: &AttackSpec, dims: &[Dim]) -> Result<Eval, Stri
             window: ctx.labels[w].clone(),
             lp_loss_usd: whole(b.lp_pnl_usd - r.lp_pnl_usd),
             attacker_pnl_usd: whole(r.attacker_pnl_usd),
+            arbitrage_gain_usd: whole(r.arbitrageur_pnl_usd - b.arbitrageur_pnl_usd),
             bad_debt_usd: whole(r.bad_debt_usd as i128),
             attacker_volume_usd: whole(r.attacker_volume_usd as i128),
             log: r.log.clone(),
         };
         e.lp_loss_usd += we.lp_loss_usd;
         e.attacker_pnl_usd += we.attacker_pnl_usd;
+        e.arbitrage_gain_usd += we.arbitrage_gain_usd;
         e.bad_debt_usd += we.bad_debt_usd;
         e.bad_debt_added_usd += whole(r.bad_debt_usd as i128 - b.bad_debt_usd as i128);
         e.attacker_volume_usd += we.attacker_volume_usd;
@@ -801,8 +812,10 @@ fn search_kind(
     let best_pnl = seen
         .iter()
         .max_by(|a, b| {
-            a.1.attacker_pnl_usd
-                .cmp(&b.1.attacker_pnl_usd)
+            // a point that trades beats one that does not (a keeper's rewards are no attack)
+            (a.1.attacker_volume_usd > 0)
+                .cmp(&(b.1.attacker_volume_usd > 0))
+                .then(a.1.attacker_pnl_usd.cmp(&b.1.attacker_pnl_usd))
                 .then(b.0.cmp(a.0))
         })
         .map(|(p, _)| p.clone())
@@ -1109,18 +1122,19 @@ pub fn render_attack_markdown(r: &AttackSearchResult) -> String {
     }
     s.push_str("\nBest point by LP loss (then attacker PnL), sums over the windows; ");
     s.push_str("\"control\" = the same point with no push (`push_bps = 0`).\n\n");
-    s.push_str("| kind | environment | LP loss | attacker PnL | bad debt (added) | attacker volume | control: LP loss / attacker PnL | params |\n|---|---|---|---|---|---|---|---|\n");
+    s.push_str("| kind | environment | LP loss | attacker PnL | attacker + arbitrageur's gain | bad debt (added) | attacker volume | control: LP loss / attacker PnL | params |\n|---|---|---|---|---|---|---|---|---|\n");
     for k in &r.results {
         let b = &k.best;
         let ctl = k.control.as_ref().map_or("–".to_string(), |c| {
             format!("{} / {}", money(c.lp_loss_usd), money(c.attacker_pnl_usd))
         });
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {} ({}) | {} | {} | `{}` |\n",
+            "| {} | {} | {} | {} | {} | {} ({}) | {} | {} | `{}` |\n",
             k.kind,
             k.environment,
             money(b.lp_loss_usd),
             money(b.attacker_pnl_usd),
+            money(b.attacker_pnl_usd + b.arbitrage_gain_usd),
             money(b.bad_debt_usd),
             money(b.bad_debt_added_usd),
             money(b.attacker_volume_usd),
