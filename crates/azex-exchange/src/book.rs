@@ -417,7 +417,11 @@ pub fn funding_owed_by(p: &Position, side: &Side) -> Result<SignedUsd, ExchangeE
 /// toward −∞) and funding it owes (+) or receives (−).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Synced {
+    /// ADL PnL credited to the position by this sync (micro-azUSD, signed: + a gain paid to the
+    /// position, − a loss it bears), rounded toward −∞.
     pub adl_pnl: SignedUsd,
+    /// Funding the position settles by this sync (micro-azUSD, signed: + it owes, − it
+    /// receives), rounded toward +∞.
     pub funding_owed: SignedUsd,
 }
 
@@ -545,6 +549,7 @@ pub fn funding_step_down(d: i128, scale: u128) -> Result<i128, ExchangeError> {
 /// side stands against the profit cap (the trigger that targets winners).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct AdlExposure {
+    /// The position these figures are about.
     pub position: crate::ids::PositionId,
     /// Effective size now (after every ADL event on its side).
     pub effective_qty: Qty,
@@ -558,8 +563,11 @@ pub struct AdlExposure {
     /// Its epoch ended: ADL closed its side entirely; it can only be closed (margin and PnL
     /// paid out) or settled by anyone (`SettleDelisted`).
     pub epoch_ended: bool,
-    /// Its side's unrealised profit as a share of vault NAV (WAD), and the cap that triggers ADL.
+    /// Its side's unrealised profit at the risk price (0 when the side is at a loss) as a share
+    /// of vault NAV (WAD, rounded down; `u128::MAX` when NAV ≤ 0).
     pub side_profit_to_nav_wad: u128,
+    /// The market's ADL profit cap, `MarketParams::adl_profit_cap_wad` (WAD, default 45 %): ADL
+    /// cuts the side when `side_profit_to_nav_wad` exceeds it (docs/protocol.md §7).
     pub profit_cap_wad: u128,
 }
 

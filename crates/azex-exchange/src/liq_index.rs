@@ -129,6 +129,7 @@ pub fn entry(s: &State, p: &Position) -> Result<Option<(Book, i128)>, ExchangeEr
 }
 
 impl LiqIndex {
+    /// An empty index (no position); fill it with [`LiqIndex::build`].
     pub fn new() -> Self {
         Self::default()
     }
@@ -142,9 +143,12 @@ impl LiqIndex {
         Ok(ix)
     }
 
+    /// Number of positions indexed (a position whose effective size is 0, e.g. of an ended ADL
+    /// epoch, is not indexed).
     pub fn len(&self) -> usize {
         self.by_id.len()
     }
+    /// Whether no position is indexed.
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
     }

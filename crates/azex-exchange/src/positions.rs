@@ -84,19 +84,24 @@ fn bucket_of(id: PositionId) -> u64 {
 }
 
 impl Positions {
+    /// An empty book.
     pub fn new() -> Self {
         Self::default()
     }
+    /// Number of open positions.
     pub fn len(&self) -> usize {
         self.index.len()
     }
+    /// Whether no position is open.
     pub fn is_empty(&self) -> bool {
         self.index.is_empty()
     }
+    /// The position `id`, if it is open (O(1): one hash lookup and one slot read).
     #[inline]
     pub fn get(&self, id: &PositionId) -> Option<&Position> {
         self.index.get(id).map(|&s| &self.slots[s as usize])
     }
+    /// Whether the position `id` is open.
     pub fn contains_key(&self, id: &PositionId) -> bool {
         self.index.contains_key(id)
     }

@@ -56,7 +56,11 @@ pub struct SideRisk {
     borsh::BorshDeserialize,
 )]
 pub struct MarketRisk {
+    /// Long side's effective size × risk price (micro-azUSD, rounded up): `L` of
+    /// docs/protocol.md §5.
     pub long_notional: Usd,
+    /// Short side's effective size × risk price (micro-azUSD, rounded up): `S` of
+    /// docs/protocol.md §5.
     pub short_notional: Usd,
     /// AZEx requirement: net × safety factor + stress term.
     pub required: Usd,
@@ -68,18 +72,30 @@ pub struct MarketRisk {
     pub traders_funding_owed: SignedUsd,
     /// The two sides' figures the totals above are made of.
     pub long: SideRisk,
+    /// The short side's figures (see `long`).
     pub short: SideRisk,
 }
 
 /// Risk figures of the whole vault.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct VaultRisk {
+    /// Net asset value (micro-azUSD, signed): cash − Σ traders' uPnL + Σ funding traders owe
+    /// (counted as far as each side can pay), every market at its risk price
+    /// (docs/protocol.md §8.1).
     pub nav: SignedUsd,
+    /// The vault's azUSD cash (micro-azUSD): LP deposits, fee and yield shares, collected losses
+    /// and funding, minus what it paid out.
     pub cash: Usd,
+    /// Σ of the markets' AZEx requirements (micro-azUSD): what the capacity rule holds below
+    /// `NAV⁺ × max_vault_utilisation`.
     pub required: Usd,
+    /// Σ of the markets' classic fully-backed requirements `max(L, S)` (micro-azUSD), for
+    /// comparison only (no rule uses it).
     pub classic_required: Usd,
     /// `max(0, NAV × max_utilisation − required)`: what backs nothing yet.
     pub free_liquidity: Usd,
+    /// Each market's figures, in the order the markets were passed (market-id order for the
+    /// state's own figures).
     pub markets: Vec<MarketRisk>,
 }
 
@@ -172,9 +188,14 @@ pub fn market_risk_one_side(
 /// The vault's totals (no per-market breakdown): what the hot path needs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct VaultTotals {
+    /// Net asset value (micro-azUSD, signed), as in [`VaultRisk::nav`].
     pub nav: SignedUsd,
+    /// Σ of the markets' AZEx requirements (micro-azUSD).
     pub required: Usd,
+    /// Σ of the markets' classic requirements `max(L, S)` (micro-azUSD), for comparison only.
     pub classic_required: Usd,
+    /// `max(0, mulW↓(NAV⁺, max_vault_utilisation) − required)` (micro-azUSD): what backs nothing
+    /// yet (docs/protocol.md §8.1).
     pub free_liquidity: Usd,
 }
 

@@ -60,18 +60,34 @@ pub const TRAILER_LEN: usize = 32;
 /// Why a snapshot could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SnapshotError {
+    /// The first 8 bytes are not [`MAGIC`].
     #[error("not a snapshot (bad magic)")]
     BadMagic,
+    /// The header's format version (the field) is not [`VERSION`].
     #[error("snapshot format version {0} (this build reads version {VERSION})")]
     UnsupportedVersion(u32),
+    /// The input ends before the header, the announced payload and checksum, or a value
+    /// inside the payload does; the string says where.
     #[error("snapshot truncated: {0}")]
     Truncated(String),
+    /// The trailing SHA-256 does not match the bytes before it.
     #[error("snapshot checksum mismatch (corrupt)")]
     Checksum,
+    /// The payload does not decode to a valid state (bad borsh, keys out of order, ids or
+    /// references that do not check, bytes after the checksum or the payload, a header height
+    /// different from the state's, …); the string says what.
     #[error("malformed snapshot: {0}")]
     Malformed(String),
+    /// The decoded state's [`State::hash`] differs from the hash in the header.
     #[error("snapshot state hash mismatch: header {header}, decoded state {decoded}")]
-    HashMismatch { header: String, decoded: String },
+    HashMismatch {
+        /// The state hash the header holds, lowercase hex.
+        header: String,
+        /// The hash of the state decoded from the payload, lowercase hex.
+        decoded: String,
+    },
+    /// Encoding: a collection (named by the field) has more than `u32::MAX` entries, beyond
+    /// the format's count prefix.
     #[error("state too large to encode: {0}")]
     TooLarge(&'static str),
 }
@@ -79,9 +95,13 @@ pub enum SnapshotError {
 /// What the header of a snapshot says (read without decoding the state; checksum checked).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SnapshotInfo {
+    /// Format version (always [`VERSION`] for a header that is read).
     pub version: u32,
+    /// Block height of the encoded state.
     pub height: u64,
+    /// [`State::hash`] of the encoded state, as the header states it.
     pub state_hash: [u8; 32],
+    /// Length of the borsh payload in bytes.
     pub payload_len: u64,
 }
 
