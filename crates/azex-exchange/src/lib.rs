@@ -38,37 +38,27 @@
 // strings, so an eagerly built, unused error runs its drop glue on every success path.
 #![allow(clippy::unnecessary_lazy_evaluations)]
 
-#[allow(missing_docs)] // not yet documented item by item (issue 10, item 5)
 pub mod book;
 pub(crate) mod ctx;
 pub mod engine;
-#[allow(missing_docs)] // not yet documented item by item (issue 10, item 5)
 pub mod error;
-#[allow(missing_docs)] // not yet documented item by item (issue 10, item 5)
 pub mod event;
 pub mod handlers;
 pub mod hash;
 pub mod ids;
 pub mod invariants;
-#[allow(missing_docs)] // not yet documented item by item (issue 10, item 5)
 pub mod liq_index;
 pub mod math;
 pub mod params;
-#[allow(missing_docs)] // not yet documented item by item (issue 10, item 5)
 pub mod positions;
-#[allow(missing_docs)] // not yet documented item by item (issue 10, item 5)
 pub mod risk;
-#[allow(missing_docs)] // not yet documented item by item (issue 10, item 5)
 pub mod scenario;
 pub(crate) mod serde_num;
-#[allow(missing_docs)] // not yet documented item by item (issue 10, item 5)
 pub mod snapshot;
 pub mod spot_link;
-#[allow(missing_docs)] // not yet documented item by item (issue 10, item 5)
 pub mod state;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod testkit;
-#[allow(missing_docs)] // not yet documented item by item (issue 10, item 5)
 pub mod tx;
 pub mod units;
 

@@ -192,19 +192,44 @@ fn swap_to_price_tx(s: &State, w: &SwapToPrice) -> Result<Tx, ExchangeError> {
 /// A scenario could not be run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScenarioError {
+    /// A line is not valid scenario input (not a JSON object, an unknown or missing field, not
+    /// exactly one kind, a transaction before the first block, a block count or time out of
+    /// range, …).
     #[error("line {line}: {msg}")]
-    Parse { line: usize, msg: String },
+    Parse {
+        /// The 1-based line.
+        line: usize,
+        /// What is wrong, for people.
+        msg: String,
+    },
+    /// The engine refused a genesis, a block step or a sugar line's lookup outright (a
+    /// transaction's refusal is an [`OutputLine::Rejected`] line instead, unless `expect`
+    /// says otherwise).
     #[error("line {line}: {err}")]
-    Engine { line: usize, err: ExchangeError },
+    Engine {
+        /// The 1-based line (0: the end of the run, its final `end_block` and summary).
+        line: usize,
+        /// The engine's error.
+        err: ExchangeError,
+    },
+    /// A transaction's outcome differs from its line's `expect`.
     #[error("line {line}: expected {expected}, got {got}")]
     Expectation {
+        /// The 1-based line.
         line: usize,
+        /// What the line's `expect` asked for (`"ok"`, `"error"` or an error name).
         expected: String,
+        /// What happened: `"ok"` or the error's [`ExchangeError::kind`].
         got: String,
     },
     /// The input could not be read (I/O error, not UTF-8, line too long).
     #[error("line {line}: {msg}")]
-    Read { line: usize, msg: String },
+    Read {
+        /// The 1-based line the reader stopped at.
+        line: usize,
+        /// The reading error, for people.
+        msg: String,
+    },
     /// No genesis, block or transaction line at all.
     #[error("empty scenario: no genesis, block or transaction line")]
     Empty,
@@ -239,7 +264,9 @@ impl ScenarioError {
 /// A streamed run failed: the scenario itself, or the sink the output went to.
 #[derive(Debug)]
 pub enum RunError<E> {
+    /// The scenario failed (see [`ScenarioError`]).
     Scenario(ScenarioError),
+    /// The sink refused an output line (its own error).
     Output(E),
 }
 
@@ -255,15 +282,24 @@ impl<E> From<ScenarioError> for RunError<E> {
 #[serde(untagged)]
 #[allow(clippy::large_enum_variant)]
 pub enum OutputLine {
+    /// Events of a transaction or block step, one output line each.
     Event {
+        /// The 1-based line that caused it (0: the final `end_block` of the run).
         line: usize,
+        /// Height of the block it happened in.
         block: u64,
+        /// The event.
         event: Event,
     },
+    /// A transaction the engine refused (the run goes on; counted in [`Summary::rejected`]).
     Rejected {
+        /// The 1-based line of the transaction.
         line: usize,
+        /// Height of the block it was sent in.
         block: u64,
+        /// The error's message.
         rejected: String,
+        /// The error's stable name ([`ExchangeError::kind`]).
         error_kind: String,
     },
 }
@@ -271,29 +307,50 @@ pub enum OutputLine {
 /// Per-market figures at the end of a run.
 #[derive(Debug, Clone, Serialize)]
 pub struct MarketSummary {
+    /// The market's id.
     pub market: u32,
+    /// Its base token's address (checksummed hex).
     pub base_token: String,
+    /// Its status as text (`"Active"`, `"ReduceOnly"`, `"Delisted { settlement_price: … }"`).
     pub status: String,
+    /// Spot `S` in force in the last block (WAD USD per whole base token).
     pub spot: Price,
+    /// Risk price `R` in force in the last block (WAD).
     pub risk_price: Price,
     /// The pool's price as read at the last block's begin.
     pub pool_price: Price,
     /// The pool's price and tick now (after the last block's transactions).
     pub pool_price_now: Price,
+    /// The pool's current tick.
     pub pool_tick: i32,
+    /// The pool's current Q64.96 sqrt price, as a decimal string.
     pub pool_sqrt_price_x96: String,
+    /// Mark price (WAD) at the market's net and the last block's spot, with the impact capacity
+    /// recomputed from the vault's free liquidity at the end of the run.
     pub mark: Price,
+    /// The pool's depth read at the last block's begin (micro-azUSD).
     pub spot_liquidity: Usd,
+    /// Effective long open interest (`Qty` magnitude, 1e-18 base token).
     pub long_qty: u128,
+    /// Effective short open interest (`Qty` magnitude).
     pub short_qty: u128,
+    /// Net `long − short` (`Qty`, signed).
     pub net_qty: Qty,
+    /// Long open interest at the risk price (micro-azUSD, rounded up).
     pub long_notional: Usd,
+    /// Short open interest at the risk price (micro-azUSD, rounded up).
     pub short_notional: Usd,
+    /// Funding rate in force (WAD per day, signed: + longs pay).
     pub funding_rate_per_day_wad: i128,
+    /// The long side's funding index (azUSD units × 1e18 per stored whole token).
     pub long_funding_index: i128,
+    /// The short side's funding index (same units).
     pub short_funding_index: i128,
+    /// The market's AZEx requirement (micro-azUSD).
     pub required: Usd,
+    /// The classic fully-backed requirement `max(L, S)` (micro-azUSD), for comparison.
     pub classic_required: Usd,
+    /// Open positions on the market (both sides, every ADL epoch).
     pub positions: u64,
 }
 
@@ -302,6 +359,7 @@ pub struct MarketSummary {
 pub struct TokenBalance {
     /// `azUSD`, `USDC`, `base of market N`, or the address for any other token.
     pub token: String,
+    /// The token's address, lowercase hex.
     pub address: String,
     /// In the token's own units (azUSD and USDC 1e-6, base tokens 10^-decimals).
     pub amount: u128,
@@ -310,10 +368,13 @@ pub struct TokenBalance {
 /// Every account (wallet owner or LP) at the end of a run.
 #[derive(Debug, Clone, Serialize)]
 pub struct AccountSummary {
+    /// The account's address, lowercase hex.
     pub owner: String,
+    /// Its token balances, in token-address order.
     pub balances: Vec<TokenBalance>,
-    /// LP vault shares (WAD) and when they unlock (Unix seconds; 0 if none).
+    /// LP vault shares held (1e-18 share units; 0 if none).
     pub lp_shares: u128,
+    /// When the account's LP shares unlock (Unix seconds; 0 if none).
     pub lp_unlock_time: u64,
 }
 
@@ -321,8 +382,11 @@ pub struct AccountSummary {
 /// values after ADL scaling, funding and ADL settled as of the last block).
 #[derive(Debug, Clone, Serialize)]
 pub struct PositionSummary {
+    /// The position's id.
     pub id: PositionId,
+    /// Its owner's address, lowercase hex.
     pub owner: String,
+    /// Its market.
     pub market: u32,
     /// `long` or `short`.
     pub side: &'static str,
@@ -330,6 +394,7 @@ pub struct PositionSummary {
     pub size: Qty,
     /// Effective cost basis, azUSD units (paid for a long > 0, received for a short < 0).
     pub cost_basis: SignedUsd,
+    /// Its margin (micro-azUSD).
     pub margin: Usd,
     /// Funding owed (+) or to receive (−) since its last settlement, plus its funding debt.
     pub funding_owed: Option<SignedUsd>,
@@ -340,11 +405,15 @@ pub struct PositionSummary {
     /// `margin + uPnL − funding owed + ADL PnL − close fee` at `judged_at_price` (the engine's
     /// liquidation check); `null` if a figure overflowed.
     pub equity: Option<SignedUsd>,
+    /// Maintenance margin at `judged_at_price` (micro-azUSD, rounded up); `null` if a figure
+    /// overflowed.
     pub maintenance_margin: Option<Usd>,
+    /// `equity < maintenance_margin` with a non-zero size; `null` if a figure overflowed.
     pub liquidatable: Option<bool>,
     /// The price at which it becomes liquidatable ([`State::liquidation_price`]); `null` if
     /// there is none.
     pub liquidation_price: Option<Price>,
+    /// When it was opened (Unix seconds).
     pub opened_at: u64,
     /// When its stepwise liquidation began (0 = never).
     pub liquidation_started_at: u64,
@@ -353,41 +422,61 @@ pub struct PositionSummary {
 /// The end-of-run summary.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
+    /// Height of the last block.
     pub block: u64,
+    /// Per-market figures, by market id.
     pub markets: Vec<MarketSummary>,
+    /// Vault NAV at the risk prices (micro-azUSD, signed).
     pub vault_nav: SignedUsd,
+    /// The vault's cash (micro-azUSD).
     pub vault_cash: Usd,
+    /// LP shares outstanding (1e-18 share units).
     pub vault_shares: u128,
     /// azUSD per 1e18 shares (i.e. per whole share), WAD-free: azUSD units.
     pub share_price: Usd,
+    /// Σ of the markets' AZEx requirements (micro-azUSD).
     pub total_required: Usd,
+    /// Σ of the markets' classic requirements `max(L, S)` (micro-azUSD), for comparison.
     pub classic_required: Usd,
+    /// The vault's free liquidity (micro-azUSD).
     pub free_liquidity: Usd,
+    /// azUSD in existence (micro-azUSD).
     pub azusd_supply: u128,
+    /// Liquid USDC in the ledger (USDC smallest unit, 1e-6).
     pub usdc_liquid: u128,
+    /// USDC in strategies, withdrawals in transit included (USDC smallest unit, 1e-6).
     pub strategy_assets: u128,
+    /// The treasury's azUSD (micro-azUSD).
     pub treasury: Usd,
+    /// The insurance fund's azUSD (micro-azUSD).
     pub insurance: Usd,
+    /// Transactions the engine refused during the run.
     pub rejected: usize,
     /// Every account's balances and LP shares, by address.
     pub accounts: Vec<AccountSummary>,
     /// Every open position, by id.
     pub open_positions: Vec<PositionSummary>,
+    /// [`State::hash`] at the end, hex.
     pub state_hash: String,
 }
 
 /// The result of a run.
 #[derive(Debug, Clone)]
 pub struct ScenarioRun {
+    /// Every output line, in order.
     pub output: Vec<OutputLine>,
+    /// The end-of-run summary.
     pub summary: Summary,
+    /// The final state.
     pub state: State,
 }
 
 /// The end of a streamed run.
 #[derive(Debug, Clone)]
 pub struct Finished {
+    /// The end-of-run summary.
     pub summary: Summary,
+    /// The final state.
     pub state: State,
 }
 
@@ -499,6 +588,7 @@ pub struct Runner {
 }
 
 impl Runner {
+    /// A runner with no state yet (the genesis line, or the default genesis, makes one).
     pub fn new() -> Self {
         Self::default()
     }
