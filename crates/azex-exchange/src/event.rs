@@ -203,10 +203,10 @@ pub enum Event {
         /// The rate the interval accrued at (WAD per day, signed: + longs pay).
         rate_per_day_wad: i128,
         /// The long side's funding index after the accrual (azUSD units × 1e18 per stored whole
-        /// token; rises when longs pay, rounded up for the payer and down for the receiver).
+        /// token): the paying side's index rises by the step rounded up, the receiving side's
+        /// falls by it rounded down (docs/protocol.md §9.2).
         long_index: i128,
-        /// The short side's funding index after the accrual (same units; rises when shorts
-        /// pay).
+        /// The short side's funding index after the accrual (same units and rule).
         short_index: i128,
         /// The change of the funding traders owe the vault as the vault counts it (micro-azUSD,
         /// signed: + the vault's NAV gains; docs/protocol.md §9.2).

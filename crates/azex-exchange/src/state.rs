@@ -334,8 +334,8 @@ pub struct Position {
     /// Signed stored cost basis: what was paid (long, > 0) or received (short, < 0) for `qty`,
     /// including price impact, excluding fees.
     pub cost: SignedUsd,
-    /// Isolated margin (micro-azUSD): collateral the position alone can lose; the fee is taken from
-    /// it, PnL and funding settle against it.
+    /// Isolated margin (micro-azUSD): collateral backing this position only; fees are taken
+    /// from it, PnL and funding settle against it.
     #[serde(with = "crate::serde_num")]
     pub margin: Usd,
     /// The side's funding index at the last settlement.
