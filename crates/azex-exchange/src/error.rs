@@ -295,23 +295,6 @@ pub enum ExchangeError {
         minimum: u128,
     },
 
-    // --- strategies -------------------------------------------------------------------------
-    /// No strategy has this index. Not raised by the engine at present (strategies are fixed
-    /// at genesis and addressed by no transaction).
-    #[error("unknown strategy {0}")]
-    UnknownStrategy(u32),
-    /// A deposit above a strategy's capacity. Not raised by the engine at present (rebalancing
-    /// never places more than the capacity left).
-    #[error("strategy {id} capacity exceeded: {requested} > {available}")]
-    StrategyCapacity {
-        /// The strategy's index in the ledger.
-        id: u32,
-        /// USDC asked to be placed (USDC smallest unit, 1e-6).
-        requested: u128,
-        /// Capacity left (USDC smallest unit, 1e-6).
-        available: u128,
-    },
-
     // --- spot / oracle ----------------------------------------------------------------------
     /// The spot pool manager refused a swap or liquidity change (v4's errors: price limit,
     /// ticks, liquidity, …).
@@ -373,8 +356,6 @@ impl ExchangeError {
             WithdrawalLocked { .. } => "WithdrawalLocked",
             MarketExists(_) => "MarketExists",
             InsufficientDepth { .. } => "InsufficientDepth",
-            UnknownStrategy(_) => "UnknownStrategy",
-            StrategyCapacity { .. } => "StrategyCapacity",
             Spot(_) => "Spot",
             Oracle(_) => "Oracle",
             Internal(_) => "Internal",
@@ -519,12 +500,6 @@ mod tests {
             InsufficientDepth {
                 depth: 0,
                 minimum: 0,
-            },
-            UnknownStrategy(0),
-            StrategyCapacity {
-                id: 0,
-                requested: 0,
-                available: 0,
             },
             Spot(azex_spot::SpotError::PoolNotInitialized),
             Oracle(azex_oracle::OracleError::ZeroWindow),

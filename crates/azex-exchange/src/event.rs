@@ -430,17 +430,6 @@ pub enum Event {
         /// The part covered (micro-azUSD).
         amount: Usd,
     },
-    /// Fees split between vault and treasury. Not emitted by the engine at present (the split
-    /// is in each trade's `fee` and the vault's `fees_earned`); kept for clients that match on
-    /// it.
-    FeesDistributed {
-        /// The market.
-        market: MarketId,
-        /// The vault's (LPs') share (micro-azUSD).
-        to_vault: Usd,
-        /// The treasury's share (micro-azUSD).
-        to_treasury: Usd,
-    },
     /// At block begin: a strategy's simple-interest yield since its last accrual, minted as
     /// azUSD (docs/protocol.md §10).
     YieldAccrued {
@@ -505,7 +494,6 @@ impl Event {
             FundingSettled { .. } => "funding_settled",
             MarginChanged { .. } => "margin_changed",
             DeficitCovered { .. } => "deficit_covered",
-            FeesDistributed { .. } => "fees_distributed",
             YieldAccrued { .. } => "yield_accrued",
             StrategyRebalanced { .. } => "strategy_rebalanced",
             StrategyWithdrawalArrived { .. } => "strategy_withdrawal_arrived",
