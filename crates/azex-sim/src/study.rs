@@ -104,6 +104,11 @@ pub struct ChainStudy {
     pub keeper_latency_blocks: u32,
     pub keeper_txs_per_block: u32,
     pub adversarial_ordering: bool,
+    /// The control: also run the same windows (same warm-up, same agents) at this many blocks
+    /// per bar with the coarse conversion and no chain mode, reported as its own block length
+    /// (`ChainInfo::control_substeps`). `None` (default): no control.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub control_substeps: Option<u32>,
 }
 
 impl Default for ChainStudy {
@@ -117,6 +122,7 @@ impl Default for ChainStudy {
             keeper_latency_blocks: 3,
             keeper_txs_per_block: 8,
             adversarial_ordering: true,
+            control_substeps: None,
         }
     }
 }
@@ -278,6 +284,14 @@ impl StudyConfig {
                 1,
                 100_000,
             )?;
+            if let Some(k) = c.control_substeps {
+                chk(
+                    "chain.control_substeps",
+                    k.into(),
+                    1,
+                    crate::scenarios::MAX_SUBSTEPS.into(),
+                )?;
+            }
         }
         Ok(())
     }
@@ -875,8 +889,12 @@ pub struct ChainInfo {
     pub keeper_latency_blocks: u32,
     pub keeper_txs_per_block: u32,
     pub adversarial_ordering: bool,
-    /// Blocks per path at chain resolution (the window) and in all.
+    /// Blocks per path at chain resolution (the window).
     pub chain_blocks_per_path: u64,
+    /// The control ([`ChainStudy::control_substeps`]): these rows are the same windows at this
+    /// many blocks per bar, coarse conversion, no chain mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_substeps: Option<u32>,
 }
 
 /// The whole study.
@@ -957,9 +975,17 @@ fn job(
         (None, Some(c)) => {
             let (p, mode, _) = chain_window(src, c, engine, j.path as usize)
                 .ok_or_else(|| format!("{}: no chain window {}", base.name, j.path))?;
-            cfg.substeps = c.warmup_substeps;
-            cfg.chain = Some(mode);
-            (p, engine.chain_block_secs.max(1))
+            match c.control_substeps {
+                Some(k) if j.k > study.substeps.len() => {
+                    cfg.substeps = k;
+                    (p, dt / k.max(1) as u64)
+                }
+                _ => {
+                    cfg.substeps = c.warmup_substeps;
+                    cfg.chain = Some(mode);
+                    (p, engine.chain_block_secs.max(1))
+                }
+            }
         }
         (None, None) => return Err("no such block length".into()),
     };
@@ -1164,7 +1190,11 @@ pub fn run_study(
     }
     // block lengths: the coarse ones, then (index `substeps.len()`) chain resolution, whose
     // paths are the scenario's worst bars
-    let nk = study.substeps.len() + usize::from(study.chain.is_some());
+    let nk = study.substeps.len()
+        + study
+            .chain
+            .as_ref()
+            .map_or(0, |c| 1 + usize::from(c.control_substeps.is_some()));
     let chain_paths: Vec<u32> = bases
         .iter()
         .map(|(_, src)| match &study.chain {
@@ -1248,8 +1278,12 @@ pub fn run_study(
                         adversarial_ordering: c.adversarial_ordering,
                         chain_blocks_per_path: first
                             .map_or(0, |w| w.1.window_bars * w.1.substeps as u64),
+                        control_substeps: c.control_substeps.filter(|_| k > study.substeps.len()),
                     };
-                    (first.map_or(0, |w| w.1.substeps), Some(info))
+                    match info.control_substeps {
+                        Some(ks) => (ks, Some(info)),
+                        None => (first.map_or(0, |w| w.1.substeps), Some(info)),
+                    }
                 }
             };
             let mine: Vec<&JobOut> = work

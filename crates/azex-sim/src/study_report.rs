@@ -114,7 +114,18 @@ pub fn render(r: &StudyResult) -> String {
             "\n## `{}`, {}-second blocks ({} paths of {} bars; {})\n",
             s.scenario, s.block_seconds, s.paths, s.bars_per_path, s.data
         );
-        if let Some(c) = &s.chain {
+        if let Some(k) = s.chain.as_ref().and_then(|c| c.control_substeps) {
+            let _ = writeln!(
+                o,
+                "Control for the chain-resolution stress: the same windows ({}) and warm-up at {} \
+                 blocks per bar with the coarse conversion, no chain mode.\n",
+                s.chain
+                    .as_ref()
+                    .map(|c| c.stress_bars.join(", "))
+                    .unwrap_or_default(),
+                k
+            );
+        } else if let Some(c) = &s.chain {
             let _ = writeln!(
                 o,
                 "Chain-resolution stress: the data around its worst bar(s) {} replayed as they \

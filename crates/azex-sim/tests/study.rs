@@ -200,6 +200,7 @@ fn chain_resolution_mode_is_a_2s_block_length_judged_like_the_others() {
             warmup_substeps: 60,
             window_bars_before: 0,
             window_bars_after: 0,
+            control_substeps: Some(2),
             ..Default::default()
         }),
         ..Default::default()
@@ -219,9 +220,25 @@ fn chain_resolution_mode_is_a_2s_block_length_judged_like_the_others() {
     let r = run(2);
     assert_eq!(
         r.scenarios.len(),
-        2,
-        "a coarse and a chain-resolution block length"
+        3,
+        "a coarse block length, chain resolution and its coarse control"
     );
+    // the control: the same windows at 2 blocks per bar, no chain mode
+    let ctl = &r.scenarios[2];
+    assert_eq!((ctl.block_seconds, ctl.substeps), (1800, 2));
+    let ci = ctl.chain.as_ref().unwrap();
+    assert_eq!(ci.control_substeps, Some(2));
+    assert_eq!(
+        ci.stress_bars,
+        r.scenarios[1].chain.as_ref().unwrap().stress_bars
+    );
+    assert_eq!(ctl.bars_per_path, r.scenarios[1].bars_per_path);
+    assert!(r.scenarios[1]
+        .chain
+        .as_ref()
+        .unwrap()
+        .control_substeps
+        .is_none());
     let s = &r.scenarios[1];
     // hourly bars: 1800 two-second blocks per bar; up to a day of warm-up and the worst bar
     let worst = worst_bars(&prices, 1, 24)[0];

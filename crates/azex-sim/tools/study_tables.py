@@ -24,14 +24,27 @@ def cell(d):
     return "none"
 
 
+def key(s):
+    c = s.get("chain") or {}
+    return (s["block_seconds"], 1 if c.get("control_substeps") else 0)
+
+
+def label(s):
+    return f"{s['block_seconds']} s" + (" (windows)" if key(s)[1] else "")
+
+
 def main(path):
     r = json.load(open(path))
     names = [d["design"] for d in r["scenarios"][0]["designs"]]
-    blocks = sorted({s["block_seconds"] for s in r["scenarios"]}, reverse=True)
-    for b in blocks:
-        rows = [s for s in r["scenarios"] if s["block_seconds"] == b]
+    blocks = sorted({key(s) for s in r["scenarios"]}, key=lambda k: (-k[0], k[1]))
+    for b, ctl in blocks:
+        rows = [s for s in r["scenarios"] if key(s) == (b, ctl)]
         c = rows[0].get("chain")
-        if c:
+        if ctl:
+            print(f"\n**{b}-second blocks: control — the chain-resolution windows at coarse blocks** "
+                  f"({rows[0]['paths']} windows per scenario, {rows[0]['bars_per_path']} bars, no chain mode; "
+                  f"worst bars {', '.join(c['stress_bars'])})\n")
+        elif c:
             print(f"\n**{b}-second blocks: chain-resolution stress** ({rows[0]['paths']} windows per scenario, "
                   f"{c['window_bars']} bars at {b}-s blocks after {rows[0]['bars_per_path'] - c['window_bars']} bars of "
                   f"{c['warmup_block_seconds']}-s warm-up blocks; keeper latency {c['keeper_latency_blocks']} blocks, "
@@ -52,7 +65,7 @@ def main(path):
         for d in s["designs"]:
             p = d["per_path_per_100m_peak_oi"]
             a = d["per_path_per_100m_avg_oi"]
-            print(f"| {s['scenario']} | {s['block_seconds']} s | {d['design']} | "
+            print(f"| {s['scenario']} | {label(s)} | {d['design']} | "
                   f"{m(p['median'])} / {m(p['p95'])} / {m(p['worst'])} | {m(a['worst'])} | "
                   f"{m(d['formula_per_100m_peak_oi'])} / {m(d['formula_per_100m_avg_oi'])} | "
                   f"{d['lp_max_drawdown_bps'] / 100:.1f} % | {d['lp_drawdown_p99_bps'] / 100:.1f} % | "
@@ -63,7 +76,7 @@ def main(path):
     for s in r["scenarios"]:
         for k, v in s["attacker_pnl_usd"].items():
             best = s["attacker_best_path_pnl_usd"][k]
-            print(f"| {s['scenario']} | {s['block_seconds']} s | {k} | ${v / 1e6:,.0f} | ${best / 1e6:,.0f} |")
+            print(f"| {s['scenario']} | {label(s)} | {k} | ${v / 1e6:,.0f} | ${best / 1e6:,.0f} |")
 
 
 if __name__ == "__main__":
