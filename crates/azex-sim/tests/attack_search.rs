@@ -42,11 +42,11 @@ fn run(kind: AttackKind, env: &str, f: impl Fn(&mut AttackSpec)) -> RunOut {
 #[test]
 fn the_search_is_deterministic_and_never_ends_below_its_start() {
     let mut cfg = tiny();
-    cfg.kinds = vec!["multi_block_manipulation".into(), "keeper_sandwich".into()];
+    cfg.kinds = vec!["multi_block_manipulation".into()];
     let a = run_attack_search(&cfg, prices(), 2, &|_, _| {}).unwrap();
     let b = run_attack_search(&cfg, prices(), 1, &|_, _| {}).unwrap();
     assert_eq!(a.to_json(), b.to_json(), "same seed, any jobs: same bytes");
-    assert_eq!(a.results.len(), 4, "2 kinds x 2 environments");
+    assert_eq!(a.results.len(), 2, "1 kind x 2 environments");
     for r in &a.results {
         assert_eq!(r.evaluations, cfg.budget, "{} {}", r.kind, r.environment);
         let key = |e: &azex_sim::attack_search::Eval| {
@@ -64,21 +64,20 @@ fn the_search_is_deterministic_and_never_ends_below_its_start() {
             assert!(r.best_for_attacker.attacker_pnl_usd >= r.start.attacker_pnl_usd);
         }
         assert_eq!(r.windows_len(), a.windows.len());
-        assert_eq!(
-            r.control.is_some(),
-            r.kind == "multi_block_manipulation",
-            "controls only for pushing kinds"
-        );
+        let c = r
+            .control
+            .as_ref()
+            .expect("a pushing kind has a no-push control");
+        assert_eq!(c.params["push_bps"], 0);
+        assert_eq!(c.params["notional_usd"], r.best.params["notional_usd"]);
     }
     assert_eq!(a.baselines.len(), 2 * (a.windows.len() + a.holdout.len()));
     assert!(a.results.iter().all(|r| r.holdout_best.is_some()));
     let md = render_attack_markdown(&a);
-    assert!(md.contains("| keeper_sandwich | worst_case |"), "{md}");
-    // another seed searches other points
-    cfg.seed += 1;
-    cfg.kinds.truncate(1);
-    let c = run_attack_search(&cfg, prices(), 2, &|_, _| {}).unwrap();
-    assert_ne!(a.to_json(), c.to_json());
+    assert!(
+        md.contains("| multi_block_manipulation | worst_case |"),
+        "{md}"
+    );
 }
 
 trait WindowsLen {
