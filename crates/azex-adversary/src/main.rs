@@ -1,5 +1,6 @@
 //! `azex-adversary`: long adversary searches and replays (see the crate README).
 
+use azex_adversary::world::{Party, World};
 use azex_adversary::{finding_to_jsonl, scenario, search, Base, SearchConfig, SearchReport};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -214,7 +215,6 @@ fn cmd_replay(args: &[String]) -> ExitCode {
 }
 
 fn cmd_trace(file: &str) -> ExitCode {
-    use azex_adversary::world::{Party, World};
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
         Err(e) => {
@@ -223,8 +223,6 @@ fn cmd_trace(file: &str) -> ExitCode {
         }
     };
     let mut world: Option<World> = None;
-    let usd = |x: u128| x as f64 / 1e6;
-    let px = |x: u128| x as f64 / 1e18;
     for (i, l) in text.lines().enumerate() {
         let l = l.trim();
         if l.starts_with("# coalition:") {
@@ -254,34 +252,7 @@ fn cmd_trace(file: &str) -> ExitCode {
                 println!("chain halted: {e}");
                 break;
             }
-            let Ok(s) = azex_exchange::scenario::summarize(&w.state, 0) else {
-                continue;
-            };
-            let ms: Vec<String> = s
-                .markets
-                .iter()
-                .map(|m| {
-                    format!(
-                        "m{} {} spot {:.4} risk {:.4} pool {:.4} depth ${:.0} L ${:.0} S ${:.0}",
-                        m.market,
-                        m.status,
-                        px(m.spot),
-                        px(m.risk_price),
-                        px(m.pool_price),
-                        usd(m.spot_liquidity),
-                        usd(m.long_notional),
-                        usd(m.short_notional)
-                    )
-                })
-                .collect();
-            println!(
-                "block {:>4} t {} · NAV ${:.2} share {} · {}",
-                w.block.height,
-                w.block.timestamp,
-                s.vault_nav as f64 / 1e6,
-                s.share_price,
-                ms.join(" · ")
-            );
+            print_block(w);
         } else if let Some(tx) = v
             .get("tx")
             .and_then(|t| serde_json::from_value(t.clone()).ok())
@@ -292,4 +263,39 @@ fn cmd_trace(file: &str) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// One line for the block just begun: the vault's NAV and share price, and each market's
+/// status, prices, depth and open interest.
+fn print_block(w: &World) {
+    let Ok(s) = azex_exchange::scenario::summarize(&w.state, 0) else {
+        return;
+    };
+    let usd = |x: u128| x as f64 / 1e6;
+    let px = |x: u128| x as f64 / 1e18;
+    let ms: Vec<String> = s
+        .markets
+        .iter()
+        .map(|m| {
+            format!(
+                "m{} {} spot {:.4} risk {:.4} pool {:.4} depth ${:.0} L ${:.0} S ${:.0}",
+                m.market,
+                m.status,
+                px(m.spot),
+                px(m.risk_price),
+                px(m.pool_price),
+                usd(m.spot_liquidity),
+                usd(m.long_notional),
+                usd(m.short_notional)
+            )
+        })
+        .collect();
+    println!(
+        "block {:>4} t {} · NAV ${:.2} share {} · {}",
+        w.block.height,
+        w.block.timestamp,
+        s.vault_nav as f64 / 1e6,
+        s.share_price,
+        ms.join(" · ")
+    );
 }

@@ -15,10 +15,10 @@ use crate::world::{coalition, genesis, DeficitSeen, Party, World, HONEST_LP, PRO
 use alloy_primitives::Address;
 use azex_exchange::book;
 use azex_exchange::event::Event;
-use azex_exchange::state::MarketStatus;
+use azex_exchange::state::{Market, MarketStatus, Position};
 use azex_exchange::testkit::addr;
 use azex_exchange::units::USD_ONE;
-use azex_exchange::{ExchangeError, Genesis, Tx};
+use azex_exchange::{ExchangeError, Genesis, State, Tx};
 use serde::Serialize;
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -361,90 +361,101 @@ pub(crate) fn probe(w: &World) -> Vec<Violation> {
     let s = &w.state;
     let mut out = vec![];
     for m in &s.markets {
-        if m.status != MarketStatus::Active {
-            continue;
-        }
-        // $1,000 at the market's own (oracle) price, 4x.
-        let q = crate::action::qty_of(1_000, m.prices.spot);
-        if q == 0 {
-            continue;
-        }
-        for long in [true, false] {
-            let tx = Tx::OpenPosition {
-                user: addr(PROBE),
-                market: m.id,
-                qty: if long { q } else { -q },
-                margin: 250 * USD_ONE,
-                price_bound: if long { u128::MAX } else { 0 },
-            };
-            if let Err(e) = s.simulate(&tx) {
-                if !is_legit_open_refusal(&e) {
-                    out.push(Violation::BrickedSide {
-                        market: m.id,
-                        long,
-                        error: format!("{e:?}"),
-                    });
-                }
-            }
-        }
+        probe_sides(s, m, &mut out);
     }
     for p in s.positions.values() {
-        let m = &s.markets[p.market as usize];
-        if let MarketStatus::Delisted { .. } = m.status {
-            let tx = Tx::SettleDelisted {
-                user: addr(PROBE),
-                position: p.id,
-            };
-            if let Err(e) = s.simulate(&tx) {
-                out.push(Violation::Unreducible {
-                    position: p.id,
-                    action: "settle_delisted".into(),
-                    error: format!("{e:?}"),
-                });
-            }
-            continue;
-        }
-        let long = p.is_long();
-        let close = Tx::ClosePosition {
-            user: p.owner,
-            position: p.id,
-            price_bound: if long { 0 } else { u128::MAX },
+        probe_position(s, p, &mut out);
+    }
+    out
+}
+
+/// An active market must take a $1,000 position at 4x (at its own oracle price) on each side,
+/// unless the engine refuses it for a legitimate reason.
+fn probe_sides(s: &State, m: &Market, out: &mut Vec<Violation>) {
+    if m.status != MarketStatus::Active {
+        return;
+    }
+    let q = crate::action::qty_of(1_000, m.prices.spot);
+    if q == 0 {
+        return;
+    }
+    for long in [true, false] {
+        let tx = Tx::OpenPosition {
+            user: addr(PROBE),
+            market: m.id,
+            qty: if long { q } else { -q },
+            margin: 250 * USD_ONE,
+            price_bound: if long { u128::MAX } else { 0 },
         };
-        match s.simulate(&close) {
-            Ok(sim) => {
-                let d = deficit_in(&sim.events);
-                if d > 0 {
-                    out.push(Violation::LatentDeficit {
-                        position: p.id,
-                        amount: d,
-                    });
-                }
-            }
-            Err(e) => out.push(Violation::Unreducible {
-                position: p.id,
-                action: "close".into(),
-                error: format!("{e:?}"),
-            }),
-        }
-        let q = book::effective(p, m.side(long)).map(|x| x.0).unwrap_or(0);
-        if q.unsigned_abs() >= 10 {
-            let d = (q.unsigned_abs() / 10).max(1) as i128;
-            let reduce = Tx::ModifyPosition {
-                user: p.owner,
-                position: p.id,
-                qty_delta: if long { -d } else { d },
-                price_bound: if long { 0 } else { u128::MAX },
-            };
-            if let Err(e) = s.simulate(&reduce) {
-                out.push(Violation::Unreducible {
-                    position: p.id,
-                    action: "reduce 10%".into(),
+        if let Err(e) = s.simulate(&tx) {
+            if !is_legit_open_refusal(&e) {
+                out.push(Violation::BrickedSide {
+                    market: m.id,
+                    long,
                     error: format!("{e:?}"),
                 });
             }
         }
     }
-    out
+}
+
+/// A position of a delisted market must settle; any other must close without a deficit and
+/// (if it has at least 10 units) be reducible by 10 %.
+fn probe_position(s: &State, p: &Position, out: &mut Vec<Violation>) {
+    let m = &s.markets[p.market as usize];
+    if let MarketStatus::Delisted { .. } = m.status {
+        let tx = Tx::SettleDelisted {
+            user: addr(PROBE),
+            position: p.id,
+        };
+        if let Err(e) = s.simulate(&tx) {
+            out.push(Violation::Unreducible {
+                position: p.id,
+                action: "settle_delisted".into(),
+                error: format!("{e:?}"),
+            });
+        }
+        return;
+    }
+    let long = p.is_long();
+    let close = Tx::ClosePosition {
+        user: p.owner,
+        position: p.id,
+        price_bound: if long { 0 } else { u128::MAX },
+    };
+    match s.simulate(&close) {
+        Ok(sim) => {
+            let d = deficit_in(&sim.events);
+            if d > 0 {
+                out.push(Violation::LatentDeficit {
+                    position: p.id,
+                    amount: d,
+                });
+            }
+        }
+        Err(e) => out.push(Violation::Unreducible {
+            position: p.id,
+            action: "close".into(),
+            error: format!("{e:?}"),
+        }),
+    }
+    let q = book::effective(p, m.side(long)).map(|x| x.0).unwrap_or(0);
+    if q.unsigned_abs() >= 10 {
+        let d = (q.unsigned_abs() / 10).max(1) as i128;
+        let reduce = Tx::ModifyPosition {
+            user: p.owner,
+            position: p.id,
+            qty_delta: if long { -d } else { d },
+            price_bound: if long { 0 } else { u128::MAX },
+        };
+        if let Err(e) = s.simulate(&reduce) {
+            out.push(Violation::Unreducible {
+                position: p.id,
+                action: "reduce 10%".into(),
+                error: format!("{e:?}"),
+            });
+        }
+    }
 }
 
 pub(crate) fn score(start: &Start, w: &World, mut violations: Vec<Violation>) -> Outcome {
