@@ -93,76 +93,110 @@ fn load_scenario(s: &str) -> Result<SimConfig, String> {
 
 pub fn run(a: SimArgs, out: &mut Out) -> Result<(), Fail> {
     let t_all = Instant::now();
-    let say = |msg: String| {
-        if !a.quiet {
-            say(msg);
-        }
-    };
-    let engine_cfg: EngineConfig = match &a.engine_config {
-        Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-            let c: EngineConfig =
-                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?;
-            validate_engine_config(&c).map_err(|e| format!("{}: {e}", p.display()))?;
-            c
-        }
-        None => EngineConfig::default(),
-    };
-    let prices = match &a.prices {
-        Some(p) => load_prices(p).map_err(|e| match e {
-            azex_sim::prices::PriceError::Io { .. } => e.to_string(),
-            e => format!("{}: {e}", p.display()),
-        })?,
-        None => load_default_prices().map_err(|e| format!("shipped price data: {e}"))?,
-    };
-    say(format!(
-        "prices: {} ({} bars x {} symbols: {})",
-        prices.source,
-        prices.len(),
-        prices.symbols.len(),
-        prices.symbols.join(", ")
-    ));
+    let engine_cfg = engine_config(&a)?;
+    let prices = price_data(&a)?;
+    note(
+        a.quiet,
+        format!(
+            "prices: {} ({} bars x {} symbols: {})",
+            prices.source,
+            prices.len(),
+            prices.symbols.len(),
+            prices.symbols.join(", ")
+        ),
+    );
     if a.study.is_some() || a.scenarios.is_empty() {
         return study(&a, &prices, &engine_cfg, out, t_all);
     }
-    let names: Vec<String> = a.scenarios.clone();
-    let mut cfgs = Vec::new();
-    for n in &names {
-        let mut c = load_scenario(n)?;
-        if let Some(s) = a.seed {
-            c.seed = s;
-        }
-        if let Some(n) = a.agents {
-            c.population.agents = n;
-        }
-        if a.start.is_some() {
-            c.start = a.start.clone();
-        }
-        if a.end.is_some() {
-            c.end = a.end.clone();
-        }
-        if a.max_bars.is_some() {
-            c.max_bars = a.max_bars;
-        }
-        if let Some(k) = a.substeps {
-            c.substeps = k;
-        }
+    let cfgs = scenario_configs(&a, &prices)?;
+    std::fs::create_dir_all(&a.out).map_err(|e| format!("{}: {e}", a.out.display()))?;
+    let runs = run_scenarios(&a, &cfgs, &prices, &engine_cfg);
+    let mut results: Vec<SimResult> = Vec::new();
+    for (c, slot) in cfgs.iter().zip(runs) {
+        let (r, secs) = slot
+            .into_inner()
+            .map_err(|_| "a worker thread panicked".to_string())?
+            .ok_or_else(|| format!("scenario {}: not run", c.name))??;
+        write_scenario(&a, c, &r, secs)?;
+        results.push(r);
+    }
+    let report = a.out.join("report.md");
+    write_report(&results, &report).map_err(|e| format!("{}: {e}", report.display()))?;
+    note(
+        a.quiet,
+        format!(
+            "wrote {} ({} scenario(s), {:.1}s)",
+            report.display(),
+            results.len(),
+            t_all.elapsed().as_secs_f64()
+        ),
+    );
+    if a.json {
+        let text = if results.len() == 1 {
+            results[0].to_json()
+        } else {
+            serde_json::to_string_pretty(&results).map_err(|e| Fail::Msg(e.to_string()))?
+        };
+        out.line(text)?;
+    }
+    Ok(())
+}
+
+/// A progress line on stderr unless `--quiet`.
+fn note(quiet: bool, msg: String) {
+    if !quiet {
+        say(msg);
+    }
+}
+
+/// `--engine-config FILE` (checked) or the default.
+fn engine_config(a: &SimArgs) -> Result<EngineConfig, String> {
+    let Some(p) = &a.engine_config else {
+        return Ok(EngineConfig::default());
+    };
+    let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    let c: EngineConfig =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?;
+    validate_engine_config(&c).map_err(|e| format!("{}: {e}", p.display()))?;
+    Ok(c)
+}
+
+/// `--prices FILE` or the shipped data.
+fn price_data(a: &SimArgs) -> Result<azex_sim::PriceSeries, String> {
+    match &a.prices {
+        Some(p) => load_prices(p).map_err(|e| match e {
+            azex_sim::prices::PriceError::Io { .. } => e.to_string(),
+            e => format!("{}: {e}", p.display()),
+        }),
+        None => load_default_prices().map_err(|e| format!("shipped price data: {e}")),
+    }
+}
+
+/// The `--scenario`s with the command line's overrides, each checked; a preset whose dates are
+/// not in the data is skipped with a note.
+fn scenario_configs(a: &SimArgs, prices: &azex_sim::PriceSeries) -> Result<Vec<SimConfig>, Fail> {
+    let mut cfgs: Vec<SimConfig> = Vec::new();
+    for n in &a.scenarios {
+        let c = with_overrides(a, load_scenario(n)?);
         validate_config(&c).map_err(|e| format!("scenario {n}: {e}"))?;
-        if cfgs.iter().any(|o: &SimConfig| o.name == c.name) {
+        if cfgs.iter().any(|o| o.name == c.name) {
             return Err(format!(
                 "scenario {n}: name {:?} used twice (each writes <out>/<name>.json)",
                 c.name
             )
             .into());
         }
-        let bars = match azex_sim::driver::prepare_prices(&c, &prices) {
+        let bars = match azex_sim::driver::prepare_prices(&c, prices) {
             Ok(p) => p.len(),
             Err(azex_sim::SimError::NoBars) if preset(n).is_some() && a.start.is_none() => {
-                say(format!(
-                    "note: skipping preset {n}: its dates ({} .. {}) are not in the data",
-                    c.start.as_deref().unwrap_or("start"),
-                    c.end.as_deref().unwrap_or("end")
-                ));
+                note(
+                    a.quiet,
+                    format!(
+                        "note: skipping preset {n}: its dates ({} .. {}) are not in the data",
+                        c.start.as_deref().unwrap_or("start"),
+                        c.end.as_deref().unwrap_or("end")
+                    ),
+                );
                 continue;
             }
             Err(e) => return Err(format!("scenario {n}: {e}").into()),
@@ -170,7 +204,44 @@ pub fn run(a: SimArgs, out: &mut Out) -> Result<(), Fail> {
         validate_run_size(&c, bars)?;
         cfgs.push(c);
     }
-    std::fs::create_dir_all(&a.out).map_err(|e| format!("{}: {e}", a.out.display()))?;
+    Ok(cfgs)
+}
+
+/// The command line's `--seed`, `--agents`, `--start`, `--end`, `--max-bars`, `--substeps`.
+fn with_overrides(a: &SimArgs, mut c: SimConfig) -> SimConfig {
+    if let Some(s) = a.seed {
+        c.seed = s;
+    }
+    if let Some(n) = a.agents {
+        c.population.agents = n;
+    }
+    if a.start.is_some() {
+        c.start = a.start.clone();
+    }
+    if a.end.is_some() {
+        c.end = a.end.clone();
+    }
+    if a.max_bars.is_some() {
+        c.max_bars = a.max_bars;
+    }
+    if let Some(k) = a.substeps {
+        c.substeps = k;
+    }
+    c
+}
+
+/// One scenario's outcome: its result and run time, or its error.
+type Slot = std::sync::Mutex<Option<Result<(SimResult, f64), String>>>;
+
+/// Run the scenarios on `--jobs` threads (they are independent); results in the given order.
+/// A panic is a bug; it must not take the other scenarios (or the exit code) with it: it
+/// becomes that scenario's error.
+fn run_scenarios(
+    a: &SimArgs,
+    cfgs: &[SimConfig],
+    prices: &azex_sim::PriceSeries,
+    engine_cfg: &EngineConfig,
+) -> Vec<Slot> {
     let jobs = a
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -180,9 +251,7 @@ pub fn run(a: SimArgs, out: &mut Out) -> Result<(), Fail> {
         quiet: a.quiet,
         progress,
     };
-    // Scenarios are independent: run them on `jobs` threads, collect in the given order.
     let next = std::sync::atomic::AtomicUsize::new(0);
-    type Slot = std::sync::Mutex<Option<Result<(SimResult, f64), String>>>;
     let slots: Vec<Slot> = cfgs.iter().map(|_| std::sync::Mutex::new(None)).collect();
     std::thread::scope(|sc| {
         for _ in 0..jobs {
@@ -190,10 +259,8 @@ pub fn run(a: SimArgs, out: &mut Out) -> Result<(), Fail> {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let Some(c) = cfgs.get(i) else { break };
                 let t = Instant::now();
-                // A panic is a bug; it must not take the other scenarios (or the exit code)
-                // with it: it becomes this scenario's error.
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    run_engine(c, &prices, engine_cfg.clone(), &opts).map_err(|e| e.to_string())
+                    run_engine(c, prices, engine_cfg.clone(), &opts).map_err(|e| e.to_string())
                 }))
                 .unwrap_or_else(|p| {
                     let msg = p
@@ -211,19 +278,20 @@ pub fn run(a: SimArgs, out: &mut Out) -> Result<(), Fail> {
             });
         }
     });
-    let mut results: Vec<SimResult> = Vec::new();
-    for (c, slot) in cfgs.iter().zip(slots) {
-        let (r, secs) = slot
-            .into_inner()
-            .map_err(|_| "a worker thread panicked".to_string())?
-            .ok_or_else(|| format!("scenario {}: not run", c.name))??;
-        let file = a.out.join(format!("{}.json", c.name));
-        std::fs::write(&file, r.to_json()).map_err(|e| format!("{}: {e}", file.display()))?;
-        if !a.no_charts {
-            write_charts(&r, &a.out).map_err(|e| format!("charts for {}: {e}", c.name))?;
-        }
-        if let Some(az) = r.model("azex") {
-            say(format!(
+    slots
+}
+
+/// `<out>/<name>.json`, its charts, and the one-line summary.
+fn write_scenario(a: &SimArgs, c: &SimConfig, r: &SimResult, secs: f64) -> Result<(), String> {
+    let file = a.out.join(format!("{}.json", c.name));
+    std::fs::write(&file, r.to_json()).map_err(|e| format!("{}: {e}", file.display()))?;
+    if !a.no_charts {
+        write_charts(r, &a.out).map_err(|e| format!("charts for {}: {e}", c.name))?;
+    }
+    if let Some(az) = r.model("azex") {
+        note(
+            a.quiet,
+            format!(
                 "{:<26} {:>7} blocks in {:>6.1}s | AZEx needs ${:.1}M per $100M classic (avg), bad debt {}, max drawdown {:.2}%, LP return {:.2}%",
                 c.name,
                 r.data.blocks,
@@ -232,25 +300,8 @@ pub fn run(a: SimArgs, out: &mut Out) -> Result<(), Fail> {
                 azex_sim::units::fmt_usd(az.bad_debt_usd as i128),
                 az.max_drawdown_bps as f64 / 100.0,
                 az.lp_return_bps as f64 / 100.0,
-            ));
-        }
-        results.push(r);
-    }
-    let report = a.out.join("report.md");
-    write_report(&results, &report).map_err(|e| format!("{}: {e}", report.display()))?;
-    say(format!(
-        "wrote {} ({} scenario(s), {:.1}s)",
-        report.display(),
-        results.len(),
-        t_all.elapsed().as_secs_f64()
-    ));
-    if a.json {
-        let text = if results.len() == 1 {
-            results[0].to_json()
-        } else {
-            serde_json::to_string_pretty(&results).map_err(|e| Fail::Msg(e.to_string()))?
-        };
-        out.line(text)?;
+            ),
+        );
     }
     Ok(())
 }
@@ -263,12 +314,48 @@ fn study(
     out: &mut Out,
     t_all: Instant,
 ) -> Result<(), Fail> {
-    let quiet = a.quiet;
-    let say = |msg: String| {
-        if !quiet {
-            say(msg);
-        }
+    let st = study_config(a)?;
+    let cfgs = study_scenarios(a, &st)?;
+    std::fs::create_dir_all(&a.out).map_err(|e| format!("{}: {e}", a.out.display()))?;
+    let jobs = a
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let pb = progress_bar(a.quiet);
+    note(
+        a.quiet,
+        format!(
+            "study: {} scenario(s) x {} block length(s) x {} paths of {} days{}, {} agents, {} thread(s)",
+            cfgs.len(),
+            st.substeps.len(),
+            st.paths,
+            st.path_days,
+            st.chain.as_ref().map_or(String::new(), |c| format!(
+                " + {} chain-resolution window(s) (2-s blocks)",
+                c.windows
+            )),
+            st.agents,
+            jobs
+        ),
+    );
+    let progress = |d: u64, t: u64| {
+        pb.set_length(t);
+        pb.set_position(d);
     };
+    let r = azex_sim::run_study(&st, &cfgs, prices, engine_cfg, jobs, &progress)?;
+    pb.finish_and_clear();
+    for s in &r.skipped {
+        note(a.quiet, format!("note: skipped {s}"));
+    }
+    write_study(a, &r, t_all)?;
+    if a.json {
+        out.line(r.to_json())?;
+    }
+    Ok(())
+}
+
+/// `--study default|full|FILE` with the command line's overrides, checked.
+fn study_config(a: &SimArgs) -> Result<StudyConfig, String> {
     let mut st: StudyConfig = match a.study.as_deref() {
         None | Some("default") => StudyConfig::default(),
         Some("full") => StudyConfig::full(),
@@ -298,79 +385,64 @@ fn study(
         None => {}
     }
     st.validate()?;
-    let mut cfgs = Vec::new();
+    Ok(st)
+}
+
+/// The study's scenarios (with `--seed`), checked, names unique.
+fn study_scenarios(a: &SimArgs, st: &StudyConfig) -> Result<Vec<SimConfig>, Fail> {
+    let mut cfgs: Vec<SimConfig> = Vec::new();
     for n in &st.scenarios {
         let mut c = load_scenario(n)?;
         if let Some(s) = a.seed {
             c.seed = s;
         }
         validate_config(&c).map_err(|e| format!("scenario {n}: {e}"))?;
-        if cfgs.iter().any(|o: &SimConfig| o.name == c.name) {
+        if cfgs.iter().any(|o| o.name == c.name) {
             return Err(format!("scenario {n}: name {:?} used twice", c.name).into());
         }
         cfgs.push(c);
     }
-    std::fs::create_dir_all(&a.out).map_err(|e| format!("{}: {e}", a.out.display()))?;
-    let jobs = a
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
-    let pb = if quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        azex_sim::indicatif::ProgressBar::hidden()
-    } else {
-        let pb = azex_sim::indicatif::ProgressBar::new(0);
-        if let Ok(style) = azex_sim::indicatif::ProgressStyle::with_template(
-            "study [{elapsed_precise}] {wide_bar} {pos}/{len} paths ({eta})",
-        ) {
-            pb.set_style(style);
-        }
-        pb
-    };
-    say(format!(
-        "study: {} scenario(s) x {} block length(s) x {} paths of {} days{}, {} agents, {} thread(s)",
-        cfgs.len(),
-        st.substeps.len(),
-        st.paths,
-        st.path_days,
-        st.chain.as_ref().map_or(String::new(), |c| format!(
-            " + {} chain-resolution window(s) (2-s blocks)",
-            c.windows
-        )),
-        st.agents,
-        jobs
-    ));
-    let progress = |d: u64, t: u64| {
-        pb.set_length(t);
-        pb.set_position(d);
-    };
-    let r = azex_sim::run_study(&st, &cfgs, prices, engine_cfg, jobs, &progress)?;
-    pb.finish_and_clear();
-    for s in &r.skipped {
-        say(format!("note: skipped {s}"));
+    Ok(cfgs)
+}
+
+/// A progress bar on a terminal's stderr, hidden otherwise or with `--quiet`.
+fn progress_bar(quiet: bool) -> azex_sim::indicatif::ProgressBar {
+    if quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return azex_sim::indicatif::ProgressBar::hidden();
     }
+    let pb = azex_sim::indicatif::ProgressBar::new(0);
+    if let Ok(style) = azex_sim::indicatif::ProgressStyle::with_template(
+        "study [{elapsed_precise}] {wide_bar} {pos}/{len} paths ({eta})",
+    ) {
+        pb.set_style(style);
+    }
+    pb
+}
+
+/// `study.json`, `study.md`, the charts, and the headline lines.
+fn write_study(a: &SimArgs, r: &azex_sim::StudyResult, t_all: Instant) -> Result<(), String> {
     let file = a.out.join("study.json");
     std::fs::write(&file, r.to_json()).map_err(|e| format!("{}: {e}", file.display()))?;
     let md = a.out.join("study.md");
-    std::fs::write(&md, azex_sim::study_report::render(&r))
+    std::fs::write(&md, azex_sim::study_report::render(r))
         .map_err(|e| format!("{}: {e}", md.display()))?;
     if !a.no_charts {
-        azex_sim::study_report::write_charts(&r, &a.out)
+        azex_sim::study_report::write_charts(r, &a.out)
             .map_err(|e| format!("study charts: {e}"))?;
     }
-    let secs = t_all.elapsed().as_secs_f64();
-    if !quiet {
-        for line in azex_sim::study_report::headline_lines(&r) {
+    if !a.quiet {
+        for line in azex_sim::study_report::headline_lines(r) {
             say(line);
         }
     }
-    say(format!(
-        "wrote {} and {} ({:.1}s)",
-        file.display(),
-        md.display(),
-        secs
-    ));
-    if a.json {
-        out.line(r.to_json())?;
-    }
+    note(
+        a.quiet,
+        format!(
+            "wrote {} and {} ({:.1}s)",
+            file.display(),
+            md.display(),
+            t_all.elapsed().as_secs_f64()
+        ),
+    );
     Ok(())
 }
