@@ -10,14 +10,22 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::time::Duration;
 
+/// Why a request to the node failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ClientError {
     /// The node answered with an error.
     #[error("{status} {}: {}", .error.code, .error.message)]
-    Api { status: u16, error: ApiError },
+    Api {
+        /// The HTTP status code.
+        status: u16,
+        /// The node's error body; for a body that is not the API's error shape, code
+        /// `http_error` and the first 500 characters of the body as message.
+        error: ApiError,
+    },
     /// Could not reach the node or read its answer.
     #[error("transport: {0}")]
     Transport(String),
+    /// The node answered with success but the body did not decode as the expected type.
     #[error("decode: {0}")]
     Decode(String),
 }
@@ -53,6 +61,7 @@ impl Client {
         }
     }
 
+    /// The node's base URL, without a trailing `/`.
     pub fn base(&self) -> &str {
         &self.base
     }
@@ -78,12 +87,15 @@ impl Client {
         }
     }
 
-    /// GET a path (`/v1/...`) as JSON.
+    /// GET a path (`/v1/...`) and decode the JSON answer. Errors: [`ClientError::Api`] for a
+    /// non-2xx answer, [`ClientError::Transport`] if the node cannot be reached (connect timeout
+    /// 5 s, overall 60 s), [`ClientError::Decode`] if the body is not a `T`. Every method below
+    /// returns these same errors.
     pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         Self::finish(self.agent.get(&format!("{}{}", self.base, path)).call())
     }
 
-    /// POST JSON to a path.
+    /// POST `body` as JSON to a path and decode the JSON answer; errors as for [`Client::get`].
     pub fn post<B: serde::Serialize, T: DeserializeOwned>(
         &self,
         path: &str,
@@ -96,20 +108,26 @@ impl Client {
         )
     }
 
+    /// `GET /v1/status`: chain id, durable height and state hash, genesis hash, mempool size,
+    /// block time.
     pub fn status(&self) -> Result<Status, ClientError> {
         self.get("/v1/status")
     }
 
+    /// `GET /v1/genesis`: the chain's genesis.
     pub fn genesis(&self) -> Result<Genesis, ClientError> {
         self.get("/v1/genesis")
     }
 
+    /// `GET /v1/accounts/{a}/nonce`: the account's committed and next nonces.
     pub fn nonce(&self, a: Address) -> Result<NonceInfo, ClientError> {
         self.get(&format!("/v1/accounts/{a}/nonce"))
     }
 
-    /// Submit one signed transaction; with `wait_commit` the answer comes after the block that
-    /// holds it is durable.
+    /// `POST /v1/tx` (with `wait_commit`, `/v1/tx?wait=commit`): submit one signed transaction.
+    /// Without `wait_commit` the answer is `pending` once admitted to the mempool; with it, the
+    /// answer is `committed` (height, index, outcome) after the block holding it is durable.
+    /// Admission refusals come as [`ClientError::Api`] (`nonce_used`, `bad_signature`, …).
     pub fn submit(&self, tx: &SignedTx, wait_commit: bool) -> Result<TxAck, ClientError> {
         let path = if wait_commit {
             "/v1/tx?wait=commit"
@@ -119,26 +137,35 @@ impl Client {
         self.post(path, tx)
     }
 
-    /// Submit many; one answer per transaction, in order.
+    /// `POST /v1/txs`: submit many signed transactions; one [`BatchItem`] per transaction, in
+    /// order (a hash if admitted, else its error). A batch refused as a whole (e.g.
+    /// `batch_too_large`) is a [`ClientError::Api`].
     pub fn submit_batch(&self, txs: &[SignedTx]) -> Result<Vec<BatchItem>, ClientError> {
         self.post("/v1/txs", &txs)
     }
 
-    /// The engine's `simulate` on the node's state.
+    /// `POST /v1/simulate`: run an unsigned `Tx` through the engine's `simulate` on the node's
+    /// state, changing nothing; `{ok: true, events, risk_after}` or
+    /// `{ok: false, refusal: {kind, message}}` as JSON.
     pub fn simulate(&self, tx: &Tx) -> Result<Value, ClientError> {
         self.post("/v1/simulate", tx)
     }
 
-    /// A transaction's receipt.
+    /// `GET /v1/tx/{hash}`: the transaction's receipt as JSON (`committed` with outcome and
+    /// events, or `pending`); an unknown hash is a [`ClientError::Api`] with code `not_found`
+    /// (404).
     pub fn tx(&self, hash: B256) -> Result<Value, ClientError> {
         self.get(&format!("/v1/tx/{hash}"))
     }
 
+    /// `GET /v1/blocks/{height}`: one durable block with its transactions, outcomes and events.
     pub fn block(&self, height: u64) -> Result<Block, ClientError> {
         self.get(&format!("/v1/blocks/{height}"))
     }
 
-    /// Blocks `from..` (at most `limit`); if `from` is beyond the head, waits up to `wait_ms` for it.
+    /// `GET /v1/blocks?from&limit&wait_ms&full=true`: durable blocks `from..` (at most `limit`),
+    /// with full transactions; if `from` is beyond the head, the node waits up to `wait_ms`
+    /// milliseconds (capped by the node at 30 s) for it.
     pub fn blocks_from(
         &self,
         from: u64,
@@ -153,9 +180,13 @@ impl Client {
 
 /// A key with a client, a chain id and a local nonce counter: signs and sends.
 pub struct Sender {
+    /// The node client used to submit.
     pub client: Client,
+    /// The signing key; its address is the transactions' `user`.
     pub key: Key,
+    /// The chain id signed into each transaction.
     pub chain_id: u64,
+    /// The nonce the next [`Sender::sign`] uses.
     pub nonce: u64,
     /// Seconds of validity given to each transaction.
     pub ttl_secs: u64,
@@ -175,6 +206,7 @@ impl Sender {
         })
     }
 
+    /// The key's address.
     pub fn address(&self) -> Address {
         self.key.address()
     }

@@ -19,18 +19,26 @@ impl std::fmt::Debug for Key {
     }
 }
 
+/// Why a key could not be read, parsed or written.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
+    /// Reading or writing the key file failed.
     #[error("key file {path}: {source}")]
     Io {
+        /// The key file's path, as displayed.
         path: String,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// The bytes or text are not a valid secp256k1 private key (bad hex, wrong length, zero or
+    /// not below the curve order).
     #[error("not a secp256k1 private key (expected 0x + 64 hex digits)")]
     Invalid,
 }
 
 impl Key {
+    /// A key from its 32-byte big-endian secret scalar; [`KeyError::Invalid`] if it is not a
+    /// valid secp256k1 private key.
     pub fn from_bytes(b: &[u8]) -> Result<Self, KeyError> {
         let sk = SigningKey::from_slice(b).map_err(|_| KeyError::Invalid)?;
         let address = address_of(sk.verifying_key());
@@ -61,11 +69,14 @@ impl Key {
         }
     }
 
+    /// A key from the key-file text: hex (with or without `0x`, surrounding whitespace ignored)
+    /// of the 32-byte secret; [`KeyError::Invalid`] otherwise.
     pub fn parse(s: &str) -> Result<Self, KeyError> {
         let b = hex::decode(s.trim()).map_err(|_| KeyError::Invalid)?;
         Self::from_bytes(&b)
     }
 
+    /// Read and [`parse`](Key::parse) a key file; [`KeyError::Io`] if it cannot be read.
     pub fn load(path: &Path) -> Result<Self, KeyError> {
         let s = std::fs::read_to_string(path).map_err(|e| KeyError::Io {
             path: path.display().to_string(),
@@ -110,10 +121,12 @@ impl Key {
         }
     }
 
+    /// The key's Ethereum address (last 20 bytes of keccak256 of the public key).
     pub fn address(&self) -> Address {
         self.address
     }
 
+    /// The underlying k256 signing key.
     pub fn signing_key(&self) -> &SigningKey {
         &self.sk
     }

@@ -15,29 +15,51 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignedTx {
+    /// The engine transaction (JSON tagged by `type`); amounts in the engine's units (micro-azUSD
+    /// for azUSD amounts, WAD for prices and ratios, token smallest units for spot tokens).
     pub tx: Tx,
     /// The account's nonce: transactions of an account run in nonce order, each nonce once.
     pub nonce: u64,
     /// Unix seconds after which the transaction may no longer be included.
     pub expiry: u64,
+    /// The chain the transaction is signed for (EIP-712 domain `chainId`); a node refuses any
+    /// other (`wrong_chain_id`).
     pub chain_id: u64,
+    /// 65 bytes `r ‖ s ‖ v` over [`SignedTx::hash`], low `s`, `v` ∈ {0, 1, 27, 28}; hex in JSON.
     pub signature: Bytes,
 }
 
 /// Why a signature is refused. `code()` is the API's stable error code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SigError {
+    /// The transaction is signed for another chain (`wrong_chain_id`).
     #[error("wrong chain id: transaction for {got}, this chain is {want}")]
-    WrongChain { want: u64, got: u64 },
+    WrongChain {
+        /// The verifier's chain id.
+        want: u64,
+        /// The transaction's `chain_id`.
+        got: u64,
+    },
+    /// The signature bytes are not a valid low-`s` `r ‖ s ‖ v` (`bad_signature`); the text says
+    /// which check failed.
     #[error("malformed signature: {0}")]
     Malformed(&'static str),
+    /// Well-formed, but no public key recovers from it (`bad_signature`).
     #[error("signature does not recover to a public key")]
     Unrecoverable,
+    /// The signature recovers to an address other than the transaction's user
+    /// (`signer_mismatch`).
     #[error("signer {recovered} is not the transaction's user {user}")]
-    SignerMismatch { recovered: Address, user: Address },
+    SignerMismatch {
+        /// The address that signed.
+        recovered: Address,
+        /// The transaction's `user`, who should have signed.
+        user: Address,
+    },
 }
 
 impl SigError {
+    /// The API's stable error code: `wrong_chain_id`, `bad_signature` or `signer_mismatch`.
     pub fn code(&self) -> &'static str {
         match self {
             SigError::WrongChain { .. } => "wrong_chain_id",
@@ -119,7 +141,7 @@ fn recover_point(h: B256, sig: &Signature, y_odd: bool) -> Option<k256::AffinePo
     let (r, s) = sig.split_scalars();
     let fb: FieldBytes = h.0.into();
     let z = <Scalar as Reduce<k256::U256>>::reduce_bytes(&fb);
-    let big_r = AffinePoint::decompress(&r.to_repr(), Choice::from(y_odd as u8));
+    let big_r = AffinePoint::decompress(&r.to_repr(), Choice::from(u8::from(y_odd)));
     let big_r: AffinePoint = Option::from(big_r)?;
     let r_inv: Scalar = Option::from(r.invert())?;
     let u1 = -(r_inv * z);
@@ -259,6 +281,10 @@ mod tests {
     }
 
     #[test]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "junk bytes take the low 8 bits of an xorshift state on purpose"
+    )]
     fn recovery_equals_k256() {
         // Valid signatures, both parities, and garbage: the same answer as k256's own recovery.
         let mut seed = 7u64;
