@@ -21,6 +21,13 @@
 //! * `index/upsert`: re-indexing one position (a keeper's cost per position named by an event).
 //! * `reindex_side` after an ADL is timed once and printed (one long side, n/2 positions).
 
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
+
 use azex_exchange::handlers::liquidation::is_liquidatable;
 use azex_exchange::liq_index::LiqIndex;
 use azex_exchange::testkit::{World, WorldSpec};

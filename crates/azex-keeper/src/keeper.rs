@@ -41,6 +41,10 @@ pub struct KeeperConfig {
 }
 
 impl KeeperConfig {
+    /// The default configuration for a keeper at `address`: at most 256 transactions per step,
+    /// precheck on, `Deleverage` on with a minimum cut of 1e-6 of a side (`WAD / 1_000_000`),
+    /// delisting settlement on, in-flight transactions forgotten after 4 blocks, no periodic
+    /// rebuild (only at start and on gaps), `spread` ordering on.
     pub fn new(address: Address) -> Self {
         Self {
             address,
@@ -69,34 +73,48 @@ pub struct KeeperStats {
     pub indexed: usize,
     /// Candidates the index named, before the precheck (summed over steps).
     pub candidates: u64,
+    /// `Liquidate` transactions submitted (summed over steps).
     pub submitted_liquidate: u64,
+    /// `Deleverage` transactions submitted (summed over steps).
     pub submitted_deleverage: u64,
+    /// `SettleDelisted` transactions submitted (summed over steps).
     pub submitted_settle: u64,
-    /// Receipts of our own transactions: applied / refused (by engine error kind).
+    /// Receipts of our own transactions (signed by this keeper's address) that say applied.
     pub own_applied: u64,
+    /// Receipts of our own transactions that say refused, all reasons.
     pub own_refused: u64,
+    /// The refusals counted in `own_refused`, by engine error kind (`"NotLiquidatable"`,
+    /// `"UnknownPosition"`, …, see [`crate::error_kind`]).
     pub own_refusals: BTreeMap<String, u64>,
     /// Our transactions forgotten after `inflight_ttl` without a receipt.
     pub expired: u64,
-    /// `PositionLiquidated` events that name this keeper, and the rewards they paid.
+    /// `PositionLiquidated` events that name this keeper as the liquidator.
     pub liquidations: u64,
+    /// Sum of the `keeper_reward` of those events, in micro-azUSD (1e-6 azUSD).
     pub rewards: u128,
 }
 
 /// What one step did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Step {
+    /// Height of the view the step acted on (the newest finished block it saw).
     pub height: u64,
+    /// Whether the step rebuilt the index from the state instead of folding in block records.
     pub rebuilt: bool,
+    /// Candidates the index named this step, before the precheck.
     pub candidates: usize,
+    /// The transactions submitted to the sink, in submission order.
     pub submitted: Vec<Tx>,
 }
 
 /// Why a step failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeeperError {
+    /// The liquidation index failed on the view's state (a build, an update from block records,
+    /// or a candidate query).
     #[error("engine: {0}")]
     Exchange(#[from] ExchangeError),
+    /// The sink refused a transaction (the mempool is closed).
     #[error("submit: {0}")]
     Submit(#[from] SubmitError),
 }
@@ -137,7 +155,7 @@ fn mix(mut z: u64) -> u64 {
 
 fn seed_of(a: &Address) -> u64 {
     a.as_slice().iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ *b as u64).wrapping_mul(0x0100_0000_01b3)
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
 
@@ -177,6 +195,8 @@ pub struct Keeper {
 }
 
 impl Keeper {
+    /// A keeper with an empty index (its first step builds it from the state) and no
+    /// transactions in flight.
     pub fn new(cfg: KeeperConfig) -> Self {
         Self {
             seed: seed_of(&cfg.address),
@@ -191,15 +211,19 @@ impl Keeper {
         }
     }
 
+    /// The keeper's configuration.
     pub fn config(&self) -> &KeeperConfig {
         &self.cfg
     }
+    /// The keeper's address (signer of its transactions).
     pub fn address(&self) -> Address {
         self.cfg.address
     }
+    /// What the keeper did so far.
     pub fn stats(&self) -> &KeeperStats {
         &self.stats
     }
+    /// The keeper's liquidation index (as of its last sync).
     pub fn index(&self) -> &LiqIndex {
         &self.index
     }
@@ -387,7 +411,7 @@ impl Keeper {
             let seed = self.seed;
             let key = |j: &Job| match *j {
                 Job::Liquidate(id) | Job::Settle(id) => (mix(id ^ seed), id),
-                Job::Deleverage(m) => (0, m as u64),
+                Job::Deleverage(m) => (0, u64::from(m)),
             };
             liq.sort_by_key(key);
             settle.sort_by_key(key);

@@ -39,9 +39,11 @@ impl Default for ChainConfig {
 /// What the chain did so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChainStats {
+    /// Blocks produced.
     pub blocks: u64,
-    /// Transactions applied / refused, all kinds.
+    /// Transactions applied, all kinds.
     pub applied: u64,
+    /// Transactions refused, all kinds and reasons.
     pub refused: u64,
     /// Applied transactions by kind (`"Liquidate"`, `"SpotSwap"`, …).
     pub applied_by_kind: BTreeMap<String, u64>,
@@ -52,10 +54,15 @@ pub struct ChainStats {
     pub refusals_that_changed_state: u64,
     /// Refusals whose state was hashed before and after.
     pub refusals_verified: u64,
-    /// Events seen: `PositionLiquidated`, `Deleveraged`, `PositionSettled`, `DeficitCovered`.
+    /// `PositionLiquidated` events emitted by the blocks produced.
     pub liquidation_events: u64,
+    /// `Deleveraged` events (one per ADL step on a side, by a keeper's `Deleverage` or the
+    /// engine's own block-end run).
     pub deleverage_events: u64,
+    /// `PositionSettled` events (positions of delisted markets settled).
     pub settlement_events: u64,
+    /// `DeficitCovered` events (a position's loss beyond its margin, covered by the loss
+    /// waterfall).
     pub deficit_events: u64,
 }
 
@@ -141,10 +148,12 @@ impl LocalChain {
         self.tx_in.clone()
     }
 
+    /// What the chain did so far.
     pub fn stats(&self) -> &ChainStats {
         &self.stats
     }
 
+    /// The chain's configuration.
     pub fn config(&self) -> &ChainConfig {
         &self.cfg
     }

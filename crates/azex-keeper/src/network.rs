@@ -22,7 +22,10 @@ use std::time::{Duration, Instant};
 /// record's transactions itself ([`Replication::Replay`]).
 #[derive(Debug, Clone)]
 pub struct BlockUpdate {
+    /// The chain's state after the block ([`Replication::Snapshot`]), or `None`: replay the
+    /// record ([`Replication::Replay`]).
     pub state: Option<Arc<State>>,
+    /// The block's record (events and receipts).
     pub record: Arc<BlockRecord>,
 }
 
@@ -43,12 +46,32 @@ pub enum Replication {
 /// Why a replica could not follow a block.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReplicaError {
+    /// The record is not the block after the replica's state (or the replica's block is still
+    /// open).
     #[error("block {got} does not follow the replica's block {have}")]
-    OutOfOrder { have: u64, got: u64 },
+    OutOfOrder {
+        /// Height of the replica's state.
+        have: u64,
+        /// Height of the record received.
+        got: u64,
+    },
+    /// The engine refused to begin or end the block, or to apply a transaction the record says
+    /// was applied.
     #[error("replaying block {height}: {error}")]
-    Engine { height: u64, error: ExchangeError },
+    Engine {
+        /// Height of the block replayed.
+        height: u64,
+        /// The engine's error.
+        error: ExchangeError,
+    },
+    /// The replay ran but its events differ from the record's.
     #[error("replaying block {height}: {detail}")]
-    Diverged { height: u64, detail: String },
+    Diverged {
+        /// Height of the block replayed.
+        height: u64,
+        /// Event counts (replayed, recorded) and the index of the first difference.
+        detail: String,
+    },
 }
 
 /// A keeper's own copy of the chain: the newest state it has and a window of records. What a
@@ -182,8 +205,10 @@ pub struct KeeperId(pub usize);
 /// Why the network stopped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NetworkError {
+    /// The chain could not produce a block (an engine error at block begin or end).
     #[error("chain: {0}")]
     Chain(#[from] ExchangeError),
+    /// An inline keeper's step failed (the keeper, and its error).
     #[error("inline keeper {0:?}: {1}")]
     Keeper(KeeperId, KeeperError),
 }
@@ -238,6 +263,7 @@ pub struct Network {
 }
 
 impl Network {
+    /// A network around `chain`, with no keepers yet.
     pub fn new(chain: LocalChain, cfg: NetworkConfig) -> Self {
         let (ack_tx, ack_rx) = mpsc::channel();
         Self {
@@ -250,9 +276,11 @@ impl Network {
         }
     }
 
+    /// The chain.
     pub fn chain(&self) -> &LocalChain {
         &self.chain
     }
+    /// The chain, mutably (to change its state or configuration between blocks).
     pub fn chain_mut(&mut self) -> &mut LocalChain {
         &mut self.chain
     }
@@ -319,6 +347,8 @@ impl Network {
         }
     }
 
+    /// Whether a keeper is live: added and not killed (a thread keeper whose channel is still
+    /// open). `false` for an unknown id.
     pub fn alive(&self, id: KeeperId) -> bool {
         self.nodes.get(id.0).is_some_and(Node::alive)
     }

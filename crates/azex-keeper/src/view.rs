@@ -15,7 +15,9 @@ use std::sync::{Arc, Mutex};
 /// refused transaction changed nothing).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {
+    /// The transaction, as submitted.
     pub tx: Tx,
+    /// `Ok(())` if it was applied, or the engine's reason for refusing it.
     pub result: Result<(), ExchangeError>,
 }
 
@@ -23,9 +25,15 @@ pub struct Receipt {
 /// block end, in order) and one receipt per transaction it considered, in arrival order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BlockRecord {
+    /// The block's height.
     pub height: u64,
+    /// The block's timestamp, in seconds.
     pub timestamp: u64,
+    /// Every event the block emitted: block begin, each applied transaction, block end, in
+    /// order.
     pub events: Vec<azex_exchange::Event>,
+    /// One receipt per transaction the block considered, in arrival order (refused ones
+    /// included).
     pub receipts: Vec<Receipt>,
 }
 
@@ -35,10 +43,20 @@ pub enum ViewError {
     /// The view no longer (or never did) hold block `from`: the caller must resynchronise from
     /// the state (a keeper rebuilds its index).
     #[error("block records from {from} are not available (oldest held: {oldest:?})")]
-    Unavailable { from: u64, oldest: Option<u64> },
+    Unavailable {
+        /// The first height asked for (the cursor + 1).
+        from: u64,
+        /// Height of the oldest record the view holds (`None`: it holds none).
+        oldest: Option<u64>,
+    },
     /// The cursor is ahead of the view (the view went back: a restarted node, a reorg).
     #[error("cursor {cursor} is ahead of the view's height {height}")]
-    CursorAhead { cursor: u64, height: u64 },
+    CursorAhead {
+        /// The height the caller had folded in.
+        cursor: u64,
+        /// The view's height (newest finished block it knows).
+        height: u64,
+    },
 }
 
 /// Why a submission failed.
@@ -76,6 +94,11 @@ pub trait ChainView {
     }
 
     /// Number of markets.
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "market ids are u32, assigned as the market count at listing, which refuses an id \
+                  beyond MarketId::MAX: the count fits unless all 2^32 ids are listed"
+    )]
     fn market_count(&self) -> u32 {
         self.state().markets.len() as u32
     }
@@ -116,6 +139,9 @@ impl ChainView for State {
 
 /// Where a keeper sends transactions: a mempool.
 pub trait TxSink {
+    /// Hand a transaction over for inclusion in a later block. Acceptance says nothing about
+    /// its outcome (the block's receipt does). [`SubmitError::Closed`] when nobody receives
+    /// transactions any more.
     fn submit(&self, tx: Tx) -> Result<(), SubmitError>;
 }
 
@@ -204,7 +230,11 @@ impl RecordLog {
         let oldest = self.records.front().map(|r| r.height);
         let from = cursor + 1;
         let start = match oldest {
-            Some(o) if o <= from => (from - o) as usize,
+            // An offset beyond `usize` is beyond any log held in memory: those records are
+            // not held.
+            Some(o) if o <= from => {
+                usize::try_from(from - o).map_err(|_| ViewError::Unavailable { from, oldest })?
+            }
             _ => return Err(ViewError::Unavailable { from, oldest }),
         };
         let out: Vec<_> = self.records.iter().skip(start).cloned().collect();

@@ -1,5 +1,12 @@
 //! A single keeper's behaviour: gaps and rebuilds, deleveraging, delisting, spreading work.
 
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
+
 mod common;
 
 use azex_exchange::event::Event;

@@ -1,5 +1,12 @@
 //! Keeper networks end to end: keepers fail, restart, or are absent; the engine stays safe.
 
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
+
 mod common;
 
 use azex_exchange::event::Event;

@@ -1,5 +1,12 @@
 //! Without keepers: the engine's own block-end protection (ADL) still runs; liquidations do not.
 
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
+
 mod common;
 
 use azex_exchange::testkit::{addr, World, WorldSpec};

@@ -10,12 +10,12 @@ use azex_exchange::{ExchangeError, MarketId, PositionId, State, Tx, AZUSD};
 use azex_keeper::{ChainConfig, LocalChain};
 
 /// The user who moves prices (holds plenty of azUSD and base token).
-pub const MOVER: u64 = 4;
+pub(crate) const MOVER: u64 = 4;
 
 /// A deep market ($20M seed) at $2,000, a $20M vault, `n` positions of $10k–$40k at 3x–18x,
 /// alternating long and short, owned by users 5.. (user 4 moves prices), plus two whales of
 /// $400k at 9x (one each side), liquidated stepwise.
-pub fn leveraged_world(n: usize) -> (World, Vec<PositionId>) {
+pub(crate) fn leveraged_world(n: usize) -> (World, Vec<PositionId>) {
     let mut w = World::new(&WorldSpec {
         users: 26,
         markets: vec![(1, 2_000 * WAD, 20_000_000 * USD_ONE)],
@@ -45,7 +45,7 @@ pub fn leveraged_world(n: usize) -> (World, Vec<PositionId>) {
     (w, ids)
 }
 
-pub fn chain_of(w: World, verify_refusals: bool) -> LocalChain {
+pub(crate) fn chain_of(w: World, verify_refusals: bool) -> LocalChain {
     LocalChain::new(
         w.state,
         ChainConfig {
@@ -58,7 +58,7 @@ pub fn chain_of(w: World, verify_refusals: bool) -> LocalChain {
 
 /// A swap of `mover` taking the pool of `market` to `target` (USD per token, WAD), like the
 /// testkit's `World::move_price`, as a transaction for the mempool.
-pub fn swap_to(s: &State, mover: Address, market: MarketId, target: Price) -> Option<Tx> {
+pub(crate) fn swap_to(s: &State, mover: Address, market: MarketId, target: Price) -> Option<Tx> {
     let m = &s.markets[market as usize];
     let sqrt = sqrt_from_price(target, m.quote_is_token0, m.base_decimals).ok()?;
     let cur = s.spot.slot0(&m.pool_key).ok()?.sqrt_price_x96;
@@ -83,7 +83,7 @@ pub fn swap_to(s: &State, mover: Address, market: MarketId, target: Price) -> Op
 
 /// The price path of the main scenario: down 10 % in 2 % steps, up to +10 %, then still.
 /// `(target price, blocks to hold)`.
-pub fn down_and_up() -> Vec<(Price, u64)> {
+pub(crate) fn down_and_up() -> Vec<(Price, u64)> {
     let mut p = vec![];
     for d in [1_960u128, 1_920, 1_880, 1_840, 1_800] {
         p.push((d * WAD, 20));
@@ -96,7 +96,7 @@ pub fn down_and_up() -> Vec<(Price, u64)> {
 }
 
 /// Positions liquidatable at their side's liquidation price (the engine's own predicate).
-pub fn liquidatable(s: &State) -> Vec<PositionId> {
+pub(crate) fn liquidatable(s: &State) -> Vec<PositionId> {
     s.positions
         .values()
         .filter(|p| {
@@ -110,7 +110,7 @@ pub fn liquidatable(s: &State) -> Vec<PositionId> {
 }
 
 /// Every position refuses a `Liquidate` simulation with `NotLiquidatable`.
-pub fn assert_none_liquidatable_by_simulation(s: &State) {
+pub(crate) fn assert_none_liquidatable_by_simulation(s: &State) {
     for id in s.positions.keys() {
         match s.simulate(&Tx::Liquidate {
             user: addr(777),
@@ -123,6 +123,6 @@ pub fn assert_none_liquidatable_by_simulation(s: &State) {
 }
 
 /// Keeper addresses.
-pub fn keeper(n: u64) -> Address {
+pub(crate) fn keeper(n: u64) -> Address {
     addr(9_000 + n)
 }
