@@ -449,12 +449,7 @@ impl Venue for Tally {
         if a >= self.first_attacker && a < ARBITRAGEUR {
             self.actions += 1;
             match (&r, action) {
-                (Err(e), _) => {
-                    if std::env::var_os("AZEX_ATTACK_DEBUG").is_some() {
-                        eprintln!("attacker {a}: {action:?} refused: {e}");
-                    }
-                    self.refused += 1
-                }
+                (Err(_), _) => self.refused += 1,
                 (Ok(o), Action::SpotSwap { .. }) => self.volume += o.usd_delta.unsigned_abs(),
                 _ => {}
             }

@@ -617,12 +617,6 @@ impl Brain {
                 from,
             } => {
                 let m = &obs.markets[market];
-                if std::env::var_os("AZEX_ATTACK_DEBUG").is_some() {
-                    eprintln!(
-                        "hunt step {} market {market} down {down} from {from} spot {} twap {} data {}",
-                        obs.step, m.spot_price, m.twap_price, m.data_price
-                    );
-                }
                 if !followed(m, down, from, s.push_bps) {
                     // the engine did not take the push: stop paying for it
                     close_all(obs, out);
