@@ -52,7 +52,7 @@ enum Cmd {
     /// (then its own PnL) on real price windows through the real engine; JSON and Markdown.
     AttackSearch(Box<attack::AttackArgs>),
     /// Run a node: sequencer, durable block log, HTTP/WebSocket API (docs/node.md).
-    Node(node::NodeArgs),
+    Node(azex_node::args::NodeArgs),
     /// Follow a node: replay its blocks into a local state, checking every state hash.
     Follow(node::FollowArgs),
     /// Run a keeper against a node: follow the chain, send signed liquidations and ADL.
@@ -62,7 +62,7 @@ enum Cmd {
     /// Sign and submit (or simulate) a transaction with a key file.
     Tx(node::TxArgs),
     /// Measure the node: recovery rate, engine alone, throughput, latency, replay.
-    Loadgen(node::LoadgenArgs),
+    Loadgen(azex_node::loadgen::LoadgenOptions),
 }
 
 #[derive(Subcommand)]

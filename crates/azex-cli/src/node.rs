@@ -1,64 +1,15 @@
 //! `azex node`, `azex follow`, `azex keeper`, `azex devnet`, `azex tx`, `azex loadgen`: thin
 //! shells over `azex-node` (docs/node.md).
 
-use azex_node::api::ApiLimits;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
-#[derive(clap::Args)]
-pub struct NodeArgs {
-    /// Data directory (block log, indexes, genesis).
-    #[arg(long)]
-    data: PathBuf,
-    /// API port on 127.0.0.1.
-    #[arg(long, default_value_t = 8545)]
-    port: u16,
-    /// Listen address (default 127.0.0.1).
-    #[arg(long, default_value = "127.0.0.1")]
-    host: std::net::IpAddr,
-    /// Genesis file for a new data directory (default: dev genesis).
-    #[arg(long)]
-    genesis: Option<PathBuf>,
-    #[arg(long, default_value_t = 200)]
-    block_time_ms: u64,
-    #[arg(long, default_value_t = azex_node::DEFAULT_CHAIN_ID)]
-    chain_id: u64,
-    /// Disable the per-IP and per-account rate limits.
-    #[arg(long)]
-    no_rate_limits: bool,
-    /// Replay the data directory from genesis, check every state hash, and exit.
-    #[arg(long)]
-    verify: bool,
-    /// Write a state snapshot every N blocks (0: never); start-up loads the newest valid one
-    /// and replays only the log after it.
-    #[arg(long, default_value_t = azex_node::snapshot::DEFAULT_EVERY)]
-    snapshot_every: u64,
-    /// Snapshots kept.
-    #[arg(long, default_value_t = azex_node::snapshot::DEFAULT_KEEP)]
-    snapshot_keep: usize,
-}
-
-pub fn node(a: NodeArgs) -> Result<ExitCode, String> {
-    if a.verify {
-        let (s, h) = azex_node::node::verify_dir(&a.data).map_err(|e| e.to_string())?;
-        crate::out::println_or_exit(format_args!(
-            "verified {} blocks, {} transactions in {:.2} s; state {h}",
-            s.replayed_blocks, s.replayed_txs, s.replay_secs
-        ));
-        return Ok(ExitCode::SUCCESS);
+/// `azex node`: run a node (or `--verify` its data directory).
+pub fn node(a: azex_node::args::NodeArgs) -> Result<ExitCode, String> {
+    if let Some(line) = a.run()? {
+        crate::out::println_or_exit(format_args!("{line}"));
     }
-    let mut o = azex_node::NodeOptions::new(a.data, a.port);
-    o.listen = std::net::SocketAddr::new(a.host, a.port);
-    o.genesis = a.genesis;
-    o.block_time_ms = a.block_time_ms;
-    o.chain_id = a.chain_id;
-    o.snapshot_every = a.snapshot_every;
-    o.snapshot_keep = a.snapshot_keep;
-    if a.no_rate_limits {
-        o.api = ApiLimits::unlimited();
-    }
-    azex_node::node::run(o).map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -192,37 +143,7 @@ pub fn tx(a: TxArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-#[derive(clap::Args)]
-pub struct LoadgenArgs {
-    /// Transactions per second (default: as fast as the node takes them).
-    #[arg(long)]
-    rate: Option<f64>,
-    #[arg(long, default_value_t = 10.0)]
-    secs: f64,
-    #[arg(long, default_value_t = 1000)]
-    accounts: usize,
-    #[arg(long, default_value_t = 100)]
-    block_time_ms: u64,
-    /// mint | trade
-    #[arg(long, default_value = "mint")]
-    mix: String,
-    /// Data directory of the node the run starts (emptied).
-    #[arg(long)]
-    data: Option<PathBuf>,
-}
-
-pub fn loadgen(a: LoadgenArgs) -> Result<ExitCode, String> {
-    let mut o = azex_node::loadgen::LoadgenOptions {
-        rate: a.rate,
-        secs: a.secs,
-        accounts: a.accounts,
-        block_time_ms: a.block_time_ms,
-        mix: a.mix,
-        ..Default::default()
-    };
-    if let Some(d) = a.data {
-        o.data = d;
-    }
+pub fn loadgen(o: azex_node::loadgen::LoadgenOptions) -> Result<ExitCode, String> {
     let r = azex_node::loadgen::run(&o)?;
     crate::out::println_or_exit(format_args!(
         "{}",

@@ -38,6 +38,7 @@ macro_rules! warn_line {
 }
 
 pub mod api;
+pub mod args;
 pub mod chain;
 pub mod cli;
 pub mod devnet;

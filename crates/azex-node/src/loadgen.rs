@@ -24,20 +24,41 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Clone)]
+/// The load mix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mix {
+    /// `MintAzusd` of one micro-USDC: the lightest transaction.
+    Mint,
+    /// `OpenPosition` on a listed market, alternately long and short.
+    Trade,
+}
+
+/// Options of a load-generator run (`azex loadgen`, `azex-node loadgen`).
+#[derive(Debug, Clone, clap::Args)]
 pub struct LoadgenOptions {
     /// Data directory of the node the run starts (emptied first).
+    #[arg(long, default_value_os_t = std::env::temp_dir().join("azex-loadgen"))]
     pub data: PathBuf,
-    /// Transactions per second (None: as fast as the node takes them).
+    /// Transactions per second (default: as fast as the node takes them).
+    #[arg(long)]
     pub rate: Option<f64>,
+    /// Seconds of load.
+    #[arg(long, default_value_t = 10.0)]
     pub secs: f64,
+    /// Signing accounts.
+    #[arg(long, default_value_t = 1_000)]
     pub accounts: usize,
+    /// The node's block time.
+    #[arg(long, default_value_t = 100)]
     pub block_time_ms: u64,
-    /// `mint` (MintAzusd: the lightest transaction) or `trade` (OpenPosition on a listed market).
-    pub mix: String,
+    /// What the transactions are.
+    #[arg(long, value_enum, default_value_t = Mix::Mint)]
+    pub mix: Mix,
     /// Transactions per HTTP batch (as fast as possible; at a fixed rate, what is due).
+    #[arg(long, default_value_t = 256)]
     pub batch: usize,
     /// Concurrent HTTP senders.
+    #[arg(long, default_value_t = 2)]
     pub senders: usize,
 }
 
@@ -49,7 +70,7 @@ impl Default for LoadgenOptions {
             secs: 10.0,
             accounts: 1_000,
             block_time_ms: 100,
-            mix: "mint".into(),
+            mix: Mix::Mint,
             batch: 256,
             senders: 2,
         }
@@ -95,9 +116,9 @@ fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
-fn tx_for(mix: &str, k: &Key, j: u64) -> Tx {
+fn tx_for(mix: Mix, k: &Key, j: u64) -> Tx {
     let user = k.address();
-    if mix == "trade" {
+    if mix == Mix::Trade {
         let long = j.is_multiple_of(2);
         Tx::OpenPosition {
             user,
@@ -122,7 +143,7 @@ pub fn presign(
     first: u64,
     per_account: u64,
     chain_id: u64,
-    mix: &str,
+    mix: Mix,
 ) -> Vec<SignedTx> {
     let expiry = now_secs() + 3_600;
     let n = keys.len() as u64 * per_account;
@@ -195,14 +216,14 @@ pub fn run(o: &LoadgenOptions) -> Result<LoadReport, String> {
     // Transactions: enough for the run at the offered (or a generous) rate.
     let target = o.rate.unwrap_or(rep.recover_per_sec_all_cores * 1.2) * o.secs;
     let per_account = ((target / ks.len() as f64).ceil() as u64).max(1);
-    let first_nonce = if o.mix == "trade" { 1 } else { 0 };
-    let txs = presign(&ks, first_nonce, per_account, chain_id, &o.mix);
+    let first_nonce = if o.mix == Mix::Trade { 1 } else { 0 };
+    let txs = presign(&ks, first_nonce, per_account, chain_id, o.mix);
     crate::warn_line!("signed {} transactions", txs.len());
 
     // 2. The engine alone on the same transactions (after the same set-up).
     let node = start_node(o, &ks, &lister)?;
     let client = Client::new(&node.url());
-    if o.mix == "trade" {
+    if o.mix == Mix::Trade {
         set_up_trading(o, &client, &lister, &ks, chain_id)?;
     }
     measure_engine_alone(o, &node, &txs, &mut rep)?;
@@ -225,7 +246,7 @@ pub fn run(o: &LoadgenOptions) -> Result<LoadReport, String> {
 /// Best of three runs of 2,000 recoveries each, on one core and on all (the machine may be
 /// shared).
 fn measure_recovery(ks: &[Key], chain_id: u64, rep: &mut LoadReport) {
-    let sample = presign(&ks[..ks.len().min(200)], 0, 10, chain_id, "mint");
+    let sample = presign(&ks[..ks.len().min(200)], 0, 10, chain_id, Mix::Mint);
     for _ in 0..3 {
         rep.recover_per_sec_one_core = rep
             .recover_per_sec_one_core

@@ -17,14 +17,25 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct SnapbenchOptions {
+    /// Open positions in the book.
+    #[arg(long, default_value_t = 1_000_000)]
     pub positions: usize,
+    /// Markets listed (at least 1).
+    #[arg(long, default_value_t = 5)]
     pub markets: u64,
+    /// Accounts holding the positions (at least 2).
+    #[arg(long = "accounts", default_value_t = 1_000)]
     pub users: u64,
+    /// Transactions per block (at least 1).
+    #[arg(long, default_value_t = 10_000)]
     pub per_block: usize,
     /// Blocks after the snapshot replayed on restart (at most all but the set-up block).
+    #[arg(long, default_value_t = 10)]
     pub tail_blocks: usize,
+    /// Scratch directory (emptied; default: a fresh one under the system's temporary directory).
+    #[arg(long, default_value_os_t = std::env::temp_dir().join(format!("azex-snapbench-{}", std::process::id())))]
     pub data: PathBuf,
 }
 
@@ -163,6 +174,12 @@ fn blocks(o: &SnapbenchOptions) -> Vec<(BlockCtx, Vec<Tx>)> {
 
 /// Build the state, then measure the snapshot and the restart from it (see the module docs).
 pub fn run(o: &SnapbenchOptions) -> Result<SnapbenchReport, String> {
+    let o = &SnapbenchOptions {
+        markets: o.markets.max(1),
+        users: o.users.max(2),
+        per_block: o.per_block.max(1),
+        ..o.clone()
+    };
     let g = genesis(o);
     let bl = blocks(o);
     let mut r = SnapbenchReport {
