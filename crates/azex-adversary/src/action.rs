@@ -9,6 +9,7 @@
 //! economic effect; everyone mints at set-up) and strategy moves (users have none: reserves are
 //! rebalanced by the protocol at block end, and the world has no strategies).
 
+use crate::value::signed;
 use crate::world::{ext_price, Party, World, COALITION, COALITION_TOKEN};
 use alloy_primitives::{Address, U256};
 use azex_exchange::book;
@@ -251,6 +252,11 @@ fn scale(rng: &mut impl Rng, x: u32) -> u32 {
     u32::try_from((v >> 16).clamp(1, 4_000_000_000)).unwrap_or(u32::MAX)
 }
 
+/// `x`, at most `cap`.
+fn capped_u16(x: u32, cap: u16) -> u16 {
+    u16::try_from(x).map_or(cap, |x| x.min(cap))
+}
+
 fn pick<T: Copy>(rng: &mut impl Rng, xs: &[T]) -> T {
     xs[rng.random_range(0..xs.len())]
 }
@@ -328,8 +334,8 @@ impl Action {
             58..=61 => Action::AddLiquidity {
                 who,
                 market,
-                below: log_uniform(rng, 1, 5_000) as u16,
-                above: log_uniform(rng, 1, 5_000) as u16,
+                below: capped_u16(log_uniform(rng, 1, 5_000), 5_000),
+                above: capped_u16(log_uniform(rng, 1, 5_000), 5_000),
                 usd: log_uniform(rng, 1_000, 2_000_000),
                 salt: rng.random_range(0..4),
             },
@@ -458,8 +464,8 @@ impl Action {
             } => match r {
                 0 => *usd = scale(rng, *usd),
                 1 => {
-                    *below = scale(rng, u32::from(*below)).min(60_000) as u16;
-                    *above = scale(rng, u32::from(*above)).min(60_000) as u16;
+                    *below = capped_u16(scale(rng, u32::from(*below)), 60_000);
+                    *above = capped_u16(scale(rng, u32::from(*above)), 60_000);
                 }
                 2 => *market = draw_market(rng),
                 _ => {
@@ -558,9 +564,14 @@ fn bound(buying: bool) -> u128 {
     }
 }
 
+/// The `market`-th market modulo the number listed (`None` when none is).
 fn market_index(w: &World, market: u8) -> Option<u32> {
     let n = w.state.markets.len();
-    (n > 0).then(|| (usize::from(market) % n) as u32)
+    if n == 0 {
+        return None;
+    }
+    // Below 256: a u8 modulo the count.
+    u32::try_from(usize::from(market) % n).ok()
 }
 
 /// Liquidity for `usd` azUSD in a range straddling the current price (the listing formula).
@@ -676,7 +687,7 @@ fn resize(w: &World, user: Address, slot: u8, pct: u8, grow: bool) -> Option<Tx>
     let p = s.position(id)?;
     let m = &s.markets[p.market as usize];
     let (q, _) = book::effective(p, m.side(p.is_long())).ok()?;
-    let d = (q.unsigned_abs() * u128::from(pct.clamp(1, 100)) / 100).max(1) as i128;
+    let d = signed((q.unsigned_abs() * u128::from(pct.clamp(1, 100)) / 100).max(1));
     let delta = if grow == p.is_long() { d } else { -d };
     Some(Tx::ModifyPosition {
         user,
@@ -733,7 +744,8 @@ fn lp_withdraw(w: &World, user: Address, pct: u8) -> Option<Tx> {
 
 /// `ext × (1 + bps / 10⁴)`, the price at most 99.99 % below the external price.
 fn off_external(ext: u128, bps: i32) -> u128 {
-    ext / 10_000 * (10_000 + i128::from(bps).max(-9_999)) as u128
+    // The factor is at least 1 (bps floored at −9,999).
+    ext / 10_000 * (10_000 + i128::from(bps).max(-9_999)).unsigned_abs()
 }
 
 /// Swap the pool toward `bps` from the external price with `pct` % of the input token held
@@ -758,8 +770,7 @@ fn swap(w: &World, user: Address, market: u8, bps: i32, pct: u8) -> Option<Tx> {
     }
     let sell_base = target < now;
     let input = if sell_base { m.base_token } else { AZUSD };
-    let amount = (s.wallet(user, input) / 100 * u128::from(pct.clamp(1, 100)))
-        .min(i128::MAX as u128) as i128;
+    let amount = signed(s.wallet(user, input) / 100 * u128::from(pct.clamp(1, 100)));
     if amount == 0 {
         return None;
     }
@@ -834,7 +845,7 @@ fn remove_liquidity(w: &World, user: Address, market: u8, slot: u8, pct: u8) -> 
         market: mi,
         tick_lower: k.tick_lower,
         tick_upper: k.tick_upper,
-        liquidity_delta: -(l.min(i128::MAX as u128) as i128),
+        liquidity_delta: -signed(l),
         salt: u64::from_be_bytes(salt),
     })
 }
@@ -855,7 +866,7 @@ fn list(w: &World, user: Address, pool: (u32, u16, u32), usd: u32, bps: i32) -> 
         fee,
         tick_spacing: i32::from(spacing),
         initial_price: off_external(ext, bps),
-        tick_range: range.min(443_636) as i32,
+        tick_range: i32::try_from(range).map_or(443_636, |r| r.min(443_636)),
         seed_azusd: u128::from(usd) * USD_ONE,
     })
 }

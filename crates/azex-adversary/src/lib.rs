@@ -26,8 +26,6 @@
 //! | [`search`] | the archive, mutation, minimisation |
 //! | [`scenario`] | counterexamples as scenario files, replay |
 
-#![warn(missing_docs)]
-
 pub mod action;
 pub mod run;
 pub mod scenario;

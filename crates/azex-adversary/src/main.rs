@@ -98,7 +98,8 @@ fn parse_search_args(args: &[String]) -> Option<SearchArgs> {
             "--seed" => a.cfg.seed = num("--seed")?,
             "--iters" => a.cfg.iterations = num("--iters")?,
             "--threads" => a.threads = num("--threads")?.max(1),
-            "--max-len" => a.cfg.max_len = num("--max-len")? as usize,
+            // A bound on the sequence length: beyond usize, no bound.
+            "--max-len" => a.cfg.max_len = usize::try_from(num("--max-len")?).unwrap_or(usize::MAX),
             "--out" => a.out = PathBuf::from(it.next()?),
             "--quiet" => a.cfg.verbose = false,
             "--commit" => a.commit = it.next()?.clone(),

@@ -10,7 +10,7 @@
 //! ```
 
 use crate::action::{execute, Action};
-use crate::value::{genesis_value, holdings, Holdings};
+use crate::value::{genesis_value, holdings, signed, Holdings};
 use crate::world::{coalition, genesis, DeficitSeen, Party, World, HONEST_LP, PROBE};
 use alloy_primitives::Address;
 use azex_exchange::book;
@@ -104,7 +104,7 @@ impl Violation {
     }
 }
 
-/// What a run measured. Values in azUSD units at the external prices.
+/// What a run measured. Values in azUSD units (1e-6 USD) at the external prices.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
     /// Coalition value of its genesis balances.
@@ -151,7 +151,12 @@ impl Outcome {
     pub fn fitness(&self) -> i128 {
         self.coalition_gain
             .saturating_add(self.vault_loss)
-            .saturating_add(self.deficits.iter().map(|d| d.amount as i128).sum::<i128>())
+            .saturating_add(self.deficit_total())
+    }
+
+    /// The sum of the run's deficits (azUSD units, 1e-6 USD).
+    pub fn deficit_total(&self) -> i128 {
+        self.deficits.iter().map(|d| signed(d.amount)).sum()
     }
 
     /// The violation classes present, sorted, deduplicated.
@@ -441,7 +446,7 @@ fn probe_position(s: &State, p: &Position, out: &mut Vec<Violation>) {
     }
     let q = book::effective(p, m.side(long)).map(|x| x.0).unwrap_or(0);
     if q.unsigned_abs() >= 10 {
-        let d = (q.unsigned_abs() / 10).max(1) as i128;
+        let d = signed((q.unsigned_abs() / 10).max(1));
         let reduce = Tx::ModifyPosition {
             user: p.owner,
             position: p.id,

@@ -146,7 +146,7 @@ pub fn header(f: &Finding, seed: u64, engine_commit: &str) -> Vec<String> {
             o.share_price_start,
             o.share_price_end,
             o.share_price_min,
-            usd(o.deficits.iter().map(|d| d.amount as i128).sum())
+            usd(o.deficit_total())
         ),
         "violations:".to_string(),
     ];

@@ -100,7 +100,7 @@ impl SearchReport {
                 usd(o.coalition_gain),
                 usd(o.vault_loss),
                 loss_pct(o),
-                usd(o.deficits.iter().map(|d| d.amount as i128).sum()),
+                usd(o.deficit_total()),
                 o.kinds()
             );
         }
@@ -108,12 +108,14 @@ impl SearchReport {
     }
 }
 
-/// azUSD units → dollars (display only).
+/// azUSD units (1e-6 USD) → dollars, for reports only: no float enters a run, a score or the
+/// archive's comparisons (those are all integers).
 pub fn usd(x: i128) -> f64 {
     x as f64 / 1e6
 }
 
-/// The honest LP's loss as a percentage of its stake at the start (display only).
+/// The honest LP's loss as a percentage of its stake at the start, for reports only (as
+/// [`usd`]).
 pub fn loss_pct(o: &Outcome) -> f64 {
     if o.honest_lp_start == 0 {
         0.0

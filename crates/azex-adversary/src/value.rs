@@ -18,7 +18,7 @@ use azex_exchange::state::MarketStatus;
 use azex_exchange::units::{notional_down, signed_value_floor};
 use azex_exchange::{Genesis, State, Tx, AZUSD, USDC};
 
-/// What a set of accounts holds, in azUSD units at the external prices.
+/// What a set of accounts holds, in azUSD units (1e-6 USD) at the external prices.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Holdings {
     /// azUSD, USDC and base tokens in wallets.
@@ -38,12 +38,21 @@ impl Holdings {
     }
 }
 
+/// An unsigned amount as a signed one, saturating at `i128::MAX` (no balance, share or margin
+/// of this world comes near it: the figure is a valuation, and a saturated one still compares
+/// correctly against the start).
+pub(crate) fn signed(x: u128) -> i128 {
+    i128::try_from(x).unwrap_or(i128::MAX)
+}
+
+/// `amount` of `token` in azUSD units (1e-6 USD) at its external price, rounded down; azUSD and
+/// USDC 1:1; a token without an external price is worth nothing.
 fn token_value(token: Address, amount: u128) -> i128 {
     if token == AZUSD || token == USDC {
-        return amount as i128;
+        return signed(amount);
     }
     match ext_price(token) {
-        Some(p) => notional_down(amount.min(i128::MAX as u128) as i128, p).unwrap_or(0) as i128,
+        Some(p) => signed(notional_down(signed(amount), p).unwrap_or(0)),
         None => 0,
     }
 }
@@ -68,19 +77,22 @@ pub fn holdings(s: &State, who: &[Address]) -> Holdings {
     let price = crate::world::share_price(s);
     for (owner, a) in &s.lps {
         if who.contains(owner) {
-            h.lp_shares +=
-                crate::world::mul_div(a.shares, price, azex_exchange::units::WAD) as i128;
+            h.lp_shares += signed(crate::world::mul_div(
+                a.shares,
+                price,
+                azex_exchange::units::WAD,
+            ));
         }
     }
     let (mut equity, mut margins) = (0i128, 0i128);
     for p in s.positions.values() {
         if who.contains(&p.owner) {
             equity += position_equity(s, p.id).max(0);
-            margins += p.margin as i128;
+            margins = margins.saturating_add(signed(p.margin));
         }
     }
     // What positions can claim beyond their margins is paid from the vault's cash.
-    h.positions = equity.min(margins + s.vault.cash as i128);
+    h.positions = equity.min(margins.saturating_add(signed(s.vault.cash)));
     for m in &s.markets {
         let Ok(pool) = s.spot.pool(&m.pool_key) else {
             continue;
@@ -96,7 +108,7 @@ pub fn holdings(s: &State, who: &[Address]) -> Holdings {
                 market: m.id,
                 tick_lower: k.tick_lower,
                 tick_upper: k.tick_upper,
-                liquidity_delta: -(info.liquidity.min(i128::MAX as u128) as i128),
+                liquidity_delta: -signed(info.liquidity),
                 salt: u64::from_be_bytes(salt),
             };
             if let Ok(sim) = s.simulate(&tx) {
@@ -106,8 +118,8 @@ pub fn holdings(s: &State, who: &[Address]) -> Holdings {
                     } = e
                     {
                         let (c0, c1) = (m.pool_key.currency0, m.pool_key.currency1);
-                        h.spot_liquidity += token_value(c0, amount0.max(0) as u128)
-                            + token_value(c1, amount1.max(0) as u128);
+                        h.spot_liquidity += token_value(c0, amount0.max(0).unsigned_abs())
+                            + token_value(c1, amount1.max(0).unsigned_abs());
                     }
                 }
             }
@@ -132,8 +144,10 @@ pub fn position_equity(s: &State, id: u64) -> i128 {
         let (q, c) = book::effective(p, side)?;
         let adl = book::adl_owed_to(p, side)?;
         let owed = funding::owed(p.qty, side.funding_index, p.funding_entry)?;
-        let debt = p.funding_debt as i128;
-        Ok(p.margin as i128 + adl - owed - debt + signed_value_floor(q, price)? - c)
+        let to_i128 =
+            |x: u128| i128::try_from(x).map_err(|_| azex_exchange::ExchangeError::Overflow);
+        let (margin, debt) = (to_i128(p.margin)?, to_i128(p.funding_debt)?);
+        Ok(margin + adl - owed - debt + signed_value_floor(q, price)? - c)
     };
     f().unwrap_or(0)
 }

@@ -257,7 +257,7 @@ impl World {
             margin: margin * USD_ONE,
             price_bound: if qty > 0 { u128::MAX } else { 0 },
         };
-        let one = QTY_ONE as i128;
+        let one = i128::try_from(QTY_ONE).map_err(|_| ExchangeError::Overflow)?;
         w.setup(open(TRADERS[0], 0, 50 * one, 20_000))?;
         w.setup(open(TRADERS[1], 0, -50 * one, 20_000))?;
         w.setup(open(TRADERS[2], 1, 2_500 * one, 10_000))?;
@@ -319,12 +319,16 @@ impl World {
             return;
         };
         let usable = if t.nav > 0 {
-            mul_div(t.nav as u128, s.params.max_vault_utilisation_wad, WAD)
+            mul_div(
+                t.nav.unsigned_abs(),
+                s.params.max_vault_utilisation_wad,
+                WAD,
+            )
         } else {
             0
         };
         let util = match t.required.saturating_mul(10).checked_div(usable) {
-            Some(u) => u.min(12) as u8,
+            Some(u) => u8::try_from(u).map_or(12, |u| u.min(12)),
             None if t.required > 0 => 12,
             None => 0,
         };
@@ -440,8 +444,10 @@ impl World {
     /// The honest arbitrageur: each pool whose price is outside `[ext × (1 − fee), ext / (1 −
     /// fee)]` (where trading it back stops paying) is traded back to the nearest edge.
     pub fn arbitrage(&mut self) -> Result<(), ExchangeError> {
-        for id in 0..self.state.markets.len() as u32 {
-            let m = self.state.markets[id as usize];
+        for i in 0..self.state.markets.len() {
+            // Market ids are u32 (the engine refuses a listing beyond `MarketId::MAX`).
+            let Ok(id) = u32::try_from(i) else { break };
+            let m = self.state.markets[i];
             let Some(ext) = ext_price(m.base_token) else {
                 continue;
             };
@@ -475,10 +481,7 @@ impl World {
                 continue;
             };
             let input = if sell_base { m.base_token } else { AZUSD };
-            let amount = self
-                .state
-                .wallet(addr(ARBITRAGEUR), input)
-                .min(i128::MAX as u128) as i128;
+            let amount = crate::value::signed(self.state.wallet(addr(ARBITRAGEUR), input));
             if amount == 0 {
                 continue;
             }
@@ -557,7 +560,7 @@ pub(crate) fn share_price(s: &State) -> u128 {
     if s.vault.shares == 0 || nav <= 0 {
         return 0;
     }
-    mul_div(nav as u128, WAD, s.vault.shares)
+    mul_div(nav.unsigned_abs(), WAD, s.vault.shares)
 }
 
 /// `a × b / d` rounded down, saturating.
