@@ -1283,110 +1283,155 @@ impl Population {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(0x706f_7075_6c61_7465); // "populate"
         let markets = markets.max(1);
-        let sph = steps_per_hour.max(1) as u64;
-        let hours = |h: u32| (h as u64 * sph).max(1);
-        let balance_bps = cfg.balance_bps();
-        let trade = Sizing {
-            usd: cfg.trade_usd,
-            leverage: cfg.leverage,
+        let ctx = BuildCtx {
+            cfg,
+            sph: steps_per_hour.max(1) as u64,
+            balance_bps: cfg.balance_bps(),
+            trade: Sizing {
+                usd: cfg.trade_usd,
+                leverage: cfg.leverage,
+            },
+            total_steps,
         };
         let mut agents: Vec<Box<dyn Agent>> = Vec::new();
         let mut next_id = 0u32;
+        for (kind, n) in cfg.counts() {
+            for _ in 0..n {
+                let market = rng.random_range(0..markets);
+                agents.push(ctx.regular(kind, next_id, market, &mut rng));
+                next_id += 1;
+            }
+        }
+        ctx.push_adversaries(&mut agents, next_id);
+        agents
+    }
+}
+
+/// What building an agent needs besides the random stream.
+struct BuildCtx<'a> {
+    cfg: &'a PopulationConfig,
+    /// Sub-steps per hour.
+    sph: u64,
+    balance_bps: u32,
+    /// The regular traders' sizing.
+    trade: Sizing,
+    total_steps: u64,
+}
+
+impl BuildCtx<'_> {
+    /// `h` hours in sub-steps (at least 1).
+    fn hours(&self, h: u32) -> u64 {
+        (h as u64 * self.sph).max(1)
+    }
+
+    /// A regular agent of `kind` with id `id` (home market `market`), its parameters drawn
+    /// from `rng`.
+    fn regular(
+        &self,
+        kind: AgentKind,
+        id: u32,
+        market: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> Box<dyn Agent> {
+        let cfg = self.cfg;
+        let iv = &cfg.intervals;
+        let hours = |h: u32| self.hours(h);
+        let balance_bps = self.balance_bps;
+        let trade = &self.trade;
+        let total_steps = self.total_steps;
+        match kind {
+            AgentKind::Noise => Box::new(NoiseTrader {
+                id,
+                sizing: trade.clone(),
+                balance_bps,
+                bias: cfg.bias,
+                mean_interval: hours(iv.noise),
+            }),
+            AgentKind::TrendFollower => Box::new(TrendFollower {
+                id,
+                market,
+                sizing: trade.clone(),
+                lookback: rng.random_range(4..=12),
+                threshold_bps: rng.random_range(150..=500),
+                mean_interval: hours(iv.trend_follower),
+                samples: VecDeque::new(),
+            }),
+            AgentKind::MeanReverter => Box::new(MeanReverter {
+                id,
+                market,
+                sizing: trade.clone(),
+                lookback: rng.random_range(6..=24),
+                threshold_bps: rng.random_range(200..=600),
+                mean_interval: hours(iv.mean_reverter),
+                samples: VecDeque::new(),
+            }),
+            AgentKind::Hedger => Box::new(Hedger {
+                id,
+                market,
+                target_bps: 10_000 - balance_bps,
+                min_usd: cfg.trade_usd[0],
+                max_usd: cfg.trade_usd[1].saturating_mul(4),
+                leverage_x100: 300,
+                max_hold: hours(24 * 7),
+                mean_interval: hours(iv.hedger),
+            }),
+            AgentKind::Whale => Box::new(Whale {
+                id,
+                market,
+                sizing: Sizing {
+                    usd: cfg.whale_usd,
+                    leverage: [2, 5],
+                },
+                balance_bps,
+                bias: cfg.bias,
+                mean_interval: hours(iv.whale),
+            }),
+            AgentKind::Lp => {
+                let initial = chance(rng, cfg.lp_initial_bps);
+                let start_step = if initial || total_steps < 2 {
+                    0
+                } else {
+                    rng.random_range(1..total_steps)
+                };
+                Box::new(LpAgent {
+                    id,
+                    deposit_usd: log_uniform_usd(rng, cfg.lp_usd[0], cfg.lp_usd[1]),
+                    start_step,
+                    panic_drawdown_bps: rng.random_range(1_000..=3_000),
+                    mean_interval: hours(iv.lp),
+                    entered: false,
+                    entry_share_price: 0,
+                })
+            }
+            AgentKind::Keeper => Box::new(Keeper {
+                id,
+                max_per_block: 32,
+                fail_bps: cfg.keeper_fail_bps,
+            }),
+            AgentKind::FundingArbitrageur => Box::new(FundingArbitrageur {
+                id,
+                market,
+                max_usd: cfg.trade_usd[1].saturating_mul(4),
+                leverage_x100: 300,
+                hold_hours: rng.random_range(24..=96),
+                cost_bps: rng.random_range(20..=40),
+                min_edge_bps: rng.random_range(5..=20),
+                opened_step: 0,
+                mean_interval: hours(iv.hedger),
+            }),
+            _ => unreachable!("counts() lists regular kinds only"),
+        }
+    }
+
+    /// The adversaries, ids from `next_id`.
+    fn push_adversaries(&self, agents: &mut Vec<Box<dyn Agent>>, mut next_id: u32) {
         let mut id = || {
             let i = next_id;
             next_id += 1;
             i
         };
-        let iv = &cfg.intervals;
-        for (kind, n) in cfg.counts() {
-            for _ in 0..n {
-                let market = rng.random_range(0..markets);
-                let a: Box<dyn Agent> = match kind {
-                    AgentKind::Noise => Box::new(NoiseTrader {
-                        id: id(),
-                        sizing: trade.clone(),
-                        balance_bps,
-                        bias: cfg.bias,
-                        mean_interval: hours(iv.noise),
-                    }),
-                    AgentKind::TrendFollower => Box::new(TrendFollower {
-                        id: id(),
-                        market,
-                        sizing: trade.clone(),
-                        lookback: rng.random_range(4..=12),
-                        threshold_bps: rng.random_range(150..=500),
-                        mean_interval: hours(iv.trend_follower),
-                        samples: VecDeque::new(),
-                    }),
-                    AgentKind::MeanReverter => Box::new(MeanReverter {
-                        id: id(),
-                        market,
-                        sizing: trade.clone(),
-                        lookback: rng.random_range(6..=24),
-                        threshold_bps: rng.random_range(200..=600),
-                        mean_interval: hours(iv.mean_reverter),
-                        samples: VecDeque::new(),
-                    }),
-                    AgentKind::Hedger => Box::new(Hedger {
-                        id: id(),
-                        market,
-                        target_bps: 10_000 - balance_bps,
-                        min_usd: cfg.trade_usd[0],
-                        max_usd: cfg.trade_usd[1].saturating_mul(4),
-                        leverage_x100: 300,
-                        max_hold: hours(24 * 7),
-                        mean_interval: hours(iv.hedger),
-                    }),
-                    AgentKind::Whale => Box::new(Whale {
-                        id: id(),
-                        market,
-                        sizing: Sizing {
-                            usd: cfg.whale_usd,
-                            leverage: [2, 5],
-                        },
-                        balance_bps,
-                        bias: cfg.bias,
-                        mean_interval: hours(iv.whale),
-                    }),
-                    AgentKind::Lp => {
-                        let initial = chance(&mut rng, cfg.lp_initial_bps);
-                        let start_step = if initial || total_steps < 2 {
-                            0
-                        } else {
-                            rng.random_range(1..total_steps)
-                        };
-                        Box::new(LpAgent {
-                            id: id(),
-                            deposit_usd: log_uniform_usd(&mut rng, cfg.lp_usd[0], cfg.lp_usd[1]),
-                            start_step,
-                            panic_drawdown_bps: rng.random_range(1_000..=3_000),
-                            mean_interval: hours(iv.lp),
-                            entered: false,
-                            entry_share_price: 0,
-                        })
-                    }
-                    AgentKind::Keeper => Box::new(Keeper {
-                        id: id(),
-                        max_per_block: 32,
-                        fail_bps: cfg.keeper_fail_bps,
-                    }),
-                    AgentKind::FundingArbitrageur => Box::new(FundingArbitrageur {
-                        id: id(),
-                        market,
-                        max_usd: cfg.trade_usd[1].saturating_mul(4),
-                        leverage_x100: 300,
-                        hold_hours: rng.random_range(24..=96),
-                        cost_bps: rng.random_range(20..=40),
-                        min_edge_bps: rng.random_range(5..=20),
-                        opened_step: 0,
-                        mean_interval: hours(iv.hedger),
-                    }),
-                    _ => unreachable!("counts() lists regular kinds only"),
-                };
-                agents.push(a);
-            }
-        }
-        let adv = &cfg.adversaries;
+        let hours = |h: u32| self.hours(h);
+        let adv = &self.cfg.adversaries;
         let notional = usd(adv.notional_usd);
         for _ in 0..adv.self_liquidators {
             agents.push(Box::new(SelfLiquidator {
@@ -1414,6 +1459,5 @@ impl Population {
                 hunting: false,
             }));
         }
-        agents
     }
 }

@@ -412,9 +412,9 @@ pub fn holdout_windows(src: &PriceSeries, cfg: &AttackSearchConfig) -> Result<Ve
 // ---------------------------------------------------------------------------------------------
 // one engine run
 
-/// A venue wrapper counting what the attacker (ids ≥ `first_attacker`) did.
+/// Counts what the attacker (ids ≥ `first_attacker`) did (the hook of an [`Observed`] engine
+/// venue).
 struct Tally {
-    inner: EngineVenue,
     first_attacker: AgentId,
     volume: u128,
     actions: u64,
@@ -422,46 +422,20 @@ struct Tally {
     liquidated: u64,
 }
 
-impl Venue for Tally {
-    fn name(&self) -> String {
-        self.inner.name()
-    }
-    fn markets(&self) -> Vec<MarketInfo> {
-        self.inner.markets()
-    }
-    fn begin_block(&mut self, h: u64, ts: u64) {
-        self.inner.begin_block(h, ts)
-    }
-    fn arbitrage_spot_to(&mut self, m: MarketId, p: u128) -> Result<Outcome, Rejection> {
-        self.inner.arbitrage_spot_to(m, p)
-    }
-    fn observe(&self, m: MarketId) -> MarketObs {
-        self.inner.observe(m)
-    }
-    fn vault(&self) -> VaultObs {
-        self.inner.vault()
-    }
-    fn positions_of(&self, a: AgentId) -> Vec<PositionView> {
-        self.inner.positions_of(a)
-    }
-    fn submit(&mut self, a: AgentId, action: &Action) -> Result<Outcome, Rejection> {
-        let r = self.inner.submit(a, action);
+impl VenueHook for Tally {
+    fn after_submit(&mut self, a: AgentId, action: &Action, r: &Result<Outcome, Rejection>) {
         if a >= self.first_attacker && a < ARBITRAGEUR {
             self.actions += 1;
-            match (&r, action) {
+            match (r, action) {
                 (Err(_), _) => self.refused += 1,
                 (Ok(o), Action::SpotSwap { .. }) => self.volume += o.usd_delta.unsigned_abs(),
                 _ => {}
             }
         }
-        r
     }
-    fn end_block(&mut self) {
-        self.inner.end_block()
-    }
-    fn take_fills(&mut self) -> Vec<Fill> {
-        let f = self.inner.take_fills();
-        for x in &f {
+
+    fn after_fills(&mut self, fills: &[Fill]) {
+        for x in fills {
             if x.owner >= self.first_attacker && x.owner < ARBITRAGEUR {
                 self.volume += x.notional_usd;
                 if x.kind == FillKind::Liquidation {
@@ -469,19 +443,6 @@ impl Venue for Tally {
                 }
             }
         }
-        f
-    }
-    fn risk_snapshot(&self) -> RiskSnapshot {
-        self.inner.risk_snapshot()
-    }
-    fn take_extra_arbitrage(&mut self) -> Vec<(MarketId, Outcome)> {
-        self.inner.take_extra_arbitrage()
-    }
-    fn error(&self) -> Option<String> {
-        self.inner.error()
-    }
-    fn describe(&self) -> BTreeMap<String, String> {
-        self.inner.describe()
     }
 }
 
@@ -538,14 +499,16 @@ pub fn run_one(
     };
     let block_secs = (p.typical_bar_seconds() / cfg.substeps.max(1) as u64).max(1);
     let inner = EngineVenue::new(engine.clone(), &p, block_secs, first + agents.len() as u32)?;
-    let mut v = Tally {
+    let mut v = Observed::new(
         inner,
-        first_attacker: first,
-        volume: 0,
-        actions: 0,
-        refused: 0,
-        liquidated: 0,
-    };
+        Tally {
+            first_attacker: first,
+            volume: 0,
+            actions: 0,
+            refused: 0,
+            liquidated: 0,
+        },
+    );
     let r = run_with_agents(
         cfg,
         &p,
@@ -559,6 +522,7 @@ pub fn run_one(
     .map_err(|e| e.to_string())?;
     let az = r.model("azex").ok_or("no azex model")?;
     let kind = spec.map(|s| s.kind.name());
+    let v = v.into_hook();
     Ok(RunOut {
         lp_pnl_usd: az.lp_pnl_usd,
         arbitrageur_pnl_usd: r.arbitrageur_pnl_usd,
@@ -737,73 +701,7 @@ fn search_kind(
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let env_ix = cfg.environments.iter().position(|e| e == env).unwrap_or(0) as u64;
     rng.set_stream(0x5EA2_0000 + ((kind as u64) << 8) + env_ix);
-    let mut seen: BTreeMap<Vec<usize>, Eval> = BTreeMap::new();
-    let budget = cfg.budget.max(1) as usize;
-    let n_random = budget * cfg.random_share_bps.min(10_000) as usize / 10_000;
-    let random_point = |rng: &mut ChaCha8Rng| -> Vec<usize> {
-        dims.iter()
-            .map(|d| rng.random_range(0..d.values.len()))
-            .collect()
-    };
-    let eval_at = |p: &Vec<usize>, seen: &mut BTreeMap<Vec<usize>, Eval>| -> Result<(), String> {
-        if !seen.contains_key(p) {
-            let e = evaluate(ctx, &spec_at(kind, &dims, p), &dims)?;
-            seen.insert(p.clone(), e);
-        }
-        Ok(())
-    };
-    let start = start_point(kind, &dims);
-    eval_at(&start, &mut seen)?;
-    let mut best = start.clone();
-    let better = |a: &Eval, b: &Eval| a.key() > b.key();
-    let mut guard = 0;
-    while seen.len() < n_random.max(1).min(budget) && guard < budget * 20 {
-        guard += 1;
-        let p = random_point(&mut rng);
-        eval_at(&p, &mut seen)?;
-        if better(&seen[&p], &seen[&best]) {
-            best = p;
-        }
-    }
-    // coordinate search from the best
-    let mut guard = 0;
-    while seen.len() < budget && guard < budget * 20 {
-        guard += 1;
-        let mut improved = false;
-        'pass: for step in [1i64, 2] {
-            for di in 0..dims.len() {
-                for dir in [-1i64, 1] {
-                    if seen.len() >= budget {
-                        break 'pass;
-                    }
-                    let i = best[di] as i64 + dir * step;
-                    if i < 0 || i >= dims[di].values.len() as i64 {
-                        continue;
-                    }
-                    let mut p = best.clone();
-                    p[di] = i as usize;
-                    if seen.contains_key(&p) {
-                        continue;
-                    }
-                    eval_at(&p, &mut seen)?;
-                    if better(&seen[&p], &seen[&best]) {
-                        best = p;
-                        improved = true;
-                    }
-                }
-            }
-            if improved {
-                break;
-            }
-        }
-        if !improved && seen.len() < budget {
-            let p = random_point(&mut rng);
-            eval_at(&p, &mut seen)?;
-            if better(&seen[&p], &seen[&best]) {
-                best = p;
-            }
-        }
-    }
+    let (seen, start, best) = explore(ctx, kind, &dims, cfg, &mut rng)?;
     let best_pnl = seen
         .iter()
         .max_by(|a, b| {
@@ -842,28 +740,15 @@ fn search_kind(
         }
         None => None,
     };
-    let (mut hb, mut hp, mut hc, mut hn) = (None, None, None, None);
-    if !hold.windows.is_empty() {
-        let b = evaluate(hold, &spec_at(kind, &dims, &best), &dims)?;
-        let p = if best_pnl == best {
-            b.clone()
-        } else {
-            evaluate(hold, &spec_at(kind, &dims, &best_pnl), &dims)?
-        };
-        runs += hold.windows.len() as u64 * if best_pnl == best { 1 } else { 2 };
-        if kind.pushes() {
-            let mut s = spec_at(kind, &dims, &best_pnl);
-            s.push_bps = 0;
-            hc = Some(evaluate(hold, &s, &dims)?);
-            runs += hold.windows.len() as u64;
-        }
-        if let Some(s) = &net_spec {
-            hn = Some(evaluate(hold, s, &dims)?);
-            runs += hold.windows.len() as u64;
-        }
-        hb = Some(b);
-        hp = Some(p);
-    }
+    let (hb, hp, hc, hn) = holdout(
+        hold,
+        kind,
+        &dims,
+        &best,
+        &best_pnl,
+        net_spec.as_ref(),
+        &mut runs,
+    )?;
     let pays_out_of_sample = pays && hp.as_ref().is_some_and(trades_and_wins);
     Ok(KindResult {
         kind: kind.name().into(),
@@ -883,6 +768,126 @@ fn search_kind(
         pays,
         pays_out_of_sample,
     })
+}
+
+/// Evaluated points of the search space.
+type Seen = BTreeMap<Vec<usize>, Eval>;
+
+/// The search proper: the start point, random points (the budget's random share), then
+/// coordinate search from the best (a random point when no neighbour improves). Returns every
+/// evaluated point, the start and the best (by [`Eval::key`]).
+fn explore(
+    ctx: &Ctx<'_>,
+    kind: AttackKind,
+    dims: &[Dim],
+    cfg: &AttackSearchConfig,
+    rng: &mut ChaCha8Rng,
+) -> Result<(Seen, Vec<usize>, Vec<usize>), String> {
+    let mut seen = Seen::new();
+    let budget = cfg.budget.max(1) as usize;
+    let n_random = budget * cfg.random_share_bps.min(10_000) as usize / 10_000;
+    let random_point = |rng: &mut ChaCha8Rng| -> Vec<usize> {
+        dims.iter()
+            .map(|d| rng.random_range(0..d.values.len()))
+            .collect()
+    };
+    let eval_at = |p: &Vec<usize>, seen: &mut BTreeMap<Vec<usize>, Eval>| -> Result<(), String> {
+        if !seen.contains_key(p) {
+            let e = evaluate(ctx, &spec_at(kind, dims, p), dims)?;
+            seen.insert(p.clone(), e);
+        }
+        Ok(())
+    };
+    let start = start_point(kind, dims);
+    eval_at(&start, &mut seen)?;
+    let mut best = start.clone();
+    let better = |a: &Eval, b: &Eval| a.key() > b.key();
+    let mut guard = 0;
+    while seen.len() < n_random.max(1).min(budget) && guard < budget * 20 {
+        guard += 1;
+        let p = random_point(rng);
+        eval_at(&p, &mut seen)?;
+        if better(&seen[&p], &seen[&best]) {
+            best = p;
+        }
+    }
+    // coordinate search from the best
+    let mut guard = 0;
+    while seen.len() < budget && guard < budget * 20 {
+        guard += 1;
+        let mut improved = false;
+        'pass: for step in [1i64, 2] {
+            for di in 0..dims.len() {
+                for dir in [-1i64, 1] {
+                    if seen.len() >= budget {
+                        break 'pass;
+                    }
+                    let i = best[di] as i64 + dir * step;
+                    if i < 0 || i >= dims[di].values.len() as i64 {
+                        continue;
+                    }
+                    let mut p = best.clone();
+                    p[di] = i as usize;
+                    if seen.contains_key(&p) {
+                        continue;
+                    }
+                    eval_at(&p, &mut seen)?;
+                    if better(&seen[&p], &seen[&best]) {
+                        best = p;
+                        improved = true;
+                    }
+                }
+            }
+            if improved {
+                break;
+            }
+        }
+        if !improved && seen.len() < budget {
+            let p = random_point(rng);
+            eval_at(&p, &mut seen)?;
+            if better(&seen[&p], &seen[&best]) {
+                best = p;
+            }
+        }
+    }
+    Ok((seen, start, best))
+}
+
+/// The holdout evaluations of the best point, the attacker's best, its control and net
+/// control (all `None` without holdout windows); adds their engine runs to `runs`.
+#[allow(clippy::type_complexity)]
+fn holdout(
+    hold: &Ctx<'_>,
+    kind: AttackKind,
+    dims: &[Dim],
+    best: &[usize],
+    best_pnl: &[usize],
+    net_spec: Option<&AttackSpec>,
+    runs: &mut u64,
+) -> Result<(Option<Eval>, Option<Eval>, Option<Eval>, Option<Eval>), String> {
+    let (mut hb, mut hp, mut hc, mut hn) = (None, None, None, None);
+    if !hold.windows.is_empty() {
+        let b = evaluate(hold, &spec_at(kind, dims, best), dims)?;
+        let p = if best_pnl == best {
+            b.clone()
+        } else {
+            evaluate(hold, &spec_at(kind, dims, best_pnl), dims)?
+        };
+        *runs += hold.windows.len() as u64 * if best_pnl == best { 1 } else { 2 };
+        if kind.pushes() {
+            let mut s = spec_at(kind, dims, best_pnl);
+            s.push_bps = 0;
+            hc = Some(evaluate(hold, &s, dims)?);
+            *runs += hold.windows.len() as u64;
+        }
+        if let Some(s) = net_spec {
+            hn = Some(evaluate(hold, s, dims)?);
+            *runs += hold.windows.len() as u64;
+        }
+        hb = Some(b);
+        hp = Some(p);
+    }
+    Ok((hb, hp, hc, hn))
 }
 
 /// The net-exposure control of a two-legged spec (see [`KindResult::net_control_for_attacker`]).
@@ -955,27 +960,9 @@ pub fn run_attack_search(
     cfg.validate()?;
     let base = background(cfg)?;
     let wins = attack_windows(prices, cfg)?;
-    let windows: Vec<(SimConfig, PriceSeries)> = wins
-        .iter()
-        .enumerate()
-        .map(|(i, w)| {
-            let mut c = base.clone();
-            c.seed = base.seed.wrapping_add(i as u64);
-            (c, w.prices.clone())
-        })
-        .collect();
-    let labels: Vec<String> = wins.iter().map(|w| w.label.clone()).collect();
+    let (windows, labels) = seeded(&base, &wins, 0);
     let hwins = holdout_windows(prices, cfg)?;
-    let hwindows: Vec<(SimConfig, PriceSeries)> = hwins
-        .iter()
-        .enumerate()
-        .map(|(i, w)| {
-            let mut c = base.clone();
-            c.seed = base.seed.wrapping_add(1_000 + i as u64);
-            (c, w.prices.clone())
-        })
-        .collect();
-    let hlabels: Vec<String> = hwins.iter().map(|w| w.label.clone()).collect();
+    let (hwindows, hlabels) = seeded(&base, &hwins, 1_000);
     let all_windows: Vec<(SimConfig, PriceSeries)> =
         windows.iter().chain(&hwindows).cloned().collect();
     let all_labels: Vec<String> = labels.iter().chain(&hlabels).cloned().collect();
@@ -1037,43 +1024,71 @@ pub fn run_attack_search(
         },
         &tick,
     )?;
-    let info = |ws: &[(SimConfig, PriceSeries)], ls: &[String]| -> Vec<WindowInfo> {
-        ws.iter()
-            .zip(ls)
-            .map(|((c, p), l)| WindowInfo {
-                label: l.clone(),
-                first: format_timestamp(p.timestamps.first().copied().unwrap_or(0)),
-                last: format_timestamp(p.timestamps.last().copied().unwrap_or(0)),
-                bars: p.len() as u64,
-                blocks: p.len() as u64 * c.substeps.max(1) as u64,
-                block_seconds: (p.typical_bar_seconds() / c.substeps.max(1) as u64).max(1),
-            })
-            .collect()
-    };
     let mut out = AttackSearchResult {
         config: cfg.clone(),
         data: prices.source.clone(),
-        windows: info(&windows, &labels),
-        holdout: info(&hwindows, &hlabels),
+        windows: window_info(&windows, &labels),
+        holdout: window_info(&hwindows, &hlabels),
         baselines,
         ..Default::default()
     };
-    for r in &results {
-        out.lp_loss_usd
-            .entry(r.kind.clone())
-            .or_default()
-            .insert(r.environment.clone(), r.best.lp_loss_usd);
-        out.bad_debt_usd
-            .entry(r.kind.clone())
-            .or_default()
-            .insert(r.environment.clone(), r.best.bad_debt_usd);
-        out.attacker_pnl_usd
-            .entry(r.kind.clone())
-            .or_default()
-            .insert(r.environment.clone(), r.best_for_attacker.attacker_pnl_usd);
-    }
+    out.tabulate(&results);
     out.results = results;
     Ok(out)
+}
+
+/// The background scenario on each window, seeds `base.seed + seed_offset + i`; and the
+/// windows' labels.
+fn seeded(
+    base: &SimConfig,
+    wins: &[Window],
+    seed_offset: u64,
+) -> (Vec<(SimConfig, PriceSeries)>, Vec<String>) {
+    let windows = wins
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let mut c = base.clone();
+            c.seed = base.seed.wrapping_add(seed_offset + i as u64);
+            (c, w.prices.clone())
+        })
+        .collect();
+    (windows, wins.iter().map(|w| w.label.clone()).collect())
+}
+
+/// What the report says about each window.
+fn window_info(ws: &[(SimConfig, PriceSeries)], ls: &[String]) -> Vec<WindowInfo> {
+    ws.iter()
+        .zip(ls)
+        .map(|((c, p), l)| WindowInfo {
+            label: l.clone(),
+            first: format_timestamp(p.timestamps.first().copied().unwrap_or(0)),
+            last: format_timestamp(p.timestamps.last().copied().unwrap_or(0)),
+            bars: p.len() as u64,
+            blocks: p.len() as u64 * c.substeps.max(1) as u64,
+            block_seconds: (p.typical_bar_seconds() / c.substeps.max(1) as u64).max(1),
+        })
+        .collect()
+}
+
+impl AttackSearchResult {
+    /// The per-kind, per-environment tables from the search results.
+    fn tabulate(&mut self, results: &[KindResult]) {
+        for r in results {
+            self.lp_loss_usd
+                .entry(r.kind.clone())
+                .or_default()
+                .insert(r.environment.clone(), r.best.lp_loss_usd);
+            self.bad_debt_usd
+                .entry(r.kind.clone())
+                .or_default()
+                .insert(r.environment.clone(), r.best.bad_debt_usd);
+            self.attacker_pnl_usd
+                .entry(r.kind.clone())
+                .or_default()
+                .insert(r.environment.clone(), r.best_for_attacker.attacker_pnl_usd);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -389,122 +389,9 @@ impl Brain {
         let piece = usd(s.notional_usd) / n;
         match s.kind {
             AttackKind::Jelly | AttackKind::MultiBlock => {
-                let Some(m) = obs.markets.get(s.market) else {
-                    self.st = St::Done;
-                    return out;
-                };
-                match self.st.clone() {
-                    St::Wait => {
-                        if !usable(m) || piece == 0 {
-                            return out;
-                        }
-                        self.log.rounds += 1;
-                        let main = if s.kind == AttackKind::Jelly {
-                            // the dying leg: against the push
-                            if s.up {
-                                Side::Short
-                            } else {
-                                Side::Long
-                            }
-                        } else if s.up {
-                            Side::Long
-                        } else {
-                            Side::Short
-                        };
-                        let mut acts = vec![open(s.market, main, piece, s.leverage_x100)];
-                        if s.kind == AttackKind::Jelly {
-                            let win = bps_floor(piece, s.hedge_bps);
-                            if win >= USD {
-                                acts.push(open(s.market, main.opposite(), win, 300));
-                            }
-                        }
-                        for a in &acts {
-                            self.broadcast(Intent::Act(*a));
-                        }
-                        out.extend(acts);
-                        self.st = St::Opened { at: obs.step };
-                    }
-                    St::Opened { .. } => {
-                        if !obs.own_positions.iter().any(|p| p.market == s.market) {
-                            // the engine refused the legs: nothing to push for
-                            self.log.refusals += 1;
-                            self.finish(obs, &mut out);
-                            return out;
-                        }
-                        self.push(m, 1, &mut out);
-                        self.st = St::Pushing {
-                            n: 1,
-                            from: m.data_price,
-                        };
-                    }
-                    St::Pushing { n: k, from } => {
-                        if s.push_bps > 0 && followed(m, !s.up, from, self.step_push(k)) {
-                            self.log.pushes_followed += 1;
-                        }
-                        let total = s.push_blocks.max(1)
-                            + if s.kind == AttackKind::MultiBlock {
-                                s.hold_blocks
-                            } else {
-                                0
-                            };
-                        if k < total {
-                            self.push(m, k + 1, &mut out);
-                            self.st = St::Pushing {
-                                n: k + 1,
-                                from: m.data_price,
-                            };
-                        } else {
-                            self.finish(obs, &mut out);
-                        }
-                    }
-                    _ => self.st = St::Done,
-                }
+                self.jelly_round(obs, &s, piece, &mut out)
             }
-            AttackKind::FundingDefault => {
-                let Some(m) = obs.markets.get(s.market) else {
-                    self.st = St::Done;
-                    return out;
-                };
-                let pay = if s.up { Side::Long } else { Side::Short };
-                match self.st.clone() {
-                    St::Wait => {
-                        if !usable(m) || piece == 0 {
-                            return out;
-                        }
-                        self.log.rounds += 1;
-                        let a = open(s.market, pay, piece, s.leverage_x100);
-                        self.broadcast(Intent::Act(a));
-                        out.push(a);
-                        let recv = bps_floor(usd(s.notional_usd), s.hedge_bps);
-                        if recv >= USD {
-                            out.push(open(s.market, pay.opposite(), recv, 200));
-                        }
-                        self.st = St::Opened { at: obs.step };
-                    }
-                    St::Opened { at } => {
-                        if !obs
-                            .own_positions
-                            .iter()
-                            .any(|p| p.market == s.market && p.side == pay)
-                        {
-                            self.log.refusals += 1;
-                            self.finish(obs, &mut out);
-                            return out;
-                        }
-                        self.st = St::Holding { since: at };
-                    }
-                    St::Holding { since } => {
-                        let paying_alive = obs
-                            .own_positions
-                            .iter()
-                            .any(|p| p.market == s.market && p.side == pay);
-                        if !paying_alive || obs.step >= since + s.hold_blocks as u64 {
-                            self.finish(obs, &mut out);
-                        }
-                    }
-                    _ => self.st = St::Done,
-                }
-            }
+            AttackKind::FundingDefault => self.funding_round(obs, &s, piece, &mut out),
             AttackKind::StopHunt => self.hunt(obs, &mut out),
             AttackKind::Sandwich => {
                 if let St::Sandwiched { until } = self.st {
@@ -516,6 +403,141 @@ impl Brain {
             }
         }
         out
+    }
+
+    /// A Jelly or multi-block attack's step: open the leg(s), push the spot for `push_blocks`
+    /// (plus `hold_blocks` for a multi-block attack), then close.
+    fn jelly_round(
+        &mut self,
+        obs: &Observation<'_>,
+        s: &AttackSpec,
+        piece: u128,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(m) = obs.markets.get(s.market) else {
+            self.st = St::Done;
+            return;
+        };
+        match self.st.clone() {
+            St::Wait => {
+                if !usable(m) || piece == 0 {
+                    return;
+                }
+                self.log.rounds += 1;
+                let main = if s.kind == AttackKind::Jelly {
+                    // the dying leg: against the push
+                    if s.up {
+                        Side::Short
+                    } else {
+                        Side::Long
+                    }
+                } else if s.up {
+                    Side::Long
+                } else {
+                    Side::Short
+                };
+                let mut acts = vec![open(s.market, main, piece, s.leverage_x100)];
+                if s.kind == AttackKind::Jelly {
+                    let win = bps_floor(piece, s.hedge_bps);
+                    if win >= USD {
+                        acts.push(open(s.market, main.opposite(), win, 300));
+                    }
+                }
+                for a in &acts {
+                    self.broadcast(Intent::Act(*a));
+                }
+                out.extend(acts);
+                self.st = St::Opened { at: obs.step };
+            }
+            St::Opened { .. } => {
+                if !obs.own_positions.iter().any(|p| p.market == s.market) {
+                    // the engine refused the legs: nothing to push for
+                    self.log.refusals += 1;
+                    self.finish(obs, out);
+                    return;
+                }
+                self.push(m, 1, out);
+                self.st = St::Pushing {
+                    n: 1,
+                    from: m.data_price,
+                };
+            }
+            St::Pushing { n: k, from } => {
+                if s.push_bps > 0 && followed(m, !s.up, from, self.step_push(k)) {
+                    self.log.pushes_followed += 1;
+                }
+                let total = s.push_blocks.max(1)
+                    + if s.kind == AttackKind::MultiBlock {
+                        s.hold_blocks
+                    } else {
+                        0
+                    };
+                if k < total {
+                    self.push(m, k + 1, out);
+                    self.st = St::Pushing {
+                        n: k + 1,
+                        from: m.data_price,
+                    };
+                } else {
+                    self.finish(obs, out);
+                }
+            }
+            _ => self.st = St::Done,
+        }
+    }
+
+    /// A funding-default attack's step: open the paying leg (and the receiving hedge), hold it
+    /// `hold_blocks` or until it is gone, then close.
+    fn funding_round(
+        &mut self,
+        obs: &Observation<'_>,
+        s: &AttackSpec,
+        piece: u128,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(m) = obs.markets.get(s.market) else {
+            self.st = St::Done;
+            return;
+        };
+        let pay = if s.up { Side::Long } else { Side::Short };
+        match self.st.clone() {
+            St::Wait => {
+                if !usable(m) || piece == 0 {
+                    return;
+                }
+                self.log.rounds += 1;
+                let a = open(s.market, pay, piece, s.leverage_x100);
+                self.broadcast(Intent::Act(a));
+                out.push(a);
+                let recv = bps_floor(usd(s.notional_usd), s.hedge_bps);
+                if recv >= USD {
+                    out.push(open(s.market, pay.opposite(), recv, 200));
+                }
+                self.st = St::Opened { at: obs.step };
+            }
+            St::Opened { at } => {
+                if !obs
+                    .own_positions
+                    .iter()
+                    .any(|p| p.market == s.market && p.side == pay)
+                {
+                    self.log.refusals += 1;
+                    self.finish(obs, out);
+                    return;
+                }
+                self.st = St::Holding { since: at };
+            }
+            St::Holding { since } => {
+                let paying_alive = obs
+                    .own_positions
+                    .iter()
+                    .any(|p| p.market == s.market && p.side == pay);
+                if !paying_alive || obs.step >= since + s.hold_blocks as u64 {
+                    self.finish(obs, out);
+                }
+            }
+            _ => self.st = St::Done,
+        }
     }
 
     /// The push of block `k` (1-based): MultiBlock walks to the full push over `push_blocks`.

@@ -12,7 +12,7 @@ use std::sync::Once;
 
 use plotters::prelude::*;
 
-use crate::metrics::SimResult;
+use crate::metrics::{ChartSeries, SimResult};
 use crate::prices::format_timestamp;
 
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans-ASCII.ttf");
@@ -174,105 +174,116 @@ pub fn write_charts(result: &SimResult, dir: impl AsRef<Path>) -> Result<Vec<Pat
     let n = syms.len().max(1);
     let mut out = Vec::new();
 
+    let ctx = ChartCtx { xs: &xs, t0 };
+
     let path = dir.join(format!("{name}-prices.png"));
-    {
-        let root = BitMapBackend::new(&path, (1200, 240 * n as u32)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        for (m, area) in root.split_evenly((n, 1)).iter().enumerate() {
-            if m >= s.data_price.len() {
-                break;
-            }
-            panel(
-                area,
-                &format!("{} - data price vs mark", syms[m]),
-                &xs,
-                t0,
-                &[
-                    Line {
-                        name: "data",
-                        ys: &s.data_price[m],
-                        color: COLORS[0],
-                    },
-                    Line {
-                        name: "mark",
-                        ys: &s.mark_price[m],
-                        color: COLORS[1],
-                    },
-                ],
-                &price,
-            )?;
-        }
-        root.present().map_err(err)?;
-    }
+    ctx.stacked(
+        &path,
+        240 * n as u32,
+        n,
+        s.data_price.len(),
+        &|m| format!("{} - data price vs mark", syms[m]),
+        &two_lines(
+            ("data", &s.data_price, COLORS[0]),
+            ("mark", &s.mark_price, COLORS[1]),
+        ),
+        &price,
+    )?;
     out.push(path);
 
     let path = dir.join(format!("{name}-oi.png"));
-    {
-        let root = BitMapBackend::new(&path, (1200, 240 * n as u32)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        for (m, area) in root.split_evenly((n, 1)).iter().enumerate() {
-            if m >= s.long_oi.len() {
-                break;
-            }
-            panel(
-                area,
-                &format!("{} - open interest (USD)", syms[m]),
-                &xs,
-                t0,
-                &[
-                    Line {
-                        name: "long",
-                        ys: &s.long_oi[m],
-                        color: COLORS[2],
-                    },
-                    Line {
-                        name: "short",
-                        ys: &s.short_oi[m],
-                        color: COLORS[1],
-                    },
-                ],
-                &money,
-            )?;
-        }
-        root.present().map_err(err)?;
-    }
+    ctx.stacked(
+        &path,
+        240 * n as u32,
+        n,
+        s.long_oi.len(),
+        &|m| format!("{} - open interest (USD)", syms[m]),
+        &two_lines(
+            ("long", &s.long_oi, COLORS[2]),
+            ("short", &s.short_oi, COLORS[1]),
+        ),
+        &money,
+    )?;
     out.push(path);
 
     let path = dir.join(format!("{name}-liquidity.png"));
-    {
-        let root = BitMapBackend::new(&path, (1200, 720)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        for (mi, area) in root.split_evenly((3, 1)).iter().enumerate() {
-            if mi >= s.required.len() {
-                break;
-            }
-            panel(
-                area,
-                &format!("{} - required vs available capital (USD)", MODEL_NAMES[mi]),
-                &xs,
-                t0,
-                &[
-                    Line {
-                        name: "required",
-                        ys: &s.required[mi],
-                        color: COLORS[1],
-                    },
-                    Line {
-                        name: "available",
-                        ys: &s.available[mi],
-                        color: COLORS[0],
-                    },
-                ],
-                &money,
-            )?;
-        }
-        root.present().map_err(err)?;
-    }
+    ctx.stacked(
+        &path,
+        720,
+        3,
+        s.required.len(),
+        &|mi| format!("{} - required vs available capital (USD)", MODEL_NAMES[mi]),
+        &two_lines(
+            ("required", &s.required, COLORS[1]),
+            ("available", &s.available, COLORS[0]),
+        ),
+        &money,
+    )?;
     out.push(path);
 
     let path = dir.join(format!("{name}-nav.png"));
-    {
-        let root = BitMapBackend::new(&path, (1200, 560)).into_drawing_area();
+    ctx.nav(&path, s)?;
+    out.push(path);
+    Ok(out)
+}
+
+/// Per panel `m`: the lines `a.1[m]` and `b.1[m]`, named and coloured by `a` and `b`.
+fn two_lines<'a>(
+    a: (&'a str, &'a [Vec<f64>], RGBColor),
+    b: (&'a str, &'a [Vec<f64>], RGBColor),
+) -> impl Fn(usize) -> [Line<'a>; 2] {
+    move |m| {
+        [
+            Line {
+                name: a.0,
+                ys: &a.1[m],
+                color: a.2,
+            },
+            Line {
+                name: b.0,
+                ys: &b.1[m],
+                color: b.2,
+            },
+        ]
+    }
+}
+
+/// The time axis shared by a scenario's charts (days since `t0`).
+struct ChartCtx<'a> {
+    xs: &'a [f64],
+    t0: u64,
+}
+
+impl ChartCtx<'_> {
+    /// `count` panels stacked in a 1200 × `height` image, the first `limit` drawn: panel `i`
+    /// titled `title(i)` with the two lines `lines(i)`.
+    #[allow(clippy::too_many_arguments)]
+    fn stacked<'l>(
+        &self,
+        path: &Path,
+        height: u32,
+        count: usize,
+        limit: usize,
+        title: &dyn Fn(usize) -> String,
+        lines: &dyn Fn(usize) -> [Line<'l>; 2],
+        y_fmt: &dyn Fn(&f64) -> String,
+    ) -> Result<(), ChartError> {
+        let root = BitMapBackend::new(path, (1200, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        for (m, area) in root.split_evenly((count, 1)).iter().enumerate() {
+            if m >= limit {
+                break;
+            }
+            panel(area, &title(m), self.xs, self.t0, &lines(m), y_fmt)?;
+        }
+        root.present().map_err(err)?;
+        Ok(())
+    }
+
+    /// The LP value index and drawdown of the three models.
+    fn nav(&self, path: &Path, s: &ChartSeries) -> Result<(), ChartError> {
+        let (xs, t0) = (self.xs, self.t0);
+        let root = BitMapBackend::new(path, (1200, 560)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let areas = root.split_evenly((2, 1));
         let lines: Vec<Line<'_>> = s
@@ -288,7 +299,7 @@ pub fn write_charts(result: &SimResult, dir: impl AsRef<Path>) -> Result<Vec<Pat
         panel(
             &areas[0],
             "LP value index (AZEx: vault share price; baselines: capital + LP PnL)",
-            &xs,
+            xs,
             t0,
             &lines,
             &ratio,
@@ -306,13 +317,12 @@ pub fn write_charts(result: &SimResult, dir: impl AsRef<Path>) -> Result<Vec<Pat
         panel(
             &areas[1],
             "Drawdown from peak (AZEx: share price)",
-            &xs,
+            xs,
             t0,
             &lines,
             &pct,
         )?;
         root.present().map_err(err)?;
+        Ok(())
     }
-    out.push(path);
-    Ok(out)
 }

@@ -16,7 +16,7 @@
 //! are ordered, so the same seed, data and venue give byte-identical JSON.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::io::IsTerminal;
 
 use rand::seq::SliceRandom;
@@ -29,11 +29,13 @@ use crate::baselines::{CounterpartyPool, ModelKind};
 use crate::metrics::*;
 use crate::prices::{
     detect_crash_windows, fixed_crash_windows, format_timestamp, intrabar_path_into,
-    parse_timestamp, PriceSeries,
+    parse_timestamp, CrashWindow, PriceSeries,
 };
 use crate::types::*;
 use crate::units::*;
-use crate::venue::{FillKind, RejectKind, RiskSnapshot, Venue};
+use crate::venue::{
+    Fill, FillKind, MarketInfo, Outcome, RejectKind, Rejection, RiskSnapshot, Venue,
+};
 
 /// How crash windows are chosen.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -243,7 +245,100 @@ struct Exec {
     lp_net_deposits: i128,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// `action` with its batch references resolved against the positions `opened` earlier in the
+/// batch and its wallet-relative swaps sized from `wallet`; `None` when it refers to nothing
+/// (the action is skipped).
+fn resolve_action(action: &Action, opened: &[PositionId], wallet: &Wallet) -> Option<Action> {
+    let resolve = |r: PosRef| -> Option<PosRef> {
+        match r {
+            PosRef::Id(_) => Some(r),
+            PosRef::Batch(i) => opened.get(i as usize).map(|&id| PosRef::Id(id)),
+        }
+    };
+    match *action {
+        Action::Close { position } => resolve(position).map(|position| Action::Close { position }),
+        Action::Reduce {
+            position,
+            fraction_bps,
+        } => resolve(position).map(|position| Action::Reduce {
+            position,
+            fraction_bps,
+        }),
+        Action::AddMargin {
+            position,
+            amount_usd,
+        } => resolve(position).map(|position| Action::AddMargin {
+            position,
+            amount_usd,
+        }),
+        Action::SpotSwap {
+            market,
+            kind: SwapKind::SellAll,
+        } => {
+            let b = wallet.base.get(market).copied().unwrap_or(0);
+            (b > 0).then_some(Action::SpotSwap {
+                market,
+                kind: SwapKind::SellBase { base_in: b as u128 },
+            })
+        }
+        Action::SpotSwap {
+            market,
+            kind: SwapKind::Cover,
+        } => {
+            let b = wallet.base.get(market).copied().unwrap_or(0);
+            (b < 0).then_some(Action::SpotSwap {
+                market,
+                kind: SwapKind::BuyExactBase {
+                    base_out: b.unsigned_abs(),
+                },
+            })
+        }
+        other => Some(other),
+    }
+}
+
+/// Books an accepted action's outcome in the owner's wallet and the run's tallies.
+fn book_accepted(
+    action: &Action,
+    o: &Outcome,
+    wallet: &mut Wallet,
+    ex: &mut Exec,
+    opened: &mut Vec<PositionId>,
+) {
+    wallet.usd += o.usd_delta;
+    if let Some(m) = o.base_market {
+        if wallet.base.len() <= m {
+            wallet.base.resize(m + 1, 0);
+        }
+        wallet.base[m] += o.base_delta;
+    }
+    wallet.lp_shares = (wallet.lp_shares as i128 + o.shares_delta).max(0) as u128;
+    match action {
+        Action::Open { .. } => {
+            if let Some(id) = o.position {
+                opened.push(id);
+            }
+        }
+        Action::LpDeposit { .. } | Action::LpWithdraw { .. } => ex.lp_net_deposits -= o.usd_delta,
+        _ => {}
+    }
+}
+
+/// Counts a rejected action (by rejection kind; capacity-refused opens also by volume).
+fn book_rejected(action: &Action, r: &Rejection, ex: &mut Exec) {
+    if let (Action::Open { notional_usd, .. }, RejectKind::InsufficientLiquidity) = (action, r.kind)
+    {
+        ex.rejected_opens += 1;
+        ex.rejected_open_volume += notional_usd;
+    }
+    let key = serde_json::to_value(r.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
+    *ex.stats.rejected.entry(key).or_default() += 1;
+}
+
+/// Submits `owner`'s batch of actions in order, resolving batch references as positions open.
 fn execute<V: Venue>(
     venue: &mut V,
     owner: AgentId,
@@ -255,55 +350,7 @@ fn execute<V: Venue>(
     let mut opened: Vec<PositionId> = Vec::new();
     for a in actions {
         acc.actions += 1;
-        let resolve = |r: PosRef| -> Option<PosRef> {
-            match r {
-                PosRef::Id(_) => Some(r),
-                PosRef::Batch(i) => opened.get(i as usize).map(|&id| PosRef::Id(id)),
-            }
-        };
-        let resolved = match *a {
-            Action::Close { position } => {
-                resolve(position).map(|position| Action::Close { position })
-            }
-            Action::Reduce {
-                position,
-                fraction_bps,
-            } => resolve(position).map(|position| Action::Reduce {
-                position,
-                fraction_bps,
-            }),
-            Action::AddMargin {
-                position,
-                amount_usd,
-            } => resolve(position).map(|position| Action::AddMargin {
-                position,
-                amount_usd,
-            }),
-            Action::SpotSwap {
-                market,
-                kind: SwapKind::SellAll,
-            } => {
-                let b = wallet.base.get(market).copied().unwrap_or(0);
-                (b > 0).then_some(Action::SpotSwap {
-                    market,
-                    kind: SwapKind::SellBase { base_in: b as u128 },
-                })
-            }
-            Action::SpotSwap {
-                market,
-                kind: SwapKind::Cover,
-            } => {
-                let b = wallet.base.get(market).copied().unwrap_or(0);
-                (b < 0).then_some(Action::SpotSwap {
-                    market,
-                    kind: SwapKind::BuyExactBase {
-                        base_out: b.unsigned_abs(),
-                    },
-                })
-            }
-            other => Some(other),
-        };
-        let Some(action) = resolved else {
+        let Some(action) = resolve_action(a, &opened, wallet) else {
             ex.stats.skipped += 1;
             continue;
         };
@@ -312,39 +359,9 @@ fn execute<V: Venue>(
             Ok(o) => {
                 ex.stats.accepted += 1;
                 acc.accepted += 1;
-                wallet.usd += o.usd_delta;
-                if let Some(m) = o.base_market {
-                    if wallet.base.len() <= m {
-                        wallet.base.resize(m + 1, 0);
-                    }
-                    wallet.base[m] += o.base_delta;
-                }
-                wallet.lp_shares = (wallet.lp_shares as i128 + o.shares_delta).max(0) as u128;
-                match action {
-                    Action::Open { .. } => {
-                        if let Some(id) = o.position {
-                            opened.push(id);
-                        }
-                    }
-                    Action::LpDeposit { .. } | Action::LpWithdraw { .. } => {
-                        ex.lp_net_deposits -= o.usd_delta
-                    }
-                    _ => {}
-                }
+                book_accepted(&action, &o, wallet, ex, &mut opened);
             }
-            Err(r) => {
-                if let (Action::Open { notional_usd, .. }, RejectKind::InsufficientLiquidity) =
-                    (action, r.kind)
-                {
-                    ex.rejected_opens += 1;
-                    ex.rejected_open_volume += notional_usd;
-                }
-                let key = serde_json::to_value(r.kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default();
-                *ex.stats.rejected.entry(key).or_default() += 1;
-            }
+            Err(r) => book_rejected(&action, &r, ex),
         }
     }
 }
@@ -370,470 +387,767 @@ pub fn run_with_agents<V: Venue>(
     opts: &RunOptions,
     extra: Vec<Box<dyn Agent>>,
 ) -> Result<SimResult, SimError> {
-    let series = prepare_prices(cfg, prices)?;
-    let vm = venue.markets();
-    if vm.is_empty() {
-        return Err(SimError::Config("venue has no markets".into()));
-    }
-    let data_ix: Vec<usize> = vm
-        .iter()
-        .map(|m| {
-            series
-                .symbol_index(&m.symbol)
-                .ok_or_else(|| SimError::UnknownSymbol(m.symbol.clone()))
-        })
-        .collect::<Result<_, _>>()?;
-    let nm = vm.len();
-    let k = cfg.substeps.max(1);
-    let nbars = series.len();
-    // Chain-resolution window: bars [w0, w1) at `kf` blocks per bar; agents' clock at `kf`
-    // steps per bar everywhere (a block of a bar at `k` covers `kf / k` steps).
-    let (kf, w0, w1) = match &cfg.chain {
-        Some(c) => {
-            let kf = c.substeps.max(1);
-            if kf % k != 0 {
-                return Err(SimError::Config(format!(
-                    "chain.substeps {kf} is not a multiple of substeps {k}"
-                )));
-            }
-            let w0 = (c.window_start_bar as usize).min(nbars);
-            (kf, w0, w0.saturating_add(c.window_bars as usize).min(nbars))
-        }
-        None => (k, 0, 0),
-    };
-    let in_window = |t: usize| t >= w0 && t < w1;
-    let total_steps = nbars as u64 * kf as u64;
-    let total_blocks = (nbars - (w1 - w0)) as u64 * k as u64 + (w1 - w0) as u64 * kf as u64;
-    let bar_secs = series.typical_bar_seconds().max(1);
-    let steps_per_hour = ((3600 * kf as u64) / bar_secs).max(1) as u32;
-    let latency = cfg
-        .chain
-        .as_ref()
-        .map_or(0, |c| c.keeper_latency_blocks as usize);
-    let keeper_budget = cfg
-        .chain
-        .as_ref()
-        .map_or(usize::MAX, |c| c.keeper_txs_per_block as usize);
-    let adversarial = cfg.chain.as_ref().is_some_and(|c| c.adversarial_ordering);
-
-    let mut agents: Vec<Box<dyn Agent>> =
-        Population::build(&cfg.population, nm, steps_per_hour, total_steps, cfg.seed);
-    for (i, a) in extra.into_iter().enumerate() {
-        if a.id() as usize != agents.len() {
-            return Err(SimError::Config(format!(
-                "extra agent {i} has id {}, expected {}",
-                a.id(),
-                agents.len()
-            )));
-        }
-        agents.push(a);
-    }
-    let na = agents.len();
-    let mut rngs: Vec<ChaCha8Rng> = (0..na)
-        .map(|i| {
-            let mut r = ChaCha8Rng::seed_from_u64(cfg.seed);
-            r.set_stream(i as u64 + 1);
-            r
-        })
-        .collect();
-    let mut driver_rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    driver_rng.set_stream(u64::MAX);
-    let mut heap: BinaryHeap<Reverse<(u64, u32)>> = BinaryHeap::new();
-    for (i, a) in agents.iter_mut().enumerate() {
-        let w = a.first_wake(&mut rngs[i]);
-        if w != u64::MAX {
-            heap.push(Reverse((w, i as u32)));
-        }
-    }
-    let keepers: Vec<usize> = (0..na).filter(|&i| agents[i].is_keeper()).collect();
-    let kinds: Vec<AgentKind> = agents.iter().map(|a| a.kind()).collect();
-    let mut kind_acc: std::collections::BTreeMap<AgentKind, KindAcc> = Default::default();
-    for &kd in &kinds {
-        kind_acc.entry(kd).or_default().count += 1;
-    }
-    let mut wallets: Vec<Wallet> = (0..na)
-        .map(|_| Wallet {
-            base: vec![0; nm],
-            ..Default::default()
-        })
-        .collect();
-    let mut arb = Wallet {
-        base: vec![0; nm],
-        ..Default::default()
-    };
-    let mut genesis = Wallet {
-        base: vec![0; nm],
-        ..Default::default()
-    };
-    let mut ex = Exec {
-        stats: ActionStats::default(),
-        rejected_opens: 0,
-        rejected_open_volume: 0,
-        lp_net_deposits: 0,
-    };
-    let mut dummy_acc = KindAcc::default();
-
-    // crash windows
-    let mut windows = Vec::new();
-    if cfg.crash.fixed {
-        windows.extend(fixed_crash_windows(&series));
-    }
-    let horizon_bars = (cfg.crash.horizon_days as u64 * 86_400 / bar_secs) as usize;
-    windows.extend(detect_crash_windows(
-        &series,
-        horizon_bars,
-        cfg.crash.detect as usize,
-    ));
-
-    let mut classic = CounterpartyPool::new(ModelKind::Classic, nm);
-    let mut rf: Option<CounterpartyPool> = None;
-    let mut t_azex = ModelTrack::default();
-    let mut t_classic = ModelTrack::default();
-    let mut t_rf = ModelTrack::default();
-    let mut step_ts: Vec<u64> = Vec::with_capacity(total_blocks as usize);
-    let mut azex_nav0: Option<i128> = None;
-    let mut share0: Option<i128> = None;
-
-    // market stats
-    let mut peak_l = vec![0u128; nm];
-    let mut peak_s = vec![0u128; nm];
-    let mut imb_sum = vec![0u128; nm];
-    let mut imb_n = vec![0u64; nm];
-    // headline: AZEx requirement vs max(L, S) on the venue's own OI
-    let (mut h_req, mut h_classic, mut h_net, mut h_gross) = (0u128, 0u128, 0u128, 0u128);
-    let (mut h_req_peak, mut h_classic_peak) = (0u128, 0u128);
-
-    // charts
-    let stride = (total_blocks / cfg.chart_points.max(1) as u64).max(1);
-    let mut ch = ChartSeries {
-        data_price: vec![Vec::new(); nm],
-        mark_price: vec![Vec::new(); nm],
-        long_oi: vec![Vec::new(); nm],
-        short_oi: vec![Vec::new(); nm],
-        required: vec![Vec::new(); 3],
-        available: vec![Vec::new(); 3],
-        value_index: vec![Vec::new(); 3],
-        drawdown: vec![Vec::new(); 3],
-        ..Default::default()
-    };
-    let mut peaks = [i128::MIN; 3];
-    let mut chart_raw: Vec<(usize, [i128; 3])> = Vec::new(); // classic needs capital known at end
-
-    let pb = if opts.quiet || !std::io::stderr().is_terminal() {
-        indicatif::ProgressBar::hidden()
-    } else {
-        let pb = indicatif::ProgressBar::new(total_blocks);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{prefix:>18} [{elapsed_precise}] {wide_bar} {pos}/{len} blocks ({eta})",
-        ) {
-            pb.set_style(style);
-        }
-        pb.set_prefix(cfg.name.clone());
-        match &opts.progress {
-            Some(mp) => mp.add(pb),
-            None => pb,
-        }
-    };
-
-    let mut paths: Vec<Vec<u128>> = vec![Vec::new(); nm];
-    let mut obs_m: Vec<MarketObs> = vec![MarketObs::default(); nm];
-    let mut last_risk = RiskSnapshot::default();
-    let mut height = 0u64;
-    let mut keeper_order = keepers.clone();
-    let mut woken: Vec<usize> = Vec::new();
-    let mut keeper_hist: std::collections::VecDeque<Vec<MarketObs>> = Default::default();
-    let mut block_ix = 0u64;
-    for t in 0..nbars {
-        let win = in_window(t);
-        let kt = if win { kf } else { k };
-        let span = (kf / kt) as u64;
-        for (m, path) in paths.iter_mut().enumerate() {
-            intrabar_path_into(&series.bars[data_ix[m]][t], kt, path);
-        }
-        if !win {
-            keeper_hist.clear();
-        }
-        let dt = series.bar_seconds(t);
-        for j in 0..kt as usize {
-            // the last agent step this block covers
-            let step = t as u64 * kf as u64 + (j as u64 + 1) * span - 1;
-            height += 1;
-            let ts = series.timestamps[t] + (j as u64 + 1) * dt / kt as u64;
-            venue.begin_block(height, ts);
-            if block_ix == 0 && cfg.genesis_vault_usd > 0 {
-                execute(
-                    venue,
-                    GENESIS_OWNER,
-                    &[Action::LpDeposit {
-                        amount_usd: usd(cfg.genesis_vault_usd),
-                    }],
-                    &mut genesis,
-                    &mut ex,
-                    &mut dummy_acc,
-                );
-            }
-            for (m, path) in paths.iter().enumerate() {
-                if let Ok(o) = venue.arbitrage_spot_to(m, path[j]) {
-                    arb.usd += o.usd_delta;
-                    arb.base[m] += o.base_delta;
-                }
-            }
-            for (m, o) in obs_m.iter_mut().enumerate() {
-                *o = venue.observe(m);
-                o.data_price = paths[m][j];
-            }
-            let mut vault = venue.vault();
-            let submitted_before = ex.stats.submitted;
-            // trading phase: agents whose wake-up step has come, in (step, id) order; in the
-            // chain window with adversarial ordering, adversaries first
-            woken.clear();
-            while let Some(&Reverse((s, i))) = heap.peek() {
-                if s > step {
-                    break;
-                }
-                heap.pop();
-                woken.push(i as usize);
-            }
-            if win && adversarial {
-                woken.sort_by_key(|&i| !kinds[i].is_adversary());
-            }
-            for &i in &woken {
-                let own = venue.positions_of(i as AgentId);
-                let obs = Observation {
-                    height,
-                    timestamp: ts,
-                    step,
-                    steps_per_hour,
-                    phase: Phase::Trade,
-                    markets: &obs_m,
-                    vault: &vault,
-                    own_positions: &own,
-                    wallet: &wallets[i],
-                };
-                let actions = agents[i].decide(&obs, &mut rngs[i]);
-                let acc = kind_acc.get_mut(&kinds[i]).unwrap();
-                acc.activations += 1;
-                if !actions.is_empty() {
-                    execute(venue, i as AgentId, &actions, &mut wallets[i], &mut ex, acc);
-                }
-                let w = agents[i].next_wake(&mut rngs[i]);
-                if w != u64::MAX {
-                    heap.push(Reverse((step.saturating_add(w.max(1)), i as u32)));
-                }
-            }
-            // keeper phase (re-observe only if the trading phase changed anything)
-            if !keepers.is_empty() {
-                if ex.stats.submitted != submitted_before {
-                    for (m, o) in obs_m.iter_mut().enumerate() {
-                        *o = venue.observe(m);
-                        o.data_price = paths[m][j];
-                    }
-                    vault = venue.vault();
-                }
-                // chain window: keepers see the lists of `latency` blocks ago and share a
-                // per-block transaction budget
-                let seen: &[MarketObs] = if win && latency > 0 {
-                    keeper_hist.push_back(obs_m.clone());
-                    while keeper_hist.len() > latency + 1 {
-                        keeper_hist.pop_front();
-                    }
-                    keeper_hist.front().map_or(&obs_m, |v| v.as_slice())
-                } else {
-                    &obs_m
-                };
-                let mut budget = if win { keeper_budget } else { usize::MAX };
-                keeper_order.shuffle(&mut driver_rng);
-                for &i in &keeper_order {
-                    if budget == 0 {
-                        break;
-                    }
-                    let own = venue.positions_of(i as AgentId);
-                    let obs = Observation {
-                        height,
-                        timestamp: ts,
-                        step,
-                        steps_per_hour,
-                        phase: Phase::Keep,
-                        markets: seen,
-                        vault: &vault,
-                        own_positions: &own,
-                        wallet: &wallets[i],
-                    };
-                    let mut actions = agents[i].decide(&obs, &mut rngs[i]);
-                    actions.truncate(budget);
-                    budget -= actions.len();
-                    let acc = kind_acc.get_mut(&kinds[i]).unwrap();
-                    acc.activations += 1;
-                    if !actions.is_empty() {
-                        execute(venue, i as AgentId, &actions, &mut wallets[i], &mut ex, acc);
-                    }
-                }
-            }
-            venue.end_block();
-            for (m, o) in venue.take_extra_arbitrage() {
-                arb.usd += o.usd_delta;
-                if let Some(b) = arb.base.get_mut(m) {
-                    *b += o.base_delta;
-                }
-            }
-            if let Some(e) = venue.error() {
-                pb.finish_and_clear();
-                return Err(SimError::Venue(e));
-            }
-            let fills = venue.take_fills();
-            for f in &fills {
-                if matches!(f.kind, FillKind::Liquidation | FillKind::Adl)
-                    && (f.owner as usize) < na
-                {
-                    wallets[f.owner as usize].usd += f.owner_payout_usd as i128;
-                }
-            }
-            let risk = venue.risk_snapshot();
-            if azex_nav0.is_none() {
-                azex_nav0 = Some(risk.vault_nav_usd);
-                let cap = cfg
-                    .reserve_pool_capital_usd
-                    .map(|c| usd(c) as i128)
-                    .unwrap_or(risk.vault_nav_usd)
-                    .max(0) as u128;
-                rf = Some(CounterpartyPool::new(
-                    ModelKind::ReserveFactor {
-                        reserve_factor_bps: cfg.reserve_factor_bps,
-                        capital_usd: cap,
-                    },
-                    nm,
-                ));
-            }
-            classic.on_block(&fills, &risk.markets);
-            let rfp = rf.as_mut().unwrap();
-            rfp.on_block(&fills, &risk.markets);
-
-            // metrics
-            let oi: u128 = risk
-                .markets
-                .iter()
-                .map(|m| m.long_notional_usd + m.short_notional_usd)
-                .sum();
-            let sp = share_price_wad(risk.vault_nav_usd, risk.vault_shares) as i128;
-            if share0.is_none() && sp > 0 {
-                share0 = Some(sp);
-            }
-            t_azex.record(
-                risk.required_usd,
-                oi,
-                risk.vault_nav_usd,
-                sp,
-                risk.vault_nav_usd - ex.lp_net_deposits,
-            );
-            let c_req = classic.required_usd();
-            let c_pnl = classic.lp_pnl_usd();
-            t_classic.record(c_req, classic.gross_oi_usd(), i128::MAX, c_pnl, c_pnl);
-            let r_req = rfp.required_usd();
-            let r_val = rfp.pool_value_usd();
-            t_rf.record(r_req, rfp.gross_oi_usd(), r_val, r_val, r_val);
-            {
-                let (mut c, mut n, mut g) = (0u128, 0u128, 0u128);
-                for r in &risk.markets {
-                    c += r.long_notional_usd.max(r.short_notional_usd);
-                    n += r.long_notional_usd.abs_diff(r.short_notional_usd);
-                    g += r.long_notional_usd + r.short_notional_usd;
-                }
-                h_req += risk.required_usd;
-                h_classic += c;
-                h_net += n;
-                h_gross += g;
-                h_req_peak = h_req_peak.max(risk.required_usd);
-                h_classic_peak = h_classic_peak.max(c);
-            }
-            for (m, r) in risk.markets.iter().enumerate() {
-                peak_l[m] = peak_l[m].max(r.long_notional_usd);
-                peak_s[m] = peak_s[m].max(r.short_notional_usd);
-                let g = r.long_notional_usd + r.short_notional_usd;
-                if let Some(imb) =
-                    (r.long_notional_usd.abs_diff(r.short_notional_usd) * 10_000).checked_div(g)
-                {
-                    imb_sum[m] += imb;
-                    imb_n[m] += 1;
-                }
-            }
-            step_ts.push(ts);
-            if block_ix % stride == 0 || block_ix + 1 == total_blocks {
-                ch.timestamps.push(ts);
-                for (m, r) in risk.markets.iter().enumerate() {
-                    ch.data_price[m].push(wad_to_f64(paths[m][j]));
-                    ch.mark_price[m].push(wad_to_f64(r.mark_price));
-                    ch.long_oi[m].push(usd_to_f64(r.long_notional_usd as i128));
-                    ch.short_oi[m].push(usd_to_f64(r.short_notional_usd as i128));
-                }
-                chart_raw.push((block_ix as usize, [risk.vault_nav_usd, c_pnl, r_val]));
-                ch.required[0].push(usd_to_f64(risk.required_usd as i128));
-                ch.required[1].push(usd_to_f64(c_req as i128));
-                ch.required[2].push(usd_to_f64(r_req as i128));
-            }
-            last_risk = risk;
-            if block_ix % 512 == 0 {
-                pb.set_position(block_ix);
-            }
-            block_ix += 1;
+    let mut run = Run::new(cfg, prices, venue, extra)?;
+    let pb = progress_bar(cfg, opts, run.shape.total_blocks);
+    for t in 0..run.shape.nbars {
+        if let Err(e) = run.bar(t, &pb) {
+            pb.finish_and_clear();
+            return Err(e);
         }
     }
     pb.finish_and_clear();
+    Ok(run.finish())
+}
 
-    // ---- finish ----
-    let rfp = rf.expect("at least one block ran");
-    let win_ix: Vec<(String, usize, usize)> = windows
-        .iter()
-        .map(|w| {
-            let a = step_ts.partition_point(|&t| t < w.start_ts);
-            let b = step_ts
-                .partition_point(|&t| t <= w.end_ts)
-                .saturating_sub(1);
-            (w.label.clone(), a, b)
+/// The progress bar of a run (hidden when `quiet` or stderr is not a terminal).
+fn progress_bar(cfg: &SimConfig, opts: &RunOptions, total_blocks: u64) -> indicatif::ProgressBar {
+    if opts.quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(total_blocks);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{prefix:>18} [{elapsed_precise}] {wide_bar} {pos}/{len} blocks ({eta})",
+    ) {
+        pb.set_style(style);
+    }
+    pb.set_prefix(cfg.name.clone());
+    match &opts.progress {
+        Some(mp) => mp.add(pb),
+        None => pb,
+    }
+}
+
+/// The fixed shape of a run: blocks per bar in and out of the chain window, totals, the agents'
+/// clock and the window's keeper limits.
+struct Shape {
+    /// Blocks per bar outside the chain window.
+    k: u32,
+    /// Blocks per bar inside the chain window, and agent steps per bar everywhere.
+    kf: u32,
+    /// The chain window: bars `w0 .. w1`.
+    w0: usize,
+    w1: usize,
+    nbars: usize,
+    total_steps: u64,
+    total_blocks: u64,
+    bar_secs: u64,
+    steps_per_hour: u32,
+    keeper_latency: usize,
+    keeper_budget: usize,
+    adversarial: bool,
+}
+
+impl Shape {
+    fn new(cfg: &SimConfig, series: &PriceSeries) -> Result<Self, SimError> {
+        let k = cfg.substeps.max(1);
+        let nbars = series.len();
+        // Chain-resolution window: bars [w0, w1) at `kf` blocks per bar; agents' clock at `kf`
+        // steps per bar everywhere (a block of a bar at `k` covers `kf / k` steps).
+        let (kf, w0, w1) = match &cfg.chain {
+            Some(c) => {
+                let kf = c.substeps.max(1);
+                if kf % k != 0 {
+                    return Err(SimError::Config(format!(
+                        "chain.substeps {kf} is not a multiple of substeps {k}"
+                    )));
+                }
+                let w0 = (c.window_start_bar as usize).min(nbars);
+                (kf, w0, w0.saturating_add(c.window_bars as usize).min(nbars))
+            }
+            None => (k, 0, 0),
+        };
+        let bar_secs = series.typical_bar_seconds().max(1);
+        Ok(Shape {
+            k,
+            kf,
+            w0,
+            w1,
+            nbars,
+            total_steps: nbars as u64 * kf as u64,
+            total_blocks: (nbars - (w1 - w0)) as u64 * k as u64 + (w1 - w0) as u64 * kf as u64,
+            bar_secs,
+            steps_per_hour: ((3600 * kf as u64) / bar_secs).max(1) as u32,
+            keeper_latency: cfg
+                .chain
+                .as_ref()
+                .map_or(0, |c| c.keeper_latency_blocks as usize),
+            keeper_budget: cfg
+                .chain
+                .as_ref()
+                .map_or(usize::MAX, |c| c.keeper_txs_per_block as usize),
+            adversarial: cfg.chain.as_ref().is_some_and(|c| c.adversarial_ordering),
         })
-        .collect();
+    }
 
-    let final_sp = share_price_wad(last_risk.vault_nav_usd, last_risk.vault_shares) as i128;
-    let azex_lp_pnl = last_risk.vault_nav_usd - ex.lp_net_deposits;
-    let nav0 = azex_nav0.unwrap_or(0);
-    let mut azex = ModelMetrics {
-        model: "azex".into(),
-        capital_usd: nav0,
-        required_peak_usd: 0,
-        required_avg_usd: 0,
-        oi_peak_usd: 0,
-        oi_avg_usd: 0,
-        capital_per_oi_peak: 0.0,
-        capital_per_oi_avg: 0.0,
-        capital_per_oi_worst_block: 0.0,
-        shortfall_blocks: 0,
-        max_drawdown_bps: 0,
-        crash_drawdowns: vec![],
-        worst_block_loss_usd: 0,
-        worst_block_loss_over_required: 0.0,
-        deficits_usd: last_risk.deficits_usd,
-        bad_debt_usd: last_risk.bad_debt_usd,
-        adl_volume_usd: last_risk.adl_volume_usd,
-        adl_count: last_risk.adl_count,
-        liquidations: last_risk.liquidations,
-        liquidation_volume_usd: last_risk.liquidation_volume_usd,
-        fees_to_lp_usd: last_risk.fees_to_lp_usd,
-        funding_to_lp_usd: last_risk.funding_to_lp_usd,
-        lp_pnl_usd: azex_lp_pnl,
-        lp_return_bps: match share0 {
-            Some(s0) if s0 > 0 => ((final_sp - s0) * 10_000 / s0) as i64,
+    fn in_window(&self, t: usize) -> bool {
+        t >= self.w0 && t < self.w1
+    }
+}
+
+/// The agents with their random streams, wake-up queue, wallets and per-kind tallies.
+struct Actors {
+    agents: Vec<Box<dyn Agent>>,
+    rngs: Vec<ChaCha8Rng>,
+    /// The driver's own stream (keeper order).
+    driver_rng: ChaCha8Rng,
+    /// `(wake-up step, agent)`, earliest first.
+    heap: BinaryHeap<Reverse<(u64, u32)>>,
+    /// The keepers, in this block's (shuffled) order.
+    keeper_order: Vec<usize>,
+    kinds: Vec<AgentKind>,
+    kind_acc: BTreeMap<AgentKind, KindAcc>,
+    wallets: Vec<Wallet>,
+    /// Agents woken in the current block (reused buffer).
+    woken: Vec<usize>,
+}
+
+impl Actors {
+    fn new(
+        cfg: &SimConfig,
+        shape: &Shape,
+        nm: usize,
+        extra: Vec<Box<dyn Agent>>,
+    ) -> Result<Self, SimError> {
+        let mut agents: Vec<Box<dyn Agent>> = Population::build(
+            &cfg.population,
+            nm,
+            shape.steps_per_hour,
+            shape.total_steps,
+            cfg.seed,
+        );
+        for (i, a) in extra.into_iter().enumerate() {
+            if a.id() as usize != agents.len() {
+                return Err(SimError::Config(format!(
+                    "extra agent {i} has id {}, expected {}",
+                    a.id(),
+                    agents.len()
+                )));
+            }
+            agents.push(a);
+        }
+        let na = agents.len();
+        let mut rngs: Vec<ChaCha8Rng> = (0..na)
+            .map(|i| {
+                let mut r = ChaCha8Rng::seed_from_u64(cfg.seed);
+                r.set_stream(i as u64 + 1);
+                r
+            })
+            .collect();
+        let mut driver_rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        driver_rng.set_stream(u64::MAX);
+        let mut heap: BinaryHeap<Reverse<(u64, u32)>> = BinaryHeap::new();
+        for (i, a) in agents.iter_mut().enumerate() {
+            let w = a.first_wake(&mut rngs[i]);
+            if w != u64::MAX {
+                heap.push(Reverse((w, i as u32)));
+            }
+        }
+        let keeper_order: Vec<usize> = (0..na).filter(|&i| agents[i].is_keeper()).collect();
+        let kinds: Vec<AgentKind> = agents.iter().map(|a| a.kind()).collect();
+        let mut kind_acc: BTreeMap<AgentKind, KindAcc> = Default::default();
+        for &kd in &kinds {
+            kind_acc.entry(kd).or_default().count += 1;
+        }
+        let wallets = (0..na).map(|_| empty_wallet(nm)).collect();
+        Ok(Actors {
+            agents,
+            rngs,
+            driver_rng,
+            heap,
+            keeper_order,
+            kinds,
+            kind_acc,
+            wallets,
+            woken: Vec::new(),
+        })
+    }
+
+    /// Moves the agents whose wake-up step is at or before `step` into `woken`, in (step, id)
+    /// order; adversaries first when `adversaries_first`.
+    fn wake(&mut self, step: u64, adversaries_first: bool) {
+        self.woken.clear();
+        while let Some(&Reverse((s, i))) = self.heap.peek() {
+            if s > step {
+                break;
+            }
+            self.heap.pop();
+            self.woken.push(i as usize);
+        }
+        if adversaries_first {
+            let kinds = &self.kinds;
+            self.woken.sort_by_key(|&i| !kinds[i].is_adversary());
+        }
+    }
+}
+
+fn empty_wallet(nm: usize) -> Wallet {
+    Wallet {
+        base: vec![0; nm],
+        ..Default::default()
+    }
+}
+
+/// The block being run: its bar, position in the bar and clock.
+#[derive(Clone, Copy)]
+struct BlockCtx {
+    /// Index of the block within its bar (selects the intrabar price).
+    j: usize,
+    /// Whether the bar is in the chain window.
+    win: bool,
+    height: u64,
+    timestamp: u64,
+    /// The last agent step this block covers.
+    step: u64,
+}
+
+/// Per-block figures accumulated for the metrics, the baselines and the charts.
+struct Tracks {
+    classic: CounterpartyPool,
+    /// The reserve-factor pool, created after the first block (its capital defaults to the
+    /// AZEx vault's NAV then).
+    rf: Option<CounterpartyPool>,
+    t_azex: ModelTrack,
+    t_classic: ModelTrack,
+    t_rf: ModelTrack,
+    step_ts: Vec<u64>,
+    azex_nav0: Option<i128>,
+    share0: Option<i128>,
+    // market stats
+    peak_l: Vec<u128>,
+    peak_s: Vec<u128>,
+    imb_sum: Vec<u128>,
+    imb_n: Vec<u64>,
+    // headline: AZEx requirement vs max(L, S) on the venue's own OI
+    h_req: u128,
+    h_classic: u128,
+    h_net: u128,
+    h_gross: u128,
+    h_req_peak: u128,
+    h_classic_peak: u128,
+    // charts
+    stride: u64,
+    ch: ChartSeries,
+    /// `(block, [azex NAV, classic LP PnL, reserve-factor pool value])` at each chart point
+    /// (the classic capital is known only at the end).
+    chart_raw: Vec<(usize, [i128; 3])>,
+    last_risk: RiskSnapshot,
+}
+
+impl Tracks {
+    fn new(cfg: &SimConfig, nm: usize, total_blocks: u64) -> Self {
+        Tracks {
+            classic: CounterpartyPool::new(ModelKind::Classic, nm),
+            rf: None,
+            t_azex: ModelTrack::default(),
+            t_classic: ModelTrack::default(),
+            t_rf: ModelTrack::default(),
+            step_ts: Vec::with_capacity(total_blocks as usize),
+            azex_nav0: None,
+            share0: None,
+            peak_l: vec![0; nm],
+            peak_s: vec![0; nm],
+            imb_sum: vec![0; nm],
+            imb_n: vec![0; nm],
+            h_req: 0,
+            h_classic: 0,
+            h_net: 0,
+            h_gross: 0,
+            h_req_peak: 0,
+            h_classic_peak: 0,
+            stride: (total_blocks / cfg.chart_points.max(1) as u64).max(1),
+            ch: ChartSeries {
+                data_price: vec![Vec::new(); nm],
+                mark_price: vec![Vec::new(); nm],
+                long_oi: vec![Vec::new(); nm],
+                short_oi: vec![Vec::new(); nm],
+                required: vec![Vec::new(); 3],
+                available: vec![Vec::new(); 3],
+                value_index: vec![Vec::new(); 3],
+                drawdown: vec![Vec::new(); 3],
+                ..Default::default()
+            },
+            chart_raw: Vec::new(),
+            last_risk: RiskSnapshot::default(),
+        }
+    }
+
+    /// Feeds a block's fills and risk to the baselines and records the block's figures.
+    /// `prices[m]` is market `m`'s data price in this block.
+    #[allow(clippy::too_many_arguments)]
+    fn record_block(
+        &mut self,
+        cfg: &SimConfig,
+        nm: usize,
+        fills: &[Fill],
+        risk: RiskSnapshot,
+        lp_net_deposits: i128,
+        block_ix: u64,
+        total_blocks: u64,
+        ts: u64,
+        prices: impl Fn(usize) -> u128,
+    ) {
+        if self.azex_nav0.is_none() {
+            self.azex_nav0 = Some(risk.vault_nav_usd);
+            let cap = cfg
+                .reserve_pool_capital_usd
+                .map(|c| usd(c) as i128)
+                .unwrap_or(risk.vault_nav_usd)
+                .max(0) as u128;
+            self.rf = Some(CounterpartyPool::new(
+                ModelKind::ReserveFactor {
+                    reserve_factor_bps: cfg.reserve_factor_bps,
+                    capital_usd: cap,
+                },
+                nm,
+            ));
+        }
+        self.classic.on_block(fills, &risk.markets);
+        let rfp = self.rf.as_mut().expect("created above");
+        rfp.on_block(fills, &risk.markets);
+
+        let oi: u128 = risk
+            .markets
+            .iter()
+            .map(|m| m.long_notional_usd + m.short_notional_usd)
+            .sum();
+        let sp = share_price_wad(risk.vault_nav_usd, risk.vault_shares) as i128;
+        if self.share0.is_none() && sp > 0 {
+            self.share0 = Some(sp);
+        }
+        self.t_azex.record(
+            risk.required_usd,
+            oi,
+            risk.vault_nav_usd,
+            sp,
+            risk.vault_nav_usd - lp_net_deposits,
+        );
+        let c_req = self.classic.required_usd();
+        let c_pnl = self.classic.lp_pnl_usd();
+        self.t_classic
+            .record(c_req, self.classic.gross_oi_usd(), i128::MAX, c_pnl, c_pnl);
+        let r_req = rfp.required_usd();
+        let r_val = rfp.pool_value_usd();
+        self.t_rf
+            .record(r_req, rfp.gross_oi_usd(), r_val, r_val, r_val);
+        self.record_markets(&risk);
+        self.step_ts.push(ts);
+        if block_ix % self.stride == 0 || block_ix + 1 == total_blocks {
+            self.ch.timestamps.push(ts);
+            for (m, r) in risk.markets.iter().enumerate() {
+                self.ch.data_price[m].push(wad_to_f64(prices(m)));
+                self.ch.mark_price[m].push(wad_to_f64(r.mark_price));
+                self.ch.long_oi[m].push(usd_to_f64(r.long_notional_usd as i128));
+                self.ch.short_oi[m].push(usd_to_f64(r.short_notional_usd as i128));
+            }
+            self.chart_raw
+                .push((block_ix as usize, [risk.vault_nav_usd, c_pnl, r_val]));
+            self.ch.required[0].push(usd_to_f64(risk.required_usd as i128));
+            self.ch.required[1].push(usd_to_f64(c_req as i128));
+            self.ch.required[2].push(usd_to_f64(r_req as i128));
+        }
+        self.last_risk = risk;
+    }
+
+    /// The headline sums and the per-market peaks and imbalance.
+    fn record_markets(&mut self, risk: &RiskSnapshot) {
+        let (mut c, mut n, mut g) = (0u128, 0u128, 0u128);
+        for r in &risk.markets {
+            c += r.long_notional_usd.max(r.short_notional_usd);
+            n += r.long_notional_usd.abs_diff(r.short_notional_usd);
+            g += r.long_notional_usd + r.short_notional_usd;
+        }
+        self.h_req += risk.required_usd;
+        self.h_classic += c;
+        self.h_net += n;
+        self.h_gross += g;
+        self.h_req_peak = self.h_req_peak.max(risk.required_usd);
+        self.h_classic_peak = self.h_classic_peak.max(c);
+        for (m, r) in risk.markets.iter().enumerate() {
+            self.peak_l[m] = self.peak_l[m].max(r.long_notional_usd);
+            self.peak_s[m] = self.peak_s[m].max(r.short_notional_usd);
+            let g = r.long_notional_usd + r.short_notional_usd;
+            if let Some(imb) =
+                (r.long_notional_usd.abs_diff(r.short_notional_usd) * 10_000).checked_div(g)
+            {
+                self.imb_sum[m] += imb;
+                self.imb_n[m] += 1;
+            }
+        }
+    }
+}
+
+/// A run in progress: the scenario, the venue and everything the loop carries from block to
+/// block. [`run_with_agents`] builds it, calls [`Run::bar`] for every bar and [`Run::finish`].
+struct Run<'a, V: Venue> {
+    cfg: &'a SimConfig,
+    series: PriceSeries,
+    venue: &'a mut V,
+    markets: Vec<MarketInfo>,
+    /// `data_ix[m]`: the data symbol index of venue market `m`.
+    data_ix: Vec<usize>,
+    shape: Shape,
+    actors: Actors,
+    arb: Wallet,
+    genesis: Wallet,
+    ex: Exec,
+    /// Tally of the genesis deposit (not an agent).
+    genesis_acc: KindAcc,
+    windows: Vec<CrashWindow>,
+    tracks: Tracks,
+    /// Per market: this bar's intrabar price path.
+    paths: Vec<Vec<u128>>,
+    obs_m: Vec<MarketObs>,
+    /// Chain window: the markets as seen in the last blocks (keeper latency).
+    keeper_hist: VecDeque<Vec<MarketObs>>,
+    height: u64,
+    block_ix: u64,
+}
+
+impl<'a, V: Venue> Run<'a, V> {
+    /// Setup: prices, the run's shape, the agents, crash windows and the accumulators.
+    fn new(
+        cfg: &'a SimConfig,
+        prices: &PriceSeries,
+        venue: &'a mut V,
+        extra: Vec<Box<dyn Agent>>,
+    ) -> Result<Self, SimError> {
+        let series = prepare_prices(cfg, prices)?;
+        let markets = venue.markets();
+        if markets.is_empty() {
+            return Err(SimError::Config("venue has no markets".into()));
+        }
+        let data_ix: Vec<usize> = markets
+            .iter()
+            .map(|m| {
+                series
+                    .symbol_index(&m.symbol)
+                    .ok_or_else(|| SimError::UnknownSymbol(m.symbol.clone()))
+            })
+            .collect::<Result<_, _>>()?;
+        let nm = markets.len();
+        let shape = Shape::new(cfg, &series)?;
+        let actors = Actors::new(cfg, &shape, nm, extra)?;
+        let mut windows = Vec::new();
+        if cfg.crash.fixed {
+            windows.extend(fixed_crash_windows(&series));
+        }
+        let horizon_bars = (cfg.crash.horizon_days as u64 * 86_400 / shape.bar_secs) as usize;
+        windows.extend(detect_crash_windows(
+            &series,
+            horizon_bars,
+            cfg.crash.detect as usize,
+        ));
+        let tracks = Tracks::new(cfg, nm, shape.total_blocks);
+        Ok(Run {
+            cfg,
+            series,
+            venue,
+            markets,
+            data_ix,
+            shape,
+            actors,
+            arb: empty_wallet(nm),
+            genesis: empty_wallet(nm),
+            ex: Exec {
+                stats: ActionStats::default(),
+                rejected_opens: 0,
+                rejected_open_volume: 0,
+                lp_net_deposits: 0,
+            },
+            genesis_acc: KindAcc::default(),
+            windows,
+            tracks,
+            paths: vec![Vec::new(); nm],
+            obs_m: vec![MarketObs::default(); nm],
+            keeper_hist: Default::default(),
+            height: 0,
+            block_ix: 0,
+        })
+    }
+
+    /// Runs the blocks of bar `t`.
+    fn bar(&mut self, t: usize, pb: &indicatif::ProgressBar) -> Result<(), SimError> {
+        let win = self.shape.in_window(t);
+        let kf = self.shape.kf;
+        let kt = if win { kf } else { self.shape.k };
+        let span = (kf / kt) as u64;
+        for (m, path) in self.paths.iter_mut().enumerate() {
+            intrabar_path_into(&self.series.bars[self.data_ix[m]][t], kt, path);
+        }
+        if !win {
+            self.keeper_hist.clear();
+        }
+        let dt = self.series.bar_seconds(t);
+        for j in 0..kt as usize {
+            self.height += 1;
+            let ctx = BlockCtx {
+                j,
+                win,
+                height: self.height,
+                timestamp: self.series.timestamps[t] + (j as u64 + 1) * dt / kt as u64,
+                step: t as u64 * kf as u64 + (j as u64 + 1) * span - 1,
+            };
+            self.block(ctx)?;
+            if self.block_ix % 512 == 0 {
+                pb.set_position(self.block_ix);
+            }
+            self.block_ix += 1;
+        }
+        Ok(())
+    }
+
+    /// One block: open (genesis deposit, arbitrage), trading phase, keeper phase, close, then
+    /// the block's figures.
+    fn block(&mut self, ctx: BlockCtx) -> Result<(), SimError> {
+        self.venue.begin_block(ctx.height, ctx.timestamp);
+        if self.block_ix == 0 && self.cfg.genesis_vault_usd > 0 {
+            execute(
+                self.venue,
+                GENESIS_OWNER,
+                &[Action::LpDeposit {
+                    amount_usd: usd(self.cfg.genesis_vault_usd),
+                }],
+                &mut self.genesis,
+                &mut self.ex,
+                &mut self.genesis_acc,
+            );
+        }
+        for (m, path) in self.paths.iter().enumerate() {
+            if let Ok(o) = self.venue.arbitrage_spot_to(m, path[ctx.j]) {
+                self.arb.usd += o.usd_delta;
+                self.arb.base[m] += o.base_delta;
+            }
+        }
+        self.observe_markets(ctx.j);
+        let vault = self.venue.vault();
+        let submitted_before = self.ex.stats.submitted;
+        self.trading_phase(&ctx, &vault);
+        if !self.actors.keeper_order.is_empty() {
+            self.keeper_phase(&ctx, vault, submitted_before);
+        }
+        self.venue.end_block();
+        for (m, o) in self.venue.take_extra_arbitrage() {
+            self.arb.usd += o.usd_delta;
+            if let Some(b) = self.arb.base.get_mut(m) {
+                *b += o.base_delta;
+            }
+        }
+        if let Some(e) = self.venue.error() {
+            return Err(SimError::Venue(e));
+        }
+        let fills = self.venue.take_fills();
+        let na = self.actors.wallets.len();
+        for f in &fills {
+            if matches!(f.kind, FillKind::Liquidation | FillKind::Adl) && (f.owner as usize) < na {
+                self.actors.wallets[f.owner as usize].usd += f.owner_payout_usd as i128;
+            }
+        }
+        let risk = self.venue.risk_snapshot();
+        let paths = &self.paths;
+        self.tracks.record_block(
+            self.cfg,
+            self.markets.len(),
+            &fills,
+            risk,
+            self.ex.lp_net_deposits,
+            self.block_ix,
+            self.shape.total_blocks,
+            ctx.timestamp,
+            |m| paths[m][ctx.j],
+        );
+        Ok(())
+    }
+
+    /// Observes every market, with the data price of block `j` of the bar.
+    fn observe_markets(&mut self, j: usize) {
+        for (m, o) in self.obs_m.iter_mut().enumerate() {
+            *o = self.venue.observe(m);
+            o.data_price = self.paths[m][j];
+        }
+    }
+
+    /// Trading phase: agents whose wake-up step has come act, in (step, id) order; in the chain
+    /// window with adversarial ordering, adversaries first.
+    fn trading_phase(&mut self, ctx: &BlockCtx, vault: &VaultObs) {
+        let a = &mut self.actors;
+        a.wake(ctx.step, ctx.win && self.shape.adversarial);
+        for &i in &a.woken {
+            let own = self.venue.positions_of(i as AgentId);
+            let obs = Observation {
+                height: ctx.height,
+                timestamp: ctx.timestamp,
+                step: ctx.step,
+                steps_per_hour: self.shape.steps_per_hour,
+                phase: Phase::Trade,
+                markets: &self.obs_m,
+                vault,
+                own_positions: &own,
+                wallet: &a.wallets[i],
+            };
+            let actions = a.agents[i].decide(&obs, &mut a.rngs[i]);
+            let acc = a.kind_acc.get_mut(&a.kinds[i]).unwrap();
+            acc.activations += 1;
+            if !actions.is_empty() {
+                execute(
+                    self.venue,
+                    i as AgentId,
+                    &actions,
+                    &mut a.wallets[i],
+                    &mut self.ex,
+                    acc,
+                );
+            }
+            let w = a.agents[i].next_wake(&mut a.rngs[i]);
+            if w != u64::MAX {
+                a.heap
+                    .push(Reverse((ctx.step.saturating_add(w.max(1)), i as u32)));
+            }
+        }
+    }
+
+    /// Keeper phase: every keeper acts, in an order shuffled per block (re-observing first only
+    /// if the trading phase submitted anything). In the chain window keepers see the lists of
+    /// `keeper_latency` blocks ago and share a per-block transaction budget.
+    fn keeper_phase(&mut self, ctx: &BlockCtx, mut vault: VaultObs, submitted_before: u64) {
+        if self.ex.stats.submitted != submitted_before {
+            self.observe_markets(ctx.j);
+            vault = self.venue.vault();
+        }
+        let latency = self.shape.keeper_latency;
+        let seen: &[MarketObs] = if ctx.win && latency > 0 {
+            self.keeper_hist.push_back(self.obs_m.clone());
+            while self.keeper_hist.len() > latency + 1 {
+                self.keeper_hist.pop_front();
+            }
+            self.keeper_hist
+                .front()
+                .map_or(&self.obs_m, |v| v.as_slice())
+        } else {
+            &self.obs_m
+        };
+        let mut budget = if ctx.win {
+            self.shape.keeper_budget
+        } else {
+            usize::MAX
+        };
+        let a = &mut self.actors;
+        a.keeper_order.shuffle(&mut a.driver_rng);
+        for &i in &a.keeper_order {
+            if budget == 0 {
+                break;
+            }
+            let own = self.venue.positions_of(i as AgentId);
+            let obs = Observation {
+                height: ctx.height,
+                timestamp: ctx.timestamp,
+                step: ctx.step,
+                steps_per_hour: self.shape.steps_per_hour,
+                phase: Phase::Keep,
+                markets: seen,
+                vault: &vault,
+                own_positions: &own,
+                wallet: &a.wallets[i],
+            };
+            let mut actions = a.agents[i].decide(&obs, &mut a.rngs[i]);
+            actions.truncate(budget);
+            budget -= actions.len();
+            let acc = a.kind_acc.get_mut(&a.kinds[i]).unwrap();
+            acc.activations += 1;
+            if !actions.is_empty() {
+                execute(
+                    self.venue,
+                    i as AgentId,
+                    &actions,
+                    &mut a.wallets[i],
+                    &mut self.ex,
+                    acc,
+                );
+            }
+        }
+    }
+
+    /// The metrics phase: models, charts, agents' and markets' summaries.
+    fn finish(mut self) -> SimResult {
+        let win_ix = self.window_indices();
+        let last_risk = std::mem::take(&mut self.tracks.last_risk);
+        let final_sp = share_price_wad(last_risk.vault_nav_usd, last_risk.vault_shares) as i128;
+        let azex = self.azex_metrics(&last_risk, final_sp, &win_ix);
+        let tr = &self.tracks;
+        let rfp = tr.rf.as_ref().expect("at least one block ran");
+        let classic_cap = tr.t_classic.required_peak as i128;
+        let rf_cap = match rfp.kind {
+            ModelKind::ReserveFactor { capital_usd, .. } => capital_usd as i128,
             _ => 0,
-        },
-        rejected_opens: ex.rejected_opens,
-        rejected_volume_usd: ex.rejected_open_volume,
-    };
-    t_azex.finish_into(&mut azex, 0, &win_ix);
+        };
+        let m_classic =
+            baseline_metrics("classic", &tr.classic, classic_cap, &tr.t_classic, &win_ix);
+        let mut m_rf = baseline_metrics("reserve_factor", rfp, rf_cap, &tr.t_rf, &win_ix);
+        m_rf.shortfall_blocks = tr.t_rf.shortfall_blocks;
+        self.chart_capital(classic_cap);
+        let (agents, arbitrageur_pnl_usd) = self.agent_pnl(final_sp);
+        let markets = self.market_summaries(&last_risk);
+        let cfg = self.cfg;
+        let series = &self.series;
+        let tr = &self.tracks;
+        let h = Headline {
+            azex_per_classic_avg: ratio6(tr.h_req, tr.h_classic),
+            azex_per_classic_peak: ratio6(tr.h_req_peak, tr.h_classic_peak),
+            net_per_classic_avg: ratio6(tr.h_net, tr.h_classic),
+            imbalance_bps: (tr.h_net * 10_000).checked_div(tr.h_gross).unwrap_or(0) as u32,
+        };
+        SimResult {
+            scenario: cfg.name.clone(),
+            description: cfg.description.clone(),
+            seed: cfg.seed,
+            venue: self.venue.name(),
+            data: DataSummary {
+                source: series.source.clone(),
+                symbols: self.markets.iter().map(|m| m.symbol.clone()).collect(),
+                bars: self.shape.nbars as u64,
+                substeps_per_bar: self.shape.k,
+                blocks: self.shape.total_blocks,
+                first: format_timestamp(series.timestamps[0]),
+                last: format_timestamp(*series.timestamps.last().unwrap()),
+                bar_seconds: self.shape.bar_secs,
+                filled_bars: self.data_ix.iter().map(|&d| series.filled[d]).collect(),
+            },
+            crash_windows: self.windows,
+            models: vec![azex, m_classic, m_rf],
+            markets,
+            agents,
+            actions: self.ex.stats,
+            arbitrageur_pnl_usd,
+            headline: h,
+            venue_info: self.venue.describe(),
+            config: cfg.clone(),
+            series: self.tracks.ch,
+        }
+    }
 
-    let baseline = |name: &str, pool: &CounterpartyPool, capital: i128, track: &ModelTrack| {
-        let t = &pool.totals;
-        let pnl = pool.lp_pnl_usd();
-        let mut m = ModelMetrics {
-            model: name.into(),
-            capital_usd: capital,
+    /// Each crash window as `(label, first block, last block)`.
+    fn window_indices(&self) -> Vec<(String, usize, usize)> {
+        let step_ts = &self.tracks.step_ts;
+        self.windows
+            .iter()
+            .map(|w| {
+                let a = step_ts.partition_point(|&t| t < w.start_ts);
+                let b = step_ts
+                    .partition_point(|&t| t <= w.end_ts)
+                    .saturating_sub(1);
+                (w.label.clone(), a, b)
+            })
+            .collect()
+    }
+
+    fn azex_metrics(
+        &self,
+        last_risk: &RiskSnapshot,
+        final_sp: i128,
+        win_ix: &[(String, usize, usize)],
+    ) -> ModelMetrics {
+        let mut azex = ModelMetrics {
+            model: "azex".into(),
+            capital_usd: self.tracks.azex_nav0.unwrap_or(0),
             required_peak_usd: 0,
             required_avg_usd: 0,
             oi_peak_usd: 0,
@@ -846,150 +1160,168 @@ pub fn run_with_agents<V: Venue>(
             crash_drawdowns: vec![],
             worst_block_loss_usd: 0,
             worst_block_loss_over_required: 0.0,
-            deficits_usd: t.deficits_usd,
-            bad_debt_usd: t.deficits_usd,
-            adl_volume_usd: 0,
-            adl_count: 0,
-            liquidations: t.liquidations,
-            liquidation_volume_usd: t.liquidation_volume_usd,
-            fees_to_lp_usd: t.fees_usd,
-            funding_to_lp_usd: t.funding_usd,
-            lp_pnl_usd: pnl,
-            lp_return_bps: if capital > 0 {
-                (pnl * 10_000 / capital) as i64
-            } else {
-                0
+            deficits_usd: last_risk.deficits_usd,
+            bad_debt_usd: last_risk.bad_debt_usd,
+            adl_volume_usd: last_risk.adl_volume_usd,
+            adl_count: last_risk.adl_count,
+            liquidations: last_risk.liquidations,
+            liquidation_volume_usd: last_risk.liquidation_volume_usd,
+            fees_to_lp_usd: last_risk.fees_to_lp_usd,
+            funding_to_lp_usd: last_risk.funding_to_lp_usd,
+            lp_pnl_usd: last_risk.vault_nav_usd - self.ex.lp_net_deposits,
+            lp_return_bps: match self.tracks.share0 {
+                Some(s0) if s0 > 0 => ((final_sp - s0) * 10_000 / s0) as i64,
+                _ => 0,
             },
-            rejected_opens: t.rejected_opens,
-            rejected_volume_usd: t.rejected_volume_usd,
+            rejected_opens: self.ex.rejected_opens,
+            rejected_volume_usd: self.ex.rejected_open_volume,
         };
-        let base = if matches!(pool.kind, ModelKind::Classic) {
-            capital
-        } else {
-            0
-        };
-        track.finish_into(&mut m, base, &win_ix);
-        m
-    };
-    let classic_cap = t_classic.required_peak as i128;
-    let rf_cap = match rfp.kind {
-        ModelKind::ReserveFactor { capital_usd, .. } => capital_usd as i128,
-        _ => 0,
-    };
-    let m_classic = baseline("classic", &classic, classic_cap, &t_classic);
-    let mut m_rf = baseline("reserve_factor", &rfp, rf_cap, &t_rf);
-    m_rf.shortfall_blocks = t_rf.shortfall_blocks;
-
-    // charts: available capital and drawdowns
-    for (_, vals) in &chart_raw {
-        let avail = [vals[0], classic_cap + vals[1], vals[2]];
-        for (mi, &v) in avail.iter().enumerate() {
-            ch.available[mi].push(usd_to_f64(v));
-        }
+        self.tracks.t_azex.finish_into(&mut azex, 0, win_ix);
+        azex
     }
-    for (mi, track) in [&t_azex, &t_classic, &t_rf].iter().enumerate() {
-        let base = if mi == 1 { classic_cap } else { 0 };
-        peaks[mi] = i128::MIN;
-        let mut next = 0usize;
-        let first = track
-            .values
-            .iter()
-            .map(|v| v + base)
-            .find(|v| *v > 0)
-            .unwrap_or(1) as f64;
-        for (s, &v) in track.values.iter().enumerate() {
-            let v = v + base;
-            peaks[mi] = peaks[mi].max(v);
-            if next < chart_raw.len() && chart_raw[next].0 == s {
-                let p = peaks[mi];
-                ch.value_index[mi].push(v as f64 / first);
-                ch.drawdown[mi].push(if p > 0 {
-                    ((p - v).max(0) as f64 / p as f64).min(1.0)
-                } else {
-                    0.0
-                });
-                next += 1;
+
+    /// The charts' available capital, value index and drawdown series (the classic pool's
+    /// capital, its peak requirement, is known only now).
+    fn chart_capital(&mut self, classic_cap: i128) {
+        let tr = &mut self.tracks;
+        for (_, vals) in &tr.chart_raw {
+            let avail = [vals[0], classic_cap + vals[1], vals[2]];
+            for (mi, &v) in avail.iter().enumerate() {
+                tr.ch.available[mi].push(usd_to_f64(v));
+            }
+        }
+        for (mi, track) in [&tr.t_azex, &tr.t_classic, &tr.t_rf].iter().enumerate() {
+            let base = if mi == 1 { classic_cap } else { 0 };
+            let mut peak = i128::MIN;
+            let mut next = 0usize;
+            let first = track
+                .values
+                .iter()
+                .map(|v| v + base)
+                .find(|v| *v > 0)
+                .unwrap_or(1) as f64;
+            for (s, &v) in track.values.iter().enumerate() {
+                let v = v + base;
+                peak = peak.max(v);
+                if next < tr.chart_raw.len() && tr.chart_raw[next].0 == s {
+                    tr.ch.value_index[mi].push(v as f64 / first);
+                    tr.ch.drawdown[mi].push(if peak > 0 {
+                        ((peak - v).max(0) as f64 / peak as f64).min(1.0)
+                    } else {
+                        0.0
+                    });
+                    next += 1;
+                }
             }
         }
     }
 
-    // agents' final wealth
-    let last_prices: Vec<u128> = paths.iter().map(|p| *p.last().unwrap_or(&0)).collect();
-    let mut pnl_by_kind: std::collections::BTreeMap<AgentKind, i128> = Default::default();
-    for (i, w) in wallets.iter().enumerate() {
-        let mut v = w.usd;
-        for (m, &b) in w.base.iter().enumerate() {
-            v += mul_div_signed_floor(b, last_prices[m], NOTIONAL_DIV);
+    /// Agents' final wealth per kind (wallet, spot holdings and LP shares at the last prices,
+    /// open positions' equity) and the arbitrageur's PnL.
+    fn agent_pnl(&self, final_sp: i128) -> (Vec<KindSummary>, i128) {
+        let last_prices: Vec<u128> = self.paths.iter().map(|p| *p.last().unwrap_or(&0)).collect();
+        let a = &self.actors;
+        let mut pnl_by_kind: BTreeMap<AgentKind, i128> = Default::default();
+        for (i, w) in a.wallets.iter().enumerate() {
+            let mut v = w.usd;
+            for (m, &b) in w.base.iter().enumerate() {
+                v += mul_div_signed_floor(b, last_prices[m], NOTIONAL_DIV);
+            }
+            for p in self.venue.positions_of(i as AgentId) {
+                v += p.equity_usd;
+            }
+            v += mul_div_floor(w.lp_shares, final_sp.max(0) as u128, NOTIONAL_DIV) as i128;
+            *pnl_by_kind.entry(a.kinds[i]).or_default() += v;
         }
-        for p in venue.positions_of(i as AgentId) {
-            v += p.equity_usd;
+        let mut arb_pnl = self.arb.usd;
+        for (m, &b) in self.arb.base.iter().enumerate() {
+            arb_pnl += mul_div_signed_floor(b, last_prices[m], NOTIONAL_DIV);
         }
-        v += mul_div_floor(w.lp_shares, final_sp.max(0) as u128, NOTIONAL_DIV) as i128;
-        *pnl_by_kind.entry(kinds[i]).or_default() += v;
+        let summary = a
+            .kind_acc
+            .iter()
+            .map(|(k, acc)| KindSummary {
+                kind: k.name().into(),
+                count: acc.count,
+                activations: acc.activations,
+                actions: acc.actions,
+                accepted: acc.accepted,
+                pnl_usd: pnl_by_kind.get(k).copied().unwrap_or(0),
+            })
+            .collect();
+        (summary, arb_pnl)
     }
-    let mut arb_pnl = arb.usd;
-    for (m, &b) in arb.base.iter().enumerate() {
-        arb_pnl += mul_div_signed_floor(b, last_prices[m], NOTIONAL_DIV);
+
+    fn market_summaries(&self, last_risk: &RiskSnapshot) -> Vec<MarketSummary> {
+        let tr = &self.tracks;
+        let nbars = self.shape.nbars;
+        (0..self.markets.len())
+            .map(|m| MarketSummary {
+                symbol: self.markets[m].symbol.clone(),
+                first_price: fmt_wad(self.series.bars[self.data_ix[m]][0].open, 6),
+                last_price: fmt_wad(self.series.bars[self.data_ix[m]][nbars - 1].close, 6),
+                peak_long_oi_usd: tr.peak_l[m],
+                peak_short_oi_usd: tr.peak_s[m],
+                avg_imbalance_bps: if tr.imb_n[m] > 0 {
+                    (tr.imb_sum[m] / tr.imb_n[m] as u128) as u32
+                } else {
+                    0
+                },
+                final_long_oi_usd: last_risk.markets[m].long_notional_usd,
+                final_short_oi_usd: last_risk.markets[m].short_notional_usd,
+            })
+            .collect()
     }
-    let agents_summary: Vec<KindSummary> = kind_acc
-        .iter()
-        .map(|(k, a)| KindSummary {
-            kind: k.name().into(),
-            count: a.count,
-            activations: a.activations,
-            actions: a.actions,
-            accepted: a.accepted,
-            pnl_usd: pnl_by_kind.get(k).copied().unwrap_or(0),
-        })
-        .collect();
+}
 
-    let markets: Vec<MarketSummary> = (0..nm)
-        .map(|m| MarketSummary {
-            symbol: vm[m].symbol.clone(),
-            first_price: fmt_wad(series.bars[data_ix[m]][0].open, 6),
-            last_price: fmt_wad(series.bars[data_ix[m]][nbars - 1].close, 6),
-            peak_long_oi_usd: peak_l[m],
-            peak_short_oi_usd: peak_s[m],
-            avg_imbalance_bps: if imb_n[m] > 0 {
-                (imb_sum[m] / imb_n[m] as u128) as u32
-            } else {
-                0
-            },
-            final_long_oi_usd: last_risk.markets[m].long_notional_usd,
-            final_short_oi_usd: last_risk.markets[m].short_notional_usd,
-        })
-        .collect();
-
-    Ok(SimResult {
-        scenario: cfg.name.clone(),
-        description: cfg.description.clone(),
-        seed: cfg.seed,
-        venue: venue.name(),
-        data: DataSummary {
-            source: series.source.clone(),
-            symbols: vm.iter().map(|m| m.symbol.clone()).collect(),
-            bars: nbars as u64,
-            substeps_per_bar: k,
-            blocks: total_blocks,
-            first: format_timestamp(series.timestamps[0]),
-            last: format_timestamp(*series.timestamps.last().unwrap()),
-            bar_seconds: bar_secs,
-            filled_bars: data_ix.iter().map(|&d| series.filled[d]).collect(),
+/// The metrics of a baseline pool (`base`: the capital its value series is offset by, the
+/// classic pool's).
+fn baseline_metrics(
+    name: &str,
+    pool: &CounterpartyPool,
+    capital: i128,
+    track: &ModelTrack,
+    win_ix: &[(String, usize, usize)],
+) -> ModelMetrics {
+    let t = &pool.totals;
+    let pnl = pool.lp_pnl_usd();
+    let mut m = ModelMetrics {
+        model: name.into(),
+        capital_usd: capital,
+        required_peak_usd: 0,
+        required_avg_usd: 0,
+        oi_peak_usd: 0,
+        oi_avg_usd: 0,
+        capital_per_oi_peak: 0.0,
+        capital_per_oi_avg: 0.0,
+        capital_per_oi_worst_block: 0.0,
+        shortfall_blocks: 0,
+        max_drawdown_bps: 0,
+        crash_drawdowns: vec![],
+        worst_block_loss_usd: 0,
+        worst_block_loss_over_required: 0.0,
+        deficits_usd: t.deficits_usd,
+        bad_debt_usd: t.deficits_usd,
+        adl_volume_usd: 0,
+        adl_count: 0,
+        liquidations: t.liquidations,
+        liquidation_volume_usd: t.liquidation_volume_usd,
+        fees_to_lp_usd: t.fees_usd,
+        funding_to_lp_usd: t.funding_usd,
+        lp_pnl_usd: pnl,
+        lp_return_bps: if capital > 0 {
+            (pnl * 10_000 / capital) as i64
+        } else {
+            0
         },
-        crash_windows: windows,
-        models: vec![azex, m_classic, m_rf],
-        markets,
-        agents: agents_summary,
-        actions: ex.stats,
-        arbitrageur_pnl_usd: arb_pnl,
-        headline: Headline {
-            azex_per_classic_avg: ratio6(h_req, h_classic),
-            azex_per_classic_peak: ratio6(h_req_peak, h_classic_peak),
-            net_per_classic_avg: ratio6(h_net, h_classic),
-            imbalance_bps: (h_net * 10_000).checked_div(h_gross).unwrap_or(0) as u32,
-        },
-        venue_info: venue.describe(),
-        config: cfg.clone(),
-        series: ch,
-    })
+        rejected_opens: t.rejected_opens,
+        rejected_volume_usd: t.rejected_volume_usd,
+    };
+    let base = if matches!(pool.kind, ModelKind::Classic) {
+        capital
+    } else {
+        0
+    };
+    track.finish_into(&mut m, base, win_ix);
+    m
 }

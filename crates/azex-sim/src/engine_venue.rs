@@ -352,6 +352,21 @@ fn rej<T>(kind: RejectKind, msg: impl Into<String>) -> Result<T, Rejection> {
     Err(Rejection::new(kind, msg))
 }
 
+/// The exchange's id of simulator market `m`. The simulator indexes markets by `usize`
+/// ([`MarketId`]: a position in its per-market vectors), the exchange numbers them by `u32` in
+/// listing order, and this venue lists simulator market `m` as exchange market `m`. Checked: an
+/// index past `u32::MAX` is no listed market.
+fn engine_market(m: MarketId) -> Result<u32, Rejection> {
+    u32::try_from(m)
+        .map_err(|_| Rejection::new(RejectKind::InvalidAmount, format!("no market {m}")))
+}
+
+/// The simulator's index of exchange market `id` (the inverse of [`engine_market`]; a
+/// widening on every supported target).
+fn sim_market(id: u32) -> MarketId {
+    usize::try_from(id).unwrap_or(usize::MAX)
+}
+
 /// How an engine refusal is counted.
 pub fn reject_kind(e: &ExchangeError) -> RejectKind {
     use ExchangeError as E;
@@ -407,6 +422,72 @@ struct Pre {
     position: Option<PositionId>,
     q_abs: u128,
     owner_usd: u128,
+}
+
+/// The genesis balances: the agents' (and the genesis depositor's) azUSD and base tokens, the
+/// spot LP's (twice the seeds) and the arbitrageur's (twenty times).
+fn genesis_balances(
+    cfg: &EngineConfig,
+    nm: usize,
+    n_agents: u32,
+    seeds: &[u128],
+    p0: &[u128],
+) -> Vec<GenesisBalance> {
+    let seed_sum: u128 = seeds.iter().sum();
+    let base_of = |usd_amount: u128, m: usize| size_from_notional(usd_amount, p0[m]);
+    let mut balances = Vec::new();
+    let mut fund = |owner: Address, usdc: u128, base_usd: &dyn Fn(usize) -> u128| {
+        balances.push(GenesisBalance {
+            owner,
+            token: USDC,
+            amount: usdc,
+        });
+        for m in 0..nm {
+            let b = base_usd(m);
+            if b > 0 {
+                balances.push(GenesisBalance {
+                    owner,
+                    token: base_token(m),
+                    amount: b,
+                });
+            }
+        }
+    };
+    let agent_base = |m: usize| base_of(usd(cfg.agent_base_usd), m);
+    for id in 0..n_agents {
+        fund(agent_address(id), usd(cfg.agent_usdc_usd), &agent_base);
+    }
+    fund(
+        agent_address(crate::types::GENESIS_OWNER),
+        usd(cfg.agent_usdc_usd),
+        &|_| 0,
+    );
+    fund(spot_lp_address(), 2 * seed_sum + usd(1_000), &|m| {
+        base_of(2 * seeds[m], m)
+    });
+    fund(agent_address(ARBITRAGEUR), 20 * seed_sum, &|m| {
+        base_of(20 * seeds[m], m)
+    });
+    balances
+}
+
+/// A transaction's per-position deficits and funding (gathered before its fills are booked)
+/// and the positions it touched.
+#[derive(Default)]
+struct TxEffects {
+    deficit: BTreeMap<PositionId, u128>,
+    funding_paid: BTreeMap<PositionId, i128>,
+    touched: BTreeSet<PositionId>,
+}
+
+impl TxEffects {
+    fn deficit(&self, id: PositionId) -> u128 {
+        self.deficit.get(&id).copied().unwrap_or(0)
+    }
+
+    fn funding(&self, id: PositionId) -> i128 {
+        self.funding_paid.get(&id).copied().unwrap_or(0)
+    }
 }
 
 /// The real exchange as a [`Venue`]. See the module docs.
@@ -503,44 +584,11 @@ impl EngineVenue {
             .collect();
         let seeds: Vec<u128> = bands.iter().map(|b| b.iter().sum()).collect();
         let seed_sum: u128 = seeds.iter().sum();
-        let base_of = |usd_amount: u128, m: usize| size_from_notional(usd_amount, p0[m]);
 
         params
             .validate()
             .map_err(|e| format!("engine parameters: {e}"))?;
-        let mut balances = Vec::new();
-        let mut fund = |owner: Address, usdc: u128, base_usd: &dyn Fn(usize) -> u128| {
-            balances.push(GenesisBalance {
-                owner,
-                token: USDC,
-                amount: usdc,
-            });
-            for m in 0..nm {
-                let b = base_usd(m);
-                if b > 0 {
-                    balances.push(GenesisBalance {
-                        owner,
-                        token: base_token(m),
-                        amount: b,
-                    });
-                }
-            }
-        };
-        let agent_base = |m: usize| base_of(usd(cfg.agent_base_usd), m);
-        for id in 0..n_agents {
-            fund(agent_address(id), usd(cfg.agent_usdc_usd), &agent_base);
-        }
-        fund(
-            agent_address(crate::types::GENESIS_OWNER),
-            usd(cfg.agent_usdc_usd),
-            &|_| 0,
-        );
-        fund(spot_lp_address(), 2 * seed_sum + usd(1_000), &|m| {
-            base_of(2 * seeds[m], m)
-        });
-        fund(agent_address(ARBITRAGEUR), 20 * seed_sum, &|m| {
-            base_of(20 * seeds[m], m)
-        });
+        let balances = genesis_balances(&cfg, nm, n_agents, &seeds, &p0);
         let genesis = Genesis {
             params,
             balances,
@@ -574,6 +622,21 @@ impl EngineVenue {
             arb_shortfalls: 0,
             listing_depth_usd: Vec::new(),
         };
+        v.list_markets(series, &p0, &bands, seed_sum)?;
+        Ok(v)
+    }
+
+    /// The setup block: lists every market at its first open price with the spot LP's seed
+    /// (and the liquidity profile's other bands), then records the funding indices.
+    fn list_markets(
+        &mut self,
+        series: &PriceSeries,
+        p0: &[u128],
+        bands: &[Vec<u128>],
+        seed_sum: u128,
+    ) -> Result<(), String> {
+        let v = self;
+        let nm = series.symbols.len();
         // setup block: list the markets
         v.state
             .begin_block(v.block)
@@ -614,7 +677,7 @@ impl EngineVenue {
                     .map_err(|e| format!("liquidity band of {sym}: {e}"))?;
                 v.exec(&Tx::SpotLiquidity {
                     user: lp,
-                    market: m as u32,
+                    market: engine_market(m).map_err(|e| e.message)?,
                     tick_lower: lo,
                     tick_upper: hi,
                     liquidity_delta: liq,
@@ -630,7 +693,7 @@ impl EngineVenue {
             let mk = &v.state.markets[m];
             v.funding_raw[m] = (mk.long.funding_index, mk.short.funding_index);
         }
-        Ok(v)
+        Ok(())
     }
 
     /// A position of ±`ticks` around market `m`'s current tick (on the tick spacing, inside the
@@ -867,9 +930,30 @@ impl EngineVenue {
     /// Book a successful transaction's events: fills, counters, the position maps and the
     /// liquidation index.
     fn after_tx(&mut self, events: &[Event], caller: Address, pre: Pre) {
-        let mut deficit: BTreeMap<PositionId, u128> = BTreeMap::new();
-        let mut funding_paid: BTreeMap<PositionId, i128> = BTreeMap::new();
-        let mut touched: BTreeSet<PositionId> = BTreeSet::new();
+        let mut fx = self.tx_effects(events);
+        for e in events {
+            match e {
+                Event::PositionOpened { .. } => self.book_opened(e, &mut fx),
+                Event::PositionModified { .. } => self.book_modified(e, &mut fx),
+                Event::PositionClosed { .. } | Event::PositionSettled { .. } => {
+                    self.book_closed(e, &pre, &mut fx)
+                }
+                Event::PositionLiquidated { .. } => self.book_liquidated(e, &pre, &mut fx),
+                _ => {}
+            }
+        }
+        let _ = caller;
+        for id in fx.touched {
+            // The index is derived data; a failure to index a position only makes keepers miss
+            // it until it is touched again, and the engine re-checks everything anyway.
+            let _ = self.liq.upsert(&self.state, id);
+        }
+    }
+
+    /// First pass over a transaction's events: deficits and funding per position (the fills
+    /// report them), the deficit and funding counters, the positions touched.
+    fn tx_effects(&mut self, events: &[Event]) -> TxEffects {
+        let mut fx = TxEffects::default();
         for e in events {
             match *e {
                 Event::DeficitCovered {
@@ -877,21 +961,21 @@ impl EngineVenue {
                     payer,
                     amount,
                 } => {
-                    *deficit.entry(position).or_default() += amount;
+                    *fx.deficit.entry(position).or_default() += amount;
                     self.counters.deficits_usd += amount;
                     if payer == DeficitPayer::Vault {
                         self.counters.bad_debt_usd += amount;
                     }
-                    touched.insert(position);
+                    fx.touched.insert(position);
                 }
                 Event::FundingSettled {
                     position, amount, ..
                 } => {
-                    *funding_paid.entry(position).or_default() += amount;
-                    touched.insert(position);
+                    *fx.funding_paid.entry(position).or_default() += amount;
+                    fx.touched.insert(position);
                 }
                 Event::AdlSettled { position, .. } | Event::MarginChanged { position, .. } => {
-                    touched.insert(position);
+                    fx.touched.insert(position);
                 }
                 Event::FundingAccrued { vault_share, .. } => {
                     self.counters.funding_to_lp_usd += vault_share;
@@ -899,187 +983,261 @@ impl EngineVenue {
                 _ => {}
             }
         }
-        for e in events {
-            match *e {
-                Event::PositionOpened {
-                    position,
-                    owner,
-                    market,
-                    qty,
-                    avg_price,
-                    fee,
-                    ..
-                } => {
-                    let Some(agent) = agent_of(owner) else {
-                        continue;
-                    };
-                    let info = PosInfo {
-                        owner: agent,
-                        market: market as usize,
-                        long: qty > 0,
-                        opened_height: self.block.height,
-                    };
-                    self.pos.insert(position, info);
-                    self.by_owner.entry(agent).or_default().insert(position);
-                    self.by_side[info.market][side_ix(info.long)].insert(position);
-                    let f = self.lp_fee(fee);
-                    self.push_fill(
-                        position,
-                        info,
-                        FillKind::Open,
-                        qty.unsigned_abs(),
-                        avg_price,
-                        f,
-                        0,
-                        0,
-                        0,
-                        0,
-                    );
-                    touched.insert(position);
-                }
-                Event::PositionModified {
-                    position,
-                    qty_delta,
-                    avg_price,
-                    realised_pnl,
-                    fee,
-                    ..
-                } => {
-                    let Some(&info) = self.pos.get(&position) else {
-                        continue;
-                    };
-                    if (qty_delta > 0) != info.long {
-                        let f = self.lp_fee(fee);
-                        self.push_fill(
-                            position,
-                            info,
-                            FillKind::Reduce,
-                            qty_delta.unsigned_abs(),
-                            avg_price,
-                            f,
-                            realised_pnl,
-                            funding_paid.get(&position).copied().unwrap_or(0),
-                            deficit.get(&position).copied().unwrap_or(0),
-                            0,
-                        );
-                    }
-                    touched.insert(position);
-                }
-                Event::PositionClosed {
-                    position,
-                    realised_pnl,
-                    payout,
-                    avg_price,
-                    fee,
-                    ..
-                } => {
-                    let Some(&info) = self.pos.get(&position) else {
-                        continue;
-                    };
-                    let size = if pre.position == Some(position) {
-                        pre.q_abs
-                    } else {
-                        0
-                    };
-                    if size > 0 {
-                        let f = self.lp_fee(fee);
-                        self.push_fill(
-                            position,
-                            info,
-                            FillKind::Close,
-                            size,
-                            avg_price,
-                            f,
-                            realised_pnl,
-                            funding_paid.get(&position).copied().unwrap_or(0),
-                            deficit.get(&position).copied().unwrap_or(0),
-                            payout,
-                        );
-                    }
-                    self.remove_pos(position);
-                    touched.insert(position);
-                }
-                Event::PositionSettled {
-                    position,
-                    price,
-                    realised_pnl,
-                    payout,
-                    ..
-                } => {
-                    let Some(&info) = self.pos.get(&position) else {
-                        continue;
-                    };
-                    let size = if pre.position == Some(position) {
-                        pre.q_abs
-                    } else {
-                        0
-                    };
-                    if size > 0 {
-                        self.push_fill(
-                            position,
-                            info,
-                            FillKind::Close,
-                            size,
-                            price,
-                            0,
-                            realised_pnl,
-                            funding_paid.get(&position).copied().unwrap_or(0),
-                            deficit.get(&position).copied().unwrap_or(0),
-                            payout,
-                        );
-                    }
-                    self.remove_pos(position);
-                    touched.insert(position);
-                }
-                Event::PositionLiquidated {
-                    position,
-                    keeper,
-                    price,
-                    closed_qty,
-                    remaining_qty,
-                    realised_pnl,
-                    keeper_reward,
-                    ..
-                } => {
-                    let Some(&info) = self.pos.get(&position) else {
-                        continue;
-                    };
-                    let owner = agent_address(info.owner);
-                    let payout = if remaining_qty == 0 && owner != keeper {
-                        self.azusd(owner).saturating_sub(pre.owner_usd)
-                    } else {
-                        0
-                    };
-                    let size = closed_qty.unsigned_abs();
-                    self.counters.liquidations += 1;
-                    self.counters.liquidation_volume_usd += notional_floor(size, price);
-                    self.counters.keeper_rewards_usd += keeper_reward;
-                    self.push_fill(
-                        position,
-                        info,
-                        FillKind::Liquidation,
-                        size,
-                        price,
-                        0,
-                        realised_pnl,
-                        funding_paid.get(&position).copied().unwrap_or(0),
-                        deficit.get(&position).copied().unwrap_or(0),
-                        payout,
-                    );
-                    if remaining_qty == 0 {
-                        self.remove_pos(position);
-                    }
-                    touched.insert(position);
-                }
-                _ => {}
+        fx
+    }
+
+    /// A `PositionOpened` event: index the new position (if an agent's) and book an open fill.
+    fn book_opened(&mut self, e: &Event, fx: &mut TxEffects) {
+        let Event::PositionOpened {
+            position,
+            owner,
+            market,
+            qty,
+            avg_price,
+            fee,
+            ..
+        } = *e
+        else {
+            return;
+        };
+        let Some(agent) = agent_of(owner) else {
+            return;
+        };
+        let info = PosInfo {
+            owner: agent,
+            market: sim_market(market),
+            long: qty > 0,
+            opened_height: self.block.height,
+        };
+        self.pos.insert(position, info);
+        self.by_owner.entry(agent).or_default().insert(position);
+        self.by_side[info.market][side_ix(info.long)].insert(position);
+        let f = self.lp_fee(fee);
+        self.push_fill(
+            position,
+            info,
+            FillKind::Open,
+            qty.unsigned_abs(),
+            avg_price,
+            f,
+            0,
+            0,
+            0,
+            0,
+        );
+        fx.touched.insert(position);
+    }
+
+    /// A `PositionModified` event: a reduce fill when the size moved against the side.
+    fn book_modified(&mut self, e: &Event, fx: &mut TxEffects) {
+        let Event::PositionModified {
+            position,
+            qty_delta,
+            avg_price,
+            realised_pnl,
+            fee,
+            ..
+        } = *e
+        else {
+            return;
+        };
+        let Some(&info) = self.pos.get(&position) else {
+            return;
+        };
+        if (qty_delta > 0) != info.long {
+            let f = self.lp_fee(fee);
+            self.push_fill(
+                position,
+                info,
+                FillKind::Reduce,
+                qty_delta.unsigned_abs(),
+                avg_price,
+                f,
+                realised_pnl,
+                fx.funding(position),
+                fx.deficit(position),
+                0,
+            );
+        }
+        fx.touched.insert(position);
+    }
+
+    /// A `PositionClosed` or `PositionSettled` event: a close fill of the size the transaction
+    /// found (settlements pay no fee), and the position leaves the maps.
+    fn book_closed(&mut self, e: &Event, pre: &Pre, fx: &mut TxEffects) {
+        let (position, price, fee, realised_pnl, payout) = match *e {
+            Event::PositionClosed {
+                position,
+                realised_pnl,
+                payout,
+                avg_price,
+                fee,
+                ..
+            } => (position, avg_price, Some(fee), realised_pnl, payout),
+            Event::PositionSettled {
+                position,
+                price,
+                realised_pnl,
+                payout,
+                ..
+            } => (position, price, None, realised_pnl, payout),
+            _ => return,
+        };
+        let Some(&info) = self.pos.get(&position) else {
+            return;
+        };
+        let size = if pre.position == Some(position) {
+            pre.q_abs
+        } else {
+            0
+        };
+        if size > 0 {
+            let f = fee.map_or(0, |fee| self.lp_fee(fee));
+            self.push_fill(
+                position,
+                info,
+                FillKind::Close,
+                size,
+                price,
+                f,
+                realised_pnl,
+                fx.funding(position),
+                fx.deficit(position),
+                payout,
+            );
+        }
+        self.remove_pos(position);
+        fx.touched.insert(position);
+    }
+
+    /// A `PositionLiquidated` event: the liquidation counters and fill (with the owner's payout
+    /// when the position is gone and the owner did not liquidate it himself).
+    fn book_liquidated(&mut self, e: &Event, pre: &Pre, fx: &mut TxEffects) {
+        let Event::PositionLiquidated {
+            position,
+            keeper,
+            price,
+            closed_qty,
+            remaining_qty,
+            realised_pnl,
+            keeper_reward,
+            ..
+        } = *e
+        else {
+            return;
+        };
+        let Some(&info) = self.pos.get(&position) else {
+            return;
+        };
+        let owner = agent_address(info.owner);
+        let payout = if remaining_qty == 0 && owner != keeper {
+            self.azusd(owner).saturating_sub(pre.owner_usd)
+        } else {
+            0
+        };
+        let size = closed_qty.unsigned_abs();
+        self.counters.liquidations += 1;
+        self.counters.liquidation_volume_usd += notional_floor(size, price);
+        self.counters.keeper_rewards_usd += keeper_reward;
+        self.push_fill(
+            position,
+            info,
+            FillKind::Liquidation,
+            size,
+            price,
+            0,
+            realised_pnl,
+            fx.funding(position),
+            fx.deficit(position),
+            payout,
+        );
+        if remaining_qty == 0 {
+            self.remove_pos(position);
+        }
+        fx.touched.insert(position);
+    }
+
+    /// Reduces `owner`'s position by `fraction_bps` (a full close when nothing would remain).
+    fn reduce(
+        &mut self,
+        owner: AgentId,
+        position: PosRef,
+        fraction_bps: u32,
+    ) -> Result<Outcome, Rejection> {
+        let user = agent_address(owner);
+        let (id, info) = self.owned(owner, &position)?;
+        if fraction_bps == 0 || fraction_bps > 10_000 {
+            return rej(RejectKind::InvalidAmount, "fraction out of range");
+        }
+        let q = self.q_abs(id);
+        let part = bps_floor(q, fraction_bps);
+        if part == 0 {
+            return rej(RejectKind::InvalidAmount, "zero reduction");
+        }
+        let pre = self.pre_for(id);
+        let u0 = self.azusd(user);
+        let bound = self.close_bound(info.market, info.long, part);
+        let tx = if part >= q {
+            Tx::ClosePosition {
+                user,
+                position: id,
+                price_bound: bound,
             }
+        } else {
+            Tx::ModifyPosition {
+                user,
+                position: id,
+                qty_delta: if info.long {
+                    -(part as i128)
+                } else {
+                    part as i128
+                },
+                price_bound: bound,
+            }
+        };
+        self.run_tx(user, &tx, pre)?;
+        Ok(self.usd_outcome(user, u0))
+    }
+
+    /// Adds `amount_usd` of margin to `owner`'s position.
+    fn add_margin(
+        &mut self,
+        owner: AgentId,
+        position: PosRef,
+        amount_usd: u128,
+    ) -> Result<Outcome, Rejection> {
+        let user = agent_address(owner);
+        let (id, _) = self.owned(owner, &position)?;
+        if amount_usd == 0 {
+            return rej(RejectKind::InvalidAmount, "zero margin");
         }
-        let _ = caller;
-        for id in touched {
-            // The index is derived data; a failure to index a position only makes keepers miss
-            // it until it is touched again, and the engine re-checks everything anyway.
-            let _ = self.liq.upsert(&self.state, id);
+        self.ensure_azusd(user, amount_usd)?;
+        let u0 = self.azusd(user);
+        self.run_tx(
+            user,
+            &Tx::AddMargin {
+                user,
+                position: id,
+                amount: amount_usd,
+            },
+            Pre::default(),
+        )?;
+        Ok(self.usd_outcome(user, u0))
+    }
+
+    /// `owner` (a keeper) liquidates `position`.
+    fn liquidate(&mut self, owner: AgentId, position: PositionId) -> Result<Outcome, Rejection> {
+        let user = agent_address(owner);
+        if !self.pos.contains_key(&position) {
+            return rej(
+                RejectKind::NotLiquidatable,
+                format!("position {position} is not open"),
+            );
         }
+        let pre = self.pre_for(position);
+        let u0 = self.azusd(user);
+        self.run_tx(user, &Tx::Liquidate { user, position }, pre)?;
+        Ok(self.usd_outcome(user, u0))
     }
 
     /// Apply a transaction for `caller`, booking its effects.
@@ -1143,7 +1301,7 @@ impl EngineVenue {
             who,
             &Tx::SpotSwap {
                 user: who,
-                market: m as u32,
+                market: engine_market(m)?,
                 base_for_quote,
                 amount_specified: -amount,
                 sqrt_price_limit_x96: Some(sqrt),
@@ -1317,7 +1475,7 @@ impl EngineVenue {
             let u_before = self.azusd(user);
             let tx = Tx::OpenPosition {
                 user,
-                market: market as u32,
+                market: engine_market(market)?,
                 qty,
                 margin,
                 price_bound: bound,
@@ -1397,7 +1555,7 @@ impl EngineVenue {
             user,
             &Tx::SpotSwap {
                 user,
-                market: market as u32,
+                market: engine_market(market)?,
                 base_for_quote,
                 amount_specified: amount,
                 sqrt_price_limit_x96: None,
@@ -1468,7 +1626,7 @@ impl EngineVenue {
             else {
                 continue;
             };
-            let m = market as usize;
+            let m = sim_market(market);
             let si = side_ix(long_side);
             let after = *self.state.markets[m].side(long_side);
             let prev = before[m][si];
@@ -1572,9 +1730,9 @@ impl Venue for EngineVenue {
         let c = c.as_ref().expect("cache filled");
         let m = &self.state.markets[market];
         let mr = c.risk.markets.get(market).copied().unwrap_or_default();
-        let mut liq = self
-            .liq
-            .candidates(&self.state, market as u32)
+        let mut liq = engine_market(market)
+            .ok()
+            .and_then(|id| self.liq.candidates(&self.state, id).ok())
             .unwrap_or_default();
         liq.sort_unstable();
         liq.dedup();
@@ -1650,61 +1808,11 @@ impl Venue for EngineVenue {
             Action::Reduce {
                 position,
                 fraction_bps,
-            } => {
-                let (id, info) = self.owned(owner, &position)?;
-                if fraction_bps == 0 || fraction_bps > 10_000 {
-                    return rej(RejectKind::InvalidAmount, "fraction out of range");
-                }
-                let q = self.q_abs(id);
-                let part = bps_floor(q, fraction_bps);
-                if part == 0 {
-                    return rej(RejectKind::InvalidAmount, "zero reduction");
-                }
-                let pre = self.pre_for(id);
-                let u0 = self.azusd(user);
-                let bound = self.close_bound(info.market, info.long, part);
-                let tx = if part >= q {
-                    Tx::ClosePosition {
-                        user,
-                        position: id,
-                        price_bound: bound,
-                    }
-                } else {
-                    Tx::ModifyPosition {
-                        user,
-                        position: id,
-                        qty_delta: if info.long {
-                            -(part as i128)
-                        } else {
-                            part as i128
-                        },
-                        price_bound: bound,
-                    }
-                };
-                self.run_tx(user, &tx, pre)?;
-                Ok(self.usd_outcome(user, u0))
-            }
+            } => self.reduce(owner, position, fraction_bps),
             Action::AddMargin {
                 position,
                 amount_usd,
-            } => {
-                let (id, _) = self.owned(owner, &position)?;
-                if amount_usd == 0 {
-                    return rej(RejectKind::InvalidAmount, "zero margin");
-                }
-                self.ensure_azusd(user, amount_usd)?;
-                let u0 = self.azusd(user);
-                self.run_tx(
-                    user,
-                    &Tx::AddMargin {
-                        user,
-                        position: id,
-                        amount: amount_usd,
-                    },
-                    Pre::default(),
-                )?;
-                Ok(self.usd_outcome(user, u0))
-            }
+            } => self.add_margin(owner, position, amount_usd),
             Action::LpDeposit { amount_usd } => {
                 if amount_usd == 0 {
                     return rej(RejectKind::InvalidAmount, "zero deposit");
@@ -1729,18 +1837,7 @@ impl Venue for EngineVenue {
                 Ok(self.outcome_from(user, u0, s0))
             }
             Action::SpotSwap { market, kind } => self.swap(owner, market, kind),
-            Action::Liquidate { position } => {
-                if !self.pos.contains_key(&position) {
-                    return rej(
-                        RejectKind::NotLiquidatable,
-                        format!("position {position} is not open"),
-                    );
-                }
-                let pre = self.pre_for(position);
-                let u0 = self.azusd(user);
-                self.run_tx(user, &Tx::Liquidate { user, position }, pre)?;
-                Ok(self.usd_outcome(user, u0))
-            }
+            Action::Liquidate { position } => self.liquidate(owner, position),
         }
     }
 

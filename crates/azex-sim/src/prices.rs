@@ -188,6 +188,44 @@ struct RawRow {
     bar: Bar,
 }
 
+/// The CSV columns the parser reads.
+#[derive(Clone, Copy)]
+struct Columns {
+    ts: usize,
+    sym: usize,
+    close: usize,
+    /// Open, high and low, when the file has all three.
+    ohlc: Option<(usize, usize, usize)>,
+}
+
+impl Columns {
+    fn find(headers: &csv::StringRecord) -> Result<Self, PriceError> {
+        let find = |names: &[&str]| {
+            headers
+                .iter()
+                .position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
+        };
+        let ts = find(&["timestamp", "timestamp_utc"])
+            .ok_or_else(|| PriceError::MissingColumn("timestamp".into()))?;
+        let sym = find(&["symbol"]).ok_or_else(|| PriceError::MissingColumn("symbol".into()))?;
+        let close = find(&["close"]).ok_or_else(|| PriceError::MissingColumn("close".into()))?;
+        let ohlc = match (find(&["open"]), find(&["high"]), find(&["low"])) {
+            (Some(o), Some(h), Some(l)) => Some((o, h, l)),
+            (None, None, None) => None,
+            _ => return Err(PriceError::PartialOhlc),
+        };
+        Ok(Columns {
+            ts,
+            sym,
+            close,
+            ohlc,
+        })
+    }
+}
+
+/// Rows per symbol, as read (symbol order fixed later by sorting).
+type RowsBySymbol = std::collections::BTreeMap<String, Vec<RawRow>>;
+
 /// Parses CSV text from any reader. `source` labels the data in reports.
 pub fn parse_prices<R: Read>(reader: R, source: &str) -> Result<PriceSeries, PriceError> {
     let mut rdr = csv::ReaderBuilder::new()
@@ -201,24 +239,17 @@ pub fn parse_prices<R: Read>(reader: R, source: &str) -> Result<PriceSeries, Pri
             msg: e.to_string(),
         })?
         .clone();
-    let find = |names: &[&str]| {
-        headers
-            .iter()
-            .position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
-    };
-    let c_ts = find(&["timestamp", "timestamp_utc"])
-        .ok_or_else(|| PriceError::MissingColumn("timestamp".into()))?;
-    let c_sym = find(&["symbol"]).ok_or_else(|| PriceError::MissingColumn("symbol".into()))?;
-    let c_close = find(&["close"]).ok_or_else(|| PriceError::MissingColumn("close".into()))?;
-    let (c_open, c_high, c_low) = (find(&["open"]), find(&["high"]), find(&["low"]));
-    let ohlc = match (c_open, c_high, c_low) {
-        (Some(o), Some(h), Some(l)) => Some((o, h, l)),
-        (None, None, None) => None,
-        _ => return Err(PriceError::PartialOhlc),
-    };
+    let cols = Columns::find(&headers)?;
+    let by_symbol = read_rows(&mut rdr, cols)?;
+    if by_symbol.is_empty() {
+        return Err(PriceError::Empty);
+    }
+    align_rows(by_symbol, cols.ohlc.is_some(), source)
+}
 
-    // symbol -> rows; symbol order fixed later by sorting.
-    let mut by_symbol: std::collections::BTreeMap<String, Vec<RawRow>> = Default::default();
+/// Reads every record, checking values, the symbol count and each symbol's time order.
+fn read_rows<R: Read>(rdr: &mut csv::Reader<R>, cols: Columns) -> Result<RowsBySymbol, PriceError> {
+    let mut by_symbol = RowsBySymbol::new();
     let mut record = csv::StringRecord::new();
     loop {
         let more = rdr.read_record(&mut record).map_err(|e| PriceError::Csv {
@@ -229,74 +260,7 @@ pub fn parse_prices<R: Read>(reader: R, source: &str) -> Result<PriceSeries, Pri
             break;
         }
         let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let get = |c: usize, name: &str| -> Result<&str, PriceError> {
-            record.get(c).ok_or_else(|| PriceError::BadValue {
-                line,
-                column: name.into(),
-                value: String::new(),
-                reason: "missing field".into(),
-            })
-        };
-        let ts_s = get(c_ts, "timestamp")?;
-        let ts = parse_timestamp(ts_s)
-            .and_then(|t| {
-                if t > MAX_TIMESTAMP {
-                    Err("timestamp after 9999-12-31".to_string())
-                } else {
-                    Ok(t)
-                }
-            })
-            .map_err(|reason| PriceError::BadValue {
-                line,
-                column: "timestamp".into(),
-                value: ts_s.into(),
-                reason,
-            })?;
-        let sym = get(c_sym, "symbol")?;
-        if sym.is_empty() {
-            return Err(PriceError::BadValue {
-                line,
-                column: "symbol".into(),
-                value: String::new(),
-                reason: "empty symbol".into(),
-            });
-        }
-        let price = |c: usize, name: &str| -> Result<u128, PriceError> {
-            let v = get(c, name)?;
-            let p = parse_decimal_wad(v).map_err(|reason| PriceError::BadValue {
-                line,
-                column: name.into(),
-                value: v.into(),
-                reason,
-            })?;
-            if p == 0 {
-                return Err(PriceError::BadValue {
-                    line,
-                    column: name.into(),
-                    value: v.into(),
-                    reason: "price must be positive".into(),
-                });
-            }
-            if !(MIN_PRICE_WAD..=MAX_PRICE_WAD).contains(&p) {
-                return Err(PriceError::BadValue {
-                    line,
-                    column: name.into(),
-                    value: v.into(),
-                    reason: "price outside the supported range 1e-8 to 1e9 USD".into(),
-                });
-            }
-            Ok(p)
-        };
-        let close = price(c_close, "close")?;
-        let bar = match ohlc {
-            Some((o, h, l)) => Bar {
-                open: price(o, "open")?,
-                high: price(h, "high")?,
-                low: price(l, "low")?,
-                close,
-            },
-            None => Bar::flat(close), // open/high/low filled in after sorting
-        };
+        let (ts, sym, bar) = parse_row(&record, cols, line)?;
         if !by_symbol.contains_key(sym) && by_symbol.len() >= MAX_SYMBOLS {
             return Err(PriceError::BadValue {
                 line,
@@ -306,39 +270,128 @@ pub fn parse_prices<R: Read>(reader: R, source: &str) -> Result<PriceSeries, Pri
             });
         }
         let rows = by_symbol.entry(sym.to_string()).or_default();
-        if let Some(prev) = rows.last() {
-            if ts == prev.ts {
-                return Err(PriceError::Duplicate {
-                    line,
-                    first_line: prev.line,
-                    symbol: sym.into(),
-                    timestamp: ts,
-                });
-            }
-            if ts < prev.ts {
-                // A duplicate further back is still reported as a duplicate.
-                if let Ok(i) = rows.binary_search_by_key(&ts, |r| r.ts) {
-                    return Err(PriceError::Duplicate {
-                        line,
-                        first_line: rows[i].line,
-                        symbol: sym.into(),
-                        timestamp: ts,
-                    });
-                }
-                return Err(PriceError::Unsorted {
-                    line,
-                    symbol: sym.into(),
-                    timestamp: ts,
-                    previous: prev.ts,
-                });
-            }
-        }
+        check_order(rows, ts, line, sym)?;
         rows.push(RawRow { ts, line, bar });
     }
-    if by_symbol.is_empty() {
-        return Err(PriceError::Empty);
-    }
+    Ok(by_symbol)
+}
 
+/// One record's timestamp, symbol and bar (a flat bar at the close when the file has no OHLC;
+/// open, high and low are filled in after sorting).
+fn parse_row(
+    record: &csv::StringRecord,
+    cols: Columns,
+    line: u64,
+) -> Result<(u64, &str, Bar), PriceError> {
+    let get = |c: usize, name: &str| -> Result<&str, PriceError> {
+        record.get(c).ok_or_else(|| PriceError::BadValue {
+            line,
+            column: name.into(),
+            value: String::new(),
+            reason: "missing field".into(),
+        })
+    };
+    let ts_s = get(cols.ts, "timestamp")?;
+    let ts = parse_timestamp(ts_s)
+        .and_then(|t| {
+            if t > MAX_TIMESTAMP {
+                Err("timestamp after 9999-12-31".to_string())
+            } else {
+                Ok(t)
+            }
+        })
+        .map_err(|reason| PriceError::BadValue {
+            line,
+            column: "timestamp".into(),
+            value: ts_s.into(),
+            reason,
+        })?;
+    let sym = get(cols.sym, "symbol")?;
+    if sym.is_empty() {
+        return Err(PriceError::BadValue {
+            line,
+            column: "symbol".into(),
+            value: String::new(),
+            reason: "empty symbol".into(),
+        });
+    }
+    let price = |c: usize, name: &str| -> Result<u128, PriceError> {
+        parse_price(get(c, name)?, name, line)
+    };
+    let close = price(cols.close, "close")?;
+    let bar = match cols.ohlc {
+        Some((o, h, l)) => Bar {
+            open: price(o, "open")?,
+            high: price(h, "high")?,
+            low: price(l, "low")?,
+            close,
+        },
+        None => Bar::flat(close),
+    };
+    Ok((ts, sym, bar))
+}
+
+/// A price field: a positive decimal inside the supported range.
+fn parse_price(v: &str, column: &str, line: u64) -> Result<u128, PriceError> {
+    let bad = |reason: String| PriceError::BadValue {
+        line,
+        column: column.into(),
+        value: v.into(),
+        reason,
+    };
+    let p = parse_decimal_wad(v).map_err(bad)?;
+    if p == 0 {
+        return Err(bad("price must be positive".into()));
+    }
+    if !(MIN_PRICE_WAD..=MAX_PRICE_WAD).contains(&p) {
+        return Err(bad(
+            "price outside the supported range 1e-8 to 1e9 USD".into()
+        ));
+    }
+    Ok(p)
+}
+
+/// A row at `ts` may follow `rows` only if it is later than the last one (a duplicate is
+/// reported as such even further back).
+fn check_order(rows: &[RawRow], ts: u64, line: u64, sym: &str) -> Result<(), PriceError> {
+    let Some(prev) = rows.last() else {
+        return Ok(());
+    };
+    if ts == prev.ts {
+        return Err(PriceError::Duplicate {
+            line,
+            first_line: prev.line,
+            symbol: sym.into(),
+            timestamp: ts,
+        });
+    }
+    if ts < prev.ts {
+        // A duplicate further back is still reported as a duplicate.
+        if let Ok(i) = rows.binary_search_by_key(&ts, |r| r.ts) {
+            return Err(PriceError::Duplicate {
+                line,
+                first_line: rows[i].line,
+                symbol: sym.into(),
+                timestamp: ts,
+            });
+        }
+        return Err(PriceError::Unsorted {
+            line,
+            symbol: sym.into(),
+            timestamp: ts,
+            previous: prev.ts,
+        });
+    }
+    Ok(())
+}
+
+/// Puts every symbol on the common time grid (the union of timestamps inside the range all
+/// symbols cover), filling gaps with flat bars at the last close.
+fn align_rows(
+    by_symbol: RowsBySymbol,
+    has_ohlc: bool,
+    source: &str,
+) -> Result<PriceSeries, PriceError> {
     let start = by_symbol.values().map(|r| r[0].ts).max().unwrap();
     let end = by_symbol
         .values()
@@ -362,43 +415,7 @@ pub fn parse_prices<R: Read>(reader: R, source: &str) -> Result<PriceSeries, Pri
     let mut filled_at = Vec::with_capacity(symbols.len());
     let mut repaired = Vec::with_capacity(symbols.len());
     for rows in by_symbol.values() {
-        let mut out = Vec::with_capacity(grid.len());
-        let mut at: Vec<u32> = Vec::new();
-        let mut nrep = 0u32;
-        let mut i = rows.partition_point(|r| r.ts < start);
-        let mut prev_close: Option<u128> = None;
-        let before = i.checked_sub(1).map(|j| rows[j].bar.close);
-        for (gi, &t) in grid.iter().enumerate() {
-            if i < rows.len() && rows[i].ts == t {
-                let mut b = rows[i].bar;
-                if ohlc.is_none() {
-                    b.open = prev_close.unwrap_or(b.close);
-                    b.high = b.open.max(b.close);
-                    b.low = b.open.min(b.close);
-                } else {
-                    let hi = b.open.max(b.close);
-                    let lo = b.open.min(b.close);
-                    if b.high < hi || b.low > lo {
-                        nrep += 1;
-                        b.high = b.high.max(hi);
-                        b.low = b.low.min(lo);
-                    }
-                }
-                prev_close = Some(b.close);
-                out.push(b);
-                i += 1;
-            } else {
-                // A gap: the last close at or before `t`, which exists because the grid starts
-                // at or after this symbol's first bar (possibly a row before the common range,
-                // which is dropped but still carries the price into the range).
-                let p = prev_close.or(before).ok_or_else(|| PriceError::Csv {
-                    line: 0,
-                    msg: "no price before the common range".into(),
-                })?;
-                out.push(Bar::flat(p));
-                at.push(gi as u32);
-            }
-        }
+        let (out, at, nrep) = align_symbol(rows, &grid, start, has_ohlc)?;
         bars.push(out);
         filled.push(at.len() as u32);
         filled_at.push(at);
@@ -412,8 +429,56 @@ pub fn parse_prices<R: Read>(reader: R, source: &str) -> Result<PriceSeries, Pri
         filled,
         filled_at,
         repaired,
-        has_ohlc: ohlc.is_some(),
+        has_ohlc,
     })
+}
+
+/// One symbol's bars on `grid`, the grid indices it had no row at (filled), and how many bars'
+/// high/low were widened to contain open and close (repaired).
+fn align_symbol(
+    rows: &[RawRow],
+    grid: &[u64],
+    start: u64,
+    has_ohlc: bool,
+) -> Result<(Vec<Bar>, Vec<u32>, u32), PriceError> {
+    let mut out = Vec::with_capacity(grid.len());
+    let mut at: Vec<u32> = Vec::new();
+    let mut nrep = 0u32;
+    let mut i = rows.partition_point(|r| r.ts < start);
+    let mut prev_close: Option<u128> = None;
+    let before = i.checked_sub(1).map(|j| rows[j].bar.close);
+    for (gi, &t) in grid.iter().enumerate() {
+        if i < rows.len() && rows[i].ts == t {
+            let mut b = rows[i].bar;
+            if !has_ohlc {
+                b.open = prev_close.unwrap_or(b.close);
+                b.high = b.open.max(b.close);
+                b.low = b.open.min(b.close);
+            } else {
+                let hi = b.open.max(b.close);
+                let lo = b.open.min(b.close);
+                if b.high < hi || b.low > lo {
+                    nrep += 1;
+                    b.high = b.high.max(hi);
+                    b.low = b.low.min(lo);
+                }
+            }
+            prev_close = Some(b.close);
+            out.push(b);
+            i += 1;
+        } else {
+            // A gap: the last close at or before `t`, which exists because the grid starts
+            // at or after this symbol's first bar (possibly a row before the common range,
+            // which is dropped but still carries the price into the range).
+            let p = prev_close.or(before).ok_or_else(|| PriceError::Csv {
+                line: 0,
+                msg: "no price before the common range".into(),
+            })?;
+            out.push(Bar::flat(p));
+            at.push(gi as u32);
+        }
+    }
+    Ok((out, at, nrep))
 }
 
 impl PriceSeries {

@@ -155,6 +155,14 @@ fn section(s: &mut String, r: &SimResult) {
             .collect();
         let _ = writeln!(s, "Venue settings: {}.\n", facts.join(", "));
     }
+    model_table(s, r);
+    crash_table(s, r);
+    market_table(s, r);
+    agent_table(s, r);
+}
+
+/// The models side by side, one row per metric.
+fn model_table(s: &mut String, r: &SimResult) {
     let ms: Vec<&ModelMetrics> = r.models.iter().collect();
     let _ = write!(s, "| Metric |");
     for m in &ms {
@@ -226,7 +234,11 @@ fn section(s: &mut String, r: &SimResult) {
     row("Opens rejected for capital (volume)", &|m| {
         format!("{} ({})", m.rejected_opens, usd_u(m.rejected_volume_usd))
     });
+}
 
+/// The crash windows, if any.
+fn crash_table(s: &mut String, r: &SimResult) {
+    let d = &r.data;
     if !r.crash_windows.is_empty() {
         let _ = writeln!(
             s,
@@ -256,7 +268,9 @@ fn section(s: &mut String, r: &SimResult) {
             );
         }
     }
+}
 
+fn market_table(s: &mut String, r: &SimResult) {
     let _ = writeln!(s, "\nMarkets:\n");
     let _ = writeln!(s, "| Market | First | Last | Peak long OI | Peak short OI | Mean imbalance | Final long OI | Final short OI |");
     let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|");
@@ -274,7 +288,10 @@ fn section(s: &mut String, r: &SimResult) {
             usd_u(m.final_short_oi_usd)
         );
     }
+}
 
+/// The agents per kind, then the action counts.
+fn agent_table(s: &mut String, r: &SimResult) {
     let _ = writeln!(s, "\nAgents:\n");
     let _ = writeln!(
         s,

@@ -193,13 +193,7 @@ impl StudyConfig {
     }
 
     pub fn validate(&self) -> Result<(), String> {
-        let chk = |n: &str, v: u64, lo: u64, hi: u64| {
-            if v < lo || v > hi {
-                Err(format!("study.{n} {v} outside [{lo}, {hi}]"))
-            } else {
-                Ok(())
-            }
-        };
+        let chk = check_range;
         if self.scenarios.is_empty() || self.scenarios.len() > 100 {
             return Err("study.scenarios: give 1 to 100".into());
         }
@@ -257,44 +251,59 @@ impl StudyConfig {
         chk("azex_probes", self.azex_probes.into(), 1, 40)?;
         chk("peer_probes", self.peer_probes.into(), 1, 100)?;
         if let Some(c) = &self.chain {
-            chk("chain.windows", c.windows.into(), 1, 1_000)?;
-            chk("chain.warmup_days", c.warmup_days.into(), 0, 365)?;
-            chk(
-                "chain.warmup_substeps",
-                c.warmup_substeps.into(),
-                1,
-                crate::scenarios::MAX_SUBSTEPS.into(),
-            )?;
-            chk(
-                "chain.window_bars_before",
-                c.window_bars_before.into(),
-                0,
-                48,
-            )?;
-            chk("chain.window_bars_after", c.window_bars_after.into(), 0, 48)?;
-            chk(
-                "chain.keeper_latency_blocks",
-                c.keeper_latency_blocks.into(),
-                0,
-                1_000,
-            )?;
-            chk(
-                "chain.keeper_txs_per_block",
-                c.keeper_txs_per_block.into(),
-                1,
-                100_000,
-            )?;
-            if let Some(k) = c.control_substeps {
-                chk(
-                    "chain.control_substeps",
-                    k.into(),
-                    1,
-                    crate::scenarios::MAX_SUBSTEPS.into(),
-                )?;
-            }
+            validate_chain(c)?;
         }
         Ok(())
     }
+}
+
+/// `Err` naming the field `study.{n}` when `v` is outside `[lo, hi]`.
+fn check_range(n: &str, v: u64, lo: u64, hi: u64) -> Result<(), String> {
+    if v < lo || v > hi {
+        Err(format!("study.{n} {v} outside [{lo}, {hi}]"))
+    } else {
+        Ok(())
+    }
+}
+
+fn validate_chain(c: &ChainStudy) -> Result<(), String> {
+    let chk = check_range;
+    chk("chain.windows", c.windows.into(), 1, 1_000)?;
+    chk("chain.warmup_days", c.warmup_days.into(), 0, 365)?;
+    chk(
+        "chain.warmup_substeps",
+        c.warmup_substeps.into(),
+        1,
+        crate::scenarios::MAX_SUBSTEPS.into(),
+    )?;
+    chk(
+        "chain.window_bars_before",
+        c.window_bars_before.into(),
+        0,
+        48,
+    )?;
+    chk("chain.window_bars_after", c.window_bars_after.into(), 0, 48)?;
+    chk(
+        "chain.keeper_latency_blocks",
+        c.keeper_latency_blocks.into(),
+        0,
+        1_000,
+    )?;
+    chk(
+        "chain.keeper_txs_per_block",
+        c.keeper_txs_per_block.into(),
+        1,
+        100_000,
+    )?;
+    if let Some(k) = c.control_substeps {
+        chk(
+            "chain.control_substeps",
+            k.into(),
+            1,
+            crate::scenarios::MAX_SUBSTEPS.into(),
+        )?;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -482,9 +491,8 @@ pub fn chain_window(
 /// Per block: fills and markets' risk.
 pub type Flow = Vec<(Vec<Fill>, Vec<MarketRisk>)>;
 
-/// An engine venue that records what the study needs.
+/// What the study records of an engine run (the hook of an [`Observed`] engine venue).
 struct Recording {
-    inner: EngineVenue,
     flow: Flow,
     pending: Vec<Fill>,
     share_prices: Vec<i128>,
@@ -495,33 +503,11 @@ struct Recording {
     honest_below: AgentId,
 }
 
-impl Venue for Recording {
-    fn name(&self) -> String {
-        self.inner.name()
-    }
-    fn markets(&self) -> Vec<MarketInfo> {
-        self.inner.markets()
-    }
-    fn begin_block(&mut self, h: u64, ts: u64) {
-        self.inner.begin_block(h, ts)
-    }
-    fn arbitrage_spot_to(&mut self, m: MarketId, p: u128) -> Result<Outcome, Rejection> {
-        self.inner.arbitrage_spot_to(m, p)
-    }
-    fn observe(&self, m: MarketId) -> MarketObs {
-        self.inner.observe(m)
-    }
-    fn vault(&self) -> VaultObs {
-        self.inner.vault()
-    }
-    fn positions_of(&self, a: AgentId) -> Vec<PositionView> {
-        self.inner.positions_of(a)
-    }
-    fn submit(&mut self, a: AgentId, action: &Action) -> Result<Outcome, Rejection> {
-        let r = self.inner.submit(a, action);
+impl VenueHook for Recording {
+    fn after_submit(&mut self, a: AgentId, action: &Action, r: &Result<Outcome, Rejection>) {
         if let (Action::Open { notional_usd, .. }, true) = (action, a < self.honest_below) {
             self.open_volume += notional_usd;
-            if let Err(e) = &r {
+            if let Err(e) = r {
                 if matches!(
                     e.kind,
                     RejectKind::InsufficientLiquidity | RejectKind::ImpactCap
@@ -530,89 +516,18 @@ impl Venue for Recording {
                 }
             }
         }
-        r
     }
-    fn end_block(&mut self) {
-        self.inner.end_block()
-    }
-    fn take_fills(&mut self) -> Vec<Fill> {
-        let f = self.inner.take_fills();
-        self.pending = f.clone();
-        f
-    }
-    fn risk_snapshot(&self) -> RiskSnapshot {
-        self.inner.risk_snapshot()
-    }
-    fn take_extra_arbitrage(&mut self) -> Vec<(MarketId, Outcome)> {
-        self.inner.take_extra_arbitrage()
-    }
-    fn error(&self) -> Option<String> {
-        self.inner.error()
-    }
-    fn describe(&self) -> BTreeMap<String, String> {
-        self.inner.describe()
-    }
-}
 
-impl Recording {
-    /// Called by [`run_recorded`] after each block (the driver calls `risk_snapshot` once per
-    /// block, after `take_fills`).
-    fn record_block(&mut self) {
-        let r = self.inner.risk_snapshot();
+    fn after_fills(&mut self, fills: &[Fill]) {
+        self.pending = fills.to_vec();
+    }
+
+    /// The driver takes one risk snapshot per block, after the fills: the block is complete.
+    fn after_risk_snapshot(&mut self, r: &RiskSnapshot) {
         self.share_prices
             .push(share_price_wad(r.vault_nav_usd, r.vault_shares) as i128);
         self.flow
-            .push((std::mem::take(&mut self.pending), r.markets));
-    }
-}
-
-/// A venue wrapper that calls `record_block` when the driver takes a block's risk snapshot.
-struct Rec(std::cell::RefCell<Recording>);
-
-impl Venue for Rec {
-    fn name(&self) -> String {
-        self.0.borrow().name()
-    }
-    fn markets(&self) -> Vec<MarketInfo> {
-        self.0.borrow().markets()
-    }
-    fn begin_block(&mut self, h: u64, ts: u64) {
-        self.0.get_mut().begin_block(h, ts)
-    }
-    fn arbitrage_spot_to(&mut self, m: MarketId, p: u128) -> Result<Outcome, Rejection> {
-        self.0.get_mut().arbitrage_spot_to(m, p)
-    }
-    fn observe(&self, m: MarketId) -> MarketObs {
-        self.0.borrow().observe(m)
-    }
-    fn vault(&self) -> VaultObs {
-        self.0.borrow().vault()
-    }
-    fn positions_of(&self, a: AgentId) -> Vec<PositionView> {
-        self.0.borrow().positions_of(a)
-    }
-    fn submit(&mut self, a: AgentId, action: &Action) -> Result<Outcome, Rejection> {
-        self.0.get_mut().submit(a, action)
-    }
-    fn end_block(&mut self) {
-        self.0.get_mut().end_block()
-    }
-    fn take_fills(&mut self) -> Vec<Fill> {
-        self.0.get_mut().take_fills()
-    }
-    fn risk_snapshot(&self) -> RiskSnapshot {
-        let mut r = self.0.borrow_mut();
-        r.record_block();
-        r.risk_snapshot()
-    }
-    fn take_extra_arbitrage(&mut self) -> Vec<(MarketId, Outcome)> {
-        self.0.get_mut().take_extra_arbitrage()
-    }
-    fn error(&self) -> Option<String> {
-        self.0.borrow().error()
-    }
-    fn describe(&self) -> BTreeMap<String, String> {
-        self.0.borrow().describe()
+            .push((std::mem::take(&mut self.pending), r.markets.clone()));
     }
 }
 
@@ -648,15 +563,17 @@ pub fn engine_probe(
     c.genesis_vault_usd = capital_usd;
     let p = prepare_prices(&c, prices)?;
     let inner = EngineVenue::for_run(engine.clone(), &c, &p).map_err(SimError::Venue)?;
-    let mut v = Rec(std::cell::RefCell::new(Recording {
+    let mut v = Observed::new(
         inner,
-        flow: Vec::new(),
-        pending: Vec::new(),
-        share_prices: Vec::new(),
-        open_volume: 0,
-        refused_volume: 0,
-        honest_below: c.population.agents,
-    }));
+        Recording {
+            flow: Vec::new(),
+            pending: Vec::new(),
+            share_prices: Vec::new(),
+            open_volume: 0,
+            refused_volume: 0,
+            honest_below: c.population.agents,
+        },
+    );
     let r = run_with(
         &c,
         &p,
@@ -666,7 +583,7 @@ pub fn engine_probe(
             ..Default::default()
         },
     )?;
-    let rec = v.0.into_inner();
+    let rec = v.into_hook();
     let az = r
         .model("azex")
         .ok_or_else(|| SimError::Venue("no azex model".into()))?;
@@ -956,8 +873,38 @@ fn job(
     cfg.start = None;
     cfg.end = None;
     cfg.max_bars = None;
+    let (prices, block_seconds) = job_prices(study, &mut cfg, src, engine, j)?;
+    let bars = prices.len();
+    let err = |e: SimError| format!("{} path {}: {e}", base.name, j.path);
+    let reference =
+        engine_probe(&cfg, &prices, engine, study.reference_capital_usd, true).map_err(err)?;
+    let mut out = JobOut {
+        imbalance_bps: reference.imbalance_bps,
+        attacker: reference.attacker_pnl_usd.clone(),
+        bars: bars as u64,
+        block_seconds,
+        ..Default::default()
+    };
+    // AZEx: engine runs
+    out.designs
+        .push(azex_path(study, &cfg, &prices, engine, j, &reference));
+    // peers: replays of the reference flow
+    for d in Design::ALL {
+        out.designs.push(peer_path(study, &cfg, j, &reference, d));
+    }
+    Ok(out)
+}
+
+/// The job's price path and block length; sets the substeps (and the chain mode) of `cfg`.
+fn job_prices(
+    study: &StudyConfig,
+    cfg: &mut SimConfig,
+    src: &PriceSeries,
+    engine: &EngineConfig,
+    j: &Job,
+) -> Result<(PriceSeries, u64), String> {
     let dt = src.typical_bar_seconds().max(1);
-    let (prices, block_seconds) = match (study.substeps.get(j.k), &study.chain) {
+    Ok(match (study.substeps.get(j.k), &study.chain) {
         (Some(&substeps), _) => {
             cfg.substeps = substeps;
             let mut rng = ChaCha8Rng::seed_from_u64(study.seed);
@@ -974,7 +921,7 @@ fn job(
         }
         (None, Some(c)) => {
             let (p, mode, _) = chain_window(src, c, engine, j.path as usize)
-                .ok_or_else(|| format!("{}: no chain window {}", base.name, j.path))?;
+                .ok_or_else(|| format!("{}: no chain window {}", cfg.name, j.path))?;
             match c.control_substeps {
                 Some(k) if j.k > study.substeps.len() => {
                     cfg.substeps = k;
@@ -988,25 +935,24 @@ fn job(
             }
         }
         (None, None) => return Err("no such block length".into()),
-    };
-    let bars = prices.len();
-    let err = |e: SimError| format!("{} path {}: {e}", base.name, j.path);
-    let reference =
-        engine_probe(&cfg, &prices, engine, study.reference_capital_usd, true).map_err(err)?;
+    })
+}
+
+/// AZEx's capital on a path: the least (bracketed) capital at which engine runs pass the safety
+/// test, probed around the reference run's requirement.
+fn azex_path(
+    study: &StudyConfig,
+    cfg: &SimConfig,
+    prices: &PriceSeries,
+    engine: &EngineConfig,
+    j: &Job,
+    reference: &EngineProbe,
+) -> PathResult {
     let ref_loss = loss_bps(reference.service_loss_usd, reference.open_volume_usd);
-    let mut out = JobOut {
-        imbalance_bps: reference.imbalance_bps,
-        attacker: reference.attacker_pnl_usd.clone(),
-        bars: bars as u64,
-        block_seconds,
-        ..Default::default()
-    };
     let hi = study.reference_capital_usd;
     let lo = (hi / 100_000).max(1);
-
-    // AZEx: engine runs
     let engine_probe_at = |c: u64| -> Option<(Probe, EngineProbe)> {
-        let p = engine_probe(&cfg, &prices, engine, c, false).ok()?;
+        let p = engine_probe(cfg, prices, engine, c, false).ok()?;
         let extra = loss_bps(p.service_loss_usd, p.open_volume_usd.max(1)).saturating_sub(ref_loss);
         Some((
             Probe {
@@ -1024,93 +970,98 @@ fn job(
         bad_debt_usd: reference.bad_debt_usd,
         extra_service_loss_bps: 0,
     };
-    {
-        let strict = passes(&ref_probe, study, true);
-        let relaxed = passes(&ref_probe, study, false);
-        let c = if strict || relaxed {
-            let hint = (reference.required_peak_usd / USD) as u64;
-            bracketed(hint, lo, hi, study.azex_probes, |c| {
-                engine_probe_at(c).is_some_and(|(p, _)| passes(&p, study, strict))
-            })
-        } else {
-            hi
-        };
-        let at = if c == hi {
-            Some((ref_probe, reference.clone()))
-        } else {
-            engine_probe_at(c)
-        };
-        let mut pr = PathResult {
-            path: j.path,
-            capital_usd: c,
-            unsafe_at_reference: !relaxed,
-            ..Default::default()
-        };
-        if let Some((p, e)) = at {
-            pr.zero_bad_debt = strict && e.bad_debt_usd == 0;
-            pr.max_drawdown_bps = e.max_drawdown_bps;
-            pr.drawdown_p99_bps = e.drawdown_p99_bps;
-            pr.bad_debt_usd = e.bad_debt_usd;
-            pr.served_oi_peak_usd = e.oi_peak_usd;
-            pr.extra_service_loss_bps = p.extra_service_loss_bps;
-        }
-        pr.oi_peak_usd = reference.oi_peak_usd;
-        pr.oi_avg_usd = reference.oi_avg_usd;
-        pr.formula_per_100m_peak_oi = per_100m(reference.required_peak_usd, reference.oi_peak_usd);
-        pr.formula_per_100m_avg_oi = per_100m(reference.required_avg_usd, reference.oi_avg_usd);
-        out.designs.push(pr);
+    let strict = passes(&ref_probe, study, true);
+    let relaxed = passes(&ref_probe, study, false);
+    let c = if strict || relaxed {
+        let hint = (reference.required_peak_usd / USD) as u64;
+        bracketed(hint, lo, hi, study.azex_probes, |c| {
+            engine_probe_at(c).is_some_and(|(p, _)| passes(&p, study, strict))
+        })
+    } else {
+        hi
+    };
+    let at = if c == hi {
+        Some((ref_probe, reference.clone()))
+    } else {
+        engine_probe_at(c)
+    };
+    let mut pr = PathResult {
+        path: j.path,
+        capital_usd: c,
+        unsafe_at_reference: !relaxed,
+        ..Default::default()
+    };
+    if let Some((p, e)) = at {
+        pr.zero_bad_debt = strict && e.bad_debt_usd == 0;
+        pr.max_drawdown_bps = e.max_drawdown_bps;
+        pr.drawdown_p99_bps = e.drawdown_p99_bps;
+        pr.bad_debt_usd = e.bad_debt_usd;
+        pr.served_oi_peak_usd = e.oi_peak_usd;
+        pr.extra_service_loss_bps = p.extra_service_loss_bps;
     }
+    pr.oi_peak_usd = reference.oi_peak_usd;
+    pr.oi_avg_usd = reference.oi_avg_usd;
+    pr.formula_per_100m_peak_oi = per_100m(reference.required_peak_usd, reference.oi_peak_usd);
+    pr.formula_per_100m_avg_oi = per_100m(reference.required_avg_usd, reference.oi_avg_usd);
+    pr
+}
 
-    // peers: replays of the reference flow
-    for d in Design::ALL {
-        let util = if d == Design::GmxV2 {
-            study.gmx_reserve_factor_bps
-        } else {
-            study.utilisation_cap_bps
-        };
-        let flow = &reference.flow;
-        let probe_of = |c: u64| {
-            let o = replay_with(d, usd(c), util, cfg.population.agents, flow);
-            (
-                Probe {
-                    insolvent: o.insolvent,
-                    max_drawdown_bps: o.max_drawdown_bps,
-                    bad_debt_usd: o.bad_debt_usd,
-                    extra_service_loss_bps: loss_bps(o.refused_volume_usd, o.open_volume_usd),
-                },
-                o,
-            )
-        };
-        let (top, _) = probe_of(hi);
-        let strict = passes(&top, study, true);
-        let relaxed = passes(&top, study, false);
-        let c = if strict || relaxed {
-            let hint = (probe_of(hi).1.required_peak_usd / USD) as u64;
-            bracketed(hint, lo, hi, study.peer_probes, |c| {
-                passes(&probe_of(c).0, study, strict)
-            })
-        } else {
-            hi
-        };
-        let (p, o) = probe_of(c);
-        let (_, r) = probe_of(hi);
-        out.designs.push(PathResult {
-            path: j.path,
-            capital_usd: c,
-            zero_bad_debt: strict && o.bad_debt_usd == 0,
-            max_drawdown_bps: o.max_drawdown_bps,
-            drawdown_p99_bps: o.drawdown_p99_bps,
-            bad_debt_usd: o.bad_debt_usd,
-            oi_peak_usd: reference.oi_peak_usd,
-            oi_avg_usd: reference.oi_avg_usd,
-            served_oi_peak_usd: o.oi_peak_usd,
-            formula_per_100m_peak_oi: per_100m(r.required_peak_usd, r.oi_peak_usd),
-            formula_per_100m_avg_oi: per_100m(r.required_avg_usd, r.oi_avg_usd),
-            extra_service_loss_bps: p.extra_service_loss_bps,
-            unsafe_at_reference: !relaxed,
-        });
+/// A peer design's capital on a path, from replays of the reference flow.
+fn peer_path(
+    study: &StudyConfig,
+    cfg: &SimConfig,
+    j: &Job,
+    reference: &EngineProbe,
+    d: Design,
+) -> PathResult {
+    let hi = study.reference_capital_usd;
+    let lo = (hi / 100_000).max(1);
+    let util = if d == Design::GmxV2 {
+        study.gmx_reserve_factor_bps
+    } else {
+        study.utilisation_cap_bps
+    };
+    let flow = &reference.flow;
+    let probe_of = |c: u64| {
+        let o = replay_with(d, usd(c), util, cfg.population.agents, flow);
+        (
+            Probe {
+                insolvent: o.insolvent,
+                max_drawdown_bps: o.max_drawdown_bps,
+                bad_debt_usd: o.bad_debt_usd,
+                extra_service_loss_bps: loss_bps(o.refused_volume_usd, o.open_volume_usd),
+            },
+            o,
+        )
+    };
+    let (top, _) = probe_of(hi);
+    let strict = passes(&top, study, true);
+    let relaxed = passes(&top, study, false);
+    let c = if strict || relaxed {
+        let hint = (probe_of(hi).1.required_peak_usd / USD) as u64;
+        bracketed(hint, lo, hi, study.peer_probes, |c| {
+            passes(&probe_of(c).0, study, strict)
+        })
+    } else {
+        hi
+    };
+    let (p, o) = probe_of(c);
+    let (_, r) = probe_of(hi);
+    PathResult {
+        path: j.path,
+        capital_usd: c,
+        zero_bad_debt: strict && o.bad_debt_usd == 0,
+        max_drawdown_bps: o.max_drawdown_bps,
+        drawdown_p99_bps: o.drawdown_p99_bps,
+        bad_debt_usd: o.bad_debt_usd,
+        oi_peak_usd: reference.oi_peak_usd,
+        oi_avg_usd: reference.oi_avg_usd,
+        served_oi_peak_usd: o.oi_peak_usd,
+        formula_per_100m_peak_oi: per_100m(r.required_peak_usd, r.oi_peak_usd),
+        formula_per_100m_avg_oi: per_100m(r.required_avg_usd, r.oi_avg_usd),
+        extra_service_loss_bps: p.extra_service_loss_bps,
+        unsafe_at_reference: !relaxed,
     }
-    Ok(out)
 }
 
 fn summarise(name: &str, rule: &str, paths: Vec<PathResult>) -> DesignResult {
@@ -1172,22 +1123,7 @@ pub fn run_study(
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<StudyResult, String> {
     study.validate()?;
-    let mut skipped = Vec::new();
-    let mut bases: Vec<(SimConfig, PriceSeries)> = Vec::new();
-    for c in scenarios {
-        match prepare_prices(c, prices) {
-            Ok(p) if p.len() >= 3 => bases.push((study_scenario(c.clone(), study), p)),
-            Ok(_) | Err(SimError::NoBars) => skipped.push(format!(
-                "{}: its dates ({} .. {}) are not in the data ({} .. {})",
-                c.name,
-                c.start.as_deref().unwrap_or("start"),
-                c.end.as_deref().unwrap_or("end"),
-                crate::prices::format_timestamp(prices.timestamps.first().copied().unwrap_or(0)),
-                crate::prices::format_timestamp(prices.timestamps.last().copied().unwrap_or(0)),
-            )),
-            Err(e) => return Err(format!("{}: {e}", c.name)),
-        }
-    }
+    let (bases, skipped) = study_bases(study, scenarios, prices)?;
     // block lengths: the coarse ones, then (index `substeps.len()`) chain resolution, whose
     // paths are the scenario's worst bars
     let nk = study.substeps.len()
@@ -1220,6 +1156,70 @@ pub fn run_study(
             }
         }
     }
+    let outs = run_jobs(study, &bases, engine, &work, jobs, progress)?;
+    let mut scenarios_out = Vec::new();
+    for (sc, (base, src)) in bases.iter().enumerate() {
+        for k in 0..nk {
+            if paths_of(sc, k) == 0 {
+                continue;
+            }
+            let (substeps, chain) = match study.substeps.get(k) {
+                Some(&s) => (s, None),
+                None => chain_block_length(study, src, engine, k, paths_of(sc, k)),
+            };
+            let mine: Vec<&JobOut> = work
+                .iter()
+                .zip(&outs)
+                .filter(|(j, _)| j.sc == sc && j.k == k)
+                .map(|(_, o)| o)
+                .collect();
+            scenarios_out.push(scenario_study(base, src, substeps, chain, &mine));
+        }
+    }
+    Ok(StudyResult {
+        config: study.clone(),
+        data: prices.source.clone(),
+        skipped,
+        scenarios: scenarios_out,
+    })
+}
+
+/// The study's scenarios with their prices (at least 3 bars), and the ones skipped because their
+/// dates are not in the data.
+#[allow(clippy::type_complexity)]
+fn study_bases(
+    study: &StudyConfig,
+    scenarios: &[SimConfig],
+    prices: &PriceSeries,
+) -> Result<(Vec<(SimConfig, PriceSeries)>, Vec<String>), String> {
+    let mut skipped = Vec::new();
+    let mut bases: Vec<(SimConfig, PriceSeries)> = Vec::new();
+    for c in scenarios {
+        match prepare_prices(c, prices) {
+            Ok(p) if p.len() >= 3 => bases.push((study_scenario(c.clone(), study), p)),
+            Ok(_) | Err(SimError::NoBars) => skipped.push(format!(
+                "{}: its dates ({} .. {}) are not in the data ({} .. {})",
+                c.name,
+                c.start.as_deref().unwrap_or("start"),
+                c.end.as_deref().unwrap_or("end"),
+                crate::prices::format_timestamp(prices.timestamps.first().copied().unwrap_or(0)),
+                crate::prices::format_timestamp(prices.timestamps.last().copied().unwrap_or(0)),
+            )),
+            Err(e) => return Err(format!("{}: {e}", c.name)),
+        }
+    }
+    Ok((bases, skipped))
+}
+
+/// Runs the jobs on `jobs` threads; their outputs in job order.
+fn run_jobs(
+    study: &StudyConfig,
+    bases: &[(SimConfig, PriceSeries)],
+    engine: &EngineConfig,
+    work: &[Job],
+    jobs: usize,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Vec<JobOut>, String> {
     let total = work.len() as u64;
     let next = std::sync::atomic::AtomicUsize::new(0);
     let done = std::sync::atomic::AtomicU64::new(0);
@@ -1251,93 +1251,88 @@ pub fn run_study(
                 .ok_or("a path did not run")??,
         );
     }
-    let mut scenarios_out = Vec::new();
-    for (sc, (base, src)) in bases.iter().enumerate() {
-        for k in 0..nk {
-            if paths_of(sc, k) == 0 {
-                continue;
-            }
-            let (substeps, chain) = match study.substeps.get(k) {
-                Some(&s) => (s, None),
-                None => {
-                    let c = study.chain.clone().unwrap_or_default();
-                    let windows: Vec<_> = (0..paths_of(sc, k) as usize)
-                        .filter_map(|w| chain_window(src, &c, engine, w))
-                        .collect();
-                    let first = windows.first();
-                    let dt = src.typical_bar_seconds().max(1);
-                    let info = ChainInfo {
-                        stress_bars: windows
-                            .iter()
-                            .map(|(_, _, ts)| crate::prices::format_timestamp(*ts))
-                            .collect(),
-                        warmup_block_seconds: dt / c.warmup_substeps.max(1) as u64,
-                        window_bars: first.map_or(0, |w| w.1.window_bars),
-                        keeper_latency_blocks: c.keeper_latency_blocks,
-                        keeper_txs_per_block: c.keeper_txs_per_block,
-                        adversarial_ordering: c.adversarial_ordering,
-                        chain_blocks_per_path: first
-                            .map_or(0, |w| w.1.window_bars * w.1.substeps as u64),
-                        control_substeps: c.control_substeps.filter(|_| k > study.substeps.len()),
-                    };
-                    match info.control_substeps {
-                        Some(ks) => (ks, Some(info)),
-                        None => (first.map_or(0, |w| w.1.substeps), Some(info)),
-                    }
-                }
-            };
-            let mine: Vec<&JobOut> = work
-                .iter()
-                .zip(&outs)
-                .filter(|(j, _)| j.sc == sc && j.k == k)
-                .map(|(_, o)| o)
-                .collect();
-            let mut attacker: BTreeMap<String, i128> = BTreeMap::new();
-            let mut best: BTreeMap<String, i128> = BTreeMap::new();
-            for o in &mine {
-                for (kd, &v) in &o.attacker {
-                    *attacker.entry(kd.clone()).or_default() += v;
-                    let b = best.entry(kd.clone()).or_insert(i128::MIN);
-                    *b = (*b).max(v);
-                }
-            }
-            let mut designs = Vec::new();
-            let names: Vec<(String, String)> = std::iter::once((
-                "azex".to_string(),
-                "engine: vault capacity on the net exposure (docs/protocol.md)".to_string(),
-            ))
-            .chain(
-                Design::ALL
-                    .iter()
-                    .map(|d| (d.name().to_string(), d.rule().to_string())),
-            )
-            .collect();
-            for (di, (n, rule)) in names.iter().enumerate() {
-                let paths: Vec<PathResult> = mine.iter().map(|o| o.designs[di].clone()).collect();
-                designs.push(summarise(n, rule, paths));
-            }
-            let imb: Vec<f64> = mine.iter().map(|o| o.imbalance_bps as f64).collect();
-            scenarios_out.push(ScenarioStudy {
-                scenario: base.name.clone(),
-                substeps,
-                block_seconds: mine.first().map_or(0, |o| o.block_seconds),
-                paths: mine.len() as u32,
-                bars_per_path: mine.first().map_or(0, |o| o.bars),
-                data: src.source.clone(),
-                imbalance_bps: Dist::of(&imb),
-                attacker_pnl_usd: attacker,
-                attacker_best_path_pnl_usd: best,
-                designs,
-                chain,
-            });
+    Ok(outs)
+}
+
+/// The chain-resolution block length `k`'s substeps and description.
+fn chain_block_length(
+    study: &StudyConfig,
+    src: &PriceSeries,
+    engine: &EngineConfig,
+    k: usize,
+    paths: u32,
+) -> (u32, Option<ChainInfo>) {
+    let c = study.chain.clone().unwrap_or_default();
+    let windows: Vec<_> = (0..paths as usize)
+        .filter_map(|w| chain_window(src, &c, engine, w))
+        .collect();
+    let first = windows.first();
+    let dt = src.typical_bar_seconds().max(1);
+    let info = ChainInfo {
+        stress_bars: windows
+            .iter()
+            .map(|(_, _, ts)| crate::prices::format_timestamp(*ts))
+            .collect(),
+        warmup_block_seconds: dt / c.warmup_substeps.max(1) as u64,
+        window_bars: first.map_or(0, |w| w.1.window_bars),
+        keeper_latency_blocks: c.keeper_latency_blocks,
+        keeper_txs_per_block: c.keeper_txs_per_block,
+        adversarial_ordering: c.adversarial_ordering,
+        chain_blocks_per_path: first.map_or(0, |w| w.1.window_bars * w.1.substeps as u64),
+        control_substeps: c.control_substeps.filter(|_| k > study.substeps.len()),
+    };
+    match info.control_substeps {
+        Some(ks) => (ks, Some(info)),
+        None => (first.map_or(0, |w| w.1.substeps), Some(info)),
+    }
+}
+
+/// A scenario's results at one block length, from its paths' outputs.
+fn scenario_study(
+    base: &SimConfig,
+    src: &PriceSeries,
+    substeps: u32,
+    chain: Option<ChainInfo>,
+    mine: &[&JobOut],
+) -> ScenarioStudy {
+    let mut attacker: BTreeMap<String, i128> = BTreeMap::new();
+    let mut best: BTreeMap<String, i128> = BTreeMap::new();
+    for o in mine {
+        for (kd, &v) in &o.attacker {
+            *attacker.entry(kd.clone()).or_default() += v;
+            let b = best.entry(kd.clone()).or_insert(i128::MIN);
+            *b = (*b).max(v);
         }
     }
-    Ok(StudyResult {
-        config: study.clone(),
-        data: prices.source.clone(),
-        skipped,
-        scenarios: scenarios_out,
-    })
+    let mut designs = Vec::new();
+    let names: Vec<(String, String)> = std::iter::once((
+        "azex".to_string(),
+        "engine: vault capacity on the net exposure (docs/protocol.md)".to_string(),
+    ))
+    .chain(
+        Design::ALL
+            .iter()
+            .map(|d| (d.name().to_string(), d.rule().to_string())),
+    )
+    .collect();
+    for (di, (n, rule)) in names.iter().enumerate() {
+        let paths: Vec<PathResult> = mine.iter().map(|o| o.designs[di].clone()).collect();
+        designs.push(summarise(n, rule, paths));
+    }
+    let imb: Vec<f64> = mine.iter().map(|o| o.imbalance_bps as f64).collect();
+    ScenarioStudy {
+        scenario: base.name.clone(),
+        substeps,
+        block_seconds: mine.first().map_or(0, |o| o.block_seconds),
+        paths: mine.len() as u32,
+        bars_per_path: mine.first().map_or(0, |o| o.bars),
+        data: src.source.clone(),
+        imbalance_bps: Dist::of(&imb),
+        attacker_pnl_usd: attacker,
+        attacker_best_path_pnl_usd: best,
+        designs,
+        chain,
+    }
 }
 
 #[cfg(test)]

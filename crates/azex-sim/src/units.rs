@@ -12,10 +12,10 @@
 //! name their rounding; products that can exceed 128 bits go through 256-bit `mul_div` from
 //! `azex-math`.
 
-use azex_math::{mul_div, mul_div_rounding_up, U256};
+use azex_math::{mul_div_down_u128, mul_div_e30_u128, mul_div_up_u128, WAD_U128};
 
-/// 1e18: one whole unit in WAD precision (prices, base sizes, shares).
-pub const WAD: u128 = 1_000_000_000_000_000_000;
+/// 1e18: one whole unit in WAD precision (prices, base sizes, shares); azex-math's `WAD_U128`.
+pub const WAD: u128 = WAD_U128;
 /// 1e6: micro-azUSD per azUSD.
 pub const USD: u128 = 1_000_000;
 /// size_wad * price_wad / NOTIONAL_DIV = micro-azUSD notional.
@@ -23,51 +23,23 @@ pub const NOTIONAL_DIV: u128 = WAD * WAD / USD; // 1e30
 /// 1e4 basis points = 100%.
 pub const BPS: u128 = 10_000;
 
-const E15: u128 = 1_000_000_000_000_000;
-
-/// Exact `floor(a * b / 1e30)` without 256-bit arithmetic when the pieces fit (the common
-/// notional case): with `a = A·1e15 + a0`, `b = B·1e15 + b0`,
-/// `a·b / 1e30 = A·B + (A·b0 + a0·B + a0·b0 / 1e15) / 1e15`, and flooring the inner
-/// `a0·b0 / 1e15` first does not change the outer floor (the dropped part is below one unit).
-fn mul_div_e30_floor(a: u128, b: u128) -> Option<u128> {
-    let (ah, al) = (a / E15, a % E15);
-    let (bh, bl) = (b / E15, b % E15);
-    let hi = ah.checked_mul(bh)?;
-    let mid = ah
-        .checked_mul(bl)?
-        .checked_add(al.checked_mul(bh)?)?
-        .checked_add(al * bl / E15)?;
-    hi.checked_add(mid / E15)
-}
-
 /// `a * b / d`, rounded down, exact (256-bit intermediate when needed), or `None` if the result
-/// does not fit in 128 bits or `d == 0`.
+/// does not fit in 128 bits or `d == 0`. azex-math's [`mul_div_down_u128`], with its
+/// 128-bit shortcut for the notional divisor ([`mul_div_e30_u128`]) tried
+/// before the 256-bit division.
 pub fn checked_mul_div_floor(a: u128, b: u128, d: u128) -> Option<u128> {
-    if d == 0 {
-        return None;
-    }
-    if let Some(p) = a.checked_mul(b) {
-        return Some(p / d);
-    }
-    if d == NOTIONAL_DIV {
-        if let Some(r) = mul_div_e30_floor(a, b) {
+    if d == NOTIONAL_DIV && a.checked_mul(b).is_none() {
+        if let Some((r, _)) = mul_div_e30_u128(a, b) {
             return Some(r);
         }
     }
-    let r = mul_div(U256::from(a), U256::from(b), U256::from(d)).ok()?;
-    u128::try_from(r).ok()
+    mul_div_down_u128(a, b, d).ok()
 }
 
-/// `a * b / d`, rounded up, exact, or `None` if the result does not fit or `d == 0`.
+/// `a * b / d`, rounded up, exact, or `None` if the result does not fit or `d == 0`
+/// (azex-math's [`mul_div_up_u128`]).
 pub fn checked_mul_div_ceil(a: u128, b: u128, d: u128) -> Option<u128> {
-    if d == 0 {
-        return None;
-    }
-    if let Some(p) = a.checked_mul(b) {
-        return Some(p.div_ceil(d));
-    }
-    let r = mul_div_rounding_up(U256::from(a), U256::from(b), U256::from(d)).ok()?;
-    u128::try_from(r).ok()
+    mul_div_up_u128(a, b, d).ok()
 }
 
 /// `a * b / d`, rounded down, exact; saturates at `u128::MAX` when the result does not fit in
@@ -249,6 +221,7 @@ pub fn f64_to_usd(x: f64) -> u128 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use azex_math::{mul_div, U256};
 
     #[test]
     fn parse_exact() {
@@ -285,7 +258,7 @@ mod tests {
         fn fast_mul_div_matches_256_bit(a in 0u128..10u128.pow(34), b in 0u128..10u128.pow(26), ceil in proptest::bool::ANY) {
             let d = NOTIONAL_DIV;
             proptest::prop_assert_eq!(mul_div_floor(a, b, d), reference(a, b, d));
-            if let Some(r) = mul_div_e30_floor(a, b) {
+            if let Some((r, _)) = mul_div_e30_u128(a, b) {
                 proptest::prop_assert_eq!(r, reference(a, b, d));
             }
             let d2 = 7_919u128 * 10u128.pow(20);
@@ -297,6 +270,8 @@ mod tests {
             }
         }
     }
+
+    const E15: u128 = 1_000_000_000_000_000;
 
     #[test]
     fn e30_edges() {

@@ -236,3 +236,100 @@ pub trait Venue {
         Default::default()
     }
 }
+
+/// What an [`Observed`] venue reports to its observer. Every method does nothing by default.
+pub trait VenueHook {
+    /// After `owner`'s action was submitted, with the venue's answer.
+    fn after_submit(
+        &mut self,
+        _owner: AgentId,
+        _action: &Action,
+        _result: &Result<Outcome, Rejection>,
+    ) {
+    }
+
+    /// After the driver took a block's fills.
+    fn after_fills(&mut self, _fills: &[Fill]) {}
+
+    /// After the driver took a risk snapshot (once per block, after the fills).
+    fn after_risk_snapshot(&mut self, _snapshot: &RiskSnapshot) {}
+}
+
+/// A venue that forwards everything to `inner` and reports submissions, fills and risk
+/// snapshots to a [`VenueHook`] (e.g. the study's recorder, the attack search's tally).
+pub struct Observed<V, H> {
+    /// The venue doing the work.
+    pub inner: V,
+    /// A cell because [`Venue::risk_snapshot`] takes `&self`.
+    hook: std::cell::RefCell<H>,
+}
+
+impl<V: Venue, H: VenueHook> Observed<V, H> {
+    /// Wraps `inner`, reporting to `hook`.
+    pub fn new(inner: V, hook: H) -> Self {
+        Observed {
+            inner,
+            hook: std::cell::RefCell::new(hook),
+        }
+    }
+
+    /// The hook, with what it observed.
+    pub fn into_hook(self) -> H {
+        self.hook.into_inner()
+    }
+}
+
+impl<V: Venue, H: VenueHook> Venue for Observed<V, H> {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+    fn markets(&self) -> Vec<MarketInfo> {
+        self.inner.markets()
+    }
+    fn begin_block(&mut self, height: u64, timestamp: u64) {
+        self.inner.begin_block(height, timestamp)
+    }
+    fn arbitrage_spot_to(
+        &mut self,
+        market: MarketId,
+        target_price: u128,
+    ) -> Result<Outcome, Rejection> {
+        self.inner.arbitrage_spot_to(market, target_price)
+    }
+    fn observe(&self, market: MarketId) -> MarketObs {
+        self.inner.observe(market)
+    }
+    fn vault(&self) -> VaultObs {
+        self.inner.vault()
+    }
+    fn positions_of(&self, owner: AgentId) -> Vec<PositionView> {
+        self.inner.positions_of(owner)
+    }
+    fn submit(&mut self, owner: AgentId, action: &Action) -> Result<Outcome, Rejection> {
+        let r = self.inner.submit(owner, action);
+        self.hook.get_mut().after_submit(owner, action, &r);
+        r
+    }
+    fn end_block(&mut self) {
+        self.inner.end_block()
+    }
+    fn take_fills(&mut self) -> Vec<Fill> {
+        let f = self.inner.take_fills();
+        self.hook.get_mut().after_fills(&f);
+        f
+    }
+    fn risk_snapshot(&self) -> RiskSnapshot {
+        let r = self.inner.risk_snapshot();
+        self.hook.borrow_mut().after_risk_snapshot(&r);
+        r
+    }
+    fn take_extra_arbitrage(&mut self) -> Vec<(MarketId, Outcome)> {
+        self.inner.take_extra_arbitrage()
+    }
+    fn error(&self) -> Option<String> {
+        self.inner.error()
+    }
+    fn describe(&self) -> std::collections::BTreeMap<String, String> {
+        self.inner.describe()
+    }
+}
