@@ -144,6 +144,17 @@ impl Client {
         self.post("/v1/txs", &txs)
     }
 
+    /// [`Client::submit_batch`] with the body already written: a JSON array of signed
+    /// transactions (a load generator serialises its transactions before it starts the clock).
+    pub fn submit_batch_json(&self, body: &[u8]) -> Result<Vec<BatchItem>, ClientError> {
+        Self::finish(
+            self.agent
+                .post(&format!("{}/v1/txs", self.base))
+                .set("Content-Type", "application/json")
+                .send_bytes(body),
+        )
+    }
+
     /// `POST /v1/simulate`: run an unsigned `Tx` through the engine's `simulate` on the node's
     /// state, changing nothing; `{ok: true, events, risk_after}` or
     /// `{ok: false, refusal: {kind, message}}` as JSON.

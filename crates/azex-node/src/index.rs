@@ -60,6 +60,49 @@ fn market(v: &Value) -> Option<u32> {
         .and_then(|m| u32::try_from(m).ok())
 }
 
+/// The index keys of a group of blocks, each table's sorted (sorted inserts touch each B-tree
+/// page once per group instead of once per key).
+#[derive(Default)]
+struct Keys {
+    txs: Vec<([u8; 32], (u64, u32))>,
+    account_txs: Vec<([u8; 20], u64, u32)>,
+    account_events: Vec<([u8; 20], u64, u32)>,
+    market_events: Vec<(u32, u64, u32)>,
+}
+
+impl Keys {
+    fn of(blocks: &[&Block]) -> Keys {
+        let mut k = Keys::default();
+        for b in blocks {
+            // A block's transactions and events fit in u32 positions (the mempool caps a block
+            // far below); saturate rather than wrap if a log ever said otherwise.
+            let pos = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+            for (i, t) in b.txs.iter().enumerate() {
+                k.txs.push((t.hash.0, (b.height, pos(i))));
+                k.account_txs
+                    .push((t.signed.tx.user().0 .0, b.height, pos(i)));
+            }
+            for (seq, ev) in block_events(b).enumerate() {
+                let mut seen: Vec<Address> = Vec::new();
+                for a in addresses(ev) {
+                    if !seen.contains(&a) {
+                        seen.push(a);
+                        k.account_events.push((a.0 .0, b.height, pos(seq)));
+                    }
+                }
+                if let Some(m) = market(ev) {
+                    k.market_events.push((m, b.height, pos(seq)));
+                }
+            }
+        }
+        k.txs.sort_unstable();
+        k.account_txs.sort_unstable();
+        k.account_events.sort_unstable();
+        k.market_events.sort_unstable();
+        k
+    }
+}
+
 impl Index {
     pub fn open(dir: &Path) -> Result<Self, IndexError> {
         let db = Database::create(dir.join("index.redb")).map_err(e)?;
@@ -94,30 +137,23 @@ impl Index {
         } else {
             Durability::None
         });
+        let k = Keys::of(blocks);
         {
             let mut txs = w.open_table(TXS).map_err(e)?;
+            for (h, at) in k.txs {
+                txs.insert(h, at).map_err(e)?;
+            }
             let mut atx = w.open_table(ACCOUNT_TXS).map_err(e)?;
+            for key in k.account_txs {
+                atx.insert(key, ()).map_err(e)?;
+            }
             let mut aev = w.open_table(ACCOUNT_EVENTS).map_err(e)?;
+            for key in k.account_events {
+                aev.insert(key, ()).map_err(e)?;
+            }
             let mut mev = w.open_table(MARKET_EVENTS).map_err(e)?;
-            for b in blocks {
-                for (i, t) in b.txs.iter().enumerate() {
-                    txs.insert(t.hash.0, (b.height, i as u32)).map_err(e)?;
-                    atx.insert((t.signed.tx.user().0 .0, b.height, i as u32), ())
-                        .map_err(e)?;
-                }
-                for (seq, ev) in block_events(b).enumerate() {
-                    let seq = seq as u32;
-                    let mut seen: Vec<Address> = Vec::new();
-                    for a in addresses(ev) {
-                        if !seen.contains(&a) {
-                            seen.push(a);
-                            aev.insert((a.0 .0, b.height, seq), ()).map_err(e)?;
-                        }
-                    }
-                    if let Some(m) = market(ev) {
-                        mev.insert((m, b.height, seq), ()).map_err(e)?;
-                    }
-                }
+            for key in k.market_events {
+                mev.insert(key, ()).map_err(e)?;
             }
             let mut meta = w.open_table(META).map_err(e)?;
             meta.insert("height", last.height).map_err(e)?;

@@ -25,6 +25,83 @@ pub struct Metrics {
     pub last_snapshot_bytes: AtomicU64,
     /// Height of the snapshot start-up loaded (0: replayed from genesis).
     pub startup_snapshot_height: AtomicU64,
+    /// Per block: taking it from the mempool, executing it and encoding it (the sequencer).
+    pub block_build: Histogram,
+    /// Per group commit: appending its blocks to the log and the fsync.
+    pub log_fsync: Histogram,
+    /// Per block: from the end of its build to its publication after the fsync (queueing
+    /// behind the writer included).
+    pub block_to_durable: Histogram,
+}
+
+/// Upper bounds of the histogram buckets, microseconds (the last bucket is `+Inf`).
+pub const BUCKETS_US: [u64; 12] = [
+    500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000,
+    2_000_000,
+];
+
+/// A Prometheus histogram of durations (cumulative buckets in seconds when rendered).
+#[derive(Default)]
+pub struct Histogram {
+    /// Observations in each bucket of [`BUCKETS_US`] (not cumulative), then `+Inf`.
+    counts: [AtomicU64; 13],
+    sum_us: AtomicU64,
+}
+
+impl Histogram {
+    /// Record one duration.
+    pub fn observe(&self, d: std::time::Duration) {
+        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        let i = BUCKETS_US
+            .iter()
+            .position(|b| us <= *b)
+            .unwrap_or(BUCKETS_US.len());
+        self.counts[i].fetch_add(1, Ordering::Relaxed);
+        self.sum_us.fetch_add(us, Ordering::Relaxed);
+    }
+
+    /// Observations so far.
+    pub fn count(&self) -> u64 {
+        self.counts.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+
+    /// The upper bound (µs) of the bucket holding the `q` quantile (`u64::MAX`: beyond the
+    /// last bound; 0: no observation).
+    pub fn quantile_bound_us(&self, q: f64) -> u64 {
+        let n = self.count();
+        if n == 0 {
+            return 0;
+        }
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss,
+            reason = "a rank from a quantile in [0, 1] of a count"
+        )]
+        let rank = ((n as f64) * q.clamp(0.0, 1.0)).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, c) in self.counts.iter().enumerate() {
+            seen += c.load(Ordering::Relaxed);
+            if seen >= rank {
+                return BUCKETS_US.get(i).copied().unwrap_or(u64::MAX);
+            }
+        }
+        u64::MAX
+    }
+
+    fn render(&self, name: &str, help: &str, s: &mut String) {
+        s.push_str(&format!("# HELP {name} {help}\n# TYPE {name} histogram\n"));
+        let mut cum = 0;
+        for (i, c) in self.counts.iter().enumerate() {
+            cum += c.load(Ordering::Relaxed);
+            let le = BUCKETS_US
+                .get(i)
+                .map_or("+Inf".to_string(), |b| format!("{}", *b as f64 / 1e6));
+            s.push_str(&format!("{name}_bucket{{le=\"{le}\"}} {cum}\n"));
+        }
+        let sum = self.sum_us.load(Ordering::Relaxed) as f64 / 1e6;
+        s.push_str(&format!("{name}_sum {sum}\n{name}_count {cum}\n"));
+    }
 }
 
 const COUNTER: &str = "counter";
@@ -178,6 +255,50 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
             ));
         }
+        self.block_build.render(
+            "azex_block_build_seconds",
+            "per block: take from the mempool, execute, encode",
+            &mut s,
+        );
+        self.log_fsync.render(
+            "azex_log_fsync_seconds",
+            "per group commit: append to the block log and fsync",
+            &mut s,
+        );
+        self.block_to_durable.render(
+            "azex_block_to_durable_seconds",
+            "per block: end of its build to its publication after the fsync",
+            &mut s,
+        );
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn histogram_buckets_quantiles_and_text() {
+        let h = Histogram::default();
+        assert_eq!(h.quantile_bound_us(0.99), 0);
+        for ms in [1, 1, 3, 3, 3, 40, 40, 40, 40, 5_000] {
+            h.observe(Duration::from_millis(ms));
+        }
+        assert_eq!(h.count(), 10);
+        assert_eq!(h.quantile_bound_us(0.2), 1_000);
+        assert_eq!(h.quantile_bound_us(0.5), 5_000);
+        assert_eq!(h.quantile_bound_us(0.9), 50_000);
+        assert_eq!(h.quantile_bound_us(0.99), u64::MAX);
+        let mut s = String::new();
+        h.render("x", "help", &mut s);
+        assert!(s.contains("# TYPE x histogram\n"), "{s}");
+        assert!(s.contains("x_bucket{le=\"0.001\"} 2\n"), "{s}");
+        assert!(s.contains("x_bucket{le=\"0.005\"} 5\n"), "{s}");
+        assert!(s.contains("x_bucket{le=\"2\"} 9\n"), "{s}");
+        assert!(s.contains("x_bucket{le=\"+Inf\"} 10\n"), "{s}");
+        assert!(s.contains("x_count 10\n"), "{s}");
+        assert!(s.contains("x_sum 5.171\n"), "{s}");
     }
 }

@@ -376,6 +376,8 @@ struct ToWrite {
     cached: Arc<CachedBlock>,
     acks: Vec<Ack>,
     exec_us: u64,
+    /// When the sequencer finished it.
+    built: Instant,
 }
 
 /// A snapshot to make: the state after block `height` and the nonces with it.
@@ -816,6 +818,7 @@ impl Sequencer {
     /// Take a block from the mempool, execute it and make it ready for the writer. `None`: a
     /// fault (reported), the sequencer stops.
     fn make_block(&mut self) -> Option<ToWrite> {
+        let t_start = Instant::now();
         let t_secs = now_secs();
         let (batch, expired) = self.take_from_mempool(t_secs)?;
         ack_expired(&self.sh, expired);
@@ -837,10 +840,12 @@ impl Sequencer {
             block,
             json: json.into(),
         });
+        self.sh.metrics.block_build.observe(t_start.elapsed());
         Some(ToWrite {
             cached,
             acks,
             exec_us,
+            built: Instant::now(),
         })
     }
 
@@ -989,6 +994,7 @@ fn writer(
             return;
         }
         let fsync_us = t0.elapsed().as_micros() as u64;
+        sh.metrics.log_fsync.observe(t0.elapsed());
         for w in group {
             let b = &w.cached.block;
             let m = &sh.metrics;
@@ -1025,6 +1031,7 @@ fn writer(
             }
             let _ = sh.blocks_tx.send(w.cached.clone());
             let _ = idx_tx.send(w.cached);
+            m.block_to_durable.observe(w.built.elapsed());
         }
     }
 }
@@ -1084,17 +1091,41 @@ fn snapshot_one(sh: &Shared, data: &Path, keep: usize, s: ToSnapshot) {
     }
 }
 
-fn indexer(sh: Arc<Shared>, rx: mpsc::Receiver<Arc<CachedBlock>>) {
-    while let Ok(first) = rx.recv() {
-        let mut group = vec![first];
-        while let Ok(more) = rx.try_recv() {
-            group.push(more);
-            if group.len() >= 256 {
-                break;
-            }
+/// How often the indexer commits at most: the blocks of this interval go into one redb write
+/// (the index lags the durable head by at most about this much; `/v1/tx/{hash}` reads the
+/// not-yet-indexed transactions from `Shared::recent`).
+const INDEX_EVERY: Duration = Duration::from_millis(250);
+
+/// Blocks that arrive within [`INDEX_EVERY`] of the last index commit, at most 256.
+fn index_group(
+    rx: &mpsc::Receiver<Arc<CachedBlock>>,
+    first: Arc<CachedBlock>,
+    due: Instant,
+) -> Vec<Arc<CachedBlock>> {
+    let mut group = vec![first];
+    while group.len() < 256 {
+        let now = Instant::now();
+        let next = if now >= due {
+            rx.try_recv().ok()
+        } else {
+            rx.recv_timeout(due - now).ok()
+        };
+        match next {
+            Some(b) => group.push(b),
+            None => break,
         }
+    }
+    group
+}
+
+fn indexer(sh: Arc<Shared>, rx: mpsc::Receiver<Arc<CachedBlock>>) {
+    let mut last = Instant::now();
+    while let Ok(first) = rx.recv() {
+        let group = index_group(&rx, first, last + INDEX_EVERY);
         let refs: Vec<&Block> = group.iter().map(|c| &c.block).collect();
-        if let Err(e) = sh.index.add(&refs) {
+        let r = sh.index.add(&refs);
+        last = Instant::now();
+        if let Err(e) = r {
             crate::warn_line!("azex-node: indexing: {e}");
             continue;
         }

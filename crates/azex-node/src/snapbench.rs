@@ -84,7 +84,7 @@ pub struct SnapbenchReport {
     pub tail_replay_secs: f64,
 }
 
-fn genesis(o: &SnapbenchOptions) -> Genesis {
+pub(crate) fn genesis(o: &SnapbenchOptions) -> Genesis {
     let mut g = Genesis::default();
     g.params.risk_twap_window_secs = 0;
     // The most open interest per unit of spot depth the parameters allow: the book is balanced
@@ -109,7 +109,7 @@ fn genesis(o: &SnapbenchOptions) -> Genesis {
 
 /// The blocks: mints, listings and LP capital, then `positions` opens of 0.01 token ($20) with
 /// $5 margin, round-robin over markets and users, long and short alternating in each market.
-fn blocks(o: &SnapbenchOptions) -> Vec<(BlockCtx, Vec<Tx>)> {
+pub(crate) fn blocks(o: &SnapbenchOptions) -> Vec<(BlockCtx, Vec<Tx>)> {
     let mut out = Vec::new();
     let mut ctx = BlockCtx {
         height: 1,
