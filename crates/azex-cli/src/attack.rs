@@ -1,6 +1,14 @@
 //! `azex attack-search`: optimising adversaries on real price windows through the real engine
 //! (`azex_sim::attack_search`); JSON and a Markdown table.
 
+#![warn(
+    unreachable_pub,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // the workspace lints, module by module: main.rs and node.rs do not take them yet
+
 use crate::out::{say, Fail, Out};
 use azex_sim::{load_default_prices, load_prices, run_attack_search, AttackSearchConfig};
 use clap::Args;
@@ -8,46 +16,46 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(Args, Debug)]
-pub struct AttackArgs {
+pub(crate) struct AttackArgs {
     /// Price CSV (or .csv.gz); default: the shipped 30-minute data, Oct 2017 - Oct 2019.
     #[arg(long, value_name = "FILE")]
-    pub prices: Option<PathBuf>,
+    pub(crate) prices: Option<PathBuf>,
     /// Search settings as JSON (fields of `azex_sim::AttackSearchConfig`; missing = default).
     #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Evaluations per attack kind and environment (each = one engine run per window).
     #[arg(long)]
-    pub budget: Option<u32>,
+    pub(crate) budget: Option<u32>,
     #[arg(long)]
-    pub seed: Option<u64>,
+    pub(crate) seed: Option<u64>,
     /// Attack kind (repeatable; default all): jelly, funding_default, stop_hunt_patient,
     /// multi_block_manipulation, keeper_sandwich.
     #[arg(long = "kind", value_name = "KIND")]
-    pub kinds: Vec<String>,
+    pub(crate) kinds: Vec<String>,
     /// Environment (repeatable; default both): defended, worst_case.
     #[arg(long = "env", value_name = "ENV")]
-    pub envs: Vec<String>,
+    pub(crate) envs: Vec<String>,
     /// Regular agents around the attacker.
     #[arg(long)]
-    pub agents: Option<u32>,
+    pub(crate) agents: Option<u32>,
     /// Days per window.
     #[arg(long)]
-    pub window_days: Option<u32>,
+    pub(crate) window_days: Option<u32>,
     /// Output directory for `attack-search.json` and `attack-search.md`.
     #[arg(long, default_value = "out/attack")]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// Print the JSON to stdout instead of the Markdown.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// Threads (default: the number of CPUs). Results do not depend on it.
     #[arg(long)]
-    pub jobs: Option<usize>,
+    pub(crate) jobs: Option<usize>,
     /// No progress and no summary on stderr.
     #[arg(long)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 }
 
-pub fn run(a: AttackArgs, out: &mut Out) -> Result<(), Fail> {
+pub(crate) fn run(a: AttackArgs, out: &mut Out) -> Result<(), Fail> {
     let t0 = Instant::now();
     let mut cfg: AttackSearchConfig = match &a.config {
         Some(f) => {

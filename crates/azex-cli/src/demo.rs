@@ -1,5 +1,13 @@
 //! `azex demo`: the spot pool with the oracle hook, seen block by block.
 
+#![warn(
+    unreachable_pub,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // the workspace lints, module by module: main.rs and node.rs do not take them yet
+
 use crate::fmt::{usd, wad};
 use crate::out::{Fail, Out};
 use azex_exchange::testkit::{addr, World, WorldSpec};
@@ -20,8 +28,10 @@ fn show(out: &mut Out, w: &World, key: &azex_spot::PoolKey, action: &str) -> Res
     ))
 }
 
-pub fn run(out: &mut Out) -> Result<(), Fail> {
+pub(crate) fn run(out: &mut Out) -> Result<(), Fail> {
     let e = |x: azex_exchange::ExchangeError| Fail::Msg(x.to_string());
+    // A swap's exact input, as the engine's signed amount (its overflow error if it could not be).
+    let signed = |x: u128| i128::try_from(x).map_err(|_| e(azex_exchange::ExchangeError::Overflow));
     let spec = WorldSpec {
         markets: vec![(1, 2_000 * WAD, 2_000_000 * USD_ONE)],
         lp_capital: 0,
@@ -56,7 +66,7 @@ pub fn run(out: &mut Out) -> Result<(), Fail> {
             user: addr(2),
             market: 0,
             base_for_quote: sell,
-            amount_specified: -(amount as i128),
+            amount_specified: -signed(amount)?,
             sqrt_price_limit_x96: None,
         })
         .map_err(e)?;
@@ -68,7 +78,7 @@ pub fn run(out: &mut Out) -> Result<(), Fail> {
         user: addr(3),
         market: 0,
         base_for_quote: false,
-        amount_specified: -(400_000 * USD_ONE as i128),
+        amount_specified: -signed(400_000 * USD_ONE)?,
         sqrt_price_limit_x96: None,
     })
     .map_err(e)?;
@@ -94,7 +104,7 @@ pub fn run(out: &mut Out) -> Result<(), Fail> {
         user: addr(3),
         market: 0,
         base_for_quote: true,
-        amount_specified: -(bought as i128),
+        amount_specified: -signed(bought)?,
         sqrt_price_limit_x96: None,
     })
     .map_err(e)?;

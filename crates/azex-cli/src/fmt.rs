@@ -1,7 +1,15 @@
 //! Human formatting of protocol integers (display only).
 
+#![warn(
+    unreachable_pub,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // the workspace lints, module by module: main.rs and node.rs do not take them yet
+
 /// A WAD value (1e18) as a decimal with `dp` places, truncated.
-pub fn wad(v: u128, dp: u32) -> String {
+pub(crate) fn wad(v: u128, dp: u32) -> String {
     let unit = 1_000_000_000_000_000_000u128;
     let int = v / unit;
     let frac = (v % unit) / 10u128.pow(18 - dp);
@@ -9,7 +17,7 @@ pub fn wad(v: u128, dp: u32) -> String {
 }
 
 /// An azUSD amount (1e-6) in dollars with cents.
-pub fn usd(v: u128) -> String {
+pub(crate) fn usd(v: u128) -> String {
     let int = v / 1_000_000;
     let cents = (v % 1_000_000) / 10_000;
     let mut s = int.to_string();

@@ -6,12 +6,20 @@
 //! write error is reported on stderr with exit code 2. Diagnostics go through [`say`], which
 //! ignores a closed stderr.
 
+#![warn(
+    unreachable_pub,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // the workspace lints, module by module: main.rs and node.rs do not take them yet
+
 use std::fmt::Display;
 use std::io::{self, BufWriter, Write};
 
 /// Why a command stopped early.
 #[derive(Debug)]
-pub enum Fail {
+pub(crate) enum Fail {
     /// Stdout's reader went away: stop quietly, exit 0.
     Pipe,
     /// Anything else: print `error: <message>` on stderr, exit non-zero.
@@ -25,7 +33,7 @@ impl From<String> for Fail {
 }
 
 /// An output write error, classified.
-pub fn write_error(e: io::Error) -> Fail {
+pub(crate) fn write_error(e: io::Error) -> Fail {
     if e.kind() == io::ErrorKind::BrokenPipe {
         Fail::Pipe
     } else {
@@ -34,42 +42,42 @@ pub fn write_error(e: io::Error) -> Fail {
 }
 
 /// Buffered standard output.
-pub struct Out {
+pub(crate) struct Out {
     w: BufWriter<io::StdoutLock<'static>>,
 }
 
 impl Out {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Out {
             w: BufWriter::with_capacity(1 << 16, io::stdout().lock()),
         }
     }
 
     /// Writes `x` and a newline.
-    pub fn line(&mut self, x: impl Display) -> Result<(), Fail> {
+    pub(crate) fn line(&mut self, x: impl Display) -> Result<(), Fail> {
         writeln!(self.w, "{x}").map_err(write_error)
     }
 
     /// The underlying writer (errors through [`write_error`]).
-    pub fn writer(&mut self) -> &mut impl Write {
+    pub(crate) fn writer(&mut self) -> &mut impl Write {
         &mut self.w
     }
 
     /// Flushes: the last chance for a write error to show up.
-    pub fn finish(mut self) -> Result<(), Fail> {
+    pub(crate) fn finish(mut self) -> Result<(), Fail> {
         self.w.flush().map_err(write_error)
     }
 }
 
 /// A line on stderr; a closed or failing stderr is ignored (nothing else could report it).
-pub fn say(x: impl Display) {
+pub(crate) fn say(x: impl Display) {
     let _ = writeln!(io::stderr().lock(), "{x}");
 }
 
 /// A line on stdout for commands that print outside [`Out`] (the node shells): unbuffered, and
 /// never a panic — a closed stdout ends the process quietly with 0, any other write error with
 /// a message and 2.
-pub fn println_or_exit(x: impl Display) {
+pub(crate) fn println_or_exit(x: impl Display) {
     let mut w = io::stdout().lock();
     if let Err(e) = writeln!(w, "{x}").and_then(|_| w.flush()) {
         match write_error(e) {

@@ -1,6 +1,14 @@
 //! `azex sim`: historical prices → seeded agents → the exchange state machine, block by block,
 //! next to the classic and reserve-factor baselines; JSON, a Markdown report and PNG charts.
 
+#![warn(
+    unreachable_pub,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // the workspace lints, module by module: main.rs and node.rs do not take them yet
+
 use crate::out::{say, Fail, Out};
 use azex_sim::scenarios::{validate_config, validate_engine_config, validate_run_size};
 use azex_sim::{
@@ -12,68 +20,68 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(Args, Debug)]
-pub struct SimArgs {
+pub(crate) struct SimArgs {
     /// Price CSV (or .csv.gz) with `timestamp,symbol,close` (open/high/low/volume optional),
     /// several symbols. Default: the shipped 30-minute BTC/ETH/LTC/XRP/EOS data, Oct 2017 - Oct 2019.
     #[arg(long, value_name = "FILE")]
-    pub prices: Option<PathBuf>,
+    pub(crate) prices: Option<PathBuf>,
     /// Scenario preset name or a scenario JSON file (repeatable). Default: every preset.
     #[arg(long = "scenario", value_name = "NAME|FILE")]
-    pub scenarios: Vec<String>,
+    pub(crate) scenarios: Vec<String>,
     /// Seed for every scenario (default: each scenario's own, 1 for the presets).
     #[arg(long)]
-    pub seed: Option<u64>,
+    pub(crate) seed: Option<u64>,
     /// Number of regular agents per scenario (adversaries come on top; presets: 1000; at most
     /// 100,000).
     #[arg(long)]
-    pub agents: Option<u32>,
+    pub(crate) agents: Option<u32>,
     /// Only use bars from this time on (`YYYY-MM-DD[ HH:MM:SS]` UTC or Unix seconds).
     #[arg(long)]
-    pub start: Option<String>,
+    pub(crate) start: Option<String>,
     /// Only use bars before this time.
     #[arg(long)]
-    pub end: Option<String>,
+    pub(crate) end: Option<String>,
     /// Use at most this many bars.
     #[arg(long)]
-    pub max_bars: Option<u64>,
+    pub(crate) max_bars: Option<u64>,
     /// Blocks per data bar (presets: 4, i.e. 7.5-minute blocks on 30-minute bars; 1 to 1,000,
     /// and at most 10 million blocks per run).
     #[arg(long)]
-    pub substeps: Option<u32>,
+    pub(crate) substeps: Option<u32>,
     /// Engine venue settings as JSON (fields of `azex_sim::EngineConfig`; missing = default).
     #[arg(long, value_name = "FILE")]
-    pub engine_config: Option<PathBuf>,
+    pub(crate) engine_config: Option<PathBuf>,
     /// Output directory for `<scenario>.json`, `report.md` and the charts.
     #[arg(long, default_value = "out/sim")]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// Print the JSON result to stdout (one object; an array for several scenarios).
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// Skip the PNG charts.
     #[arg(long)]
-    pub no_charts: bool,
+    pub(crate) no_charts: bool,
     /// No progress bar and no summary on stderr.
     #[arg(long)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
     /// Scenarios (or study paths) run in parallel (default: the number of CPUs). Results do
     /// not depend on it.
     #[arg(long)]
-    pub jobs: Option<usize>,
+    pub(crate) jobs: Option<usize>,
     /// The capital study (the default when no --scenario is given): `default` (a small study,
     /// about a minute on 2 cores), `full` (every preset, 20 paths, three block lengths) or a
     /// JSON file of `azex_sim::StudyConfig` fields. With --scenario, only those scenarios.
     #[arg(long, value_name = "default|full|FILE")]
-    pub study: Option<String>,
+    pub(crate) study: Option<String>,
     /// Study: Monte Carlo paths per scenario and block length.
     #[arg(long)]
-    pub paths: Option<u32>,
+    pub(crate) paths: Option<u32>,
     /// Study: days of data per path.
     #[arg(long)]
-    pub path_days: Option<u32>,
+    pub(crate) path_days: Option<u32>,
     /// Study: chain-resolution stress windows per scenario (2-second blocks around the data's
     /// worst bars; default study 1, full study 4); 0 leaves the chain-resolution mode out.
     #[arg(long)]
-    pub chain_windows: Option<u32>,
+    pub(crate) chain_windows: Option<u32>,
 }
 
 fn load_scenario(s: &str) -> Result<SimConfig, String> {
@@ -91,7 +99,7 @@ fn load_scenario(s: &str) -> Result<SimConfig, String> {
     ))
 }
 
-pub fn run(a: SimArgs, out: &mut Out) -> Result<(), Fail> {
+pub(crate) fn run(a: SimArgs, out: &mut Out) -> Result<(), Fail> {
     let t_all = Instant::now();
     let engine_cfg = engine_config(&a)?;
     let prices = price_data(&a)?;
@@ -297,8 +305,8 @@ fn write_scenario(a: &SimArgs, c: &SimConfig, r: &SimResult, secs: f64) -> Resul
                 r.data.blocks,
                 secs,
                 r.headline.azex_per_classic_avg * 100.0,
-                azex_sim::units::fmt_usd(az.bad_debt_usd as i128),
-                az.max_drawdown_bps as f64 / 100.0,
+                azex_sim::units::fmt_usd(i128::try_from(az.bad_debt_usd).unwrap_or(i128::MAX)),
+                f64::from(az.max_drawdown_bps) / 100.0,
                 az.lp_return_bps as f64 / 100.0,
             ),
         );
