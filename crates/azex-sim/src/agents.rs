@@ -435,16 +435,16 @@ impl PopulationConfig {
             (AgentKind::Keeper, m.keeper),
             (AgentKind::FundingArbitrageur, m.funding_arb),
         ];
-        let total: u64 = w.iter().map(|x| x.1 as u64).sum();
+        let total: u64 = w.iter().map(|x| u64::from(x.1)).sum();
         if total == 0 {
             return w.iter().map(|x| (x.0, 0)).collect();
         }
-        let n = self.agents as u64;
-        let mut counts: Vec<u64> = w.iter().map(|x| n * x.1 as u64 / total).collect();
+        let n = u64::from(self.agents);
+        let mut counts: Vec<u64> = w.iter().map(|x| n * u64::from(x.1) / total).collect();
         let mut rem: Vec<(u64, usize)> = w
             .iter()
             .enumerate()
-            .map(|(i, x)| (n * x.1 as u64 % total, i))
+            .map(|(i, x)| (n * u64::from(x.1) % total, i))
             .collect();
         rem.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         let assigned: u64 = counts.iter().sum();
@@ -711,7 +711,7 @@ impl Agent for Hedger {
             }
         }
         if imb > self.target_bps && held < 4 && usable(m) {
-            let excess = net - mul_div_floor(gross, self.target_bps as u128, 10_000);
+            let excess = net - mul_div_floor(gross, u128::from(self.target_bps), 10_000);
             let amt = (excess / 2).min(usd(self.max_usd));
             if amt >= usd(self.min_usd) {
                 out.push(Action::Open {
@@ -987,7 +987,7 @@ pub struct SpotManipulator {
 /// azUSD to pay into a constant-product pool with azUSD reserve `depth` to raise its price by
 /// `push_bps`: `depth × (sqrt(1 + g) − 1)`.
 pub fn usd_to_push_up(depth_usd: u128, push_bps: u32) -> u128 {
-    let g = push_bps as f64 / 10_000.0;
+    let g = f64::from(push_bps) / 10_000.0;
     let y = depth_usd as f64;
     f64_to_usd(y * ((1.0 + g).sqrt() - 1.0) / USD as f64)
 }
@@ -995,7 +995,7 @@ pub fn usd_to_push_up(depth_usd: u128, push_bps: u32) -> u128 {
 /// Base (WAD) to sell into a constant-product pool with azUSD reserve `depth` at `price` to
 /// lower its price by `push_bps`: `x × (1 / sqrt(1 − g) − 1)`, `x = depth / price`.
 pub fn base_to_push_down(depth_usd: u128, price: u128, push_bps: u32) -> u128 {
-    let g = (push_bps.min(9_000)) as f64 / 10_000.0;
+    let g = f64::from(push_bps.min(9_000)) / 10_000.0;
     let x = size_from_notional(depth_usd, price.max(1)) as f64;
     let b = x * (1.0 / (1.0 - g).sqrt() - 1.0);
     if b > 0.0 {
@@ -1175,10 +1175,10 @@ impl FundingArbitrageur {
     /// Edge (bps) of receiving funding on `side` now.
     fn edge_bps(&self, m: &MarketObs, side: Side) -> i64 {
         let (rate, premium) = Self::signals(m);
-        let carry = -side.sign() as i64 * rate * self.hold_hours as i64 / 24;
+        let carry = -side.sign() as i64 * rate * i64::from(self.hold_hours) / 24;
         // a short sells at the mark: a positive premium is in its favour (and vice versa)
         let prem = -side.sign() as i64 * premium;
-        carry + prem.max(0) - self.cost_bps as i64
+        carry + prem.max(0) - i64::from(self.cost_bps)
     }
 }
 
@@ -1204,8 +1204,8 @@ impl Agent for FundingArbitrageur {
             // still receiving enough to cover what unwinding later would cost anyway?
             let receiving = -p.side.sign() as i64 * rate;
             let stale = obs.step.saturating_sub(self.opened_step)
-                > 2 * self.hold_hours as u64 * obs.steps_per_hour as u64;
-            if receiving * (self.hold_hours as i64) / 24 < self.min_edge_bps as i64 || stale {
+                > 2 * u64::from(self.hold_hours) * u64::from(obs.steps_per_hour);
+            if receiving * i64::from(self.hold_hours) / 24 < i64::from(self.min_edge_bps) || stale {
                 for p in &mine {
                     out.push(Action::close(p.id));
                 }
@@ -1234,7 +1234,7 @@ impl Agent for FundingArbitrageur {
         } else {
             return out;
         };
-        if self.edge_bps(m, side) < self.min_edge_bps as i64 {
+        if self.edge_bps(m, side) < i64::from(self.min_edge_bps) {
             return out;
         }
         let notional = usd(self.max_usd);
@@ -1285,7 +1285,7 @@ impl Population {
         let markets = markets.max(1);
         let ctx = BuildCtx {
             cfg,
-            sph: steps_per_hour.max(1) as u64,
+            sph: u64::from(steps_per_hour.max(1)),
             balance_bps: cfg.balance_bps(),
             trade: Sizing {
                 usd: cfg.trade_usd,
@@ -1321,7 +1321,7 @@ struct BuildCtx<'a> {
 impl BuildCtx<'_> {
     /// `h` hours in sub-steps (at least 1).
     fn hours(&self, h: u32) -> u64 {
-        (h as u64 * self.sph).max(1)
+        (u64::from(h) * self.sph).max(1)
     }
 
     /// A regular agent of `kind` with id `id` (home market `market`), its parameters drawn

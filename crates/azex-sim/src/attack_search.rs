@@ -243,16 +243,16 @@ pub fn dims(kind: AttackKind, markets: usize) -> Vec<Dim> {
 fn get(spec: &AttackSpec, name: &str) -> i64 {
     match name {
         "market" => spec.market as i64,
-        "up" => spec.up as i64,
+        "up" => i64::from(spec.up),
         "notional_usd" => spec.notional_usd as i64,
-        "leverage_x100" => spec.leverage_x100 as i64,
-        "accounts" => spec.accounts as i64,
-        "hedge_bps" => spec.hedge_bps as i64,
-        "push_bps" => spec.push_bps as i64,
-        "push_blocks" => spec.push_blocks as i64,
-        "hold_blocks" => spec.hold_blocks as i64,
-        "start_bps" => spec.start_bps as i64,
-        "threshold" => spec.threshold as i64,
+        "leverage_x100" => i64::from(spec.leverage_x100),
+        "accounts" => i64::from(spec.accounts),
+        "hedge_bps" => i64::from(spec.hedge_bps),
+        "push_bps" => i64::from(spec.push_bps),
+        "push_blocks" => i64::from(spec.push_blocks),
+        "hold_blocks" => i64::from(spec.hold_blocks),
+        "start_bps" => i64::from(spec.start_bps),
+        "threshold" => i64::from(spec.threshold),
         _ => 0,
     }
 }
@@ -382,7 +382,7 @@ pub fn attack_windows(src: &PriceSeries, cfg: &AttackSearchConfig) -> Result<Vec
     }
     for i in 0..cfg.bootstrap_windows {
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-        rng.set_stream(0xB007_0000 + i as u64);
+        rng.set_stream(0xB007_0000 + u64::from(i));
         let p = crate::study::bootstrap_series(src, bars, day, 1, &mut rng)?;
         out.push(Window {
             label: format!("bootstrap {} ({} days, 1 jump bar)", i + 1, cfg.window_days),
@@ -400,7 +400,7 @@ pub fn holdout_windows(src: &PriceSeries, cfg: &AttackSearchConfig) -> Result<Ve
     (0..cfg.holdout_windows)
         .map(|i| {
             let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-            rng.set_stream(0x401D_0000 + i as u64);
+            rng.set_stream(0x401D_0000 + u64::from(i));
             Ok(Window {
                 label: format!("holdout {} ({} days, 1 jump bar)", i + 1, cfg.window_days),
                 prices: crate::study::bootstrap_series(src, bars, day, 1, &mut rng)?,
@@ -489,7 +489,7 @@ pub fn run_one(
 ) -> Result<RunOut, String> {
     let p = prepare_prices(cfg, prices).map_err(|e| e.to_string())?;
     let first = cfg.population.agents;
-    let steps = p.len() as u64 * cfg.substeps.max(1) as u64;
+    let steps = p.len() as u64 * u64::from(cfg.substeps.max(1));
     let (agents, brain) = match spec {
         Some(s) => {
             let (a, b) = coalition(s, first, steps);
@@ -497,7 +497,7 @@ pub fn run_one(
         }
         None => (Vec::new(), None),
     };
-    let block_secs = (p.typical_bar_seconds() / cfg.substeps.max(1) as u64).max(1);
+    let block_secs = (p.typical_bar_seconds() / u64::from(cfg.substeps.max(1))).max(1);
     let inner = EngineVenue::new(engine.clone(), &p, block_secs, first + agents.len() as u32)?;
     let mut v = Observed::new(
         inner,
@@ -545,7 +545,7 @@ pub fn run_one(
 // evaluations and the search
 
 fn whole(micro: i128) -> i64 {
-    (micro / USD as i128).clamp(i64::MIN as i128, i64::MAX as i128) as i64
+    (micro / USD as i128).clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
 
 /// One window of an evaluation.
@@ -714,7 +714,7 @@ fn search_kind(
         .map(|(p, _)| p.clone())
         .unwrap_or_else(|| start.clone());
     let evaluations = seen.len() as u32;
-    let mut runs = evaluations as u64 * ctx.windows.len() as u64;
+    let mut runs = u64::from(evaluations) * ctx.windows.len() as u64;
     let control = |p: &Vec<usize>, runs: &mut u64| -> Result<Option<Eval>, String> {
         if !kind.pushes() {
             return Ok(None);
@@ -895,7 +895,7 @@ pub fn net_control(s: &AttackSpec) -> Option<AttackSpec> {
     let net_bps = s.hedge_bps.abs_diff(10_000);
     let main_is_larger = s.hedge_bps < 10_000;
     let mut c = s.clone();
-    c.notional_usd = (s.notional_usd as u128 * net_bps as u128 / BPS) as u64;
+    c.notional_usd = (u128::from(s.notional_usd) * u128::from(net_bps) / BPS) as u64;
     c.hedge_bps = 0;
     c.accounts = 1;
     c.push_bps = 0;
@@ -1065,8 +1065,8 @@ fn window_info(ws: &[(SimConfig, PriceSeries)], ls: &[String]) -> Vec<WindowInfo
             first: format_timestamp(p.timestamps.first().copied().unwrap_or(0)),
             last: format_timestamp(p.timestamps.last().copied().unwrap_or(0)),
             bars: p.len() as u64,
-            blocks: p.len() as u64 * c.substeps.max(1) as u64,
-            block_seconds: (p.typical_bar_seconds() / c.substeps.max(1) as u64).max(1),
+            blocks: p.len() as u64 * u64::from(c.substeps.max(1)),
+            block_seconds: (p.typical_bar_seconds() / u64::from(c.substeps.max(1))).max(1),
         })
         .collect()
 }

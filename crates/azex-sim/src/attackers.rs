@@ -261,7 +261,8 @@ pub fn coalition(
     total_steps: u64,
 ) -> (Vec<Box<dyn Agent>>, BrainHandle) {
     let n = spec.members() as usize;
-    let start_step = (total_steps as u128 * spec.start_bps.min(10_000) as u128 / BPS) as u64;
+    let start_step =
+        (u128::from(total_steps) * u128::from(spec.start_bps.min(10_000)) / BPS) as u64;
     let brain = Rc::new(RefCell::new(Brain {
         spec: spec.clone(),
         log: AttackLog::default(),
@@ -532,7 +533,7 @@ impl Brain {
                     .own_positions
                     .iter()
                     .any(|p| p.market == s.market && p.side == pay);
-                if !paying_alive || obs.step >= since + s.hold_blocks as u64 {
+                if !paying_alive || obs.step >= since + u64::from(s.hold_blocks) {
                     self.finish(obs, out);
                 }
             }
@@ -545,7 +546,7 @@ impl Brain {
         let s = &self.spec;
         if s.kind == AttackKind::MultiBlock {
             let pb = s.push_blocks.max(1);
-            (s.push_bps as u64 * k.min(pb) as u64 / pb as u64) as u32
+            (u64::from(s.push_bps) * u64::from(k.min(pb)) / u64::from(pb)) as u32
         } else {
             s.push_bps
         }
@@ -573,7 +574,7 @@ impl Brain {
             self.log.stopped_at_step = Some(step);
         } else {
             self.st = St::Idle {
-                next_at: step + self.spec.hold_blocks.max(1) as u64,
+                next_at: step + u64::from(self.spec.hold_blocks.max(1)),
             };
         }
     }
@@ -662,7 +663,7 @@ impl Brain {
                     close_all(obs, out);
                     unwind_spot(obs, out);
                     self.st = St::Idle {
-                        next_at: obs.step + s.hold_blocks.max(1) as u64,
+                        next_at: obs.step + u64::from(s.hold_blocks.max(1)),
                     };
                 }
             }
@@ -708,7 +709,7 @@ impl Brain {
                     });
                 } else {
                     self.st = St::Sandwiched {
-                        until: obs.step + s.hold_blocks as u64,
+                        until: obs.step + u64::from(s.hold_blocks),
                     };
                 }
                 return out;

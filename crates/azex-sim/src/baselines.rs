@@ -39,7 +39,7 @@ pub fn reserve_factor_required(long_usd: u128, short_usd: u128, reserve_factor_b
     mul_div_ceil(
         long_usd.max(short_usd),
         BPS,
-        reserve_factor_bps.max(1) as u128,
+        u128::from(reserve_factor_bps.max(1)),
     )
 }
 

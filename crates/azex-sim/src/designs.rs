@@ -213,7 +213,7 @@ impl DesignPool {
         mul_div_ceil(
             self.reserved(&oi, self.traders_open_pnl_usd()),
             BPS,
-            self.util_bps as u128,
+            u128::from(self.util_bps),
         )
     }
 

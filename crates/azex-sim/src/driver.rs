@@ -463,10 +463,11 @@ impl Shape {
             w0,
             w1,
             nbars,
-            total_steps: nbars as u64 * kf as u64,
-            total_blocks: (nbars - (w1 - w0)) as u64 * k as u64 + (w1 - w0) as u64 * kf as u64,
+            total_steps: nbars as u64 * u64::from(kf),
+            total_blocks: (nbars - (w1 - w0)) as u64 * u64::from(k)
+                + (w1 - w0) as u64 * u64::from(kf),
             bar_secs,
-            steps_per_hour: ((3600 * kf as u64) / bar_secs).max(1) as u32,
+            steps_per_hour: ((3600 * u64::from(kf)) / bar_secs).max(1) as u32,
             keeper_latency: cfg
                 .chain
                 .as_ref()
@@ -654,7 +655,7 @@ impl Tracks {
             h_gross: 0,
             h_req_peak: 0,
             h_classic_peak: 0,
-            stride: (total_blocks / cfg.chart_points.max(1) as u64).max(1),
+            stride: (total_blocks / u64::from(cfg.chart_points.max(1))).max(1),
             ch: ChartSeries {
                 data_price: vec![Vec::new(); nm],
                 mark_price: vec![Vec::new(); nm],
@@ -831,7 +832,7 @@ impl<'a, V: Venue> Run<'a, V> {
         if cfg.crash.fixed {
             windows.extend(fixed_crash_windows(&series));
         }
-        let horizon_bars = (cfg.crash.horizon_days as u64 * 86_400 / shape.bar_secs) as usize;
+        let horizon_bars = (u64::from(cfg.crash.horizon_days) * 86_400 / shape.bar_secs) as usize;
         windows.extend(detect_crash_windows(
             &series,
             horizon_bars,
@@ -870,7 +871,7 @@ impl<'a, V: Venue> Run<'a, V> {
         let win = self.shape.in_window(t);
         let kf = self.shape.kf;
         let kt = if win { kf } else { self.shape.k };
-        let span = (kf / kt) as u64;
+        let span = u64::from(kf / kt);
         for (m, path) in self.paths.iter_mut().enumerate() {
             intrabar_path_into(&self.series.bars[self.data_ix[m]][t], kt, path);
         }
@@ -884,8 +885,8 @@ impl<'a, V: Venue> Run<'a, V> {
                 j,
                 win,
                 height: self.height,
-                timestamp: self.series.timestamps[t] + (j as u64 + 1) * dt / kt as u64,
-                step: t as u64 * kf as u64 + (j as u64 + 1) * span - 1,
+                timestamp: self.series.timestamps[t] + (j as u64 + 1) * dt / u64::from(kt),
+                step: t as u64 * u64::from(kf) + (j as u64 + 1) * span - 1,
             };
             self.block(ctx)?;
             if self.block_ix % 512 == 0 {
@@ -1263,7 +1264,7 @@ impl<'a, V: Venue> Run<'a, V> {
                 peak_long_oi_usd: tr.peak_l[m],
                 peak_short_oi_usd: tr.peak_s[m],
                 avg_imbalance_bps: if tr.imb_n[m] > 0 {
-                    (tr.imb_sum[m] / tr.imb_n[m] as u128) as u32
+                    (tr.imb_sum[m] / u128::from(tr.imb_n[m])) as u32
                 } else {
                     0
                 },

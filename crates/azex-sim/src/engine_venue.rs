@@ -188,8 +188,8 @@ pub fn band_ticks(b: &LiquidityBand) -> i32 {
     match b.half_width_bps {
         None => MAX_TICK,
         Some(w) => {
-            let t = libm::log(1.0 + w as f64 / 10_000.0) / libm::log(1.0001);
-            (libm::round(t) as i64).clamp(1, MAX_TICK as i64) as i32
+            let t = libm::log(1.0 + f64::from(w) / 10_000.0) / libm::log(1.0001);
+            (libm::round(t) as i64).clamp(1, i64::from(MAX_TICK)) as i32
         }
     }
 }
@@ -198,7 +198,7 @@ pub fn band_ticks(b: &LiquidityBand) -> i32 {
 /// `f(min(t, 198)) / f(t)` with `f(t) = 1 − 1.0001^(−t/2)` (a position of liquidity `L` over
 /// `±t` ticks is worth `2 L √P f(t)`, half in each token).
 pub fn band_depth_fraction(ticks: i32) -> f64 {
-    let f = |t: i32| 1.0 - libm::pow(1.0001, -(t as f64) / 2.0);
+    let f = |t: i32| 1.0 - libm::pow(1.0001, -f64::from(t) / 2.0);
     f(ticks.min(DEPTH_BAND_TICKS)) / f(ticks)
 }
 
@@ -207,12 +207,12 @@ pub fn band_depth_fraction(ticks: i32) -> f64 {
 pub fn band_azusd(profile: &[LiquidityBand], depth_usd: u64) -> Vec<u128> {
     let total: f64 = profile
         .iter()
-        .map(|b| b.share_bps as f64 / 10_000.0 * band_depth_fraction(band_ticks(b)))
+        .map(|b| f64::from(b.share_bps) / 10_000.0 * band_depth_fraction(band_ticks(b)))
         .sum();
     let capital = depth_usd as f64 / total.max(1e-12);
     profile
         .iter()
-        .map(|b| (capital * b.share_bps as f64 / 10_000.0 / 2.0 * 1e6) as u128)
+        .map(|b| (capital * f64::from(b.share_bps) / 10_000.0 / 2.0 * 1e6) as u128)
         .collect()
 }
 
@@ -284,7 +284,7 @@ impl EngineConfig {
             max_block_gap_secs: (2 * block_secs).max(d.max_block_gap_secs),
             max_drawdown_wad: self
                 .max_drawdown_bps
-                .map_or(d.max_drawdown_wad, |b| b as u128 * (WAD / 10_000)),
+                .map_or(d.max_drawdown_wad, |b| u128::from(b) * (WAD / 10_000)),
             ..d
         }
     }
@@ -304,7 +304,7 @@ impl EngineConfig {
             max_block_gap_secs: (2 * warmup_block_secs).max(d.max_block_gap_secs),
             max_drawdown_wad: self
                 .max_drawdown_bps
-                .map_or(d.max_drawdown_wad, |b| b as u128 * (WAD / 10_000)),
+                .map_or(d.max_drawdown_wad, |b| u128::from(b) * (WAD / 10_000)),
             ..d
         }
     }
@@ -322,7 +322,7 @@ fn account(prefix: u8, n: u64) -> Address {
 
 /// The engine account of an agent (also of [`crate::GENESIS_OWNER`] and [`ARBITRAGEUR`]).
 pub fn agent_address(id: AgentId) -> Address {
-    account(0xA6, id as u64)
+    account(0xA6, u64::from(id))
 }
 
 /// The account that creates and seeds the spot pools.
@@ -745,7 +745,7 @@ impl EngineVenue {
         cfg: &crate::SimConfig,
         series: &PriceSeries,
     ) -> Result<EngineVenue, String> {
-        let block_secs = (series.typical_bar_seconds() / cfg.substeps.max(1) as u64).max(1);
+        let block_secs = (series.typical_bar_seconds() / u64::from(cfg.substeps.max(1))).max(1);
         let adv = &cfg.population.adversaries;
         let n = cfg
             .population
@@ -1461,13 +1461,13 @@ impl EngineVenue {
         let fee = eu::mul_wad_up(n, p.taker_fee_wad).unwrap_or(0);
         let min_margin =
             eu::mul_wad_up(n, tier.initial_margin_wad).unwrap_or(n) + 2 * fee + bps_ceil(n, 10);
-        let mut margin = mul_div_ceil(notional, 100, lev as u128).max(min_margin);
+        let mut margin = mul_div_ceil(notional, 100, u128::from(lev)).max(min_margin);
         let long = side == Side::Long;
         let slip = self.cfg.open_slippage_bps;
         let bound = if long {
-            mul_div_ceil(spot, BPS + slip as u128, BPS)
+            mul_div_ceil(spot, BPS + u128::from(slip), BPS)
         } else {
-            mul_div_floor(spot, BPS.saturating_sub(slip as u128), BPS)
+            mul_div_floor(spot, BPS.saturating_sub(u128::from(slip)), BPS)
         };
         let qty = if long { size as i128 } else { -(size as i128) };
         for attempt in 0..2 {
@@ -1515,7 +1515,7 @@ impl EngineVenue {
         if notional_floor(q_abs, spot) < USD {
             return if long { 0 } else { u128::MAX };
         }
-        let slip = self.cfg.close_slippage_bps as u128;
+        let slip = u128::from(self.cfg.close_slippage_bps);
         if long {
             mul_div_floor(spot, BPS.saturating_sub(slip), BPS)
         } else {

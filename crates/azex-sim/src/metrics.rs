@@ -119,7 +119,7 @@ impl ModelTrack {
         base: i128,
         windows: &[(String, usize, usize)],
     ) {
-        let n = self.blocks.max(1) as u128;
+        let n = u128::from(self.blocks.max(1));
         m.required_peak_usd = self.required_peak;
         m.required_avg_usd = self.required_sum / n;
         m.oi_peak_usd = self.oi_peak;

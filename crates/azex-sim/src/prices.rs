@@ -641,7 +641,7 @@ fn log_interp(pa: u128, pb: u128, num: u32, den: u32) -> u128 {
     if pa == pb {
         return pa;
     }
-    let t = num as f64 / den as f64;
+    let t = f64::from(num) / f64::from(den);
     let r = libm::exp(t * libm::log(pb as f64 / pa as f64));
     let v = libm::floor(pa as f64 * r + 0.5);
     (v as u128).max(1)
@@ -875,8 +875,8 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = if y >= 0 { y } else { y - 399 } / 400;
     let yoe = y - era * 400;
-    let mp = (m as i64 + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let mp = (i64::from(m) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
 }

@@ -67,7 +67,7 @@ pub fn render_report(results: &[SimResult]) -> String {
         };
         let ret = |n: &str| g(n).map(|m| pct_bps(m.lp_return_bps)).unwrap_or_default();
         let dd = |n: &str| {
-            g(n).map(|m| pct_bps(m.max_drawdown_bps as i64))
+            g(n).map(|m| pct_bps(i64::from(m.max_drawdown_bps)))
                 .unwrap_or_default()
         };
         let _ = writeln!(
@@ -116,7 +116,7 @@ pub fn render_report(results: &[SimResult]) -> String {
             h.azex_per_classic_avg * 100.0,
             h.azex_per_classic_peak * 100.0,
             h.net_per_classic_avg * 100.0,
-            pct_bps(h.imbalance_bps as i64),
+            pct_bps(i64::from(h.imbalance_bps)),
             az.map(|m| usd_u(m.deficits_usd)).unwrap_or_default(),
             az.map(|m| m.liquidations.to_string()).unwrap_or_default(),
         );
@@ -198,7 +198,7 @@ fn model_table(s: &mut String, r: &SimResult) {
     row("Blocks with requirement > capital", &|m| {
         m.shortfall_blocks.to_string()
     });
-    row("Max drawdown", &|m| pct_bps(m.max_drawdown_bps as i64));
+    row("Max drawdown", &|m| pct_bps(i64::from(m.max_drawdown_bps)));
     let labels: Vec<String> = ms
         .first()
         .map(|m| m.crash_drawdowns.iter().map(|w| w.label.clone()).collect())
@@ -207,7 +207,7 @@ fn model_table(s: &mut String, r: &SimResult) {
         row(&format!("Drawdown in {label}"), &|m| {
             m.crash_drawdowns
                 .get(i)
-                .map(|w| pct_bps(w.drawdown_bps as i64))
+                .map(|w| pct_bps(i64::from(w.drawdown_bps)))
                 .unwrap_or_default()
         });
     }
@@ -254,7 +254,7 @@ fn crash_table(s: &mut String, r: &SimResult) {
                 .symbols
                 .iter()
                 .zip(&w.symbol_drawdown_bps)
-                .map(|(sym, b)| format!("{sym} {}", pct_bps(*b as i64)))
+                .map(|(sym, b)| format!("{sym} {}", pct_bps(i64::from(*b))))
                 .collect();
             let _ = writeln!(
                 s,
@@ -263,7 +263,7 @@ fn crash_table(s: &mut String, r: &SimResult) {
                 w.kind,
                 format_timestamp(w.start_ts),
                 format_timestamp(w.end_ts),
-                pct_bps(w.basket_drawdown_bps as i64),
+                pct_bps(i64::from(w.basket_drawdown_bps)),
                 per.join(", ")
             );
         }
@@ -283,7 +283,7 @@ fn market_table(s: &mut String, r: &SimResult) {
             m.last_price,
             usd_u(m.peak_long_oi_usd),
             usd_u(m.peak_short_oi_usd),
-            pct_bps(m.avg_imbalance_bps as i64),
+            pct_bps(i64::from(m.avg_imbalance_bps)),
             usd_u(m.final_long_oi_usd),
             usd_u(m.final_short_oi_usd)
         );

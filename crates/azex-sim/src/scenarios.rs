@@ -248,7 +248,7 @@ pub fn validate_profile(p: &[crate::engine_venue::LiquidityBand]) -> Result<(), 
         if let Some(w) = b.half_width_bps {
             check("liquidity_profile.half_width_bps", w.into(), 1, 1_000_000)?;
         }
-        sum += b.share_bps as u64;
+        sum += u64::from(b.share_bps);
     }
     if sum != 10_000 {
         return Err(format!(

@@ -609,8 +609,8 @@ pub fn engine_probe(
         service_loss_usd: rec.refused_volume + az.adl_volume_usd,
         oi_peak_usd: az.oi_peak_usd,
         oi_avg_usd: az.oi_avg_usd,
-        required_peak_usd: mul_div_ceil(az.required_peak_usd, BPS, util as u128),
-        required_avg_usd: mul_div_ceil(az.required_avg_usd, BPS, util as u128),
+        required_peak_usd: mul_div_ceil(az.required_peak_usd, BPS, u128::from(util)),
+        required_avg_usd: mul_div_ceil(az.required_avg_usd, BPS, u128::from(util)),
         imbalance_bps: r.headline.imbalance_bps,
         attacker_pnl_usd,
         flow: if keep_flow { rec.flow } else { Vec::new() },
@@ -869,7 +869,7 @@ fn job(
     j: &Job,
 ) -> Result<JobOut, String> {
     let mut cfg = base.clone();
-    cfg.seed = base.seed.wrapping_add(j.path as u64);
+    cfg.seed = base.seed.wrapping_add(u64::from(j.path));
     cfg.start = None;
     cfg.end = None;
     cfg.max_bars = None;
@@ -908,8 +908,8 @@ fn job_prices(
         (Some(&substeps), _) => {
             cfg.substeps = substeps;
             let mut rng = ChaCha8Rng::seed_from_u64(study.seed);
-            rng.set_stream(((j.sc as u64) << 32) | j.path as u64);
-            let bars = ((study.path_days as u64 * 86_400) / dt).max(2) as usize;
+            rng.set_stream(((j.sc as u64) << 32) | u64::from(j.path));
+            let bars = ((u64::from(study.path_days) * 86_400) / dt).max(2) as usize;
             let p = bootstrap_series(
                 src,
                 bars,
@@ -917,7 +917,7 @@ fn job_prices(
                 study.jumps_per_path,
                 &mut rng,
             )?;
-            (p, dt / substeps.max(1) as u64)
+            (p, dt / u64::from(substeps.max(1)))
         }
         (None, Some(c)) => {
             let (p, mode, _) = chain_window(src, c, engine, j.path as usize)
@@ -925,7 +925,7 @@ fn job_prices(
             match c.control_substeps {
                 Some(k) if j.k > study.substeps.len() => {
                     cfg.substeps = k;
-                    (p, dt / k.max(1) as u64)
+                    (p, dt / u64::from(k.max(1)))
                 }
                 _ => {
                     cfg.substeps = c.warmup_substeps;
@@ -1273,12 +1273,12 @@ fn chain_block_length(
             .iter()
             .map(|(_, _, ts)| crate::prices::format_timestamp(*ts))
             .collect(),
-        warmup_block_seconds: dt / c.warmup_substeps.max(1) as u64,
+        warmup_block_seconds: dt / u64::from(c.warmup_substeps.max(1)),
         window_bars: first.map_or(0, |w| w.1.window_bars),
         keeper_latency_blocks: c.keeper_latency_blocks,
         keeper_txs_per_block: c.keeper_txs_per_block,
         adversarial_ordering: c.adversarial_ordering,
-        chain_blocks_per_path: first.map_or(0, |w| w.1.window_bars * w.1.substeps as u64),
+        chain_blocks_per_path: first.map_or(0, |w| w.1.window_bars * u64::from(w.1.substeps)),
         control_substeps: c.control_substeps.filter(|_| k > study.substeps.len()),
     };
     match info.control_substeps {
@@ -1319,7 +1319,7 @@ fn scenario_study(
         let paths: Vec<PathResult> = mine.iter().map(|o| o.designs[di].clone()).collect();
         designs.push(summarise(n, rule, paths));
     }
-    let imb: Vec<f64> = mine.iter().map(|o| o.imbalance_bps as f64).collect();
+    let imb: Vec<f64> = mine.iter().map(|o| f64::from(o.imbalance_bps)).collect();
     ScenarioStudy {
         scenario: base.name.clone(),
         substeps,

@@ -22,7 +22,7 @@ fn opt_m(v: Option<f64>) -> String {
 }
 
 fn bps(v: u32) -> String {
-    format!("{:.1} %", v as f64 / 100.0)
+    format!("{:.1} %", f64::from(v) / 100.0)
 }
 
 /// The figure of a design for the headline: per $100M of peak OI at zero bad debt, or (marked
@@ -371,7 +371,7 @@ fn drawdown_chart(
             .map(|(i, l)| Text::new(l.clone(), (102.0, i as f64 + 0.5), ("sans-serif", 12))),
     )
     .map_err(err)?;
-    let cap = r.config.drawdown_cap_bps as f64 / 100.0;
+    let cap = f64::from(r.config.drawdown_cap_bps) / 100.0;
     ch.draw_series(DashedLineSeries::new(
         vec![(cap, 0.0), (cap, n as f64)],
         4,
@@ -391,7 +391,7 @@ fn drawdown_chart(
                     .paths
                     .iter()
                     .map(move |p| {
-                        Circle::new((p.max_drawdown_bps as f64 / 100.0, y), 3, c.filled())
+                        Circle::new((f64::from(p.max_drawdown_bps) / 100.0, y), 3, c.filled())
                     })
                     .collect::<Vec<_>>()
             })

@@ -88,12 +88,12 @@ pub const fn usd(whole: u64) -> u128 {
 
 /// `x * bps / 1e4`, rounded down.
 pub fn bps_floor(x: u128, bps: u32) -> u128 {
-    mul_div_floor(x, bps as u128, BPS)
+    mul_div_floor(x, u128::from(bps), BPS)
 }
 
 /// `x * bps / 1e4`, rounded up.
 pub fn bps_ceil(x: u128, bps: u32) -> u128 {
-    mul_div_ceil(x, bps as u128, BPS)
+    mul_div_ceil(x, u128::from(bps), BPS)
 }
 
 /// Parses a decimal string (`"4386.3"`, `"0.20145"`, `"1.5e-7"`, `"12"`) to WAD, exactly,
@@ -132,7 +132,7 @@ pub fn parse_decimal_wad(s: &str) -> Result<u128, String> {
     // digits = int_part ++ frac_part, value = digits * 10^(exp - frac_len)
     let digits: String = int_part.chars().chain(frac_part.chars()).collect();
     let digits = digits.trim_start_matches('0');
-    let scale = exp as i64 - frac_part.len() as i64 + 18; // power of ten to apply to `digits`
+    let scale = i64::from(exp) - frac_part.len() as i64 + 18; // power of ten to apply to `digits`
     if digits.is_empty() {
         return Ok(0);
     }
