@@ -1,14 +1,6 @@
 //! `azex attack-search`: optimising adversaries on real price windows through the real engine
 //! (`azex_sim::attack_search`); JSON and a Markdown table.
 
-#![warn(
-    unreachable_pub,
-    clippy::cast_possible_truncation,
-    clippy::cast_possible_wrap,
-    clippy::cast_sign_loss,
-    clippy::cast_lossless
-)] // the workspace lints, module by module: main.rs and node.rs do not take them yet
-
 use crate::out::{say, Fail, Out};
 use azex_sim::{load_default_prices, load_prices, run_attack_search, AttackSearchConfig};
 use clap::Args;

@@ -1,13 +1,5 @@
 //! `azex demo`: the spot pool with the oracle hook, seen block by block.
 
-#![warn(
-    unreachable_pub,
-    clippy::cast_possible_truncation,
-    clippy::cast_possible_wrap,
-    clippy::cast_sign_loss,
-    clippy::cast_lossless
-)] // the workspace lints, module by module: main.rs and node.rs do not take them yet
-
 use crate::fmt::{usd, wad};
 use crate::out::{Fail, Out};
 use azex_exchange::testkit::{addr, World, WorldSpec};

@@ -1,13 +1,5 @@
 //! Human formatting of protocol integers (display only).
 
-#![warn(
-    unreachable_pub,
-    clippy::cast_possible_truncation,
-    clippy::cast_possible_wrap,
-    clippy::cast_sign_loss,
-    clippy::cast_lossless
-)] // the workspace lints, module by module: main.rs and node.rs do not take them yet
-
 /// A WAD value (1e18) as a decimal with `dp` places, truncated.
 pub(crate) fn wad(v: u128, dp: u32) -> String {
     let unit = 1_000_000_000_000_000_000u128;

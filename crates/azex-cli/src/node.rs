@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
 /// `azex node`: run a node (or `--verify` its data directory).
-pub fn node(a: azex_node::args::NodeArgs) -> Result<ExitCode, String> {
+pub(crate) fn node(a: azex_node::args::NodeArgs) -> Result<ExitCode, String> {
     if let Some(line) = a.run()? {
         crate::out::println_or_exit(format_args!("{line}"));
     }
@@ -14,7 +14,7 @@ pub fn node(a: azex_node::args::NodeArgs) -> Result<ExitCode, String> {
 }
 
 #[derive(clap::Args)]
-pub struct FollowArgs {
+pub(crate) struct FollowArgs {
     /// Node URL, e.g. http://127.0.0.1:8545
     #[arg(long)]
     node: String,
@@ -26,7 +26,7 @@ pub struct FollowArgs {
     no_verify_signatures: bool,
 }
 
-pub fn follow(a: FollowArgs) -> Result<ExitCode, String> {
+pub(crate) fn follow(a: FollowArgs) -> Result<ExitCode, String> {
     let stop = AtomicBool::new(false);
     azex_node::follower::follow(
         &azex_node::follower::FollowOptions {
@@ -41,7 +41,7 @@ pub fn follow(a: FollowArgs) -> Result<ExitCode, String> {
 }
 
 #[derive(clap::Args)]
-pub struct KeeperArgs {
+pub(crate) struct KeeperArgs {
     #[arg(long)]
     node: String,
     /// Key file (created if missing).
@@ -49,7 +49,7 @@ pub struct KeeperArgs {
     key: PathBuf,
 }
 
-pub fn keeper(a: KeeperArgs) -> Result<ExitCode, String> {
+pub(crate) fn keeper(a: KeeperArgs) -> Result<ExitCode, String> {
     let stop = std::sync::Arc::new(AtomicBool::new(false));
     azex_node::keeper::stop_on_signal(stop.clone());
     let r = azex_node::keeper::run_keeper(
@@ -70,7 +70,7 @@ pub fn keeper(a: KeeperArgs) -> Result<ExitCode, String> {
 }
 
 #[derive(clap::Args)]
-pub struct DevnetArgs {
+pub(crate) struct DevnetArgs {
     #[arg(long)]
     data: PathBuf,
     #[arg(long, default_value_t = 8545)]
@@ -89,7 +89,7 @@ pub struct DevnetArgs {
     keepers_in_process: bool,
 }
 
-pub fn devnet(a: DevnetArgs) -> Result<ExitCode, String> {
+pub(crate) fn devnet(a: DevnetArgs) -> Result<ExitCode, String> {
     let mut o = azex_node::devnet::DevnetOptions::new(a.data, a.port);
     o.keepers = a.keepers;
     o.traders = a.traders;
@@ -103,7 +103,7 @@ pub fn devnet(a: DevnetArgs) -> Result<ExitCode, String> {
 }
 
 #[derive(clap::Args)]
-pub struct TxArgs {
+pub(crate) struct TxArgs {
     #[arg(long, default_value = "http://127.0.0.1:8545")]
     node: String,
     /// Key file (0x + 64 hex digits).
@@ -126,7 +126,7 @@ pub struct TxArgs {
     fields: Vec<String>,
 }
 
-pub fn tx(a: TxArgs) -> Result<ExitCode, String> {
+pub(crate) fn tx(a: TxArgs) -> Result<ExitCode, String> {
     let v = azex_node::cli::tx(&azex_node::cli::TxOptions {
         node: a.node,
         key: a.key,
@@ -143,7 +143,7 @@ pub fn tx(a: TxArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn loadgen(o: azex_node::loadgen::LoadgenOptions) -> Result<ExitCode, String> {
+pub(crate) fn loadgen(o: azex_node::loadgen::LoadgenOptions) -> Result<ExitCode, String> {
     let r = azex_node::loadgen::run(&o)?;
     crate::out::println_or_exit(format_args!(
         "{}",

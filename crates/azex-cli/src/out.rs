@@ -6,14 +6,6 @@
 //! write error is reported on stderr with exit code 2. Diagnostics go through [`say`], which
 //! ignores a closed stderr.
 
-#![warn(
-    unreachable_pub,
-    clippy::cast_possible_truncation,
-    clippy::cast_possible_wrap,
-    clippy::cast_sign_loss,
-    clippy::cast_lossless
-)] // the workspace lints, module by module: main.rs and node.rs do not take them yet
-
 use std::fmt::Display;
 use std::io::{self, BufWriter, Write};
 

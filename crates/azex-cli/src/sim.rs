@@ -1,14 +1,6 @@
 //! `azex sim`: historical prices → seeded agents → the exchange state machine, block by block,
 //! next to the classic and reserve-factor baselines; JSON, a Markdown report and PNG charts.
 
-#![warn(
-    unreachable_pub,
-    clippy::cast_possible_truncation,
-    clippy::cast_possible_wrap,
-    clippy::cast_sign_loss,
-    clippy::cast_lossless
-)] // the workspace lints, module by module: main.rs and node.rs do not take them yet
-
 use crate::out::{say, Fail, Out};
 use azex_sim::scenarios::{validate_config, validate_engine_config, validate_run_size};
 use azex_sim::{
