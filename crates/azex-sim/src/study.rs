@@ -1361,7 +1361,7 @@ mod tests {
 
     #[test]
     fn dist_median_p95_worst() {
-        let v: Vec<f64> = (1..=20).map(|x| x as f64).collect();
+        let v: Vec<f64> = (1..=20).map(f64::from).collect();
         let d = Dist::of(&v);
         assert_eq!((d.median, d.p95, d.worst), (10.0, 19.0, 20.0));
     }

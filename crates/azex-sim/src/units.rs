@@ -264,7 +264,7 @@ mod tests {
             let d2 = 7_919u128 * 10u128.pow(20);
             if ceil {
                 let exact = U256::from(a) * U256::from(b) % U256::from(d2) == U256::ZERO;
-                proptest::prop_assert_eq!(mul_div_ceil(a, b, d2), reference(a, b, d2) + (!exact) as u128);
+                proptest::prop_assert_eq!(mul_div_ceil(a, b, d2), reference(a, b, d2) + u128::from(!exact));
             } else {
                 proptest::prop_assert_eq!(mul_div_floor(a, b, d2), reference(a, b, d2));
             }
