@@ -709,7 +709,7 @@ async fn tx_get(S(sh): S<Arc<Shared>>, Path(h): Path<String>) -> R {
     let hash: B256 = h
         .parse()
         .map_err(|_| bad("invalid_hash", "expected 0x + 64 hex digits"))?;
-    let loc = sh.recent.lock().ok().and_then(|r| r.get(&hash).copied());
+    let loc = sh.recent.get(&hash);
     let loc = match loc {
         Some(l) => Some(l),
         None => sh.index.tx(hash).map_err(|e| internal(e.to_string()))?,
@@ -863,10 +863,12 @@ async fn tx_post(
         .acquire()
         .await
         .map_err(|_| internal("verifier pool closed"))?;
-    let (hash, signed) =
-        tokio::task::spawn_blocking(move || verify(chain_id, &signed).map(|h| (h, signed)))
-            .await
-            .map_err(|_| internal("verification task failed"))??;
+    let (hash, signed) = tokio::task::spawn_blocking(move || {
+        crate::priority::background();
+        verify(chain_id, &signed).map(|h| (h, signed))
+    })
+    .await
+    .map_err(|_| internal("verification task failed"))??;
     let rx = admit(&sh, hash, signed, wait)?;
     match rx {
         None => Ok((
@@ -929,6 +931,7 @@ async fn txs_post(S(sh): S<Arc<Shared>>, body: Bytes) -> R {
             .await
             .map_err(|_| internal("verifier pool closed"))?;
         handles.push(tokio::task::spawn_blocking(move || {
+            crate::priority::background();
             let _permit = permit;
             raw[start..(start + chunk).min(raw.len())]
                 .iter()

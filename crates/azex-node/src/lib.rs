@@ -52,6 +52,7 @@ pub mod log;
 pub mod mempool;
 pub mod metrics;
 pub mod node;
+pub mod priority;
 pub mod setup;
 pub mod snapbench;
 pub mod snapshot;

@@ -107,8 +107,8 @@ pub struct Shared {
     pub waiters: std::sync::atomic::AtomicU64,
     pub log: Arc<dyn LogReader>,
     pub index: Index,
-    /// Durable but maybe not yet indexed: hash → (height, index).
-    pub recent: Mutex<HashMap<B256, (u64, u32)>>,
+    /// Durable but maybe not yet indexed transactions.
+    pub recent: Recent,
     pub blocks_tx: broadcast::Sender<Arc<CachedBlock>>,
     pub metrics: Metrics,
     pub stop: AtomicBool,
@@ -119,6 +119,48 @@ pub struct Shared {
     pub verifiers: tokio::sync::Semaphore,
     /// Set if the sequencer or writer failed: the node stops taking transactions.
     pub fault: Mutex<Option<String>>,
+}
+
+/// Where the transactions of durable blocks not yet indexed are: one small map per block, so
+/// that the writer adds a block and the indexer drops blocks in O(1) under the lock (no
+/// per-transaction work while holding it). `/v1/tx/{hash}` looks here before the index.
+#[derive(Default)]
+pub struct Recent {
+    blocks: Mutex<VecDeque<(u64, HashMap<B256, u32>)>>,
+}
+
+impl Recent {
+    /// A durable block (its map is built before the lock is taken).
+    pub fn push(&self, b: &Block) {
+        let map = b
+            .txs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.hash, u32::try_from(i).unwrap_or(u32::MAX)))
+            .collect();
+        if let Ok(mut q) = self.blocks.lock() {
+            q.push_back((b.height, map));
+        }
+    }
+
+    /// The block height and position of a durable, not yet indexed transaction.
+    pub fn get(&self, h: &B256) -> Option<(u64, u32)> {
+        let q = self.blocks.lock().ok()?;
+        q.iter()
+            .rev()
+            .find_map(|(height, m)| m.get(h).map(|i| (*height, *i)))
+    }
+
+    /// Forget the blocks up to `height` (indexed); their maps are freed outside the lock.
+    pub fn drop_through(&self, height: u64) {
+        let mut gone = Vec::new();
+        if let Ok(mut q) = self.blocks.lock() {
+            while q.front().is_some_and(|(h, _)| *h <= height) {
+                gone.extend(q.pop_front());
+            }
+        }
+        drop(gone);
+    }
 }
 
 impl Shared {
@@ -627,7 +669,7 @@ fn new_shared(
         waiters: std::sync::atomic::AtomicU64::new(0),
         log: store.log,
         index: store.index,
-        recent: Mutex::new(HashMap::new()),
+        recent: Recent::default(),
         blocks_tx,
         metrics: Metrics::default(),
         stop: AtomicBool::new(false),
@@ -1012,11 +1054,7 @@ fn writer(
                 .fetch_add((b.txs.len() - applied) as u64, Ordering::Relaxed);
             m.last_exec_us.store(w.exec_us, Ordering::Relaxed);
             m.last_fsync_us.store(fsync_us, Ordering::Relaxed);
-            if let Ok(mut r) = sh.recent.lock() {
-                for (i, t) in b.txs.iter().enumerate() {
-                    r.insert(t.hash, (b.height, i as u32));
-                }
-            }
+            sh.recent.push(b);
             if let Ok(mut c) = sh.cache.write() {
                 let mut bytes = sh.cached_bytes.load(Ordering::Relaxed);
                 let (max_blocks, max_bytes) = (sh.cache_blocks, sh.cache_bytes);
@@ -1046,6 +1084,7 @@ fn snapshotter(
     rx: mpsc::Receiver<ToSnapshot>,
     busy: &AtomicBool,
 ) {
+    crate::priority::background();
     while let Ok(s) = rx.recv() {
         snapshot_one(&sh, data, keep, s);
         busy.store(false, Ordering::SeqCst);
@@ -1094,7 +1133,7 @@ fn snapshot_one(sh: &Shared, data: &Path, keep: usize, s: ToSnapshot) {
 /// How often the indexer commits at most: the blocks of this interval go into one redb write
 /// (the index lags the durable head by at most about this much; `/v1/tx/{hash}` reads the
 /// not-yet-indexed transactions from `Shared::recent`).
-const INDEX_EVERY: Duration = Duration::from_millis(250);
+const INDEX_EVERY: Duration = Duration::from_millis(1000);
 
 /// Blocks that arrive within [`INDEX_EVERY`] of the last index commit, at most 256.
 fn index_group(
@@ -1119,6 +1158,7 @@ fn index_group(
 }
 
 fn indexer(sh: Arc<Shared>, rx: mpsc::Receiver<Arc<CachedBlock>>) {
+    crate::priority::background();
     let mut last = Instant::now();
     while let Ok(first) = rx.recv() {
         let group = index_group(&rx, first, last + INDEX_EVERY);
@@ -1129,12 +1169,8 @@ fn indexer(sh: Arc<Shared>, rx: mpsc::Receiver<Arc<CachedBlock>>) {
             crate::warn_line!("azex-node: indexing: {e}");
             continue;
         }
-        if let Ok(mut r) = sh.recent.lock() {
-            for c in &group {
-                for t in &c.block.txs {
-                    r.remove(&t.hash);
-                }
-            }
+        if let Some(last) = group.last() {
+            sh.recent.drop_through(last.block.height);
         }
     }
 }

@@ -1,0 +1,53 @@
+//! Thread priorities: block production first.
+//!
+//! The sequencer and the log writer decide the commit latency; signature recovery, the index and
+//! snapshots are throughput work that can wait a few milliseconds. On Linux the threads that do
+//! the latter lower their own scheduling priority (nice [`BACKGROUND_NICE`]) so that, when the cores are saturated
+//! by recovery, a block is still built and fsynced on time. Elsewhere this is a no-op.
+
+/// The nice value of background threads.
+pub const BACKGROUND_NICE: i32 = 10;
+
+/// Lower the calling thread's priority to background (once per thread; it cannot be raised
+/// again without privileges, so call it only on threads that do background work from then on).
+pub fn background() {
+    #[cfg(target_os = "linux")]
+    {
+        use std::cell::Cell;
+        thread_local! {
+            static DONE: Cell<bool> = const { Cell::new(false) };
+        }
+        DONE.with(|d| {
+            if !d.get() {
+                d.set(true);
+                // On Linux the nice value is per thread: `who = 0` with PRIO_PROCESS is the
+                // calling thread. Never raise it (a node already started with a higher nice
+                // keeps it); a failure leaves the priority as it was (nothing to report).
+                // SAFETY: getpriority and setpriority read no memory of ours.
+                unsafe {
+                    let now = libc::getpriority(libc::PRIO_PROCESS, 0);
+                    let _ = libc::setpriority(libc::PRIO_PROCESS, 0, now.max(BACKGROUND_NICE));
+                }
+            }
+        });
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    #[test]
+    fn background_lowers_only_the_calling_thread() {
+        // SAFETY: getpriority reads no memory of ours.
+        let nice = || unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+        let before = nice();
+        let inside = std::thread::spawn(move || {
+            super::background();
+            super::background();
+            nice()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(inside, before.max(super::BACKGROUND_NICE));
+        assert_eq!(nice(), before);
+    }
+}
