@@ -10,12 +10,16 @@
 //! | [`index`] | redb indexes: transactions by hash, events by account and market |
 //! | [`snapshot`] | state snapshots every N blocks (atomic files); start-up loads the newest valid one |
 //! | [`node`] | start-up (replay, checks), sequencer, writer and indexer threads |
+//! | [`priority`] | block production first: background threads (recovery, index, snapshots) at nice 10 |
+//! | [`metrics`] | `/metrics`: counters and histograms (block build, fsync, block → durable) |
+//! | [`json`] | engine values as JSON values, integers beyond ±2^53 as strings |
 //! | [`api`] | HTTP + WebSocket API (axum) |
 //! | [`follower`] | a read replica replaying the node's blocks and checking every state hash |
 //! | [`keeper`] | the keeper process: a follower + `azex-keeper`'s logic + signed submissions |
 //! | [`devnet`] | node + keepers + bots in one command |
 //! | [`loadgen`] | load generator and measurements |
 //! | [`snapbench`] | snapshot size and restore time on a big state |
+//! | [`args`] | the node's command-line options (shared by `azex node` and `azex-node run`) |
 //!
 //! See docs/node.md.
 
