@@ -38,11 +38,13 @@ pub struct ApiLimits {
     pub max_batch_body: usize,
     /// Transactions in one batch.
     pub max_batch: usize,
-    /// Requests per second per IP (token bucket; 0 = unlimited) and its burst.
+    /// Requests per second per IP (token bucket; 0 = unlimited).
     pub ip_rps: f64,
+    /// Burst of `ip_rps`: the bucket's size, requests (at least 1).
     pub ip_burst: f64,
-    /// Transactions per second per account (0 = unlimited) and its burst.
+    /// Transactions per second per account (token bucket; 0 = unlimited).
     pub account_tps: f64,
+    /// Burst of `account_tps`: the bucket's size, transactions (at least 1).
     pub account_burst: f64,
     /// Open websocket connections.
     pub max_ws: u64,
@@ -125,6 +127,7 @@ fn take<K: std::hash::Hash + Eq>(
 }
 
 impl RateLimiter {
+    /// Empty buckets with the rates and bursts of `l`.
     pub fn new(l: &ApiLimits) -> Self {
         RateLimiter {
             ip: Mutex::new(HashMap::new()),
@@ -133,9 +136,11 @@ impl RateLimiter {
             acct_rate: (l.account_tps, l.account_burst.max(1.0)),
         }
     }
+    /// Take one request of `ip`'s bucket: `false` if it is empty (rate limited).
     pub fn ip(&self, ip: IpAddr) -> bool {
         take(&self.ip, ip, self.ip_rate, 1.0)
     }
+    /// Take one transaction of account `a`'s bucket: `false` if it is empty (rate limited).
     pub fn account(&self, a: Address) -> bool {
         take(&self.acct, a, self.acct_rate, 1.0)
     }
@@ -213,6 +218,7 @@ fn state(sh: &Shared) -> Result<std::sync::RwLockReadGuard<'_, State>, ApiErr> {
     sh.state.read().map_err(|_| internal("state lock poisoned"))
 }
 
+/// The API's routes and their handlers on the node's shared state.
 pub fn router(sh: Arc<Shared>) -> Router {
     let small = DefaultBodyLimit::max(sh.api.max_body);
     let big = DefaultBodyLimit::max(sh.api.max_batch_body);
@@ -386,7 +392,9 @@ fn market_json(st: &State, id: u32) -> Option<Value> {
 
 async fn markets(S(sh): S<Arc<Shared>>) -> R {
     let st = state(&sh)?;
-    let v: Vec<Value> = (0..st.markets.len() as u32)
+    // Market ids are u32: there are never more than 2^32 markets.
+    let v: Vec<Value> = (0..=u32::MAX)
+        .take(st.markets.len())
         .filter_map(|i| market_json(&st, i))
         .collect();
     ok(json!({"height": st.block.height, "markets": v}))
@@ -411,7 +419,7 @@ async fn vault(S(sh): S<Arc<Shared>>) -> R {
     let share_price = if st.vault.shares == 0 || risk.nav <= 0 {
         0u128
     } else {
-        (risk.nav as u128).saturating_mul(WAD) / st.vault.shares
+        risk.nav.unsigned_abs().saturating_mul(WAD) / st.vault.shares // nav > 0 here
     };
     let hwm = st.vault.high_water_share_price;
     let drawdown = if hwm == 0 || share_price >= hwm {
@@ -462,10 +470,13 @@ fn position_json(st: &State, p: &azex_exchange::state::Position) -> Value {
     if let Some((eq, mm)) = h(price) {
         v["equity"] = json!(eq.to_string());
         v["maintenance_margin"] = json!(mm.to_string());
-        v["liquidatable"] = json!(eq < 0 || (eq as u128) < mm);
+        v["liquidatable"] = json!(eq < 0 || eq.unsigned_abs() < mm);
         v["mark_price"] = json!(price.to_string());
         // Liquidation price: where equity meets maintenance margin (bisection on `health`).
-        let liq = |x: u128| h(x).map(|(e, m)| e < 0 || (e as u128) < m).unwrap_or(true);
+        let liq = |x: u128| {
+            h(x).map(|(e, m)| e < 0 || e.unsigned_abs() < m)
+                .unwrap_or(true)
+        };
         let (mut lo, mut hi) = if p.is_long() {
             (0u128, price)
         } else {

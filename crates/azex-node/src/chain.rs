@@ -11,10 +11,15 @@ use std::collections::HashMap;
 
 /// What executing a block produced, in engine types.
 pub struct Exec {
+    /// The block's height and timestamp.
     pub ctx: BlockCtx,
+    /// Events of `begin_block`.
     pub begin: Vec<Event>,
+    /// Per transaction, in block order: its events, or the engine's refusal.
     pub results: Vec<Result<Vec<Event>, ExchangeError>>,
+    /// Events of `end_block`.
     pub end: Vec<Event>,
+    /// The state hash after `end_block`.
     pub state_hash: B256,
 }
 
@@ -42,6 +47,7 @@ pub fn error_kind(e: &ExchangeError) -> String {
     azex_keeper::error_kind(e)
 }
 
+/// A transaction's recorded outcome: applied, or refused with the engine's error kind and message.
 pub fn outcome_of(r: &Result<Vec<Event>, ExchangeError>) -> Outcome {
     match r {
         Ok(_) => Outcome::Applied,
@@ -82,26 +88,51 @@ pub fn to_block(exec: &Exec, txs: Vec<(B256, SignedTx)>) -> Block {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReplayError {
     #[error("block {got} does not follow block {have}")]
-    OutOfOrder { have: u64, got: u64 },
+    /// The block's height is not the state's height + 1.
+    OutOfOrder {
+        /// Height of the state.
+        have: u64,
+        /// Height of the block.
+        got: u64,
+    },
     #[error("block {height}: engine error: {error}")]
-    Engine { height: u64, error: ExchangeError },
-    #[error("block {height}: transaction {index} recorded {recorded:?}, replayed {replayed:?}")]
-    Outcome {
+    /// `begin_block` or `end_block` failed.
+    Engine {
+        /// Height of the block.
         height: u64,
+        /// The engine's error.
+        error: ExchangeError,
+    },
+    #[error("block {height}: transaction {index} recorded {recorded:?}, replayed {replayed:?}")]
+    /// A transaction's outcome (applied, or the refusal's kind) differs from the record.
+    Outcome {
+        /// Height of the block.
+        height: u64,
+        /// Position of the transaction in the block.
         index: usize,
+        /// The outcome in the block record.
         recorded: Outcome,
+        /// The outcome of the re-execution.
         replayed: Outcome,
     },
     #[error("block {height}: state hash {replayed} differs from the recorded {recorded}")]
+    /// The state hash after the block differs from the record.
     StateHash {
+        /// Height of the block.
         height: u64,
+        /// The state hash in the block record.
         recorded: B256,
+        /// The state hash of the re-execution.
         replayed: B256,
     },
     #[error("block {height}: transaction {index}: {reason}")]
+    /// A recorded transaction is invalid (not raised by [`replay`] itself).
     BadTx {
+        /// Height of the block.
         height: u64,
+        /// Position of the transaction in the block.
         index: usize,
+        /// What is wrong with it.
         reason: String,
     },
 }
@@ -156,6 +187,7 @@ pub fn replay(state: &mut State, b: &Block) -> Result<Exec, ReplayError> {
 pub struct Nonces(pub HashMap<Address, u64>);
 
 impl Nonces {
+    /// Advance the nonces of the accounts that sent transactions in `b`.
     pub fn record(&mut self, b: &Block) {
         for t in &b.txs {
             let e = self.0.entry(t.signed.tx.user()).or_default();

@@ -14,9 +14,12 @@ use azex_exchange::Tx;
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 
+/// Options of `azex tx`.
 #[derive(Debug, Clone)]
 pub struct TxOptions {
+    /// URL of the node's HTTP API.
     pub node: String,
+    /// Key file of the sender.
     pub key: PathBuf,
     /// Transaction type (`open_position`, `mint_azusd`, … or with dashes), or `keygen`.
     pub kind: String,

@@ -22,12 +22,18 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+/// Options of `azex devnet`.
 #[derive(Debug, Clone)]
 pub struct DevnetOptions {
+    /// The devnet's directory (`keys/`, `node/`).
     pub data: PathBuf,
+    /// The API's port on 127.0.0.1 (0: any free port).
     pub port: u16,
+    /// Keepers started.
     pub keepers: usize,
+    /// Trading bots started.
     pub traders: usize,
+    /// The node's block time, ms.
     pub block_time_ms: u64,
     /// Real milliseconds per 30-minute bar of the price data.
     pub bar_ms: u64,
@@ -38,6 +44,7 @@ pub struct DevnetOptions {
 }
 
 impl DevnetOptions {
+    /// Defaults: 3 keepers (threads), 3 traders, 200 ms blocks, a bar every 2 s, until stopped.
     pub fn new(data: PathBuf, port: u16) -> Self {
         DevnetOptions {
             data,
@@ -52,7 +59,10 @@ impl DevnetOptions {
     }
 }
 
-const SYMBOLS: [&str; 5] = ["BTC", "ETH", "LTC", "XRP", "EOS"];
+/// Number of markets: one per symbol.
+const N_SYMBOLS: u32 = 5;
+/// The markets' symbols, in market order.
+const SYMBOLS: [&str; N_SYMBOLS as usize] = ["BTC", "ETH", "LTC", "XRP", "EOS"];
 
 fn key(dir: &Path, name: &str) -> Result<Key, String> {
     Key::load_or_create(&dir.join(format!("{name}.key"))).map_err(|e| e.to_string())
@@ -304,9 +314,9 @@ fn arbitrageur(k: Key, c: Client, prices: &Prices, bar_ms: u64, stop: &AtomicBoo
     let mut t = 0usize;
     while !stop.load(Ordering::Relaxed) {
         t = (t + 1) % prices.series.len();
-        for (m, &si) in prices.columns.iter().enumerate() {
+        for (m, &si) in (0..=u32::MAX).zip(&prices.columns) {
             let target = prices.series.bars[si][t].close;
-            let _ = arbitrage(&mut s, &c, me, m as u32, target);
+            let _ = arbitrage(&mut s, &c, me, m, target);
         }
         sleep_while(stop, Duration::from_millis(bar_ms));
     }
@@ -334,7 +344,7 @@ fn arbitrage(
     let pool: u128 = mk["prices"]["pool"]
         .as_str()
         .map(|x| x.parse().unwrap_or(0))
-        .or_else(|| mk["prices"]["pool"].as_u64().map(|x| x as u128))
+        .or_else(|| mk["prices"]["pool"].as_u64().map(u128::from))
         .unwrap_or(0);
     let q0 = mk["quote_is_token0"].as_bool().unwrap_or(true);
     if pool == 0 || target == 0 {
@@ -349,11 +359,13 @@ fn arbitrage(
         azex_exchange::spot_link::sqrt_from_price(target, q0, 18).map_err(|e| e.to_string())?;
     let sell_base = target < pool;
     // Exact input, large enough to reach the limit.
-    let amount: i128 = if sell_base {
-        -((1_000_000 * QTY_ONE) as i128)
+    let amount = i128::try_from(if sell_base {
+        1_000_000 * QTY_ONE
     } else {
-        -((100_000_000 * USD_ONE) as i128)
-    };
+        100_000_000 * USD_ONE
+    })
+    .map_err(|e| e.to_string())?;
+    let amount = -amount;
     if !sell_base {
         let _ = s.send(
             Tx::MintAzusd {
@@ -393,7 +405,7 @@ fn trader(i: u64, k: Key, c: Client, stop: &AtomicBool) {
     let mut open: Vec<(u64, bool)> = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         if open.len() < 5 && rng.random_bool(0.6) {
-            let m = rng.random_range(0..SYMBOLS.len() as u32);
+            let m = rng.random_range(0..N_SYMBOLS);
             let Ok(v) = c.get::<Value>(&format!("/v1/markets/{m}")) else {
                 continue;
             };
@@ -414,7 +426,7 @@ fn trader(i: u64, k: Key, c: Client, stop: &AtomicBool) {
             let qty = i128::try_from(q).unwrap_or(0).max(1);
             let long = rng.random_bool(0.5);
             let lev = rng.random_range(2..10u64);
-            let margin = usd as u128 * USD_ONE / lev as u128;
+            let margin = u128::from(usd) * USD_ONE / u128::from(lev);
             if let Ok(ack) = s.send(
                 Tx::OpenPosition {
                     user: me,

@@ -10,37 +10,52 @@ use azex_keeper::{BlockRecord, ChainView, Receipt, ViewError};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+/// Why following stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum FollowError {
+    /// The node could not be reached or answered with an error.
     #[error("node: {0}")]
     Client(#[from] ClientError),
+    /// A block did not replay to its recorded outcomes or state hash.
     #[error("{0}")]
     Replay(#[from] chain::ReplayError),
+    /// The genesis the node serves is not valid for the engine.
     #[error("engine: {0}")]
     Engine(#[from] azex_exchange::ExchangeError),
     #[error("block {height}, transaction {index}: {reason}")]
+    /// A transaction's signature does not verify, or does not give its recorded hash.
     BadTx {
+        /// Height of the block.
         height: u64,
+        /// Position of the transaction in the block.
         index: usize,
+        /// What is wrong with it.
         reason: String,
     },
     #[error("the node's genesis hash {node} differs from ours {ours}")]
+    /// The node's genesis hash differs from that of the genesis it serves.
     Genesis {
+        /// The genesis hash the node reports.
         node: alloy_primitives::B256,
+        /// The hash of the genesis state built here.
         ours: alloy_primitives::B256,
     },
 }
 
 /// A replica of the node's chain.
 pub struct Follower {
+    /// HTTP client of the node followed.
     pub client: Client,
+    /// The node's chain id (signatures are checked against it).
     pub chain_id: u64,
     state: State,
     records: VecDeque<Arc<BlockRecord>>,
     retain: usize,
     /// Check signatures of replayed transactions.
     pub verify_signatures: bool,
+    /// Blocks replayed since connecting.
     pub blocks_replayed: u64,
+    /// Transactions replayed since connecting.
     pub txs_replayed: u64,
 }
 
@@ -70,10 +85,12 @@ impl Follower {
         })
     }
 
+    /// The replica's state, after the newest block replayed.
     pub fn state(&self) -> &State {
         &self.state
     }
 
+    /// Height of the newest block replayed (0: genesis).
     pub fn height(&self) -> u64 {
         self.state.block.height
     }
@@ -183,12 +200,12 @@ impl ChainView for Follower {
         let from = cursor + 1;
         let oldest = self.records.front().map(|r| r.height);
         match oldest {
-            Some(o) if o <= from => Ok(self
-                .records
-                .iter()
-                .skip((from - o) as usize)
-                .cloned()
-                .collect()),
+            // An offset beyond `usize` is beyond any window held in memory: not held.
+            Some(o) if o <= from => {
+                let start = usize::try_from(from - o)
+                    .map_err(|_| ViewError::Unavailable { from, oldest })?;
+                Ok(self.records.iter().skip(start).cloned().collect())
+            }
             _ => Err(ViewError::Unavailable { from, oldest }),
         }
     }
@@ -197,9 +214,11 @@ impl ChainView for Follower {
 /// Options of `azex follow`.
 #[derive(Debug, Clone)]
 pub struct FollowOptions {
+    /// URL of the node's HTTP API.
     pub node: String,
     /// Stop after this many blocks (None: until stopped).
     pub blocks: Option<u64>,
+    /// Check the signature of every replayed transaction.
     pub verify_signatures: bool,
 }
 

@@ -23,8 +23,10 @@ const ACCOUNT_EVENTS: TableDefinition<([u8; 20], u64, u32), ()> =
 const MARKET_EVENTS: TableDefinition<(u32, u64, u32), ()> = TableDefinition::new("market_events");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
+/// A group of blocks holding a height that is a multiple of this is committed durably.
 pub const DURABLE_EVERY: u64 = 64;
 
+/// A redb failure (its message).
 #[derive(Debug, thiserror::Error)]
 #[error("index: {0}")]
 pub struct IndexError(pub String);
@@ -33,6 +35,7 @@ fn e<E: std::fmt::Display>(x: E) -> IndexError {
     IndexError(x.to_string())
 }
 
+/// The node's redb database of indexes (`DATA/index.redb`).
 pub struct Index {
     db: Database,
 }
@@ -104,6 +107,7 @@ impl Keys {
 }
 
 impl Index {
+    /// Open (or create) `dir/index.redb` and its tables.
     pub fn open(dir: &Path) -> Result<Self, IndexError> {
         let db = Database::create(dir.join("index.redb")).map_err(e)?;
         let w = db.begin_write().map_err(e)?;
@@ -162,13 +166,15 @@ impl Index {
         Ok(())
     }
 
+    /// Block height and position in it of the transaction with hash `h`.
     pub fn tx(&self, h: B256) -> Result<Option<(u64, u32)>, IndexError> {
         let r = self.db.begin_read().map_err(e)?;
         let t = r.open_table(TXS).map_err(e)?;
         Ok(t.get(h.0).map_err(e)?.map(|v| v.value()))
     }
 
-    /// Newest first, strictly before `before` (height, seq), at most `limit`.
+    /// Events naming `a` as (height, seq): newest first, strictly before `before`, at most
+    /// `limit`.
     pub fn account_events(
         &self,
         a: Address,
@@ -190,6 +196,8 @@ impl Index {
         Ok(out)
     }
 
+    /// Transactions `a` sent, as (height, position): newest first, strictly before `before`,
+    /// at most `limit`.
     pub fn account_txs(
         &self,
         a: Address,
@@ -211,6 +219,8 @@ impl Index {
         Ok(out)
     }
 
+    /// Events of market `m` as (height, seq): newest first, strictly before `before`, at most
+    /// `limit`.
     pub fn market_events(
         &self,
         m: u32,

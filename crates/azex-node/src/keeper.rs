@@ -11,30 +11,42 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// Options of `azex keeper`.
 #[derive(Debug, Clone)]
 pub struct KeeperOptions {
+    /// URL of the node's HTTP API.
     pub node: String,
     /// Key file (created if missing).
     pub key: PathBuf,
     /// Stop at this height (None: until stopped).
     pub until_height: Option<u64>,
+    /// Print nothing but errors that stop the keeper.
     pub quiet: bool,
 }
 
+/// What a keeper did, returned when it stops.
 #[derive(Debug, Clone, Default)]
 pub struct KeeperReport {
+    /// The `azex-keeper` logic's counters.
     pub stats: KeeperStats,
+    /// Transactions the node accepted into its mempool.
     pub sent: u64,
+    /// Transactions whose submission failed.
     pub send_errors: u64,
+    /// Height of the newest block the keeper's follower replayed.
     pub height: u64,
 }
 
+/// Why a keeper stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum KeeperProcessError {
+    /// The key file could not be read or created.
     #[error("{0}")]
     Key(#[from] azex_client::key::KeyError),
+    /// Following the chain failed (other than an unreachable node, which is retried).
     #[error("{0}")]
     Follow(#[from] FollowError),
+    /// The keeper logic failed.
     #[error("keeper: {0}")]
     Keeper(#[from] azex_keeper::KeeperError),
 }

@@ -79,40 +79,66 @@ impl Default for LoadgenOptions {
     }
 }
 
+/// The figures of a load-generator run (printed as JSON).
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct LoadReport {
+    /// Cores of this machine (`available_parallelism`).
     pub cores: usize,
     /// Recovery on one core: the best of the measurements before and after the load.
     pub recover_per_sec_one_core: f64,
     /// Recovery on every core: the best of the measurements before and after the load (the
     /// reference of `ratio_to_recover_all_cores`; the machine's speed drifts between runs).
     pub recover_per_sec_all_cores: f64,
+    /// Recovery on every core, per second, before the load.
     pub recover_per_sec_all_cores_before: f64,
+    /// Recovery on every core, per second, after the load.
     pub recover_per_sec_all_cores_after: f64,
+    /// The engine alone (`chain::execute`; no signatures, network or disk), transactions per
+    /// second.
     pub engine_tx_per_sec: f64,
+    /// The offered rate, transactions per second (`None`: as fast as the node takes them).
     pub offered_rate: Option<f64>,
+    /// Transactions submitted over HTTP.
     pub submitted: u64,
+    /// Of those, refused at admission.
     pub rejected: u64,
+    /// Submitted transactions seen in durable blocks.
     pub committed: u64,
+    /// Of those, applied by the engine (the rest refused).
     pub applied: u64,
+    /// Duration of the load, seconds: from its start to the last commit seen.
     pub secs: f64,
+    /// `committed` / `secs`.
     pub committed_per_sec: f64,
+    /// `committed_per_sec` / `recover_per_sec_all_cores`.
     pub ratio_to_recover_all_cores: f64,
+    /// `committed_per_sec` / `engine_tx_per_sec`.
     pub ratio_to_engine: f64,
+    /// Submit → durable-commit latency, median, ms.
     pub latency_p50_ms: f64,
+    /// Submit → durable-commit latency, 99th percentile, ms.
     pub latency_p99_ms: f64,
+    /// Submit → durable-commit latency, maximum, ms.
     pub latency_max_ms: f64,
+    /// Blocks published during the load.
     pub blocks: u64,
+    /// The node's block time, ms.
     pub block_time_ms: u64,
+    /// Blocks replayed from the log after the run.
     pub replay_blocks: u64,
+    /// Transactions in those blocks.
     pub replay_txs: u64,
+    /// Time the replay took, seconds.
     pub replay_secs: f64,
+    /// Size of the block log after the run, bytes.
     pub log_bytes: u64,
-    /// The node's own timings over the run, as histogram bucket bounds (ms): the 99th
-    /// percentile block build (mempool, execution, encoding), group commit (append + fsync),
-    /// and block end-of-build → durable publication.
+    /// The node's own timings over the run are histogram bucket bounds (ms), here the 99th
+    /// percentile block build (mempool, execution, encoding): its bucket's upper bound, ms.
     pub node_block_build_p99_ms_le: f64,
+    /// The 99th percentile group commit (append + fsync), its bucket's upper bound, ms.
     pub node_log_fsync_p99_ms_le: f64,
+    /// The 99th percentile block end-of-build → durable publication, its bucket's upper bound,
+    /// ms.
     pub node_block_to_durable_p99_ms_le: f64,
 }
 
@@ -129,6 +155,10 @@ fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
+/// Size of each trade of the `trade` mix: 0.01 token (`QTY_ONE / 100`, in base units).
+const TRADE_QTY: i128 = 10_000_000_000_000_000;
+const _: () = assert!(QTY_ONE / 100 == TRADE_QTY.unsigned_abs());
+
 fn tx_for(mix: Mix, k: &Key, j: u64) -> Tx {
     let user = k.address();
     if mix == Mix::Trade {
@@ -136,11 +166,7 @@ fn tx_for(mix: Mix, k: &Key, j: u64) -> Tx {
         Tx::OpenPosition {
             user,
             market: 0,
-            qty: if long {
-                QTY_ONE as i128 / 100
-            } else {
-                -(QTY_ONE as i128) / 100
-            },
+            qty: if long { TRADE_QTY } else { -TRADE_QTY },
             margin: 10 * USD_ONE,
             price_bound: if long { u128::MAX } else { 0 },
         }
@@ -166,12 +192,13 @@ pub fn presign(
     let chunk = n.div_ceil(cores as u64).max(1);
     std::thread::scope(|s| {
         let hs: Vec<_> = (0..n)
-            .step_by(chunk as usize)
+            .step_by(usize::try_from(chunk).unwrap_or(usize::MAX))
             .map(|start| {
                 s.spawn(move || {
                     (start..(start + chunk).min(n))
                         .map(|g| {
-                            let a = (g % keys.len() as u64) as usize;
+                            let a = usize::try_from(g % keys.len() as u64)
+                                .expect("below keys.len(), a usize");
                             let j = g / keys.len() as u64;
                             let k = &keys[a];
                             k.sign(tx_for(mix, k, j), first + j, expiry, chain_id)
@@ -204,6 +231,11 @@ fn percentile(v: &[f64], p: f64) -> f64 {
     if v.is_empty() {
         return 0.0;
     }
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "the nearest rank, in [0, len - 1] for p in [0, 1]"
+    )]
     let i = ((v.len() as f64 - 1.0) * p).round() as usize;
     v[i.min(v.len() - 1)]
 }
@@ -232,6 +264,11 @@ pub fn run(o: &LoadgenOptions) -> Result<LoadReport, String> {
 
     // Transactions: enough for the run at the offered (or a generous) rate.
     let target = o.rate.unwrap_or(rep.recover_per_sec_all_cores * 1.2) * o.secs;
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a count rounded up from a rate × seconds (saturating `as`)"
+    )]
     let per_account = ((target / ks.len() as f64).ceil() as u64).max(1);
     let first_nonce = if o.mix == Mix::Trade { 1 } else { 0 };
     let txs = presign(&ks, first_nonce, per_account, chain_id, o.mix);
@@ -357,6 +394,11 @@ fn measure_engine_alone(
     rep: &mut LoadReport,
 ) -> Result<(), String> {
     let mut st: State = node.shared.state.read().map_err(|_| "lock")?.clone();
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a block size rounded down from a rate × block time (saturating `as`)"
+    )]
     let per_block =
         (rep.recover_per_sec_all_cores * o.block_time_ms as f64 / 1000.0).max(1.0) as usize;
     let t0 = Instant::now();
@@ -558,6 +600,11 @@ fn send_share(mine: &[Wire], client: &Client, shared: &Shared, load: &Load, pace
     let mut i = 0usize;
     while i < mine.len() && t0.elapsed() < deadline {
         if let Some(rate) = rate {
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "transactions due so far, rounded down"
+            )]
             let due = (t0.elapsed().as_secs_f64() * rate) as usize;
             if due <= i {
                 std::thread::sleep(Duration::from_millis(2));
@@ -565,6 +612,11 @@ fn send_share(mine: &[Wire], client: &Client, shared: &Shared, load: &Load, pace
             }
         }
         let end = if rate.is_some() {
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "transactions due so far, rounded down"
+            )]
             let due = (t0.elapsed().as_secs_f64() * rate.unwrap_or(0.0)) as usize;
             due.min(i + batch).min(mine.len()).max(i + 1)
         } else {

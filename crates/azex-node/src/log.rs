@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 const MAGIC: u32 = 0x4258_5A41; // "AZXB"
-const HEADER: u64 = 12;
+/// Bytes of a record header: magic, length, crc32.
+const HEADER_LEN: usize = 12;
+const HEADER: u64 = HEADER_LEN as u64;
 /// Refuse records larger than this (a corrupt length must not allocate gigabytes).
 pub const MAX_RECORD: u32 = 512 << 20;
 
@@ -26,6 +28,7 @@ pub trait BlockLog: Send {
     fn sync(&mut self) -> io::Result<()>;
     /// Number of records (durable or appended).
     fn len(&self) -> u64;
+    /// Whether the log holds no record.
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -35,8 +38,11 @@ pub trait BlockLog: Send {
 
 /// Random access to records (0-based index = height − 1).
 pub trait LogReader: Send + Sync {
+    /// The payload of record `index` (`None`: no such record).
     fn read(&self, index: u64) -> io::Result<Option<Vec<u8>>>;
+    /// Number of records.
     fn len(&self) -> u64;
+    /// Whether the log holds no record.
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -45,6 +51,7 @@ pub trait LogReader: Send + Sync {
 /// What opening the log found.
 #[derive(Debug, Clone, Default)]
 pub struct OpenReport {
+    /// Valid records found (blocks 1 to `records`).
     pub records: u64,
     /// Bytes cut off the tail (torn write).
     pub truncated_bytes: u64,
@@ -82,7 +89,7 @@ impl FileLog {
         let mut offsets = Vec::new();
         let mut pos = 0u64;
         let mut r = io::BufReader::with_capacity(1 << 20, &mut f);
-        let mut hdr = [0u8; HEADER as usize];
+        let mut hdr = [0u8; HEADER_LEN];
         let mut buf = Vec::new();
         loop {
             if pos + HEADER > size {
@@ -92,7 +99,7 @@ impl FileLog {
                 break;
             }
             let (magic, len, crc) = (read_u32(&hdr), read_u32(&hdr[4..]), read_u32(&hdr[8..]));
-            if magic != MAGIC || len > MAX_RECORD || pos + HEADER + len as u64 > size {
+            if magic != MAGIC || len > MAX_RECORD || pos + HEADER + u64::from(len) > size {
                 break;
             }
             buf.resize(len as usize, 0);
@@ -100,7 +107,7 @@ impl FileLog {
                 break;
             }
             offsets.push((pos + HEADER, len));
-            pos += HEADER + len as u64;
+            pos += HEADER + u64::from(len);
         }
         drop(r);
         let report = OpenReport {
@@ -130,14 +137,14 @@ impl BlockLog for FileLog {
             .ok()
             .filter(|l| *l <= MAX_RECORD)
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "record too large"))?;
-        let mut hdr = [0u8; HEADER as usize];
+        let mut hdr = [0u8; HEADER_LEN];
         hdr[..4].copy_from_slice(&MAGIC.to_le_bytes());
         hdr[4..8].copy_from_slice(&len.to_le_bytes());
         hdr[8..].copy_from_slice(&crc32fast::hash(payload).to_le_bytes());
         self.w.write_all(&hdr)?;
         self.w.write_all(payload)?;
         let off = self.end + HEADER;
-        self.end = off + len as u64;
+        self.end = off + u64::from(len);
         self.offsets
             .write()
             .map_err(|_| io::Error::other("poisoned"))?
@@ -166,15 +173,16 @@ impl BlockLog for FileLog {
 
 impl LogReader for FileReader {
     fn read(&self, index: u64) -> io::Result<Option<Vec<u8>>> {
-        let (off, len) = match self
+        let offsets = self
             .offsets
             .read()
-            .map_err(|_| io::Error::other("poisoned"))?
-            .get(index as usize)
-        {
+            .map_err(|_| io::Error::other("poisoned"))?;
+        // An index beyond `usize` is beyond any record held.
+        let (off, len) = match usize::try_from(index).ok().and_then(|i| offsets.get(i)) {
             Some(x) => *x,
             None => return Ok(None),
         };
+        drop(offsets); // not held during the read: appends take the write lock
         let mut buf = vec![0u8; len as usize];
         #[cfg(unix)]
         {

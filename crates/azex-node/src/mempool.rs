@@ -18,13 +18,20 @@ use azex_client::{SignedTx, TxAck};
 use std::collections::{BTreeMap, HashMap};
 use tokio::sync::oneshot;
 
+/// The mempool's limits.
 #[derive(Debug, Clone)]
 pub struct MempoolLimits {
+    /// Pending transactions in all (`mempool_full` beyond).
     pub max_total: usize,
+    /// Pending transactions per account (`account_queue_full` beyond).
     pub max_per_account: usize,
+    /// How far a nonce may be above the account's next committed nonce (`nonce_too_far`).
     pub max_nonce_gap: u64,
+    /// Transactions per block.
     pub max_per_block: usize,
+    /// Transactions per account per block.
     pub max_per_account_per_block: usize,
+    /// How far ahead of now an expiry may be, seconds (`expiry_too_far`).
     pub max_expiry_secs: u64,
 }
 
@@ -44,10 +51,14 @@ impl Default for MempoolLimits {
 /// A waiter for a transaction's commitment.
 pub type Waiter = oneshot::Sender<TxAck>;
 
+/// A pending transaction.
 pub struct Pending {
+    /// Its signing hash.
     pub hash: B256,
+    /// The verified signed transaction.
     pub signed: SignedTx,
     arrival: u64,
+    /// Those to tell when it commits (or expires).
     pub waiters: Vec<Waiter>,
 }
 
@@ -61,7 +72,9 @@ struct Account {
 /// Why a transaction was not admitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reject {
+    /// The stable error code (`nonce_used`, `expired`, …; see the module documentation).
     pub code: &'static str,
+    /// A human-readable explanation.
     pub message: String,
 }
 
@@ -134,8 +147,10 @@ fn check_room(acc: &Account, nonce: u64, limits: &MempoolLimits, full: bool) -> 
     Ok(())
 }
 
+/// Pending transactions by account and nonce, in arrival order.
 #[derive(Default)]
 pub struct Mempool {
+    /// Its limits.
     pub limits: MempoolLimits,
     accounts: HashMap<Address, Account>,
     /// Arrival order of every pending transaction: arrival → (account, nonce).
@@ -146,6 +161,7 @@ pub struct Mempool {
 }
 
 impl Mempool {
+    /// An empty mempool.
     pub fn new(limits: MempoolLimits) -> Self {
         Self {
             limits,
@@ -153,10 +169,12 @@ impl Mempool {
         }
     }
 
+    /// Number of pending transactions.
     pub fn len(&self) -> usize {
         self.total
     }
 
+    /// Whether no transaction is pending.
     pub fn is_empty(&self) -> bool {
         self.total == 0
     }
@@ -180,6 +198,7 @@ impl Mempool {
         }
     }
 
+    /// Whether a transaction with signing hash `h` is pending.
     pub fn contains(&self, h: &B256) -> bool {
         self.by_hash.contains_key(h)
     }

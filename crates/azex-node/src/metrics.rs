@@ -2,26 +2,46 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// The node's counters and gauges, shared by its threads (relaxed atomics).
 #[derive(Default)]
 pub struct Metrics {
+    /// HTTP requests served.
     pub http_requests: AtomicU64,
+    /// HTTP answers with an error status.
     pub http_errors: AtomicU64,
+    /// Requests refused by a rate limit.
     pub rate_limited: AtomicU64,
+    /// Transactions admitted to the mempool.
     pub tx_accepted: AtomicU64,
+    /// Transactions refused at admission.
     pub tx_rejected: AtomicU64,
+    /// Transactions dropped from the mempool at expiry.
     pub tx_expired: AtomicU64,
+    /// Blocks made durable since start.
     pub blocks: AtomicU64,
+    /// Height of the newest durable block.
     pub height: AtomicU64,
+    /// Transactions in durable blocks since start.
     pub txs_committed: AtomicU64,
+    /// Committed transactions the engine applied.
     pub txs_applied: AtomicU64,
+    /// Committed transactions the engine refused.
     pub txs_refused: AtomicU64,
+    /// Pending transactions in the mempool.
     pub mempool: AtomicU64,
+    /// Execution time of the last block, µs.
     pub last_exec_us: AtomicU64,
+    /// Append + fsync time of the last group commit, µs.
     pub last_fsync_us: AtomicU64,
+    /// Open WebSocket connections.
     pub ws_clients: AtomicU64,
+    /// State snapshots written since start.
     pub snapshots: AtomicU64,
+    /// Height of the newest snapshot written.
     pub last_snapshot_height: AtomicU64,
+    /// Time to clone, encode and write the newest snapshot, ms.
     pub last_snapshot_ms: AtomicU64,
+    /// Size of the newest snapshot, bytes.
     pub last_snapshot_bytes: AtomicU64,
     /// Height of the snapshot start-up loaded (0: replayed from genesis).
     pub startup_snapshot_height: AtomicU64,

@@ -21,19 +21,25 @@ use tokio::sync::{broadcast, watch};
 /// Everything a node is started with.
 #[derive(Debug, Clone)]
 pub struct NodeOptions {
+    /// The data directory (block log, indexes, snapshots, `chain.json`, `genesis.json`).
     pub data: PathBuf,
     /// Where the API listens (port 0: any free port; the bound address is written to
     /// `DATA/node.addr`).
     pub listen: SocketAddr,
     /// Genesis file for a new data directory (default: [`crate::genesis::dev_genesis`]).
     pub genesis: Option<PathBuf>,
+    /// Chain id for a new data directory (an existing one keeps its own).
     pub chain_id: u64,
+    /// Time between blocks, ms.
     pub block_time_ms: u64,
+    /// The mempool's limits.
     pub mempool: MempoolLimits,
+    /// The API's limits.
     pub api: crate::api::ApiLimits,
     /// Blocks kept in memory for the API (older ones are read from the log), at most this many
     /// and at most `cache_bytes` of their JSON.
     pub cache_blocks: usize,
+    /// At most this many bytes of cached block JSON.
     pub cache_bytes: usize,
     /// Stop on Ctrl-C / SIGTERM (processes; not in tests).
     pub handle_signals: bool,
@@ -45,6 +51,7 @@ pub struct NodeOptions {
 }
 
 impl NodeOptions {
+    /// Defaults for a node on `data` listening on 127.0.0.1:`port`.
     pub fn new(data: PathBuf, port: u16) -> Self {
         NodeOptions {
             data,
@@ -63,16 +70,22 @@ impl NodeOptions {
     }
 }
 
+/// Why a node could not start (or `verify` failed).
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
+    /// A file operation failed: what was being done, and the error.
     #[error("io {0}: {1}")]
     Io(String, std::io::Error),
+    /// The data directory, genesis or chain configuration is invalid, or a log record unreadable.
     #[error("{0}")]
     Config(String),
+    /// A logged block did not replay to its recorded outcomes or state hash.
     #[error("replaying the log: {0}")]
     Replay(#[from] chain::ReplayError),
+    /// The engine refused the genesis.
     #[error("engine: {0}")]
     Engine(#[from] azex_exchange::ExchangeError),
+    /// The redb index failed.
     #[error("{0}")]
     Index(#[from] crate::index::IndexError),
 }
@@ -83,36 +96,53 @@ fn io(what: &str) -> impl FnOnce(std::io::Error) -> NodeError + '_ {
 
 /// A block as the API holds it: parsed, and its JSON (the log's bytes).
 pub struct CachedBlock {
+    /// The parsed block.
     pub block: Block,
+    /// Its JSON, byte for byte the log record.
     pub json: Arc<[u8]>,
 }
 
 /// What the API and the threads share.
 pub struct Shared {
+    /// The chain id (signatures are checked against it).
     pub chain_id: u64,
+    /// The chain's genesis.
     pub genesis: Genesis,
+    /// State hash of the genesis state.
     pub genesis_hash: B256,
+    /// Time between blocks, ms.
     pub block_time_ms: u64,
     /// The state after the newest executed block (the block may still be being made durable).
     pub state: RwLock<State>,
+    /// Pending transactions.
     pub mempool: Mutex<Mempool>,
     /// Newest durable height and its state hash.
     pub head: watch::Sender<(u64, B256)>,
+    /// The newest durable blocks, oldest first, consecutive heights.
     pub cache: RwLock<VecDeque<Arc<CachedBlock>>>,
+    /// At most this many blocks in `cache`.
     pub cache_blocks: usize,
+    /// At most this many bytes of JSON in `cache`.
     pub cache_bytes: usize,
     /// JSON bytes of the cached blocks.
     pub cached_bytes: std::sync::atomic::AtomicUsize,
     /// Requests waiting for a commit (bounded by `ApiLimits::max_waiters`).
     pub waiters: std::sync::atomic::AtomicU64,
+    /// Reads the block log (blocks older than the cache).
     pub log: Arc<dyn LogReader>,
+    /// The redb indexes.
     pub index: Index,
     /// Durable but maybe not yet indexed transactions.
     pub recent: Recent,
+    /// Every durable block, for the WebSocket subscriptions.
     pub blocks_tx: broadcast::Sender<Arc<CachedBlock>>,
+    /// `/metrics` counters.
     pub metrics: Metrics,
+    /// Set to stop the node's threads and server.
     pub stop: AtomicBool,
+    /// The API's limits.
     pub api: crate::api::ApiLimits,
+    /// Per-IP request and transaction rate limits.
     pub rate: crate::api::RateLimiter,
     /// Signature checks running at once: one per core, so that they do not starve the
     /// sequencer and writer threads.
@@ -164,6 +194,7 @@ impl Recent {
 }
 
 impl Shared {
+    /// Newest durable height and its state hash.
     pub fn head(&self) -> (u64, B256) {
         *self.head.borrow()
     }
@@ -177,7 +208,9 @@ impl Shared {
             if let Some(first) = c.front() {
                 let fh = first.block.height;
                 if h >= fh {
-                    if let Some(b) = c.get((h - fh) as usize) {
+                    // An offset beyond `usize` is not cached: read from the log.
+                    let cached = usize::try_from(h - fh).ok().and_then(|i| c.get(i));
+                    if let Some(b) = cached {
                         return Some(b.clone());
                     }
                 }
@@ -191,6 +224,7 @@ impl Shared {
         }))
     }
 
+    /// A fatal fault: record `why` (the first one is kept) and stop the node.
     pub fn fail(&self, why: String) {
         crate::warn_line!("azex-node: FATAL: {why}");
         if let Ok(mut f) = self.fault.lock() {
@@ -198,6 +232,16 @@ impl Shared {
         }
         self.stop.store(true, Ordering::SeqCst);
     }
+}
+
+/// A duration in µs for the metrics, saturating at `u64::MAX` (585,000 years).
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// A duration in ms for the metrics, saturating at `u64::MAX`.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn now_secs() -> u64 {
@@ -280,10 +324,15 @@ pub struct Startup {
     pub snapshot_secs: f64,
     /// Newer snapshots that were corrupt or disagreed with the log, skipped.
     pub snapshots_skipped: u64,
+    /// Log blocks replayed (after the snapshot, or from genesis).
     pub replayed_blocks: u64,
+    /// Transactions in those blocks.
     pub replayed_txs: u64,
+    /// Bytes of a torn tail cut off the block log.
     pub truncated_bytes: u64,
+    /// Time the replay took, seconds.
     pub replay_secs: f64,
+    /// Blocks added to the index at start-up (it lagged the log).
     pub reindexed_blocks: u64,
 }
 
@@ -364,8 +413,11 @@ pub fn load_snapshot(
 
 /// A running node.
 pub struct NodeHandle {
+    /// The address the API listens on.
     pub addr: SocketAddr,
+    /// The state the API and the threads share.
     pub shared: Arc<Shared>,
+    /// What start-up found and did.
     pub startup: Startup,
     threads: Vec<std::thread::JoinHandle<()>>,
     server: Option<std::thread::JoinHandle<()>>,
@@ -373,6 +425,7 @@ pub struct NodeHandle {
 }
 
 impl NodeHandle {
+    /// `http://` and the API's address.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -866,7 +919,7 @@ impl Sequencer {
         ack_expired(&self.sh, expired);
         let t0 = Instant::now();
         let exec = self.execute(&batch, t_secs)?;
-        let exec_us = t0.elapsed().as_micros() as u64;
+        let exec_us = micros(t0.elapsed());
         let (acks, txs) = receipts(&exec, batch);
         let block = chain::to_block(&exec, txs);
         self.nonces.record(&block);
@@ -957,7 +1010,7 @@ impl Sequencer {
                 height,
                 state: Box::new(st.clone()),
                 nonces: self.nonces.clone(),
-                clone_ms: t.elapsed().as_millis() as u64,
+                clone_ms: millis(t.elapsed()),
             };
             drop(st);
             s.busy.store(true, Ordering::SeqCst);
@@ -1003,7 +1056,8 @@ fn receipts(exec: &chain::Exec, batch: Vec<Pending>) -> (Vec<Ack>, Vec<(B256, Si
                 hash,
                 status: "committed".into(),
                 height: Some(exec.ctx.height),
-                index: Some(i as u32),
+                // A block holds far fewer than 2^32 transactions (`max_per_block`).
+                index: u32::try_from(i).ok(),
                 outcome: Some(outcome),
             },
         ));
@@ -1035,7 +1089,7 @@ fn writer(
             sh.fail(format!("fsync of the log: {e}"));
             return;
         }
-        let fsync_us = t0.elapsed().as_micros() as u64;
+        let fsync_us = micros(t0.elapsed());
         sh.metrics.log_fsync.observe(t0.elapsed());
         for w in group {
             let b = &w.cached.block;
@@ -1094,15 +1148,19 @@ fn snapshotter(
 fn snapshot_one(sh: &Shared, data: &Path, keep: usize, s: ToSnapshot) {
     {
         let t0 = Instant::now();
-        let bytes = match s.state.try_encode() {
-            Ok(state) => crate::snapshot::encode(s.height, &s.nonces, &state),
+        let bytes = match s
+            .state
+            .try_encode()
+            .and_then(|state| crate::snapshot::encode(s.height, &s.nonces, &state))
+        {
+            Ok(bytes) => bytes,
             Err(e) => {
                 crate::warn_line!("azex-node: snapshot {}: {e}", s.height);
                 return;
             }
         };
         drop(s.state);
-        let encode_ms = t0.elapsed().as_millis() as u64;
+        let encode_ms = millis(t0.elapsed());
         // Only a durable block may have a snapshot.
         let mut durable = sh.head().0 >= s.height;
         while !durable && !sh.stop.load(Ordering::SeqCst) {
@@ -1121,7 +1179,7 @@ fn snapshot_one(sh: &Shared, data: &Path, keep: usize, s: ToSnapshot) {
                 m.last_snapshot_bytes
                     .store(bytes.len() as u64, Ordering::Relaxed);
                 m.last_snapshot_ms.store(
-                    s.clone_ms + encode_ms + t1.elapsed().as_millis() as u64,
+                    s.clone_ms + encode_ms + millis(t1.elapsed()),
                     Ordering::Relaxed,
                 );
             }

@@ -9,20 +9,28 @@ use azex_exchange::Tx;
 /// One market to list: base token number ([`dev_token`]`(n)`) and initial price (WAD).
 #[derive(Debug, Clone, Copy)]
 pub struct MarketSpec {
+    /// Base token number: the token is [`dev_token`]`(token)`.
     pub token: u64,
+    /// Initial price in azUSD per base token, WAD (1e18 = 1.0).
     pub price_wad: u128,
-    /// azUSD seeded into the pool.
+    /// azUSD seeded into the pool, micro-USD (1e-6).
     pub seed_azusd: u128,
 }
 
+/// Why setting a chain up failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
+    /// Sending or waiting failed.
     #[error("{0}")]
     Client(#[from] ClientError),
     #[error("{what} refused: {kind}: {message}")]
+    /// The engine refused a transaction.
     Refused {
+        /// The transaction (its debug form, at most 120 characters).
         what: String,
+        /// The engine's error kind.
         kind: String,
+        /// The engine's error message.
         message: String,
     },
 }

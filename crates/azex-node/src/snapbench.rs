@@ -17,12 +17,13 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
 
+/// Options of `azex-node snapbench`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SnapbenchOptions {
     /// Open positions in the book.
     #[arg(long, default_value_t = 1_000_000)]
     pub positions: usize,
-    /// Markets listed (at least 1).
+    /// Markets listed (at least 1, at most 2^32 − 1).
     #[arg(long, default_value_t = 5)]
     pub markets: u64,
     /// Accounts holding the positions (at least 2).
@@ -52,12 +53,18 @@ impl Default for SnapbenchOptions {
     }
 }
 
+/// What `snapbench` measured (printed as JSON).
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct SnapbenchReport {
+    /// Open positions in the final state.
     pub positions: usize,
+    /// Markets listed.
     pub markets: u64,
+    /// Accounts holding the positions.
     pub accounts: u64,
+    /// Blocks executed from genesis (the set-up block included).
     pub blocks: usize,
+    /// Transactions in those blocks.
     pub transactions: usize,
     /// Executing every block from genesis (begin, apply, end, state hash after each block).
     pub replay_from_genesis_secs: f64,
@@ -65,7 +72,9 @@ pub struct SnapbenchReport {
     pub replay_hash_secs: f64,
     /// `State::hash` once on the final state.
     pub hash_secs: f64,
+    /// Size of the engine snapshot, bytes.
     pub snapshot_bytes: usize,
+    /// `snapshot_bytes` per open position.
     pub bytes_per_position: f64,
     /// `State::encode` (includes one `State::hash` for the header).
     pub encode_secs: f64,
@@ -80,7 +89,9 @@ pub struct SnapbenchReport {
     /// Restart from a snapshot taken `tail_blocks` blocks before the end: read + decode + replay
     /// of the blocks after it.
     pub restart_from_snapshot_secs: f64,
+    /// Blocks after the snapshot replayed on restart.
     pub tail_blocks: usize,
+    /// Of the restart: replaying those blocks.
     pub tail_replay_secs: f64,
 }
 
@@ -141,10 +152,11 @@ pub(crate) fn blocks(o: &SnapbenchOptions) -> Vec<(BlockCtx, Vec<Tx>)> {
         amount: 50_000_000 * USD_ONE,
     });
     out.push((ctx, setup));
-    let qty = (QTY_ONE / 100) as i128;
+    let qty = i128::try_from(QTY_ONE / 100).expect("0.01 token fits in i128");
     let mut cur = Vec::with_capacity(o.per_block);
     for i in 0..o.positions {
-        let market = (i as u64 % o.markets) as u32;
+        // `run` caps `markets` at `u32::MAX`: never saturates there.
+        let market = u32::try_from(i as u64 % o.markets).unwrap_or(u32::MAX);
         let long = (i as u64 / o.markets).is_multiple_of(2);
         let user = 2 + (i as u64 % (o.users - 1));
         cur.push(Tx::OpenPosition {
@@ -175,7 +187,7 @@ pub(crate) fn blocks(o: &SnapbenchOptions) -> Vec<(BlockCtx, Vec<Tx>)> {
 /// Build the state, then measure the snapshot and the restart from it (see the module docs).
 pub fn run(o: &SnapbenchOptions) -> Result<SnapbenchReport, String> {
     let o = &SnapbenchOptions {
-        markets: o.markets.max(1),
+        markets: o.markets.clamp(1, u64::from(u32::MAX)),
         users: o.users.max(2),
         per_block: o.per_block.max(1),
         ..o.clone()
@@ -274,7 +286,8 @@ fn measure_snapshot(
     r.snapshot_bytes = bytes.len();
     r.bytes_per_position = bytes.len() as f64 / r.positions.max(1) as f64;
     std::fs::create_dir_all(&o.data).map_err(|e| e.to_string())?;
-    let file = crate::snapshot::encode(s.block.height, &Nonces::default(), &bytes);
+    let file = crate::snapshot::encode(s.block.height, &Nonces::default(), &bytes)
+        .map_err(|e| e.to_string())?;
     drop(bytes);
     let t = Instant::now();
     let path =
@@ -315,7 +328,8 @@ fn measure_restart(
         tail,
         final_hash,
     } = restart;
-    let file = crate::snapshot::encode(state.block.height, &Nonces::default(), &state.encode());
+    let file = crate::snapshot::encode(state.block.height, &Nonces::default(), &state.encode())
+        .map_err(|e| e.to_string())?;
     drop(state);
     let path = crate::snapshot::write(&o.data, height, &file, 3).map_err(|e| e.to_string())?;
     drop(file);

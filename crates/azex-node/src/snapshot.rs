@@ -20,6 +20,7 @@
 
 use crate::chain::Nonces;
 use alloy_primitives::Address;
+use azex_exchange::snapshot::SnapshotError;
 use azex_exchange::State;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -62,13 +63,19 @@ pub fn list(data: &Path) -> Vec<(u64, PathBuf)> {
 }
 
 /// The bytes of a node snapshot: nonces (sorted by address) and the engine's snapshot.
-pub fn encode(height: u64, nonces: &Nonces, state_snapshot: &[u8]) -> Vec<u8> {
+/// [`SnapshotError::TooLarge`] if there are 2^32 accounts or more.
+pub fn encode(
+    height: u64,
+    nonces: &Nonces,
+    state_snapshot: &[u8],
+) -> Result<Vec<u8>, SnapshotError> {
     let mut accts: Vec<(&Address, &u64)> = nonces.0.iter().collect();
     accts.sort();
+    let count = u32::try_from(accts.len()).map_err(|_| SnapshotError::TooLarge("accounts"))?;
     let mut out = Vec::with_capacity(24 + accts.len() * 28 + state_snapshot.len());
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&height.to_le_bytes());
-    out.extend_from_slice(&(accts.len() as u32).to_le_bytes());
+    out.extend_from_slice(&count.to_le_bytes());
     for (a, n) in accts {
         out.extend_from_slice(a.as_slice());
         out.extend_from_slice(&n.to_le_bytes());
@@ -76,26 +83,38 @@ pub fn encode(height: u64, nonces: &Nonces, state_snapshot: &[u8]) -> Vec<u8> {
     let crc = crc32fast::hash(&out);
     out.extend_from_slice(&crc.to_le_bytes());
     out.extend_from_slice(state_snapshot);
-    out
+    Ok(out)
 }
 
 /// Why a snapshot file was not used.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotFileError {
+    /// The file could not be read.
     #[error("io: {0}")]
     Io(#[from] io::Error),
+    /// Bad magic, too short, or the nonce section's CRC does not match.
     #[error("not a node snapshot, or its nonce section is corrupt")]
     Header,
+    /// The engine's snapshot is invalid.
     #[error("state: {0}")]
-    State(#[from] azex_exchange::snapshot::SnapshotError),
+    State(#[from] SnapshotError),
+    /// The height in the node's header differs from the engine state's.
     #[error("file says height {file}, state is at {state}")]
-    Height { file: u64, state: u64 },
+    Height {
+        /// Height in the node's header.
+        file: u64,
+        /// Height of the decoded state.
+        state: u64,
+    },
 }
 
 /// The decoded contents of a node snapshot.
 pub struct Loaded {
+    /// The block height the snapshot was taken after.
     pub height: u64,
+    /// Every account's next nonce then.
     pub nonces: Nonces,
+    /// The engine state then.
     pub state: State,
 }
 
@@ -210,7 +229,7 @@ mod tests {
         let mut nonces = Nonces::default();
         nonces.0.insert(Address::repeat_byte(7), 42);
         nonces.0.insert(Address::repeat_byte(1), 3);
-        let bytes = encode(0, &nonces, &s.encode());
+        let bytes = encode(0, &nonces, &s.encode()).unwrap();
         let l = decode(&bytes).unwrap();
         assert_eq!(l.height, 0);
         assert_eq!(l.nonces.0, nonces.0);

@@ -2,6 +2,13 @@
 //! transactions, check every error code of admission, restart and find everything again, follow
 //! the chain with a replica.
 
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
+
 use azex_client::{Client, Key, Outcome, Sender};
 use azex_exchange::units::{QTY_ONE, USD_ONE, WAD};
 use azex_exchange::Tx;

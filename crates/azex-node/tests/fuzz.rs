@@ -2,6 +2,13 @@
 //! (bounded counts); the node answers every request with the API's JSON error shape or a
 //! success, never a 5xx, never panics, and stays healthy. Plus the WebSocket subscriptions.
 
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
+
 use azex_client::{Client, Key, SignedTx};
 use azex_exchange::Tx;
 use azex_node::api::ApiLimits;

@@ -2,6 +2,13 @@
 //! own key): three keepers, two killed mid-run, still liquidate every position that falls due
 //! after a price drop, without a deficit.
 
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
+
 use azex_client::{Client, Sender};
 use azex_exchange::handlers::liquidation::is_liquidatable;
 use azex_exchange::units::{QTY_ONE, USD_ONE, WAD};

@@ -3,6 +3,13 @@
 //! a corrupt snapshot falls back to the previous one, then to genesis; a snapshot that disagrees
 //! with the log is never used.
 
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
+
 use azex_client::{Client, Sender};
 use azex_exchange::units::{QTY_ONE, USD_ONE, WAD};
 use azex_exchange::Tx;
