@@ -28,22 +28,38 @@ use crate::units::*;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentKind {
+    /// [`NoiseTrader`].
     Noise,
+    /// [`TrendFollower`].
     TrendFollower,
+    /// [`MeanReverter`].
     MeanReverter,
+    /// [`Hedger`].
     Hedger,
+    /// [`Whale`].
     Whale,
+    /// [`LpAgent`].
     Lp,
+    /// [`Keeper`].
     Keeper,
+    /// [`SelfLiquidator`].
     SelfLiquidator,
+    /// [`SpotManipulator`].
     SpotManipulator,
+    /// [`StopHunter`].
     StopHunter,
+    /// [`FundingArbitrageur`].
     FundingArbitrageur,
-    /// The optimising attackers of [`crate::attackers`] (not built by [`Population`]).
+    /// The optimising attackers of [`crate::attackers`] (not built by [`Population`]): a
+    /// member of an [`crate::AttackKind::Jelly`] coalition.
     Jelly,
+    /// A member of an [`crate::AttackKind::FundingDefault`] coalition.
     FundingDefault,
+    /// The [`crate::AttackKind::StopHunt`] attacker.
     PatientStopHunter,
+    /// A member of an [`crate::AttackKind::MultiBlock`] coalition.
     MultiBlockManipulator,
+    /// The [`crate::AttackKind::Sandwich`] attacker.
     KeeperSandwich,
 }
 
@@ -58,6 +74,7 @@ impl AgentKind {
         AgentKind::KeeperSandwich,
     ];
 
+    /// The kinds a [`Population`] builds.
     pub const ALL: [AgentKind; 11] = [
         AgentKind::Noise,
         AgentKind::TrendFollower,
@@ -72,6 +89,7 @@ impl AgentKind {
         AgentKind::FundingArbitrageur,
     ];
 
+    /// The snake_case name used in configurations and reports.
     pub fn name(self) -> &'static str {
         match self {
             AgentKind::Noise => "noise",
@@ -93,6 +111,7 @@ impl AgentKind {
         }
     }
 
+    /// Self-liquidators, spot manipulators, stop hunters and the optimising attackers.
     pub fn is_adversary(self) -> bool {
         matches!(
             self,
@@ -103,7 +122,9 @@ impl AgentKind {
 
 /// A simulated participant.
 pub trait Agent {
+    /// The agent's id.
     fn id(&self) -> AgentId;
+    /// The agent's kind.
     fn kind(&self) -> AgentKind;
     /// The actions to take now, executed in order. Must depend only on `self`, `obs` and `rng`.
     fn decide(&mut self, obs: &Observation<'_>, rng: &mut ChaCha8Rng) -> Vec<Action>;
@@ -189,12 +210,19 @@ pub type UsdRange = [u64; 2];
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AgentMix {
+    /// Weight of noise traders.
     pub noise: u32,
+    /// Weight of trend followers.
     pub trend_follower: u32,
+    /// Weight of mean reverters.
     pub mean_reverter: u32,
+    /// Weight of hedgers.
     pub hedger: u32,
+    /// Weight of whales.
     pub whale: u32,
+    /// Weight of LPs.
     pub lp: u32,
+    /// Weight of keepers.
     pub keeper: u32,
     /// Funding/premium arbitrageurs ([`FundingArbitrageur`]): balancing flow for profit.
     pub funding_arb: u32,
@@ -219,8 +247,11 @@ impl Default for AgentMix {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AdversaryConfig {
+    /// Number of self-liquidators.
     pub self_liquidators: u32,
+    /// Number of spot manipulators.
     pub spot_manipulators: u32,
+    /// Number of stop hunters.
     pub stop_hunters: u32,
     /// Perp notional per attack (whole USD).
     pub notional_usd: u64,
@@ -247,11 +278,17 @@ impl Default for AdversaryConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Intervals {
+    /// Noise traders (hours).
     pub noise: u32,
+    /// Trend followers (hours).
     pub trend_follower: u32,
+    /// Mean reverters (hours).
     pub mean_reverter: u32,
+    /// Hedgers and funding arbitrageurs (hours).
     pub hedger: u32,
+    /// Whales (hours).
     pub whale: u32,
+    /// LPs (hours).
     pub lp: u32,
 }
 
@@ -274,13 +311,17 @@ impl Default for Intervals {
 pub struct PopulationConfig {
     /// Number of regular agents (adversaries come on top).
     pub agents: u32,
+    /// Weights of the regular kinds.
     pub mix: AgentMix,
     /// 0 = one-sided, 1 = perfectly balanced flow.
     pub balance: f64,
     /// The side one-sided flow leans to.
     pub bias: Side,
+    /// Notional range of regular traders (whole USD).
     pub trade_usd: UsdRange,
+    /// Notional range of whales (whole USD).
     pub whale_usd: UsdRange,
+    /// Deposit range of LPs (whole USD).
     pub lp_usd: UsdRange,
     /// Leverage range (x) of regular traders.
     pub leverage: [u32; 2],
@@ -288,7 +329,9 @@ pub struct PopulationConfig {
     pub lp_initial_bps: u32,
     /// Probability (bps) that a keeper skips a block (is offline).
     pub keeper_fail_bps: u32,
+    /// Mean hours between activations per kind.
     pub intervals: Intervals,
+    /// Adversaries on top of the regular agents.
     pub adversaries: AdversaryConfig,
 }
 
@@ -461,7 +504,9 @@ impl PopulationConfig {
 /// Shared sizing of position-taking agents.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sizing {
+    /// Notional range (whole USD).
     pub usd: UsdRange,
+    /// Leverage range (x).
     pub leverage: [u32; 2],
 }
 
@@ -471,10 +516,15 @@ pub struct Sizing {
 /// uniformly chosen market, side by the balance rule, log-uniform notional, uniform leverage.
 #[derive(Clone, Debug)]
 pub struct NoiseTrader {
+    /// Agent id.
     pub id: AgentId,
+    /// Notional and leverage ranges.
     pub sizing: Sizing,
+    /// Flow balance (bps; 10000 = fully balanced).
     pub balance_bps: u32,
+    /// The side one-sided flow leans to.
     pub bias: Side,
+    /// Mean sub-steps between activations.
     pub mean_interval: u64,
 }
 
@@ -535,12 +585,19 @@ impl Agent for NoiseTrader {
 /// |momentum| < threshold / 2; it opens when it wants a side and holds nothing.
 #[derive(Clone, Debug)]
 pub struct TrendFollower {
+    /// Agent id.
     pub id: AgentId,
+    /// Home market.
     pub market: MarketId,
+    /// Notional and leverage ranges.
     pub sizing: Sizing,
+    /// Number of mark samples kept.
     pub lookback: usize,
+    /// Signal threshold (bps).
     pub threshold_bps: i64,
+    /// Mean sub-steps between activations.
     pub mean_interval: u64,
+    /// Mark prices (WAD) at the last activations, oldest first.
     pub samples: VecDeque<u128>,
 }
 
@@ -615,12 +672,19 @@ impl Agent for TrendFollower {
 /// threshold / 3 or when holding against the wanted side.
 #[derive(Clone, Debug)]
 pub struct MeanReverter {
+    /// Agent id.
     pub id: AgentId,
+    /// Home market.
     pub market: MarketId,
+    /// Notional and leverage ranges.
     pub sizing: Sizing,
+    /// Number of mark samples kept.
     pub lookback: usize,
+    /// Signal threshold (bps).
     pub threshold_bps: i64,
+    /// Mean sub-steps between activations.
     pub mean_interval: u64,
+    /// Mark prices (WAD) at the last activations, oldest first.
     pub samples: VecDeque<u128>,
 }
 
@@ -666,13 +730,21 @@ impl Agent for MeanReverter {
 /// probability 10% per activation (turnover). Idle when `target_bps` ≥ 9500.
 #[derive(Clone, Debug)]
 pub struct Hedger {
+    /// Agent id.
     pub id: AgentId,
+    /// Home market.
     pub market: MarketId,
+    /// Highest imbalance tolerated (bps).
     pub target_bps: u32,
+    /// Smallest notional it opens (whole USD).
     pub min_usd: u64,
+    /// Largest notional it opens (whole USD).
     pub max_usd: u64,
+    /// Leverage ×100.
     pub leverage_x100: u32,
+    /// Age (blocks) beyond which positions may be closed for turnover.
     pub max_hold: u64,
+    /// Mean sub-steps between activations.
     pub mean_interval: u64,
 }
 
@@ -733,11 +805,17 @@ impl Agent for Hedger {
 /// position (side by the balance rule, 2–5x); holding, closes with probability 30%.
 #[derive(Clone, Debug)]
 pub struct Whale {
+    /// Agent id.
     pub id: AgentId,
+    /// Home market.
     pub market: MarketId,
+    /// Notional and leverage ranges.
     pub sizing: Sizing,
+    /// Flow balance (bps; 10000 = fully balanced).
     pub balance_bps: u32,
+    /// The side one-sided flow leans to.
     pub bias: Side,
+    /// Mean sub-steps between activations.
     pub mean_interval: u64,
 }
 
@@ -788,12 +866,19 @@ impl Agent for Whale {
 /// probability 30% per activation.
 #[derive(Clone, Debug)]
 pub struct LpAgent {
+    /// Agent id.
     pub id: AgentId,
+    /// Deposit per entry (micro-azUSD).
     pub deposit_usd: u128,
+    /// Sub-step of the first deposit.
     pub start_step: u64,
+    /// Share-price drawdown since entry that triggers a withdrawal (bps).
     pub panic_drawdown_bps: u32,
+    /// Mean sub-steps between activations.
     pub mean_interval: u64,
+    /// Whether it holds (or has just asked for) shares.
     pub entered: bool,
+    /// Share price at entry (WAD).
     pub entry_share_price: u128,
 }
 
@@ -867,8 +952,11 @@ impl Agent for LpAgent {
 /// offset so that several keepers spread out. Duplicates are harmless rejections.
 #[derive(Clone, Debug)]
 pub struct Keeper {
+    /// Agent id.
     pub id: AgentId,
+    /// Most liquidations per block.
     pub max_per_block: usize,
+    /// Probability of skipping a block (bps).
     pub fail_bps: u32,
 }
 
@@ -921,10 +1009,15 @@ impl Agent for Keeper {
 /// through the dead leg's bankruptcy price).
 #[derive(Clone, Debug)]
 pub struct SelfLiquidator {
+    /// Agent id.
     pub id: AgentId,
+    /// Perp notional per attack (micro-azUSD).
     pub notional_usd: u128,
+    /// Mean sub-steps between activations.
     pub mean_interval: u64,
+    /// Sub-steps between checks while an attack is open.
     pub check_interval: u64,
+    /// An attack is open.
     pub active: bool,
 }
 
@@ -978,9 +1071,13 @@ impl Agent for SelfLiquidator {
 /// closes the perp at the moved price, and unwinds the spot trade.
 #[derive(Clone, Debug)]
 pub struct SpotManipulator {
+    /// Agent id.
     pub id: AgentId,
+    /// Perp notional per attack (micro-azUSD).
     pub notional_usd: u128,
+    /// How far it pushes the spot price (bps).
     pub push_bps: u32,
+    /// Mean sub-steps between activations.
     pub mean_interval: u64,
 }
 
@@ -1072,10 +1169,15 @@ impl Agent for SpotManipulator {
 /// the spot it sold.
 #[derive(Clone, Debug)]
 pub struct StopHunter {
+    /// Agent id.
     pub id: AgentId,
+    /// Perp notional per attack (micro-azUSD).
     pub notional_usd: u128,
+    /// How far it pushes the spot price (bps).
     pub push_bps: u32,
+    /// Mean sub-steps between activations.
     pub mean_interval: u64,
+    /// A hunt is open (to be unwound next sub-step).
     pub hunting: bool,
 }
 
@@ -1153,14 +1255,23 @@ impl Agent for StopHunter {
 /// Whatever balance results is an outcome of prices, funding and costs.
 #[derive(Clone, Debug)]
 pub struct FundingArbitrageur {
+    /// Agent id.
     pub id: AgentId,
+    /// Home market.
     pub market: MarketId,
+    /// Notional of each trade (whole USD).
     pub max_usd: u64,
+    /// Leverage ×100.
     pub leverage_x100: u32,
+    /// Expected holding time (hours) used to value funding.
     pub hold_hours: u32,
+    /// Round-trip cost assumed (bps).
     pub cost_bps: u32,
+    /// Smallest expected edge it trades on (bps).
     pub min_edge_bps: u32,
+    /// Sub-step at which the current trade was opened.
     pub opened_step: u64,
+    /// Mean sub-steps between activations.
     pub mean_interval: u64,
 }
 

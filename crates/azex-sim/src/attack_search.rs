@@ -63,6 +63,7 @@ pub struct AttackSearchConfig {
     pub budget: u32,
     /// Share of the budget spent on random points before the coordinate search (bps).
     pub random_share_bps: u32,
+    /// Seed of the bootstrap and the random points.
     pub seed: u64,
     /// Attack kinds (names of [`AttackKind`]); empty = all.
     pub kinds: Vec<String>,
@@ -90,6 +91,7 @@ impl Default for AttackSearchConfig {
 }
 
 impl AttackSearchConfig {
+    /// Checks the configuration against its limits.
     pub fn validate(&self) -> Result<(), String> {
         let chk = |n: &str, v: u64, lo: u64, hi: u64| {
             if v < lo || v > hi {
@@ -156,7 +158,9 @@ pub fn env_config(name: &str) -> Result<EngineConfig, String> {
 /// One searched parameter: its name (an [`AttackSpec`] field) and its grid.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dim {
+    /// The [`AttackSpec`] field.
     pub name: &'static str,
+    /// The values tried, in grid order.
     pub values: Vec<i64>,
 }
 
@@ -309,18 +313,26 @@ fn params_of(spec: &AttackSpec, dims: &[Dim]) -> BTreeMap<String, i64> {
 /// One price window of the search.
 #[derive(Clone, Debug)]
 pub struct Window {
+    /// Name in reports.
     pub label: String,
+    /// The window's prices.
     pub prices: PriceSeries,
 }
 
 /// Summary of a window for the JSON.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WindowInfo {
+    /// Name in reports.
     pub label: String,
+    /// First bar's time (UTC text).
     pub first: String,
+    /// Last bar's time (UTC text).
     pub last: String,
+    /// Bars in the window.
     pub bars: u64,
+    /// Simulator blocks in the window.
     pub blocks: u64,
+    /// Block length (seconds of data time).
     pub block_seconds: u64,
 }
 
@@ -449,15 +461,23 @@ impl VenueHook for Tally {
 /// What one engine run gave.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RunOut {
+    /// LP PnL of the run (micro-azUSD).
     pub lp_pnl_usd: i128,
     /// The spot arbitrageur's PnL (it trades every push back at the next block's start).
     pub arbitrageur_pnl_usd: i128,
+    /// Bad debt borne by LPs (micro-azUSD).
     pub bad_debt_usd: u128,
+    /// The coalition's PnL (micro-azUSD).
     pub attacker_pnl_usd: i128,
+    /// Notional of the coalition's fills (micro-azUSD).
     pub attacker_volume_usd: u128,
+    /// Actions the coalition submitted.
     pub attacker_actions: u64,
+    /// Of which refused.
     pub attacker_refused: u64,
+    /// Liquidation fills of the coalition's positions.
     pub attacker_liquidated: u64,
+    /// What the coalition did.
     pub log: AttackLog,
 }
 
@@ -551,33 +571,49 @@ fn whole(micro: i128) -> i64 {
 /// One window of an evaluation.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WindowEval {
+    /// The window's label.
     pub window: String,
+    /// LP PnL of the baseline minus the run's (whole USD).
     pub lp_loss_usd: i64,
+    /// The coalition's PnL (whole USD).
     pub attacker_pnl_usd: i64,
+    /// The arbitrageur's PnL minus the baseline's (whole USD).
     pub arbitrage_gain_usd: i64,
+    /// Bad debt of the run (whole USD).
     pub bad_debt_usd: i64,
+    /// Notional of the coalition's fills (whole USD).
     pub attacker_volume_usd: i64,
+    /// What the coalition did.
     pub log: AttackLog,
 }
 
 /// One evaluation (one parameter point on every window). Whole USD, summed over windows.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Eval {
+    /// The searched parameters' values, by name.
     pub params: BTreeMap<String, i64>,
+    /// LP loss against the baselines.
     pub lp_loss_usd: i64,
+    /// The coalition's PnL.
     pub attacker_pnl_usd: i64,
     /// The arbitrageur's PnL minus the baseline's: what it earned trading the attacker's pushes
     /// back. `attacker_pnl_usd + arbitrage_gain_usd` bounds an attacker that also orders the
     /// next block's first trade and takes the reversion itself (it would then pay little more
     /// than the pool fee per push).
     pub arbitrage_gain_usd: i64,
+    /// Bad debt of the runs.
     pub bad_debt_usd: i64,
+    /// Bad debt minus the baselines'.
     pub bad_debt_added_usd: i64,
+    /// Notional of the coalition's fills.
     pub attacker_volume_usd: i64,
+    /// Actions the coalition submitted.
     pub attacker_actions: u64,
+    /// Of which refused.
     pub attacker_refused: u64,
     /// Liquidation fills of the attacker's own positions.
     pub attacker_liquidated: u64,
+    /// Per window.
     pub windows: Vec<WindowEval>,
 }
 
@@ -591,35 +627,48 @@ impl Eval {
 /// A baseline run (no attacker).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Baseline {
+    /// `defended` or `worst_case`.
     pub environment: String,
+    /// The window's label.
     pub window: String,
+    /// LP PnL (whole USD).
     pub lp_pnl_usd: i64,
+    /// Bad debt (whole USD).
     pub bad_debt_usd: i64,
 }
 
 /// One kind in one environment.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KindResult {
+    /// The attack kind's name.
     pub kind: String,
+    /// `defended` or `worst_case`.
     pub environment: String,
+    /// Evaluations made.
     pub evaluations: u32,
+    /// Engine runs made.
     pub engine_runs: u64,
-    /// The starting point and the best by LP loss (then attacker PnL).
+    /// The starting point.
     pub start: Eval,
+    /// The best point by LP loss (then attacker PnL).
     pub best: Eval,
     /// The point with the highest attacker PnL found among those that traded (if any did).
     pub best_for_attacker: Eval,
-    /// Pushing kinds: `best` and `best_for_attacker` again with `push_bps = 0`.
+    /// Pushing kinds: `best` again with `push_bps = 0`.
     pub control: Option<Eval>,
+    /// `best_for_attacker` with `push_bps = 0`.
     pub control_for_attacker: Option<Eval>,
     /// Two-legged kinds (Jelly, FundingDefault): `best_for_attacker`'s net directional exposure
     /// alone (one position of |main − second leg| on the larger leg's side, 2x/3x, no push),
     /// held as long: what the path paid, whatever the attack did.
     pub net_control_for_attacker: Option<Eval>,
-    /// `best` and `best_for_attacker` (and the latter's controls) on the held-out windows.
+    /// `best` on the held-out windows.
     pub holdout_best: Option<Eval>,
+    /// `best_for_attacker` on the held-out windows.
     pub holdout_best_for_attacker: Option<Eval>,
+    /// `control_for_attacker` on the held-out windows.
     pub holdout_control_for_attacker: Option<Eval>,
+    /// `net_control_for_attacker` on the held-out windows.
     pub holdout_net_control_for_attacker: Option<Eval>,
     /// The attacker traded and ended ahead at some point of the search (in sample); a
     /// non-trading point (an open refused, a keeper collecting only rewards) does not count.
@@ -631,20 +680,29 @@ pub struct KindResult {
 /// The whole search.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AttackSearchResult {
+    /// The configuration run.
     pub config: AttackSearchConfig,
+    /// Source of the price data.
     pub data: String,
+    /// The search's windows.
     pub windows: Vec<WindowInfo>,
+    /// The held-out windows.
     pub holdout: Vec<WindowInfo>,
+    /// Runs without an attacker, per environment and window.
     pub baselines: Vec<Baseline>,
-    /// Per kind and environment (`kind` → `environment` → figure) of the best point by LP loss.
+    /// Per kind and environment (`kind` → `environment` → figure) of the best point by LP
+    /// loss: its LP loss (whole USD).
     pub lp_loss_usd: BTreeMap<String, BTreeMap<String, i64>>,
+    /// Per kind and environment, the bad debt of the best point by LP loss (whole USD).
     pub bad_debt_usd: BTreeMap<String, BTreeMap<String, i64>>,
-    /// Per kind and environment, the highest attacker PnL found.
+    /// Per kind and environment, the highest attacker PnL found (whole USD).
     pub attacker_pnl_usd: BTreeMap<String, BTreeMap<String, i64>>,
+    /// Per kind and environment.
     pub results: Vec<KindResult>,
 }
 
 impl AttackSearchResult {
+    /// Pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("AttackSearchResult serialises")
     }

@@ -39,14 +39,20 @@ use crate::units::*;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AttackKind {
+    /// JELLY / Mango: a dying leg liquidated into the vault by a spot push, a winning leg closed.
     Jelly,
+    /// A paying leg left to default on funding, a receiving leg kept.
     FundingDefault,
+    /// Pushes spot through the crowded side's liquidation prices, liquidating as a keeper.
     StopHunt,
+    /// Walks the pool (and the oracle) over several blocks, then closes at the moved price.
     MultiBlock,
+    /// A keeper that trades around the liquidations it sends.
     Sandwich,
 }
 
 impl AttackKind {
+    /// Every kind, in search order.
     pub const ALL: [AttackKind; 5] = [
         AttackKind::Jelly,
         AttackKind::FundingDefault,
@@ -60,10 +66,12 @@ impl AttackKind {
         self.agent_kind().name()
     }
 
+    /// The kind named `s` ([`AttackKind::name`]).
     pub fn from_name(s: &str) -> Option<AttackKind> {
         AttackKind::ALL.into_iter().find(|k| k.name() == s)
     }
 
+    /// The [`AgentKind`] of its agents.
     pub fn agent_kind(self) -> AgentKind {
         match self {
             AttackKind::Jelly => AgentKind::Jelly,
@@ -91,6 +99,7 @@ impl AttackKind {
 /// those ([`crate::attack_search::dims`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttackSpec {
+    /// The attack.
     pub kind: AttackKind,
     /// Market index (Jelly, FundingDefault, MultiBlock; StopHunt and Sandwich choose their own).
     pub market: usize,
@@ -193,6 +202,7 @@ pub struct AttackLog {
 /// A member's part, carried out by the member itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Intent {
+    /// Send this action.
     Act(Action),
     /// Close every position the member holds.
     CloseAll,
@@ -236,7 +246,9 @@ enum St {
 /// The coalition's shared brain.
 #[derive(Debug)]
 pub struct Brain {
+    /// The attack played.
     pub spec: AttackSpec,
+    /// What the coalition did so far.
     pub log: AttackLog,
     start_step: u64,
     st: St,
@@ -248,8 +260,11 @@ pub type BrainHandle = Rc<RefCell<Brain>>;
 
 /// One member of a coalition.
 pub struct Member {
+    /// Agent id.
     pub id: AgentId,
+    /// Index in the coalition (0 = the brain's decider).
     pub k: usize,
+    /// The shared brain.
     pub brain: BrainHandle,
 }
 

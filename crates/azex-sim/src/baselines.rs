@@ -82,7 +82,9 @@ pub enum ModelKind {
     Classic,
     /// Fixed starting capital; rejects opens beyond `reserve_factor_bps × pool value`.
     ReserveFactor {
+        /// Largest side allowed, bps of the pool value.
         reserve_factor_bps: u32,
+        /// Starting capital (micro-azUSD).
         capital_usd: u128,
     },
 }
@@ -112,31 +114,42 @@ struct BMkt {
 /// Running totals of a baseline pool (micro-azUSD unless named).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PoolTotals {
+    /// Trading fees credited to the pool.
     pub fees_usd: u128,
+    /// Net funding the pool received (< 0: paid).
     pub funding_usd: i128,
     /// −trader price PnL on closed parts, before deficits.
     pub realised_usd: i128,
+    /// Losses beyond traders' collateral, borne by the pool.
     pub deficits_usd: u128,
+    /// Liquidations of accepted positions.
     pub liquidations: u64,
+    /// Notional liquidated.
     pub liquidation_volume_usd: u128,
+    /// Opens refused (reserve cap).
     pub rejected_opens: u64,
+    /// Notional of the refused opens.
     pub rejected_volume_usd: u128,
+    /// Notional of the accepted opens.
     pub accepted_volume_usd: u128,
 }
 
 /// One baseline pool fed block by block.
 #[derive(Clone, Debug)]
 pub struct CounterpartyPool {
+    /// Which baseline.
     pub kind: ModelKind,
     markets: Vec<BMkt>,
     open: BTreeMap<PositionId, BPos>,
     rejected: BTreeSet<PositionId>,
     /// Per market (long, short) notional at the market's last price, kept current.
     oi: Vec<(u128, u128)>,
+    /// Running totals.
     pub totals: PoolTotals,
 }
 
 impl CounterpartyPool {
+    /// An empty pool of `kind` over `markets` markets.
     pub fn new(kind: ModelKind, markets: usize) -> Self {
         CounterpartyPool {
             kind,

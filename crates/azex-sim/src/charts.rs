@@ -18,10 +18,13 @@ use crate::prices::format_timestamp;
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans-ASCII.ttf");
 static REGISTER: Once = Once::new();
 
+/// Why charts could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum ChartError {
+    /// A file or directory could not be written.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    /// The plotting backend failed.
     #[error("drawing: {0}")]
     Draw(String),
 }

@@ -36,13 +36,18 @@ use crate::venue::{Fill, FillKind, MarketRisk};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Design {
+    /// Fully backed: `Σ max(L, S) ≤ u × V`.
     Classic,
+    /// GMX v2: `Σ (L + S) ≤ rf × V`.
     GmxV2,
+    /// Synthetix Perps v2: `Σ |L − S| ≤ u × V`.
     SynthetixV2,
+    /// gTrade: `max(0, traders' open PnL) ≤ u × V`.
     Gtrade,
 }
 
 impl Design {
+    /// Every design, in report order.
     pub const ALL: [Design; 4] = [
         Design::Classic,
         Design::GmxV2,
@@ -50,6 +55,7 @@ impl Design {
         Design::Gtrade,
     ];
 
+    /// The snake_case name used in reports and JSON.
     pub fn name(self) -> &'static str {
         match self {
             Design::Classic => "classic",
@@ -95,6 +101,7 @@ struct DMkt {
 /// What one replay of a design at one capital gave.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplayOutcome {
+    /// The pool's starting capital `C` (micro-azUSD).
     pub capital_usd: u128,
     /// Largest peak-to-trough fall of `V` (bps of the peak; 10 000 when `V` reached 0).
     pub max_drawdown_bps: u32,
@@ -107,20 +114,25 @@ pub struct ReplayOutcome {
     /// Open volume replayed and refused by the admission rule (micro-azUSD; honest owners only
     /// with [`replay_with`]).
     pub open_volume_usd: u128,
+    /// Of which refused (micro-azUSD).
     pub refused_volume_usd: u128,
-    /// Gross OI peak and mean over blocks (accepted positions, at spot).
+    /// Gross OI peak over blocks (accepted positions, at spot; micro-azUSD).
     pub oi_peak_usd: u128,
+    /// Gross OI mean over blocks (micro-azUSD).
     pub oi_avg_usd: u128,
     /// The design's requirement (the capital its rule needs for the book, `/ u` applied) at
-    /// its peak and on average over blocks.
+    /// its peak (micro-azUSD).
     pub required_peak_usd: u128,
+    /// The same on average over blocks (micro-azUSD).
     pub required_avg_usd: u128,
+    /// LP PnL at the end (micro-azUSD).
     pub lp_pnl_usd: i128,
 }
 
 /// One design's pool fed block by block.
 #[derive(Clone, Debug)]
 pub struct DesignPool {
+    /// The design replayed.
     pub design: Design,
     capital: u128,
     util_bps: u32,
@@ -177,16 +189,19 @@ impl DesignPool {
             .sum()
     }
 
+    /// LP PnL so far: fees + funding + realised − deficits − traders' open PnL (micro-azUSD).
     pub fn lp_pnl_usd(&self) -> i128 {
         self.fees as i128 + self.funding + self.realised
             - self.deficits as i128
             - self.traders_open_pnl_usd()
     }
 
+    /// `V = C + LP PnL` (micro-azUSD).
     pub fn value_usd(&self) -> i128 {
         self.capital as i128 + self.lp_pnl_usd()
     }
 
+    /// Gross OI (long + short, all markets) at the last prices (micro-azUSD).
     pub fn gross_oi_usd(&self) -> u128 {
         (0..self.markets.len())
             .map(|m| {

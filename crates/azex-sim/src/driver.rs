@@ -64,8 +64,11 @@ impl Default for CrashConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SimConfig {
+    /// Scenario name.
     pub name: String,
+    /// One-line description for reports.
     pub description: String,
+    /// Seed of the population and agents' random streams.
     pub seed: u64,
     /// Blocks per data bar.
     pub substeps: u32,
@@ -73,9 +76,11 @@ pub struct SimConfig {
     pub start: Option<String>,
     /// Bars before this time are used.
     pub end: Option<String>,
+    /// Most bars to simulate (from `start`).
     pub max_bars: Option<u64>,
     /// Symbols to trade (default: all in the data).
     pub symbols: Option<Vec<String>>,
+    /// The agents.
     pub population: PopulationConfig,
     /// Deposited into the LP vault in the first block (whole USD).
     pub genesis_vault_usd: u64,
@@ -84,6 +89,7 @@ pub struct SimConfig {
     /// Starting capital of the reserve-factor pool (whole USD); default: the AZEx vault's NAV
     /// after the first block, i.e. the same LP capital.
     pub reserve_pool_capital_usd: Option<u64>,
+    /// Crash windows to report drawdowns for.
     pub crash: CrashConfig,
     /// Points per chart series.
     pub chart_points: u32,
@@ -117,11 +123,17 @@ pub struct SimConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChainMode {
+    /// Blocks per bar inside the window.
     pub substeps: u32,
+    /// First bar of the window.
     pub window_start_bar: u64,
+    /// Bars in the window.
     pub window_bars: u64,
+    /// Keepers' view lags this many blocks.
     pub keeper_latency_blocks: u32,
+    /// Most liquidation transactions per block, all keepers together.
     pub keeper_txs_per_block: u32,
+    /// Adversaries first, keepers last, no end-of-block arbitrage.
     pub adversarial_ordering: bool,
 }
 
@@ -170,16 +182,22 @@ pub struct RunOptions {
     pub progress: Option<indicatif::MultiProgress>,
 }
 
+/// Why a run could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
+    /// The price data could not be loaded.
     #[error("prices: {0}")]
     Prices(#[from] crate::prices::PriceError),
+    /// An invalid configuration.
     #[error("config: {0}")]
     Config(String),
+    /// A venue market whose symbol is not in the price data.
     #[error("venue market {0} has no price data")]
     UnknownSymbol(String),
+    /// The selection left no bar.
     #[error("no bars to simulate")]
     NoBars,
+    /// A fatal venue error.
     #[error("venue: {0}")]
     Venue(String),
 }

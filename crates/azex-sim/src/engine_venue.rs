@@ -98,15 +98,20 @@ pub struct EngineConfig {
     /// ±2 % spot depth at listing (whole USD) by asset; a symbol takes the longest key it
     /// starts with (`"BTC"` matches `"BTCUSD"`), else `default_depth_usd`.
     pub depth_usd: BTreeMap<String, u64>,
+    /// Depth of symbols matching no key (whole USD).
     pub default_depth_usd: u64,
     /// Spot pool fee (pips, 500 = 0.05 %) and tick spacing.
     pub spot_fee_pips: u32,
+    /// Spot pool tick spacing.
     pub tick_spacing: i32,
-    /// The chain the protocol defaults are sized for: block time and truncation per block.
+    /// The chain the protocol defaults are sized for: block time (seconds) and truncation per
+    /// block.
     pub chain_block_secs: u64,
+    /// Oracle truncation per chain block (ticks).
     pub chain_max_abs_tick_move: i32,
     /// Overrides of the converted per-block parameters (see the module docs).
     pub max_abs_tick_move: Option<i32>,
+    /// Override of the risk TWAP window (seconds).
     pub risk_twap_window_secs: Option<u32>,
     /// Override of the LP drawdown cap (`GlobalParams::max_drawdown_wad`, bps; the engine
     /// accepts 100..=9000). Default: the protocol's 20 %.
@@ -114,14 +119,17 @@ pub struct EngineConfig {
     /// Worst execution price an agent accepts, relative to the engine's spot: opening, and
     /// closing or reducing (bps).
     pub open_slippage_bps: u32,
+    /// The same when closing or reducing (bps).
     pub close_slippage_bps: u32,
     /// Arbitrage the pools back to the data price before each block ends (module docs).
     pub arbitrage_at_block_end: bool,
     /// Longest `liquidatable` list per market observation.
     pub liquidatable_list_max: usize,
-    /// Genesis funding (whole USD).
+    /// Genesis USDC per agent (whole USD).
     pub agent_usdc_usd: u64,
+    /// Base tokens per market given to each agent, worth this at the first price (whole USD).
     pub agent_base_usd: u64,
+    /// Smallest azUSD top-up minted when an agent runs short (whole USD).
     pub mint_chunk_usd: u64,
     /// Shape of every spot pool's liquidity (module docs, "Concentrated liquidity"). Empty (the
     /// default): one full-range position.
@@ -134,8 +142,10 @@ pub struct EngineConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LiquidityBand {
+    /// Half width `w` (bps); `None`: full range.
     #[serde(default)]
     pub half_width_bps: Option<u32>,
+    /// Share of the pool's capital in this band (bps).
     pub share_bps: u32,
 }
 
@@ -144,8 +154,11 @@ pub struct LiquidityBand {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DepthConfig {
+    /// ±2 % spot depth by asset (whole USD), as [`EngineConfig::depth_usd`].
     pub depth_usd: BTreeMap<String, u64>,
+    /// Depth of symbols matching no key (whole USD).
     pub default_depth_usd: u64,
+    /// Shape of every pool's liquidity, as [`EngineConfig::liquidity_profile`].
     pub liquidity_profile: Vec<LiquidityBand>,
 }
 
@@ -775,10 +788,12 @@ impl EngineVenue {
         &self.state
     }
 
+    /// The venue's configuration.
     pub fn config(&self) -> &EngineConfig {
         &self.cfg
     }
 
+    /// Seconds of data time per simulator block.
     pub fn block_secs(&self) -> u64 {
         self.block_secs
     }

@@ -17,6 +17,7 @@ pub fn ratio6(a: u128, b: u128) -> f64 {
 /// Drawdown inside one crash window.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WindowDrawdown {
+    /// The crash window's label.
     pub label: String,
     /// Peak-to-trough decline of the model's value inside the window (peak reset at the window
     /// start), bps.
@@ -32,11 +33,13 @@ pub struct ModelMetrics {
     /// Capital backing the model: AZEx = vault NAV after the first block; classic = peak
     /// requirement (fully backed); reserve factor = its fixed starting capital.
     pub capital_usd: i128,
+    /// Peak liquidity requirement over blocks.
     pub required_peak_usd: u128,
     /// Mean over blocks.
     pub required_avg_usd: u128,
     /// Gross open interest (longs + shorts, all markets) peak and mean over blocks.
     pub oi_peak_usd: u128,
+    /// Mean gross open interest over blocks.
     pub oi_avg_usd: u128,
     /// `required_peak / oi_peak`: capital that must be on hand at the worst moment per dollar
     /// of the largest open interest.
@@ -50,6 +53,7 @@ pub struct ModelMetrics {
     pub shortfall_blocks: u64,
     /// Max drawdown of the LP value: AZEx share price; baselines capital + LP PnL.
     pub max_drawdown_bps: u32,
+    /// Drawdown inside each crash window.
     pub crash_drawdowns: Vec<WindowDrawdown>,
     /// Largest LP loss over one block (fall of LP PnL from the previous block).
     pub worst_block_loss_usd: i128,
@@ -61,11 +65,17 @@ pub struct ModelMetrics {
     pub deficits_usd: u128,
     /// The part of `deficits_usd` borne by LPs (after any insurance fund).
     pub bad_debt_usd: u128,
+    /// Notional closed by auto-deleveraging.
     pub adl_volume_usd: u128,
+    /// Positions auto-deleveraged.
     pub adl_count: u64,
+    /// Liquidations executed.
     pub liquidations: u64,
+    /// Notional liquidated.
     pub liquidation_volume_usd: u128,
+    /// Trading and liquidation fees credited to LPs.
     pub fees_to_lp_usd: u128,
+    /// Net funding received by LPs (< 0: paid).
     pub funding_to_lp_usd: i128,
     /// LP profit: AZEx = final NAV − net LP deposits; baselines = fees + funding − trader PnL −
     /// deficits.
@@ -75,20 +85,28 @@ pub struct ModelMetrics {
     /// Opens refused for lack of capital (AZEx: the vault's requirement check; reserve factor:
     /// the reserve cap; classic: never).
     pub rejected_opens: u64,
+    /// Notional of the refused opens.
     pub rejected_volume_usd: u128,
 }
 
 /// Online accumulator of requirement and OI, plus the value series for drawdowns.
 #[derive(Clone, Debug, Default)]
 pub struct ModelTrack {
+    /// Peak requirement (micro-azUSD).
     pub required_peak: u128,
+    /// Sum of the per-block requirements (micro-azUSD).
     pub required_sum: u128,
+    /// Peak gross OI (micro-azUSD).
     pub oi_peak: u128,
+    /// Sum of the per-block gross OI (micro-azUSD).
     pub oi_sum: u128,
+    /// Blocks whose requirement exceeded the capital available.
     pub shortfall_blocks: u64,
     /// Per block requirement and gross OI.
     pub required: Vec<u128>,
+    /// Per block gross OI (micro-azUSD).
     pub oi: Vec<u128>,
+    /// Blocks recorded.
     pub blocks: u64,
     /// Per block: the value whose drawdown is reported.
     pub values: Vec<i128>,
@@ -97,6 +115,7 @@ pub struct ModelTrack {
 }
 
 impl ModelTrack {
+    /// Records one block: requirement, gross OI, capital available, drawdown value and LP PnL (micro-azUSD).
     pub fn record(&mut self, required: u128, oi: u128, available: i128, value: i128, pnl: i128) {
         self.pnl.push(pnl);
         self.blocks += 1;
@@ -194,24 +213,38 @@ pub struct Headline {
 /// Where the prices came from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataSummary {
+    /// Path or name of the price data.
     pub source: String,
+    /// Market symbols, in market order.
     pub symbols: Vec<String>,
+    /// Bars simulated.
     pub bars: u64,
+    /// Sub-steps (blocks) per bar.
     pub substeps_per_bar: u32,
+    /// Blocks simulated.
     pub blocks: u64,
+    /// Timestamp of the first bar (UTC text).
     pub first: String,
+    /// Timestamp of the last bar (UTC text).
     pub last: String,
+    /// Bar length (seconds).
     pub bar_seconds: u64,
+    /// Per market: bars forward-filled (missing in the data).
     pub filled_bars: Vec<u32>,
 }
 
 /// Per agent kind.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KindSummary {
+    /// Agent kind name.
     pub kind: String,
+    /// Agents of this kind.
     pub count: u32,
+    /// Calls to `decide`.
     pub activations: u64,
+    /// Actions submitted.
     pub actions: u64,
+    /// Actions the venue accepted.
     pub accepted: u64,
     /// Final wealth change: azUSD net + base at the last data price + open position equity +
     /// LP shares at the final share price.
@@ -221,7 +254,9 @@ pub struct KindSummary {
 /// Actions and their fate.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionStats {
+    /// Actions sent to the venue.
     pub submitted: u64,
+    /// Actions the venue accepted.
     pub accepted: u64,
     /// Rejections by kind (sorted by name).
     pub rejected: std::collections::BTreeMap<String, u64>,
@@ -232,28 +267,40 @@ pub struct ActionStats {
 /// Per market.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MarketSummary {
+    /// Market symbol.
     pub symbol: String,
+    /// First open price in the data (USD, decimal text).
     pub first_price: String,
+    /// Last close price in the data (USD, decimal text).
     pub last_price: String,
+    /// Peak long OI (micro-azUSD).
     pub peak_long_oi_usd: u128,
+    /// Peak short OI (micro-azUSD).
     pub peak_short_oi_usd: u128,
     /// Mean over blocks of |L − S| / (L + S), bps (blocks with OI only).
     pub avg_imbalance_bps: u32,
+    /// Long OI at the end (micro-azUSD).
     pub final_long_oi_usd: u128,
+    /// Short OI at the end (micro-azUSD).
     pub final_short_oi_usd: u128,
 }
 
 /// Down-sampled series for charts (not serialised).
 #[derive(Clone, Debug, Default)]
 pub struct ChartSeries {
+    /// Unix seconds of each point.
     pub timestamps: Vec<u64>,
     /// `[market][point]`, USD.
     pub data_price: Vec<Vec<f64>>,
+    /// `[market][point]`, mark price, USD.
     pub mark_price: Vec<Vec<f64>>,
+    /// `[market][point]`, long OI, USD.
     pub long_oi: Vec<Vec<f64>>,
+    /// `[market][point]`, short OI, USD.
     pub short_oi: Vec<Vec<f64>>,
     /// `[model][point]`, USD, models in [`SimResult::models`] order.
     pub required: Vec<Vec<f64>>,
+    /// `[model][point]`, capital available (NAV / pool value), USD.
     pub available: Vec<Vec<f64>>,
     /// LP value relative to its first value (AZEx: share price; baselines: capital + LP PnL).
     pub value_index: Vec<Vec<f64>>,
@@ -265,24 +312,37 @@ pub struct ChartSeries {
 /// f64 only as ratios of integers).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SimResult {
+    /// Scenario name.
     pub scenario: String,
+    /// Scenario description.
     pub description: String,
+    /// Seed of the agents' random streams.
     pub seed: u64,
     /// [`crate::Venue::name`] of the venue the run used.
     pub venue: String,
+    /// Where the prices came from.
     pub data: DataSummary,
+    /// The crash windows measured.
     pub crash_windows: Vec<CrashWindow>,
+    /// AZEx, classic and reserve-factor figures, in that order.
     pub models: Vec<ModelMetrics>,
+    /// Per market.
     pub markets: Vec<MarketSummary>,
+    /// Per agent kind.
     pub agents: Vec<KindSummary>,
+    /// Actions and their fate.
     pub actions: ActionStats,
+    /// The spot arbitrageur's wealth change (micro-azUSD).
     pub arbitrageur_pnl_usd: i128,
+    /// The capital-efficiency headline.
     #[serde(default)]
     pub headline: Headline,
     /// The venue's own description of its configuration ([`crate::Venue::describe`]).
     #[serde(default)]
     pub venue_info: std::collections::BTreeMap<String, String>,
+    /// The configuration run.
     pub config: crate::driver::SimConfig,
+    /// Down-sampled series for charts.
     #[serde(skip)]
     pub series: ChartSeries,
 }
@@ -299,6 +359,7 @@ impl SimResult {
         serde_json::to_string_pretty(self).expect("SimResult serialises")
     }
 
+    /// The metrics of model `name`.
     pub fn model(&self, name: &str) -> Option<&ModelMetrics> {
         self.models.iter().find(|m| m.model == name)
     }

@@ -57,13 +57,18 @@ pub const MAX_SYMBOLS: usize = 1_000;
 /// One bar, all prices in WAD.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bar {
+    /// Open price (WAD).
     pub open: u128,
+    /// High price (WAD).
     pub high: u128,
+    /// Low price (WAD).
     pub low: u128,
+    /// Close price (WAD).
     pub close: u128,
 }
 
 impl Bar {
+    /// A bar whose four prices are `p` (WAD).
     pub fn flat(p: u128) -> Bar {
         Bar {
             open: p,
@@ -98,42 +103,75 @@ pub struct PriceSeries {
 /// Errors from loading prices. Line numbers are 1-based CSV lines (the header is line 1).
 #[derive(Debug, thiserror::Error)]
 pub enum PriceError {
+    /// The file could not be read.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: String,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// The CSV reader failed.
     #[error("line {line}: CSV error: {msg}")]
-    Csv { line: u64, msg: String },
+    Csv {
+        /// CSV line.
+        line: u64,
+        /// The reader's message.
+        msg: String,
+    },
+    /// A required column is not in the header.
     #[error("missing required column `{0}` in the header")]
     MissingColumn(String),
+    /// Some but not all of open/high/low.
     #[error("the header has some but not all of open/high/low; give all three or none")]
     PartialOhlc,
+    /// A value that does not parse or is out of range.
     #[error("line {line}: column `{column}`: {reason} (value {value:?})")]
     BadValue {
+        /// CSV line.
         line: u64,
+        /// The column.
         column: String,
+        /// The value as written.
         value: String,
+        /// What is wrong with it.
         reason: String,
     },
+    /// Two rows for the same symbol and time.
     #[error("line {line}: duplicate bar for {symbol} at {timestamp} (first at line {first_line})")]
     Duplicate {
+        /// CSV line of the second row.
         line: u64,
+        /// CSV line of the first row.
         first_line: u64,
+        /// The symbol.
         symbol: String,
+        /// The bar's time (unix seconds).
         timestamp: u64,
     },
+    /// A symbol's rows out of time order.
     #[error("line {line}: {symbol} timestamp {timestamp} is before the previous one {previous} (rows must be sorted by time per symbol)")]
     Unsorted {
+        /// CSV line.
         line: u64,
+        /// The symbol.
         symbol: String,
+        /// This row's time (unix seconds).
         timestamp: u64,
+        /// The previous row's time (unix seconds).
         previous: u64,
     },
+    /// The file has no data rows.
     #[error("no data rows")]
     Empty,
+    /// No time range common to every symbol.
     #[error("symbols do not overlap in time: latest start {start} is after earliest end {end}")]
-    NoCommonRange { start: u64, end: u64 },
+    NoCommonRange {
+        /// Latest first timestamp over symbols (unix seconds).
+        start: u64,
+        /// Earliest last timestamp over symbols (unix seconds).
+        end: u64,
+    },
 }
 
 /// Loads prices from a file; `.gz` (case-insensitive) is decompressed.
@@ -482,10 +520,12 @@ fn align_symbol(
 }
 
 impl PriceSeries {
+    /// Number of bars (timestamps).
     pub fn len(&self) -> usize {
         self.timestamps.len()
     }
 
+    /// No bars.
     pub fn is_empty(&self) -> bool {
         self.timestamps.is_empty()
     }
@@ -650,11 +690,13 @@ fn log_interp(pa: u128, pb: u128, num: u32, den: u32) -> u128 {
 /// A period of falling prices, for per-crash drawdown reporting.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CrashWindow {
+    /// Name in reports.
     pub label: String,
     /// `"detected"` (largest basket declines) or `"fixed"` (documented calendar windows).
     pub kind: String,
-    /// Open of the first bar; close (open + duration) of the last bar, inclusive.
+    /// Open of the first bar (unix seconds); the window runs to `end_ts`, inclusive.
     pub start_ts: u64,
+    /// Close (open + duration) of the last bar (unix seconds).
     pub end_ts: u64,
     /// Peak-to-trough decline of the equal-weight basket inside the window, bps.
     pub basket_drawdown_bps: u32,

@@ -70,12 +70,14 @@ pub struct StudyConfig {
     pub drawdown_cap_bps: u32,
     /// Extra refused (and ADL) volume tolerated against the reference run (bps of open volume).
     pub service_tolerance_bps: u32,
-    /// Utilisation cap of the peers (bps); GMX v2's reserve factor.
+    /// Utilisation cap of the peers (bps).
     pub utilisation_cap_bps: u32,
+    /// GMX v2's reserve factor (bps).
     pub gmx_reserve_factor_bps: u32,
-    /// Bisection probes per path for AZEx (engine runs) and for the peers (replays), the first
-    /// bracketing the design's own requirement ([`bracketed`]).
+    /// Bisection probes per path for AZEx (engine runs), the first bracketing the design's own
+    /// requirement ([`bracketed`]).
     pub azex_probes: u32,
+    /// Bisection probes per path for the peers (replays).
     pub peer_probes: u32,
     /// Base seed of the bootstrap.
     pub seed: u64,
@@ -96,13 +98,21 @@ pub struct StudyConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChainStudy {
+    /// Stress windows (paths) per scenario.
     pub windows: u32,
+    /// Days of data before the window.
     pub warmup_days: u32,
+    /// Blocks per bar during the warm-up.
     pub warmup_substeps: u32,
+    /// Bars before the worst bar in the window.
     pub window_bars_before: u32,
+    /// Bars after the worst bar in the window.
     pub window_bars_after: u32,
+    /// Keepers' view lags this many blocks ([`crate::driver::ChainMode`]).
     pub keeper_latency_blocks: u32,
+    /// Most liquidation transactions per block, all keepers together.
     pub keeper_txs_per_block: u32,
+    /// Adversaries first, keepers last, no end-of-block arbitrage.
     pub adversarial_ordering: bool,
     /// The control: also run the same windows (same warm-up, same agents) at this many blocks
     /// per bar with the coarse conversion and no chain mode, reported as its own block length
@@ -192,6 +202,7 @@ impl StudyConfig {
         }
     }
 
+    /// Checks the configuration against its limits (scenarios, paths, days, probes, bps).
     pub fn validate(&self) -> Result<(), String> {
         let chk = check_range;
         if self.scenarios.is_empty() || self.scenarios.len() > 100 {
@@ -534,20 +545,33 @@ impl VenueHook for Recording {
 /// One engine run at a vault capital, with what the study needs from it.
 #[derive(Clone, Debug)]
 pub struct EngineProbe {
+    /// Vault capital of the run (micro-azUSD).
     pub capital_usd: u128,
+    /// Largest drawdown of the share price (bps).
     pub max_drawdown_bps: u32,
+    /// 99th percentile over blocks of the share price's fall from its running peak (bps).
     pub drawdown_p99_bps: u32,
+    /// Deficits borne by LPs (micro-azUSD).
     pub bad_debt_usd: u128,
+    /// The vault's NAV fell to zero or below.
     pub insolvent: bool,
+    /// Open volume submitted (micro-azUSD).
     pub open_volume_usd: u128,
     /// Opens refused for capacity (vault capacity, impact cap) plus ADL volume.
     pub service_loss_usd: u128,
+    /// Gross OI peak over blocks (micro-azUSD).
     pub oi_peak_usd: u128,
+    /// Gross OI mean over blocks (micro-azUSD).
     pub oi_avg_usd: u128,
+    /// Peak vault requirement (micro-azUSD).
     pub required_peak_usd: u128,
+    /// Mean vault requirement over blocks (micro-azUSD).
     pub required_avg_usd: u128,
+    /// OI-weighted mean imbalance (bps).
     pub imbalance_bps: u32,
+    /// Adversaries' PnL per kind (micro-azUSD).
     pub attacker_pnl_usd: BTreeMap<String, i128>,
+    /// The recorded flow, for replaying the peers (empty unless asked for).
     pub flow: Flow,
 }
 
@@ -629,8 +653,11 @@ pub fn engine_utilisation_bps() -> u32 {
 /// What the criterion looks at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Probe {
+    /// The pool's value fell to zero or below.
     pub insolvent: bool,
+    /// Largest LP drawdown (bps).
     pub max_drawdown_bps: u32,
+    /// Deficits borne by LPs (micro-azUSD).
     pub bad_debt_usd: u128,
     /// Service loss minus the reference's, bps of open volume (≤ 0 counts as 0).
     pub extra_service_loss_bps: u32,
@@ -690,12 +717,16 @@ pub fn bracketed(hint: u64, lo: u64, hi: u64, probes: u32, mut ok: impl FnMut(u6
 /// Median, 95th percentile and worst (largest) of a per-path figure.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Dist {
+    /// Median.
     pub median: f64,
+    /// 95th percentile.
     pub p95: f64,
+    /// Largest value.
     pub worst: f64,
 }
 
 impl Dist {
+    /// The distribution of `v` (nearest-rank percentiles; all 0 when empty).
     pub fn of(v: &[f64]) -> Dist {
         if v.is_empty() {
             return Dist::default();
@@ -721,24 +752,32 @@ fn per_100m(capital: u128, oi: u128) -> f64 {
 /// One path's result for one design.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PathResult {
+    /// Path index.
     pub path: u32,
-    /// Capital found (whole USD) and whether it satisfies the bad-debt condition too.
+    /// Capital found (whole USD).
     pub capital_usd: u64,
+    /// Whether that capital also has zero bad debt.
     pub zero_bad_debt: bool,
+    /// Largest LP drawdown at that capital (bps).
     pub max_drawdown_bps: u32,
+    /// 99th percentile of the per-block LP drawdown at that capital (bps).
     pub drawdown_p99_bps: u32,
+    /// Bad debt at that capital (micro-azUSD).
     pub bad_debt_usd: u128,
-    /// Peak and average gross OI of the demand: the reference run's flow (the denominator of
+    /// Peak gross OI of the demand (micro-azUSD): the reference run's flow (the denominator of
     /// every "per $100M" figure, the same for every design on a path).
     pub oi_peak_usd: u128,
+    /// Average gross OI of the demand (micro-azUSD).
     pub oi_avg_usd: u128,
     /// Peak gross OI the design actually carried at its capital (AZEx: its own run, whose flow
     /// reacts to the capital through prices, funding and refusals; peers: the accepted replay).
     pub served_oi_peak_usd: u128,
     /// The design's requirement formula (utilisation cap applied) on the reference flow, per
-    /// $100M of that flow's peak / average gross OI.
+    /// $100M of that flow's peak gross OI (whole USD).
     pub formula_per_100m_peak_oi: f64,
+    /// The same per $100M of average gross OI (whole USD).
     pub formula_per_100m_avg_oi: f64,
+    /// Service loss beyond the reference's at that capital (bps of open volume).
     pub extra_service_loss_bps: u32,
     /// The reference capital itself failed the criterion without bad debt: no capital in the
     /// bracket is safe on this path.
@@ -748,48 +787,66 @@ pub struct PathResult {
 /// A design's figures over the paths of one scenario and block length.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DesignResult {
+    /// Design name ("azex" or a [`crate::designs::Design`] name).
     pub design: String,
+    /// Its admission rule in words.
     pub rule: String,
     /// Smallest capital (whole USD) with zero bad debt and drawdown within the cap on every
     /// path; `None` when a path has bad debt at every capital tried or no capital is safe.
     pub solvent_capital_usd: Option<u64>,
+    /// That capital per $100M of peak gross OI (whole USD).
     pub solvent_capital_per_100m_peak_oi: Option<f64>,
+    /// That capital per $100M of average gross OI (whole USD).
     pub solvent_capital_per_100m_avg_oi: Option<f64>,
     /// The same without the bad-debt condition.
     pub capital_drawdown_only_usd: Option<u64>,
+    /// That capital per $100M of peak gross OI (whole USD).
     pub capital_drawdown_only_per_100m_peak_oi: Option<f64>,
-    /// Per path: capital / that path's peak (average) gross OI × $100M.
+    /// Per path: capital / that path's peak gross OI × $100M.
     pub per_path_per_100m_peak_oi: Dist,
+    /// Per path: capital / that path's average gross OI × $100M.
     pub per_path_per_100m_avg_oi: Dist,
     /// The design's formula (its requirement on the reference flow, utilisation cap applied)
-    /// per $100M of peak / average OI, worst path.
+    /// per $100M of peak OI, worst path.
     pub formula_per_100m_peak_oi: f64,
+    /// The same per $100M of average OI.
     pub formula_per_100m_avg_oi: f64,
-    /// At each path's capital, worst path: bad debt, largest drawdown; p99 over paths of the
-    /// per-block drawdown p99.
+    /// At each path's capital, worst path: bad debt (micro-azUSD).
     pub bad_debt_usd: u128,
+    /// Largest LP drawdown, worst path (bps).
     pub lp_max_drawdown_bps: u32,
+    /// p99 over paths of the per-block drawdown p99 (bps).
     pub lp_drawdown_p99_bps: u32,
+    /// Paths with bad debt at every capital tried.
     pub paths_with_bad_debt: u32,
+    /// Paths on which no capital in the bracket is safe.
     pub paths_unsafe_at_reference: u32,
+    /// Per path.
     pub paths: Vec<PathResult>,
 }
 
 /// One scenario at one block length.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioStudy {
+    /// Scenario name.
     pub scenario: String,
+    /// Blocks per bar.
     pub substeps: u32,
+    /// Block length (seconds of data time).
     pub block_seconds: u64,
+    /// Paths run.
     pub paths: u32,
+    /// Bars per path.
     pub bars_per_path: u64,
+    /// Source of the scenario's price data.
     pub data: String,
     /// OI-weighted mean imbalance of the reference runs (bps), per path distribution.
     pub imbalance_bps: Dist,
-    /// Adversaries' PnL per kind in the reference runs (micro-azUSD): sum over paths, and the
-    /// best path for the attacker.
+    /// Adversaries' PnL per kind in the reference runs (micro-azUSD), summed over paths.
     pub attacker_pnl_usd: BTreeMap<String, i128>,
+    /// Adversaries' PnL per kind on the attacker's best path (micro-azUSD).
     pub attacker_best_path_pnl_usd: BTreeMap<String, i128>,
+    /// AZEx and the peer designs.
     pub designs: Vec<DesignResult>,
     /// Chain-resolution stress mode only: how the paths were run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -799,12 +856,17 @@ pub struct ScenarioStudy {
 /// How the chain-resolution paths of a scenario were run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChainInfo {
-    /// Per path: the worst bar's open time (UTC), and the warm-up's block length.
+    /// Per path: the worst bar's open time (UTC).
     pub stress_bars: Vec<String>,
+    /// Warm-up block length (seconds).
     pub warmup_block_seconds: u64,
+    /// Bars in each window.
     pub window_bars: u64,
+    /// Keepers' view lag (blocks).
     pub keeper_latency_blocks: u32,
+    /// Most liquidation transactions per block.
     pub keeper_txs_per_block: u32,
+    /// Adversarial ordering was on.
     pub adversarial_ordering: bool,
     /// Blocks per path at chain resolution (the window).
     pub chain_blocks_per_path: u64,
@@ -817,14 +879,18 @@ pub struct ChainInfo {
 /// The whole study.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct StudyResult {
+    /// The study configuration run.
     pub config: StudyConfig,
+    /// Source of the price data.
     pub data: String,
     /// Scenarios skipped, with the reason (e.g. dates not in the data).
     pub skipped: Vec<String>,
+    /// Per scenario and block length.
     pub scenarios: Vec<ScenarioStudy>,
 }
 
 impl StudyResult {
+    /// Pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("StudyResult serialises")
     }

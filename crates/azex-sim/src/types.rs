@@ -15,14 +15,18 @@ pub const GENESIS_OWNER: AgentId = u32::MAX;
 /// Owner id of the spot arbitrageur.
 pub const ARBITRAGEUR: AgentId = u32::MAX - 1;
 
+/// Direction of a perpetual position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Side {
+    /// Gains when the price rises.
     Long,
+    /// Gains when the price falls.
     Short,
 }
 
 impl Side {
+    /// The other side.
     pub fn opposite(self) -> Side {
         match self {
             Side::Long => Side::Short,
@@ -53,11 +57,20 @@ pub enum PosRef {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SwapKind {
     /// Pay exactly `usd_in` micro-azUSD, receive base.
-    BuyWithUsd { usd_in: u128 },
+    BuyWithUsd {
+        /// azUSD paid (micro-azUSD).
+        usd_in: u128,
+    },
     /// Sell exactly `base_in` (WAD) base tokens for azUSD.
-    SellBase { base_in: u128 },
+    SellBase {
+        /// Base tokens sold (WAD).
+        base_in: u128,
+    },
     /// Buy exactly `base_out` (WAD) base tokens.
-    BuyExactBase { base_out: u128 },
+    BuyExactBase {
+        /// Base tokens bought (WAD).
+        base_out: u128,
+    },
     /// Sell the whole (positive) base balance the agent holds in this market.
     SellAll,
     /// Buy back a negative base balance (a spot short) to zero.
@@ -71,28 +84,60 @@ pub enum SwapKind {
 pub enum Action {
     /// Open a new isolated position of `notional_usd` (micro-azUSD at the current price).
     Open {
+        /// Market to trade.
         market: MarketId,
+        /// Long or short.
         side: Side,
+        /// Notional (micro-azUSD).
         notional_usd: u128,
+        /// Leverage ×100 (10x = 1000).
         leverage_x100: u32,
     },
     /// Close a whole position.
-    Close { position: PosRef },
+    Close {
+        /// The position to close.
+        position: PosRef,
+    },
     /// Close `fraction_bps` (1..=10000) of a position's size.
-    Reduce { position: PosRef, fraction_bps: u32 },
+    Reduce {
+        /// The position to reduce.
+        position: PosRef,
+        /// Fraction of the size to close (bps).
+        fraction_bps: u32,
+    },
     /// Add collateral to a position.
-    AddMargin { position: PosRef, amount_usd: u128 },
+    AddMargin {
+        /// The position to top up.
+        position: PosRef,
+        /// Collateral added (micro-azUSD).
+        amount_usd: u128,
+    },
     /// Deposit azUSD into the LP vault.
-    LpDeposit { amount_usd: u128 },
+    LpDeposit {
+        /// Amount deposited (micro-azUSD).
+        amount_usd: u128,
+    },
     /// Redeem LP shares (WAD).
-    LpWithdraw { shares: u128 },
+    LpWithdraw {
+        /// Shares redeemed (WAD).
+        shares: u128,
+    },
     /// Trade the market's spot pool (azUSD/BASE).
-    SpotSwap { market: MarketId, kind: SwapKind },
+    SpotSwap {
+        /// The market whose spot pool is traded.
+        market: MarketId,
+        /// What the swap does.
+        kind: SwapKind,
+    },
     /// Liquidate a position (keepers). Duplicates and stale requests are harmless rejections.
-    Liquidate { position: PositionId },
+    Liquidate {
+        /// The position to liquidate.
+        position: PositionId,
+    },
 }
 
 impl Action {
+    /// An `Open` of a long position.
     pub fn open_long(market: MarketId, notional_usd: u128, leverage_x100: u32) -> Action {
         Action::Open {
             market,
@@ -101,6 +146,7 @@ impl Action {
             leverage_x100,
         }
     }
+    /// An `Open` of a short position.
     pub fn open_short(market: MarketId, notional_usd: u128, leverage_x100: u32) -> Action {
         Action::Open {
             market,
@@ -109,6 +155,7 @@ impl Action {
             leverage_x100,
         }
     }
+    /// A `Close` of an existing position.
     pub fn close(id: PositionId) -> Action {
         Action::Close {
             position: PosRef::Id(id),
@@ -119,6 +166,7 @@ impl Action {
 /// What agents may see of one market at the start of their turn.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MarketObs {
+    /// This market's id.
     pub market: MarketId,
     /// The price in the data for this sub-step (filled in by the driver).
     pub data_price: u128,
@@ -128,8 +176,9 @@ pub struct MarketObs {
     pub mark_price: u128,
     /// TWAP used for liquidation/ADL triggers (WAD).
     pub twap_price: u128,
-    /// Long and short open interest, notional at the mark (micro-azUSD).
+    /// Long open interest, notional at the mark (micro-azUSD).
     pub long_oi_usd: u128,
+    /// Short open interest, notional at the mark (micro-azUSD).
     pub short_oi_usd: u128,
     /// Current funding rate per day, WAD fraction (1e18 = 100%/day); > 0: longs pay.
     pub funding_rate_per_day: i128,
@@ -151,11 +200,13 @@ pub struct MarketObs {
 pub struct VaultObs {
     /// Net asset value (micro-azUSD), marked to market.
     pub nav_usd: i128,
-    /// Sum of the markets' requirements.
+    /// Sum of the markets' requirements (micro-azUSD).
     pub required_usd: u128,
-    /// `nav - required` (what new exposure or withdrawals may use).
+    /// `nav - required` (what new exposure or withdrawals may use), micro-azUSD.
     pub free_usd: i128,
+    /// LP shares outstanding (WAD).
     pub total_shares: u128,
+    /// Insurance fund balance (micro-azUSD).
     pub insurance_fund_usd: i128,
 }
 
@@ -178,20 +229,27 @@ pub fn share_price_wad(nav_usd: i128, shares: u128) -> u128 {
 /// One open position as its owner sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PositionView {
+    /// Position id.
     pub id: PositionId,
+    /// Its market.
     pub market: MarketId,
+    /// Long or short.
     pub side: Side,
+    /// Size in base tokens (WAD).
     pub size: u128,
+    /// Entry price (WAD).
     pub entry_price: u128,
+    /// Collateral (micro-azUSD).
     pub collateral_usd: u128,
-    /// Notional at the current mark.
+    /// Notional at the current mark (micro-azUSD).
     pub notional_usd: u128,
-    /// Price PnL at the mark (before funding and fees).
+    /// Price PnL at the mark (before funding and fees), micro-azUSD.
     pub upnl_usd: i128,
-    /// Funding owed (> 0) or receivable (< 0), not yet settled.
+    /// Funding owed (> 0) or receivable (< 0), not yet settled (micro-azUSD).
     pub funding_usd: i128,
-    /// collateral + upnl - funding - close fee.
+    /// collateral + upnl - funding - close fee (micro-azUSD).
     pub equity_usd: i128,
+    /// Block height at which it was opened.
     pub opened_height: u64,
 }
 
@@ -203,27 +261,38 @@ pub struct Wallet {
     pub usd: i128,
     /// Net base tokens per market (WAD; < 0 is a spot short).
     pub base: Vec<i128>,
+    /// LP shares held (WAD).
     pub lp_shares: u128,
 }
 
 /// Trading phase (scheduled agents) or keeper phase (every block, after trading).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Phase {
+    /// Scheduled agents trade.
     Trade,
+    /// Keepers act (every block).
     Keep,
 }
 
 /// Everything an agent sees when it is asked to act.
 #[derive(Clone, Copy, Debug)]
 pub struct Observation<'a> {
+    /// Block height.
     pub height: u64,
+    /// Block timestamp (unix seconds).
     pub timestamp: u64,
-    /// Global sub-step index (0-based) and sub-steps per hour of data time.
+    /// Global sub-step index (0-based).
     pub step: u64,
+    /// Sub-steps per hour of data time.
     pub steps_per_hour: u32,
+    /// Trading or keeper phase.
     pub phase: Phase,
+    /// Every market, by [`MarketId`].
     pub markets: &'a [MarketObs],
+    /// The LP vault.
     pub vault: &'a VaultObs,
+    /// The agent's open positions.
     pub own_positions: &'a [PositionView],
+    /// The agent's own books.
     pub wallet: &'a Wallet,
 }

@@ -25,17 +25,21 @@ use crate::types::{
 pub struct MarketInfo {
     /// Must equal the price data's symbol for this market (e.g. `"BTCUSD"`).
     pub symbol: String,
+    /// Highest leverage accepted (x100).
     pub max_leverage_x100: u32,
 }
 
 /// Why a venue refused an action. Refusals are normal events (counted per kind), not failures.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rejection {
+    /// The reason, for counting.
     pub kind: RejectKind,
+    /// The venue's own explanation.
     pub message: String,
 }
 
 impl Rejection {
+    /// A rejection of `kind` with `message`.
     pub fn new(kind: RejectKind, message: impl Into<String>) -> Self {
         Rejection {
             kind,
@@ -50,6 +54,7 @@ impl std::fmt::Display for Rejection {
     }
 }
 
+/// The kinds of [`Rejection`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectKind {
@@ -86,19 +91,25 @@ pub struct Outcome {
     pub usd_delta: i128,
     /// Base tokens the caller received (> 0) or paid (< 0) in `base_market`, WAD.
     pub base_delta: i128,
+    /// The market whose base token `base_delta` is in.
     pub base_market: Option<MarketId>,
     /// LP shares minted (> 0) or burned (< 0).
     pub shares_delta: i128,
 }
 
+/// What a [`Fill`] did to its position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FillKind {
+    /// A position opened.
     Open,
     /// Part of a position closed by its owner.
     Reduce,
+    /// A whole position closed by its owner.
     Close,
+    /// A position liquidated.
     Liquidation,
+    /// A position closed by auto-deleveraging.
     Adl,
 }
 
@@ -106,11 +117,17 @@ pub enum FillKind {
 /// liquidation and ADL produces exactly one fill.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fill {
+    /// Block height of the fill.
     pub height: u64,
+    /// The position.
     pub position: PositionId,
+    /// Its owner.
     pub owner: AgentId,
+    /// Its market.
     pub market: MarketId,
+    /// Its side.
     pub side: Side,
+    /// What happened.
     pub kind: FillKind,
     /// Size opened or closed by this fill (WAD).
     pub size: u128,
@@ -135,13 +152,17 @@ pub struct Fill {
 /// One market's risk figures after a block.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MarketRisk {
+    /// Spot pool price (WAD).
     pub spot_price: u128,
+    /// Mark price (WAD).
     pub mark_price: u128,
     /// Notional at the mark (micro-azUSD).
     pub long_notional_usd: u128,
+    /// Short notional at the mark (micro-azUSD).
     pub short_notional_usd: u128,
     /// Open size per side (WAD base).
     pub long_size: u128,
+    /// Short open size (WAD base).
     pub short_size: u128,
     /// This market's AZEx liquidity requirement (micro-azUSD).
     pub required_usd: u128,
@@ -149,30 +170,42 @@ pub struct MarketRisk {
     /// base token; falls when the side receives). A position of size s pays
     /// `s * (index_now - index_at_open)` over its life.
     pub funding_index_long: i128,
+    /// The same for shorts.
     pub funding_index_short: i128,
+    /// The market accepts only risk-reducing actions.
     pub reduce_only: bool,
 }
 
 /// Whole-venue risk figures after a block. Counters are cumulative since genesis.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RiskSnapshot {
+    /// Per market, by [`MarketId`].
     pub markets: Vec<MarketRisk>,
+    /// LP vault NAV (micro-azUSD).
     pub vault_nav_usd: i128,
+    /// LP shares outstanding (WAD).
     pub vault_shares: u128,
     /// Sum of the markets' requirements.
     pub required_usd: u128,
+    /// Insurance fund balance (micro-azUSD).
     pub insurance_fund_usd: i128,
     /// Losses beyond collateral, total (before the insurance fund).
     pub deficits_usd: u128,
     /// The part of `deficits_usd` the LP vault bore after the insurance fund.
     pub bad_debt_usd: u128,
+    /// Notional closed by auto-deleveraging (micro-azUSD).
     pub adl_volume_usd: u128,
+    /// Positions auto-deleveraged.
     pub adl_count: u64,
+    /// Liquidations executed.
     pub liquidations: u64,
+    /// Notional liquidated (micro-azUSD).
     pub liquidation_volume_usd: u128,
+    /// Fees credited to LPs (micro-azUSD).
     pub fees_to_lp_usd: u128,
     /// Net funding credited to LPs (can be negative).
     pub funding_to_lp_usd: i128,
+    /// Liquidation rewards paid to keepers (micro-azUSD).
     pub keeper_rewards_usd: u128,
 }
 
