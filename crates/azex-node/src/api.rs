@@ -148,7 +148,7 @@ impl RateLimiter {
 
 /// An API error.
 #[derive(Debug)]
-pub struct ApiErr(StatusCode, &'static str, String);
+pub(crate) struct ApiErr(StatusCode, &'static str, String);
 
 impl IntoResponse for ApiErr {
     fn into_response(self) -> Response {
@@ -219,7 +219,7 @@ fn state(sh: &Shared) -> Result<std::sync::RwLockReadGuard<'_, State>, ApiErr> {
 }
 
 /// The API's routes and their handlers on the node's shared state.
-pub fn router(sh: Arc<Shared>) -> Router {
+pub(crate) fn router(sh: Arc<Shared>) -> Router {
     let small = DefaultBodyLimit::max(sh.api.max_body);
     let big = DefaultBodyLimit::max(sh.api.max_batch_body);
     Router::new()

@@ -20,7 +20,8 @@ pub struct KeeperOptions {
     pub key: PathBuf,
     /// Stop at this height (None: until stopped).
     pub until_height: Option<u64>,
-    /// Print nothing but errors that stop the keeper.
+    /// No progress lines and no per-transaction send errors (connection retries are still
+    /// reported).
     pub quiet: bool,
 }
 

@@ -177,7 +177,7 @@ fn tx_for(mix: Mix, k: &Key, j: u64) -> Tx {
 
 /// Sign `per_account` transactions for each key starting at nonce `first`, interleaved so that
 /// sending them in order keeps each account's nonces in order. Uses every core.
-pub fn presign(
+pub(crate) fn presign(
     keys: &[Key],
     first: u64,
     per_account: u64,
@@ -214,7 +214,7 @@ pub fn presign(
 }
 
 /// Signer recoveries per second on `threads` threads.
-pub fn recover_rate(txs: &[SignedTx], chain_id: u64, threads: usize) -> f64 {
+pub(crate) fn recover_rate(txs: &[SignedTx], chain_id: u64, threads: usize) -> f64 {
     let t0 = Instant::now();
     let per = txs.len().div_ceil(threads).max(1);
     let ok: usize = std::thread::scope(|s| {

@@ -49,17 +49,17 @@ impl Default for MempoolLimits {
 }
 
 /// A waiter for a transaction's commitment.
-pub type Waiter = oneshot::Sender<TxAck>;
+pub(crate) type Waiter = oneshot::Sender<TxAck>;
 
 /// A pending transaction.
-pub struct Pending {
+pub(crate) struct Pending {
     /// Its signing hash.
-    pub hash: B256,
+    pub(crate) hash: B256,
     /// The verified signed transaction.
-    pub signed: SignedTx,
+    pub(crate) signed: SignedTx,
     arrival: u64,
     /// Those to tell when it commits (or expires).
-    pub waiters: Vec<Waiter>,
+    pub(crate) waiters: Vec<Waiter>,
 }
 
 #[derive(Default)]
@@ -71,11 +71,11 @@ struct Account {
 
 /// Why a transaction was not admitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reject {
+pub(crate) struct Reject {
     /// The stable error code (`nonce_used`, `expired`, …; see the module documentation).
-    pub code: &'static str,
+    pub(crate) code: &'static str,
     /// A human-readable explanation.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 fn reject(code: &'static str, message: String) -> Reject {
@@ -149,9 +149,9 @@ fn check_room(acc: &Account, nonce: u64, limits: &MempoolLimits, full: bool) -> 
 
 /// Pending transactions by account and nonce, in arrival order.
 #[derive(Default)]
-pub struct Mempool {
+pub(crate) struct Mempool {
     /// Its limits.
-    pub limits: MempoolLimits,
+    pub(crate) limits: MempoolLimits,
     accounts: HashMap<Address, Account>,
     /// Arrival order of every pending transaction: arrival → (account, nonce).
     queue: BTreeMap<u64, (Address, u64)>,
@@ -162,7 +162,7 @@ pub struct Mempool {
 
 impl Mempool {
     /// An empty mempool.
-    pub fn new(limits: MempoolLimits) -> Self {
+    pub(crate) fn new(limits: MempoolLimits) -> Self {
         Self {
             limits,
             ..Default::default()
@@ -170,22 +170,17 @@ impl Mempool {
     }
 
     /// Number of pending transactions.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.total
     }
 
-    /// Whether no transaction is pending.
-    pub fn is_empty(&self) -> bool {
-        self.total == 0
-    }
-
     /// Set an account's next nonce (start-up replay).
-    pub fn set_next_nonce(&mut self, a: Address, n: u64) {
+    pub(crate) fn set_next_nonce(&mut self, a: Address, n: u64) {
         self.accounts.entry(a).or_default().next = n;
     }
 
     /// (next nonce taken into blocks, next nonce after the pending ones).
-    pub fn nonces(&self, a: Address) -> (u64, u64) {
+    pub(crate) fn nonces(&self, a: Address) -> (u64, u64) {
         match self.accounts.get(&a) {
             None => (0, 0),
             Some(acc) => {
@@ -199,13 +194,13 @@ impl Mempool {
     }
 
     /// Whether a transaction with signing hash `h` is pending.
-    pub fn contains(&self, h: &B256) -> bool {
+    pub(crate) fn contains(&self, h: &B256) -> bool {
         self.by_hash.contains_key(h)
     }
 
     /// Admit a verified transaction (`hash` is its signing hash). `waiter` is told when it
     /// commits. Returns `Ok(true)` if it was new, `Ok(false)` if already pending.
-    pub fn admit(
+    pub(crate) fn admit(
         &mut self,
         hash: B256,
         signed: SignedTx,
@@ -259,7 +254,7 @@ impl Mempool {
 
     /// Take the transactions of the next block (see the module docs for the order). Expired
     /// transactions are dropped and returned separately (their waiters are told).
-    pub fn take_block(&mut self, now: u64) -> (Vec<Pending>, Vec<Pending>) {
+    pub(crate) fn take_block(&mut self, now: u64) -> (Vec<Pending>, Vec<Pending>) {
         let mut out = Vec::new();
         let mut expired = Vec::new();
         let mut per_acc: HashMap<Address, usize> = HashMap::new();
@@ -377,7 +372,7 @@ mod tests {
         assert_eq!(m.admit(h, s, 10, None).unwrap_err().code, "nonce_used");
         let (blk, _) = m.take_block(10);
         assert_eq!(blk.len(), 2);
-        assert!(m.is_empty());
+        assert_eq!(m.len(), 0);
     }
 
     #[test]

@@ -115,7 +115,7 @@ pub struct Shared {
     /// The state after the newest executed block (the block may still be being made durable).
     pub state: RwLock<State>,
     /// Pending transactions.
-    pub mempool: Mutex<Mempool>,
+    pub(crate) mempool: Mutex<Mempool>,
     /// Newest durable height and its state hash.
     pub head: watch::Sender<(u64, B256)>,
     /// The newest durable blocks, oldest first, consecutive heights.
@@ -133,7 +133,7 @@ pub struct Shared {
     /// The redb indexes.
     pub index: Index,
     /// Durable but maybe not yet indexed transactions.
-    pub recent: Recent,
+    pub(crate) recent: Recent,
     /// Every durable block, for the WebSocket subscriptions.
     pub blocks_tx: broadcast::Sender<Arc<CachedBlock>>,
     /// `/metrics` counters.
@@ -155,13 +155,13 @@ pub struct Shared {
 /// that the writer adds a block and the indexer drops blocks in O(1) under the lock (no
 /// per-transaction work while holding it). `/v1/tx/{hash}` looks here before the index.
 #[derive(Default)]
-pub struct Recent {
+pub(crate) struct Recent {
     blocks: Mutex<VecDeque<(u64, HashMap<B256, u32>)>>,
 }
 
 impl Recent {
     /// A durable block (its map is built before the lock is taken).
-    pub fn push(&self, b: &Block) {
+    pub(crate) fn push(&self, b: &Block) {
         let map = b
             .txs
             .iter()
@@ -174,7 +174,7 @@ impl Recent {
     }
 
     /// The block height and position of a durable, not yet indexed transaction.
-    pub fn get(&self, h: &B256) -> Option<(u64, u32)> {
+    pub(crate) fn get(&self, h: &B256) -> Option<(u64, u32)> {
         let q = self.blocks.lock().ok()?;
         q.iter()
             .rev()
@@ -182,7 +182,7 @@ impl Recent {
     }
 
     /// Forget the blocks up to `height` (indexed); their maps are freed outside the lock.
-    pub fn drop_through(&self, height: u64) {
+    pub(crate) fn drop_through(&self, height: u64) {
         let mut gone = Vec::new();
         if let Ok(mut q) = self.blocks.lock() {
             while q.front().is_some_and(|(h, _)| *h <= height) {
@@ -225,7 +225,7 @@ impl Shared {
     }
 
     /// A fatal fault: record `why` (the first one is kept) and stop the node.
-    pub fn fail(&self, why: String) {
+    pub(crate) fn fail(&self, why: String) {
         crate::warn_line!("azex-node: FATAL: {why}");
         if let Ok(mut f) = self.fault.lock() {
             f.get_or_insert(why);
@@ -385,7 +385,7 @@ fn logged_hash(log: &dyn LogReader, height: u64) -> Option<B256> {
 /// The newest snapshot that decodes and whose state hash is the one the log records at its
 /// height; snapshots above the log's length are removed first (they followed blocks that never
 /// became durable). `None`: start from genesis.
-pub fn load_snapshot(
+pub(crate) fn load_snapshot(
     data: &Path,
     log: &dyn LogReader,
     st: &mut Startup,

@@ -10,7 +10,7 @@ pub const BACKGROUND_NICE: i32 = 10;
 
 /// Lower the calling thread's priority to background (once per thread; it cannot be raised
 /// again without privileges, so call it only on threads that do background work from then on).
-pub fn background() {
+pub(crate) fn background() {
     #[cfg(target_os = "linux")]
     {
         use std::cell::Cell;

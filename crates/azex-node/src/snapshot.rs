@@ -194,7 +194,7 @@ pub fn write(data: &Path, height: u64, bytes: &[u8], keep: usize) -> io::Result<
 
 /// Delete snapshots above `height` (ahead of a log that lost its tail: they can never match
 /// the blocks the node will make instead) and leftover temp files.
-pub fn remove_above(data: &Path, height: u64) {
+pub(crate) fn remove_above(data: &Path, height: u64) {
     for (h, p) in list(data) {
         if h > height {
             let _ = std::fs::remove_file(p);
