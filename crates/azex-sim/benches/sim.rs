@@ -22,7 +22,7 @@ fn bench(c: &mut Criterion) {
     cfg.end = Some("2018-02-01".into());
     cfg.chart_points = 100;
     let p = prepare_prices(&cfg, &prices).expect("slice");
-    let blocks = p.len() as u64 * cfg.substeps as u64;
+    let blocks = p.len() as u64 * u64::from(cfg.substeps);
     let quiet = RunOptions {
         quiet: true,
         ..Default::default()

@@ -6,6 +6,8 @@
 //! totals by agent kind, market and position size, and when the drawdown cap / reduce-only
 //! state started.
 
+#![allow(clippy::cast_possible_wrap)] // a diagnostic: amounts (micro-azUSD) are far below 2^127
+
 use std::collections::BTreeMap;
 
 use azex_sim::prices::format_timestamp;

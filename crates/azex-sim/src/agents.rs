@@ -185,6 +185,11 @@ fn biased_side(rng: &mut ChaCha8Rng, balance_bps: u32, bias: Side) -> Side {
     }
 }
 
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    reason = "a and b are WAD prices (< 2^127); the bps ratio of two mark prices fits i64"
+)]
 fn ratio_bps(a: u128, b: u128) -> i64 {
     // (a - b) / b in bps, signed; b > 0
     if b == 0 {
@@ -456,6 +461,11 @@ impl PopulationConfig {
     }
 
     /// `balance` in bps, clamped to [0, 10000].
+    #[expect(
+        clippy::cast_sign_loss,
+        clippy::cast_possible_truncation,
+        reason = "balance is clamped to [0, 1] (NaN → 0), so the rounded bps is in 0..=10000"
+    )]
     pub fn balance_bps(&self) -> u32 {
         let b = if self.balance.is_nan() {
             0.0
@@ -466,6 +476,10 @@ impl PopulationConfig {
     }
 
     /// Counts per regular kind (largest remainder; ties to the earlier kind).
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "counts are at most `agents` (a u32), and the remainder count is below the number of kinds"
+    )]
     pub fn counts(&self) -> Vec<(AgentKind, u32)> {
         let m = &self.mix;
         let w = [
@@ -535,6 +549,10 @@ impl Agent for NoiseTrader {
     fn kind(&self) -> AgentKind {
         AgentKind::Noise
     }
+    #[expect(
+        clippy::cast_possible_wrap,
+        reason = "collateral (micro-azUSD) is far below 2^127"
+    )]
     fn decide(&mut self, obs: &Observation<'_>, rng: &mut ChaCha8Rng) -> Vec<Action> {
         let mut out = Vec::new();
         let mut kept = 0;
@@ -755,6 +773,10 @@ impl Agent for Hedger {
     fn kind(&self) -> AgentKind {
         AgentKind::Hedger
     }
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "net ≤ gross, so the imbalance is at most 10000 bps"
+    )]
     fn decide(&mut self, obs: &Observation<'_>, rng: &mut ChaCha8Rng) -> Vec<Action> {
         let mut out = Vec::new();
         let Some(m) = obs.markets.get(self.market) else {
@@ -883,6 +905,10 @@ pub struct LpAgent {
 }
 
 impl LpAgent {
+    #[expect(
+        clippy::cast_sign_loss,
+        reason = "free_usd and nav_usd are checked > 0 just above"
+    )]
     fn withdraw_all(obs: &Observation<'_>) -> Option<Action> {
         let v = obs.vault;
         let own = obs.wallet.lp_shares;
@@ -902,6 +928,10 @@ impl Agent for LpAgent {
     fn kind(&self) -> AgentKind {
         AgentKind::Lp
     }
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "sp < entry_share_price here, so the drawdown is below 10000 bps"
+    )]
     fn decide(&mut self, obs: &Observation<'_>, rng: &mut ChaCha8Rng) -> Vec<Action> {
         let sp = obs.vault.share_price_wad();
         if self.entered && obs.wallet.lp_shares == 0 {
@@ -1091,6 +1121,11 @@ pub fn usd_to_push_up(depth_usd: u128, push_bps: u32) -> u128 {
 
 /// Base (WAD) to sell into a constant-product pool with azUSD reserve `depth` at `price` to
 /// lower its price by `push_bps`: `x × (1 / sqrt(1 − g) − 1)`, `x = depth / price`.
+#[expect(
+    clippy::cast_sign_loss,
+    clippy::cast_possible_truncation,
+    reason = "push sizing heuristic: b is finite and ≥ 0 (g ≤ 0.9); the float-to-int cast saturates"
+)]
 pub fn base_to_push_down(depth_usd: u128, price: u128, push_bps: u32) -> u128 {
     let g = f64::from(push_bps.min(9_000)) / 10_000.0;
     let x = size_from_notional(depth_usd, price.max(1)) as f64;
@@ -1277,6 +1312,11 @@ pub struct FundingArbitrageur {
 
 impl FundingArbitrageur {
     /// Funding (bps/day, > 0: longs pay) and the mark premium (bps, > 0: mark above spot).
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_possible_wrap,
+        reason = "the funding rate is clamped to ±1 WAD/day (±10000 bps) and premiums are bps of WAD prices; `sign()` is ±1"
+    )]
     fn signals(m: &MarketObs) -> (i64, i64) {
         let rate = (m.funding_rate_per_day.clamp(-(WAD as i128), WAD as i128) * 10_000
             / WAD as i128) as i64;
@@ -1284,6 +1324,10 @@ impl FundingArbitrageur {
     }
 
     /// Edge (bps) of receiving funding on `side` now.
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "`sign()` is ±1; rates are bps"
+    )]
     fn edge_bps(&self, m: &MarketObs, side: Side) -> i64 {
         let (rate, premium) = Self::signals(m);
         let carry = -side.sign() as i64 * rate * i64::from(self.hold_hours) / 24;
@@ -1300,6 +1344,7 @@ impl Agent for FundingArbitrageur {
     fn kind(&self) -> AgentKind {
         AgentKind::FundingArbitrageur
     }
+    #[expect(clippy::cast_possible_truncation, reason = "`sign()` is ±1")]
     fn decide(&mut self, obs: &Observation<'_>, _rng: &mut ChaCha8Rng) -> Vec<Action> {
         let mut out = Vec::new();
         let Some(m) = obs.markets.get(self.market) else {

@@ -182,6 +182,10 @@ const PUSH_BLOCKS: [i64; 6] = [1, 2, 3, 4, 6, 8];
 const START: [i64; 9] = [500, 1_500, 2_500, 3_500, 4_500, 5_500, 6_500, 7_500, 8_500];
 
 /// The grid of `kind` on `markets` markets.
+#[expect(
+    clippy::cast_possible_wrap,
+    reason = "the number of markets is small (symbols in a price file ≤ 1000)"
+)]
 pub fn dims(kind: AttackKind, markets: usize) -> Vec<Dim> {
     let market: Vec<i64> = (0..markets.max(1) as i64).collect();
     let m = Dim {
@@ -244,6 +248,10 @@ pub fn dims(kind: AttackKind, markets: usize) -> Vec<Dim> {
     }
 }
 
+#[expect(
+    clippy::cast_possible_wrap,
+    reason = "searched values come from small grids (market index, notional ≤ 10^10 whole USD)"
+)]
 fn get(spec: &AttackSpec, name: &str) -> i64 {
     match name {
         "market" => spec.market as i64,
@@ -261,6 +269,11 @@ fn get(spec: &AttackSpec, name: &str) -> i64 {
     }
 }
 
+#[expect(
+    clippy::cast_sign_loss,
+    clippy::cast_possible_truncation,
+    reason = "searched values come from the grids of `dims`, which fit the fields (clamped ≥ 0 first)"
+)]
 fn set(spec: &mut AttackSpec, name: &str, v: i64) {
     let u = v.max(0) as u64;
     match name {
@@ -362,6 +375,10 @@ fn extreme_days(src: &PriceSeries, day: usize) -> Option<(usize, usize)> {
 }
 
 /// The search's windows on `src` (see the module docs).
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "bars per day of a validated series (bar length ≥ 1 s)"
+)]
 pub fn attack_windows(src: &PriceSeries, cfg: &AttackSearchConfig) -> Result<Vec<Window>, String> {
     let dt = src.typical_bar_seconds().max(1);
     let day = ((86_400 / dt) as usize).max(1);
@@ -405,6 +422,10 @@ pub fn attack_windows(src: &PriceSeries, cfg: &AttackSearchConfig) -> Result<Vec
 }
 
 /// The held-out windows: `holdout_windows` bootstrap paths on streams the search does not use.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "bars per day of a validated series (bar length ≥ 1 s)"
+)]
 pub fn holdout_windows(src: &PriceSeries, cfg: &AttackSearchConfig) -> Result<Vec<Window>, String> {
     let dt = src.typical_bar_seconds().max(1);
     let day = ((86_400 / dt) as usize).max(1);
@@ -501,6 +522,10 @@ pub fn background(cfg: &AttackSearchConfig) -> Result<SimConfig, String> {
 }
 
 /// One engine run of `cfg` on `prices` with `engine`, with the attack `spec` (or none).
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "agent ids are u32 (population ≤ 100000 plus the coalition)"
+)]
 pub fn run_one(
     cfg: &SimConfig,
     prices: &PriceSeries,
@@ -564,6 +589,11 @@ pub fn run_one(
 // ---------------------------------------------------------------------------------------------
 // evaluations and the search
 
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    reason = "whole USD clamped to the i64 range first"
+)]
 fn whole(micro: i128) -> i64 {
     (micro / USD as i128).clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
@@ -715,6 +745,10 @@ struct Ctx<'a> {
     baselines: Vec<RunOut>,
 }
 
+#[expect(
+    clippy::cast_possible_wrap,
+    reason = "bad debt and volume (micro-azUSD) are far below 2^127"
+)]
 fn evaluate(ctx: &Ctx<'_>, spec: &AttackSpec, dims: &[Dim]) -> Result<Eval, String> {
     let mut e = Eval {
         params: params_of(spec, dims),
@@ -747,6 +781,10 @@ fn evaluate(ctx: &Ctx<'_>, spec: &AttackSpec, dims: &[Dim]) -> Result<Eval, Stri
 }
 
 /// The search for one kind in one environment (module docs).
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "evaluations ≤ budget (a u32)"
+)]
 fn search_kind(
     ctx: &Ctx<'_>,
     hold: &Ctx<'_>,
@@ -834,6 +872,12 @@ type Seen = BTreeMap<Vec<usize>, Eval>;
 /// The search proper: the start point, random points (the budget's random share), then
 /// coordinate search from the best (a random point when no neighbour improves). Returns every
 /// evaluated point, the start and the best (by [`Eval::key`]).
+#[expect(
+    clippy::cast_sign_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    reason = "grid indexes are small (a dimension has a handful of values) and checked in range before use"
+)]
 fn explore(
     ctx: &Ctx<'_>,
     kind: AttackKind,
@@ -949,6 +993,10 @@ fn holdout(
 }
 
 /// The net-exposure control of a two-legged spec (see [`KindResult::net_control_for_attacker`]).
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "net_bps ≤ 10000, so the result is at most notional_usd"
+)]
 pub fn net_control(s: &AttackSpec) -> Option<AttackSpec> {
     let net_bps = s.hedge_bps.abs_diff(10_000);
     let main_is_larger = s.hedge_bps < 10_000;
@@ -1009,6 +1057,10 @@ fn par_map<T: Sync, R: Send>(
 
 /// Runs the search on `prices` with `jobs` threads. `progress(done, total)` after each task
 /// (a baseline or a kind's search).
+#[expect(
+    clippy::cast_possible_wrap,
+    reason = "bad debt (micro-azUSD) is far below 2^127"
+)]
 pub fn run_attack_search(
     cfg: &AttackSearchConfig,
     prices: &PriceSeries,

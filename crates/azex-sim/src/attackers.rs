@@ -270,6 +270,10 @@ pub struct Member {
 
 /// The coalition's agents for `spec`, with ids `first_id..`, starting at step
 /// `total_steps × start_bps / 10000`.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "start ≤ total_steps (start_bps ≤ 10000); member index < 64"
+)]
 pub fn coalition(
     spec: &AttackSpec,
     first_id: AgentId,
@@ -303,6 +307,10 @@ pub fn coalition(
 
 /// `lev` (x100) capped so that the margin is the tier's initial margin plus 1 % of the notional
 /// (room for the open's impact and fees): an attacker wants its open to go through.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "im + 1 % ≥ 1 %, so the leverage x100 is at most 10000"
+)]
 pub fn open_leverage(notional: u128, lev: u32) -> u32 {
     let tiers = azex_exchange::params::default_margin_tiers();
     let im = tiers
@@ -557,6 +565,10 @@ impl Brain {
     }
 
     /// The push of block `k` (1-based): MultiBlock walks to the full push over `push_blocks`.
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "k.min(pb) / pb ≤ 1, so the result is at most push_bps"
+    )]
     fn step_push(&self, k: u32) -> u32 {
         let s = &self.spec;
         if s.kind == AttackKind::MultiBlock {

@@ -45,6 +45,7 @@ pub fn reserve_factor_required(long_usd: u128, short_usd: u128, reserve_factor_b
 
 /// Whether reserved open interest may grow to `reserved_usd_after` (Σ over markets of the
 /// larger side) in a pool worth `pool_value_usd`.
+#[expect(clippy::cast_sign_loss, reason = "pool_value_usd is checked > 0 first")]
 pub fn reserve_factor_allows(
     reserved_usd_after: u128,
     pool_value_usd: i128,
@@ -56,6 +57,10 @@ pub fn reserve_factor_allows(
 
 /// Largest peak-to-trough decline of a value series, in bps of the peak, with the peak and
 /// trough indexes. Values ≤ 0 count as a 100% drawdown from a positive peak.
+#[expect(
+    clippy::cast_sign_loss,
+    reason = "peak > 0 and (peak − v).max(0) ≥ 0; the bps are capped at 10000"
+)]
 pub fn max_drawdown_bps(values: &[i128]) -> (u32, usize, usize) {
     let mut best = (0u32, 0usize, 0usize);
     let mut peak = i128::MIN;
@@ -169,6 +174,10 @@ impl CounterpartyPool {
     }
 
     /// −trader price PnL of open positions at the last prices.
+    #[expect(
+        clippy::cast_possible_wrap,
+        reason = "notionals (micro-azUSD) are far below 2^127"
+    )]
     pub fn unrealised_usd(&self) -> i128 {
         self.markets
             .iter()
@@ -189,6 +198,10 @@ impl CounterpartyPool {
     }
 
     /// LP PnL so far.
+    #[expect(
+        clippy::cast_possible_wrap,
+        reason = "fees and deficits (micro-azUSD) are far below 2^127"
+    )]
     pub fn lp_pnl_usd(&self) -> i128 {
         let t = &self.totals;
         t.fees_usd as i128 + t.funding_usd + t.realised_usd - t.deficits_usd as i128
@@ -197,6 +210,10 @@ impl CounterpartyPool {
 
     /// Pool value for the reserve-factor model (capital + LP PnL); for the classic model, the
     /// LP PnL alone (its capital is only known at the end).
+    #[expect(
+        clippy::cast_possible_wrap,
+        reason = "capital (micro-azUSD) is far below 2^127"
+    )]
     pub fn pool_value_usd(&self) -> i128 {
         match self.kind {
             ModelKind::Classic => self.lp_pnl_usd(),
@@ -258,6 +275,10 @@ impl CounterpartyPool {
         }
     }
 
+    #[expect(
+        clippy::cast_possible_wrap,
+        reason = "notionals (micro-azUSD) are far below 2^127"
+    )]
     fn apply_fill(&mut self, f: &Fill) {
         if f.kind == FillKind::Open {
             if let ModelKind::ReserveFactor {
@@ -386,6 +407,7 @@ mod tests {
     }
 
     #[test]
+    #[expect(clippy::cast_possible_wrap, reason = "test amounts are small")]
     fn requirements_by_hand() {
         assert_eq!(classic_required(usd(100), usd(95)), usd(100));
         // 100 / 0.9 = 111.111112 (rounded up to the micro-dollar)
@@ -409,6 +431,7 @@ mod tests {
     }
 
     #[test]
+    #[expect(clippy::cast_possible_wrap, reason = "test amounts are small")]
     fn classic_lp_pnl_by_hand() {
         let mut pool = CounterpartyPool::new(ModelKind::Classic, 1);
         pool.on_block(&[], &[risk(100 * WAD, 0, 0)]);
@@ -462,6 +485,7 @@ mod tests {
     }
 
     #[test]
+    #[expect(clippy::cast_possible_wrap, reason = "test amounts are small")]
     fn reserve_factor_rejects_beyond_cap() {
         let kind = ModelKind::ReserveFactor {
             reserve_factor_bps: 9000,

@@ -52,6 +52,11 @@ struct Line<'a> {
     color: RGBColor,
 }
 
+#[expect(
+    clippy::cast_sign_loss,
+    clippy::cast_possible_truncation,
+    reason = "axis label: a day offset from the first timestamp (a negative one saturates to 0)"
+)]
 fn panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     title: &str,
@@ -151,6 +156,10 @@ fn ratio(v: &f64) -> String {
 const MODEL_NAMES: [&str; 3] = ["AZEx", "Classic", "Reserve factor"];
 
 /// Writes the scenario's charts into `dir` (created if needed); returns the files written.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "chart height: a handful of markets"
+)]
 pub fn write_charts(result: &SimResult, dir: impl AsRef<Path>) -> Result<Vec<PathBuf>, ChartError> {
     register_font();
     let dir = dir.as_ref();

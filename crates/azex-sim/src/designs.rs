@@ -178,6 +178,10 @@ impl DesignPool {
     }
 
     /// Traders' open price PnL (> 0: the pool owes it).
+    #[expect(
+        clippy::cast_possible_wrap,
+        reason = "notionals (micro-azUSD) are far below 2^127"
+    )]
     pub fn traders_open_pnl_usd(&self) -> i128 {
         (0..self.markets.len())
             .map(|m| {
@@ -190,6 +194,10 @@ impl DesignPool {
     }
 
     /// LP PnL so far: fees + funding + realised − deficits − traders' open PnL (micro-azUSD).
+    #[expect(
+        clippy::cast_possible_wrap,
+        reason = "fees and deficits (micro-azUSD) are far below 2^127"
+    )]
     pub fn lp_pnl_usd(&self) -> i128 {
         self.fees as i128 + self.funding + self.realised
             - self.deficits as i128
@@ -197,6 +205,10 @@ impl DesignPool {
     }
 
     /// `V = C + LP PnL` (micro-azUSD).
+    #[expect(
+        clippy::cast_possible_wrap,
+        reason = "capital (micro-azUSD) is far below 2^127"
+    )]
     pub fn value_usd(&self) -> i128 {
         self.capital as i128 + self.lp_pnl_usd()
     }
@@ -213,6 +225,7 @@ impl DesignPool {
 
     /// What the rule reserves for a book of per-market (long, short) notionals and traders'
     /// open PnL (before dividing by `u`).
+    #[expect(clippy::cast_sign_loss, reason = "traders_pnl.max(0) is non-negative")]
     fn reserved(&self, oi: &[(u128, u128)], traders_pnl: i128) -> u128 {
         match self.design {
             Design::Classic => oi.iter().map(|&(l, s)| l.max(s)).sum(),
@@ -232,6 +245,7 @@ impl DesignPool {
         )
     }
 
+    #[expect(clippy::cast_sign_loss, reason = "v is checked > 0 first")]
     fn admits(&self, f: &Fill) -> bool {
         let mut oi: Vec<(u128, u128)> = (0..self.markets.len()).map(|m| self.oi(m)).collect();
         let pnl = self.traders_open_pnl_usd();
@@ -281,6 +295,10 @@ impl DesignPool {
         }
     }
 
+    #[expect(
+        clippy::cast_possible_wrap,
+        reason = "notionals (micro-azUSD) are far below 2^127"
+    )]
     fn apply(&mut self, f: &Fill) {
         if f.kind == FillKind::Open {
             let honest = f.owner < self.honest_below;
@@ -346,6 +364,10 @@ impl DesignPool {
 }
 
 /// Drawdown statistics of a value series: (max, p99 over blocks), bps of the running peak.
+#[expect(
+    clippy::cast_sign_loss,
+    reason = "peak > 0 and (peak − v).max(0) ≥ 0; the bps are capped at 10000"
+)]
 pub fn drawdown_stats(values: &[i128]) -> (u32, u32) {
     let mut peak = i128::MIN;
     let mut dds: Vec<u32> = Vec::with_capacity(values.len());

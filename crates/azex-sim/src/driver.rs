@@ -204,6 +204,10 @@ pub enum SimError {
 
 /// Applies the config's symbol selection and time window to `prices`. Build the venue from the
 /// result (its markets must be these symbols). Idempotent.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "64-bit targets: u64 → usize is lossless"
+)]
 pub fn prepare_prices(cfg: &SimConfig, prices: &PriceSeries) -> Result<PriceSeries, SimError> {
     let parse = |s: &Option<String>| -> Result<Option<u64>, SimError> {
         s.as_deref()
@@ -266,6 +270,7 @@ struct Exec {
 /// `action` with its batch references resolved against the positions `opened` earlier in the
 /// batch and its wallet-relative swaps sized from `wallet`; `None` when it refers to nothing
 /// (the action is skipped).
+#[expect(clippy::cast_sign_loss, reason = "b > 0 is checked first")]
 fn resolve_action(action: &Action, opened: &[PositionId], wallet: &Wallet) -> Option<Action> {
     let resolve = |r: PosRef| -> Option<PosRef> {
         match r {
@@ -316,6 +321,11 @@ fn resolve_action(action: &Action, opened: &[PositionId], wallet: &Wallet) -> Op
 }
 
 /// Books an accepted action's outcome in the owner's wallet and the run's tallies.
+#[expect(
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    reason = "the result is clamped ≥ 0; share counts (WAD) are far below 2^127"
+)]
 fn book_accepted(
     action: &Action,
     o: &Outcome,
@@ -456,6 +466,10 @@ struct Shape {
 }
 
 impl Shape {
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "bar indexes and counts of an in-memory series; steps per hour ≤ 3600 × substeps"
+    )]
     fn new(cfg: &SimConfig, series: &PriceSeries) -> Result<Self, SimError> {
         let k = cfg.substeps.max(1);
         let nbars = series.len();
@@ -521,6 +535,10 @@ struct Actors {
 }
 
 impl Actors {
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "agent index < agent count (a u32)"
+    )]
     fn new(
         cfg: &SimConfig,
         shape: &Shape,
@@ -653,6 +671,10 @@ struct Tracks {
 }
 
 impl Tracks {
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "capacity hint for an in-memory series"
+    )]
     fn new(cfg: &SimConfig, nm: usize, total_blocks: u64) -> Self {
         Tracks {
             classic: CounterpartyPool::new(ModelKind::Classic, nm),
@@ -693,6 +715,12 @@ impl Tracks {
     /// Feeds a block's fills and risk to the baselines and records the block's figures.
     /// `prices[m]` is market `m`'s data price in this block.
     #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::cast_sign_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_possible_wrap,
+        reason = "amounts (micro-azUSD) and share prices (WAD) are far below 2^127; block index of an in-memory run"
+    )]
     fn record_block(
         &mut self,
         cfg: &SimConfig,
@@ -824,6 +852,10 @@ struct Run<'a, V: Venue> {
 
 impl<'a, V: Venue> Run<'a, V> {
     /// Setup: prices, the run's shape, the agents, crash windows and the accumulators.
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "crash horizon in bars of an in-memory series"
+    )]
     fn new(
         cfg: &'a SimConfig,
         prices: &PriceSeries,
@@ -917,6 +949,10 @@ impl<'a, V: Venue> Run<'a, V> {
 
     /// One block: open (genesis deposit, arbitrage), trading phase, keeper phase, close, then
     /// the block's figures.
+    #[expect(
+        clippy::cast_possible_wrap,
+        reason = "payouts (micro-azUSD) are far below 2^127"
+    )]
     fn block(&mut self, ctx: BlockCtx) -> Result<(), SimError> {
         self.venue.begin_block(ctx.height, ctx.timestamp);
         if self.block_ix == 0 && self.cfg.genesis_vault_usd > 0 {
@@ -987,6 +1023,10 @@ impl<'a, V: Venue> Run<'a, V> {
 
     /// Trading phase: agents whose wake-up step has come act, in (step, id) order; in the chain
     /// window with adversarial ordering, adversaries first.
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "agent index < agent count (a u32)"
+    )]
     fn trading_phase(&mut self, ctx: &BlockCtx, vault: &VaultObs) {
         let a = &mut self.actors;
         a.wake(ctx.step, ctx.win && self.shape.adversarial);
@@ -1027,6 +1067,10 @@ impl<'a, V: Venue> Run<'a, V> {
     /// Keeper phase: every keeper acts, in an order shuffled per block (re-observing first only
     /// if the trading phase submitted anything). In the chain window keepers see the lists of
     /// `keeper_latency` blocks ago and share a per-block transaction budget.
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "agent index < agent count (a u32)"
+    )]
     fn keeper_phase(&mut self, ctx: &BlockCtx, mut vault: VaultObs, submitted_before: u64) {
         if self.ex.stats.submitted != submitted_before {
             self.observe_markets(ctx.j);
@@ -1086,6 +1130,11 @@ impl<'a, V: Venue> Run<'a, V> {
     }
 
     /// The metrics phase: models, charts, agents' and markets' summaries.
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_possible_wrap,
+        reason = "amounts (micro-azUSD) and share prices (WAD) are far below 2^127; imbalance bps ≤ 10000; LP return in bps of a share price"
+    )]
     fn finish(mut self) -> SimResult {
         let win_ix = self.window_indices();
         let last_risk = std::mem::take(&mut self.tracks.last_risk);
@@ -1158,6 +1207,10 @@ impl<'a, V: Venue> Run<'a, V> {
             .collect()
     }
 
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "LP return in bps of the first share price"
+    )]
     fn azex_metrics(
         &self,
         last_risk: &RiskSnapshot,
@@ -1237,6 +1290,12 @@ impl<'a, V: Venue> Run<'a, V> {
 
     /// Agents' final wealth per kind (wallet, spot holdings and LP shares at the last prices,
     /// open positions' equity) and the arbitrageur's PnL.
+    #[expect(
+        clippy::cast_sign_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_possible_wrap,
+        reason = "agent index < agent count (a u32); share price clamped ≥ 0; values (micro-azUSD) far below 2^127"
+    )]
     fn agent_pnl(&self, final_sp: i128) -> (Vec<KindSummary>, i128) {
         let last_prices: Vec<u128> = self.paths.iter().map(|p| *p.last().unwrap_or(&0)).collect();
         let a = &self.actors;
@@ -1271,6 +1330,10 @@ impl<'a, V: Venue> Run<'a, V> {
         (summary, arb_pnl)
     }
 
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "mean imbalance ≤ 10000 bps"
+    )]
     fn market_summaries(&self, last_risk: &RiskSnapshot) -> Vec<MarketSummary> {
         let tr = &self.tracks;
         let nbars = self.shape.nbars;
@@ -1295,6 +1358,10 @@ impl<'a, V: Venue> Run<'a, V> {
 
 /// The metrics of a baseline pool (`base`: the capital its value series is offset by, the
 /// classic pool's).
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "LP return in bps of the capital"
+)]
 fn baseline_metrics(
     name: &str,
     pool: &CounterpartyPool,

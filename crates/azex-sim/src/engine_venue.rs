@@ -197,6 +197,10 @@ pub const DEPTH_BAND_TICKS: i32 = 198;
 const MAX_TICK: i32 = 887_272;
 
 /// Ticks of a band's half width: `ln(1 + w) / ln(1.0001)`, rounded; full range: `MAX_TICK`.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "the tick count is clamped to [1, MAX_TICK] first"
+)]
 pub fn band_ticks(b: &LiquidityBand) -> i32 {
     match b.half_width_bps {
         None => MAX_TICK,
@@ -217,6 +221,11 @@ pub fn band_depth_fraction(ticks: i32) -> f64 {
 
 /// azUSD (micro-USD) each band of `profile` holds so that the pool's ±2 % depth is
 /// `depth_usd` (whole USD). Each band holds half its capital in azUSD.
+#[expect(
+    clippy::cast_sign_loss,
+    clippy::cast_possible_truncation,
+    reason = "pool seeding heuristic: a non-negative, finite azUSD amount; the float-to-int cast saturates"
+)]
 pub fn band_azusd(profile: &[LiquidityBand], depth_usd: u64) -> Vec<u128> {
     let total: f64 = profile
         .iter()
@@ -276,6 +285,10 @@ impl EngineConfig {
     }
 
     /// The engine's global parameters for simulator blocks of `block_secs` seconds.
+    #[expect(
+        clippy::cast_sign_loss,
+        reason = "chain_max_abs_tick_move is clamped ≥ 1 first"
+    )]
     pub fn global_params(&self, block_secs: u64) -> GlobalParams {
         let chain = self.chain_block_secs.max(1);
         let moves =
@@ -1173,6 +1186,7 @@ impl EngineVenue {
     }
 
     /// Reduces `owner`'s position by `fraction_bps` (a full close when nothing would remain).
+    #[expect(clippy::cast_possible_wrap, reason = "sizes (WAD) are far below 2^127")]
     fn reduce(
         &mut self,
         owner: AgentId,
@@ -1266,6 +1280,10 @@ impl EngineVenue {
     }
 
     /// Trades market `m`'s pool to `target` as `who`; returns (azUSD delta, base delta).
+    #[expect(
+        clippy::cast_possible_wrap,
+        reason = "balances (micro-azUSD, WAD base) are far below 2^127"
+    )]
     fn swap_to(
         &mut self,
         who: Address,
@@ -1391,6 +1409,10 @@ impl EngineVenue {
         }
     }
 
+    #[expect(
+        clippy::cast_possible_wrap,
+        reason = "margins, fees (micro-azUSD) are far below 2^127"
+    )]
     fn view(&self, id: PositionId, info: &PosInfo) -> Option<PositionView> {
         let p = self.state.position(id)?;
         let m = &self.state.markets[info.market];
@@ -1426,6 +1448,10 @@ impl EngineVenue {
         })
     }
 
+    #[expect(
+        clippy::cast_possible_wrap,
+        reason = "balances (micro-azUSD) are far below 2^127"
+    )]
     fn usd_outcome(&self, user: Address, u0: u128) -> Outcome {
         Outcome {
             usd_delta: self.azusd(user) as i128 - u0 as i128,
@@ -1433,6 +1459,10 @@ impl EngineVenue {
         }
     }
 
+    #[expect(
+        clippy::cast_possible_wrap,
+        reason = "balances (micro-azUSD) and shares (WAD) are far below 2^127"
+    )]
     fn outcome_from(&self, user: Address, u0: u128, shares0: u128) -> Outcome {
         let shares1 = self.state.lps.get(&user).map(|a| a.shares).unwrap_or(0);
         Outcome {
@@ -1442,6 +1472,11 @@ impl EngineVenue {
         }
     }
 
+    #[expect(
+        clippy::cast_sign_loss,
+        clippy::cast_possible_wrap,
+        reason = "sizes and balances are far below 2^127; the shortfall is clamped ≥ 0"
+    )]
     fn open(
         &mut self,
         owner: AgentId,
@@ -1538,6 +1573,10 @@ impl EngineVenue {
         }
     }
 
+    #[expect(
+        clippy::cast_possible_wrap,
+        reason = "amounts are capped at i128::MAX first; balances far below 2^127"
+    )]
     fn swap(
         &mut self,
         owner: AgentId,
@@ -1586,6 +1625,10 @@ impl EngineVenue {
     }
 
     /// Highest leverage of the smallest margin tier (x100): 1 / its initial margin.
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "leverage x100 fits u32 for any initial margin above 2.4e-8 (the engine's margins are percents)"
+    )]
     fn max_leverage_x100(&self) -> u32 {
         self.state.market_params.first().map_or(2_000, |p| {
             let im = p.margin_tiers[0].initial_margin_wad.max(1);
@@ -1687,6 +1730,10 @@ impl Venue for EngineVenue {
             .collect()
     }
 
+    #[expect(
+        clippy::cast_possible_wrap,
+        reason = "ADL sizes (WAD) are far below 2^127"
+    )]
     fn begin_block(&mut self, height: u64, timestamp: u64) {
         if self.fatal.is_some() {
             return;
@@ -1769,6 +1816,10 @@ impl Venue for EngineVenue {
         }
     }
 
+    #[expect(
+        clippy::cast_possible_wrap,
+        reason = "free liquidity and the insurance fund (micro-azUSD) are far below 2^127"
+    )]
     fn vault(&self) -> VaultObs {
         let c = self.cached();
         let r = &c.as_ref().expect("cache filled").risk;
@@ -1907,6 +1958,10 @@ impl Venue for EngineVenue {
         self.fatal.clone()
     }
 
+    #[expect(
+        clippy::cast_possible_wrap,
+        reason = "configured depths and OI caps (micro-azUSD) are far below 2^127"
+    )]
     fn describe(&self) -> BTreeMap<String, String> {
         let g = &self.state.params;
         let p = self
@@ -1946,6 +2001,10 @@ impl Venue for EngineVenue {
         d
     }
 
+    #[expect(
+        clippy::cast_possible_wrap,
+        reason = "the insurance fund (micro-azUSD) is far below 2^127"
+    )]
     fn risk_snapshot(&self) -> RiskSnapshot {
         let c = self.cached();
         let c = c.as_ref().expect("cache filled");

@@ -17,11 +17,6 @@
 //! [`engine_venue`] (`EngineVenue`, the real exchange), [`baselines`], [`driver`] (`run`), [`metrics`] (`SimResult`),
 //! [`report`], [`charts`], [`scenarios`] (presets), [`units`] (fixed point).
 
-// The workspace lints this crate is clean of so far (it cannot take `[lints] workspace = true`
-// yet: the three narrowing-cast lints are not clean everywhere; modules that are clean turn
-// them on at their top).
-#![warn(missing_docs, unreachable_pub, clippy::cast_lossless)]
-
 pub mod agents;
 pub mod attack_search;
 pub mod attackers;

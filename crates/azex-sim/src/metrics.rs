@@ -116,6 +116,10 @@ pub struct ModelTrack {
 
 impl ModelTrack {
     /// Records one block: requirement, gross OI, capital available, drawdown value and LP PnL (micro-azUSD).
+    #[expect(
+        clippy::cast_possible_wrap,
+        reason = "requirements (micro-azUSD) are far below 2^127"
+    )]
     pub fn record(&mut self, required: u128, oi: u128, available: i128, value: i128, pnl: i128) {
         self.pnl.push(pnl);
         self.blocks += 1;
@@ -132,6 +136,7 @@ impl ModelTrack {
     }
 
     /// Fills the requirement, OI and drawdown fields of `m` (values offset by `base`).
+    #[expect(clippy::cast_sign_loss, reason = "l > 0 is checked first")]
     pub fn finish_into(
         &self,
         m: &mut ModelMetrics,

@@ -425,6 +425,10 @@ fn check_order(rows: &[RawRow], ts: u64, line: u64, sym: &str) -> Result<(), Pri
 
 /// Puts every symbol on the common time grid (the union of timestamps inside the range all
 /// symbols cover), filling gaps with flat bars at the last close.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "at most MAX_SYMBOLS symbols and in-memory bar counts"
+)]
 fn align_rows(
     by_symbol: RowsBySymbol,
     has_ohlc: bool,
@@ -473,6 +477,10 @@ fn align_rows(
 
 /// One symbol's bars on `grid`, the grid indices it had no row at (filled), and how many bars'
 /// high/low were widened to contain open and close (repaired).
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "grid indexes of an in-memory series"
+)]
 fn align_symbol(
     rows: &[RawRow],
     grid: &[u64],
@@ -567,6 +575,10 @@ impl PriceSeries {
     }
 
     /// Keeps bars with `from <= t < to` (either bound optional) and at most `max_bars` bars.
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "bar indexes of an in-memory series"
+    )]
     pub fn slice(
         &self,
         from: Option<u64>,
@@ -677,6 +689,11 @@ pub fn intrabar_path_into(bar: &Bar, k: u32, out: &mut Vec<u128>) {
     }
 }
 
+#[expect(
+    clippy::cast_sign_loss,
+    clippy::cast_possible_truncation,
+    reason = "v is the rounded log-linear interpolation between two positive WAD prices (finite, ≥ 0)"
+)]
 fn log_interp(pa: u128, pb: u128, num: u32, den: u32) -> u128 {
     if pa == pb {
         return pa;
@@ -720,6 +737,10 @@ pub fn basket_index(series: &PriceSeries) -> Vec<u128> {
 }
 
 /// Largest peak-to-trough decline (bps) of `v[a..=b]`, with the peak before the trough.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "the decline is at most 10000 bps"
+)]
 pub fn max_decline_bps(v: &[u128]) -> u32 {
     let mut peak = 0u128;
     let mut best = 0u128;
@@ -740,6 +761,10 @@ pub fn max_decline_bps(v: &[u128]) -> u32 {
 /// Windows run from the peak bar's open to the trough bar's close (its open + its duration), so
 /// the blocks of the trough bar are inside the window. Labels are `"crash-1"`, ... in
 /// chronological order.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "the decline is at most 10000 bps"
+)]
 pub fn detect_crash_windows(
     series: &PriceSeries,
     horizon_bars: usize,
@@ -813,6 +838,10 @@ pub fn detect_crash_windows(
 /// The documented calendar windows that fall (at least partly) inside the data:
 /// "Jan-Feb 2018" = 2018-01-01 .. 2018-02-28 and "Nov 2018" = 2018-11-01 .. 2018-11-30
 /// (UTC, whole days, end inclusive), clipped to the data.
+#[expect(
+    clippy::cast_sign_loss,
+    reason = "the fixed windows' days are after 1970"
+)]
 pub fn fixed_crash_windows(series: &PriceSeries) -> Vec<CrashWindow> {
     let defs = [
         (
@@ -855,6 +884,12 @@ pub fn fixed_crash_windows(series: &PriceSeries) -> Vec<CrashWindow> {
 }
 
 /// Parses a timestamp (see the module docs) to Unix seconds.
+#[expect(
+    clippy::cast_sign_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    reason = "4- and 2-digit fields (year ≤ 9999, month ≤ 12, day ≤ 31); days are checked ≥ 0 before the u64 cast"
+)]
 pub fn parse_timestamp(s: &str) -> Result<u64, String> {
     let s = s.trim();
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
@@ -924,6 +959,10 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 }
 
 /// `YYYY-MM-DD HH:MM` (UTC) of Unix seconds, for reports.
+#[expect(
+    clippy::cast_possible_wrap,
+    reason = "days since 1970 of a timestamp ≤ MAX_TIMESTAMP"
+)]
 pub fn format_timestamp(ts: u64) -> String {
     let days = (ts / 86_400) as i64;
     let secs = ts % 86_400;

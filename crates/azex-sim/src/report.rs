@@ -16,6 +16,10 @@ fn pct_bps(b: i64) -> String {
     )
 }
 
+#[expect(
+    clippy::cast_possible_wrap,
+    reason = "report amounts (micro-azUSD) are far below 2^127"
+)]
 fn usd_u(v: u128) -> String {
     format!("${}", fmt_usd(v as i128))
 }

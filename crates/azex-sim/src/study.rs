@@ -361,6 +361,11 @@ fn ratios_at(src: &PriceSeries, t: usize) -> Vec<[f64; 4]> {
 /// A path of `bars` bars by block bootstrap of `src` (see the module docs), starting at `src`'s
 /// first prices and timestamps spaced by its typical bar. Deterministic in `rng`. Prices are
 /// kept inside the loader's accepted range (1e-8 .. 1e9 USD).
+#[expect(
+    clippy::cast_sign_loss,
+    clippy::cast_possible_truncation,
+    reason = "bar counts of an in-memory series; bootstrap prices are clamped to [lo, hi] (the float-to-int cast saturates)"
+)]
 pub fn bootstrap_series(
     src: &PriceSeries,
     bars: usize,
@@ -467,6 +472,10 @@ pub fn worst_bars(src: &PriceSeries, n: usize, apart: usize) -> Vec<usize> {
 /// The chain-mode path `w` of a scenario: the data slice around its `w`-th worst bar and the
 /// run's [`crate::driver::ChainMode`] (window start relative to the slice). `None` when the data
 /// has fewer worst bars.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "bars per day and blocks per bar of a validated series"
+)]
 pub fn chain_window(
     src: &PriceSeries,
     c: &ChainStudy,
@@ -534,6 +543,10 @@ impl VenueHook for Recording {
     }
 
     /// The driver takes one risk snapshot per block, after the fills: the block is complete.
+    #[expect(
+        clippy::cast_possible_wrap,
+        reason = "share prices (WAD) are far below 2^127"
+    )]
     fn after_risk_snapshot(&mut self, r: &RiskSnapshot) {
         self.share_prices
             .push(share_price_wad(r.vault_nav_usd, r.vault_shares) as i128);
@@ -642,6 +655,10 @@ pub fn engine_probe(
 }
 
 /// The engine's vault utilisation cap (bps).
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "the engine's utilisation cap is at most 1 WAD (10000 bps)"
+)]
 pub fn engine_utilisation_bps() -> u32 {
     let w = azex_exchange::params::GlobalParams::default().max_vault_utilisation_wad;
     ((w / (WAD / 10_000)) as u32).clamp(1, 10_000)
@@ -680,6 +697,11 @@ fn loss_bps(loss: u128, volume: u128) -> u32 {
 
 /// Smallest capital in `(lo, hi]` (whole USD, log-scale bisection, `probes` evaluations) at
 /// which `ok` holds, assuming it holds at `hi`. Returns `hi` when every probe fails.
+#[expect(
+    clippy::cast_sign_loss,
+    clippy::cast_possible_truncation,
+    reason = "the bracket is positive and within the u64 bounds given; float-to-int casts saturate"
+)]
 pub fn bisect(lo: u64, hi: u64, probes: u32, mut ok: impl FnMut(u64) -> bool) -> u64 {
     let (mut lo, mut hi) = (lo.max(1) as f64, hi.max(2) as f64);
     for _ in 0..probes {
@@ -962,6 +984,10 @@ fn job(
 }
 
 /// The job's price path and block length; sets the substeps (and the chain mode) of `cfg`.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "bars per path of an in-memory series"
+)]
 fn job_prices(
     study: &StudyConfig,
     cfg: &mut SimConfig,
@@ -1006,6 +1032,10 @@ fn job_prices(
 
 /// AZEx's capital on a path: the least (bracketed) capital at which engine runs pass the safety
 /// test, probed around the reference run's requirement.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "whole USD of a requirement well below 2^64"
+)]
 fn azex_path(
     study: &StudyConfig,
     cfg: &SimConfig,
@@ -1073,6 +1103,10 @@ fn azex_path(
 }
 
 /// A peer design's capital on a path, from replays of the reference flow.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "whole USD of a requirement well below 2^64"
+)]
 fn peer_path(
     study: &StudyConfig,
     cfg: &SimConfig,
@@ -1130,6 +1164,10 @@ fn peer_path(
     }
 }
 
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "path counts ≤ the configured paths (a u32)"
+)]
 fn summarise(name: &str, rule: &str, paths: Vec<PathResult>) -> DesignResult {
     let safe: Vec<&PathResult> = paths.iter().filter(|p| !p.unsafe_at_reference).collect();
     let all_safe = safe.len() == paths.len() && !paths.is_empty();
@@ -1180,6 +1218,10 @@ fn summarise(name: &str, rule: &str, paths: Vec<PathResult>) -> DesignResult {
 /// Runs the study on `prices` with `jobs` threads. Scenarios whose window has no data are
 /// skipped (listed in `skipped`). `progress`: called after every finished path with (done,
 /// total).
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "window counts ≤ the configured windows (a u32)"
+)]
 pub fn run_study(
     study: &StudyConfig,
     scenarios: &[SimConfig],
@@ -1354,6 +1396,10 @@ fn chain_block_length(
 }
 
 /// A scenario's results at one block length, from its paths' outputs.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "path counts ≤ the configured paths (a u32)"
+)]
 fn scenario_study(
     base: &SimConfig,
     src: &PriceSeries,

@@ -59,6 +59,11 @@ pub fn headline_lines(r: &StudyResult) -> Vec<String> {
 }
 
 /// The study as Markdown.
+#[expect(
+    clippy::cast_sign_loss,
+    clippy::cast_possible_truncation,
+    reason = "a median of imbalance figures in bps (0..=10000)"
+)]
 pub fn render(r: &StudyResult) -> String {
     let c = &r.config;
     let mut o = String::new();
@@ -115,6 +120,10 @@ pub fn render(r: &StudyResult) -> String {
 }
 
 /// One scenario and block length: the chain mode (if any), the designs' table, the attackers.
+#[expect(
+    clippy::cast_possible_wrap,
+    reason = "bad debt (micro-azUSD) is far below 2^127"
+)]
 fn scenario_section(o: &mut String, s: &ScenarioStudy) {
     let _ = writeln!(
         o,
@@ -197,6 +206,10 @@ const COLORS: [RGBColor; 5] = [
 ];
 
 /// Writes the study's charts into `dir`; returns the files written.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "chart height from a handful of labels"
+)]
 pub fn write_charts(r: &StudyResult, dir: impl AsRef<Path>) -> Result<Vec<PathBuf>, ChartError> {
     register_font();
     let dir = dir.as_ref();
@@ -235,6 +248,11 @@ pub fn write_charts(r: &StudyResult, dir: impl AsRef<Path>) -> Result<Vec<PathBu
 }
 
 /// Capital per $100M of peak OI (worst path), per design and scenario: horizontal grouped bars.
+#[expect(
+    clippy::cast_sign_loss,
+    clippy::cast_possible_truncation,
+    reason = "chart label index: checked ≥ 0 and in range first; a handful of labels"
+)]
 fn capital_chart(
     r: &StudyResult,
     f: &Path,
@@ -329,6 +347,11 @@ fn capital_chart(
 }
 
 /// Per-path max drawdown at each path's capital, per design and scenario, with the cap dashed.
+#[expect(
+    clippy::cast_sign_loss,
+    clippy::cast_possible_truncation,
+    reason = "chart label index: checked ≥ 0 and in range first; a handful of labels"
+)]
 fn drawdown_chart(
     r: &StudyResult,
     f: &Path,
@@ -413,6 +436,11 @@ fn drawdown_chart(
 }
 
 /// Attackers' PnL (sum over paths) per kind and scenario; `None` when there were none.
+#[expect(
+    clippy::cast_sign_loss,
+    clippy::cast_possible_truncation,
+    reason = "chart label index: checked ≥ 0 and in range first; a handful of labels"
+)]
 fn attacker_chart(r: &StudyResult, dir: &Path) -> Result<Option<PathBuf>, ChartError> {
     let att: Vec<(String, f64)> = r
         .scenarios

@@ -219,6 +219,7 @@ impl VaultObs {
 }
 
 /// NAV per share in WAD USD for `nav_usd` micro-azUSD over `shares` WAD shares.
+#[expect(clippy::cast_sign_loss, reason = "nav_usd is checked > 0 first")]
 pub fn share_price_wad(nav_usd: i128, shares: u128) -> u128 {
     if shares == 0 || nav_usd <= 0 {
         return 0;

@@ -99,6 +99,12 @@ pub fn bps_ceil(x: u128, bps: u32) -> u128 {
 /// Parses a decimal string (`"4386.3"`, `"0.20145"`, `"1.5e-7"`, `"12"`) to WAD, exactly,
 /// rounding half up at the 18th decimal. Negative values and non-numbers are errors; zero is
 /// returned as 0 (the caller decides whether it is allowed).
+#[expect(
+    clippy::cast_sign_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    reason = "string lengths are far below 2^63; scale is checked to be in 0..=38 before the u32 cast and negative before the usize cast"
+)]
 pub fn parse_decimal_wad(s: &str) -> Result<u128, String> {
     let s = s.trim();
     if s.is_empty() {
@@ -210,6 +216,11 @@ pub fn usd_to_f64(micro: i128) -> f64 {
 
 /// f64 USD (agent heuristics) to micro-USD, rounded to nearest, clamped at 0 and u64::MAX USD.
 /// `as` casts are defined (saturating) in Rust, so this is deterministic.
+#[expect(
+    clippy::cast_sign_loss,
+    clippy::cast_possible_truncation,
+    reason = "x is checked positive and not NaN first; a value beyond u128 saturates"
+)]
 pub fn f64_to_usd(x: f64) -> u128 {
     if x.is_nan() || x <= 0.0 {
         return 0;

@@ -1,3 +1,13 @@
+//! The agents (crates/azex-sim/src/agents.rs): valid actions from every type, population
+//! counts and determinism, the balance parameter, push sizing, the funding arbitrageur.
+
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
+
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 

@@ -2,6 +2,13 @@
 //! latency and transaction budget) and spot depth from a concentrated-liquidity profile
 //! (issue 11, items 4 and 6). Small synthetic data: seconds per test.
 
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
+
 use azex_sim::driver::ChainMode;
 use azex_sim::engine_venue::{band_azusd, concentrated_profile, DepthConfig};
 use azex_sim::study::{chain_window, engine_probe, worst_bars, ChainStudy};

@@ -1,3 +1,6 @@
+//! End-to-end runs of the simulator on the shipped data: determinism, a small run's report and
+//! charts, custom CSV files, presets.
+
 use azex_sim::*;
 
 fn small_cfg(seed: u64) -> SimConfig {

@@ -4,6 +4,13 @@
 //!
 //! Runs are short (a day or two of data, a few dozen agents): debug builds stay fast.
 
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
+
 use std::collections::BTreeMap;
 
 use azex_exchange::spot_link;

@@ -5,6 +5,13 @@
 //! The engine itself checks its invariants (conservation of azUSD among them) after every
 //! commit in test builds.
 
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::cast_lossless
+)] // test data is built with plain casts
+
 use azex_sim::units::*;
 use azex_sim::*;
 

@@ -1,3 +1,5 @@
+//! Price loading (crates/azex-sim/src/prices.rs): alignment, gap filling and errors.
+
 use std::io::Write;
 
 use azex_sim::prices::*;
