@@ -874,12 +874,10 @@ async fn tx_post(
         .acquire()
         .await
         .map_err(|_| internal("verifier pool closed"))?;
-    let (hash, signed) = tokio::task::spawn_blocking(move || {
-        crate::priority::background();
-        verify(chain_id, &signed).map(|h| (h, signed))
-    })
-    .await
-    .map_err(|_| internal("verification task failed"))??;
+    let (hash, signed) =
+        tokio::task::spawn_blocking(move || verify(chain_id, &signed).map(|h| (h, signed)))
+            .await
+            .map_err(|_| internal("verification task failed"))??;
     let rx = admit(&sh, hash, signed, wait)?;
     match rx {
         None => Ok((
@@ -942,7 +940,6 @@ async fn txs_post(S(sh): S<Arc<Shared>>, body: Bytes) -> R {
             .await
             .map_err(|_| internal("verifier pool closed"))?;
         handles.push(tokio::task::spawn_blocking(move || {
-            crate::priority::background();
             let _permit = permit;
             raw[start..(start + chunk).min(raw.len())]
                 .iter()

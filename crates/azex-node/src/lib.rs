@@ -10,7 +10,7 @@
 //! | [`index`] | redb indexes: transactions by hash, events by account and market |
 //! | [`snapshot`] | state snapshots every N blocks (atomic files); start-up loads the newest valid one |
 //! | [`node`] | start-up (replay, checks), sequencer, writer and indexer threads |
-//! | [`priority`] | block production first: background threads (recovery, index, snapshots) at nice 10 |
+//! | [`priority`] | block production first: the index and snapshot threads at nice 10 (recovery keeps the normal priority) |
 //! | [`metrics`] | `/metrics`: counters and histograms (block build, fsync, block → durable) |
 //! | [`json`] | engine values as JSON values, integers beyond ±2^53 as strings |
 //! | [`api`] | HTTP + WebSocket API (axum) |
