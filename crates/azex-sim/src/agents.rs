@@ -170,8 +170,10 @@ pub fn log_uniform_usd(rng: &mut ChaCha8Rng, min: u64, max: u64) -> u128 {
 }
 
 fn leverage(rng: &mut ChaCha8Rng, range: [u32; 2], max_x100: u32) -> u32 {
-    let lo = range[0].max(1) * 100;
-    let hi = (range[1].max(range[0]).max(1) * 100).min(max_x100.max(100));
+    // Saturating: `PopulationConfig::validate` bounds leverage to MAX_LEVERAGE, but a library
+    // caller that skips it must not overflow.
+    let lo = range[0].max(1).saturating_mul(100);
+    let hi = (range[1].max(range[0]).max(1).saturating_mul(100)).min(max_x100.max(100));
     let lo = lo.min(hi);
     rng.random_range(lo..=hi) / 50 * 50
 }
