@@ -1220,18 +1220,6 @@ impl<'a, V: Venue> Run<'a, V> {
         let mut azex = ModelMetrics {
             model: "azex".into(),
             capital_usd: self.tracks.azex_nav0.unwrap_or(0),
-            required_peak_usd: 0,
-            required_avg_usd: 0,
-            oi_peak_usd: 0,
-            oi_avg_usd: 0,
-            capital_per_oi_peak: 0.0,
-            capital_per_oi_avg: 0.0,
-            capital_per_oi_worst_block: 0.0,
-            shortfall_blocks: 0,
-            max_drawdown_bps: 0,
-            crash_drawdowns: vec![],
-            worst_block_loss_usd: 0,
-            worst_block_loss_over_required: 0.0,
             deficits_usd: last_risk.deficits_usd,
             bad_debt_usd: last_risk.bad_debt_usd,
             adl_volume_usd: last_risk.adl_volume_usd,
@@ -1247,6 +1235,7 @@ impl<'a, V: Venue> Run<'a, V> {
             },
             rejected_opens: self.ex.rejected_opens,
             rejected_volume_usd: self.ex.rejected_open_volume,
+            ..ModelMetrics::default()
         };
         self.tracks.t_azex.finish_into(&mut azex, 0, win_ix);
         azex
@@ -1374,22 +1363,8 @@ fn baseline_metrics(
     let mut m = ModelMetrics {
         model: name.into(),
         capital_usd: capital,
-        required_peak_usd: 0,
-        required_avg_usd: 0,
-        oi_peak_usd: 0,
-        oi_avg_usd: 0,
-        capital_per_oi_peak: 0.0,
-        capital_per_oi_avg: 0.0,
-        capital_per_oi_worst_block: 0.0,
-        shortfall_blocks: 0,
-        max_drawdown_bps: 0,
-        crash_drawdowns: vec![],
-        worst_block_loss_usd: 0,
-        worst_block_loss_over_required: 0.0,
         deficits_usd: t.deficits_usd,
         bad_debt_usd: t.deficits_usd,
-        adl_volume_usd: 0,
-        adl_count: 0,
         liquidations: t.liquidations,
         liquidation_volume_usd: t.liquidation_volume_usd,
         fees_to_lp_usd: t.fees_usd,
@@ -1402,6 +1377,7 @@ fn baseline_metrics(
         },
         rejected_opens: t.rejected_opens,
         rejected_volume_usd: t.rejected_volume_usd,
+        ..ModelMetrics::default()
     };
     let base = if matches!(pool.kind, ModelKind::Classic) {
         capital

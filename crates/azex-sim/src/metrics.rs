@@ -26,7 +26,7 @@ pub struct WindowDrawdown {
 
 /// The figures of one model (AZEx, classic peer-to-pool, reserve-factor pool) on one run.
 /// Amounts are micro-azUSD.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModelMetrics {
     /// `"azex"`, `"classic"` or `"reserve_factor"`.
     pub model: String,
@@ -377,31 +377,7 @@ mod tests {
     fn blank() -> ModelMetrics {
         ModelMetrics {
             model: "x".into(),
-            capital_usd: 0,
-            required_peak_usd: 0,
-            required_avg_usd: 0,
-            oi_peak_usd: 0,
-            oi_avg_usd: 0,
-            capital_per_oi_peak: 0.0,
-            capital_per_oi_avg: 0.0,
-            capital_per_oi_worst_block: 0.0,
-            shortfall_blocks: 0,
-            max_drawdown_bps: 0,
-            crash_drawdowns: vec![],
-            worst_block_loss_usd: 0,
-            worst_block_loss_over_required: 0.0,
-            deficits_usd: 0,
-            bad_debt_usd: 0,
-            adl_volume_usd: 0,
-            adl_count: 0,
-            liquidations: 0,
-            liquidation_volume_usd: 0,
-            fees_to_lp_usd: 0,
-            funding_to_lp_usd: 0,
-            lp_pnl_usd: 0,
-            lp_return_bps: 0,
-            rejected_opens: 0,
-            rejected_volume_usd: 0,
+            ..ModelMetrics::default()
         }
     }
 
