@@ -12,28 +12,18 @@
 /// The nice value of background threads.
 pub const BACKGROUND_NICE: i32 = 10;
 
-/// Lower the calling thread's priority to background (once per thread; it cannot be raised
-/// again without privileges, so call it only on threads that do background work from then on).
+/// Lower the calling thread's priority to background (it cannot be raised again without
+/// privileges: call it only at the start of a thread that does background work; calling it again
+/// changes nothing).
 pub(crate) fn background() {
+    // On Linux the nice value is per thread: `who = 0` with PRIO_PROCESS is the calling thread.
+    // Never raise it (a node already started with a higher nice keeps it); a failure leaves the
+    // priority as it was (nothing to report).
     #[cfg(target_os = "linux")]
-    {
-        use std::cell::Cell;
-        thread_local! {
-            static DONE: Cell<bool> = const { Cell::new(false) };
-        }
-        DONE.with(|d| {
-            if !d.get() {
-                d.set(true);
-                // On Linux the nice value is per thread: `who = 0` with PRIO_PROCESS is the
-                // calling thread. Never raise it (a node already started with a higher nice
-                // keeps it); a failure leaves the priority as it was (nothing to report).
-                // SAFETY: getpriority and setpriority read no memory of ours.
-                unsafe {
-                    let now = libc::getpriority(libc::PRIO_PROCESS, 0);
-                    let _ = libc::setpriority(libc::PRIO_PROCESS, 0, now.max(BACKGROUND_NICE));
-                }
-            }
-        });
+    // SAFETY: getpriority and setpriority read no memory of ours.
+    unsafe {
+        let now = libc::getpriority(libc::PRIO_PROCESS, 0);
+        let _ = libc::setpriority(libc::PRIO_PROCESS, 0, now.max(BACKGROUND_NICE));
     }
 }
 
